@@ -1,0 +1,108 @@
+"""The shared frame: page config, the navigation menu, the sidebar and session-state defaults.
+
+Every page, the landing page included, calls `frame(<page key>)` first, so it renders the same
+from the menu, a deep link on a fresh server, or AppTest.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+# Cap torch's thread pools before anything imports torch: one small server serves a whole class.
+os.environ.setdefault("OMP_NUM_THREADS", str(min(2, os.cpu_count() or 1)))
+os.environ.setdefault("MKL_NUM_THREADS", os.environ["OMP_NUM_THREADS"])
+
+import streamlit as st  # noqa: E402
+
+
+@dataclass(frozen=True)
+class PageInfo:
+    key: str
+    path: str
+    title: str
+    icon: str
+    blurb: str
+
+
+PAGES: list[PageInfo] = [
+    PageInfo("home", "app.py", "CNN Classroom", "🏫", "Start here: what each page teaches."),
+    PageInfo(
+        "kernels",
+        "pages/1_kernels.py",
+        "Kernels",
+        "🔍",
+        "Slide a hand-designed kernel over an image and see the feature map, one output pixel at a time.",
+    ),
+    PageInfo(
+        "shapes",
+        "pages/2_shape_calculator.py",
+        "Shape calculator",
+        "📐",
+        "Work out a layer's output size with the formula, check it against PyTorch, and quiz yourself.",
+    ),
+    PageInfo(
+        "builder",
+        "pages/3_model_builder.py",
+        "Model builder",
+        "🧱",
+        "Stack layers into a CNN and watch every shape, parameter count and receptive field.",
+    ),
+    PageInfo(
+        "training",
+        "pages/4_training.py",
+        "Training",
+        "📈",
+        "Train a CNN live on real data, watch loss and accuracy move, then read what it learned.",
+    ),
+    PageInfo(
+        "draw",
+        "pages/5_draw_and_predict.py",
+        "Draw & predict",
+        "✏️",
+        "Draw a digit and see what the network sees: preprocessing, probabilities, feature maps, Grad-CAM.",
+    ),
+]
+PAGE_BY_KEY = {p.key: p for p in PAGES}
+
+# Session-state keys shared between pages, with their defaults.
+DEFAULTS: dict[str, object] = {
+    # The session's model: a ModelSpec as a JSON-able dict (None: the default preset is used).
+    "model_spec": None,
+    "model_spec_name": "SimpleCNN",
+}
+
+
+def frame(page_key: str) -> PageInfo:
+    """Set up the page: config, menu, sidebar, state defaults, title. Returns the page's info."""
+    page = PAGE_BY_KEY[page_key]
+    st.set_page_config(
+        page_title=f"{page.title} · CNN Classroom" if page.key != "home" else "CNN Classroom",
+        page_icon=page.icon,
+        layout="wide",
+        initial_sidebar_state="expanded",
+    )
+    for key, value in DEFAULTS.items():
+        st.session_state.setdefault(key, value)
+    with st.sidebar:
+        st.markdown("### 🏫 CNN Classroom")
+        for p in PAGES:
+            st.page_link(p.path, label=p.title if p.key != "home" else "Home", icon=p.icon)
+        st.divider()
+        st.caption(f"Compute: {device_label()}")
+    if page.key != "home":
+        st.title(f"{page.icon} {page.title}")
+    return page
+
+
+@st.cache_resource(show_spinner=False)
+def device_label() -> str:
+    """The compute device in words (cached once per process)."""
+    from cnnlib.device import describe_device, pick_device
+
+    return describe_device(pick_device())
+
+
+def coming_soon(text: str) -> None:
+    """Placeholder body for a page whose issue is still open."""
+    st.info(text)
