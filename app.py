@@ -6,7 +6,7 @@ from pages.ui.frame import PAGES, device_label, frame
 
 frame("home")
 
-st.title("🏫 CNN Classroom")
+st.title(":material/school: CNN Classroom")
 st.markdown(
     "#### See, touch and train convolutional neural networks, live.\n"
     "A convolutional neural network (CNN) learns small **kernels** that slide over an image and "
@@ -15,14 +15,17 @@ st.markdown(
     "by PyTorch."
 )
 
-cols = st.columns(len(PAGES) - 1)
-for col, page in zip(cols, PAGES[1:], strict=True):
-    with col.container(border=True, height="stretch"):
+lessons = PAGES[1:]
+cells = [c for _ in range(2) for c in st.columns(3)]
+for cell, page in zip(cells, lessons, strict=False):
+    with cell.container(border=True, height="stretch"):
         st.page_link(page.path, label=f"**{page.title}**", icon=page.icon)
         st.write(page.blurb)
+with cells[len(lessons)].container(border=True, height="stretch"):
+    st.markdown("**:material/memory: Compute device**")
+    st.write(f"{device_label()}. Training uses a GPU (CUDA or Apple MPS) when the server has one.")
 
 st.markdown(
     "**Suggested lesson path:** Kernels → Shape calculator → Model builder → Training → "
     "Draw & predict. Each page stands alone too, so a teacher can jump straight to one."
 )
-st.info(f"**Compute device:** {device_label()}", icon="🖥️")

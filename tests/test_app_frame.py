@@ -28,7 +28,7 @@ def test_landing_page_has_menu_links_and_device():
     labels = _menu_labels(at)
     assert labels == ["Home", "Kernels", "Shape calculator", "Model builder", "Training", "Draw & predict"]
     assert any("Compute" in c.value for c in at.sidebar.caption)
-    assert any("Compute device" in i.value for i in at.info)
+    assert any("Compute device" in m.value for m in at.markdown)
 
 
 def test_five_pages_exist():

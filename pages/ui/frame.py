@@ -26,40 +26,40 @@ class PageInfo:
 
 
 PAGES: list[PageInfo] = [
-    PageInfo("home", "app.py", "CNN Classroom", "🏫", "Start here: what each page teaches."),
+    PageInfo("home", "app.py", "CNN Classroom", ":material/school:", "Start here: what each page teaches."),
     PageInfo(
         "kernels",
         "pages/1_kernels.py",
         "Kernels",
-        "🔍",
+        ":material/filter_center_focus:",
         "Slide a hand-designed kernel over an image and see the feature map, one output pixel at a time.",
     ),
     PageInfo(
         "shapes",
         "pages/2_shape_calculator.py",
         "Shape calculator",
-        "📐",
+        ":material/straighten:",
         "Work out a layer's output size with the formula, check it against PyTorch, and quiz yourself.",
     ),
     PageInfo(
         "builder",
         "pages/3_model_builder.py",
         "Model builder",
-        "🧱",
+        ":material/view_in_ar:",
         "Stack layers into a CNN and watch every shape, parameter count and receptive field.",
     ),
     PageInfo(
         "training",
         "pages/4_training.py",
         "Training",
-        "📈",
+        ":material/monitoring:",
         "Train a CNN live on real data, watch loss and accuracy move, then read what it learned.",
     ),
     PageInfo(
         "draw",
         "pages/5_draw_and_predict.py",
         "Draw & predict",
-        "✏️",
+        ":material/draw:",
         "Draw a digit and see what the network sees: preprocessing, probabilities, feature maps, Grad-CAM.",
     ),
 ]
@@ -85,7 +85,7 @@ def frame(page_key: str) -> PageInfo:
     for key, value in DEFAULTS.items():
         st.session_state.setdefault(key, value)
     with st.sidebar:
-        st.markdown("### 🏫 CNN Classroom")
+        st.markdown("### :material/school: CNN Classroom")
         for p in PAGES:
             st.page_link(p.path, label=p.title if p.key != "home" else "Home", icon=p.icon)
         st.divider()

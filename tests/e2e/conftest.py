@@ -1,0 +1,145 @@
+"""Browser-test harness: a real `streamlit run app.py` on a free loopback port, driven by Chromium.
+
+The server is started once per test session and stopped after it. Tests skip with a one-line
+reason where Debian's Chromium or the playwright package is missing. Screenshots go to
+$E2E_ARTIFACTS (default: artifacts/screenshots).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+ARTIFACTS = Path(os.environ.get("E2E_ARTIFACTS", ROOT / "artifacts" / "screenshots"))
+IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def pytest_collection_modifyitems(config, items):
+    reason = None
+    if not (Path(CHROMIUM).exists() or shutil.which("chromium")):
+        reason = f"Chromium not found at {CHROMIUM} (apt-get install -y chromium)"
+    else:
+        try:
+            import playwright  # noqa: F401
+        except ImportError:
+            reason = "the playwright package is not installed"
+    for item in items:
+        if "e2e" in str(item.fspath):
+            item.add_marker(pytest.mark.e2e)
+            if reason:
+                item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture(scope="session")
+def server():
+    """Start the app once for the browser tests; yield its base URL."""
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = dict(os.environ, CNN_CLASSROOM_TEST="1")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.fileWatcherType",
+            "none",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            try:
+                if urllib.request.urlopen(base + "/_stcore/health", timeout=1).read().strip() == b"ok":
+                    break
+            except OSError:
+                time.sleep(0.3)
+        else:
+            pytest.fail("streamlit did not answer /_stcore/health within 120 s")
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        br = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield br
+        br.close()
+
+
+@pytest.fixture
+def page(browser):
+    ctx = browser.new_context(viewport={"width": 1280, "height": 800})
+    pg = ctx.new_page()
+    pg.set_default_timeout(60_000)
+    yield pg
+    ctx.close()
+
+
+def wait_idle(pg, settle: float = 0.4) -> None:
+    """Wait until the script has finished its run (twice, to let reruns start)."""
+    pg.wait_for_selector(IDLE, timeout=120_000)
+    time.sleep(settle)
+    pg.wait_for_selector(IDLE, timeout=120_000)
+
+
+def open_page(pg, base: str, slug: str = "") -> None:
+    pg.goto(f"{base}/{slug}")
+    pg.wait_for_selector("[data-testid='stSidebar']", timeout=120_000)
+    wait_idle(pg)
+
+
+def screenshot(pg, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    pg.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def assert_no_exception(pg) -> None:
+    boxes = pg.locator("[data-testid='stException']")
+    assert boxes.count() == 0, boxes.first.inner_text()

@@ -1,0 +1,39 @@
+"""Browser: every page opens from a deep link and from the menu, with the frame and no exception."""
+
+import pytest
+
+from .conftest import assert_no_exception, open_page, screenshot, wait_idle
+
+PAGES = [
+    ("", "home", "CNN Classroom"),
+    ("kernels", "kernels", "Kernels"),
+    ("shape_calculator", "shape_calculator", "Shape calculator"),
+    ("model_builder", "model_builder", "Model builder"),
+    ("training", "training", "Training"),
+    ("draw_and_predict", "draw_and_predict", "Draw & predict"),
+]
+
+
+@pytest.mark.parametrize(("slug", "name", "title"), PAGES)
+def test_deep_link_renders_with_frame(server, page, slug, name, title):
+    """A deep link on the server renders the page with our menu and no error."""
+    open_page(page, server, slug)
+    assert_no_exception(page)
+    sidebar = page.locator("[data-testid='stSidebar']")
+    for label in ("Home", "Kernels", "Shape calculator", "Model builder", "Training", "Draw & predict"):
+        assert sidebar.get_by_text(label, exact=True).count() >= 1
+    assert title in page.locator("h1").first.inner_text()
+    screenshot(page, name)
+
+
+def test_menu_navigation_visits_every_page(server, page):
+    """Clicking through the sidebar menu reaches every page without an error."""
+    open_page(page, server)
+    for _slug, _name, title in PAGES[1:]:
+        page.locator("[data-testid='stSidebar']").get_by_text(title, exact=True).click()
+        page.wait_for_function(
+            "t => document.querySelector('h1') && document.querySelector('h1').innerText.includes(t)",
+            arg=title,
+        )
+        wait_idle(page)
+        assert_no_exception(page)
