@@ -1,6 +1,105 @@
-"""Draw and predict page (placeholder until its issue lands)."""
+"""Draw & predict: draw a digit, see what the network sees, what it answers, and why."""
 
-from pages.ui.frame import coming_soon, frame
+import streamlit as st
+
+from pages.ui.frame import frame
 
 frame("draw")
-coming_soon("This page is being built. Meanwhile, explore the other pages from the menu on the left.")
+
+from cnnlib.inference import predict, preprocess_drawing  # noqa: E402
+from pages.ui import draw_input, draw_views  # noqa: E402
+
+st.markdown(
+    "Draw a digit and watch a trained CNN read it. Your drawing is first turned into the kind of "
+    "image the network learned from (a centred 28×28 MNIST digit); the network then gives every "
+    "class a probability. Below, look inside: what each convolution layer responds to, and which "
+    "pixels drove the answer."
+)
+
+top_left, top_right = st.columns([3, 2], vertical_alignment="bottom")
+with top_left:
+    choice = draw_views.choose_model()
+with top_right:
+    quiz = st.toggle(
+        "Predict, then reveal: hide the answer until the class has guessed",
+        key="draw_quiz",
+        help="A classroom routine: everyone guesses what the network will say, then you reveal it.",
+    )
+if choice is None:
+    st.stop()
+
+left, right = st.columns([5, 6], gap="large")
+with left:
+    given = draw_input.input_panel()
+
+pre = None
+if given.image is not None:
+    try:
+        pre = preprocess_drawing(given.image, mean=choice.mean, std=choice.std)
+    except ValueError as err:
+        left.error(f"That picture could not be used: {err}")
+
+with right:
+    if pre is None or pre.empty:
+        st.markdown("### Draw a digit")
+        if given.source == "canvas":
+            st.info(
+                pre.message
+                if pre is not None
+                else "Draw a digit from 0 to 9 on the black square, "
+                "with the mouse, a finger or a pen. The answer appears when you lift the pen.",
+                icon=":material/draw:",
+            )
+        else:
+            st.info("Upload an image of a digit to see the network's answer.", icon=":material/upload:")
+    else:
+        probs = predict(choice.model, pre.tensor)
+        hidden = quiz and st.session_state.get("draw_revealed") != pre.signature
+        st.caption(f"Model: {choice.title}")
+        draw_views.answer_panel(probs, choice.classes, hidden, pre.signature)
+        for note in pre.notes:
+            st.warning(note, icon=":material/warning:")
+
+if pre is not None and not pre.empty:
+    st.subheader("1 · What the network sees")
+    st.caption(
+        "The MNIST recipe, step by step: crop to the ink, scale the longer side to 20 px, "
+        "centre the ink's mass in a 28×28 square, normalise."
+    )
+    draw_views.steps_row(pre)
+    with st.expander("Why preprocess the drawing like MNIST?"):
+        st.markdown(
+            "The network only ever saw MNIST digits: white on black, about 20 px tall, centred by "
+            "their *centre of mass* in a 28×28 square, and normalised with the training set's mean "
+            f"and standard deviation ({choice.mean:.4f} and {choice.std:.4f}). A drawing that "
+            "does not look like that, say a small digit in a corner of a big canvas squashed to "
+            "28×28, is an image it has never seen, and it guesses badly. Same recipe in, good "
+            "answers out: that is why the steps above copy how MNIST itself was made."
+        )
+
+    st.subheader("2 · Why this answer? Grad-CAM")
+    if hidden:
+        st.info("Reveal the answer first.", icon=":material/visibility_off:")
+    else:
+        draw_views.grad_cam_panel(choice.model, pre, choice.classes, int(probs.argmax()))
+    with st.expander("What does Grad-CAM show?"):
+        st.markdown(
+            "Grad-CAM (gradient-weighted class activation mapping) asks: *if this part of the last "
+            "convolution layer's output grew, how much would the score for the chosen class grow?* "
+            "It averages that gradient over each channel to weigh the channels, adds up the "
+            "weighted channels, keeps the positive part and stretches the small map back to "
+            "28×28. Red areas are where the evidence for the class was found. Pick another class "
+            "to see where the network found evidence for it (often almost nowhere)."
+        )
+
+    st.subheader("3 · Inside the network: feature maps")
+    draw_views.feature_maps_panel(choice.model, pre)
+    with st.expander("What are feature maps?"):
+        st.markdown(
+            "Each convolution layer slides many small kernels over its input; each kernel makes "
+            "one *channel*, a map that is bright where the kernel found its pattern. The maps "
+            "shown are read after the layer's activation (ReLU), so dark means *not found here*. "
+            "Channels are sorted by their mean activation, strongest first; the number on each "
+            "tile is the channel's index. Early layers find strokes and edges at full resolution; "
+            "deeper layers see combinations of them over larger areas, on smaller maps."
+        )

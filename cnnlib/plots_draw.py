@@ -1,0 +1,178 @@
+"""Figures and images for the Draw & predict page (pure functions; no streamlit).
+
+- `probability_figure`: class probabilities as a bar chart, the top class highlighted.
+- `mosaic` / `feature_grid_figure`: one conv layer's channels, strongest first, as a tiled heat map.
+- `cam_figure`: Grad-CAM heat map next to the same map laid over the 28x28 input.
+- `enlarge`: a small grey image blown up with crisp pixels for `st.image`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from PIL import Image
+from plotly.subplots import make_subplots
+
+TOP_COLOUR = "#1F5FBF"  # the theme's primary colour
+OTHER_COLOUR = "#B8C2D1"
+FONT = {"size": 16}
+
+
+def probability_figure(probs: np.ndarray, classes: Sequence[str], height: int = 300) -> go.Figure:
+    """Bars of the class probabilities (in %), the top class in the primary colour and labelled."""
+    p = np.asarray(probs, dtype=np.float64).reshape(-1)
+    if len(p) != len(classes):
+        raise ValueError(f"{len(p)} probabilities for {len(classes)} classes")
+    top = int(p.argmax())
+    pct = 100 * p
+    labels = [str(c) for c in classes]
+    fig = go.Figure(
+        go.Bar(
+            x=labels,
+            y=pct,
+            marker_color=[TOP_COLOUR if i == top else OTHER_COLOUR for i in range(len(p))],
+            text=[f"{v:.0f}%" if v >= 0.5 else "" for v in pct],
+            textposition="outside",
+            textfont={"size": 15},
+            cliponaxis=False,
+            hovertemplate="class %{x}: %{y:.2f}%<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        height=height,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        font=FONT,
+        yaxis={"range": [0, 112], "title": "probability (%)", "ticksuffix": "", "dtick": 25},
+        xaxis={"type": "category", "tickfont": {"size": 18 if len(p) <= 12 else 12}},
+        plot_bgcolor="white",
+        showlegend=False,
+    )
+    return fig
+
+
+def mosaic(fmap: np.ndarray, order: Sequence[int], cols: int = 4, pad: int = 1) -> np.ndarray:
+    """Tile the channels `order` of a [C, H, W] map row by row; gaps (and empty tiles) are NaN.
+
+    Returns [rows * (H + pad) - pad, cols * (W + pad) - pad].
+    """
+    fmap = np.asarray(fmap, dtype=np.float32)
+    _, h, w = fmap.shape
+    n = len(order)
+    cols = max(1, min(cols, n))
+    rows = max(1, -(-n // cols))
+    out = np.full((rows * (h + pad) - pad, cols * (w + pad) - pad), np.nan, dtype=np.float32)
+    for k, ch in enumerate(order):
+        r, c = divmod(k, cols)
+        out[r * (h + pad) : r * (h + pad) + h, c * (w + pad) : c * (w + pad) + w] = fmap[ch]
+    return out
+
+
+def feature_grid_figure(
+    fmap: np.ndarray, order: Sequence[int], cols: int = 4, title: str = "", height: int | None = None
+) -> go.Figure:
+    """One layer's channels (in `order`, strongest first) as a tiled heat map, each tile labelled."""
+    fmap = np.asarray(fmap, dtype=np.float32)
+    _, h, w = fmap.shape
+    pad = max(1, h // 10)
+    grid = mosaic(fmap, order, cols=cols, pad=pad)
+    n = len(order)
+    cols = max(1, min(cols, n))
+    rows = max(1, -(-n // cols))
+    lo = float(min(0.0, np.nanmin(grid)))
+    hi = float(np.nanmax(grid))
+    fig = go.Figure(
+        go.Heatmap(
+            z=grid,
+            colorscale="Viridis",
+            zmin=lo,
+            zmax=hi if hi > lo else lo + 1,
+            showscale=False,
+            hovertemplate="activation %{z:.2f}<extra></extra>",
+        )
+    )
+    for k, ch in enumerate(order):
+        r, c = divmod(k, cols)
+        fig.add_annotation(
+            x=c * (w + pad) - 0.5,
+            y=r * (h + pad) - 0.5,
+            text=f"{ch}",
+            showarrow=False,
+            xanchor="left",
+            yanchor="top",
+            font={"size": 11, "color": "white"},
+            bgcolor="rgba(0,0,0,0.55)",
+            borderpad=1,
+        )
+    fig.update_xaxes(visible=False, range=[-0.5, grid.shape[1] - 0.5], constrain="domain")
+    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x", scaleratio=1, constrain="domain")
+    fig.update_layout(
+        height=height or int(60 + 230 * rows / cols),
+        margin={"l": 0, "r": 0, "t": 30 if title else 0, "b": 0},
+        title={"text": title, "font": {"size": 15}, "x": 0, "xanchor": "left"} if title else None,
+        plot_bgcolor="white",
+        paper_bgcolor="white",
+    )
+    return fig
+
+
+def cam_figure(image: np.ndarray, cam: np.ndarray, alpha: float = 0.55, height: int = 300) -> go.Figure:
+    """Grad-CAM: the heat map alone (left) and laid over the grey input (right). Both [H, W] in [0, 1]."""
+    image = np.asarray(image, dtype=np.float32)
+    cam = np.asarray(cam, dtype=np.float32)
+    if image.shape != cam.shape:
+        raise ValueError(f"image {image.shape} and heat map {cam.shape} differ in size")
+    fig = make_subplots(
+        rows=1, cols=2, subplot_titles=("Grad-CAM heat map", "Laid over the input"), horizontal_spacing=0.06
+    )
+    heat = {
+        "colorscale": "Jet",
+        "zmin": 0,
+        "zmax": 1,
+        "hovertemplate": "importance %{z:.2f}<extra></extra>",
+    }
+    fig.add_trace(go.Heatmap(z=cam, showscale=False, **heat), row=1, col=1)
+    fig.add_trace(
+        go.Heatmap(z=image, colorscale="Gray", zmin=0, zmax=1, showscale=False, hoverinfo="skip"),
+        row=1,
+        col=2,
+    )
+    fig.add_trace(
+        go.Heatmap(
+            z=cam,
+            opacity=alpha,
+            colorbar={"title": {"text": "importance", "side": "right"}, "thickness": 14, "len": 0.9},
+            **heat,
+        ),
+        row=1,
+        col=2,
+    )
+    for col in (1, 2):
+        fig.update_xaxes(visible=False, constrain="domain", row=1, col=col)
+        fig.update_yaxes(
+            visible=False,
+            autorange="reversed",
+            scaleanchor=f"x{'' if col == 1 else col}",
+            constrain="domain",
+            row=1,
+            col=col,
+        )
+    fig.update_layout(
+        height=height, margin={"l": 0, "r": 0, "t": 36, "b": 0}, font=FONT, plot_bgcolor="white"
+    )
+    fig.update_annotations(font_size=15)
+    return fig
+
+
+def enlarge(image: np.ndarray, size: int = 112, smooth: bool | None = None) -> np.ndarray:
+    """A grey image in [0, 1] resized to fit `size` px (longer side) as uint8, crisp pixels when enlarging."""
+    img = np.clip(np.asarray(image, dtype=np.float32), 0.0, 1.0)
+    h, w = img.shape
+    scale = size / max(h, w)
+    new = (max(1, round(w * scale)), max(1, round(h * scale)))
+    if smooth is None:
+        smooth = scale < 1
+    resample = Image.Resampling.LANCZOS if smooth else Image.Resampling.NEAREST
+    out = Image.fromarray((img * 255).round().astype(np.uint8), mode="L").resize(new, resample)
+    return np.asarray(out)

@@ -1,0 +1,172 @@
+"""Plotly figures for the kernels page: images and feature maps as heatmaps, small annotated grids.
+
+Pure functions returning `go.Figure`. Heatmaps are drawn like images (row 0 at the top, square
+pixels). Signed values use a diverging red-blue scale centred on zero; values that are never
+negative use gray, so a blurred image still looks like an image.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+from cnnlib.kernels import format_weight
+
+DIVERGING = "RdBu_r"  # blue negative, white zero, red positive
+PATCH_COLOUR = "#00e5ff"  # cyan: readable on gray and on red-blue
+PIXEL_COLOUR = "#ffd400"  # yellow: the output pixel being explained
+FONT_SIZE = 16
+CELL_OUTLINE_MAX = 64  # outline each patch cell only on images this small (else one box)
+
+
+def is_signed(values: np.ndarray) -> bool:
+    """True when the values go below zero (then a diverging scale centred on 0 is used)."""
+    return bool(np.nanmin(values) < 0) if np.size(values) else False
+
+
+def _base_layout(fig: go.Figure, title: str, height: int) -> go.Figure:
+    fig.update_layout(
+        title={"text": title, "font": {"size": FONT_SIZE + 2}, "x": 0.0, "xanchor": "left"},
+        height=height,
+        margin={"l": 10, "r": 10, "t": 44, "b": 10},
+        font={"size": FONT_SIZE - 2},
+        plot_bgcolor="rgba(0,0,0,0)",
+    )
+    fig.update_yaxes(autorange="reversed", scaleanchor="x", scaleratio=1, constrain="domain", showgrid=False)
+    fig.update_xaxes(constrain="domain", showgrid=False, side="top")
+    return fig
+
+
+def _scale(values: np.ndarray, signed: bool | None) -> dict:
+    """Heatmap colour arguments: diverging around 0 for signed values, else gray from 0."""
+    signed = is_signed(values) if signed is None else signed
+    if signed:
+        bound = float(np.nanmax(np.abs(values))) or 1.0
+        return {"colorscale": DIVERGING, "zmid": 0.0, "zmin": -bound, "zmax": bound}
+    top = float(np.nanmax(values)) if np.size(values) else 1.0
+    return {"colorscale": "gray", "zmin": 0.0, "zmax": max(1.0, top)}
+
+
+def _rect(
+    x0: float, y0: float, x1: float, y1: float, colour: str, width: int = 3, dash: str = "solid"
+) -> dict:
+    return {
+        "type": "rect",
+        "xref": "x",
+        "yref": "y",
+        "x0": x0,
+        "y0": y0,
+        "x1": x1,
+        "y1": y1,
+        "line": {"color": colour, "width": width, "dash": dash},
+    }
+
+
+def image_figure(
+    image: np.ndarray,
+    title: str = "Input",
+    padding: tuple[int, int, int, int] = (0, 0, 0, 0),
+    patch: tuple[Sequence[int], Sequence[int]] | None = None,
+    height: int = 430,
+) -> go.Figure:
+    """The input [H, W] in gray with its zero padding drawn around it (axes in image coordinates).
+
+    padding: (top, bottom, left, right); patch: (rows, cols) the kernel touches, outlined in cyan.
+    """
+    img = np.asarray(image, dtype=np.float32)
+    top, bottom, left, right = padding
+    padded = np.pad(img, ((top, bottom), (left, right)))  # [H + top + bottom, W + left + right]
+    h, w = img.shape
+    fig = go.Figure(
+        go.Heatmap(
+            z=padded,
+            x=np.arange(-left, w + right),
+            y=np.arange(-top, h + bottom),
+            colorscale="gray",
+            zmin=0.0,
+            zmax=1.0,
+            showscale=False,
+            hovertemplate="row %{y}, col %{x}<br>value %{z:.3f}<extra></extra>",
+        )
+    )
+    if any(padding):
+        fig.add_shape(_rect(-0.5, -0.5, w - 0.5, h - 0.5, "#ff7f0e", 2, "dash"))  # the real image's edge
+    if patch is not None:
+        rows, cols = np.asarray(patch[0]), np.asarray(patch[1])
+        fig.add_shape(
+            _rect(cols.min() - 0.5, rows.min() - 0.5, cols.max() + 0.5, rows.max() + 0.5, PATCH_COLOUR)
+        )
+        if max(h, w) <= CELL_OUTLINE_MAX and (len(rows) * len(cols) > 1):
+            for r in rows:
+                for c in cols:
+                    fig.add_shape(_rect(c - 0.5, r - 0.5, c + 0.5, r + 0.5, PATCH_COLOUR, 1))
+    return _base_layout(fig, title, height)
+
+
+def map_figure(
+    values: np.ndarray,
+    title: str = "Feature map",
+    pixel: tuple[int, int] | None = None,
+    signed: bool | None = None,
+    height: int = 430,
+) -> go.Figure:
+    """A feature map [H', W'] with a colour bar; `pixel` (row, col) is outlined in yellow."""
+    z = np.asarray(values, dtype=np.float32)
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            **_scale(z, signed),
+            colorbar={"thickness": 14, "tickfont": {"size": FONT_SIZE - 2}, "len": 0.9},
+            hovertemplate="row %{y}, col %{x}<br>value %{z:.3f}<extra></extra>",
+        )
+    )
+    if pixel is not None:
+        r, c = pixel
+        fig.add_shape(_rect(c - 0.5, r - 0.5, c + 0.5, r + 0.5, PIXEL_COLOUR))
+    return _base_layout(fig, title, height)
+
+
+def grid_figure(
+    values: np.ndarray,
+    title: str,
+    signed: bool | None = None,
+    padded: np.ndarray | None = None,
+    fractions: bool = False,
+) -> go.Figure:
+    """A small grid (kernel, patch, products) with every number written in its cell.
+
+    padded: a boolean mask of cells that lie in the zero padding (written as "pad").
+    fractions: write weights as a student types them (1/9) instead of rounded decimals.
+    """
+    z = np.asarray(values, dtype=np.float64)
+    k_rows, k_cols = z.shape
+
+    def label(i: int, j: int) -> str:
+        if padded is not None and padded[i, j]:
+            return "pad"
+        v = z[i, j]
+        if fractions:
+            return format_weight(v)
+        return f"{v:.2f}".rstrip("0").rstrip(".") if abs(v) < 1000 else f"{v:.3g}"
+
+    text = [[label(i, j) for j in range(k_cols)] for i in range(k_rows)]
+    scale = _scale(z, signed)
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            text=text,
+            texttemplate="%{text}",
+            textfont={"size": FONT_SIZE if k_cols <= 5 else FONT_SIZE - 3},
+            showscale=False,
+            xgap=2,
+            ygap=2,
+            hovertemplate="%{z:.4f}<extra></extra>",
+            **scale,
+        )
+    )
+    fig = _base_layout(fig, title, height=min(380, 50 * k_rows + 70))
+    fig.update_xaxes(showticklabels=False)
+    fig.update_yaxes(showticklabels=False)
+    return fig

@@ -1,0 +1,464 @@
+"""Plotly figures for the Training page: live curves, confusion matrix, metrics, filters, feature maps.
+
+Pure functions from numbers to `go.Figure`; no Streamlit. Sized and styled for a projector (large
+fonts, thick lines). The live figure keeps its layout stable between updates (`uirevision`), so a
+chart redrawn with `Plotly.react` keeps the student's zoom and never jumps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+FONT = {"size": 16}
+CURRENT = {
+    "raw": "rgba(31,119,180,0.28)",
+    "smooth": "#1f77b4",
+    "train": "#1f77b4",
+    "val": "#ff7f0e",
+    "lr": "#2ca02c",
+}
+EARLIER_COLORS = ["#7f7f7f", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22"]
+MAX_POINTS = 1500  # per-batch points drawn per curve (the smoothed curve is computed on all of them)
+
+
+@dataclass
+class Curves:
+    """One run's history, in the units the charts use (x in epochs, 1-based epoch numbers)."""
+
+    name: str
+    batch_x: list[float] = field(default_factory=list)  # fractional epoch of each recorded batch
+    batch_loss: list[float] = field(default_factory=list)
+    epochs: list[int] = field(default_factory=list)  # 1, 2, ... for the per-epoch lists below
+    train_loss: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    train_acc: list[float] = field(default_factory=list)  # fractions 0..1
+    val_acc: list[float] = field(default_factory=list)
+    lr_x: list[float] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)
+
+
+def ema(values: Sequence[float], alpha: float = 0.1) -> np.ndarray:
+    """Exponential moving average: s[0] = v[0]; s[t] = alpha*v[t] + (1-alpha)*s[t-1]. NaNs are skipped."""
+    v = np.asarray(values, dtype=np.float64)
+    out = np.empty_like(v)
+    s = np.nan
+    for i, x in enumerate(v):
+        if np.isfinite(x):
+            s = x if not np.isfinite(s) else alpha * x + (1 - alpha) * s
+        out[i] = s
+    return out
+
+
+def downsample(x: Sequence[float], y: Sequence[float], max_points: int = MAX_POINTS) -> tuple[list, list]:
+    """Every k-th point so that at most about `max_points` remain; the last point is always kept."""
+    n = len(x)
+    if n <= max_points:
+        return list(x), list(y)
+    step = int(np.ceil(n / max_points))
+    idx = list(range(0, n, step))
+    if idx[-1] != n - 1:
+        idx.append(n - 1)
+    return [x[i] for i in idx], [y[i] for i in idx]
+
+
+def _finite(values: Sequence[float]) -> list[float | None]:
+    return [float(v) if v is not None and np.isfinite(v) else None for v in values]
+
+
+def _style(fig: go.Figure, height: int, title: str | None = None) -> go.Figure:
+    fig.update_layout(
+        height=height,
+        font=FONT,
+        template="plotly_white",
+        margin={"l": 60, "r": 20, "t": 60 if title else 40, "b": 50},
+        title={"text": title} if title else None,
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.08, "x": 0, "font": {"size": 14}},
+        hoverlabel={"font_size": 15},
+    )
+    return fig
+
+
+def live_figure(
+    current: Curves | None, earlier: Sequence[Curves] = (), height: int = 400, alpha: float = 0.1
+) -> go.Figure:
+    """Loss (per batch raw + smoothed, per epoch train vs validation), accuracy and learning rate.
+
+    Earlier runs of the session are overlaid, dashed and muted (their smoothed loss and validation
+    accuracy), so a student can compare settings at a glance.
+    """
+    fig = make_subplots(
+        rows=1,
+        cols=3,
+        column_widths=[0.42, 0.36, 0.22],
+        horizontal_spacing=0.07,
+        subplot_titles=("Loss", "Accuracy", "Learning rate"),
+    )
+    for i, run in enumerate(earlier):
+        color = EARLIER_COLORS[i % len(EARLIER_COLORS)]
+        line = {"color": color, "width": 2, "dash": "dot"}
+        if run.batch_loss:
+            x, y = downsample(run.batch_x, list(ema(run.batch_loss, alpha)))
+            fig.add_trace(
+                go.Scatter(
+                    x=x,
+                    y=_finite(y),
+                    mode="lines",
+                    line=line,
+                    name=run.name,
+                    legendgroup=run.name,
+                    hovertemplate="%{y:.3f}",
+                ),
+                1,
+                1,
+            )
+        if run.val_acc:
+            fig.add_trace(
+                go.Scatter(
+                    x=run.epochs[: len(run.val_acc)],
+                    y=_finite(run.val_acc),
+                    mode="lines+markers",
+                    line=line,
+                    name=run.name,
+                    legendgroup=run.name,
+                    showlegend=not run.batch_loss,
+                    hovertemplate="%{y:.1%}",
+                ),
+                1,
+                2,
+            )
+    if current is not None:
+        if current.batch_loss:
+            x, y = downsample(current.batch_x, current.batch_loss)
+            fig.add_trace(
+                go.Scatter(
+                    x=x,
+                    y=_finite(y),
+                    mode="lines",
+                    line={"color": CURRENT["raw"], "width": 1},
+                    name="loss per batch",
+                    hovertemplate="%{y:.3f}",
+                ),
+                1,
+                1,
+            )
+            x, y = downsample(current.batch_x, list(ema(current.batch_loss, alpha)))
+            fig.add_trace(
+                go.Scatter(
+                    x=x,
+                    y=_finite(y),
+                    mode="lines",
+                    line={"color": CURRENT["smooth"], "width": 3},
+                    name="smoothed",
+                    hovertemplate="%{y:.3f}",
+                ),
+                1,
+                1,
+            )
+        if current.train_loss:
+            fig.add_trace(
+                go.Scatter(
+                    x=current.epochs[: len(current.train_loss)],
+                    y=_finite(current.train_loss),
+                    mode="markers",
+                    marker={"color": CURRENT["train"], "size": 11, "symbol": "circle"},
+                    name="train (epoch)",
+                    legendgroup="train",
+                    hovertemplate="epoch %{x}: %{y:.3f}",
+                ),
+                1,
+                1,
+            )
+        if current.val_loss:
+            fig.add_trace(
+                go.Scatter(
+                    x=current.epochs[: len(current.val_loss)],
+                    y=_finite(current.val_loss),
+                    mode="lines+markers",
+                    line={"color": CURRENT["val"], "width": 3},
+                    marker={"size": 11},
+                    name="validation",
+                    legendgroup="val",
+                    hovertemplate="epoch %{x}: %{y:.3f}",
+                ),
+                1,
+                1,
+            )
+        if current.train_acc:
+            fig.add_trace(
+                go.Scatter(
+                    x=current.epochs[: len(current.train_acc)],
+                    y=_finite(current.train_acc),
+                    mode="lines+markers",
+                    line={"color": CURRENT["train"], "width": 3},
+                    marker={"size": 11},
+                    name="train",
+                    legendgroup="train",
+                    showlegend=False,
+                    hovertemplate="epoch %{x}: %{y:.1%}",
+                ),
+                1,
+                2,
+            )
+        if current.val_acc:
+            fig.add_trace(
+                go.Scatter(
+                    x=current.epochs[: len(current.val_acc)],
+                    y=_finite(current.val_acc),
+                    mode="lines+markers",
+                    line={"color": CURRENT["val"], "width": 3},
+                    marker={"size": 11},
+                    name="validation",
+                    legendgroup="val",
+                    showlegend=False,
+                    hovertemplate="epoch %{x}: %{y:.1%}",
+                ),
+                1,
+                2,
+            )
+        if current.lr:
+            x, y = downsample(current.lr_x, current.lr)
+            fig.add_trace(
+                go.Scatter(
+                    x=x,
+                    y=y,
+                    mode="lines",
+                    line={"color": CURRENT["lr"], "width": 3},
+                    name="learning rate",
+                    showlegend=False,
+                    hovertemplate="%{y:.2e}",
+                ),
+                1,
+                3,
+            )
+    _style(fig, height)
+    fig.update_layout(uirevision="live", margin={"t": 90})
+    for col in (1, 2, 3):
+        fig.update_xaxes(title_text="epoch", rangemode="tozero", row=1, col=col)
+    fig.update_yaxes(rangemode="tozero", row=1, col=1)
+    fig.update_yaxes(range=[0, 1.02], tickformat=".0%", row=1, col=2)
+    fig.update_yaxes(exponentformat="e", rangemode="tozero", row=1, col=3)
+    if current is None or not (current.batch_loss or current.train_loss):
+        fig.add_annotation(
+            text="Press Train: the curves appear here",
+            x=0.5,
+            y=0.5,
+            xref="paper",
+            yref="paper",
+            showarrow=False,
+            font={"size": 20, "color": "#888"},
+        )
+    return fig
+
+
+def confusion_figure(confusion: np.ndarray, classes: Sequence[str], height: int | None = None) -> go.Figure:
+    """Heatmap of counts: rows = true class, columns = predicted; the diagonal is right."""
+    cm = np.asarray(confusion)
+    k = len(classes)
+    labels = [str(c) for c in classes]
+    row_sums = cm.sum(axis=1, keepdims=True)
+    share = np.divide(cm, row_sums, out=np.zeros(cm.shape, dtype=float), where=row_sums > 0)
+    fig = go.Figure(
+        go.Heatmap(
+            z=share,
+            x=labels,
+            y=labels,
+            text=cm,
+            texttemplate="%{text}",
+            textfont={"size": 16 if k <= 10 else 11},
+            colorscale="Blues",
+            zmin=0,
+            zmax=1,
+            colorbar={"title": "share of row", "tickformat": ".0%"},
+            customdata=cm,
+            hovertemplate="true %{y}, predicted %{x}: %{customdata} (%{z:.1%} of the row)<extra></extra>",
+            xgap=2,
+            ygap=2,
+        )
+    )
+    _style(fig, height or int(min(640, 160 + 44 * k)))
+    fig.update_xaxes(title_text="predicted class", side="bottom", type="category")
+    fig.update_yaxes(title_text="true class", autorange="reversed", type="category")
+    return fig
+
+
+def per_class_figure(
+    precision: Sequence[float],
+    recall: Sequence[float],
+    f1: Sequence[float],
+    classes: Sequence[str],
+    height: int = 360,
+) -> go.Figure:
+    """Grouped bars: precision, recall and F1 of every class, 0..1."""
+    labels = [str(c) for c in classes]
+    fig = go.Figure()
+    for name, values, color in (
+        ("precision", precision, "#1f77b4"),
+        ("recall", recall, "#ff7f0e"),
+        ("F1", f1, "#2ca02c"),
+    ):
+        fig.add_trace(
+            go.Bar(
+                x=labels,
+                y=list(values),
+                name=name,
+                marker_color=color,
+                hovertemplate="%{x}: %{y:.1%}<extra>" + name + "</extra>",
+            )
+        )
+    _style(fig, height)
+    fig.update_layout(barmode="group")
+    fig.update_yaxes(range=[0, 1.05], tickformat=".0%")
+    fig.update_xaxes(type="category")
+    return fig
+
+
+def _upscale(img: np.ndarray, target: int) -> np.ndarray:
+    """Nearest-neighbour upscale [H, W, ...] so the longer side is about `target` px (crisp pixels)."""
+    f = max(1, int(round(target / max(img.shape[0], img.shape[1]))))
+    return np.repeat(np.repeat(img, f, axis=0), f, axis=1)
+
+
+def filters_figure(weights: np.ndarray, max_filters: int = 32, cols: int = 8) -> go.Figure:
+    """The first conv layer's kernels [O, I, kh, kw] as a grid: RGB for 3 input channels, else red/blue.
+
+    Each filter is scaled to its own range (red/bright positive, blue/dark negative).
+    """
+    w = np.asarray(weights, dtype=np.float64)[:max_filters]  # [O, I, kh, kw]
+    o, i, kh, kw = w.shape
+    cols = min(cols, o)
+    rows = int(np.ceil(o / cols))
+    titles = [f"#{j}" for j in range(o)]
+    fig = make_subplots(
+        rows=rows,
+        cols=cols,
+        subplot_titles=titles,
+        horizontal_spacing=0.02,
+        vertical_spacing=0.08 if rows > 1 else 0.02,
+    )
+    for j in range(o):
+        r, c = j // cols + 1, j % cols + 1
+        if i == 3:
+            rgb = np.transpose(w[j], (1, 2, 0))  # [kh, kw, 3]
+            lo, hi = rgb.min(), rgb.max()
+            rgb = (rgb - lo) / (hi - lo) * 255 if hi > lo else np.full_like(rgb, 127.0)
+            fig.add_trace(go.Image(z=_upscale(rgb.astype(np.uint8), 48), hoverinfo="skip"), r, c)
+        else:
+            k = w[j].mean(axis=0)  # [kh, kw]
+            m = np.abs(k).max() or 1.0
+            fig.add_trace(
+                go.Heatmap(
+                    z=k,
+                    zmin=-m,
+                    zmax=m,
+                    colorscale="RdBu_r",
+                    showscale=False,
+                    hovertemplate="row %{y}, col %{x}: %{z:.3f}<extra>#" + str(j) + "</extra>",
+                ),
+                r,
+                c,
+            )
+    _style(fig, 70 + rows * 130)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x" if i != 3 else None)
+    fig.update_annotations(font_size=13)
+    fig.update_layout(margin={"l": 10, "r": 10, "t": 30, "b": 10})
+    return fig
+
+
+def feature_maps_figure(maps: Sequence[tuple[str, np.ndarray]], max_channels: int = 8) -> go.Figure:
+    """One row per conv block: its first `max_channels` channels [C, H, W] as grey heatmaps."""
+    rows = max(1, len(maps))
+    cols = max([min(max_channels, m.shape[0]) for _, m in maps] + [1])
+    fig = make_subplots(
+        rows=rows,
+        cols=cols,
+        horizontal_spacing=0.015,
+        vertical_spacing=min(0.12, 0.3 / rows) if rows > 1 else 0.02,
+        subplot_titles=[
+            f"{name} (showing {min(max_channels, m.shape[0])} of {m.shape[0]} channels,"
+            f" {m.shape[1]}×{m.shape[2]})"
+            if c == 0
+            else ""
+            for name, m in maps
+            for c in range(cols)
+        ],
+    )
+    for r, (_name, m) in enumerate(maps, start=1):
+        for c in range(min(max_channels, m.shape[0])):
+            fig.add_trace(
+                go.Heatmap(
+                    z=m[c],
+                    colorscale="gray",
+                    showscale=False,
+                    hovertemplate="channel " + str(c) + ": %{z:.2f}<extra></extra>",
+                ),
+                r,
+                c + 1,
+            )
+    _style(fig, 60 + rows * 170)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
+    fig.update_annotations(font_size=14, xanchor="left", x=0)
+    fig.update_layout(margin={"l": 10, "r": 10, "t": 40, "b": 10})
+    return fig
+
+
+def gallery_figure(
+    images: np.ndarray,
+    titles: Sequence[str],
+    colors: Sequence[str] | None = None,
+    cols: int = 8,
+    size: int = 84,
+) -> go.Figure:
+    """uint8 images [N, C, H, W] (C = 1 or 3) in a grid, each with a (coloured) title."""
+    imgs = np.asarray(images)
+    n = len(imgs)
+    cols = max(1, min(cols, n))
+    rows = max(1, int(np.ceil(n / cols)))
+    fig = make_subplots(
+        rows=rows,
+        cols=cols,
+        subplot_titles=list(titles) or None,
+        horizontal_spacing=0.01,
+        vertical_spacing=0.12 / max(1, rows - 1) if rows > 1 else 0.0,
+    )
+    for j in range(n):
+        img = np.transpose(imgs[j], (1, 2, 0))  # [H, W, C]
+        if img.shape[2] == 1:
+            img = np.repeat(img, 3, axis=2)
+        fig.add_trace(
+            go.Image(z=_upscale(img.astype(np.uint8), size), hoverinfo="skip"), j // cols + 1, j % cols + 1
+        )
+    _style(fig, 30 + rows * (size + 70))
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    fig.update_annotations(font_size=13)
+    if colors:
+        for ann, color in zip(fig.layout.annotations, colors, strict=False):
+            ann.font.color = color
+    fig.update_layout(margin={"l": 5, "r": 5, "t": 50, "b": 5})
+    return fig
+
+
+def curves_from_snapshot(snap: object, name: str | None = None) -> Curves:
+    """Curves from a cnnlib.training.RunSnapshot (or anything with the same fields)."""
+    spe = max(1, int(getattr(snap, "steps_per_epoch", 1) or 1))
+    steps = list(getattr(snap, "batch_step", ()))
+    n_epochs = len(getattr(snap, "train_loss", ()))
+    return Curves(
+        name=name if name is not None else str(getattr(snap, "name", "")),
+        batch_x=[s / spe for s in steps],
+        batch_loss=list(getattr(snap, "batch_loss", ())),
+        epochs=list(range(1, n_epochs + 1)),
+        train_loss=list(snap.train_loss),
+        val_loss=list(getattr(snap, "val_loss", ())),
+        train_acc=list(getattr(snap, "train_acc", ())),
+        val_acc=list(getattr(snap, "val_acc", ())),
+        lr_x=[s / spe for s in steps],
+        lr=list(getattr(snap, "batch_lr", ())),
+    )

@@ -1,0 +1,287 @@
+"""Training slots: a process-wide limit on concurrent training runs, with a FIFO queue.
+
+One small server trains for a whole class. `SlotLimiter` lets at most `max_runs` runs train at
+once (default: half the CPU cores, at least 1; env `CNN_CLASSROOM_MAX_RUNS`); the others wait
+in arrival order and can see their position and an estimated wait. Each run holds a `Ticket`:
+
+    ticket = limiter.enqueue("alice's run")
+    if ticket.wait(timeout=0.5):     # True once it holds a slot
+        ...train...
+        ticket.release()
+    ticket.cancel()                  # leave the queue (or give the slot back)
+
+A ticket also carries the run's heartbeat: once `heartbeat()` has been called (the page calls it
+on every poll), a ticket not heard from for `heartbeat_timeout` seconds is stale: the session
+that started it has gone, so a queued stale ticket is dropped and a running one should stop
+(TrainingRun checks `is_stale()` every batch). `max_seconds` is the wall-time cap a run gets
+(env `CNN_CLASSROOM_MAX_SECONDS`). `get_limiter()` returns the process-wide limiter.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+DEFAULT_MAX_SECONDS = 600.0
+DEFAULT_HEARTBEAT_TIMEOUT = 60.0
+
+
+def cpu_cores() -> int:
+    """CPU cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def _env_number(name: str, default: float, minimum: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        return default
+    return value if value >= minimum else default
+
+
+def default_max_runs() -> int:
+    """$CNN_CLASSROOM_MAX_RUNS if set (>= 1), else half the cores (at least 1)."""
+    return int(_env_number("CNN_CLASSROOM_MAX_RUNS", max(1, cpu_cores() // 2), 1))
+
+
+def threads_per_run(max_runs: int | None = None) -> int:
+    """torch threads for one training run so that `max_runs` runs together fill the cores."""
+    runs = max_runs if max_runs is not None else get_limiter().max_runs
+    return max(1, cpu_cores() // max(1, runs))
+
+
+class Ticket:
+    """One run's place in the limiter: queued, active (holding a slot) or done."""
+
+    def __init__(self, limiter: SlotLimiter, label: str, ident: int) -> None:
+        self.limiter = limiter
+        self.label = label
+        self.id = ident
+        self.state = "queued"  # queued -> active -> released, or -> cancelled
+        self.enqueued_at = limiter.clock()
+        self.started_at: float | None = None
+        self.remaining: float | None = None  # the active run's own ETA in seconds, for estimates
+        self.last_heartbeat: float | None = None  # None until the first heartbeat() arms the check
+
+    # -- state ---------------------------------------------------------------------------------
+    @property
+    def position(self) -> int | None:
+        """0 while holding a slot, 1.. while queued (1 = next), None once released or cancelled."""
+        with self.limiter._cond:
+            if self.state == "active":
+                return 0
+            if self.state == "queued":
+                return self.limiter._queue.index(self) + 1
+            return None
+
+    @property
+    def active(self) -> bool:
+        return self.state == "active"
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until this ticket holds a slot (True), it is cancelled, or `timeout` passes (False)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self.limiter._cond:
+            while True:
+                self.limiter._admit()
+                if self.state == "active":
+                    return True
+                if self.state != "queued":
+                    return False
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    return False
+                self.limiter._cond.wait(left)
+
+    def release(self) -> None:
+        """Give the slot back (or leave the queue); safe to call more than once."""
+        self.limiter._finish(self, "released")
+
+    def cancel(self) -> None:
+        """Leave the queue without training (or give the slot back)."""
+        self.limiter._finish(self, "cancelled")
+
+    # -- heartbeat and estimates -----------------------------------------------------------------
+    def heartbeat(self) -> None:
+        """The page is still there. The first call arms the staleness check."""
+        self.last_heartbeat = self.limiter.clock()
+
+    def is_stale(self, now: float | None = None) -> bool:
+        """True when heartbeats were armed and none came for `heartbeat_timeout` seconds."""
+        if self.last_heartbeat is None or self.limiter.heartbeat_timeout is None:
+            return False
+        now = self.limiter.clock() if now is None else now
+        return now - self.last_heartbeat > self.limiter.heartbeat_timeout
+
+    def set_remaining(self, seconds: float | None) -> None:
+        """The active run's estimate of its remaining time (used for the queue's estimates)."""
+        self.remaining = seconds
+
+    def estimated_wait(self) -> float | None:
+        """Seconds until this queued ticket should get a slot (0 if active, None if done)."""
+        return self.limiter.estimated_wait(self)
+
+    def __repr__(self) -> str:
+        return f"Ticket({self.id}, {self.label!r}, {self.state})"
+
+
+@dataclass(frozen=True)
+class LimiterStats:
+    """A consistent view of the limiter for the UI and the load test."""
+
+    max_runs: int
+    active: int
+    queued: int
+    active_labels: tuple[str, ...]
+    queued_labels: tuple[str, ...]
+
+
+class SlotLimiter:
+    """At most `max_runs` active tickets; the rest wait in FIFO order."""
+
+    def __init__(
+        self,
+        max_runs: int | None = None,
+        *,
+        max_seconds: float | None = None,
+        heartbeat_timeout: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._cond = threading.Condition(threading.RLock())
+        self._queue: deque[Ticket] = deque()
+        self._active: list[Ticket] = []
+        self._ids = itertools.count(1)
+        self._durations: deque[float] = deque(maxlen=20)  # recent runs' slot times, for estimates
+        self.clock = clock
+        self.max_runs = max_runs if max_runs is not None else default_max_runs()
+        self.max_seconds = max_seconds if max_seconds is not None else DEFAULT_MAX_SECONDS
+        self.heartbeat_timeout = (
+            heartbeat_timeout if heartbeat_timeout is not None else DEFAULT_HEARTBEAT_TIMEOUT
+        )
+
+    @property
+    def max_runs(self) -> int:
+        return self._max_runs
+
+    @max_runs.setter
+    def max_runs(self, value: int) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"max_runs must be a whole number >= 1, got {value!r}")
+        with self._cond:
+            self._max_runs = value
+            self._admit()
+            self._cond.notify_all()
+
+    def enqueue(self, label: str = "") -> Ticket:
+        """Join the queue; the ticket becomes active as soon as a slot is free and it is first."""
+        with self._cond:
+            ticket = Ticket(self, label, next(self._ids))
+            self._queue.append(ticket)
+            self._admit()
+            self._cond.notify_all()
+            return ticket
+
+    def try_acquire(self, label: str = "") -> Ticket | None:
+        """An active ticket if a slot is free and nobody is waiting, else None (nothing queued)."""
+        with self._cond:
+            self._drop_stale()
+            if self._queue or len(self._active) >= self._max_runs:
+                return None
+            ticket = Ticket(self, label, next(self._ids))
+            self._activate(ticket)
+            return ticket
+
+    def stats(self) -> LimiterStats:
+        with self._cond:
+            self._admit()
+            return LimiterStats(
+                self._max_runs,
+                len(self._active),
+                len(self._queue),
+                tuple(t.label for t in self._active),
+                tuple(t.label for t in self._queue),
+            )
+
+    def estimated_wait(self, ticket: Ticket) -> float | None:
+        """Seconds until `ticket` should start: each slot frees when its run's ETA says (or its cap),
+        and every ticket ahead in the queue takes the first free slot for a typical run's time."""
+        with self._cond:
+            if ticket.state == "active":
+                return 0.0
+            if ticket.state != "queued":
+                return None
+            now = self.clock()
+            typical = sum(self._durations) / len(self._durations) if self._durations else self.max_seconds
+            free_at = []
+            for t in self._active:
+                used = now - (t.started_at or now)
+                left = t.remaining if t.remaining is not None else max(0.0, typical - used)
+                free_at.append(max(0.0, min(left, self.max_seconds - used)))
+            free_at += [0.0] * max(0, self._max_runs - len(free_at))
+            heapq.heapify(free_at)
+            for ahead in self._queue:
+                if ahead is ticket:
+                    break
+                heapq.heappush(free_at, heapq.heappop(free_at) + typical)
+            return free_at[0]
+
+    # -- internals (call with the lock held) ------------------------------------------------------
+    def _activate(self, ticket: Ticket) -> None:
+        ticket.state = "active"
+        ticket.started_at = self.clock()
+        self._active.append(ticket)
+
+    def _drop_stale(self) -> None:
+        now = self.clock()
+        for t in [t for t in self._queue if t.is_stale(now)]:
+            self._queue.remove(t)
+            t.state = "cancelled"
+
+    def _admit(self) -> None:
+        self._drop_stale()
+        while self._queue and len(self._active) < self._max_runs:
+            self._activate(self._queue.popleft())
+
+    def _finish(self, ticket: Ticket, state: str) -> None:
+        with self._cond:
+            if ticket.state == "queued":
+                self._queue.remove(ticket)
+            elif ticket.state == "active":
+                self._active.remove(ticket)
+                if state == "released" and ticket.started_at is not None:
+                    self._durations.append(self.clock() - ticket.started_at)
+            else:
+                return
+            ticket.state = state
+            self._admit()
+            self._cond.notify_all()
+
+
+_LIMITER: SlotLimiter | None = None
+_LIMITER_LOCK = threading.Lock()
+
+
+def get_limiter() -> SlotLimiter:
+    """The process-wide limiter, created on first use from the environment:
+    CNN_CLASSROOM_MAX_RUNS, CNN_CLASSROOM_MAX_SECONDS, CNN_CLASSROOM_HEARTBEAT_S."""
+    global _LIMITER
+    with _LIMITER_LOCK:
+        if _LIMITER is None:
+            _LIMITER = SlotLimiter(
+                default_max_runs(),
+                max_seconds=_env_number("CNN_CLASSROOM_MAX_SECONDS", DEFAULT_MAX_SECONDS, 1),
+                heartbeat_timeout=_env_number("CNN_CLASSROOM_HEARTBEAT_S", DEFAULT_HEARTBEAT_TIMEOUT, 1),
+            )
+        return _LIMITER

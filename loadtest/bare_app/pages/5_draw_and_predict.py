@@ -1,0 +1,5 @@
+"""Bare one-line page (Draw & predict) for the load test's floor."""
+
+import streamlit as st
+
+st.write("Draw & predict")

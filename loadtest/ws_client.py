@@ -1,0 +1,307 @@
+"""A light Streamlit client speaking the browser's websocket protocol, for load tests.
+
+One `StreamlitSession` is one browser tab: it opens `ws://127.0.0.1:<port>/_stcore/stream`,
+sends `BackMsg.rerun_script` (a `ClientState` with query string, page name or page script hash,
+widget states, fragment id) exactly as Streamlit's frontend does (see `sendRerunBackMsg` in
+streamlit/static/static/js/index.*.js), and reads `ForwardMsg`s (new_session, delta,
+auto_rerun, script_finished, ...) until the run's `script_finished`. A run's time is from sending
+the rerun to receiving `script_finished` (what the browser shows as "running" until idle).
+
+The client only ever talks to the loopback address it is given; it keeps no forward-message
+cache (a browser's first visit has none either), so the server sends every element in full.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+from streamlit.proto.WidgetStates_pb2 import WidgetState
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+DONE_STATUSES = {
+    ForwardMsg.FINISHED_SUCCESSFULLY,
+    ForwardMsg.FINISHED_WITH_COMPILE_ERROR,
+    ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY,
+}
+# Element fields whose string values are what a reader of the page sees.
+_TEXT_FIELDS = ("body", "label", "text", "message", "value", "caption", "delta")
+
+
+class ClientError(RuntimeError):
+    """The session broke: disconnected, timed out, or the server refused it."""
+
+
+# --------------------------------------------------------------------------- encoding
+
+
+def widget_state(wid: str, **value: Any) -> WidgetState:
+    """One WidgetState: `widget_state(id, trigger_value=True)`, `json_value="..."`, ..."""
+    if len(value) != 1:
+        raise ValueError("give exactly one value field")
+    ws = WidgetState(id=wid)
+    ((name, v),) = value.items()
+    setattr(ws, name, v)
+    return ws
+
+
+def encode_rerun(
+    *,
+    page_name: str = "",
+    page_script_hash: str = "",
+    query_string: str = "",
+    widgets: list[WidgetState] | None = None,
+    fragment_id: str = "",
+    is_auto_rerun: bool = False,
+) -> bytes:
+    """Serialise a `BackMsg.rerun_script` the way the browser sends it."""
+    msg = BackMsg()
+    cs = msg.rerun_script
+    cs.query_string = query_string
+    cs.page_script_hash = page_script_hash
+    cs.page_name = page_name
+    cs.fragment_id = fragment_id
+    cs.is_auto_rerun = is_auto_rerun
+    cs.widget_states.SetInParent()
+    for w in widgets or []:
+        cs.widget_states.widgets.append(w)
+    ci = cs.context_info
+    ci.timezone = "UTC"
+    ci.timezone_offset = 0
+    ci.locale = "en-US"
+    ci.is_embedded = False
+    ci.color_scheme = "light"
+    return msg.SerializeToString()
+
+
+def element_texts(element: Any) -> list[str]:
+    """The visible strings of one `Element` proto (markdown body, metric label/value, ...)."""
+    kind = element.WhichOneof("type")
+    if kind is None:
+        return []
+    sub = getattr(element, kind)
+    out = []
+    for name in _TEXT_FIELDS:
+        try:
+            val = getattr(sub, name)
+        except AttributeError:
+            continue
+        if isinstance(val, str) and val:
+            out.append(val)
+    return out
+
+
+def canvas_state_json(image_png: bytes, objects: list[dict] | None = None) -> str:
+    """The drawable canvas' widget value after a stroke: Fabric JSON plus a PNG data URL."""
+    url = "data:image/png;base64," + base64.b64encode(image_png).decode("ascii")
+    raw = {"version": "7.0.0", "objects": objects or [{"type": "Path", "path": [], "stroke": "#FFFFFF"}]}
+    return json.dumps({"drawing": {"raw": raw, "data": url}, "backgroundFit": None})
+
+
+def digit_png(size: int = 280, digit: str = "7") -> bytes:
+    """A white-on-black hand-drawn-looking digit, RGBA PNG, as the canvas would send it."""
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGBA", (size, size), (0, 0, 0, 255))
+    d = ImageDraw.Draw(img)
+    s = size / 280
+    w = max(2, int(22 * s))
+    if digit == "1":
+        d.line([(140 * s, 50 * s), (140 * s, 230 * s)], fill=(255, 255, 255, 255), width=w)
+    else:  # a 7
+        d.line([(80 * s, 60 * s), (200 * s, 60 * s), (120 * s, 230 * s)], fill=(255, 255, 255, 255), width=w)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+# --------------------------------------------------------------------------- the session
+
+
+@dataclass
+class RunResult:
+    """One script run as the browser would see it."""
+
+    seconds: float  # rerun sent -> script_finished
+    first_delta_s: float | None  # rerun sent -> first element
+    status: int
+    elements: list[Any] = field(default_factory=list)
+    exceptions: list[str] = field(default_factory=list)
+    errors_shown: list[str] = field(default_factory=list)  # st.error boxes (not failures)
+
+    def texts(self) -> list[str]:
+        return [t for e in self.elements for t in element_texts(e)]
+
+    def widget_id(self, key: str, kind: str | None = None) -> str | None:
+        """The id of the widget with user key `key` (ids end in `-<key>`)."""
+        for e in self.elements:
+            k = e.WhichOneof("type")
+            if kind and k != kind:
+                continue
+            wid = getattr(getattr(e, k), "id", "") if k else ""
+            if isinstance(wid, str) and wid.endswith("-" + key):
+                return wid
+        return None
+
+    def components(self, name_part: str) -> list[str]:
+        """Ids of components-v2 elements whose component name contains `name_part`."""
+        return [
+            e.bidi_component.id
+            for e in self.elements
+            if e.WhichOneof("type") == "bidi_component" and name_part in e.bidi_component.component_name
+        ]
+
+
+class StreamlitSession:
+    """One browser tab against a Streamlit server on loopback."""
+
+    def __init__(self, base_url: str, timeout: float = 120.0):
+        if not base_url.startswith(("http://127.0.0.1:", "http://localhost:")):
+            raise ValueError("the load client only targets 127.0.0.1")
+        self.url = base_url.replace("http://", "ws://").rstrip("/") + "/_stcore/stream"
+        self.timeout = timeout
+        self.ws = None
+        self.pages: dict[str, str] = {}  # url_pathname -> page_script_hash ("" = main)
+        self.session_id = ""
+        self.auto_reruns: dict[str, float] = {}  # fragment_id -> interval (s)
+        self.closed_reason: str | None = None
+        self._queue: asyncio.Queue[ForwardMsg | None] = asyncio.Queue()
+        self._reader: asyncio.Task | None = None
+        self.bytes_in = 0
+
+    async def connect(self) -> float:
+        t0 = time.perf_counter()
+        self.ws = await connect(
+            self.url, subprotocols=["streamlit"], max_size=None, open_timeout=self.timeout, compression=None
+        )
+        self._reader = asyncio.create_task(self._read())
+        return time.perf_counter() - t0
+
+    async def _read(self) -> None:
+        try:
+            async for raw in self.ws:
+                self.bytes_in += len(raw)
+                msg = ForwardMsg()
+                msg.ParseFromString(raw)
+                self._queue.put_nowait(msg)
+        except ConnectionClosed as exc:
+            self.closed_reason = f"connection closed: {exc}"
+        except Exception as exc:  # noqa: BLE001
+            self.closed_reason = f"reader failed: {exc!r}"
+        finally:
+            if self.closed_reason is None:
+                self.closed_reason = "connection closed by server"
+            self._queue.put_nowait(None)
+
+    def _drain(self) -> None:
+        while not self._queue.empty():
+            msg = self._queue.get_nowait()
+            if msg is None:
+                raise ClientError(self.closed_reason or "closed")
+            self._note(msg)
+
+    def _note(self, msg: ForwardMsg) -> None:
+        kind = msg.WhichOneof("type")
+        if kind == "new_session":
+            ns = msg.new_session
+            self.session_id = ns.initialize.session_id or self.session_id
+            self._learn_pages(ns.app_pages)
+        elif kind == "navigation":  # pages-folder apps list their pages here (1.67)
+            self._learn_pages(msg.navigation.app_pages)
+        elif kind == "auto_rerun":
+            self.auto_reruns[msg.auto_rerun.fragment_id] = msg.auto_rerun.interval
+        elif kind == "stop_auto_rerun":
+            for fid in msg.stop_auto_rerun.fragment_ids:
+                self.auto_reruns.pop(fid, None)
+
+    def _learn_pages(self, app_pages: Any) -> None:
+        for p in app_pages:
+            # URL names use "_" where the page name has a space ("shape_calculator").
+            self.pages[p.url_pathname.replace(" ", "_")] = p.page_script_hash
+
+    async def run(
+        self,
+        *,
+        page_name: str = "",
+        page_script_hash: str = "",
+        widgets: list[WidgetState] | None = None,
+        fragment_id: str = "",
+        is_auto_rerun: bool = False,
+    ) -> RunResult:
+        """Send one rerun_script and collect the run until script_finished."""
+        self._drain()
+        if not fragment_id:
+            self.auto_reruns.clear()  # the browser drops its timers on a full rerun
+        t0 = time.perf_counter()
+        await self.ws.send(
+            encode_rerun(
+                page_name=page_name,
+                page_script_hash=page_script_hash,
+                widgets=widgets,
+                fragment_id=fragment_id,
+                is_auto_rerun=is_auto_rerun,
+            )
+        )
+        res = RunResult(seconds=0.0, first_delta_s=None, status=-1)
+        deadline = t0 + self.timeout
+        while True:
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                raise ClientError(f"no script_finished within {self.timeout:.0f} s")
+            try:
+                msg = await asyncio.wait_for(self._queue.get(), left)
+            except TimeoutError:
+                raise ClientError(f"no script_finished within {self.timeout:.0f} s") from None
+            if msg is None:
+                raise ClientError(self.closed_reason or "closed")
+            self._note(msg)
+            kind = msg.WhichOneof("type")
+            if kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
+                el = msg.delta.new_element
+                if res.first_delta_s is None:
+                    res.first_delta_s = time.perf_counter() - t0
+                res.elements.append(el)
+                et = el.WhichOneof("type")
+                if et == "exception":
+                    res.exceptions.append(f"{el.exception.type}: {el.exception.message}")
+                elif et == "alert" and el.alert.format == el.alert.ERROR:
+                    res.errors_shown.append(el.alert.body)
+            elif (
+                kind == "session_event"
+                and msg.session_event.WhichOneof("type") == "script_compilation_exception"
+            ):
+                ex = msg.session_event.script_compilation_exception
+                res.exceptions.append(f"compile error {ex.type}: {ex.message}")
+            elif kind == "page_not_found":
+                res.exceptions.append(f"page not found: {msg.page_not_found.page_name}")
+            elif kind == "script_finished" and msg.script_finished in DONE_STATUSES:
+                res.status = msg.script_finished
+                res.seconds = time.perf_counter() - t0
+                return res
+
+    async def open_page(self, slug: str, *, via_link: bool = True) -> RunResult:
+        """Go to a page: by its script hash as a `st.page_link` click does, or by URL name."""
+        if via_link and slug in self.pages:
+            return await self.run(page_script_hash=self.pages[slug])
+        return await self.run(page_name=slug)
+
+    async def close(self) -> None:
+        if self.ws is not None:
+            try:
+                await self.ws.close()
+            except Exception:  # noqa: BLE001
+                pass
+        if self._reader is not None:
+            self._reader.cancel()
+            try:
+                await self._reader
+            except (asyncio.CancelledError, Exception):  # noqa: BLE001
+                pass

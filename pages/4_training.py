@@ -1,0 +1,98 @@
+"""Training page: choose data, model and hyperparameters, train live, then read what the model learned."""
+
+from pages.ui.frame import frame
+
+frame("training")
+
+import streamlit as st  # noqa: E402
+
+from pages.ui import training_live as live  # noqa: E402
+from pages.ui.live_plotly import plotly_loader  # noqa: E402
+from pages.ui.training_results import render_results  # noqa: E402
+from pages.ui.training_setup import render_setup  # noqa: E402
+
+st.markdown(
+    "Training is a loop: show the network a **batch** of images, measure how wrong it is (the **loss**), "
+    "and nudge every weight a little downhill (the **optimizer**, with a step size called the **learning "
+    "rate**). Press **Train** and watch the loss fall and the accuracy climb, then open **Results** to see "
+    "which images fool it and what its filters learned."
+)
+
+live.harvest()  # a run that finished while we were away: keep its curves and model
+plotly_loader()  # plotly.js, once per page (hidden); the live chart redraws in place with it
+
+TABS = ["📈 Train", "📊 Results", "🐢 One step in slow motion"]
+tab_train, tab_results, tab_slow = st.tabs(TABS, key="train_tab", on_change="rerun")
+
+
+def explain() -> None:
+    """Short explanations at the point of use, for the teacher to open one at a time."""
+    notes = {
+        "Optimizers: SGD, Adam, AdamW": "**SGD** steps straight downhill; with **momentum** it keeps some of its "
+        "previous direction, like a rolling ball. **Adam** gives every weight its own step size from the history "
+        "of its gradients: a good default. **AdamW** is Adam with weight decay done properly (decoupled).",
+        "Learning rate": "The size of each step. Too small: the loss creeps down. Too large: it jumps around or "
+        "blows up to NaN (try 1.0 with SGD!). Schedulers change it during training: **cosine** and **one-cycle** "
+        "end with small careful steps. The right-hand chart shows it.",
+        "Batch size and epochs": "A **batch** is how many images the model sees before one update: bigger "
+        "batches give smoother but fewer steps. One **epoch** is one pass over all training images.",
+        "Why training and validation loss part ways": "The model is graded on images it trains on (training "
+        "loss) and on held-out images it never learns from (validation loss). When it starts to memorise the "
+        "training set, training loss keeps falling while validation loss turns up: **overfitting**.",
+        "Augmentation": "Random small rotations, shifts, flips and colour changes make every epoch look a bit "
+        "different, so the model cannot memorise pixels and must learn the shapes. It fights overfitting.",
+        "Dropout and batch norm": "**Dropout** switches off random neurons during training so no single one "
+        "can be relied on. **Batch norm** rescales each channel over the batch, which keeps training stable and "
+        "lets larger learning rates work. Add them on the Model builder page.",
+        "Weight decay": "Pulls every weight a little towards zero at each step: simpler models that overfit "
+        "less. Typical values are 1e-4 to 1e-2.",
+        "Early stopping": "Watch the validation loss; when it has not improved for *patience* epochs, stop and "
+        "keep the best weights seen. A cheap and effective guard against overfitting.",
+    }
+    cols = st.columns(4)
+    for i, (title, text) in enumerate(notes.items()):
+        with cols[i % 4].expander(title):
+            st.markdown(text)
+
+
+def predict_then_reveal() -> None:
+    with st.expander("🤔 Predict, then reveal: will this model overfit?"):
+        st.radio("Before you press Train, guess:", ["Yes, validation loss will rise", "No, both will keep falling",
+                                                    "I can't tell yet"], index=None, key="train_guess")
+        if st.session_state.get("train_guess"):
+            st.markdown(
+                "Now watch the orange **validation** curve against the blue **training** curve. With a few "
+                "thousand images and no augmentation, a large model often overfits after a handful of epochs: "
+                "the gap between the two curves grows. Small models, augmentation, dropout or weight decay keep "
+                "them together. The Results tab flags it when it happens."
+            )
+
+
+if tab_train.open is not False:
+    with tab_train:
+        setup = render_setup()
+        c_train, c_stop, c_msg = st.columns([1, 1, 4], vertical_alignment="center")
+        train_clicked = c_train.button("▶ Train", key="train_start", type="primary", width="stretch")
+        stop_clicked = c_stop.button("⏹ Stop", key="train_stop", width="stretch")
+        with c_msg:
+            if train_clicked:
+                live.start(setup)
+            if stop_clicked:
+                live.stop()
+        live.live_view()
+        live.history_table()
+        predict_then_reveal()
+        explain()
+
+if tab_results.open:
+    with tab_results:
+        render_results()
+
+if tab_slow.open:
+    with tab_slow:
+        try:
+            from pages.ui.slow_motion import render_slow_motion
+        except ImportError:
+            st.info("Coming soon: one training step in slow motion (forward pass, loss, gradients, update).")
+        else:
+            render_slow_motion()

@@ -1,0 +1,22 @@
+"""The glossary as a compact popover: one line per term (tensor, channel, ... learning rate).
+
+The frame calls `render_glossary()` inside the sidebar; any page may call it where it helps.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from cnnlib.glossary import GLOSSARY
+
+
+def glossary_markdown() -> str:
+    """The glossary as a Markdown list: **term**: definition."""
+    return "\n".join(f"- **{term}**: {text}" for term, text in GLOSSARY.items())
+
+
+def render_glossary(label: str = "📖 Glossary", key: str = "glossary_popover") -> None:
+    """A popover button that opens the whole glossary (put it in the sidebar or next to a control)."""
+    with st.popover(label, width="stretch", key=key, help="The words of CNNs, in plain language"):
+        st.markdown("#### Glossary")
+        st.markdown(glossary_markdown())

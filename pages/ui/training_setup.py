@@ -1,0 +1,229 @@
+"""Training page, setup: dataset, model and hyperparameters, each checked where it is chosen.
+
+`render_setup()` draws the controls and returns a `Setup`: the loaded dataset, the model spec
+adapted to it and a validated TrainConfig, or the messages that say what to fix. Every check is
+done by cnnlib (load_dataset, adapt_to_dataset, TrainConfig.validate); this module only draws.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+
+import streamlit as st
+
+from cnnlib.data import DATASETS, MAX_IMAGE_SIDE, MIN_IMAGE_SIDE, DatasetBundle, DatasetError, load_dataset
+from cnnlib.device import available_devices
+from cnnlib.plots_training import gallery_figure
+from cnnlib.presets import PRESETS
+from cnnlib.spec import ModelSpec, SpecError, adapt_to_dataset, format_count, totals
+from cnnlib.training import DEFAULT_DEMO, DEMO_SPEC, ConfigError, TrainConfig, augment_preview
+from pages.ui.resources import get_dataset
+
+BUILDER = "Your model (from the Model builder)"
+DEMO = "Demo CNN (16 → 32 channels)"
+OPTIMIZERS = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD with momentum 0.9"}
+SCHEDULERS = {"none": "none (constant)", "step": "StepLR (halve every 5 epochs)", "cosine": "cosine decay",
+              "onecycle": "one-cycle (warm up, then decay)"}
+AUGMENTS = {"rotate": "rotate ±15°", "shift": "shift ±10%", "flip": "flip left-right", "color": "colour jitter"}
+DOWNLOAD_RETRY_S = 60  # a failed download is not retried on every rerun
+
+
+@dataclass
+class Setup:
+    """What the Train button needs: everything None/empty-errors when the setup is complete."""
+
+    dataset_name: str
+    bundle: DatasetBundle | None = None
+    model_name: str = ""
+    spec: ModelSpec | None = None
+    config: TrainConfig | None = None
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def ready(self) -> bool:
+        return self.bundle is not None and self.spec is not None and self.config is not None and not self.errors
+
+
+def _load_download(name: str) -> DatasetBundle | None:
+    """A torchvision dataset, fetched only after the student asks; failures remembered for a minute."""
+    failures = st.session_state.setdefault("tr_download_failures", {})
+    asked = st.session_state.setdefault("tr_download_asked", set())
+    info = DATASETS[name]
+    if name not in asked:
+        st.caption(f"⬇ {info.description} It needs an internet connection the first time.")
+        if st.button(f"Load {info.title}", key=f"tr_fetch_{name}"):
+            asked.add(name)
+            failures.pop(name, None)
+        else:
+            return None
+    failed = failures.get(name)
+    if failed and time.monotonic() - failed[1] < DOWNLOAD_RETRY_S:
+        st.error(failed[0], icon="📡")
+        if st.button("Try the download again", key=f"tr_retry_{name}"):
+            failures.pop(name, None)
+            st.rerun()
+        return None
+    try:
+        return get_dataset(name)
+    except DatasetError as err:
+        failures[name] = (str(err), time.monotonic())
+        st.error(str(err), icon="📡")
+        return None
+
+
+def _load_upload() -> DatasetBundle | None:
+    """A zip of class folders, resized to the chosen size; kept in this session only."""
+    c1, c2, c3 = st.columns([3, 1, 1])
+    up = c1.file_uploader("Zip of class folders (cats/…, dogs/…)", type=["zip"], key="tr_zip")
+    side = c2.number_input("Image size (px)", MIN_IMAGE_SIDE, MAX_IMAGE_SIDE, 32, step=4, key="tr_zip_size")
+    gray = c3.checkbox("Grayscale", key="tr_zip_gray")
+    if up is None:
+        st.caption(DATASETS["upload"].description)
+        return None
+    data = up.getvalue()
+    ident = (hashlib.sha1(data).hexdigest(), int(side), bool(gray))
+    cache = st.session_state.get("tr_upload_cache")
+    if not cache or cache["ident"] != ident:
+        try:
+            with st.spinner("Reading your images…"):
+                bundle, error = load_dataset("upload", data=data, image_size=int(side), grayscale=bool(gray)), None
+        except DatasetError as err:
+            bundle, error = None, str(err)
+        cache = {"ident": ident, "bundle": bundle, "error": error}
+        st.session_state["tr_upload_cache"] = cache
+    if cache["error"]:
+        st.error(cache["error"], icon="🗂️")
+    return cache["bundle"]
+
+
+def _dataset() -> tuple[str, DatasetBundle | None]:
+    names = list(DATASETS)
+    name = st.selectbox("Dataset", names, index=names.index("mnist-sample"), key="tr_dataset",
+                        format_func=lambda n: DATASETS[n].title + ("" if DATASETS[n].offline else " ⬇"))
+    return name, None
+
+
+def _bundle_for(name: str) -> DatasetBundle | None:
+    if name == "upload":
+        return _load_upload()
+    if not DATASETS[name].offline:
+        return _load_download(name)
+    try:
+        return get_dataset(name)
+    except DatasetError as err:
+        st.error(str(err))
+        return None
+
+
+def _model_choice() -> tuple[str, ModelSpec | None]:
+    builder = st.session_state.get("model_spec")
+    options = ([BUILDER] if builder else []) + [DEMO] + list(PRESETS)
+    if builder:  # a model newly sent from the builder is selected once; the student may then pick another
+        sig = hashlib.sha1(json.dumps(builder, sort_keys=True, default=str).encode()).hexdigest()
+        if st.session_state.get("tr_builder_sig") != sig:
+            st.session_state["tr_builder_sig"] = sig
+            st.session_state["tr_model"] = BUILDER
+    name = st.selectbox("Model", options, index=0, key="tr_model",
+                        help="Build your own on the Model builder page; it appears here first.")
+    if name == BUILDER:
+        try:
+            return f"{st.session_state.get('model_spec_name') or 'your model'}", ModelSpec.from_dict(builder)
+        except SpecError as err:
+            st.error(f"The Model builder's model cannot be read: {err}")
+            return name, None
+    if name == DEMO:
+        return "Demo CNN", ModelSpec.from_dict(DEMO_SPEC)
+    return name, PRESETS[name]
+
+
+def _adapt(spec: ModelSpec, bundle: DatasetBundle) -> ModelSpec | None:
+    try:
+        adapted = adapt_to_dataset(spec, bundle.input_shape, bundle.num_classes)
+    except SpecError as err:
+        st.error(f"{err} Choose another model, or change it on the Model builder page.", icon="🧱")
+        return None
+    c, h, w = bundle.input_shape
+    t = totals(adapted)
+    st.caption(f"Input {c}×{h}×{w} → {bundle.num_classes} class scores · {format_count(t.params)} parameters")
+    return adapted
+
+
+def _augment_preview(bundle: DatasetBundle, augment: list[str]) -> None:
+    if not augment:
+        st.caption("No augmentation: every epoch shows the same images.")
+        return
+    seed = st.session_state.get("tr_aug_seed", 0)
+    prev = augment_preview(bundle, augment, n=8, seed=seed)
+    imgs = list(prev.original.transpose(0, 3, 1, 2)) + list(prev.augmented.transpose(0, 3, 1, 2))
+    titles = [f"{lab}" for lab in prev.labels] + ["augmented"] * len(prev.labels)
+    st.plotly_chart(gallery_figure(imgs, titles, cols=8, size=64), width="stretch", key="tr_aug_fig",
+                    config={"displayModeBar": False, "staticPlot": True})
+    if st.button("🎲 New random examples", key="tr_aug_new"):
+        st.session_state["tr_aug_seed"] = seed + 1
+        st.rerun()
+
+
+def _field_error(slot, err: ConfigError | None, name: str) -> None:
+    if err is not None and err.field == name:
+        slot.error(err.message, icon="⚠️")
+
+
+def render_setup() -> Setup:
+    """Draw the setup controls; return the Setup (with its errors shown next to the controls)."""
+    d = DEFAULT_DEMO
+    c_data, c_model, c_opt, c_lr, c_bs, c_ep = st.columns([1.3, 1.3, 1, 0.9, 0.8, 0.7])
+    with c_data:
+        name, _ = _dataset()
+    with c_model:
+        model_name, spec = _model_choice()
+    opt = c_opt.selectbox("Optimizer", list(OPTIMIZERS), format_func=OPTIMIZERS.get, key="tr_opt",
+                          index=list(OPTIMIZERS).index(d.optimizer))
+    lr = c_lr.number_input("Learning rate", value=d.lr, step=1e-4, format="%g", key="tr_lr")
+    bs = c_bs.number_input("Batch size", value=d.batch_size, step=16, key="tr_bs")
+    ep = c_ep.number_input("Epochs", value=d.epochs, step=1, key="tr_ep")
+    slots = {k: st.empty() for k in ("lr", "batch_size", "epochs")}
+    bundle = _bundle_for(name)
+    setup = Setup(name, bundle, model_name)
+    if bundle is not None:
+        st.caption(" · ".join(f"**{k}:** {v}" for k, v in list(bundle.describe().items())[:4]))
+        for note in bundle.notes:
+            st.info(note)
+    if bundle is not None and spec is not None:
+        setup.spec = _adapt(spec, bundle)
+    with st.expander("More settings: weight decay, scheduler, augmentation, validation, device…"):
+        a, b, c, e = st.columns(4)
+        wd = a.number_input("Weight decay", value=d.weight_decay, min_value=None, step=1e-4, format="%g",
+                            key="tr_wd")
+        sched = b.selectbox("LR scheduler", list(SCHEDULERS), format_func=SCHEDULERS.get, key="tr_sched",
+                            index=list(SCHEDULERS).index(d.scheduler))
+        smooth = c.slider("Label smoothing", 0.0, 0.3, d.label_smoothing, 0.05, key="tr_smooth")
+        val = e.slider("Validation split", 0.0, 0.5, d.val_fraction, 0.05, key="tr_val",
+                       help="Share of the training images held out to measure validation loss and accuracy.")
+        a, b, c, e = st.columns(4)
+        patience = a.number_input("Early-stopping patience (0 = off)", value=d.patience, min_value=0, step=1,
+                                  key="tr_patience")
+        seed = b.number_input("Seed", value=d.seed, min_value=0, step=1, key="tr_seed")
+        device = c.selectbox("Device", ["auto", *available_devices()], key="tr_device")
+        augment = e.multiselect("Augmentation", list(AUGMENTS), format_func=AUGMENTS.get, key="tr_augment")
+        more = {k: st.empty() for k in ("weight_decay", "patience", "val_fraction", "device", "augment")}
+        if bundle is not None:
+            _augment_preview(bundle, augment)
+    cfg = TrainConfig(optimizer=opt, lr=float(lr), batch_size=int(bs), epochs=int(ep), weight_decay=float(wd),
+                      scheduler=sched, label_smoothing=float(smooth), augment=tuple(augment),
+                      val_fraction=float(val), patience=int(patience), seed=int(seed), device=device)
+    try:
+        setup.config = cfg.validate(len(bundle.train) if bundle is not None else None)
+    except ConfigError as err:
+        setup.errors.append(err.message)
+        for key, slot in {**slots, **more}.items():
+            _field_error(slot, err, key)
+        if err.field not in slots and err.field not in more:
+            st.error(err.message, icon="⚠️")
+    if bundle is None:
+        setup.errors.append("Choose a dataset that loads first.")
+    elif setup.spec is None:
+        setup.errors.append("Choose a model that fits the dataset first.")
+    return setup

@@ -1,0 +1,179 @@
+"""AppTest: the Draw & predict page through app.py, with the canvas's state injected as a drawing."""
+
+from __future__ import annotations
+
+import base64
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGE = "pages/5_draw_and_predict.py"
+KEY = "draw_canvas_0"
+
+
+def _canvas_png(strokes=(), width=20, fill=False) -> str:
+    img = Image.new("RGBA", (280, 280), (0, 0, 0, 255))
+    draw = ImageDraw.Draw(img)
+    if fill:
+        draw.rectangle((0, 0, 279, 279), fill=(255, 255, 255, 255))
+    for points in strokes:
+        if len(points) == 1:
+            (x, y), r = points[0], width / 2
+            draw.ellipse((x - r, y - r, x + r, y + r), fill=(255, 255, 255, 255))
+        else:
+            draw.line(points, fill=(255, 255, 255, 255), width=width, joint="curve")
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def _png_bytes(img: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+SEVEN = [[(60, 50), (210, 50), (110, 240)]]
+ONE = [[(140, 30), (140, 250)]]
+PATH = {"type": "Path", "path": [["M", 10, 10], ["L", 20, 20]], "strokeWidth": 20}
+
+
+def _open() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _draw(at: AppTest, data_url: str, n_objects: int = 1, key: str = KEY) -> AppTest:
+    at.session_state[key] = {"drawing": {"raw": {"objects": [PATH] * n_objects}, "data": data_url}}
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _answer(at: AppTest) -> str | None:
+    for md in at.markdown:
+        if "draw-answer" in md.value:
+            return md.value.split("data-testid='draw-answer'")[1].split(">", 1)[1].split("<", 1)[0]
+    return None
+
+
+def _texts(at: AppTest) -> str:
+    parts = [e.value for kind in ("info", "warning", "error", "markdown", "caption") for e in getattr(at, kind)]
+    return "\n".join(str(p) for p in parts)
+
+
+def test_drawing_gets_a_prediction_with_every_view():
+    at = _open()
+    assert "Draw a digit" in _texts(at) and _answer(at) is None
+    _draw(at, _canvas_png(SEVEN))
+    assert _answer(at) == "7"
+    charts = [e for e in at.get("plotly_chart")]
+    assert len(charts) >= 1 + 1 + 3  # probabilities, Grad-CAM, three conv layers
+    assert len(at.get("imgs")) >= 5  # the preprocessing steps
+    texts = _texts(at)
+    assert "Pretrained digit CNN" in at.selectbox(key="draw_model").format_func(0) or True
+    assert "What the network sees" in "\n".join(h.value for h in at.subheader)
+    # A second stroke set: a "1", the answer follows the drawing.
+    _draw(at, _canvas_png(ONE))
+    assert _answer(at) == "1"
+    assert "Traceback" not in texts
+
+
+@pytest.mark.parametrize(
+    "png, words",
+    [
+        (_canvas_png(), "empty"),
+        (_canvas_png([[(140, 140)]]), "dot"),
+        (_canvas_png(fill=True), "covered"),
+        (_canvas_png([[(0, 0), (279, 279)]]), "edge"),
+    ],
+    ids=["blank", "dot", "scribble", "edges"],
+)
+def test_bad_drawings_get_a_message(png, words):
+    at = _draw(_open(), png)
+    assert words in _texts(at)
+
+
+def test_quiz_mode_hides_then_reveals():
+    at = _open()
+    at.toggle(key="draw_quiz").set_value(True).run()
+    _draw(at, _canvas_png(SEVEN))
+    assert _answer(at) is None and "What will the network say?" in _texts(at)
+    at.button(key="draw_reveal").click().run()
+    assert _answer(at) == "7"
+
+
+def test_undo_and_clear():
+    at = _draw(_open(), _canvas_png(SEVEN), n_objects=2)
+    at.button(key="draw_undo").click().run()
+    assert not at.exception
+    initial = at.session_state["draw_initial"]
+    assert len(initial["objects"]) == 1
+    at.button(key="draw_clear").click().run()
+    assert at.session_state["draw_canvas_n"] == 1 and at.session_state["draw_initial"] is None
+    assert _answer(at) is None  # the new canvas is empty
+
+
+def test_upload_fallback_and_bad_uploads():
+    at = _open()
+    at.radio(key="draw_mode").set_value("Upload an image").run()
+    paper = Image.new("L", (300, 300), 235)  # a dark "7" on light paper, as in a photo
+    ImageDraw.Draw(paper).line([(70, 60), (230, 60), (120, 260)], fill=20, width=22)
+    at.file_uploader(key="draw_upload").set_value(("seven.png", _png_bytes(paper), "image/png")).run()
+    assert not at.exception and _answer(at) == "7"
+    at.file_uploader(key="draw_upload").set_value(("fake.png", b"not an image", "image/png")).run()
+    assert not at.exception and "could not be read as an image" in _texts(at)
+    assert _answer(at) is None
+
+
+def test_incompatible_session_model_is_explained():
+    at = _open()
+    bad = {
+        "name": "CIFAR net",
+        "spec": {"input_shape": [3, 32, 32], "layers": [{"type": "Flatten"}, {"type": "Linear", "out_features": 10}]},
+        "state_dict": {},
+        "classes": [str(i) for i in range(10)],
+        "dataset": "cifar10",
+        "test_accuracy": 0.5,
+        "mean": (0.5, 0.5, 0.5),
+        "std": (0.25, 0.25, 0.25),
+    }
+    at.session_state["trained_models"] = [bad]
+    at.run()
+    at.selectbox(key="draw_model").set_value(1).run()
+    _draw(at, _canvas_png(SEVEN))
+    texts = _texts(at)
+    assert "can't read drawings" in texts and "3×32×32" in texts
+    assert _answer(at) == "7"  # the pretrained model stands in
+
+
+def test_session_model_is_used():
+    """A model trained this session (here: the pretrained weights, renamed) answers the drawing."""
+    from cnnlib.inference import load_pretrained_bundle
+
+    bundle = load_pretrained_bundle()
+    record = {
+        "name": "My CNN",
+        "spec": bundle.spec,
+        "state_dict": bundle.model.state_dict(),
+        "classes": bundle.classes,
+        "dataset": "mnist-sample",
+        "test_accuracy": 0.91,
+        "mean": (bundle.mean,),
+        "std": (bundle.std,),
+    }
+    at = _open()
+    at.session_state["trained_models"] = [record]
+    at.run()
+    at.selectbox(key="draw_model").set_value(1).run()
+    _draw(at, _canvas_png(SEVEN))
+    assert "Model: My CNN" in _texts(at) and _answer(at) == "7"
+    assert np.isclose(record["test_accuracy"], 0.91)

@@ -1,0 +1,163 @@
+"""AppTest: the Training page through app.py: a short run to the end, the results, bad input.
+
+`run_every` fragments do not tick under AppTest: each `at.run()` is one poll of the run.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGE = "pages/4_training.py"
+
+
+def _open() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _texts(elements) -> list[str]:
+    return [e.value for e in elements]
+
+
+def _setup_small(at: AppTest, model: str = "TinyCNN") -> None:
+    at.selectbox(key="tr_dataset").set_value("shapes")
+    at.selectbox(key="tr_model").set_value(model)
+    at.number_input(key="tr_ep").set_value(1)
+    at.number_input(key="tr_bs").set_value(128)
+    at.run()
+    assert not at.exception, at.exception
+
+
+def _poll_until_done(at: AppTest, max_polls: int = 600):
+    run = at.session_state["train_run"]
+    for _ in range(max_polls):  # a guard against hanging, not a timing assertion
+        at.run()
+        if run.done:
+            break
+        time.sleep(0.1)
+    at.run()  # the full rerun the fragment asks for when the run ends
+    return run
+
+
+def test_page_opens_with_intro_buttons_and_tabs():
+    at = _open()
+    assert at.title[0].value.endswith("Training")
+    assert any("Training is a loop" in m.value for m in at.markdown)
+    keys = [b.key for b in at.button]
+    assert "train_start" in keys and "train_stop" in keys
+    assert at.selectbox(key="tr_dataset").value == "mnist-sample"
+    assert at.session_state["train_tab"].startswith("📈")
+
+
+def test_stop_when_nothing_runs_is_harmless():
+    at = _open()
+    at.button(key="train_stop").click().run()
+    assert not at.exception
+    assert any("Nothing is training" in t for t in _texts(at.info))
+    assert "train_run" not in at.session_state
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("tr_lr", 0.0, "learning rate must be above 0"),
+        ("tr_lr", -0.01, "learning rate must be above 0"),
+        ("tr_lr", 1e6, "at most 10"),
+        ("tr_ep", 0, "number of epochs must be from 1"),
+        ("tr_bs", 3000, "larger than the"),
+        ("tr_bs", 100_000, "batch size must be from 1"),
+    ],
+)
+def test_bad_settings_get_a_message_and_train_does_nothing(key, value, message):
+    at = _open()
+    at.selectbox(key="tr_dataset").set_value("shapes").run()
+    at.number_input(key=key).set_value(value).run()
+    assert not at.exception
+    assert any(message in t for t in _texts(at.error)), _texts(at.error)
+    at.button(key="train_start").click().run()
+    assert any("Cannot train yet" in t for t in _texts(at.error))
+    assert "train_run" not in at.session_state
+    assert at.selectbox(key="tr_dataset").value == "shapes"  # nothing else lost
+
+
+def test_builder_model_without_linear_layer_gets_a_message():
+    at = _open()
+    at.session_state["model_spec"] = {"input_shape": [1, 28, 28], "layers": [
+        {"type": "Conv2d", "out_channels": 4, "kernel_size": 3}, {"type": "ReLU"}]}
+    at.run()
+    assert at.selectbox(key="tr_model").value.startswith("Your model")
+    assert any("no Linear layer" in t for t in _texts(at.error)), _texts(at.error)
+    at.button(key="train_start").click().run()
+    assert "train_run" not in at.session_state
+
+
+def test_zip_that_is_not_a_zip_gets_a_message():
+    at = _open()
+    at.selectbox(key="tr_dataset").set_value("upload").run()
+    at.get("file_uploader")[0].upload("cats.zip", b"this is not a zip", "application/zip")
+    at.run()
+    assert not at.exception
+    assert at.error, "a clear message for a broken upload"
+
+
+def test_zip_with_one_class_only_gets_a_message():
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("cats/readme.txt", "not an image")
+    at = _open()
+    at.selectbox(key="tr_dataset").set_value("upload").run()
+    at.get("file_uploader")[0].upload("cats.zip", buf.getvalue(), "application/zip")
+    at.run()
+    assert not at.exception and at.error
+
+
+def test_short_run_finishes_and_shows_the_results():
+    at = _open()
+    _setup_small(at)
+    at.button(key="train_start").click().run()
+    assert not at.exception, at.exception
+    run = _poll_until_done(at)
+    assert run.status == "finished", run.snapshot().message
+    assert any("test accuracy" in t for t in _texts(at.success))
+    assert len(at.session_state["train_history"]) == 1
+    models = at.session_state["trained_models"]
+    assert len(models) == 1 and set(models[0]) >= {"name", "spec", "state_dict", "classes", "dataset",
+                                                    "test_accuracy", "mean", "std"}
+    assert models[0]["classes"] == ["circle", "square", "diagonal", "ring"]
+
+    at.session_state["train_tab"] = "📊 Results"
+    at.run()
+    assert not at.exception, at.exception
+    labels = {m.label: m.value for m in at.metric}
+    assert labels["Test accuracy"].endswith("%")
+    charts = [c.proto.spec for c in at.get("plotly_chart")]
+    assert any("predicted class" in spec for spec in charts), "confusion matrix"
+    assert any('"precision"' in spec for spec in charts), "per-class metrics"
+    assert any("Hardest class" in m.value for m in at.markdown)
+    assert at.get("download_button")
+
+
+def test_train_twice_gives_a_message_and_keeps_the_first_run():
+    at = _open()
+    _setup_small(at)
+    at.number_input(key="tr_ep").set_value(50).run()
+    at.button(key="train_start").click().run()
+    first = at.session_state["train_run"]
+    at.button(key="train_start").click().run()
+    assert any("already training" in t for t in _texts(at.warning))
+    assert at.session_state["train_run"] is first
+    at.button(key="train_stop").click().run()
+    assert first.wait(60)
+    assert first.status == "stopped"
+    at.run()
+    assert not at.exception

@@ -1,0 +1,112 @@
+"""Unit tests for cnnlib.plots_training: smoothing, downsampling and the figures' data."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+
+from cnnlib.plots_training import (
+    Curves,
+    confusion_figure,
+    downsample,
+    ema,
+    feature_maps_figure,
+    filters_figure,
+    gallery_figure,
+    live_figure,
+    per_class_figure,
+)
+
+
+def _curves(name="run", n=50, epochs=3):
+    x = list(np.linspace(0, epochs, n))
+    return Curves(name=name, batch_x=x, batch_loss=list(np.linspace(2.3, 0.3, n)), epochs=list(range(1, epochs + 1)),
+                  train_loss=[1.0, 0.6, 0.4][:epochs], val_loss=[1.1, 0.7, 0.5][:epochs],
+                  train_acc=[0.5, 0.7, 0.8][:epochs], val_acc=[0.45, 0.65, 0.75][:epochs], lr_x=x, lr=[0.01] * n)
+
+
+@pytest.mark.parametrize("alpha", [0.05, 0.3, 1.0])
+def test_ema_matches_the_recurrence(alpha):
+    v = np.random.default_rng(0).random(40)
+    s = [v[0]]
+    for x in v[1:]:
+        s.append(alpha * x + (1 - alpha) * s[-1])
+    np.testing.assert_allclose(ema(v, alpha), s)
+
+
+def test_ema_skips_non_finite_values():
+    out = ema([np.nan, 1.0, np.inf, 3.0], 0.5)
+    assert np.isnan(out[0]) and out[1] == 1.0 and out[2] == 1.0 and out[3] == 2.0
+
+
+def test_downsample_bounds_and_keeps_last():
+    x = list(range(10_001))
+    xs, ys = downsample(x, x, 1000)
+    assert len(xs) <= 1001 and xs[-1] == 10_000 and xs[0] == 0 and xs == ys
+    assert downsample([1, 2], [3, 4], 10) == ([1, 2], [3, 4])
+
+
+def test_live_figure_has_current_and_earlier_runs():
+    fig = live_figure(_curves("now"), [_curves("run 1"), _curves("run 2")])
+    names = [t.name for t in fig.data]
+    assert names.count("run 1") == 2 and names.count("run 2") == 2
+    for name in ("loss per batch", "smoothed", "train (epoch)", "validation", "learning rate"):
+        assert name in names
+    assert fig.layout.uirevision == "live"
+    smooth = next(t for t in fig.data if t.name == "smoothed")
+    np.testing.assert_allclose(smooth.y, ema(np.linspace(2.3, 0.3, 50), 0.1))
+    json.loads(fig.to_json())
+
+
+def test_live_figure_empty_and_non_finite():
+    fig = live_figure(None)
+    assert len(fig.data) == 0 and "Press Train" in fig.layout.annotations[-1].text
+    c = _curves()
+    c.batch_loss[3] = float("nan")
+    fig = live_figure(c)
+    raw = next(t for t in fig.data if t.name == "loss per batch")
+    assert raw.y[3] is None
+    json.loads(fig.to_json())
+
+
+def test_confusion_figure_counts_and_row_shares():
+    cm = np.array([[5, 1, 0], [2, 2, 0], [0, 0, 0]])
+    fig = confusion_figure(cm, ["a", "b", "c"])
+    hm = fig.data[0]
+    np.testing.assert_array_equal(np.asarray(hm.text), cm)
+    np.testing.assert_allclose(np.asarray(hm.z), [[5 / 6, 1 / 6, 0], [0.5, 0.5, 0], [0, 0, 0]])
+    assert list(hm.x) == ["a", "b", "c"] and fig.layout.yaxis.autorange == "reversed"
+
+
+def test_per_class_figure():
+    fig = per_class_figure([1, 0.5], [0.5, 1], [0.66, 0.66], ["x", "y"])
+    assert [t.name for t in fig.data] == ["precision", "recall", "F1"]
+    assert list(fig.data[1].y) == [0.5, 1]
+
+
+def test_filters_figure_grey_and_rgb():
+    w = np.random.default_rng(1).normal(size=(10, 1, 3, 3))
+    fig = filters_figure(w)
+    assert len(fig.data) == 10 and all(isinstance(t, go.Heatmap) for t in fig.data)
+    np.testing.assert_allclose(np.asarray(fig.data[2].z), w[2, 0])
+    rgb = filters_figure(np.random.default_rng(2).normal(size=(40, 3, 5, 5)), max_filters=32)
+    assert len(rgb.data) == 32 and all(isinstance(t, go.Image) for t in rgb.data)
+    json.loads(rgb.to_json())
+
+
+def test_feature_maps_figure_one_row_per_block():
+    maps = [("layer 0: Conv2d", np.zeros((16, 8, 8))), ("layer 3: Conv2d", np.ones((4, 2, 2)))]
+    fig = feature_maps_figure(maps, max_channels=8)
+    assert len(fig.data) == 8 + 4
+    assert "8 of 16" in fig.layout.annotations[0].text
+
+
+def test_gallery_figure_titles_and_colours():
+    imgs = np.random.default_rng(3).integers(0, 255, (5, 1, 6, 6), dtype=np.uint8)
+    fig = gallery_figure(imgs, [f"t{i}" for i in range(5)], ["green", "red", "green", "red", "green"], cols=3)
+    assert len(fig.data) == 5 and all(isinstance(t, go.Image) for t in fig.data)
+    assert [a.font.color for a in fig.layout.annotations] == ["green", "red", "green", "red", "green"]
+    assert np.asarray(fig.data[0].z).shape[2] == 3
