@@ -148,30 +148,75 @@ def network_diagram(
             xs, ys = zip(*(face + [face[0]]), strict=True)
             fig.add_trace(
                 go.Scatter(
-                    x=xs, y=ys, mode="lines", fill="toself", fillcolor=_shade(color, shade),
-                    line={"color": "white", "width": 1}, hoveron="fills", hoverinfo="text", text=hover,
-                    name=f"block {i}", showlegend=False,
+                    x=xs,
+                    y=ys,
+                    mode="lines",
+                    fill="toself",
+                    fillcolor=_shade(color, shade),
+                    line={"color": "white", "width": 1},
+                    hoveron="fills",
+                    hoverinfo="text",
+                    text=hover,
+                    name=f"block {i}",
+                    showlegend=False,
                 )
             )
         cx = x + (w + d * 0.55) / 2
-        annotations.append({"x": cx, "y": top_y, "text": "<br>".join(b.names[:3]), "showarrow": False,
-                            "yanchor": "bottom", "font": {"size": font, "color": color}})
-        annotations.append({"x": cx, "y": -MAX_HEIGHT / 2 - 0.25, "text": f"<b>{format_shape(b.shape)}</b>",
-                            "showarrow": False, "yanchor": "top", "font": {"size": font, "color": "#111827"}})
+        annotations.append(
+            {
+                "x": cx,
+                "y": top_y,
+                "text": "<br>".join(b.names[:3]),
+                "showarrow": False,
+                "yanchor": "bottom",
+                "font": {"size": font, "color": color},
+            }
+        )
+        annotations.append(
+            {
+                "x": cx,
+                "y": -MAX_HEIGHT / 2 - 0.25,
+                "text": f"<b>{format_shape(b.shape)}</b>",
+                "showarrow": False,
+                "yanchor": "top",
+                "font": {"size": font, "color": "#111827"},
+            }
+        )
         x += w + d * 0.55 + GAP
     if error_index is not None:
         fig.add_trace(
             go.Scatter(
-                x=[x, x + 0.6, x + 0.6, x, x], y=[-1, -1, 1, 1, -1], mode="lines", fill="toself",
-                fillcolor="rgba(220,38,38,0.15)", line={"color": COLORS["error"], "width": 2, "dash": "dash"},
-                hoverinfo="text", text=f"layer {error_index} cannot run", showlegend=False, name="error",
+                x=[x, x + 0.6, x + 0.6, x, x],
+                y=[-1, -1, 1, 1, -1],
+                mode="lines",
+                fill="toself",
+                fillcolor="rgba(220,38,38,0.15)",
+                line={"color": COLORS["error"], "width": 2, "dash": "dash"},
+                hoverinfo="text",
+                text=f"layer {error_index} cannot run",
+                showlegend=False,
+                name="error",
             )
         )
-        annotations.append({"x": x + 0.3, "y": 0, "text": "<b>✖</b>", "showarrow": False,
-                             "font": {"size": 22, "color": COLORS["error"]}})
-        annotations.append({"x": x + 0.3, "y": top_y, "yanchor": "bottom", "showarrow": False,
-                            "text": f"{error_type or 'layer'} {error_index}<br>breaks here",
-                            "font": {"size": font, "color": COLORS["error"]}})
+        annotations.append(
+            {
+                "x": x + 0.3,
+                "y": 0,
+                "text": "<b>✖</b>",
+                "showarrow": False,
+                "font": {"size": 22, "color": COLORS["error"]},
+            }
+        )
+        annotations.append(
+            {
+                "x": x + 0.3,
+                "y": top_y,
+                "yanchor": "bottom",
+                "showarrow": False,
+                "text": f"{error_type or 'layer'} {error_index}<br>breaks here",
+                "font": {"size": font, "color": COLORS["error"]},
+            }
+        )
         x += 0.6 + GAP
     fig.update_layout(
         height=height,

@@ -106,7 +106,7 @@ def probs_figure(
             col=col,
         )
     fig.update_yaxes(range=[0, 1], title_text="probability", row=1, col=1)
-    fig.update_xaxes(type="category")
+    fig.update_xaxes(type="category", tickmode="linear", tickfont={"size": 12})
     fig.update_layout(height=300, margin={"l": 50, "r": 10, "t": 50, "b": 30}, font=FONT, bargap=0.15)
     fig.update_annotations(font_size=14)
     return fig
@@ -131,14 +131,15 @@ def nll_figure(
         line_dash="dash",
         line_color=PRED_COLOR,
         annotation_text=f"mean = loss = {loss:.4f}",
-        annotation_position="top left",
+        annotation_position="top right",
         annotation_font_size=15,
+        annotation_bgcolor="rgba(255,255,255,0.85)",
     )
     fig.update_layout(
         height=300,
         margin={"l": 50, "r": 10, "t": 20, "b": 40},
         font=FONT,
-        yaxis_title="−log p(true class)",
+        yaxis={"title": "−log p(true class)", "range": [0, max(nll.max().item(), loss) * 1.2 + 1e-6]},
         xaxis={"type": "category", "tickfont": {"size": 11}},
     )
     return fig

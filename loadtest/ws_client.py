@@ -7,8 +7,10 @@ streamlit/static/static/js/index.*.js), and reads `ForwardMsg`s (new_session, de
 auto_rerun, script_finished, ...) until the run's `script_finished`. A run's time is from sending
 the rerun to receiving `script_finished` (what the browser shows as "running" until idle).
 
-The client only ever talks to the loopback address it is given; it keeps no forward-message
-cache (a browser's first visit has none either), so the server sends every element in full.
+Like the browser, the client keeps a forward-message cache: cacheable messages (big
+`new_element` deltas, e.g. a component carrying plotly.js) are stored by hash and their hashes
+sent back in `cached_message_hashes`, so the server sends a `ref_hash` reference on later runs of
+the same session instead of the full message. The client only ever talks to 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ def encode_rerun(
     widgets: list[WidgetState] | None = None,
     fragment_id: str = "",
     is_auto_rerun: bool = False,
+    cached_message_hashes: list[str] | None = None,
 ) -> bytes:
     """Serialise a `BackMsg.rerun_script` the way the browser sends it."""
     msg = BackMsg()
@@ -73,6 +76,7 @@ def encode_rerun(
     cs.widget_states.SetInParent()
     for w in widgets or []:
         cs.widget_states.widgets.append(w)
+    cs.cached_message_hashes.extend(cached_message_hashes or [])
     ci = cs.context_info
     ci.timezone = "UTC"
     ci.timezone_offset = 0
@@ -134,11 +138,20 @@ class RunResult:
     first_delta_s: float | None  # rerun sent -> first element
     status: int
     elements: list[Any] = field(default_factory=list)
+    arrived: list[float] = field(default_factory=list)  # seconds from send to each element
+    bytes_in: int = 0  # bytes received for this run (references count as their own size)
     exceptions: list[str] = field(default_factory=list)
     errors_shown: list[str] = field(default_factory=list)  # st.error boxes (not failures)
 
     def texts(self) -> list[str]:
         return [t for e in self.elements for t in element_texts(e)]
+
+    def first_matching(self, pattern: Any) -> float | None:
+        """Seconds from send to the first element whose text matches the compiled `pattern`."""
+        for el, t in zip(self.elements, self.arrived, strict=True):
+            if any(pattern.search(x) for x in element_texts(el)):
+                return t
+        return None
 
     def widget_id(self, key: str, kind: str | None = None) -> str | None:
         """The id of the widget with user key `key` (ids end in `-<key>`)."""
@@ -173,9 +186,11 @@ class StreamlitSession:
         self.session_id = ""
         self.auto_reruns: dict[str, float] = {}  # fragment_id -> interval (s)
         self.closed_reason: str | None = None
-        self._queue: asyncio.Queue[ForwardMsg | None] = asyncio.Queue()
+        self._queue: asyncio.Queue[tuple[ForwardMsg, int] | None] = asyncio.Queue()
         self._reader: asyncio.Task | None = None
         self.bytes_in = 0
+        self.cache: dict[str, ForwardMsg] = {}  # hash -> cacheable message (browser's cache)
+        self.cache_hits = 0
 
     async def connect(self) -> float:
         t0 = time.perf_counter()
@@ -191,7 +206,7 @@ class StreamlitSession:
                 self.bytes_in += len(raw)
                 msg = ForwardMsg()
                 msg.ParseFromString(raw)
-                self._queue.put_nowait(msg)
+                self._queue.put_nowait((msg, len(raw)))
         except ConnectionClosed as exc:
             self.closed_reason = f"connection closed: {exc}"
         except Exception as exc:  # noqa: BLE001
@@ -203,10 +218,28 @@ class StreamlitSession:
 
     def _drain(self) -> None:
         while not self._queue.empty():
-            msg = self._queue.get_nowait()
-            if msg is None:
+            item = self._queue.get_nowait()
+            if item is None:
                 raise ClientError(self.closed_reason or "closed")
-            self._note(msg)
+            try:
+                self._note(self._resolve(item[0]))
+            except ClientError:
+                pass  # a stray reference between runs: nothing to render
+
+    def _resolve(self, msg: ForwardMsg) -> ForwardMsg:
+        """Swap a `ref_hash` reference for the cached message; cache cacheable messages."""
+        if msg.WhichOneof("type") == "ref_hash":
+            cached = self.cache.get(msg.ref_hash)
+            if cached is None:
+                raise ClientError(f"server referenced a message not in the cache: {msg.ref_hash}")
+            self.cache_hits += 1
+            full = ForwardMsg()
+            full.CopyFrom(cached)
+            full.metadata.CopyFrom(msg.metadata)
+            return full
+        if msg.metadata.cacheable and msg.hash:
+            self.cache[msg.hash] = msg
+        return msg
 
     def _note(self, msg: ForwardMsg) -> None:
         kind = msg.WhichOneof("type")
@@ -248,6 +281,7 @@ class StreamlitSession:
                 widgets=widgets,
                 fragment_id=fragment_id,
                 is_auto_rerun=is_auto_rerun,
+                cached_message_hashes=list(self.cache),
             )
         )
         res = RunResult(seconds=0.0, first_delta_s=None, status=-1)
@@ -257,18 +291,22 @@ class StreamlitSession:
             if left <= 0:
                 raise ClientError(f"no script_finished within {self.timeout:.0f} s")
             try:
-                msg = await asyncio.wait_for(self._queue.get(), left)
+                item = await asyncio.wait_for(self._queue.get(), left)
             except TimeoutError:
                 raise ClientError(f"no script_finished within {self.timeout:.0f} s") from None
-            if msg is None:
+            if item is None:
                 raise ClientError(self.closed_reason or "closed")
+            msg = self._resolve(item[0])
+            res.bytes_in += item[1]
             self._note(msg)
             kind = msg.WhichOneof("type")
             if kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
                 el = msg.delta.new_element
+                now = time.perf_counter() - t0
                 if res.first_delta_s is None:
-                    res.first_delta_s = time.perf_counter() - t0
+                    res.first_delta_s = now
                 res.elements.append(el)
+                res.arrived.append(now)
                 et = el.WhichOneof("type")
                 if et == "exception":
                     res.exceptions.append(f"{el.exception.type}: {el.exception.message}")

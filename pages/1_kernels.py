@@ -1,6 +1,60 @@
-"""Kernels page (placeholder until its issue lands)."""
+"""Kernels page: slide a kernel over an image, see the feature map, and one output pixel by hand."""
 
-from pages.ui.frame import coming_soon, frame
+from pages.ui.frame import frame
 
 frame("kernels")
-coming_soon("This page is being built. Meanwhile, explore the other pages from the menu on the left.")
+
+import streamlit as st  # noqa: E402
+
+from cnnlib import kernels as K  # noqa: E402
+from pages.ui import kernels_controls as controls  # noqa: E402
+from pages.ui import kernels_views as views  # noqa: E402
+
+st.markdown(
+    "A **kernel** is a small grid of numbers. A convolution layer slides it over the image; at each "
+    "position it multiplies the pixels under it by the kernel's numbers and adds the products up. "
+    "Each sum is one pixel of the **feature map**. Pick an image, a kernel and the layer's settings "
+    "in the sidebar, then step through one output pixel to check the arithmetic."
+)
+st.caption(
+    "Computed with PyTorch's `conv2d`, as `nn.Conv2d` does: a cross-correlation, so the kernel is "
+    "used as it is, not flipped."
+)
+
+controls.init_state()
+with st.sidebar:  # the controls sit under the menu, so the pictures stay in view while they change
+    st.header("1 · Image")
+    image, plane, label = controls.image_picker()
+    st.header("2 · Kernel")
+    name, kernel = controls.kernel_editor()
+    with st.expander("What is a kernel?"):
+        st.markdown(views.EXPLAIN["kernel"])
+    st.header("3 · Layer")
+    settings = controls.layer_settings(plane.shape, kernel.shape)
+    with st.expander("Padding, stride, dilation, bias"):
+        st.markdown(views.EXPLAIN["settings"])
+    with st.expander("Why ReLU? Why pooling?"):
+        st.markdown(views.EXPLAIN["relu"] + "\n\n" + views.EXPLAIN["pool"])
+
+fm = K.feature_map(plane, kernel, settings)
+pixel = views.clamp_pixel(fm.conv.shape)
+
+st.toggle("🤔 Predict first, then reveal", key="k_predict", help="Hide the feature map until you guess.")
+show = views.predict_gate(name, kernel)
+views.maps(plane, label, fm, kernel, settings, pixel, show)
+
+st.subheader("Output size")
+views.output_size(plane.shape, kernel.shape, settings)
+
+st.subheader("Step through one output pixel")
+st.markdown(
+    "Pick an output pixel. The kernel sits on the input patch outlined in cyan; each input value is "
+    "multiplied by the kernel weight on top of it, and the products are added up (plus the bias)."
+)
+views.step_through(plane, kernel, settings, fm)
+
+st.subheader("Compare with a second kernel")
+st.markdown("The same image and layer settings, with another preset kernel.")
+views.compare(plane, name, fm, settings)
+
+controls.save_state()

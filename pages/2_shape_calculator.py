@@ -1,6 +1,68 @@
-"""Shape calculator page (placeholder until its issue lands)."""
+"""Shape calculator page: a layer's output size with the formula, a picture of the sliding
+window, a stack of layers with its receptive field, and a quiz. Numbers from cnnlib.shapes."""
 
-from pages.ui.frame import coming_soon, frame
+from pages.ui.frame import frame
 
 frame("shapes")
-coming_soon("This page is being built. Meanwhile, explore the other pages from the menu on the left.")
+
+import streamlit as st  # noqa: E402
+
+from pages.ui import shapes_quiz, shapes_single, shapes_stack  # noqa: E402
+
+st.markdown(
+    "A convolution or pooling layer slides a small **window** over its input, and each stop of the "
+    "window makes one output pixel. So the output size is just a count of window positions: "
+    "this page shows that count as a formula with your numbers in it, draws the window sliding, "
+    "and never disagrees with PyTorch."
+)
+
+MODES = ["🧮 One layer", "🧱 Stack of layers", "🎯 Quiz"]
+mode = st.radio("Mode", MODES, horizontal=True, key="sc_mode", label_visibility="collapsed")
+
+if mode == MODES[0]:
+    with st.expander("What do padding, stride and dilation do?"):
+        st.markdown(
+            "- **Kernel size k**: how many pixels the window covers along each side.\n"
+            "- **Padding p**: rings of zeros added around the input, so the window can sit on the "
+            'edges too. `padding="same"` picks the padding that keeps the size (stride 1 only); '
+            '`"valid"` means no padding.\n'
+            "- **Stride s**: how many pixels the window jumps each step. Stride 2 roughly halves the size.\n"
+            "- **Dilation d**: gaps between the kernel's taps. A 3×3 kernel with dilation 2 spans 5×5 "
+            "pixels but still reads only 9 of them: it sees wider for the same price.\n"
+            "- The window spans d·(k − 1) + 1 pixels, so the formula counts how many times that span "
+            "fits in in + 2p pixels, moving s at a time."
+        )
+    with st.expander("Why round down (floor)?"):
+        st.markdown(
+            "The window only stops where it fits completely. If the last step would hang over the "
+            "edge, PyTorch doesn't take it, so the division rounds **down**, and the leftover rows "
+            "and columns at the bottom and right are never read (the calculator lists them). The "
+            "**+ 1** counts the window's first position, before any step."
+        )
+    with st.expander("ceil_mode (pooling only)"):
+        st.markdown(
+            "`ceil_mode=True` rounds **up** instead: one more window is allowed to hang over the edge, "
+            "and it pools whatever part of it lies on the input. PyTorch adds one rule: that last "
+            "window must *start* inside the input (or the left padding), otherwise it is dropped. "
+            "The formula shows when that happens."
+        )
+    with st.expander("Transposed convolution (ConvTranspose2d)"):
+        st.markdown(
+            "A transposed convolution *grows* the image, as in decoders and U-Nets: out = (in − 1)·s − "
+            "2p + d(k − 1) + output_padding + 1. It equals an ordinary stride-1 convolution over the "
+            "input stretched with s − 1 zeros between pixels, which is how the picture draws it. Here "
+            "padding *crops* the output, and output_padding (smaller than the stride) picks between "
+            "sizes that the stride makes ambiguous."
+        )
+    shapes_single.render()
+elif mode == MODES[1]:
+    st.markdown(
+        "Chain layers and follow the shape through the network. The **receptive field** is how many "
+        "input pixels one unit can see; the **jump** is how far apart (in input pixels) neighbouring "
+        "units are. Each layer adds (k − 1)·d·jump to the receptive field and multiplies the jump "
+        "by its stride."
+    )
+    shapes_stack.render()
+else:
+    st.markdown("Work out the output size yourself, then check. Each question counts once.")
+    shapes_quiz.render()

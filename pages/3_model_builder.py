@@ -1,6 +1,141 @@
-"""Model builder page (placeholder until its issue lands)."""
+"""Model builder: stack layers into a CNN and see every shape, parameter count and receptive field.
 
-from pages.ui.frame import coming_soon, frame
+UI only: the spec, its checks, shapes and counts come from cnnlib.spec (tested against PyTorch);
+state and actions live in pages/ui/builder_state.py, the widgets in pages/ui/builder_*.py.
+"""
+
+from pages.ui.frame import frame
 
 frame("builder")
-coming_soon("This page is being built. Meanwhile, explore the other pages from the menu on the left.")
+
+import streamlit as st  # noqa: E402
+
+from cnnlib import spec as S  # noqa: E402
+from pages.ui import builder_state as B  # noqa: E402
+from pages.ui import builder_views as V  # noqa: E402
+from pages.ui.builder_layers import render_add_layer, render_layer_editor  # noqa: E402
+
+st.markdown(
+    "A CNN is a stack of layers, each turning one tensor into the next. Start from a preset, then add, "
+    "move and change layers: the table shows the **shape** each layer outputs, how many **parameters** it "
+    "learns and how much of the image each output pixel **sees**. When a layer cannot run, it turns red "
+    "and says why; send the finished model to **Training**."
+)
+
+B.init_state()
+
+with st.container(border=True):
+    V.render_start_from()
+    V.render_notice()
+
+spec = B.current()
+rows, err = S.summarize_partial(spec)
+v = B.version()
+
+# ---- input shape, classes, undo
+c = st.columns([1, 1, 1, 1.2, 1.4], vertical_alignment="bottom")
+keys = (f"bin_c_{v}", f"bin_h_{v}", f"bin_w_{v}")
+ch, hh, ww = spec.input_shape
+c[0].number_input(
+    "Input channels",
+    min_value=1,
+    max_value=S.MAX_INPUT_CHANNELS,
+    value=ch,
+    step=1,
+    key=keys[0],
+    on_change=B.set_input,
+    args=keys,
+    help="1 for grey images (MNIST), 3 for colour (CIFAR-10)",
+)
+c[1].number_input(
+    "Height",
+    min_value=1,
+    max_value=S.MAX_INPUT_SIDE,
+    value=hh,
+    step=1,
+    key=keys[1],
+    on_change=B.set_input,
+    args=keys,
+)
+c[2].number_input(
+    "Width",
+    min_value=1,
+    max_value=S.MAX_INPUT_SIDE,
+    value=ww,
+    step=1,
+    key=keys[2],
+    on_change=B.set_input,
+    args=keys,
+)
+n_classes = S.num_classes(spec)
+c[3].number_input(
+    "Classes",
+    min_value=1,
+    max_value=1000,
+    value=n_classes or 10,
+    step=1,
+    key=f"bcls_{v}",
+    disabled=n_classes is None,
+    on_change=B.set_classes,
+    args=(f"bcls_{v}",),
+    help="out_features of the last Linear layer: one score per class"
+    if n_classes
+    else "Add a Linear layer at the end to output class scores",
+)
+c[4].button(
+    "↶ Undo last change", key="bundo", disabled=not st.session_state[B.UNDO], on_click=B.undo, width="stretch"
+)
+st.markdown(f"#### {B.name()}")
+
+V.render_error(err)
+V.render_totals(spec, rows, err)
+
+left, right = st.columns([7, 4], gap="medium")
+with left:
+    st.subheader("Summary")
+    V.render_summary(spec, rows, err)
+with right:
+    st.subheader("Edit a layer")
+    render_layer_editor(spec, rows, err)
+    st.divider()
+    st.subheader("Add a layer")
+    render_add_layer(spec)
+
+tab_d, tab_c, tab_j = st.tabs(["🧊 Diagram", "🐍 PyTorch code", "💾 Save / load JSON"])
+with tab_d:
+    V.render_diagram(spec, rows, err)
+with tab_c:
+    V.render_code(spec, err)
+with tab_j:
+    V.render_json(spec)
+
+with st.container(border=True):
+    st.subheader("🚀 Hand-off")
+    V.render_handoff(spec, err)
+
+with st.container(border=True):
+    st.subheader("🤔 Predict, then reveal")
+    V.render_quiz(spec, rows)
+
+e1, e2, e3 = st.columns(3)
+with e1.expander("What does each layer do?"):
+    st.markdown("\n".join(f"- **{t}**: {S.LAYER_DOCS[t]}" for t in S.LAYER_TYPES))
+with e2.expander("Why do shapes shrink?"):
+    st.markdown(
+        "A kernel of size *k* fits into an input of size *n* only at *n − k + 1* places, so each "
+        "convolution without padding trims *k − 1* pixels; padding *p* adds *2p* back and stride *s* "
+        "keeps every *s*-th place:"
+    )
+    st.latex(r"n_\text{out} = \left\lfloor \frac{n + 2p - d(k-1) - 1}{s} \right\rfloor + 1")
+    st.markdown(
+        "A 2x2 max pool with stride 2 halves the height and width. Flatten turns "
+        "C × H × W into one vector of C·H·W numbers, which is what Linear layers read."
+    )
+with e3.expander("Parameters, MACs, receptive field?"):
+    st.markdown(
+        "- **Parameters**: the numbers training adjusts. Conv2d: in × out × k × k weights + out biases; "
+        "Linear: in × out + out.\n"
+        "- **MACs**: multiply-adds for one image, a measure of compute (conv and linear layers).\n"
+        "- **Receptive field**: how many input pixels (height × width) one output pixel depends on. It grows "
+        "with every kernel and faster after each stride or pool; after a Linear layer it is the whole image."
+    )

@@ -66,7 +66,9 @@ def _answer(at: AppTest) -> str | None:
 
 
 def _texts(at: AppTest) -> str:
-    parts = [e.value for kind in ("info", "warning", "error", "markdown", "caption") for e in getattr(at, kind)]
+    parts = [
+        e.value for kind in ("info", "warning", "error", "markdown", "caption") for e in getattr(at, kind)
+    ]
     return "\n".join(str(p) for p in parts)
 
 
@@ -77,9 +79,9 @@ def test_drawing_gets_a_prediction_with_every_view():
     assert _answer(at) == "7"
     charts = [e for e in at.get("plotly_chart")]
     assert len(charts) >= 1 + 1 + 3  # probabilities, Grad-CAM, three conv layers
-    assert len(at.get("imgs")) >= 5  # the preprocessing steps
+    assert len(at.get("image")) >= 5  # the preprocessing steps
     texts = _texts(at)
-    assert "Pretrained digit CNN" in at.selectbox(key="draw_model").format_func(0) or True
+    assert "Pretrained digit CNN · test accuracy 98" in at.selectbox(key="draw_model").options[0]
     assert "What the network sees" in "\n".join(h.value for h in at.subheader)
     # A second stroke set: a "1", the answer follows the drawing.
     _draw(at, _canvas_png(ONE))
@@ -138,7 +140,10 @@ def test_incompatible_session_model_is_explained():
     at = _open()
     bad = {
         "name": "CIFAR net",
-        "spec": {"input_shape": [3, 32, 32], "layers": [{"type": "Flatten"}, {"type": "Linear", "out_features": 10}]},
+        "spec": {
+            "input_shape": [3, 32, 32],
+            "layers": [{"type": "Flatten"}, {"type": "Linear", "out_features": 10}],
+        },
         "state_dict": {},
         "classes": [str(i) for i in range(10)],
         "dataset": "cifar10",

@@ -161,3 +161,22 @@ def test_train_twice_gives_a_message_and_keeps_the_first_run():
     assert first.status == "stopped"
     at.run()
     assert not at.exception
+
+
+def test_leaving_the_page_mid_run_keeps_the_run_and_the_view_picks_it_up():
+    at = _open()
+    _setup_small(at)
+    at.number_input(key="tr_ep").set_value(50).run()
+    at.button(key="train_start").click().run()
+    run = at.session_state["train_run"]
+    at.switch_page("app.py").run()
+    assert not at.exception
+    assert not run.done, "training goes on while the student is elsewhere"
+    at.switch_page(PAGE).run()
+    assert not at.exception
+    assert at.session_state["train_run"] is run
+    assert at.selectbox(key="tr_dataset").value == "shapes"  # settings survive the trip
+    assert at.number_input(key="tr_ep").value == 50
+    assert any("batch" in p.proto.text for p in at.get("progress"))
+    run.stop()
+    assert run.wait(60)

@@ -78,7 +78,9 @@ def test_custom_mean_std():
     torch.testing.assert_close(b.tensor[0, 0], torch.from_numpy((img - 0.5) / 0.25))
 
 
-@pytest.mark.parametrize("strokes", [SEVEN, ONE, [[(150, 150), (260, 170)]], [[(20, 20), (90, 60), (30, 120)]]])
+@pytest.mark.parametrize(
+    "strokes", [SEVEN, ONE, [[(150, 150), (260, 170)]], [[(20, 20), (90, 60), (30, 120)]]]
+)
 def test_centre_of_mass_lands_in_the_middle(strokes):
     out = inf.preprocess_drawing(canvas(strokes))
     field = out.steps[-2][1]
@@ -188,7 +190,10 @@ def test_read_image_light_ink_and_transparent_background():
     rgba = canvas(SEVEN, transparent=True)
     grey = inf.read_image(_png(Image.fromarray(rgba)))
     assert grey.dtype == np.uint8 and grey.ndim == 2
-    assert np.abs(inf.preprocess_drawing(grey).steps[-1][1] - inf.preprocess_drawing(rgba).steps[-1][1]).mean() < 0.02
+    assert (
+        np.abs(inf.preprocess_drawing(grey).steps[-1][1] - inf.preprocess_drawing(rgba).steps[-1][1]).mean()
+        < 0.02
+    )
     dark = rgba.copy()
     dark[..., :3] = 0  # black ink on a transparent background
     grey2 = inf.read_image(_png(Image.fromarray(dark)))
@@ -501,3 +506,157 @@ def test_pretrained_file_without_keys(tmp_path):
     torch.save({"state_dict": {}}, f)
     with pytest.raises(inf.PretrainedError, match="lacks"):
         inf.load_pretrained_bundle(path=f)
+
+
+# ------------------------------------------------------------- the bundled model
+
+
+@pytest.fixture(scope="module")
+def pretrained():
+    return inf.load_pretrained_bundle()
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    from cnnlib.data import load_dataset
+
+    return load_dataset("mnist-sample")
+
+
+def test_load_pretrained_contract(pretrained):
+    model, spec, classes = inf.load_pretrained("mnist")
+    assert isinstance(model, nn.Sequential) and not model.training
+    assert spec["input_shape"] == [1, 28, 28] and classes == [str(d) for d in range(10)]
+    assert all(not p.requires_grad for p in model.parameters())
+    assert inf.pretrained_path().stat().st_size < 3 * 1024 * 1024  # a few MB at most
+    assert 0.97 <= pretrained.test_accuracy <= 1.0
+    assert inf.check_compatible(spec, classes).ok
+
+
+def test_pretrained_accuracy_on_the_held_out_split(pretrained, mnist):
+    from cnnlib.data import normalize
+
+    x = normalize(mnist.test_images, mnist)  # [1000, 1, 28, 28]
+    probs = inf.predict(pretrained.model, x)  # [1000, 10]
+    acc = float((probs.argmax(1) == mnist.test_labels.numpy()).mean())
+    assert acc >= 0.97
+    assert acc == pytest.approx(pretrained.test_accuracy, abs=1e-3)  # the figure stored with the weights
+    assert pretrained.mean == pytest.approx(mnist.mean[0]) and pretrained.std == pytest.approx(mnist.std[0])
+
+
+def _as_drawing(img28: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """An MNIST digit as a student might draw it: any size, anywhere on a 280x280 canvas."""
+    ys, xs = np.nonzero(img28 > 30)
+    crop = img28[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+    h = int(rng.integers(90, 250))
+    w = min(270, max(1, round(crop.shape[1] * h / crop.shape[0])))
+    big = np.asarray(Image.fromarray(crop).resize((w, h), Image.Resampling.BILINEAR))
+    out = np.zeros((CANVAS, CANVAS), np.uint8)
+    top, left = int(rng.integers(0, CANVAS - h + 1)), int(rng.integers(0, CANVAS - w + 1))
+    out[top : top + h, left : left + w] = big
+    return out
+
+
+def test_mnist_preprocessing_beats_a_naive_resize(pretrained, mnist):
+    """MNIST digits drawn at any size and place: the MNIST recipe reads nearly all, a naive resize far fewer."""
+    rng = np.random.default_rng(0)
+    n = 120
+    drawn = [_as_drawing(mnist.test_images[i, 0].numpy(), rng) for i in range(n)]
+    labels = mnist.test_labels[:n].numpy()
+    proper = torch.cat([inf.preprocess_drawing(d, pretrained.mean, pretrained.std).tensor for d in drawn])
+    naive = torch.cat([inf.naive_resize(d, pretrained.mean, pretrained.std) for d in drawn])  # [n, 1, 28, 28]
+    good = float((inf.predict(pretrained.model, proper).argmax(1) == labels).mean())
+    bad = float((inf.predict(pretrained.model, naive).argmax(1) == labels).mean())
+    assert good >= 0.95
+    assert bad <= good - 0.15
+
+
+DRAWN_DIGITS = {
+    "0": [("ellipse", (80, 40, 200, 240))],
+    "1": [[(150, 40), (140, 240)]],
+    "2": [("arc", (70, 40, 210, 150), 180, 40), [(200, 120), (80, 240), (220, 240)]],
+    "3": [("arc", (80, 30, 200, 135), 200, 90), ("arc", (80, 130, 200, 245), 270, 160)],
+    "4": [[(170, 240), (170, 40), (60, 170), (220, 170)]],
+    "5": [[(200, 40), (90, 40), (85, 125)], ("arc", (80, 110, 210, 245), 220, 140)],
+    "6": [[(180, 40), (100, 130)], ("ellipse", (80, 130, 200, 245))],
+    "7": [[(60, 50), (210, 50), (110, 240)]],
+    "8": [("ellipse", (95, 30, 185, 130)), ("ellipse", (85, 130, 195, 245))],
+    "9": [("ellipse", (80, 35, 200, 140)), [(198, 90), (180, 245)]],
+}
+
+
+def _draw_digit(strokes, width=20) -> np.ndarray:
+    img = Image.new("RGBA", (CANVAS, CANVAS), (0, 0, 0, 255))
+    d = ImageDraw.Draw(img)
+    for s in strokes:
+        if s[0] == "ellipse":
+            d.ellipse(s[1], outline=(255, 255, 255, 255), width=width)
+        elif s[0] == "arc":
+            d.arc(s[1], s[2], s[3], fill=(255, 255, 255, 255), width=width)
+        else:
+            d.line(s, fill=(255, 255, 255, 255), width=width, joint="curve")
+    return np.asarray(img).copy()
+
+
+@pytest.mark.parametrize("digit", sorted(DRAWN_DIGITS))
+def test_pretrained_reads_drawn_digits(pretrained, digit):
+    for width in (14, 28):
+        pre = inf.preprocess_drawing(_draw_digit(DRAWN_DIGITS[digit], width), pretrained.mean, pretrained.std)
+        probs = inf.predict(pretrained.model, pre.tensor)
+        assert pretrained.classes[int(probs.argmax())] == digit
+    maps = inf.feature_maps(pretrained.model, pre.tensor)
+    assert len(maps) == 3 and all(m.ndim == 3 for _, m in maps)
+    cam = inf.grad_cam(pretrained.model, pre.tensor)
+    assert cam.shape == (28, 28) and cam.max() == pytest.approx(1.0)
+
+
+# ------------------------------------------------------------- answer, figures
+
+
+def test_answer_words_and_low_confidence():
+    classes = [str(d) for d in range(10)]
+    sure = inf.answer(np.eye(10)[3] * 0.91 + 0.01, classes)
+    assert sure.label == "3" and sure.index == 3 and sure.warning is None
+    assert sure.confidence == pytest.approx(0.92)
+    unsure = inf.answer(np.array([0.4, 0.35] + [0.25 / 8] * 8), classes)
+    assert unsure.label == "0" and unsure.runner_up == "1"
+    assert unsure.warning.startswith("Not sure: is it a digit?") and "40%" in unsure.warning
+    with pytest.raises(ValueError):
+        inf.answer(np.ones(3) / 3, classes)
+
+
+def test_signature_changes_with_the_drawing():
+    a = inf.preprocess_drawing(canvas(SEVEN))
+    assert a.signature == inf.preprocess_drawing(canvas(SEVEN)).signature
+    assert a.signature != inf.preprocess_drawing(canvas(ONE)).signature
+    assert inf.preprocess_drawing(canvas()).signature == ""
+
+
+def test_figures():
+    from cnnlib import plots_draw as pd
+
+    probs = np.array([0.05, 0.7, 0.25])
+    fig = pd.probability_figure(probs, ["a", "b", "c"])
+    bar = fig.data[0]
+    assert list(bar.y) == pytest.approx([5, 70, 25])
+    assert bar.marker.color[1] == pd.TOP_COLOUR and bar.marker.color[0] == pd.OTHER_COLOUR
+    with pytest.raises(ValueError):
+        pd.probability_figure(probs, ["a"])
+
+    fmap = np.arange(5 * 3 * 2, dtype=np.float32).reshape(5, 3, 2)
+    grid = pd.mosaic(fmap, [4, 0, 2], cols=2, pad=1)
+    assert grid.shape == (2 * 4 - 1, 2 * 3 - 1)
+    np.testing.assert_array_equal(grid[:3, :2], fmap[4])
+    np.testing.assert_array_equal(grid[:3, 3:], fmap[0])
+    np.testing.assert_array_equal(grid[4:, :2], fmap[2])
+    assert np.isnan(grid[3]).all() and np.isnan(grid[4:, 3:]).all()
+    fig = pd.feature_grid_figure(fmap, [4, 0, 2], cols=2)
+    assert len(fig.layout.annotations) == 3 and fig.layout.annotations[0].text == "4"
+
+    cam_fig = pd.cam_figure(np.zeros((28, 28)), np.ones((28, 28)))
+    assert len(cam_fig.data) == 3
+    with pytest.raises(ValueError):
+        pd.cam_figure(np.zeros((28, 28)), np.ones((7, 7)))
+    big = pd.enlarge(np.eye(4), 100)
+    assert big.shape == (100, 100) and big.dtype == np.uint8 and big[0, 0] == 255 and big[0, 30] == 0
+    assert pd.enlarge(np.ones((280, 140)), 112).shape == (112, 56)

@@ -86,7 +86,7 @@ def test_wrong_answers_say_the_right_one_with_a_hint():
     assert "+ 1" in check_answer(Question("Conv2d", 28, 3), "25").message
     assert "floor" in check_answer(Question("Conv2d", 28, 3, 2, 0), "14").message  # 13.5 rounded up
     assert "defaults to its kernel" in check_answer(Question("MaxPool2d", 8, 2, None), "7").message
-    assert "both sides" in check_answer(Question("Conv2d", 10, 3, 1, 2), "11").message
+    assert "both sides" in check_answer(Question("Conv2d", 10, 3, 1, 2), "10").message
     assert "formula below" in check_answer(q, "99").message
     assert "-5" in check_answer(q, "-5").message
 

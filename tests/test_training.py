@@ -35,6 +35,11 @@ def shapes():
     return load_dataset("shapes", train_size=800, test_size=200)
 
 
+@pytest.fixture(scope="module")
+def tiny():
+    return load_dataset("shapes", train_size=240, test_size=40, seed=7)
+
+
 def small_cnn(classes: int = 4, channels: int = 3, side: int = 32) -> nn.Module:
     return nn.Sequential(
         nn.Conv2d(channels, 8, 3, padding=1),
@@ -274,11 +279,11 @@ def test_nan_loss_fails_with_learning_rate_message(shapes):
     assert s.step < s.total_steps and s.test_accuracy is None
 
 
-def test_snapshot_consistent_while_training(shapes):
-    r = run(small_cnn(), shapes, epochs=3, batch_size=8, val_fraction=0.1)
+def test_snapshot_consistent_while_training(tiny):
+    r = run(small_cnn(), tiny, epochs=4, batch_size=8, val_fraction=0.1)
     r.start()
     seen = []
-    while not r.wait(0.002):
+    while not r.wait(0.003):
         s = r.snapshot()
         assert isinstance(s, RunSnapshot)
         assert len(s.train_loss) == len(s.train_acc) == len(s.val_loss) == len(s.lr) == s.epoch
@@ -315,13 +320,13 @@ def test_early_stopping_restores_best_weights(shapes):
     assert loss == pytest.approx(min(s.val_loss), rel=1e-4)
 
 
-def test_schedulers_and_optimizers(shapes):
+def test_schedulers_and_optimizers(tiny):
     for kw in (
         {"scheduler": "step", "step_size": 1, "gamma": 0.5, "optimizer": "sgd", "lr": 0.02},
         {"scheduler": "cosine", "optimizer": "adamw", "weight_decay": 0.01},
         {"scheduler": "onecycle", "label_smoothing": 0.1, "augment": ("rotate", "shift", "flip", "color")},
     ):
-        r = run(small_cnn(), shapes, epochs=2, batch_size=64, val_fraction=0.0, **kw)
+        r = run(small_cnn(), tiny, epochs=2, batch_size=32, val_fraction=0.0, **kw)
         r.start()
         assert r.wait(60)
         s = r.snapshot()
@@ -362,11 +367,11 @@ def test_queue_then_cancel_and_stale(shapes):
     assert third.wait(60) and third.snapshot().status == "finished"
 
 
-def test_loss_history_is_capped(shapes, monkeypatch):
+def test_loss_history_is_capped(tiny, monkeypatch):
     import cnnlib.training as T
 
     monkeypatch.setattr(T, "MAX_LOSS_POINTS", 16)
-    r = run(small_cnn(), shapes, epochs=2, batch_size=16, val_fraction=0.0)  # 100 batches
+    r = run(small_cnn(), tiny, epochs=5, batch_size=12, val_fraction=0.0)  # 100 batches
     r.start()
     assert r.wait(60)
     s = r.snapshot()

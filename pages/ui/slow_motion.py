@@ -143,7 +143,7 @@ def _weight_control(slow):
     except StepError as exc:
         c3.error(str(exc))
         return None
-    c3.metric("Following", weight_title(slow.model, ref))
+    c3.markdown(f"Following  \n**`{weight_title(slow.model, ref)}`**")
     return ref
 
 

@@ -133,11 +133,11 @@ def show_backward(res, setup) -> None:
 
 def show_step(res, setup) -> None:
     st.code(STEP_CODE["step"], language="python")
-    c1, c2, c3, c4 = st.columns(4)
+    c1, c2, c3 = st.columns([5, 5, 4])
     c1.metric("Weight before", fmt(res.before, 7))
-    c2.metric("Gradient", fmt(res.grad))
-    c3.metric("Weight after", fmt(res.after, 7))
-    c4.metric("Change", fmt(res.change, 4))
+    c2.metric("Weight after", fmt(res.after, 7))
+    c3.metric("Change", fmt(res.change, 4))
+    st.markdown(f"The gradient was **{fmt(res.grad)}**; the update rule, with the numbers PyTorch used:")
     for line in res.rule.lines:
         st.latex(line)
     for note in res.notes:

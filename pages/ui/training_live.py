@@ -55,11 +55,16 @@ def start(setup: Setup) -> None:
     """The Train button: start a run unless one is active or the setup has errors."""
     run = current_run()
     if is_active(run):
-        st.warning("A run is already training (or waiting in the queue). Wait for it to finish, or press "
-                   "**Stop** first: nothing was changed.", icon="⏳")
+        st.warning(
+            "A run is already training (or waiting in the queue). Wait for it to finish, or press "
+            "**Stop** first: nothing was changed.",
+            icon="⏳",
+        )
         return
     if not setup.ready:
-        st.error(f"Cannot train yet: {setup.errors[0] if setup.errors else 'the setup is incomplete.'}", icon="⚠️")
+        st.error(
+            f"Cannot train yet: {setup.errors[0] if setup.errors else 'the setup is incomplete.'}", icon="⚠️"
+        )
         return
     try:
         new = TrainingRun(setup.spec, setup.bundle, setup.config, name=_run_label(setup))
@@ -68,8 +73,11 @@ def start(setup: Setup) -> None:
         return
     ss = _state()
     ss["train_run"] = new
-    ss["train_run_info"] = {"dataset": setup.dataset_name, "model": setup.model_name,
-                            "started": datetime.now().strftime("%H:%M:%S")}
+    ss["train_run_info"] = {
+        "dataset": setup.dataset_name,
+        "model": setup.model_name,
+        "started": datetime.now().strftime("%H:%M:%S"),
+    }
     new.start()
     new.heartbeat()
     _keep_alive(new)
@@ -112,22 +120,43 @@ def harvest() -> None:
     ss["train_harvested"] = run.id
     snap = run.snapshot()
     info = ss.get("train_run_info", {})
-    ss["train_history"] = (ss["train_history"] + [{
-        "run_id": run.id, "curves": curves_from_snapshot(snap), "status": snap.status,
-        "dataset": info.get("dataset", run.bundle.name), "model": info.get("model", ""),
-        "optimizer": run.config.optimizer, "lr": run.config.lr, "batch": run.config.batch_size,
-        "epochs": f"{snap.epoch}/{snap.epochs}", "val_acc": snap.val_acc[-1] if snap.val_acc else None,
-        "test_acc": snap.test_accuracy, "seconds": snap.elapsed,
-    }])[-MAX_HISTORY:]
+    ss["train_history"] = (
+        ss["train_history"]
+        + [
+            {
+                "run_id": run.id,
+                "curves": curves_from_snapshot(snap),
+                "status": snap.status,
+                "dataset": info.get("dataset", run.bundle.name),
+                "model": info.get("model", ""),
+                "optimizer": run.config.optimizer,
+                "lr": run.config.lr,
+                "batch": run.config.batch_size,
+                "epochs": f"{snap.epoch}/{snap.epochs}",
+                "val_acc": snap.val_acc[-1] if snap.val_acc else None,
+                "test_acc": snap.test_accuracy,
+                "seconds": snap.elapsed,
+            }
+        ]
+    )[-MAX_HISTORY:]
     if snap.step > 0 and snap.test_accuracy is not None and run.spec is not None:
         ss["train_results_run"] = run
-        ss["trained_models"] = (ss["trained_models"] + [{
-            "name": f"{info.get('model', 'model')} on {run.bundle.title or run.bundle.name} "
+        ss["trained_models"] = (
+            ss["trained_models"]
+            + [
+                {
+                    "name": f"{info.get('model', 'model')} on {run.bundle.title or run.bundle.name} "
                     f"({snap.test_accuracy:.1%}, {info.get('started', '')})",
-            "spec": run.spec.to_dict(), "state_dict": cpu_state_dict(run.model), "classes": list(run.classes),
-            "dataset": run.bundle.name, "test_accuracy": float(snap.test_accuracy),
-            "mean": list(run.bundle.mean), "std": list(run.bundle.std),
-        }])[-MAX_TRAINED:]
+                    "spec": run.spec.to_dict(),
+                    "state_dict": cpu_state_dict(run.model),
+                    "classes": list(run.classes),
+                    "dataset": run.bundle.name,
+                    "test_accuracy": float(snap.test_accuracy),
+                    "mean": list(run.bundle.mean),
+                    "std": list(run.bundle.std),
+                }
+            ]
+        )[-MAX_TRAINED:]
 
 
 def _fmt_s(seconds: float | None) -> str:
@@ -143,16 +172,25 @@ def _status(snap) -> None:
     last_loss = snap.batch_loss[-1] if snap.batch_loss else None
     m[1].metric("Training loss", f"{last_loss:.3f}" if last_loss is not None else "–")
     acc = snap.val_acc[-1] if snap.val_acc else (snap.train_acc[-1] if snap.train_acc else None)
-    m[2].metric("Validation accuracy" if snap.val_acc else "Training accuracy",
-                f"{acc:.1%}" if acc is not None else "–")
+    m[2].metric(
+        "Validation accuracy" if snap.val_acc else "Training accuracy",
+        f"{acc:.1%}" if acc is not None else "–",
+    )
     m[3].metric("Speed", f"{snap.examples_per_sec:,.0f} img/s" if snap.examples_per_sec else "–")
-    m[4].metric("Time left" if snap.active else "Time taken", _fmt_s(snap.eta) if snap.active else _fmt_s(snap.elapsed))
-    st.progress(snap.progress, text=f"{snap.message}  ·  batch {snap.step:,} of {snap.total_steps:,} · {snap.device}")
+    m[4].metric(
+        "Time left" if snap.active else "Time taken",
+        _fmt_s(snap.eta) if snap.active else _fmt_s(snap.elapsed),
+    )
+    st.progress(
+        snap.progress, text=f"{snap.message}  ·  batch {snap.step:,} of {snap.total_steps:,} · {snap.device}"
+    )
     if snap.status == "queued":
         pos = snap.queue_position
         wait = f", about {_fmt_s(snap.queue_wait)}" if snap.queue_wait is not None else ""
-        st.info(f"⏳ The server is busy training other students' models. You are **number {pos or '?'}** in the "
-                f"queue{wait}. Your run starts by itself; press **Stop** to leave the queue.")
+        st.info(
+            f"⏳ The server is busy training other students' models. You are **number {pos or '?'}** in the "
+            f"queue{wait}. Your run starts by itself; press **Stop** to leave the queue."
+        )
     elif snap.status == "failed":
         st.error(snap.message, icon="💥")
     elif snap.status in ("stopped", "early-stopped"):
@@ -179,8 +217,11 @@ def live_view() -> None:
         snap = run.snapshot()
         stamp = time.time()
         _status(snap)
-        live_plotly(live_figure(curves_from_snapshot(snap, "this run"), _earlier(run.id)), key="train_live_chart",
-                    stamp=stamp)
+        live_plotly(
+            live_figure(curves_from_snapshot(snap, "this run"), _earlier(run.id)),
+            key="train_live_chart",
+            stamp=stamp,
+        )
         if snap.done and st.session_state.get("train_harvested") != run.id:
             st.rerun()  # one full run: harvest, switch polling off, show the results
 
@@ -193,10 +234,18 @@ def history_table() -> None:
     if not hist:
         return
     with st.expander(f"Runs this session ({len(hist)}, dotted on the charts)"):
-        rows = [{"run": h["curves"].name, "dataset": h["dataset"], "status": h["status"], "epochs": h["epochs"],
-                 "val acc": f"{h['val_acc']:.1%}" if h["val_acc"] is not None else "–",
-                 "test acc": f"{h['test_acc']:.1%}" if h["test_acc"] is not None else "–",
-                 "time": _fmt_s(h["seconds"])} for h in hist]
+        rows = [
+            {
+                "run": h["curves"].name,
+                "dataset": h["dataset"],
+                "status": h["status"],
+                "epochs": h["epochs"],
+                "val acc": f"{h['val_acc']:.1%}" if h["val_acc"] is not None else "–",
+                "test acc": f"{h['test_acc']:.1%}" if h["test_acc"] is not None else "–",
+                "time": _fmt_s(h["seconds"]),
+            }
+            for h in hist
+        ]
         st.dataframe(rows, hide_index=True, width="stretch")
         if st.button("Clear the history", key="train_clear_history"):
             st.session_state["train_history"] = []

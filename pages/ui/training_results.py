@@ -17,7 +17,13 @@ from cnnlib.evaluation import (
     first_layer_filters,
     overfitting_flag,
 )
-from cnnlib.plots_training import confusion_figure, feature_maps_figure, filters_figure, gallery_figure, per_class_figure
+from cnnlib.plots_training import (
+    confusion_figure,
+    feature_maps_figure,
+    filters_figure,
+    gallery_figure,
+    per_class_figure,
+)
 
 GREEN, RED = "#1a7f37", "#cf222e"
 STATIC = {"displayModeBar": False}
@@ -49,14 +55,22 @@ def _gallery(run, ev: Evaluation, idx: np.ndarray, key: str, cols: int = 8) -> N
         return
     caps = [_caption(ev, int(i)) for i in idx]
     imgs = run.bundle.test_images[idx].numpy()  # [n, C, H, W] uint8
-    st.plotly_chart(gallery_figure(imgs, [c for c, _ in caps], [col for _, col in caps], cols=cols),
-                    width="stretch", key=key, config=STATIC)
+    st.plotly_chart(
+        gallery_figure(imgs, [c for c, _ in caps], [col for _, col in caps], cols=cols),
+        width="stretch",
+        key=key,
+        config=STATIC,
+    )
 
 
 def _overview(run, ev: Evaluation) -> None:
     snap = run.snapshot()
     m = st.columns(4)
-    m[0].metric("Test accuracy", f"{ev.accuracy:.1%}", help=f"on {ev.num_examples:,} test images never seen in training")
+    m[0].metric(
+        "Test accuracy",
+        f"{ev.accuracy:.1%}",
+        help=f"on {ev.num_examples:,} test images never seen in training",
+    )
     m[1].metric("Mistakes", f"{int((ev.predictions != ev.labels).sum()):,} of {ev.num_examples:,}")
     m[2].metric("Epochs trained", f"{snap.epoch} / {snap.epochs}")
     m[3].metric("Training time", f"{snap.elapsed:.0f} s")
@@ -71,33 +85,51 @@ def _confusion(run, ev: Evaluation) -> None:
     left, right = st.columns([1.1, 1])
     with left:
         st.subheader("Confusion matrix")
-        event = st.plotly_chart(confusion_figure(ev.confusion, ev.classes), width="stretch", key="train_confusion",
-                                on_select="rerun", selection_mode="points")
+        event = st.plotly_chart(
+            confusion_figure(ev.confusion, ev.classes),
+            width="stretch",
+            key="train_confusion",
+            on_select="rerun",
+            selection_mode="points",
+        )
         st.caption("Click a cell (or choose it below) to see those images.")
     with right:
         st.subheader("Precision, recall, F1 per class")
         mt = ev.metrics
-        st.plotly_chart(per_class_figure(mt.precision, mt.recall, mt.f1, ev.classes), width="stretch",
-                        key="train_per_class", config=STATIC)
+        st.plotly_chart(
+            per_class_figure(mt.precision, mt.recall, mt.f1, ev.classes),
+            width="stretch",
+            key="train_per_class",
+            config=STATIC,
+        )
         worst = int(np.argmin(mt.f1))
-        st.markdown(f"Hardest class: **{ev.classes[worst]}** (F1 {mt.f1[worst]:.1%}, precision "
-                    f"{mt.precision[worst]:.1%}, recall {mt.recall[worst]:.1%}).")
+        st.markdown(
+            f"Hardest class: **{ev.classes[worst]}** (F1 {mt.f1[worst]:.1%}, precision "
+            f"{mt.precision[worst]:.1%}, recall {mt.recall[worst]:.1%})."
+        )
     with st.expander("How to read the confusion matrix, precision and recall"):
         st.markdown(
             "Each **row** is the true class, each **column** the model's answer: the diagonal counts the right "
             "answers, every other cell a kind of mistake. **Precision** of a class: of the images the model "
             "called *k*, the share that really are *k*. **Recall**: of the images that really are *k*, the share "
-            "the model found. **F1** is their harmonic mean: high only if both are.")
+            "the model found. **F1** is their harmonic mean: high only if both are."
+        )
     cells = ev.misclassified_cells()
     st.subheader("Mistakes, one cell at a time")
     if not cells:
         st.success("No mistakes on the test set: every image is on the diagonal.")
         return
-    labels = [f"true {ev.classes[t]} → predicted {ev.classes[p]}  ({n} image{'s' if n > 1 else ''})"
-              for t, p, n in cells]
+    labels = [
+        f"true {ev.classes[t]} → predicted {ev.classes[p]}  ({n} image{'s' if n > 1 else ''})"
+        for t, p, n in cells
+    ]
     _apply_click(event, ev, cells)
-    choice = st.selectbox("Choose a cell of the confusion matrix (most frequent mistakes first)",
-                          range(len(cells)), format_func=labels.__getitem__, key="train_cell")
+    choice = st.selectbox(
+        "Choose a cell of the confusion matrix (most frequent mistakes first)",
+        range(len(cells)),
+        format_func=labels.__getitem__,
+        key="train_cell",
+    )
     t, p, _ = cells[choice]
     _gallery(run, ev, ev.cell_indices(t, p)[:16], key="train_cell_gallery")
 
@@ -139,9 +171,15 @@ def _inside(run, ev: Evaluation) -> None:
         st.info("This model has no Conv2d layer, so there are no filters to show.")
     else:
         st.plotly_chart(filters_figure(w), width="stretch", key="train_filters", config=STATIC)
-        st.caption(f"{w.shape[0]} filters of {w.shape[2]}×{w.shape[3]} (first 32 shown), each scaled to its own "
-                   "range: " + ("colour = what it reacts to." if w.shape[1] == 3 else "red = positive weights, "
-                                "blue = negative. Many look like edge or blob detectors."))
+        st.caption(
+            f"{w.shape[0]} filters of {w.shape[2]}×{w.shape[3]} (first 32 shown), each scaled to its own "
+            "range: "
+            + (
+                "colour = what it reacts to."
+                if w.shape[1] == 3
+                else "red = positive weights, blue = negative. Many look like edge or blob detectors."
+            )
+        )
     st.subheader("Feature maps of one test image")
     n = ev.num_examples
     c1, c2 = st.columns([1, 4])
@@ -161,14 +199,28 @@ def _download(run, ev: Evaluation) -> None:
     name = f"cnn_{run.bundle.name}_{run.id}.pt"
 
     def data() -> bytes:
-        return export_weights(run.spec.to_dict(), run.model.state_dict(), run.classes, run.bundle.mean,
-                              run.bundle.std, run.bundle.name)
+        return export_weights(
+            run.spec.to_dict(),
+            run.model.state_dict(),
+            run.classes,
+            run.bundle.mean,
+            run.bundle.std,
+            run.bundle.name,
+        )
 
-    st.download_button("⬇️ Download the trained weights + spec (.pt)", data=data, file_name=name,
-                       mime="application/octet-stream", key="train_download", on_click="ignore")
-    st.caption(f"`torch.load(f, weights_only=True)` gives {{'spec', 'state_dict', 'classes', 'mean', 'std'}}; "
-               f"rebuild with `build_model(ModelSpec.from_dict(spec))`. The model ({info.get('model', '')}) is "
-               "also ready on the **Draw & predict** page.")
+    st.download_button(
+        "⬇️ Download the trained weights + spec (.pt)",
+        data=data,
+        file_name=name,
+        mime="application/octet-stream",
+        key="train_download",
+        on_click="ignore",
+    )
+    st.caption(
+        f"`torch.load(f, weights_only=True)` gives {{'spec', 'state_dict', 'classes', 'mean', 'std'}}; "
+        f"rebuild with `build_model(ModelSpec.from_dict(spec))`. The model ({info.get('model', '')}) is "
+        "also ready on the **Draw & predict** page."
+    )
 
 
 def render_results() -> None:

@@ -25,9 +25,18 @@ from pages.ui.resources import get_dataset
 BUILDER = "Your model (from the Model builder)"
 DEMO = "Demo CNN (16 → 32 channels)"
 OPTIMIZERS = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD with momentum 0.9"}
-SCHEDULERS = {"none": "none (constant)", "step": "StepLR (halve every 5 epochs)", "cosine": "cosine decay",
-              "onecycle": "one-cycle (warm up, then decay)"}
-AUGMENTS = {"rotate": "rotate ±15°", "shift": "shift ±10%", "flip": "flip left-right", "color": "colour jitter"}
+SCHEDULERS = {
+    "none": "none (constant)",
+    "step": "StepLR (halve every 5 epochs)",
+    "cosine": "cosine decay",
+    "onecycle": "one-cycle (warm up, then decay)",
+}
+AUGMENTS = {
+    "rotate": "rotate ±15°",
+    "shift": "shift ±10%",
+    "flip": "flip left-right",
+    "color": "colour jitter",
+}
 DOWNLOAD_RETRY_S = 60  # a failed download is not retried on every rerun
 
 
@@ -44,7 +53,9 @@ class Setup:
 
     @property
     def ready(self) -> bool:
-        return self.bundle is not None and self.spec is not None and self.config is not None and not self.errors
+        return (
+            self.bundle is not None and self.spec is not None and self.config is not None and not self.errors
+        )
 
 
 def _load_download(name: str) -> DatasetBundle | None:
@@ -78,18 +89,34 @@ def _load_upload() -> DatasetBundle | None:
     """A zip of class folders, resized to the chosen size; kept in this session only."""
     c1, c2, c3 = st.columns([3, 1, 1])
     up = c1.file_uploader("Zip of class folders (cats/…, dogs/…)", type=["zip"], key="tr_zip")
-    side = c2.number_input("Image size (px)", MIN_IMAGE_SIDE, MAX_IMAGE_SIDE, 32, step=4, key="tr_zip_size")
-    gray = c3.checkbox("Grayscale", key="tr_zip_gray")
+    side = _keep(
+        "tr_zip_size",
+        c2.number_input(
+            "Image size (px)",
+            MIN_IMAGE_SIDE,
+            MAX_IMAGE_SIDE,
+            _kept("tr_zip_size", 32),
+            step=4,
+            key="tr_zip_size",
+        ),
+    )
+    gray = _keep("tr_zip_gray", c3.checkbox("Grayscale", _kept("tr_zip_gray", False), key="tr_zip_gray"))
+    cache = st.session_state.get("tr_upload_cache")
     if up is None:
         st.caption(DATASETS["upload"].description)
+        if cache and cache["bundle"] is not None:
+            st.caption("Using the zip you uploaded earlier; upload another to replace it.")
+            return cache["bundle"]
         return None
     data = up.getvalue()
     ident = (hashlib.sha1(data).hexdigest(), int(side), bool(gray))
-    cache = st.session_state.get("tr_upload_cache")
     if not cache or cache["ident"] != ident:
         try:
             with st.spinner("Reading your images…"):
-                bundle, error = load_dataset("upload", data=data, image_size=int(side), grayscale=bool(gray)), None
+                bundle, error = (
+                    load_dataset("upload", data=data, image_size=int(side), grayscale=bool(gray)),
+                    None,
+                )
         except DatasetError as err:
             bundle, error = None, str(err)
         cache = {"ident": ident, "bundle": bundle, "error": error}
@@ -99,11 +126,28 @@ def _load_upload() -> DatasetBundle | None:
     return cache["bundle"]
 
 
-def _dataset() -> tuple[str, DatasetBundle | None]:
-    names = list(DATASETS)
-    name = st.selectbox("Dataset", names, index=names.index("mnist-sample"), key="tr_dataset",
-                        format_func=lambda n: DATASETS[n].title + ("" if DATASETS[n].offline else " ⬇"))
-    return name, None
+def _kept(key: str, default):
+    """The value a setting had when the student last saw it (widget state is dropped off-page)."""
+    return st.session_state.get("_" + key, default)
+
+
+def _keep(key: str, value):
+    st.session_state["_" + key] = value
+    return value
+
+
+def _select(where, label: str, options: list, key: str, default, **kw):
+    cur = _kept(key, default)
+    index = options.index(cur) if cur in options else (options.index(default) if default in options else 0)
+    return _keep(key, where.selectbox(label, options, index=index, key=key, **kw))
+
+
+def _number(where, label: str, key: str, default, **kw):
+    return _keep(key, where.number_input(label, value=_kept(key, default), key=key, **kw))
+
+
+def _slider(where, label: str, lo: float, hi: float, key: str, default: float, step: float, **kw):
+    return _keep(key, where.slider(label, lo, hi, _kept(key, default), step, key=key, **kw))
 
 
 def _bundle_for(name: str) -> DatasetBundle | None:
@@ -125,9 +169,16 @@ def _model_choice() -> tuple[str, ModelSpec | None]:
         sig = hashlib.sha1(json.dumps(builder, sort_keys=True, default=str).encode()).hexdigest()
         if st.session_state.get("tr_builder_sig") != sig:
             st.session_state["tr_builder_sig"] = sig
-            st.session_state["tr_model"] = BUILDER
-    name = st.selectbox("Model", options, index=0, key="tr_model",
-                        help="Build your own on the Model builder page; it appears here first.")
+            st.session_state["_tr_model"] = BUILDER
+            st.session_state.pop("tr_model", None)
+    name = _select(
+        st,
+        "Model",
+        options,
+        "tr_model",
+        options[0],
+        help="Build your own on the Model builder page; it appears here first.",
+    )
     if name == BUILDER:
         try:
             return f"{st.session_state.get('model_spec_name') or 'your model'}", ModelSpec.from_dict(builder)
@@ -159,8 +210,12 @@ def _augment_preview(bundle: DatasetBundle, augment: list[str]) -> None:
     prev = augment_preview(bundle, augment, n=8, seed=seed)
     imgs = list(prev.original.transpose(0, 3, 1, 2)) + list(prev.augmented.transpose(0, 3, 1, 2))
     titles = [f"{lab}" for lab in prev.labels] + ["augmented"] * len(prev.labels)
-    st.plotly_chart(gallery_figure(imgs, titles, cols=8, size=64), width="stretch", key="tr_aug_fig",
-                    config={"displayModeBar": False, "staticPlot": True})
+    st.plotly_chart(
+        gallery_figure(imgs, titles, cols=8, size=64),
+        width="stretch",
+        key="tr_aug_fig",
+        config={"displayModeBar": False, "staticPlot": True},
+    )
     if st.button("🎲 New random examples", key="tr_aug_new"):
         st.session_state["tr_aug_seed"] = seed + 1
         st.rerun()
@@ -175,15 +230,20 @@ def render_setup() -> Setup:
     """Draw the setup controls; return the Setup (with its errors shown next to the controls)."""
     d = DEFAULT_DEMO
     c_data, c_model, c_opt, c_lr, c_bs, c_ep = st.columns([1.3, 1.3, 1, 0.9, 0.8, 0.7])
-    with c_data:
-        name, _ = _dataset()
+    name = _select(
+        c_data,
+        "Dataset",
+        list(DATASETS),
+        "tr_dataset",
+        "mnist-sample",
+        format_func=lambda n: DATASETS[n].title + ("" if DATASETS[n].offline else " ⬇"),
+    )
     with c_model:
         model_name, spec = _model_choice()
-    opt = c_opt.selectbox("Optimizer", list(OPTIMIZERS), format_func=OPTIMIZERS.get, key="tr_opt",
-                          index=list(OPTIMIZERS).index(d.optimizer))
-    lr = c_lr.number_input("Learning rate", value=d.lr, step=1e-4, format="%g", key="tr_lr")
-    bs = c_bs.number_input("Batch size", value=d.batch_size, step=16, key="tr_bs")
-    ep = c_ep.number_input("Epochs", value=d.epochs, step=1, key="tr_ep")
+    opt = _select(c_opt, "Optimizer", list(OPTIMIZERS), "tr_opt", d.optimizer, format_func=OPTIMIZERS.get)
+    lr = _number(c_lr, "Learning rate", "tr_lr", d.lr, step=1e-4, format="%g")
+    bs = _number(c_bs, "Batch size", "tr_bs", d.batch_size, step=16)
+    ep = _number(c_ep, "Epochs", "tr_ep", d.epochs, step=1)
     slots = {k: st.empty() for k in ("lr", "batch_size", "epochs")}
     bundle = _bundle_for(name)
     setup = Setup(name, bundle, model_name)
@@ -195,25 +255,54 @@ def render_setup() -> Setup:
         setup.spec = _adapt(spec, bundle)
     with st.expander("More settings: weight decay, scheduler, augmentation, validation, device…"):
         a, b, c, e = st.columns(4)
-        wd = a.number_input("Weight decay", value=d.weight_decay, min_value=None, step=1e-4, format="%g",
-                            key="tr_wd")
-        sched = b.selectbox("LR scheduler", list(SCHEDULERS), format_func=SCHEDULERS.get, key="tr_sched",
-                            index=list(SCHEDULERS).index(d.scheduler))
-        smooth = c.slider("Label smoothing", 0.0, 0.3, d.label_smoothing, 0.05, key="tr_smooth")
-        val = e.slider("Validation split", 0.0, 0.5, d.val_fraction, 0.05, key="tr_val",
-                       help="Share of the training images held out to measure validation loss and accuracy.")
+        wd = _number(a, "Weight decay", "tr_wd", d.weight_decay, step=1e-4, format="%g")
+        sched = _select(
+            b, "LR scheduler", list(SCHEDULERS), "tr_sched", d.scheduler, format_func=SCHEDULERS.get
+        )
+        smooth = _slider(c, "Label smoothing", 0.0, 0.3, "tr_smooth", d.label_smoothing, 0.05)
+        val = _slider(
+            e,
+            "Validation split",
+            0.0,
+            0.5,
+            "tr_val",
+            d.val_fraction,
+            0.05,
+            help="Share of the training images held out to measure validation loss and accuracy.",
+        )
         a, b, c, e = st.columns(4)
-        patience = a.number_input("Early-stopping patience (0 = off)", value=d.patience, min_value=0, step=1,
-                                  key="tr_patience")
-        seed = b.number_input("Seed", value=d.seed, min_value=0, step=1, key="tr_seed")
-        device = c.selectbox("Device", ["auto", *available_devices()], key="tr_device")
-        augment = e.multiselect("Augmentation", list(AUGMENTS), format_func=AUGMENTS.get, key="tr_augment")
+        patience = _number(
+            a, "Early-stopping patience (0 = off)", "tr_patience", d.patience, min_value=0, step=1
+        )
+        seed = _number(b, "Seed", "tr_seed", d.seed, min_value=0, step=1)
+        device = _select(c, "Device", ["auto", *available_devices()], "tr_device", "auto")
+        augment = _keep(
+            "tr_augment",
+            e.multiselect(
+                "Augmentation",
+                list(AUGMENTS),
+                _kept("tr_augment", []),
+                format_func=AUGMENTS.get,
+                key="tr_augment",
+            ),
+        )
         more = {k: st.empty() for k in ("weight_decay", "patience", "val_fraction", "device", "augment")}
         if bundle is not None:
             _augment_preview(bundle, augment)
-    cfg = TrainConfig(optimizer=opt, lr=float(lr), batch_size=int(bs), epochs=int(ep), weight_decay=float(wd),
-                      scheduler=sched, label_smoothing=float(smooth), augment=tuple(augment),
-                      val_fraction=float(val), patience=int(patience), seed=int(seed), device=device)
+    cfg = TrainConfig(
+        optimizer=opt,
+        lr=float(lr),
+        batch_size=int(bs),
+        epochs=int(ep),
+        weight_decay=float(wd),
+        scheduler=sched,
+        label_smoothing=float(smooth),
+        augment=tuple(augment),
+        val_fraction=float(val),
+        patience=int(patience),
+        seed=int(seed),
+        device=device,
+    )
     try:
         setup.config = cfg.validate(len(bundle.train) if bundle is not None else None)
     except ConfigError as err:

@@ -1,0 +1,297 @@
+"""Plotly figures for the shape calculator: the window sliding over the input, and a stack chart.
+
+sliding_figure draws, in the style of the conv_arithmetic animations, the (padded) input grid
+with the kernel's taps on it (dilation shows as gaps between taps) and the output grid with the
+output pixel those taps produce. stack_figure plots each layer's spatial size and receptive field.
+Pure functions returning go.Figure; all numbers come from cnnlib.shapes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from cnnlib.shapes import SlidingAxis, StackResult
+
+MAX_PICTURE_CELLS = 40
+"""Largest grid (cells a side, padding included) the sliding picture draws."""
+
+# cell codes -> colour, legend name
+_CELLS = [
+    ("input", "#9ecae1", "input pixel"),
+    ("pad", "#f2f2f2", "padding"),
+    ("zero", "#fff3c4", "zero inserted (stride of a transposed conv)"),
+    ("off", "#ffffff", "beyond the input (ceil_mode window)"),
+    ("unread", "#fcae91", "never read by any window"),
+    ("output", "#c7e9c0", "output pixel"),
+]
+_CODE = {name: i for i, (name, _, _) in enumerate(_CELLS)}
+_TAP = "rgba(8, 48, 107, 0.72)"
+_CURRENT = "#238b45"
+_FONT = 16
+
+
+def picture_fits(rows: SlidingAxis, cols: SlidingAxis, limit: int = MAX_PICTURE_CELLS) -> bool:
+    """Whether the grids are small enough to draw cell by cell."""
+    return max(len(rows.cells), len(cols.cells), rows.out_size, cols.out_size) <= limit
+
+
+def _colorscale() -> list[tuple[float, str]]:
+    n = len(_CELLS)
+    scale = []
+    for i, (_, colour, _) in enumerate(_CELLS):
+        scale += [(i / n, colour), ((i + 1) / n, colour)]
+    return scale
+
+
+def _cell_kind(r: str, c: str) -> str:
+    for kind in ("off", "pad", "zero"):
+        if kind in (r, c):
+            return kind
+    return "input"
+
+
+def sliding_figure(
+    rows: SlidingAxis,
+    cols: SlidingAxis,
+    out_row: int,
+    out_col: int,
+    uncovered_rows: Sequence[int] = (),
+    uncovered_cols: Sequence[int] = (),
+    input_label: str = "Input",
+    transposed: bool = False,
+) -> go.Figure:
+    """The window for output pixel (out_row, out_col) on the input grid, next to the output grid.
+
+    rows, cols: the layer's SlidingAxis for height and width (cnnlib.shapes.sliding_axis).
+    uncovered_rows/cols: input rows/cols that no window reads, shaded as such.
+    """
+    R, C = len(rows.cells), len(cols.cells)
+    OH, OW = rows.out_size, cols.out_size
+    gap = 2.5
+    x0 = C + gap  # where the output grid starts
+    n_codes = len(_CELLS)
+    z_in = np.zeros((R, C))
+    text = np.full((R, C), "", dtype=object)
+    hover = np.full((R, C), "", dtype=object)
+    unread_r, unread_c = set(uncovered_rows), set(uncovered_cols)
+    for i, rk in enumerate(rows.cells):
+        for j, ck in enumerate(cols.cells):
+            kind = _cell_kind(rk, ck)
+            if kind == "input":
+                sr, sc = rows.source[i], cols.source[j]
+                if sr in unread_r or sc in unread_c:
+                    kind = "unread"
+                hover[i, j] = f"input row {sr}, column {sc}"
+            else:
+                hover[i, j] = dict((k, n) for k, _, n in _CELLS)[kind]
+            if kind in ("pad", "zero"):
+                text[i, j] = "0"
+            z_in[i, j] = _CODE[kind] + 0.5
+    fig = go.Figure()
+    common = dict(
+        colorscale=_colorscale(),
+        zmin=0,
+        zmax=n_codes,
+        showscale=False,
+        xgap=2,
+        ygap=2,
+        hoverinfo="text",
+    )
+    fig.add_trace(
+        go.Heatmap(
+            z=z_in,
+            x=np.arange(C),
+            y=np.arange(R),
+            text=text,
+            texttemplate="%{text}",
+            textfont={"size": 11, "color": "#888"},
+            hovertext=hover,
+            **common,
+        )
+    )
+    out_hover = np.array(
+        [[f"output row {r}, column {c}" for c in range(OW)] for r in range(OH)], dtype=object
+    )
+    fig.add_trace(
+        go.Heatmap(
+            z=np.full((OH, OW), _CODE["output"] + 0.5),
+            x=x0 + np.arange(OW),
+            y=np.arange(OH),
+            hovertext=out_hover,
+            **common,
+        )
+    )
+    # The window: its span (dashed) and its taps (filled); dilation leaves gaps between taps.
+    taps_r, taps_c = rows.taps(out_row), cols.taps(out_col)
+    fig.add_shape(
+        type="rect",
+        x0=taps_c[0] - 0.5,
+        x1=taps_c[-1] + 0.5,
+        y0=taps_r[0] - 0.5,
+        y1=taps_r[-1] + 0.5,
+        line={"color": "#08306b", "width": 3, "dash": "dash"},
+    )
+    for r in taps_r:
+        for c in taps_c:
+            fig.add_shape(
+                type="rect",
+                x0=c - 0.42,
+                x1=c + 0.42,
+                y0=r - 0.42,
+                y1=r + 0.42,
+                fillcolor=_TAP,
+                line={"width": 0},
+            )
+    fig.add_shape(
+        type="rect",
+        x0=x0 + out_col - 0.45,
+        x1=x0 + out_col + 0.45,
+        y0=out_row - 0.45,
+        y1=out_row + 0.45,
+        fillcolor=_CURRENT,
+        line={"color": "#00441b", "width": 2},
+    )
+    fig.add_annotation(
+        x=x0 + out_col,
+        y=out_row,
+        ax=(taps_c[0] + taps_c[-1]) / 2,
+        ay=(taps_r[0] + taps_r[-1]) / 2,
+        xref="x",
+        yref="y",
+        axref="x",
+        ayref="y",
+        showarrow=True,
+        arrowhead=3,
+        arrowwidth=2.5,
+        arrowcolor="#00441b",
+        opacity=0.8,
+        text="",
+    )
+    for x, label in (
+        ((C - 1) / 2, f"{input_label}"),
+        (x0 + (OW - 1) / 2, f"Output {OH}×{OW}"),
+    ):
+        fig.add_annotation(
+            x=x, y=-0.9, text=f"<b>{label}</b>", showarrow=False, yanchor="bottom", font={"size": _FONT + 2}
+        )
+    # Legend: one entry per colour in use, plus the window and the current output pixel.
+    used = {int(v) for v in np.unique(z_in)} | {_CODE["output"]}
+    for i, (_, colour, name) in enumerate(_CELLS):
+        if i in used:
+            fig.add_trace(_legend_marker(colour, name))
+    fig.add_trace(_legend_marker(_TAP, "kernel taps (the window)"))
+    fig.add_trace(_legend_marker(_CURRENT, "the output pixel they make"))
+    if transposed:
+        fig.add_annotation(
+            x=(C - 1) / 2,
+            y=R - 0.2,
+            yanchor="top",
+            showarrow=False,
+            text="drawn as a stride-1 convolution over the stretched input (kernel flipped)",
+            font={"size": 13, "color": "#555"},
+        )
+    rows_shown = max(R, OH)
+    cell_px = max(14, min(34, 560 // max(rows_shown, 1)))
+    fig.update_layout(
+        height=int(rows_shown * cell_px + 170 + (30 if transposed else 0)),
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        plot_bgcolor="white",
+        paper_bgcolor="white",
+        font={"size": _FONT},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.02, "x": 0, "font": {"size": 14}},
+        dragmode=False,
+    )
+    fig.update_xaxes(visible=False, range=[-0.8, x0 + OW - 0.2], fixedrange=True)
+    fig.update_yaxes(
+        visible=False,
+        range=[rows_shown - 0.5 + (1 if transposed else 0), -1.6],
+        scaleanchor="x",
+        scaleratio=1,
+        fixedrange=True,
+    )
+    return fig
+
+
+def _legend_marker(colour: str, name: str) -> go.Scatter:
+    return go.Scatter(
+        x=[None],
+        y=[None],
+        mode="markers",
+        marker={"symbol": "square", "size": 16, "color": colour, "line": {"color": "#999", "width": 1}},
+        name=name,
+        showlegend=True,
+        hoverinfo="skip",
+    )
+
+
+def stack_figure(stack: StackResult) -> go.Figure:
+    """Bars: each layer's spatial height and width; line: the receptive field (height) after it.
+
+    A layer torch refuses (a size that hits zero) is drawn as a red cross at the end.
+    """
+    names = ["input"] + [f"{r.index + 1}. {r.type}" for r in stack.rows]
+    heights = [stack.input_shape[1]] + [
+        r.output_shape[1] if len(r.output_shape) == 3 else None for r in stack.rows
+    ]
+    widths = [stack.input_shape[2]] + [
+        r.output_shape[2] if len(r.output_shape) == 3 else None for r in stack.rows
+    ]
+    rf = [1] + [r.rf[0] if r.rf else None for r in stack.rows]
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    fig.add_trace(
+        go.Bar(
+            x=names, y=heights, name="height", marker_color="#6baed6", text=heights, textposition="outside"
+        ),
+        secondary_y=False,
+    )
+    if widths != heights:
+        fig.add_trace(
+            go.Bar(
+                x=names, y=widths, name="width", marker_color="#c6dbef", text=widths, textposition="outside"
+            ),
+            secondary_y=False,
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=names,
+            y=rf,
+            name="receptive field (height, input pixels)",
+            mode="lines+markers",
+            line={"color": "#e6550d", "width": 3},
+            marker={"size": 10},
+            connectgaps=False,
+        ),
+        secondary_y=True,
+    )
+    if stack.error is not None and stack.error.layer_index is not None:
+        bad = f"{stack.error.layer_index + 1}. refused"
+        fig.add_trace(
+            go.Scatter(
+                x=[bad],
+                y=[0],
+                mode="markers+text",
+                marker={"symbol": "x", "size": 22, "color": "#cb181d"},
+                text=["size hits 0"],
+                textposition="top center",
+                textfont={"color": "#cb181d", "size": 15},
+                name="layer PyTorch refuses",
+            ),
+            secondary_y=False,
+        )
+    fig.update_layout(
+        height=380,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        barmode="group",
+        font={"size": 15},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
+        plot_bgcolor="white",
+    )
+    fig.update_yaxes(
+        title_text="pixels (height/width)", secondary_y=False, gridcolor="#eee", rangemode="tozero"
+    )
+    fig.update_yaxes(title_text="receptive field", secondary_y=True, showgrid=False, rangemode="tozero")
+    return fig

@@ -1,0 +1,105 @@
+"""Shape calculator UI pieces: whole-number text fields with their message beside them.
+
+Text boxes (not number inputs) so that a student can type anything, "3.5", "abc" or "10^12"
+included, and get a message that says what is wrong right under the field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import streamlit as st
+
+from cnnlib.shapes import ShapeError, parse_int
+
+
+class Slots:
+    """Message slots under fields, by field name, so a later check can put its message there."""
+
+    def __init__(self) -> None:
+        self._slots: dict[str, list] = {}
+        self.bad = False  # some field could not be read
+
+    def add(self, field: str, slot) -> None:
+        self._slots.setdefault(field, []).append(slot)
+
+    def show(self, err: ShapeError) -> bool:
+        """Put err's message beside its field; False if the field has no slot here."""
+        slots = self._slots.get(err.field or "")
+        if not slots:
+            return False
+        slots[0].error(str(err), icon="⚠️")
+        return True
+
+
+def int_field(
+    label: str,
+    key: str,
+    default: int | str,
+    field: str,
+    slots: Slots,
+    minimum: int | None = None,
+    help: str | None = None,
+    allow_blank: bool = False,
+    placeholder: str | None = None,
+) -> int | None:
+    """A text box read as a whole number; a clear message under it (and None) if it isn't one."""
+    st.session_state.setdefault(key, str(default))
+    text = st.text_input(label, key=key, help=help, placeholder=placeholder)
+    slot = st.empty()
+    slots.add(field, slot)
+    if allow_blank and not text.strip():
+        return None
+    try:
+        return parse_int(text, field, minimum)
+    except ShapeError as e:
+        slot.error(str(e), icon="⚠️")
+        slots.bad = True
+        return None
+
+
+def pair_field(
+    label: str,
+    key: str,
+    default: int | str,
+    field: str,
+    slots: Slots,
+    square: bool,
+    minimum: int | None = None,
+    help: str | None = None,
+    allow_blank: bool = False,
+    placeholder: str | None = None,
+) -> tuple[int | None, int | None]:
+    """One field when square, else a height and a width field side by side."""
+    kw = {"minimum": minimum, "help": help, "allow_blank": allow_blank, "placeholder": placeholder}
+    if square:
+        v = int_field(label, f"{key}_h", default, field, slots, **kw)
+        return v, v
+    st.session_state.setdefault(f"{key}_w", st.session_state.get(f"{key}_h", str(default)))
+    left, right = st.columns(2)
+    with left:
+        h = int_field(f"{label} (height)", f"{key}_h", default, field, slots, **kw)
+    with right:
+        w = int_field(f"{label} (width)", f"{key}_w", default, field, slots, **kw)
+    return h, w
+
+
+def stepper(n: int, key: str, label: str) -> int:
+    """A slider with ◀ / ▶ buttons over 1..n; returns the 0-based position."""
+    if n <= 1:
+        return 0
+    st.session_state.setdefault(key, 1)
+    st.session_state[key] = max(1, min(int(st.session_state[key]), n))
+
+    def move(delta: int) -> Callable[[], None]:
+        def go() -> None:
+            st.session_state[key] = max(1, min(int(st.session_state[key]) + delta, n))
+
+        return go
+
+    prev, slider, nxt = st.columns([1, 8, 1], vertical_alignment="bottom")
+    prev.button("◀", key=f"{key}_prev", on_click=move(-1), width="stretch", help="Previous position")
+    with slider:
+        st.slider(label, 1, n, key=key)
+    nxt.button("▶", key=f"{key}_next", on_click=move(1), width="stretch", help="Next position")
+    return int(st.session_state[key]) - 1

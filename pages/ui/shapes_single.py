@@ -1,0 +1,195 @@
+"""Shape calculator, single-layer mode: settings on the left, shape, formula, parameters on the
+right, and the sliding-window picture below. Every number comes from cnnlib.shapes."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from cnnlib.plots_shapes import MAX_PICTURE_CELLS, picture_fits, sliding_figure
+from cnnlib.shapes import LAYER_KINDS, LayerResult, ShapeError, describe_indices, single_layer
+from pages.ui.shapes_inputs import Slots, int_field, pair_field, stepper
+
+# Per layer type: default settings (text as typed) and which settings apply.
+DEFAULTS = {
+    "Conv2d": {"kernel": 3, "stride": 2, "padding": 1, "dilation": 1, "out": 8},
+    "MaxPool2d": {"kernel": 2, "stride": "", "padding": 0, "dilation": 1},
+    "AvgPool2d": {"kernel": 2, "stride": "", "padding": 0},
+    "ConvTranspose2d": {"kernel": 3, "stride": 2, "padding": 1, "dilation": 1, "output_padding": 1, "out": 8},
+}
+PADDING_MODES = ["a number", "same", "valid"]
+
+
+def settings_panel(kind: str, slots: Slots) -> dict | None:
+    """Draw the fields for one layer type; the settings as keyword arguments, or None if unreadable."""
+    d = DEFAULTS[kind]
+    square = st.toggle("Square (same height and width)", value=True, key="sc_square")
+    c1, c2 = st.columns(2)
+    with c1:
+        cin = int_field("Input channels", "sc_cin", 3, "in_channels", slots, minimum=1)
+    with c2:
+        cout = 0
+        if "out" in d:
+            cout = int_field("Output channels", f"sc_{kind}_cout", d["out"], "out_channels", slots, minimum=1)
+    size = pair_field("Input size (pixels)", "sc_size", 28, "size", slots, square)
+    kernel = pair_field("Kernel size", f"sc_{kind}_k", d["kernel"], "kernel", slots, square)
+    pool = kind in ("MaxPool2d", "AvgPool2d")
+    stride = pair_field(
+        "Stride",
+        f"sc_{kind}_s",
+        d["stride"],
+        "stride",
+        slots,
+        square,
+        allow_blank=pool,
+        placeholder="blank = kernel size" if pool else None,
+        help="How far the window moves each step."
+        + (" Blank: the kernel size (PyTorch's default)." if pool else ""),
+    )
+    padding: object = "same"
+    mode = "a number"
+    if kind == "Conv2d":
+        mode = st.radio("Padding", PADDING_MODES, horizontal=True, key="sc_pad_mode")
+    if mode == "a number":
+        padding = pair_field(
+            "Padding",
+            f"sc_{kind}_p",
+            d["padding"],
+            "padding",
+            slots,
+            square,
+            help="Zeros added on each side.",
+        )
+    elif mode == "valid":
+        padding = "valid"
+    dilation = (1, 1)
+    if "dilation" in d:
+        dilation = pair_field(
+            "Dilation",
+            f"sc_{kind}_d",
+            d["dilation"],
+            "dilation",
+            slots,
+            square,
+            help="Gap between kernel taps.",
+        )
+    output_padding = (0, 0)
+    if kind == "ConvTranspose2d":
+        output_padding = pair_field(
+            "Output padding", "sc_op", d["output_padding"], "output_padding", slots, square, minimum=0
+        )
+    ceil_mode = st.checkbox("ceil_mode (round up)", key="sc_ceil") if pool else False
+    bias = st.checkbox("bias", value=True, key="sc_bias") if not pool else True
+    if slots.bad:
+        return None
+    return {
+        "kind": kind,
+        "size": size,
+        "kernel": kernel,
+        "stride": None if pool and stride[0] is None else stride,
+        "padding": padding,
+        "dilation": dilation,
+        "output_padding": output_padding,
+        "ceil_mode": ceil_mode,
+        "in_channels": cin,
+        "out_channels": cout or 1,
+        "bias": bias,
+    }
+
+
+def _shape(shape: tuple[int, ...]) -> str:
+    return " × ".join(str(v) for v in shape)
+
+
+def results_panel(r: LayerResult) -> None:
+    """Output shape, the formula with the numbers, the parameter count, unread pixels."""
+    a, b = st.columns(2)
+    a.metric("Input  [C, H, W]", _shape(r.input_shape))
+    b.metric("Output  [C, H, W]", _shape(r.output_shape))
+    if r.square:
+        st.markdown("**Height and width** (same numbers)")
+        st.latex(r.latex_h)
+    else:
+        st.markdown("**Height**")
+        st.latex(r.latex_h)
+        st.markdown("**Width**")
+        st.latex(r.latex_w)
+    if r.params_latex:
+        st.markdown(f"**Parameters: {r.params:,}** (weights + biases)")
+        st.latex(r.params_latex)
+    else:
+        st.markdown("**Parameters: 0** — pooling has nothing to learn; each channel is pooled on its own.")
+    if r.kind == "ConvTranspose2d":
+        return
+    if r.uncovered_rows or r.uncovered_cols:
+        parts = [
+            describe_indices(r.uncovered_rows, "row") if r.uncovered_rows else "",
+            describe_indices(r.uncovered_cols, "column") if r.uncovered_cols else "",
+        ]
+        st.warning(
+            f"Never read by any window: {' and '.join(p for p in parts if p)} (counting from 0). "
+            "The windows don't line up exactly with the input, so these pixels don't affect the output.",
+            icon="✂️",
+        )
+    else:
+        st.success("Every input pixel is read by at least one window.", icon="✅")
+
+
+def picture(r: LayerResult) -> None:
+    """The window sliding over the input, one output pixel at a time."""
+    st.subheader("Watch the window slide")
+    if not picture_fits(r.rows, r.cols):
+        st.info(
+            f"The picture draws grids up to {MAX_PICTURE_CELLS} cells a side (padding included). "
+            "Make the input smaller (say 7×7) to watch the window slide.",
+            icon="🔍",
+        )
+        return
+    oh, ow = r.output_shape[1], r.output_shape[2]
+    pos = stepper(oh * ow, "sc_step", f"Output pixel (1 to {oh * ow}, row by row)")
+    row, col = divmod(pos, ow)
+    hi, wi = r.input_shape[1], r.input_shape[2]
+    label = f"Input {hi}×{wi}"
+    if r.kind == "ConvTranspose2d":
+        label += " (stretched)"
+    elif len(r.rows.cells) > hi or len(r.cols.cells) > wi:
+        label += " + padding"
+    fig = sliding_figure(
+        r.rows, r.cols, row, col, r.uncovered_rows, r.uncovered_cols, label, r.kind == "ConvTranspose2d"
+    )
+    st.plotly_chart(fig, width="stretch", config={"displayModeBar": False}, key="sc_picture")
+    st.caption(
+        f"Output pixel row {row}, column {col} is made from the dark cells. Dashed box: the window's "
+        "span; with dilation > 1 its taps have gaps between them."
+    )
+
+
+def render() -> None:
+    """Single-layer mode."""
+    kind = st.radio("Layer", LAYER_KINDS, horizontal=True, key="sc_kind")
+    left, right = st.columns([5, 6], gap="large")
+    slots = Slots()
+    with left:
+        settings = settings_panel(kind, slots)
+    with right:
+        if settings is None:
+            st.info("Fix the setting marked ⚠️ on the left to see the output.", icon="👈")
+            return
+        try:
+            result = single_layer(**settings)
+        except ShapeError as e:
+            if slots.show(e):
+                st.error("PyTorch would refuse this layer: see the message marked ⚠️ on the left.", icon="🚫")
+            else:
+                st.error(f"PyTorch would refuse this layer: {e}", icon="🚫")
+            return
+        key = repr(sorted(settings.items(), key=lambda kv: kv[0]))
+        if st.toggle("Predict first: hide the answer until I reveal it", key="sc_predict"):
+            if st.session_state.get("sc_revealed") != key:
+                st.markdown("### ❓ What shape comes out?")
+                st.markdown("Work it out with the formula (or guess!), then reveal.")
+                if st.button("Reveal the answer", key="sc_reveal", type="primary"):
+                    st.session_state["sc_revealed"] = key
+                    st.rerun()
+                return
+        results_panel(result)
+    picture(result)

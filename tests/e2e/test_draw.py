@@ -1,0 +1,76 @@
+"""Browser: draw digits on the Draw & predict canvas with the mouse and read the answer off the page."""
+
+from __future__ import annotations
+
+import time
+
+from .conftest import assert_no_exception, open_page, screenshot, wait_idle
+
+ANSWER = "[data-testid='draw-answer']"
+
+# Strokes in canvas pixels (280 x 280): lists of points, each stroke one mouse down ... up.
+SEVEN = [[(60, 55), (215, 55), (120, 245)]]
+ONE = [[(140, 35), (135, 245)]]
+ZERO = [[(140, 40), (85, 80), (75, 150), (95, 220), (140, 245), (190, 215), (205, 140), (190, 70), (140, 40)]]
+
+
+def _canvas_box(page):
+    root = page.locator("[data-testid=stBidiComponentIsolated]").first
+    canvas = root.locator("canvas.upper-canvas")
+    canvas.scroll_into_view_if_needed()
+    return canvas.bounding_box()
+
+
+def draw(page, strokes) -> None:
+    for stroke in strokes:
+        box = _canvas_box(page)
+        x0, y0 = box["x"], box["y"]
+        page.mouse.move(x0 + stroke[0][0], y0 + stroke[0][1])
+        page.mouse.down()
+        for x, y in stroke[1:]:
+            page.mouse.move(x0 + x, y0 + y, steps=8)
+        page.mouse.up()
+        time.sleep(0.3)
+    wait_idle(page, settle=1.0)
+
+
+def answer(page) -> str:
+    page.wait_for_selector(ANSWER, timeout=60_000)
+    return page.locator(ANSWER).first.inner_text().strip()
+
+
+def clear(page) -> None:
+    page.locator(".st-key-draw_clear button").click()
+    wait_idle(page, settle=1.0)
+
+
+def test_drawing_digits_updates_the_prediction(server, page):
+    open_page(page, server, "draw_and_predict")
+    assert_no_exception(page)
+    assert page.locator(ANSWER).count() == 0
+    draw(page, SEVEN)
+    assert answer(page) == "7"
+    screenshot(page, "draw_seven")
+    clear(page)
+    assert page.locator(ANSWER).count() == 0
+    draw(page, ONE)
+    assert answer(page) == "1"
+    clear(page)
+    draw(page, ZERO)
+    assert answer(page) == "0"
+    assert_no_exception(page)
+
+
+def test_undo_removes_the_last_stroke(server, page):
+    open_page(page, server, "draw_and_predict")
+    draw(page, ONE)
+    assert answer(page) == "1"
+    draw(page, [[(90, 60), (200, 60)]])  # a bar across the top: now a "7"-ish shape
+    page.locator(".st-key-draw_undo button").click()
+    wait_idle(page, settle=1.5)
+    assert answer(page) == "1"
+    page.locator(".st-key-draw_undo button").click()
+    wait_idle(page, settle=1.5)
+    assert page.locator(ANSWER).count() == 0  # nothing left: the empty-canvas message
+    assert "empty" in page.locator("[data-testid='stMain']").inner_text()
+    assert_no_exception(page)
