@@ -10,7 +10,9 @@ Prints figures, asserts nothing. From the repo root:
    CPU-only wheel (e.g. a throwaway venv: `python -m venv /tmp/venv-torchcpu &&
    /tmp/venv-torchcpu/bin/pip install /opt/wheels/torch-2.13.0+cpu-*.whl numpy`; torch alone:
    a torchvision from the index does not import beside that torch).
-2. `streamlit run app.py` on a loopback port: RSS at start, idle after the first page view, after
+2. Where the app's memory goes: RSS in one fresh interpreter after each step (streamlit, torch,
+   torchvision, plotly, the bundled datasets, the pretrained model), cumulative.
+3. `streamlit run app.py` on a loopback port: RSS at start, idle after the first page view, after
    one session visited every page (caches warm), and with `--sessions` sessions open that each
    visited every page; per-session growth = (RSS with n open - RSS with 1 open) / (n - 1).
 """
@@ -19,6 +21,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -29,6 +34,37 @@ sys.path.insert(0, str(ROOT))
 from loadtest.memory import MB, import_rss, rss_bytes  # noqa: E402
 from loadtest.run_load import PAGES, Server  # noqa: E402
 from loadtest.ws_client import StreamlitSession  # noqa: E402
+
+BREAKDOWN = """
+import json, pathlib, sys
+sys.path.insert(0, {root!r})
+def rss():
+    for line in pathlib.Path('/proc/self/status').read_text().splitlines():
+        if line.startswith('VmRSS'):
+            return int(line.split()[1]) / 1024
+steps = [('python', rss())]
+import streamlit; steps.append(('import streamlit', rss()))
+import torch; steps.append(('import torch', rss()))
+import torchvision; steps.append(('import torchvision', rss()))
+import plotly.graph_objects as go; go.Figure().to_json(); steps.append(('plotly (a figure)', rss()))
+from cnnlib.data import load_dataset
+b1 = load_dataset('shapes'); steps.append(('dataset shapes', rss()))
+b2 = load_dataset('mnist-sample'); steps.append(('dataset mnist-sample', rss()))
+from cnnlib.inference import load_pretrained
+m = load_pretrained('mnist'); steps.append(('pretrained model', rss()))
+print(json.dumps(steps))
+"""
+
+
+def breakdown() -> list[tuple[str, float]]:
+    """Cumulative RSS (MB) of one fresh interpreter after each import or load."""
+    env = dict(os.environ, OMP_NUM_THREADS="2")
+    code = BREAKDOWN.format(root=str(ROOT))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    if out.returncode != 0:
+        print("  breakdown failed:", out.stderr.strip().splitlines()[-1:])
+        return []
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 async def visit_all(base: str) -> StreamlitSession:
@@ -94,6 +130,12 @@ def main() -> None:
         print(f"{name:<62}{after:>9.0f}{delta:>10.0f}")
     if args.cpu_python:
         print(f"CPU-only build saves {cuda['after_mb'] - cpu['after_mb']:.0f} MB on `import torch`")
+
+    print("\nfresh interpreter, cumulative RSS after each step (MB)")
+    prev = 0.0
+    for name, mb in breakdown():
+        print(f"  {name:<26}{mb:>8.0f}{mb - prev:>+8.0f}")
+        prev = mb
 
     if not args.no_app:
         n = max(2, min(args.sessions, 30))

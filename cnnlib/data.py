@@ -236,12 +236,12 @@ def channel_stats(images: torch.Tensor, chunk: int = 4096) -> tuple[tuple[float,
     total = torch.zeros(c, dtype=torch.float64)
     total_sq = torch.zeros(c, dtype=torch.float64)
     for start in range(0, n, chunk):
-        x = images[start : start + chunk].to(torch.float64) / 255.0  # [n, C, H, W]
-        total += x.sum(dim=(0, 2, 3))
-        total_sq += (x * x).sum(dim=(0, 2, 3))
+        x = images[start : start + chunk].to(torch.float32)  # [n, C, H, W], whole numbers 0..255
+        total += x.sum(dim=(0, 2, 3), dtype=torch.float64)
+        total_sq += (x * x).sum(dim=(0, 2, 3), dtype=torch.float64)  # exact: 255^2 fits float32
     count = n * images.shape[2] * images.shape[3]
-    mean = total / count
-    var = (total_sq / count - mean * mean).clamp_min(0.0)
+    mean = total / count / 255.0
+    var = (total_sq / count / 255.0**2 - mean * mean).clamp_min(0.0)
     std = var.sqrt().clamp_min(1e-3)  # a constant channel must not divide by zero
     return tuple(float(m) for m in mean), tuple(float(s) for s in std)
 
@@ -316,29 +316,31 @@ def make_shapes(
     radius = uniform(0.18, 0.34) * size  # half-width of the shape, in pixels
     cx = uniform(0, 1) * (size - 2 * radius - 2) + radius + 1  # keep the shape inside the image
     cy = uniform(0, 1) * (size - 2 * radius - 2) + radius + 1
-    coords = torch.arange(size, dtype=torch.float32) + 0.5
-    dx = coords.view(1, 1, size) - cx  # [n, 1, W]  -> broadcasts to [n, H, W]
-    dy = coords.view(1, size, 1) - cy  # [n, H, 1]
-    dist = torch.sqrt(dx * dx + dy * dy)  # [n, H, W]
     thickness = uniform(1.2, 2.2)
     direction = torch.where(torch.rand(n, 1, 1, generator=g) < 0.5, 1.0, -1.0)  # which diagonal
-
-    circle = dist <= radius
-    square = (dx.abs() <= radius * 0.85) & (dy.abs() <= radius * 0.85)
-    diagonal = (
-        ((dx - direction * dy).abs() / math.sqrt(2) <= thickness)
-        & (dx.abs() <= radius)
-        & (dy.abs() <= radius)
-    )
-    ring = (dist <= radius) & (dist >= radius - 1.5 * thickness)
-    masks = torch.stack([circle, square, diagonal, ring], dim=1)  # [n, 4, H, W]
-    mask = masks[torch.arange(n), labels].to(torch.float32)  # [n, H, W]
+    coords = torch.arange(size, dtype=torch.float32) + 0.5
+    mask = torch.empty(n, size, size)  # [n, H, W] 1 on the shape
+    for c in range(4):  # each class's mask on its own images only
+        i = torch.nonzero(labels == c).flatten()
+        r, t = radius[i], thickness[i]
+        dx = coords.view(1, 1, size) - cx[i]  # [k, 1, W], broadcasts to [k, H, W]
+        dy = coords.view(1, size, 1) - cy[i]  # [k, H, 1]
+        if c == 0:  # circle: a filled disc
+            m = dx * dx + dy * dy <= r * r
+        elif c == 1:  # square: filled, axis-aligned
+            m = (dx.abs() <= r * 0.85) & (dy.abs() <= r * 0.85)
+        elif c == 2:  # diagonal: a thick line at +-45 degrees
+            m = ((dx - direction[i] * dy).abs() <= t * math.sqrt(2)) & (dx.abs() <= r) & (dy.abs() <= r)
+        else:  # ring: the outline of a circle
+            d2 = dx * dx + dy * dy
+            m = (d2 <= r * r) & (d2 >= (r - 1.5 * t).clamp_min(0) ** 2)
+        mask[i] = m.to(torch.float32)
 
     colour = 0.45 + 0.55 * torch.rand(n, 3, 1, 1, generator=g)  # [n, 3, 1, 1] bright colours
     background = 0.12 * torch.rand(n, 3, 1, 1, generator=g)  # [n, 3, 1, 1] dark backgrounds
-    img = background + mask.unsqueeze(1) * (colour - background)  # [n, 3, H, W]
-    img = img + noise * torch.randn(n, 3, size, size, generator=g)
-    images = (img.clamp(0, 1) * 255).round().to(torch.uint8)  # [n, 3, H, W]
+    img = torch.randn(n, 3, size, size, generator=g).mul_(noise).add_(background)  # [n, 3, H, W] noise
+    img.addcmul_(mask.unsqueeze(1), colour - background)  # the shape in its colour
+    images = img.clamp_(0, 1).mul_(255).round_().to(torch.uint8)  # [n, 3, H, W]
     return images, labels.to(torch.int64)
 
 

@@ -333,7 +333,9 @@ class RevealResult:
 
     @property
     def direction(self) -> str:
-        """ "down", "up" or "same" (exactly equal, e.g. with learning rate 0)."""
+        """One of: down, up, same (exactly equal, e.g. learning rate 0), blew up (NaN or infinite)."""
+        if not math.isfinite(self.loss_after):
+            return "blew up"
         if self.loss_after == self.loss_before:
             return "same"
         return "down" if self.went_down else "up"
@@ -461,7 +463,10 @@ class SlowStep:
         if logits.shape[1] < 2:
             raise StepError("The model outputs a single score per image; classification needs ≥ 2 classes.")
         if not torch.isfinite(logits).all():
-            raise StepError("The model's outputs contain NaN or infinity; check the weights and inputs.")
+            raise StepError(
+                "The model's outputs are NaN or infinite: the weights blew up (the learning rate was far too "
+                "large). Press Reset and choose a smaller learning rate."
+            )
         self._logits = logits
         det = logits.detach()
         probs = torch.softmax(det, dim=1)  # [B, K]

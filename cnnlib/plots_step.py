@@ -34,16 +34,21 @@ def batch_grid_figure(
     images: torch.Tensor,
     labels: Sequence[int] | torch.Tensor,
     classes: Sequence[str],
-    cols: int = 8,
+    cols: int | None = None,
     max_images: int = 32,
     gap: int = 2,
+    width_px: int = 1000,
 ) -> go.Figure:
-    """A grid of a batch's images (uint8 [B, C, H, W]), each titled with its position and label."""
+    """A grid of a batch's images (uint8 [B, C, H, W]), each titled with its position and label.
+
+    cols: images per row (default 8, or 16 for more than 16 images); width_px: the width the
+    figure will be shown at, to size its height without empty bands.
+    """
     labels = [int(v) for v in labels]
     n = min(int(images.shape[0]), max_images)
     rgb = _to_rgb(images[:n])  # [n, H, W, 3]
     h, w = rgb.shape[1:3]
-    cols = max(1, min(cols, n))
+    cols = max(1, min(cols or (8 if n <= 16 else 16), n))
     rows = math.ceil(n / cols)
     label_h = max(8, h // 3)  # a strip above each tile for its label
     cell_h, cell_w = h + label_h + gap, w + gap
@@ -63,7 +68,7 @@ def batch_grid_figure(
     fig.add_trace(go.Image(z=canvas, hoverinfo="skip"))
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
-    scale = max(1.0, 110 / cell_w)
+    scale = min(width_px / (cols * cell_w), 4.0)  # on-screen pixels per image pixel
     fig.update_layout(
         margin={"l": 0, "r": 0, "t": 0, "b": 0},
         height=int(rows * cell_h * scale) + 10,

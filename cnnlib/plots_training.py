@@ -7,6 +7,7 @@ chart redrawn with `Plotly.react` keeps the student's zoom and never jumps.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -45,13 +46,14 @@ class Curves:
 def ema(values: Sequence[float], alpha: float = 0.1) -> np.ndarray:
     """Exponential moving average: s[0] = v[0]; s[t] = alpha*v[t] + (1-alpha)*s[t-1]. NaNs are skipped."""
     v = np.asarray(values, dtype=np.float64)
-    out = np.empty_like(v)
-    s = np.nan
-    for i, x in enumerate(v):
-        if np.isfinite(x):
-            s = x if not np.isfinite(s) else alpha * x + (1 - alpha) * s
-        out[i] = s
-    return out
+    out = []
+    s = math.nan
+    beta = 1 - alpha
+    for x in v.tolist():  # plain floats: ~20x faster than indexing numpy scalars
+        if math.isfinite(x):
+            s = x if not math.isfinite(s) else alpha * x + beta * s
+        out.append(s)
+    return np.asarray(out, dtype=np.float64)
 
 
 def downsample(x: Sequence[float], y: Sequence[float], max_points: int = MAX_POINTS) -> tuple[list, list]:
@@ -83,176 +85,203 @@ def _style(fig: go.Figure, height: int, title: str | None = None) -> go.Figure:
     return fig
 
 
-def live_figure(
-    current: Curves | None, earlier: Sequence[Curves] = (), height: int = 400, alpha: float = 0.1
-) -> go.Figure:
-    """Loss (per batch raw + smoothed, per epoch train vs validation), accuracy and learning rate.
+LIVE_POINTS = 600  # per-batch points of the current run sent to the browser on each update
+EARLIER_POINTS = 250  # per earlier run (its smoothed loss only)
+_GRID = "#e6e6e6"
 
-    Earlier runs of the session are overlaid, dashed and muted (their smoothed loss and validation
-    accuracy), so a student can compare settings at a glance.
+
+def _r(values: Sequence[float], digits: int = 5) -> list[float | None]:
+    """JSON-ready floats (rounded to `digits` significant digits; NaN/inf -> None: a gap)."""
+    v = np.asarray([np.nan if x is None else x for x in values], dtype=np.float64)
+    ok = np.isfinite(v)
+    mag = np.ones_like(v)
+    nz = ok & (v != 0)
+    mag[nz] = 10.0 ** (digits - 1 - np.floor(np.log10(np.abs(v[nz]))))
+    rounded = np.where(ok, np.round(np.where(ok, v, 0) * mag) / mag, np.nan)
+    return [x if ok_i else None for x, ok_i in zip(rounded.tolist(), ok.tolist(), strict=True)]
+
+
+def _line(
+    x, y, name, color, width=3, dash=None, mode="lines", axis="", hover="%{y:.3f}", legend=True, group=None
+):
+    trace = {
+        "type": "scatter",
+        "x": _r(x),
+        "y": _r(y),
+        "name": name,
+        "mode": mode,
+        "line": {"color": color, "width": width, **({"dash": dash} if dash else {})},
+        "hovertemplate": hover + "<extra>" + name + "</extra>",
+        "showlegend": legend,
+        "xaxis": "x" + axis,
+        "yaxis": "y" + axis,
+    }
+    if "markers" in mode:
+        trace["marker"] = {"size": 10, "color": color}
+    if group:
+        trace["legendgroup"] = group
+    return trace
+
+
+def live_figure_dict(
+    current: Curves | None, earlier: Sequence[Curves] = (), height: int = 400, alpha: float = 0.1
+) -> dict:
+    """The live figure as a plain JSON-able dict {"data", "layout"} (no plotly validation: a few ms).
+
+    Three panels: loss (per batch raw + smoothed EMA, per epoch train vs validation), accuracy (per
+    epoch train vs validation) and the learning rate. Earlier runs of the session are overlaid dotted
+    (smoothed loss, validation accuracy). `uirevision` keeps the student's zoom across updates.
     """
-    fig = make_subplots(
-        rows=1,
-        cols=3,
-        column_widths=[0.42, 0.36, 0.22],
-        horizontal_spacing=0.07,
-        subplot_titles=("Loss", "Accuracy", "Learning rate"),
-    )
+    data: list[dict] = []
     for i, run in enumerate(earlier):
         color = EARLIER_COLORS[i % len(EARLIER_COLORS)]
-        line = {"color": color, "width": 2, "dash": "dot"}
         if run.batch_loss:
-            x, y = downsample(run.batch_x, list(ema(run.batch_loss, alpha)))
-            fig.add_trace(
-                go.Scatter(
-                    x=x,
-                    y=_finite(y),
-                    mode="lines",
-                    line=line,
-                    name=run.name,
-                    legendgroup=run.name,
-                    hovertemplate="%{y:.3f}",
-                ),
-                1,
-                1,
-            )
+            x, y = downsample(run.batch_x, list(ema(run.batch_loss, alpha)), EARLIER_POINTS)
+            data.append(_line(x, y, run.name, color, 2, "dot", group=run.name))
         if run.val_acc:
-            fig.add_trace(
-                go.Scatter(
-                    x=run.epochs[: len(run.val_acc)],
-                    y=_finite(run.val_acc),
-                    mode="lines+markers",
-                    line=line,
-                    name=run.name,
-                    legendgroup=run.name,
-                    showlegend=not run.batch_loss,
-                    hovertemplate="%{y:.1%}",
-                ),
-                1,
-                2,
+            data.append(
+                _line(
+                    run.epochs[: len(run.val_acc)],
+                    run.val_acc,
+                    run.name,
+                    color,
+                    2,
+                    "dot",
+                    "lines+markers",
+                    "2",
+                    "%{y:.1%}",
+                    legend=not run.batch_loss,
+                    group=run.name,
+                )
             )
     if current is not None:
         if current.batch_loss:
-            x, y = downsample(current.batch_x, current.batch_loss)
-            fig.add_trace(
-                go.Scatter(
-                    x=x,
-                    y=_finite(y),
-                    mode="lines",
-                    line={"color": CURRENT["raw"], "width": 1},
-                    name="loss per batch",
-                    hovertemplate="%{y:.3f}",
-                ),
-                1,
-                1,
-            )
-            x, y = downsample(current.batch_x, list(ema(current.batch_loss, alpha)))
-            fig.add_trace(
-                go.Scatter(
-                    x=x,
-                    y=_finite(y),
-                    mode="lines",
-                    line={"color": CURRENT["smooth"], "width": 3},
-                    name="smoothed",
-                    hovertemplate="%{y:.3f}",
-                ),
-                1,
-                1,
-            )
+            x, y = downsample(current.batch_x, current.batch_loss, LIVE_POINTS)
+            data.append(_line(x, y, "loss per batch", CURRENT["raw"], 1))
+            x, y = downsample(current.batch_x, list(ema(current.batch_loss, alpha)), LIVE_POINTS)
+            data.append(_line(x, y, "smoothed", CURRENT["smooth"], 3))
+        ep = current.epochs
         if current.train_loss:
-            fig.add_trace(
-                go.Scatter(
-                    x=current.epochs[: len(current.train_loss)],
-                    y=_finite(current.train_loss),
+            data.append(
+                _line(
+                    ep[: len(current.train_loss)],
+                    current.train_loss,
+                    "train (epoch)",
+                    CURRENT["train"],
                     mode="markers",
-                    marker={"color": CURRENT["train"], "size": 11, "symbol": "circle"},
-                    name="train (epoch)",
-                    legendgroup="train",
-                    hovertemplate="epoch %{x}: %{y:.3f}",
-                ),
-                1,
-                1,
+                    hover="epoch %{x}: %{y:.3f}",
+                    group="train",
+                )
             )
         if current.val_loss:
-            fig.add_trace(
-                go.Scatter(
-                    x=current.epochs[: len(current.val_loss)],
-                    y=_finite(current.val_loss),
+            data.append(
+                _line(
+                    ep[: len(current.val_loss)],
+                    current.val_loss,
+                    "validation",
+                    CURRENT["val"],
                     mode="lines+markers",
-                    line={"color": CURRENT["val"], "width": 3},
-                    marker={"size": 11},
-                    name="validation",
-                    legendgroup="val",
-                    hovertemplate="epoch %{x}: %{y:.3f}",
-                ),
-                1,
-                1,
+                    hover="epoch %{x}: %{y:.3f}",
+                    group="val",
+                )
             )
         if current.train_acc:
-            fig.add_trace(
-                go.Scatter(
-                    x=current.epochs[: len(current.train_acc)],
-                    y=_finite(current.train_acc),
+            data.append(
+                _line(
+                    ep[: len(current.train_acc)],
+                    current.train_acc,
+                    "train",
+                    CURRENT["train"],
                     mode="lines+markers",
-                    line={"color": CURRENT["train"], "width": 3},
-                    marker={"size": 11},
-                    name="train",
-                    legendgroup="train",
-                    showlegend=False,
-                    hovertemplate="epoch %{x}: %{y:.1%}",
-                ),
-                1,
-                2,
+                    axis="2",
+                    hover="epoch %{x}: %{y:.1%}",
+                    legend=False,
+                    group="train",
+                )
             )
         if current.val_acc:
-            fig.add_trace(
-                go.Scatter(
-                    x=current.epochs[: len(current.val_acc)],
-                    y=_finite(current.val_acc),
+            data.append(
+                _line(
+                    ep[: len(current.val_acc)],
+                    current.val_acc,
+                    "validation",
+                    CURRENT["val"],
                     mode="lines+markers",
-                    line={"color": CURRENT["val"], "width": 3},
-                    marker={"size": 11},
-                    name="validation",
-                    legendgroup="val",
-                    showlegend=False,
-                    hovertemplate="epoch %{x}: %{y:.1%}",
-                ),
-                1,
-                2,
+                    axis="2",
+                    hover="epoch %{x}: %{y:.1%}",
+                    legend=False,
+                    group="val",
+                )
             )
         if current.lr:
-            x, y = downsample(current.lr_x, current.lr)
-            fig.add_trace(
-                go.Scatter(
-                    x=x,
-                    y=y,
-                    mode="lines",
-                    line={"color": CURRENT["lr"], "width": 3},
-                    name="learning rate",
-                    showlegend=False,
-                    hovertemplate="%{y:.2e}",
-                ),
-                1,
-                3,
-            )
-    _style(fig, height)
-    fig.update_layout(uirevision="live", margin={"t": 90})
-    for col in (1, 2, 3):
-        fig.update_xaxes(title_text="epoch", rangemode="tozero", row=1, col=col)
-    fig.update_yaxes(rangemode="tozero", row=1, col=1)
-    fig.update_yaxes(range=[0, 1.02], tickformat=".0%", row=1, col=2)
-    fig.update_yaxes(exponentformat="e", rangemode="tozero", row=1, col=3)
+            x, y = downsample(current.lr_x, current.lr, LIVE_POINTS)
+            data.append(_line(x, y, "learning rate", CURRENT["lr"], axis="3", hover="%{y:.2e}", legend=False))
+    domains = ([0.0, 0.40], [0.47, 0.77], [0.84, 1.0])
+    titles = ("Loss", "Accuracy", "Learning rate")
+    axis = {
+        "gridcolor": _GRID,
+        "zeroline": False,
+        "linecolor": "#999",
+        "ticks": "outside",
+        "automargin": True,
+    }
+    layout: dict = {
+        "height": height,
+        "font": FONT,
+        "paper_bgcolor": "white",
+        "plot_bgcolor": "white",
+        "margin": {"l": 60, "r": 20, "t": 80, "b": 50},
+        "uirevision": "live",
+        "hovermode": "closest",
+        "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.12, "x": 0, "font": {"size": 14}},
+        "hoverlabel": {"font": {"size": 15}},
+        "annotations": [
+            {
+                "text": f"<b>{t}</b>",
+                "x": sum(d) / 2,
+                "y": 1.0,
+                "xref": "paper",
+                "yref": "paper",
+                "xanchor": "center",
+                "yanchor": "bottom",
+                "showarrow": False,
+                "font": {"size": 17},
+            }
+            for t, d in zip(titles, domains, strict=True)
+        ],
+    }
+    for i, dom in enumerate(domains, start=1):
+        suffix = "" if i == 1 else str(i)
+        layout["xaxis" + suffix] = {
+            **axis,
+            "domain": dom,
+            "anchor": "y" + suffix,
+            "rangemode": "tozero",
+            "title": {"text": "epoch"},
+        }
+        layout["yaxis" + suffix] = {**axis, "anchor": "x" + suffix, "rangemode": "tozero"}
+    layout["yaxis2"].update(range=[0, 1.02], tickformat=".0%")
+    layout["yaxis3"].update(exponentformat="e")
     if current is None or not (current.batch_loss or current.train_loss):
-        fig.add_annotation(
-            text="Press Train: the curves appear here",
-            x=0.5,
-            y=0.5,
-            xref="paper",
-            yref="paper",
-            showarrow=False,
-            font={"size": 20, "color": "#888"},
+        layout["annotations"].append(
+            {
+                "text": "Press Train: the curves appear here",
+                "x": 0.5,
+                "y": 0.5,
+                "xref": "paper",
+                "yref": "paper",
+                "showarrow": False,
+                "font": {"size": 20, "color": "#888"},
+            }
         )
-    return fig
+    return {"data": data, "layout": layout}
+
+
+def live_figure(
+    current: Curves | None, earlier: Sequence[Curves] = (), height: int = 400, alpha: float = 0.1
+) -> go.Figure:
+    """`live_figure_dict` as a go.Figure (validated; for static use and tests)."""
+    return go.Figure(live_figure_dict(current, earlier, height, alpha))
 
 
 def confusion_figure(confusion: np.ndarray, classes: Sequence[str], height: int | None = None) -> go.Figure:

@@ -774,13 +774,16 @@ class TrainingRun:
                     examples += nb
                     step += 1
                     now = time.perf_counter()
+                    tick = now - speed_mark[0] >= 0.5
                     with self._lock:
                         self._record_batch(lv, step, lr_now)
-                        if now - speed_mark[0] >= 0.5:
+                        if tick:
                             self._state["examples_per_sec"] = (examples - speed_mark[1]) / (
                                 now - speed_mark[0]
                             )
-                            speed_mark = (now, examples)
+                    if tick:  # twice a second: tell the queue how long this run still needs
+                        speed_mark = (now, examples)
+                        ticket.set_remaining((self.total_steps - step) * (now - t0) / step)
                     if now - t0 > cap:
                         self._stop_reason = "time"
                         raise _Stop

@@ -76,6 +76,7 @@ CHROMIUM_ARGS = [
 SPEED_RE = re.compile(r"([0-9][0-9,]*(?:\.[0-9]+)?)\s*(?:samples|images|imgs|img|examples|ex)\s*/\s*s", re.I)
 DONE_RE = re.compile(r"\b(finished|done|complete[d]?|stopped|test accuracy)\b", re.I)
 QUEUE_RE = re.compile(r"\b(queue|queued|waiting)\b", re.I)
+QUEUE_POS_RE = re.compile(r"number\W*(\d+)\W*in the\s+queue", re.I)  # "You are **number 3** in the queue"
 ANSWER_RE = re.compile(r"draw-answer|The network says", re.I)  # the Draw page's answer element
 
 
@@ -107,6 +108,7 @@ class Stats:
     train_ticks: list[float] = field(default_factory=list)  # fragment auto-rerun times
     throughput: list[float] = field(default_factory=list)  # samples/s read from the page, per run
     train_notes: list[str] = field(default_factory=list)
+    queue_positions: set[int] = field(default_factory=set)
     canvas: list[float] = field(default_factory=list)  # drawing sent -> answer element received
     canvas_full: list[float] = field(default_factory=list)  # drawing sent -> whole rerun finished
     page_bytes: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
@@ -258,6 +260,7 @@ async def watch_training(
         texts = r.texts()
         saw_queue = saw_queue or any(QUEUE_RE.search(t) for t in texts)
         for t in texts:
+            stats.queue_positions.update(int(m.group(1)) for m in QUEUE_POS_RE.finditer(t))
             for m in SPEED_RE.finditer(t):
                 speeds.append(float(m.group(1).replace(",", "")))
         if any(DONE_RE.search(t) for t in texts) and speeds:
@@ -449,6 +452,30 @@ async def crowd(
     return stats, hold, tasks
 
 
+async def cpu_per_page(server: Server, plan: Plan, visits: int = 2) -> dict[str, float]:
+    """Server CPU seconds (all threads) one page view costs, one session alone, caches warm.
+
+    Each visit opens a new session on the landing page, then every page by its link, and reads
+    the server's utime+stime around each run: what one student's click costs the shared cores.
+    """
+    cost: dict[str, list[float]] = defaultdict(list)
+    for _ in range(visits):
+        s = StreamlitSession(server.base, timeout=plan.timeout)
+        try:
+            await s.connect()
+            for page in PAGES:
+                c0 = cpu_seconds(server.pid)
+                if page == "landing":
+                    await s.run(page_name="")
+                else:
+                    await s.open_page(page)
+                await asyncio.sleep(0.05)  # let the send of the last messages finish
+                cost[page].append(cpu_seconds(server.pid) - c0)
+        finally:
+            await s.close()
+    return {k: statistics.mean(v) for k, v in cost.items()}
+
+
 async def release(hold: asyncio.Event, tasks: list[asyncio.Task]) -> None:
     hold.set()
     for t in tasks:
@@ -519,6 +546,11 @@ async def measure_app(name: str, server: Server, args, plan: Plan, out: dict) ->
             await asyncio.sleep(3)
             mem["warm_idle"] = sampler.now() / MB
             say(f"warm idle (caches loaded, no session open): {mem['warm_idle']:.0f} MB")
+            res["cpu_per_view"] = await cpu_per_page(server, plan, visits=2)
+            say(
+                "server CPU per page view, warm: "
+                + ", ".join(f"{k} {v:.2f} s" for k, v in res["cpu_per_view"].items())
+            )
 
     if "burst" in phases and is_ours and _time_left(plan) > 0:
         sampler.mark("burst")
@@ -555,7 +587,8 @@ async def measure_app(name: str, server: Server, args, plan: Plan, out: dict) ->
         sampler.mark("after")
         t_after = time.monotonic()
         timeline = []
-        checkpoints = sorted({c for c in (5.0, 30.0, 65.0, args.settle) if c <= args.settle})
+        settle = args.settle if is_ours else min(args.settle, 10.0)  # the bare app trains nothing
+        checkpoints = sorted({c for c in (5.0, 30.0, 65.0, 125.0, settle) if c <= settle})
         for c in checkpoints:
             await asyncio.sleep(max(0.0, t_after + c - 3.0 - time.monotonic()))
             cpu, busy = await asyncio.to_thread(busy_threads, server.pid, 3.0)
@@ -626,6 +659,7 @@ def summarize(st: Stats) -> dict:
         },
         "throughput": st.throughput,
         "train_notes": sorted(set(st.train_notes)),
+        "queue_positions": sorted(st.queue_positions),
         "canvas": {"n": len(st.canvas), "median": med(st.canvas), "p95": pct(st.canvas, 95)},
         "canvas_full": {
             "n": len(st.canvas_full),
@@ -701,6 +735,19 @@ def report(out: dict, args) -> list[str]:
         lines.append(
             f"| {page}: p95 first render | {fmt(op)} | {fmt(bp)} | {rp:.1f}x | <= 3x | {'yes' if rp <= 3 else 'NO'} |"
         )
+    oc, bc = ours.get("cpu_per_view", {}), bare.get("cpu_per_view", {})
+    if oc:
+        print("server CPU seconds per page view (1 session alone, warm caches):")
+        for page in PAGES:
+            if page in oc:
+                b = bc.get(page, math.nan)
+                print(
+                    f"  {page:<18} ours {oc[page]:.3f}  bare {b:.3f}  ratio {oc[page] / b if b else math.nan:.0f}x"
+                )
+                lines.append(
+                    f"| {page}: server CPU per view (1 session, warm) | {oc[page]:.3f} s | {b:.3f} s | "
+                    f"{oc[page] / b if b else math.nan:.0f}x | (info) | - |"
+                )
     for label in ("training (Train pressed)", "draw (prediction)", "training (Stop pressed)"):
         o = of.get("pages", {}).get(label)
         if o:
@@ -729,7 +776,8 @@ def report(out: dict, args) -> list[str]:
                 f"{lab}: Train-press run {fmt(ph['train_click']['median'])} median / {fmt(ph['train_click']['p95'])} p95 "
                 f"(n={ph['train_click']['n']}); live ticks {fmt(ph['train_ticks']['median'])} / "
                 f"{fmt(ph['train_ticks']['p95'])} (n={ph['train_ticks']['n']}); samples/s per run: "
-                f"{[round(x) for x in ph['throughput']]}; notes: {ph['train_notes']}"
+                f"{[round(x) for x in ph['throughput']]}; queue positions shown: {ph['queue_positions']}; "
+                f"notes: {ph['train_notes']}"
             )
     if tp:
         lines.append(
@@ -802,11 +850,11 @@ def report(out: dict, args) -> list[str]:
         "after_probe",
         "hwm",
     ]
-    print(f"{'':<12}" + "".join(f"{k:>11}" for k in keys))
+    print(f"{'':<8}" + "".join(f"{k:>12}" for k in keys))
     for name in ("ours", "bare"):
         m = out.get(name, {}).get("mem_mb", {})
         if m:
-            print(f"{name:<12}" + "".join(f"{m.get(k, math.nan):>11.0f}" for k in keys))
+            print(f"{name:<8}" + "".join(f"{m.get(k, math.nan):>12.0f}" for k in keys))
     om, bm = ours.get("mem_mb", {}), bare.get("mem_mb", {})
     names = {
         "start": "RSS at start (healthy, no session)",
@@ -816,7 +864,7 @@ def report(out: dict, args) -> list[str]:
         "burst_peak": f"RSS peak, {args.burst} students pressing Train together",
         "full_peak": f"RSS peak, {args.sessions} sessions (browse, train, draw)",
         "warm_idle": "RSS warm idle (every page seen once, no session open)",
-        "after": f"RSS {args.settle:.0f} s after the load (all tabs closed)",
+        "after": f"RSS {args.settle:.0f} s after the load (all tabs closed; bare: 10 s)",
         "after_probe": "RSS after one more visit at the end",
     }
     for k, label in names.items():
@@ -904,8 +952,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="seconds to watch after the load (a run whose tab closed stops after the 60 s heartbeat timeout)",
     )
     ap.add_argument("--timeout", type=float, default=90, help="per-run timeout (s): a longer run is an error")
-    ap.add_argument("--max-seconds", type=float, default=420, help="cap per app on the whole measurement (s)")
+    ap.add_argument("--max-seconds", type=float, default=600, help="cap per app on the whole measurement (s)")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument(
+        "--server-arg",
+        action="append",
+        default=[],
+        help="extra `streamlit run` option for both apps, e.g. --server-arg=--runner.postScriptGC=false",
+    )
     ap.add_argument("--json", type=Path, help="write all figures as JSON here")
     ap.add_argument("--markdown", type=Path, help="write the results table as markdown here")
     args = ap.parse_args(argv)
@@ -932,7 +986,7 @@ async def amain(args) -> dict:
     logs.mkdir(exist_ok=True)
     scripts = {"ours": "app.py", "bare": "loadtest/bare_app/app.py"}
     for name in args.apps:
-        server = Server(scripts[name], logs / f"{name}.log")
+        server = Server(scripts[name], logs / f"{name}.log", extra=args.server_arg)
         t = server.start()
         out.setdefault("startup_s", {})[name] = t
         print(f"[{name}] healthy after {t:.1f} s on {server.base} (pid {server.pid})", flush=True)
@@ -963,8 +1017,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps(out, indent=2, default=str))
     if args.markdown:
+        extra = f" Extra server options: {' '.join(args.server_arg)}." if args.server_arg else ""
         head = [
-            f"Measured {out['date']} on {out['machine']}; load average before {out['loadavg_before']}.",
+            f"Measured {out['date']} on {out['machine']}; load average before {out['loadavg_before']}, "
+            f"after {out['loadavg_after']}.{extra}",
             "",
         ]
         args.markdown.write_text("\n".join(head + lines) + "\n")

@@ -21,7 +21,11 @@ st.markdown(
 live.harvest()  # a run that finished while we were away: keep its curves and model
 plotly_loader()  # plotly.js, once per page (hidden); the live chart redraws in place with it
 
-TABS = ["📈 Train", "📊 Results", "🐢 One step in slow motion"]
+TABS = [
+    ":material/monitoring: Train",
+    live.RESULTS_TAB,
+    ":material/slow_motion_video: One step in slow motion",
+]
 tab_train, tab_results, tab_slow = st.tabs(TABS, key="train_tab", on_change="rerun")
 
 
@@ -56,9 +60,13 @@ def explain() -> None:
 
 
 def predict_then_reveal() -> None:
-    with st.expander("🤔 Predict, then reveal: will this model overfit?"):
-        st.radio("Before you press Train, guess:", ["Yes, validation loss will rise", "No, both will keep falling",
-                                                    "I can't tell yet"], index=None, key="train_guess")
+    with st.expander(":material/psychology_alt: Predict, then reveal: will this model overfit?"):
+        st.radio(
+            "Before you press Train, guess:",
+            ["Yes, validation loss will rise", "No, both will keep falling", "I can't tell yet"],
+            index=None,
+            key="train_guess",
+        )
         if st.session_state.get("train_guess"):
             st.markdown(
                 "Now watch the orange **validation** curve against the blue **training** curve. With a few "
@@ -70,18 +78,28 @@ def predict_then_reveal() -> None:
 
 if tab_train.open is not False:
     with tab_train:
-        setup = render_setup()
+        run = live.current_run()
+        errors_before = st.session_state.get("train_setup_had_errors", False)
+        with st.expander(
+            "Settings: data, model, optimizer…", expanded=run is None or errors_before, icon=":material/tune:"
+        ):
+            setup = render_setup()
+        st.session_state["train_setup_had_errors"] = bool(setup.errors)
         c_train, c_stop, c_msg = st.columns([1, 1, 4], vertical_alignment="center")
-        train_clicked = c_train.button("▶ Train", key="train_start", type="primary", width="stretch")
-        stop_clicked = c_stop.button("⏹ Stop", key="train_stop", width="stretch")
+        train_clicked = c_train.button(
+            "Train", key="train_start", type="primary", width="stretch", icon=":material/play_arrow:"
+        )
+        stop_clicked = c_stop.button("Stop", key="train_stop", width="stretch", icon=":material/stop:")
         with c_msg:
             if train_clicked:
                 live.start(setup)
-            if stop_clicked:
+            elif stop_clicked:
                 live.stop()
+            else:
+                st.caption(f"Next run: {setup.summary()}" if setup.ready else f"To fix: {setup.errors[0]}")
+        predict_then_reveal()
         live.live_view()
         live.history_table()
-        predict_then_reveal()
         explain()
 
 if tab_results.open:

@@ -154,6 +154,20 @@ def test_download_offline_fails_fast_with_alternatives(name, tmp_path, monkeypat
     assert "could not be downloaded" in msg and "shapes" in msg and "mnist-sample" in msg
 
 
+def test_download_blackholed_network_gives_up_after_the_timeout(tmp_path, monkeypatch):
+    # A firewall that drops packets makes connect() hang: the probe's timeout must end it.
+    timeouts = []
+
+    def hanging_connect(address, timeout=None):
+        timeouts.append(timeout)
+        raise TimeoutError("timed out")
+
+    monkeypatch.setattr(D.socket, "create_connection", hanging_connect)
+    with pytest.raises(DatasetError, match="could not be downloaded .*timed out"):
+        load_dataset("mnist", root=tmp_path)
+    assert timeouts and all(t == D.DOWNLOAD_TIMEOUT_S for t in timeouts)
+
+
 def test_download_disabled_and_not_cached(tmp_path):
     with pytest.raises(DatasetError, match="not in the cache"):
         load_dataset("mnist", root=tmp_path, download=False)

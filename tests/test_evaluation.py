@@ -29,14 +29,27 @@ def _bundle(n=64, c=1, hw=8, k=3, seed=0):
     g = torch.Generator().manual_seed(seed)
     images = torch.randint(0, 256, (n, c, hw, hw), generator=g, dtype=torch.uint8)  # [N, C, H, W]
     labels = torch.randint(0, k, (n,), generator=g)  # [N]
-    return SimpleNamespace(test_images=images, test_labels=labels, classes=[f"c{i}" for i in range(k)],
-                           mean=(0.5,) * c, std=(0.25,) * c)
+    return SimpleNamespace(
+        test_images=images,
+        test_labels=labels,
+        classes=[f"c{i}" for i in range(k)],
+        mean=(0.5,) * c,
+        std=(0.25,) * c,
+    )
 
 
 def _model(c=1, k=3, seed=0):
     torch.manual_seed(seed)
-    return nn.Sequential(nn.Conv2d(c, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
-                         nn.Conv2d(4, 6, 3), nn.ReLU(), nn.Flatten(), nn.Linear(6 * 2 * 2, k))
+    return nn.Sequential(
+        nn.Conv2d(c, 4, 3, padding=1),
+        nn.BatchNorm2d(4),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(4, 6, 3),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(6 * 2 * 2, k),
+    )
 
 
 @pytest.mark.parametrize("seed", range(20))
@@ -185,8 +198,9 @@ def test_overfitting_flag(train, val, expected):
 def test_export_weights_round_trip_with_weights_only():
     model = _model(c=3, k=4)
     spec = {"input_shape": [3, 8, 8], "layers": [{"type": "Conv2d", "out_channels": 4}]}
-    data = export_weights(spec, model.state_dict(), ["a", "b", "c", "d"], (0.1, 0.2, 0.3), (0.5, 0.5, 0.5),
-                          "shapes")
+    data = export_weights(
+        spec, model.state_dict(), ["a", "b", "c", "d"], (0.1, 0.2, 0.3), (0.5, 0.5, 0.5), "shapes"
+    )
     back = load_exported(data)  # weights_only=True: fails on any pickled class
     assert back["spec"] == spec and back["classes"] == ["a", "b", "c", "d"] and back["dataset"] == "shapes"
     assert back["mean"] == pytest.approx([0.1, 0.2, 0.3])

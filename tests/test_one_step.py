@@ -484,3 +484,88 @@ def test_first_batch_bad_data():
         first_batch(torch.zeros(4, 2, 2), torch.zeros(4, dtype=torch.long), 4)
     with pytest.raises(StepError, match="labels"):
         first_batch(torch.zeros(4, 1, 2, 2), torch.zeros(3, dtype=torch.long), 4)
+
+
+def test_huge_learning_rate_blows_up_with_a_clear_message():
+    slow = SlowStep(make_model(), *make_batch(), OptimizerSettings("sgd", lr=1e30))
+    for name in STEPS:
+        slow.run(name)
+    assert slow.reveal_loss_after().direction == "blew up"
+    slow.zero_grad()
+    with pytest.raises(StepError, match="learning rate was far too large"):
+        slow.forward()
+    assert slow.next_step == "forward"
+
+
+# ----------------------------------------------------------------------------------------------
+# figures and glossary
+
+
+def test_step_figures_carry_the_numbers():
+    from cnnlib import plots_step
+
+    slow = SlowStep(make_model(), *make_batch())
+    for name in STEPS:
+        slow.run(name)
+    fwd, loss, back, step = (slow.results[k] for k in ("forward", "loss", "backward", "step"))
+    classes = list("abcde")
+    fig = plots_step.probs_figure(fwd.logits, fwd.probs, slow.y, classes, fwd.shown)
+    assert len(fig.data) == len(fwd.shown)
+    for trace, i in zip(fig.data, fwd.shown, strict=True):
+        assert list(trace.y) == pytest.approx(fwd.probs[i].tolist())
+        assert list(trace.customdata) == pytest.approx(fwd.logits[i].tolist())
+        assert trace.marker.color[int(slow.y[i])] == plots_step.TRUE_COLOR
+    fig = plots_step.nll_figure(loss.nll_true, slow.y, classes, loss.loss)
+    assert list(fig.data[0].y) == pytest.approx(loss.nll_true.tolist())
+    assert fig.layout.shapes[0].y0 == loss.loss
+    fig = plots_step.kernel_step_figure(step.kernel_before, back.kernel_grad, step.kernel_after, (0, 0))
+    assert [t.z[0][0] for t in fig.data] == pytest.approx([step.before, back.grad, step.after])
+    fig = plots_step.grad_norms_figure(back.grad_norms)
+    assert list(fig.data[0].x) == pytest.approx([v for _, v in back.grad_norms])
+    rev = slow.reveal_loss_after()
+    fig = plots_step.loss_reveal_figure(rev.p_true_before, rev.p_true_after)
+    assert list(fig.data[1].y) == pytest.approx(rev.p_true_after.tolist())
+
+
+@pytest.mark.parametrize(("n", "channels"), [(1, 1), (16, 1), (32, 3), (40, 3)])
+def test_batch_grid_shows_every_image_and_label(n, channels):
+    from cnnlib.plots_step import batch_grid_figure
+
+    images = torch.randint(0, 256, (n, channels, 12, 10), dtype=torch.uint8)
+    labels = torch.randint(0, 3, (n,))
+    fig = batch_grid_figure(images, labels, ["cat", "dog", "owl"])
+    shown = min(n, 32)
+    assert len(fig.layout.annotations) == shown
+    assert fig.layout.annotations[0].text == f"0: <b>{['cat', 'dog', 'owl'][int(labels[0])]}</b>"
+    canvas = fig.data[0].z  # the montage holds the first image's pixels unchanged
+    first = images[0].expand(3, 12, 10).permute(1, 2, 0).numpy()
+    label_h = max(8, 12 // 3)
+    assert (canvas[label_h : label_h + 12, 0:10] == first).all()
+
+
+def test_weight_from_flat_and_labels():
+    from cnnlib.one_step import parameter_labels, weight_from_flat, weight_title
+
+    for flat in range(36):
+        ref = weight_from_flat("0.weight", (4, 1, 3, 3), flat)
+        assert torch.arange(36).reshape(4, 1, 3, 3)[ref.index] == flat
+    with pytest.raises(StepError, match="from 0 to 35"):
+        weight_from_flat("0.weight", (4, 1, 3, 3), 36)
+    model = make_model()
+    labels = parameter_labels(model)
+    assert labels["0.weight"].startswith("conv1.weight") and labels["4.bias"].startswith("fc1.bias")
+    assert weight_title(model, WeightRef("4.weight", (2, 7))) == "fc1.weight[2, 7]"
+
+
+def test_glossary_has_the_terms_in_plain_sentences():
+    from cnnlib.glossary import GLOSSARY, lookup
+
+    wanted = ["tensor", "channel", "feature map", "kernel", "stride", "padding", "logit", "softmax", "loss",
+              "gradient", "epoch", "batch", "learning rate"]  # fmt: skip
+    assert set(wanted) <= set(GLOSSARY)
+    for term, text in GLOSSARY.items():
+        assert 1 <= text.count(". ") + 1 <= 3 and text.endswith("."), term
+        assert len(text) < 260, term
+    assert lookup("  Learning Rate ") == GLOSSARY["learning rate"]
+    with pytest.raises(KeyError, match="known terms"):
+        lookup("hyperplane")

@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 import pytest
 
 from cnnlib.plots_training import (
+    LIVE_POINTS,
     Curves,
     confusion_figure,
     downsample,
@@ -17,15 +18,25 @@ from cnnlib.plots_training import (
     filters_figure,
     gallery_figure,
     live_figure,
+    live_figure_dict,
     per_class_figure,
 )
 
 
 def _curves(name="run", n=50, epochs=3):
     x = list(np.linspace(0, epochs, n))
-    return Curves(name=name, batch_x=x, batch_loss=list(np.linspace(2.3, 0.3, n)), epochs=list(range(1, epochs + 1)),
-                  train_loss=[1.0, 0.6, 0.4][:epochs], val_loss=[1.1, 0.7, 0.5][:epochs],
-                  train_acc=[0.5, 0.7, 0.8][:epochs], val_acc=[0.45, 0.65, 0.75][:epochs], lr_x=x, lr=[0.01] * n)
+    return Curves(
+        name=name,
+        batch_x=x,
+        batch_loss=list(np.linspace(2.3, 0.3, n)),
+        epochs=list(range(1, epochs + 1)),
+        train_loss=[1.0, 0.6, 0.4][:epochs],
+        val_loss=[1.1, 0.7, 0.5][:epochs],
+        train_acc=[0.5, 0.7, 0.8][:epochs],
+        val_acc=[0.45, 0.65, 0.75][:epochs],
+        lr_x=x,
+        lr=[0.01] * n,
+    )
 
 
 @pytest.mark.parametrize("alpha", [0.05, 0.3, 1.0])
@@ -57,8 +68,27 @@ def test_live_figure_has_current_and_earlier_runs():
         assert name in names
     assert fig.layout.uirevision == "live"
     smooth = next(t for t in fig.data if t.name == "smoothed")
-    np.testing.assert_allclose(smooth.y, ema(np.linspace(2.3, 0.3, 50), 0.1))
+    np.testing.assert_allclose(smooth.y, ema(np.linspace(2.3, 0.3, 50), 0.1), rtol=1e-4)
+    assert fig.layout.yaxis2.tickformat == ".0%" and fig.data[-1].xaxis == "x3"  # lr on the third panel
     json.loads(fig.to_json())
+
+
+def test_live_figure_dict_is_small_and_json_ready():
+    n = 5000
+    big = _curves(n=n)
+    big.batch_loss = list(np.random.default_rng(0).random(n))
+    big.lr = [1e-3] * n
+    d = live_figure_dict(big, [big] * 5)
+    text = json.dumps(d, allow_nan=False)
+    assert len(text) < 120_000
+    raw = next(t for t in d["data"] if t["name"] == "loss per batch")
+    assert len(raw["x"]) <= LIVE_POINTS + 1 and raw["x"][-1] == pytest.approx(3.0)
+
+
+def test_rounding_keeps_significant_digits():
+    from cnnlib.plots_training import _r
+
+    assert _r([0.000123456789, 12345.6789, 0.0, float("nan"), None]) == [0.00012346, 12346.0, 0.0, None, None]
 
 
 def test_live_figure_empty_and_non_finite():

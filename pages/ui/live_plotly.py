@@ -16,6 +16,7 @@ Under AppTest both are unknown elements ("bidi_component").
 
 from __future__ import annotations
 
+import json
 import time
 from functools import lru_cache
 from pathlib import Path
@@ -96,14 +97,21 @@ def plotly_loader() -> None:
     loader(key=LOADER_KEY, data={"v": plotly.__version__})
 
 
-def live_plotly(fig: go.Figure, key: str, stamp: float | None = None, config: dict | None = None) -> None:
-    """Draw `fig` in place (Plotly.react) in a chart element identified by `key`.
+def live_plotly(
+    fig: go.Figure | dict, key: str, stamp: float | None = None, config: dict | None = None
+) -> None:
+    """Draw `fig` (a go.Figure, or a plain {"data", "layout"} dict) in place with Plotly.react.
 
-    `stamp` (seconds since the epoch, default now) is written on the chart div as data-stamp when
-    drawn, to measure the lag between data and display in a browser.
+    The element is identified by `key`, so its div survives every update. `stamp` (seconds since
+    the epoch, default now) is written on the chart div as data-stamp when drawn, to measure the lag
+    between data and display in a browser.
     """
     _, chart = _components()
-    data = {"figure": fig.to_json(), "stamp": f"{stamp if stamp is not None else time.time():.3f}"}
+    if isinstance(fig, dict):
+        text, height = json.dumps(fig, allow_nan=False), fig.get("layout", {}).get("height") or 400
+    else:
+        text, height = fig.to_json(), fig.layout.height or 400
+    data = {"figure": text, "stamp": f"{stamp if stamp is not None else time.time():.3f}"}
     if config:
         data["config"] = config
-    chart(key=key, data=data, height=int(fig.layout.height or 400))
+    chart(key=key, data=data, height=int(height))

@@ -187,7 +187,11 @@ def show_predict_prompt(setup, state) -> None:
             "steps; try a smaller learning rate.",
             "same": "The loss **stayed the same**: no weight moved (learning rate 0), so the network's "
             "outputs are exactly what they were.",
+            "blew up": "The loss **blew up** (it is no longer a number): the learning rate is so large that the "
+            "step threw the weights far past the minimum. Reset and try a smaller one.",
         }[answer]
+        if answer == "blew up":
+            answer = "up"
         if guess is None:
             st.info(text)
         elif guess == answer:

@@ -19,13 +19,15 @@ from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
 from cnnlib.evaluation import cpu_state_dict
-from cnnlib.plots_training import curves_from_snapshot, live_figure
+from cnnlib.plots_training import curves_from_snapshot, live_figure_dict
 from cnnlib.spec import SpecError
 from cnnlib.training import ConfigError, TrainingRun
 from pages.ui.live_plotly import live_plotly
 from pages.ui.training_setup import OPTIMIZERS, Setup
 
 POLL_S = 0.5
+CHART_H = 380
+RESULTS_TAB = ":material/bar_chart: Results"  # the label of the page's Results tab
 MAX_HISTORY = 5  # earlier runs kept for overlays (curves only, no models)
 MAX_TRAINED = 5  # trained models kept for Draw & predict
 
@@ -58,18 +60,21 @@ def start(setup: Setup) -> None:
         st.warning(
             "A run is already training (or waiting in the queue). Wait for it to finish, or press "
             "**Stop** first: nothing was changed.",
-            icon="⏳",
+            icon=":material/hourglass_top:",
         )
         return
     if not setup.ready:
         st.error(
-            f"Cannot train yet: {setup.errors[0] if setup.errors else 'the setup is incomplete.'}", icon="⚠️"
+            f"Cannot train yet: {setup.errors[0] if setup.errors else 'the setup is incomplete.'}",
+            icon=":material/warning:",
         )
         return
     try:
         new = TrainingRun(setup.spec, setup.bundle, setup.config, name=_run_label(setup))
     except (ConfigError, SpecError) as err:
-        st.error(f"Cannot train this model: {getattr(err, 'message', None) or err}", icon="🧱")
+        st.error(
+            f"Cannot train this model: {getattr(err, 'message', None) or err}", icon=":material/view_in_ar:"
+        )
         return
     ss = _state()
     ss["train_run"] = new
@@ -106,7 +111,7 @@ def stop() -> None:
     """The Stop button: stop the run (or leave the queue); harmless when nothing runs."""
     run = current_run()
     if is_active(run) and run.stop():
-        st.toast("Stopping… the model keeps the weights it has now.", icon="⏹️")
+        st.toast("Stopping… the model keeps the weights it has now.", icon=":material/stop_circle:")
     else:
         st.info("Nothing is training right now, so there is nothing to stop.", icon="ℹ️")
 
@@ -166,7 +171,39 @@ def _fmt_s(seconds: float | None) -> str:
     return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
 
 
-def _status(snap) -> None:
+def _progress(snap) -> None:
+    """The progress bar and, when there is one, the run's message (queue, error, stop, finish)."""
+    st.progress(
+        snap.progress, text=f"{snap.message}  ·  batch {snap.step:,} of {snap.total_steps:,} · {snap.device}"
+    )
+    if snap.status == "queued":
+        pos = snap.queue_position
+        wait = f", about {_fmt_s(snap.queue_wait)}" if snap.queue_wait is not None else ""
+        st.info(
+            f":material/hourglass_top: The server is busy training other students' models. You are **number {pos or '?'}** in the "
+            f"queue{wait}. Your run starts by itself; press **Stop** to leave the queue."
+        )
+    elif snap.status == "failed":
+        st.error(snap.message, icon=":material/error:")
+    elif snap.status in ("stopped", "early-stopped"):
+        st.warning(snap.message, icon=":material/stop_circle:")
+    elif snap.status == "finished":
+        st.success(
+            f"{snap.message} Open the **Results** tab to see what it learned.", icon=":material/check_circle:"
+        )
+    if snap.done and snap.step > 0 and snap.test_accuracy is not None:
+        if st.button(
+            "See the results", key="train_to_results", icon=":material/bar_chart:", on_click=_open_results
+        ):
+            st.rerun()  # the whole page, so the tabs switch
+
+
+def _open_results() -> None:
+    st.session_state["train_tab"] = RESULTS_TAB
+
+
+def _metrics(snap) -> None:
+    """Big numbers under the chart: epoch, loss, accuracy, speed, time."""
     m = st.columns(5)
     m[0].metric("Epoch", f"{snap.epoch} / {snap.epochs}")
     last_loss = snap.batch_loss[-1] if snap.batch_loss else None
@@ -181,22 +218,6 @@ def _status(snap) -> None:
         "Time left" if snap.active else "Time taken",
         _fmt_s(snap.eta) if snap.active else _fmt_s(snap.elapsed),
     )
-    st.progress(
-        snap.progress, text=f"{snap.message}  ·  batch {snap.step:,} of {snap.total_steps:,} · {snap.device}"
-    )
-    if snap.status == "queued":
-        pos = snap.queue_position
-        wait = f", about {_fmt_s(snap.queue_wait)}" if snap.queue_wait is not None else ""
-        st.info(
-            f"⏳ The server is busy training other students' models. You are **number {pos or '?'}** in the "
-            f"queue{wait}. Your run starts by itself; press **Stop** to leave the queue."
-        )
-    elif snap.status == "failed":
-        st.error(snap.message, icon="💥")
-    elif snap.status in ("stopped", "early-stopped"):
-        st.warning(snap.message, icon="⏹️")
-    elif snap.status == "finished":
-        st.success(f"{snap.message} Open the **Results** tab to see what it learned.", icon="✅")
 
 
 def _earlier(exclude: str | None) -> list:
@@ -211,17 +232,18 @@ def live_view() -> None:
     def _live() -> None:
         run = current_run()
         if run is None:
-            live_plotly(live_figure(None, _earlier(None)), key="train_live_chart")
+            live_plotly(live_figure_dict(None, _earlier(None), height=CHART_H), key="train_live_chart")
             return
         run.heartbeat()
         snap = run.snapshot()
         stamp = time.time()
-        _status(snap)
+        _progress(snap)
         live_plotly(
-            live_figure(curves_from_snapshot(snap, "this run"), _earlier(run.id)),
+            live_figure_dict(curves_from_snapshot(snap, "this run"), _earlier(run.id), height=CHART_H),
             key="train_live_chart",
             stamp=stamp,
         )
+        _metrics(snap)
         if snap.done and st.session_state.get("train_harvested") != run.id:
             st.rerun()  # one full run: harvest, switch polling off, show the results
 

@@ -76,7 +76,7 @@ def _overview(run, ev: Evaluation) -> None:
     m[3].metric("Training time", f"{snap.elapsed:.0f} s")
     verdict = overfitting_flag(snap.train_loss, snap.val_loss)
     if verdict.overfitting:
-        st.warning(verdict.message, icon="📉")
+        st.warning(verdict.message, icon=":material/trending_down:")
     else:
         st.caption(f"Overfitting check: {verdict.message}")
 
@@ -209,7 +209,7 @@ def _download(run, ev: Evaluation) -> None:
         )
 
     st.download_button(
-        "⬇️ Download the trained weights + spec (.pt)",
+        ":material/download: Download the trained weights + spec (.pt)",
         data=data,
         file_name=name,
         mime="application/octet-stream",
@@ -227,11 +227,17 @@ def render_results() -> None:
     """The Results tab: everything about the latest run that trained at least one batch."""
     run = st.session_state.get("train_results_run")
     if run is None:
-        st.info("No results yet: train a model on the **Train** tab, then come back here.", icon="📊")
+        st.info(
+            "No results yet: train a model on the **Train** tab, then come back here.",
+            icon=":material/bar_chart:",
+        )
         return
     current = st.session_state.get("train_run")
     if current is not None and current is not run and not current.done:
-        st.info("A new run is training; these are the results of the previous one.", icon="⏳")
+        st.info(
+            "A new run is training; these are the results of the previous one.",
+            icon=":material/hourglass_top:",
+        )
     ev = _evaluation(run)
     _overview(run, ev)
     _confusion(run, ev)

@@ -51,6 +51,19 @@ class Setup:
     config: TrainConfig | None = None
     errors: list[str] = field(default_factory=list)
 
+    def summary(self) -> str:
+        """One line: what Train would train now."""
+        parts = [
+            self.bundle.title or self.dataset_name if self.bundle is not None else self.dataset_name,
+            self.model_name,
+        ]
+        if self.config is not None:
+            c = self.config
+            parts.append(
+                f"{OPTIMIZERS[c.optimizer].split()[0]} lr {c.lr:g}, batch {c.batch_size}, {c.epochs} epochs"
+            )
+        return " · ".join(p for p in parts if p)
+
     @property
     def ready(self) -> bool:
         return (
@@ -64,7 +77,7 @@ def _load_download(name: str) -> DatasetBundle | None:
     asked = st.session_state.setdefault("tr_download_asked", set())
     info = DATASETS[name]
     if name not in asked:
-        st.caption(f"⬇ {info.description} It needs an internet connection the first time.")
+        st.caption(f":material/download: {info.description} It needs an internet connection the first time.")
         if st.button(f"Load {info.title}", key=f"tr_fetch_{name}"):
             asked.add(name)
             failures.pop(name, None)
@@ -72,7 +85,7 @@ def _load_download(name: str) -> DatasetBundle | None:
             return None
     failed = failures.get(name)
     if failed and time.monotonic() - failed[1] < DOWNLOAD_RETRY_S:
-        st.error(failed[0], icon="📡")
+        st.error(failed[0], icon=":material/wifi_off:")
         if st.button("Try the download again", key=f"tr_retry_{name}"):
             failures.pop(name, None)
             st.rerun()
@@ -81,7 +94,7 @@ def _load_download(name: str) -> DatasetBundle | None:
         return get_dataset(name)
     except DatasetError as err:
         failures[name] = (str(err), time.monotonic())
-        st.error(str(err), icon="📡")
+        st.error(str(err), icon=":material/wifi_off:")
         return None
 
 
@@ -122,7 +135,7 @@ def _load_upload() -> DatasetBundle | None:
         cache = {"ident": ident, "bundle": bundle, "error": error}
         st.session_state["tr_upload_cache"] = cache
     if cache["error"]:
-        st.error(cache["error"], icon="🗂️")
+        st.error(cache["error"], icon=":material/folder_zip:")
     return cache["bundle"]
 
 
@@ -194,7 +207,10 @@ def _adapt(spec: ModelSpec, bundle: DatasetBundle) -> ModelSpec | None:
     try:
         adapted = adapt_to_dataset(spec, bundle.input_shape, bundle.num_classes)
     except SpecError as err:
-        st.error(f"{err} Choose another model, or change it on the Model builder page.", icon="🧱")
+        st.error(
+            f"{err} Choose another model, or change it on the Model builder page.",
+            icon=":material/view_in_ar:",
+        )
         return None
     c, h, w = bundle.input_shape
     t = totals(adapted)
@@ -216,14 +232,14 @@ def _augment_preview(bundle: DatasetBundle, augment: list[str]) -> None:
         key="tr_aug_fig",
         config={"displayModeBar": False, "staticPlot": True},
     )
-    if st.button("🎲 New random examples", key="tr_aug_new"):
+    if st.button(":material/casino: New random examples", key="tr_aug_new"):
         st.session_state["tr_aug_seed"] = seed + 1
         st.rerun()
 
 
 def _field_error(slot, err: ConfigError | None, name: str) -> None:
     if err is not None and err.field == name:
-        slot.error(err.message, icon="⚠️")
+        slot.error(err.message, icon=":material/warning:")
 
 
 def render_setup() -> Setup:
@@ -236,7 +252,7 @@ def render_setup() -> Setup:
         list(DATASETS),
         "tr_dataset",
         "mnist-sample",
-        format_func=lambda n: DATASETS[n].title + ("" if DATASETS[n].offline else " ⬇"),
+        format_func=lambda n: DATASETS[n].title,
     )
     with c_model:
         model_name, spec = _model_choice()
@@ -253,7 +269,8 @@ def render_setup() -> Setup:
             st.info(note)
     if bundle is not None and spec is not None:
         setup.spec = _adapt(spec, bundle)
-    with st.expander("More settings: weight decay, scheduler, augmentation, validation, device…"):
+    with st.container(border=False):
+        st.markdown("**More settings**")
         a, b, c, e = st.columns(4)
         wd = _number(a, "Weight decay", "tr_wd", d.weight_decay, step=1e-4, format="%g")
         sched = _select(
@@ -310,7 +327,7 @@ def render_setup() -> Setup:
         for key, slot in {**slots, **more}.items():
             _field_error(slot, err, key)
         if err.field not in slots and err.field not in more:
-            st.error(err.message, icon="⚠️")
+            st.error(err.message, icon=":material/warning:")
     if bundle is None:
         setup.errors.append("Choose a dataset that loads first.")
     elif setup.spec is None:
