@@ -15,6 +15,8 @@ os.environ.setdefault("MKL_NUM_THREADS", os.environ["OMP_NUM_THREADS"])
 
 import streamlit as st  # noqa: E402
 
+from pages.ui.glossary import render_glossary  # noqa: E402
+
 
 @dataclass(frozen=True)
 class PageInfo:
@@ -89,6 +91,7 @@ def frame(page_key: str) -> PageInfo:
         for p in PAGES:
             st.page_link(p.path, label=p.title if p.key != "home" else "Home", icon=p.icon)
         st.divider()
+        render_glossary()
         st.caption(f"Compute: {device_label()}")
     if page.key != "home":
         st.title(f"{page.icon} {page.title}")

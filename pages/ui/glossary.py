@@ -15,7 +15,7 @@ def glossary_markdown() -> str:
     return "\n".join(f"- **{term}**: {text}" for term, text in GLOSSARY.items())
 
 
-def render_glossary(label: str = "📖 Glossary", key: str = "glossary_popover") -> None:
+def render_glossary(label: str = ":material/menu_book: Glossary", key: str = "glossary_popover") -> None:
     """A popover button that opens the whole glossary (put it in the sidebar or next to a control)."""
     with st.popover(label, width="stretch", key=key, help="The words of CNNs, in plain language"):
         st.markdown("#### Glossary")
