@@ -216,6 +216,18 @@ def live_figure_dict(
         if current.lr:
             x, y = downsample(current.lr_x, current.lr, LIVE_POINTS)
             data.append(_line(x, y, "learning rate", CURRENT["lr"], axis="3", hover="%{y:.2e}", legend=False))
+    for axis_id in ("", "2", "3"):  # an empty trace per panel: Plotly draws no axes for a panel without one
+        data.append(
+            {
+                "type": "scatter",
+                "x": [],
+                "y": [],
+                "xaxis": "x" + axis_id,
+                "yaxis": "y" + axis_id,
+                "showlegend": False,
+                "hoverinfo": "skip",
+            }
+        )
     domains = ([0.0, 0.40], [0.47, 0.77], [0.84, 1.0])
     titles = ("Loss", "Accuracy", "Learning rate")
     axis = {

@@ -12,8 +12,9 @@ the same .streamlit/config.toml. Every virtual student is a websocket client spe
 Streamlit's protocol (loadtest/ws_client.py): it opens the landing page by URL, then every page
 through its page-link hash, the way the sidebar menu does. A share of students press Train (the
 button with key "train_start"; fragment auto-reruns are replayed like a browser's timers) and a
-share draw a digit (the drawable canvas' widget value is sent as the browser would). Optionally a
-few real Chromium tabs (Playwright) browse on top.
+share draw a digit (the drawable canvas' widget value is sent as the browser would); one more tab
+reloads the Training page ten times (a new session each time). A few real Chromium tabs
+(Playwright) open every page by URL on top.
 
 Phases (--phases, in this order): start (RSS once healthy), idle (after one page view),
 one (1 session browsing), ten (10), burst (K sessions press Train in the same second; ours
@@ -420,7 +421,16 @@ async def browser_students(base: str, k: int, stats: Stats, plan: Plan) -> None:
 
 
 async def crowd(
-    base: str, n: int, plan: Plan, *, train_share: float, draw_share: float, browsers: int, seed: int
+    base: str,
+    n: int,
+    plan: Plan,
+    *,
+    train_share: float,
+    draw_share: float,
+    browsers: int,
+    seed: int,
+    reloaders: int = 0,
+    reloads: int = 10,
 ) -> tuple[Stats, asyncio.Event, list[asyncio.Task]]:
     """n students at once (plus `browsers` Chromium tabs); all stay open until all are done."""
     stats = Stats()
@@ -436,6 +446,7 @@ async def crowd(
         for i in range(n)
     ]
     btask = asyncio.create_task(browser_students(base, browsers, stats, plan)) if browsers else None
+    rtasks = [asyncio.create_task(reloader(j, base, stats, plan, reloads)) for j in range(reloaders)]
 
     async def all_done() -> None:
         while stats.settled < n:
@@ -448,8 +459,25 @@ async def crowd(
     if btask:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(btask, timeout=max(1.0, _time_left(plan)))
+    await asyncio.gather(*rtasks, return_exceptions=True)
     stats.wall_s = time.perf_counter() - t0
     return stats, hold, tasks
+
+
+async def reloader(j: int, base: str, stats: Stats, plan: Plan, reloads: int) -> None:
+    """A browser that reloads the Training page again and again: a new session each time."""
+    for k in range(reloads):
+        if _time_left(plan) <= 0:
+            return
+        s = StreamlitSession(base, timeout=plan.timeout)
+        try:
+            await s.connect()
+            r = await s.run(page_name="training")
+            stats.record("training (reload)", r)
+        except ClientError as exc:
+            stats.disconnects.append(f"reloader {j} reload {k}: {exc}")
+        finally:
+            await s.close()
 
 
 async def cpu_per_page(server: Server, plan: Plan, visits: int = 2) -> dict[str, float]:
@@ -571,6 +599,7 @@ async def measure_app(name: str, server: Server, args, plan: Plan, out: dict) ->
             train_share=args.train_share if is_ours else 0,
             draw_share=args.draw_share if is_ours else 0,
             browsers=args.browsers,
+            reloaders=args.reloaders,
             seed=args.seed,
         )
         await asyncio.sleep(1)
@@ -748,7 +777,12 @@ def report(out: dict, args) -> list[str]:
                     f"| {page}: server CPU per view (1 session, warm) | {oc[page]:.3f} s | {b:.3f} s | "
                     f"{oc[page] / b if b else math.nan:.0f}x | (info) | - |"
                 )
-    for label in ("training (Train pressed)", "draw (prediction)", "training (Stop pressed)"):
+    for label in (
+        "training (Train pressed)",
+        "draw (prediction)",
+        "training (Stop pressed)",
+        "training (reload)",
+    ):
         o = of.get("pages", {}).get(label)
         if o:
             print(f"{label:<26} median {o['median']:.2f} s, p95 {o['p95']:.2f} s (n={o['n']})")
@@ -944,6 +978,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--draw-share", type=float, default=0.3, help="share of students who draw")
     ap.add_argument("--burst", type=int, default=6, help="students pressing Train in the same second")
     ap.add_argument("--train-watch", type=float, default=20, help="seconds a trainer watches live updates")
+    ap.add_argument("--reloaders", type=int, default=1, help="tabs reloading Training 10x in the full phase")
     ap.add_argument("--think", type=float, default=0.5, help="mean pause between pages (s)")
     ap.add_argument(
         "--settle",

@@ -79,15 +79,23 @@ def predict_then_reveal() -> None:
 if tab_train.open is not False:
     with tab_train:
         run = live.current_run()
-        errors_before = st.session_state.get("train_setup_had_errors", False)
         with st.expander(
-            "Settings: data, model, optimizer…", expanded=run is None or errors_before, icon=":material/tune:"
+            "Settings: data, model, optimizer…",
+            expanded=run is None,
+            icon=":material/tune:",
+            key="train_settings_open",
+            on_change="rerun",
         ):
             setup = render_setup()
-        st.session_state["train_setup_had_errors"] = bool(setup.errors)
+        st.session_state["train_setup_ok"] = setup.ready
         c_train, c_stop, c_msg = st.columns([1, 1, 4], vertical_alignment="center")
         train_clicked = c_train.button(
-            "Train", key="train_start", type="primary", width="stretch", icon=":material/play_arrow:"
+            "Train",
+            key="train_start",
+            type="primary",
+            width="stretch",
+            icon=":material/play_arrow:",
+            on_click=live.fold_settings,
         )
         stop_clicked = c_stop.button("Stop", key="train_stop", width="stretch", icon=":material/stop:")
         with c_msg:

@@ -93,7 +93,8 @@ def test_rounding_keeps_significant_digits():
 
 def test_live_figure_empty_and_non_finite():
     fig = live_figure(None)
-    assert len(fig.data) == 0 and "Press Train" in fig.layout.annotations[-1].text
+    assert all(len(t.x) == 0 for t in fig.data) and "Press Train" in fig.layout.annotations[-1].text
+    assert {t.xaxis for t in fig.data} == {"x", "x2", "x3"}  # every panel keeps its axes
     c = _curves()
     c.batch_loss[3] = float("nan")
     fig = live_figure(c)

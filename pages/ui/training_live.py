@@ -53,6 +53,12 @@ def _run_label(setup: Setup) -> str:
     return f"run {n}: {setup.model_name}, {OPTIMIZERS[cfg.optimizer].split()[0]} lr {cfg.lr:g}, batch {cfg.batch_size}"
 
 
+def fold_settings() -> None:
+    """Train's callback: fold the settings away so the live chart fits the screen (if they were fine)."""
+    if st.session_state.get("train_setup_ok") and not is_active(current_run()):
+        st.session_state["train_settings_open"] = False
+
+
 def start(setup: Setup) -> None:
     """The Train button: start a run unless one is active or the setup has errors."""
     run = current_run()
