@@ -19,10 +19,7 @@ import torch
 from torch import nn
 
 from cnnlib.data import normalize
-
-# Layers that belong to a conv "block" when they directly follow a Conv2d (shown together).
-_BLOCK_FOLLOWERS = (nn.BatchNorm2d, nn.ReLU, nn.LeakyReLU, nn.Sigmoid, nn.Tanh, nn.GELU, nn.ELU, nn.SiLU)
-
+from cnnlib.inference import feature_maps
 
 # ----------------------------------------------------------------------------- metrics
 
@@ -191,7 +188,6 @@ def first_layer_filters(model: nn.Module) -> np.ndarray | None:
     return None
 
 
-@torch.inference_mode()
 def conv_feature_maps(
     model: nn.Module,
     image: torch.Tensor,
@@ -201,52 +197,16 @@ def conv_feature_maps(
 ) -> list[tuple[str, np.ndarray]]:
     """Feature maps of one uint8 image [C, H, W] after every conv block (Conv2d + its BN/activation).
 
-    Returns [(name, array [C_out, H_out, W_out])] in network order.
+    Normalises the image with the dataset's statistics, then `cnnlib.inference.feature_maps`.
+    Returns [(name, array [C_out, H_out, W_out])] in network order; the model's mode is restored.
     """
     dev = torch.device(device) if device is not None else model_device(model)
     x = normalize_images(image.unsqueeze(0).to(dev), mean, std)  # [1, C, H, W]
     was_training = model.training
-    model.eval()
     try:
-        layers = list(model.children()) if isinstance(model, nn.Sequential) else None
-        if layers is None:
-            return _feature_maps_by_hooks(model, x)
-        maps: list[tuple[str, np.ndarray]] = []
-        i = 0
-        while i < len(layers):
-            x = layers[i](x)
-            if isinstance(layers[i], nn.Conv2d):
-                names = [type(layers[i]).__name__]
-                start = i
-                while i + 1 < len(layers) and isinstance(layers[i + 1], _BLOCK_FOLLOWERS):
-                    i += 1
-                    x = layers[i](x)
-                    names.append(type(layers[i]).__name__)
-                maps.append((f"layer {start}: {' → '.join(names)}", x[0].float().cpu().numpy()))
-            i += 1
-        return maps
+        return feature_maps(model, x)
     finally:
         model.train(was_training)
-
-
-def _feature_maps_by_hooks(model: nn.Module, x: torch.Tensor) -> list[tuple[str, np.ndarray]]:
-    maps: list[tuple[str, np.ndarray]] = []
-    handles = []
-    for name, m in model.named_modules():
-        if isinstance(m, nn.Conv2d):
-            handles.append(
-                m.register_forward_hook(
-                    lambda _m, _i, out, name=name: maps.append(
-                        (f"{name}: Conv2d", out[0].float().cpu().numpy())
-                    )
-                )
-            )
-    try:
-        model(x)
-    finally:
-        for h in handles:
-            h.remove()
-    return maps
 
 
 # ----------------------------------------------------------------------------- overfitting

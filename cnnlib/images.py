@@ -96,7 +96,10 @@ def _open(data: bytes) -> Image.Image:
             f"{_fmt_px(MAX_PIXELS)} pixels."
         ) from None
     except Exception as exc:  # noqa: BLE001 - any other decoder failure is a broken file
-        raise ImageError(f"This image file is damaged and cannot be opened ({type(exc).__name__}).") from None
+        raise ImageError(
+            f"This image file is damaged or truncated and cannot be opened ({type(exc).__name__}). "
+            "Save it again and re-upload it."
+        ) from None
 
 
 def _to_plane_image(im: Image.Image, notes: list[str]) -> Image.Image:

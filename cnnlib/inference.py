@@ -220,7 +220,7 @@ def preprocess_drawing(
     m, s = _scalar(mean), _scalar(std)
     norm = (field28 - m) / s
     lo, hi = float(norm.min()), float(norm.max())
-    steps.append((f"Normalised: (x − {m:.4g}) / {s:.4g}", field28))
+    steps.append((f"Normalised (x − {m:.3f}) / {s:.3f}", field28))
     tensor = torch.from_numpy(norm).reshape(1, 1, SIZE, SIZE)  # [1, 1, 28, 28]
     return Preprocessed(
         tensor=tensor,
@@ -378,7 +378,7 @@ def _conv_blocks(model: nn.Sequential) -> list[tuple[int, int, str]]:
         while j + 1 < len(children) and isinstance(children[j + 1], _BLOCK_FOLLOWERS):
             j += 1
         name = " → ".join(_describe(children[k]) for k in range(i, j + 1))
-        blocks.append((i, j, f"layer {i}: {name}"))
+        blocks.append((i, j, f"Layer {i}: {name}"))
     return blocks
 
 
@@ -408,7 +408,7 @@ def feature_maps(model: nn.Module, x: torch.Tensor) -> list[tuple[str, np.ndarra
     """The feature maps of every conv layer for one input: [(layer_name, array [C, H, W]), ...].
 
     In an nn.Sequential each map is read after the conv's BatchNorm/activation (what the next
-    layer sees); the name lists the layers, e.g. "layer 0: Conv2d 1→8, 3×3 → ReLU". Other models
+    layer sees); the name lists the layers, e.g. "Layer 0: Conv2d 1→8, 3×3 → ReLU". Other models
     give the raw conv outputs. Sort channels with `channel_order`.
     """
     _ensure_eval(model)

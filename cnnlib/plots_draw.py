@@ -176,3 +176,22 @@ def enlarge(image: np.ndarray, size: int = 112, smooth: bool | None = None) -> n
     resample = Image.Resampling.LANCZOS if smooth else Image.Resampling.NEAREST
     out = Image.fromarray((img * 255).round().astype(np.uint8), mode="L").resize(new, resample)
     return np.asarray(out)
+
+
+def framed(image: np.ndarray, size: int = 150, units: int | None = None, pad: float = 0.3) -> np.ndarray:
+    """A grey image in [0, 1] centred on a size x size grey card (uint8), so every step shows equally big.
+
+    `units=None` fits the image's longer side to the card; `units=28` draws it at the scale of a
+    28-pixel-wide card, so a 16x20 image sits inside its 28x28 frame at its true relative size.
+    """
+    img = np.clip(np.asarray(image, dtype=np.float32), 0.0, 1.0)
+    h, w = img.shape
+    longest = max(h, w) if units is None else max(units, h, w)
+    scale = size / longest
+    new_w, new_h = max(1, round(w * scale)), max(1, round(h * scale))
+    resample = Image.Resampling.LANCZOS if scale < 1 else Image.Resampling.NEAREST
+    small = Image.fromarray((img * 255).round().astype(np.uint8), mode="L").resize((new_w, new_h), resample)
+    card = np.full((size, size), round(pad * 255), dtype=np.uint8)
+    top, left = (size - new_h) // 2, (size - new_w) // 2
+    card[top : top + new_h, left : left + new_w] = np.asarray(small)
+    return card

@@ -19,6 +19,13 @@ PATCH_COLOUR = "#00e5ff"  # cyan: readable on gray and on red-blue
 PIXEL_COLOUR = "#ffd400"  # yellow: the output pixel being explained
 FONT_SIZE = 16
 CELL_OUTLINE_MAX = 64  # outline each patch cell only on images this small (else one box)
+CLICK_MAX_PIXELS = 128 * 128  # maps up to this many pixels get a clickable layer (it doubles the data sent)
+SVG_MAX_POINTS = 4096  # beyond this the clickable layer uses WebGL
+
+
+def can_click(shape: tuple[int, int]) -> bool:
+    """Whether map_figure(clickable=True) adds its clickable layer for a map of this shape."""
+    return int(shape[0]) * int(shape[1]) <= CLICK_MAX_PIXELS
 
 
 def is_signed(values: np.ndarray) -> bool:
@@ -26,7 +33,10 @@ def is_signed(values: np.ndarray) -> bool:
     return bool(np.nanmin(values) < 0) if np.size(values) else False
 
 
-def _base_layout(fig: go.Figure, title: str, height: int) -> go.Figure:
+def _base_layout(
+    fig: go.Figure, title: str, height: int, x_range: tuple[float, float], y_range: tuple[float, float]
+) -> go.Figure:
+    """Title, size and image-like axes: row 0 at the top, square pixels, exactly the given cells."""
     fig.update_layout(
         title={"text": title, "font": {"size": FONT_SIZE + 2}, "x": 0.0, "xanchor": "left"},
         height=height,
@@ -34,8 +44,9 @@ def _base_layout(fig: go.Figure, title: str, height: int) -> go.Figure:
         font={"size": FONT_SIZE - 2},
         plot_bgcolor="rgba(0,0,0,0)",
     )
-    fig.update_yaxes(autorange="reversed", scaleanchor="x", scaleratio=1, constrain="domain", showgrid=False)
-    fig.update_xaxes(constrain="domain", showgrid=False, side="top")
+    fig.update_yaxes(range=[y_range[1], y_range[0]], scaleanchor="x", scaleratio=1, constrain="domain")
+    fig.update_yaxes(showgrid=False, zeroline=False)
+    fig.update_xaxes(range=list(x_range), constrain="domain", showgrid=False, zeroline=False, side="top")
     return fig
 
 
@@ -102,7 +113,7 @@ def image_figure(
             for r in rows:
                 for c in cols:
                     fig.add_shape(_rect(c - 0.5, r - 0.5, c + 0.5, r + 0.5, PATCH_COLOUR, 1))
-    return _base_layout(fig, title, height)
+    return _base_layout(fig, title, height, (-left - 0.5, w + right - 0.5), (-top - 0.5, h + bottom - 0.5))
 
 
 def map_figure(
@@ -111,21 +122,44 @@ def map_figure(
     pixel: tuple[int, int] | None = None,
     signed: bool | None = None,
     height: int = 430,
+    clickable: bool = False,
 ) -> go.Figure:
-    """A feature map [H', W'] with a colour bar; `pixel` (row, col) is outlined in yellow."""
+    """A feature map [H', W'] with a colour bar; `pixel` (row, col) is outlined in yellow.
+
+    clickable: add an invisible marker on every pixel (Plotly reports clicks on markers, not on
+    heatmap cells), so a click selects the point at (x = column, y = row).
+    """
     z = np.asarray(values, dtype=np.float32)
+    h, w = z.shape
+    click = clickable and can_click(z.shape)
+    hover = "row %{y}, col %{x}<br>value %{z:.3f}<extra></extra>"
     fig = go.Figure(
         go.Heatmap(
             z=z,
             **_scale(z, signed),
             colorbar={"thickness": 14, "tickfont": {"size": FONT_SIZE - 2}, "len": 0.9},
-            hovertemplate="row %{y}, col %{x}<br>value %{z:.3f}<extra></extra>",
+            hovertemplate=hover,
+            hoverinfo="skip" if click else None,
         )
     )
+    if click:
+        rows, cols = np.mgrid[0:h, 0:w].astype(np.uint8)  # [2, H', W'] pixel centres (< 128)
+        trace = go.Scattergl if h * w > SVG_MAX_POINTS else go.Scatter
+        fig.add_trace(
+            trace(
+                x=cols.ravel(),
+                y=rows.ravel(),
+                customdata=z.ravel(),
+                mode="markers",
+                marker={"opacity": 0, "size": 6},
+                hovertemplate="row %{y}, col %{x}<br>value %{customdata:.3f}<extra></extra>",
+                showlegend=False,
+            )
+        )
     if pixel is not None:
         r, c = pixel
         fig.add_shape(_rect(c - 0.5, r - 0.5, c + 0.5, r + 0.5, PIXEL_COLOUR))
-    return _base_layout(fig, title, height)
+    return _base_layout(fig, title, height, (-0.5, w - 0.5), (-0.5, h - 0.5))
 
 
 def grid_figure(
@@ -146,7 +180,7 @@ def grid_figure(
     def label(i: int, j: int) -> str:
         if padded is not None and padded[i, j]:
             return "pad"
-        v = z[i, j]
+        v = z[i, j] + 0.0  # no "-0"
         if fractions:
             return format_weight(v)
         return f"{v:.2f}".rstrip("0").rstrip(".") if abs(v) < 1000 else f"{v:.3g}"
@@ -166,7 +200,7 @@ def grid_figure(
             **scale,
         )
     )
-    fig = _base_layout(fig, title, height=min(380, 50 * k_rows + 70))
+    fig = _base_layout(fig, title, min(380, 50 * k_rows + 70), (-0.5, k_cols - 0.5), (-0.5, k_rows - 0.5))
     fig.update_xaxes(showticklabels=False)
     fig.update_yaxes(showticklabels=False)
     return fig

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from cnnlib.shapes import SlidingAxis, StackResult
 
@@ -34,8 +33,10 @@ _CURRENT = "#238b45"
 _FONT = 16
 
 
-def picture_fits(rows: SlidingAxis, cols: SlidingAxis, limit: int = MAX_PICTURE_CELLS) -> bool:
-    """Whether the grids are small enough to draw cell by cell."""
+def picture_fits(rows: SlidingAxis | None, cols: SlidingAxis | None, limit: int = MAX_PICTURE_CELLS) -> bool:
+    """Whether the grids are small enough to draw cell by cell (None: too big to even build)."""
+    if rows is None or cols is None:
+        return False
     return max(len(rows.cells), len(cols.cells), rows.out_size, cols.out_size) <= limit
 
 
@@ -63,11 +64,13 @@ def sliding_figure(
     uncovered_cols: Sequence[int] = (),
     input_label: str = "Input",
     transposed: bool = False,
+    width_px: int = 760,
 ) -> go.Figure:
     """The window for output pixel (out_row, out_col) on the input grid, next to the output grid.
 
     rows, cols: the layer's SlidingAxis for height and width (cnnlib.shapes.sliding_axis).
     uncovered_rows/cols: input rows/cols that no window reads, shaded as such.
+    width_px: the width the figure will roughly get, used to size its height.
     """
     R, C = len(rows.cells), len(cols.cells)
     OH, OW = rows.out_size, cols.out_size
@@ -195,9 +198,13 @@ def sliding_figure(
             font={"size": 13, "color": "#555"},
         )
     rows_shown = max(R, OH)
-    cell_px = max(14, min(34, 560 // max(rows_shown, 1)))
+    # Cells are square, so the drawing is limited by the width too (about 760 px on a 1280 px
+    # wide page): size the figure to what will be drawn, without empty bands above and below.
+    x_span = x0 + OW + 0.6
+    y_span = rows_shown + 1.1 + (1 if transposed else 0)
+    cell_px = max(12, min(50, 640 // max(rows_shown, 1), int(width_px / x_span)))
     fig.update_layout(
-        height=int(rows_shown * cell_px + 170 + (30 if transposed else 0)),
+        height=int(y_span * cell_px + 90),
         margin={"l": 10, "r": 10, "t": 10, "b": 10},
         plot_bgcolor="white",
         paper_bgcolor="white",
@@ -229,9 +236,10 @@ def _legend_marker(colour: str, name: str) -> go.Scatter:
 
 
 def stack_figure(stack: StackResult) -> go.Figure:
-    """Bars: each layer's spatial height and width; line: the receptive field (height) after it.
+    """Bars: each layer's spatial height (and width, if different); line: the receptive field.
 
-    A layer torch refuses (a size that hits zero) is drawn as a red cross at the end.
+    Both are in input pixels, so they share one axis: watch the image shrink while what each unit
+    sees grows. A layer torch refuses (e.g. a size that hits zero) is marked with a red cross.
     """
     names = ["input"] + [f"{r.index + 1}. {r.type}" for r in stack.rows]
     heights = [stack.input_shape[1]] + [
@@ -241,57 +249,56 @@ def stack_figure(stack: StackResult) -> go.Figure:
         r.output_shape[2] if len(r.output_shape) == 3 else None for r in stack.rows
     ]
     rf = [1] + [r.rf[0] if r.rf else None for r in stack.rows]
-    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    fig = go.Figure()
+    square = widths == heights
     fig.add_trace(
         go.Bar(
-            x=names, y=heights, name="height", marker_color="#6baed6", text=heights, textposition="outside"
-        ),
-        secondary_y=False,
+            x=names,
+            y=heights,
+            name="feature map size" if square else "height",
+            marker_color="#6baed6",
+            text=heights,
+            textposition="outside",
+        )
     )
-    if widths != heights:
+    if not square:
         fig.add_trace(
             go.Bar(
                 x=names, y=widths, name="width", marker_color="#c6dbef", text=widths, textposition="outside"
-            ),
-            secondary_y=False,
+            )
         )
     fig.add_trace(
         go.Scatter(
             x=names,
             y=rf,
-            name="receptive field (height, input pixels)",
+            name="receptive field" + ("" if square else " (height)"),
             mode="lines+markers",
-            line={"color": "#e6550d", "width": 3},
-            marker={"size": 10},
+            line={"color": "#e6550d", "width": 4},
+            marker={"size": 11},
             connectgaps=False,
-        ),
-        secondary_y=True,
+        )
     )
     if stack.error is not None and stack.error.layer_index is not None:
-        bad = f"{stack.error.layer_index + 1}. refused"
+        bad = f"{stack.error.layer_index + 1}. {stack.error_type or 'refused'}"
         fig.add_trace(
             go.Scatter(
                 x=[bad],
                 y=[0],
                 mode="markers+text",
-                marker={"symbol": "x", "size": 22, "color": "#cb181d"},
-                text=["size hits 0"],
+                marker={"symbol": "x", "size": 24, "color": "#cb181d"},
+                text=["refused"],
                 textposition="top center",
-                textfont={"color": "#cb181d", "size": 15},
+                textfont={"color": "#cb181d", "size": 16},
                 name="layer PyTorch refuses",
-            ),
-            secondary_y=False,
+            )
         )
     fig.update_layout(
-        height=380,
-        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        height=400,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
         barmode="group",
-        font={"size": 15},
+        font={"size": 16},
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
         plot_bgcolor="white",
     )
-    fig.update_yaxes(
-        title_text="pixels (height/width)", secondary_y=False, gridcolor="#eee", rangemode="tozero"
-    )
-    fig.update_yaxes(title_text="receptive field", secondary_y=True, showgrid=False, rangemode="tozero")
+    fig.update_yaxes(title_text="input pixels", gridcolor="#eee", rangemode="tozero")
     return fig

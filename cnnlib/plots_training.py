@@ -123,6 +123,16 @@ def _line(
     return trace
 
 
+def _exploded(losses: Sequence[float], factor: float = 20.0) -> bool:
+    """True when some batch loss is over `factor` times the typical early loss (then a log axis reads)."""
+    v = np.asarray(losses, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    if v.size < 2:
+        return False
+    start = float(np.median(v[: max(1, min(10, v.size // 4 or 1))]))
+    return start > 0 and float(v.max()) > factor * start
+
+
 def live_figure_dict(
     current: Curves | None, earlier: Sequence[Curves] = (), height: int = 400, alpha: float = 0.1
 ) -> dict:
@@ -160,59 +170,27 @@ def live_figure_dict(
             data.append(_line(x, y, "loss per batch", CURRENT["raw"], 1))
             x, y = downsample(current.batch_x, list(ema(current.batch_loss, alpha)), LIVE_POINTS)
             data.append(_line(x, y, "smoothed", CURRENT["smooth"], 3))
-        ep = current.epochs
-        if current.train_loss:
-            data.append(
-                _line(
-                    ep[: len(current.train_loss)],
-                    current.train_loss,
-                    "train (epoch)",
-                    CURRENT["train"],
-                    mode="markers",
-                    hover="epoch %{x}: %{y:.3f}",
-                    group="train",
+        per_epoch = (  # values, name, colour/group, panel, mode, hover format, in legend
+            (current.train_loss, "train (epoch)", "train", "", "markers", "%{y:.3f}", True),
+            (current.val_loss, "validation", "val", "", "lines+markers", "%{y:.3f}", True),
+            (current.train_acc, "train", "train", "2", "lines+markers", "%{y:.1%}", False),
+            (current.val_acc, "validation", "val", "2", "lines+markers", "%{y:.1%}", False),
+        )
+        for values, name, group, axis, mode, fmt, legend in per_epoch:
+            if values:
+                data.append(
+                    _line(
+                        current.epochs[: len(values)],
+                        values,
+                        name,
+                        CURRENT[group],
+                        mode=mode,
+                        axis=axis,
+                        hover="epoch %{x}: " + fmt,
+                        legend=legend,
+                        group=group,
+                    )
                 )
-            )
-        if current.val_loss:
-            data.append(
-                _line(
-                    ep[: len(current.val_loss)],
-                    current.val_loss,
-                    "validation",
-                    CURRENT["val"],
-                    mode="lines+markers",
-                    hover="epoch %{x}: %{y:.3f}",
-                    group="val",
-                )
-            )
-        if current.train_acc:
-            data.append(
-                _line(
-                    ep[: len(current.train_acc)],
-                    current.train_acc,
-                    "train",
-                    CURRENT["train"],
-                    mode="lines+markers",
-                    axis="2",
-                    hover="epoch %{x}: %{y:.1%}",
-                    legend=False,
-                    group="train",
-                )
-            )
-        if current.val_acc:
-            data.append(
-                _line(
-                    ep[: len(current.val_acc)],
-                    current.val_acc,
-                    "validation",
-                    CURRENT["val"],
-                    mode="lines+markers",
-                    axis="2",
-                    hover="epoch %{x}: %{y:.1%}",
-                    legend=False,
-                    group="val",
-                )
-            )
         if current.lr:
             x, y = downsample(current.lr_x, current.lr, LIVE_POINTS)
             data.append(_line(x, y, "learning rate", CURRENT["lr"], axis="3", hover="%{y:.2e}", legend=False))
@@ -272,8 +250,11 @@ def live_figure_dict(
             "title": {"text": "epoch"},
         }
         layout["yaxis" + suffix] = {**axis, "anchor": "x" + suffix, "rangemode": "tozero"}
+    if current is not None and _exploded(current.batch_loss):
+        layout["yaxis"].update(type="log", rangemode=None, title={"text": "log scale: the loss blew up"})
     layout["yaxis2"].update(range=[0, 1.02], tickformat=".0%")
-    layout["yaxis3"].update(exponentformat="e")
+    layout["yaxis3"].update(exponentformat="e", nticks=4)
+    layout["xaxis3"].update(nticks=3)
     if current is None or not (current.batch_loss or current.train_loss):
         layout["annotations"].append(
             {
@@ -314,16 +295,40 @@ def confusion_figure(confusion: np.ndarray, classes: Sequence[str], height: int 
             colorscale="Blues",
             zmin=0,
             zmax=1,
-            colorbar={"title": "share of row", "tickformat": ".0%"},
+            showscale=False,
             customdata=cm,
-            hovertemplate="true %{y}, predicted %{x}: %{customdata} (%{z:.1%} of the row)<extra></extra>",
+            hoverinfo="skip",
             xgap=2,
             ygap=2,
         )
     )
-    _style(fig, height or int(min(640, 160 + 44 * k)))
-    fig.update_xaxes(title_text="predicted class", side="bottom", type="category")
-    fig.update_yaxes(title_text="true class", autorange="reversed", type="category")
+    # Heatmaps cannot be selected by a click (Plotly has no selectedpoints for them): an invisible
+    # square marker on every cell makes each cell clickable (Streamlit's on_select) and hoverable.
+    h = height or int(min(640, 160 + 46 * k))
+    cell = max(6, int((h - 110) / max(1, k) * 0.85))
+    xs = [labels[p] for t in range(k) for p in range(k)]
+    ys = [labels[t] for t in range(k) for p in range(k)]
+    counts = [int(cm[t, p]) for t in range(k) for p in range(k)]
+    shares = [float(share[t, p]) for t in range(k) for p in range(k)]
+    fig.add_trace(
+        go.Scatter(
+            x=xs,
+            y=ys,
+            mode="markers",
+            marker={"symbol": "square", "size": cell, "color": "rgba(0,0,0,0)"},
+            selected={"marker": {"color": "rgba(255,140,0,0.35)"}},
+            unselected={"marker": {"opacity": 1}},
+            customdata=np.stack([counts, shares], axis=1),
+            hovertemplate="true %{y}, predicted %{x}: %{customdata[0]} (%{customdata[1]:.1%} of the row)"
+            "<extra></extra>",
+            showlegend=False,
+            name="cells",
+        )
+    )
+    _style(fig, h)
+    # Fixed ranges: the markers' size must not pad the axes (autorange would squeeze the cells).
+    fig.update_xaxes(title_text="predicted class", side="bottom", type="category", range=[-0.5, k - 0.5])
+    fig.update_yaxes(title_text="true class", type="category", range=[k - 0.5, -0.5])
     return fig
 
 
@@ -334,27 +339,44 @@ def per_class_figure(
     classes: Sequence[str],
     height: int = 360,
 ) -> go.Figure:
-    """Grouped bars: precision, recall and F1 of every class, 0..1."""
+    """Dot plot: precision, recall and F1 of every class.
+
+    The y axis starts just below the lowest value (not at 0) so that differences of a few percent
+    between classes are visible; the axis title says where it starts.
+    """
     labels = [str(c) for c in classes]
     fig = go.Figure()
-    for name, values, color in (
-        ("precision", precision, "#1f77b4"),
-        ("recall", recall, "#ff7f0e"),
-        ("F1", f1, "#2ca02c"),
+    offsets = {"precision": -0.2, "recall": 0.0, "F1": 0.2}
+    for name, values, color, symbol in (
+        ("precision", precision, "#1f77b4", "circle"),
+        ("recall", recall, "#ff7f0e", "diamond"),
+        ("F1", f1, "#2ca02c", "square"),
     ):
         fig.add_trace(
-            go.Bar(
-                x=labels,
+            go.Scatter(
+                x=[i + offsets[name] for i in range(len(labels))],
                 y=list(values),
                 name=name,
-                marker_color=color,
-                hovertemplate="%{x}: %{y:.1%}<extra>" + name + "</extra>",
+                mode="markers",
+                marker={"color": color, "size": 13, "symbol": symbol},
+                customdata=labels,
+                hovertemplate="class %{customdata}: %{y:.1%}<extra>" + name + "</extra>",
             )
         )
+    lowest = float(min([*precision, *recall, *f1], default=0.0))
+    bottom = max(0.0, math.floor((lowest - 0.03) * 20) / 20)  # a multiple of 5% below the lowest dot
     _style(fig, height)
-    fig.update_layout(barmode="group")
-    fig.update_yaxes(range=[0, 1.05], tickformat=".0%")
-    fig.update_xaxes(type="category")
+    fig.update_yaxes(
+        range=[bottom, 1.01],
+        tickformat=".0%",
+        title_text="" if bottom == 0 else f"axis starts at {bottom:.0%}",
+    )
+    fig.update_xaxes(
+        tickvals=list(range(len(labels))),
+        ticktext=labels,
+        title_text="class",
+        range=[-0.6, len(labels) - 0.4],
+    )
     return fig
 
 
@@ -362,6 +384,17 @@ def _upscale(img: np.ndarray, target: int) -> np.ndarray:
     """Nearest-neighbour upscale [H, W, ...] so the longer side is about `target` px (crisp pixels)."""
     f = max(1, int(round(target / max(img.shape[0], img.shape[1]))))
     return np.repeat(np.repeat(img, f, axis=0), f, axis=1)
+
+
+def _square_pixels(fig: go.Figure) -> None:
+    """Each subplot's y axis anchored to its own x axis: heatmap pixels stay square."""
+    for name in list(fig.layout):
+        if name.startswith("yaxis"):
+            fig.layout[name].scaleanchor = "x" + name[5:]
+            fig.layout[name].constrain = "domain"
+    for name in list(fig.layout):
+        if name.startswith("xaxis"):
+            fig.layout[name].constrain = "domain"
 
 
 def filters_figure(weights: np.ndarray, max_filters: int = 32, cols: int = 8) -> go.Figure:
@@ -405,8 +438,10 @@ def filters_figure(weights: np.ndarray, max_filters: int = 32, cols: int = 8) ->
             )
     _style(fig, 70 + rows * 130)
     fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x" if i != 3 else None)
-    fig.update_annotations(font_size=13)
+    fig.update_yaxes(visible=False, autorange="reversed")
+    if i != 3:
+        _square_pixels(fig)
+    fig.update_annotations(font_size=14)
     fig.update_layout(margin={"l": 10, "r": 10, "t": 30, "b": 10})
     return fig
 
@@ -443,7 +478,8 @@ def feature_maps_figure(maps: Sequence[tuple[str, np.ndarray]], max_channels: in
             )
     _style(fig, 60 + rows * 170)
     fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
+    fig.update_yaxes(visible=False, autorange="reversed")
+    _square_pixels(fig)
     fig.update_annotations(font_size=14, xanchor="left", x=0)
     fig.update_layout(margin={"l": 10, "r": 10, "t": 40, "b": 10})
     return fig
@@ -459,7 +495,7 @@ def gallery_figure(
     """uint8 images [N, C, H, W] (C = 1 or 3) in a grid, each with a (coloured) title."""
     imgs = np.asarray(images)
     n = len(imgs)
-    cols = max(1, min(cols, n))
+    cols = max(1, cols)  # a fixed grid: a few images keep the size and place they have among many
     rows = max(1, int(np.ceil(n / cols)))
     fig = make_subplots(
         rows=rows,
@@ -478,7 +514,7 @@ def gallery_figure(
     _style(fig, 30 + rows * (size + 70))
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
-    fig.update_annotations(font_size=13)
+    fig.update_annotations(font_size=15)
     if colors:
         for ann, color in zip(fig.layout.annotations, colors, strict=False):
             ann.font.color = color

@@ -74,11 +74,15 @@ class Question:
             args.append("ceil_mode=True")
         return f"nn.{self.kind}({', '.join(args)})"
 
+    def note(self) -> str:
+        """A reminder of a default the question relies on ("" if none)."""
+        if self.stride is None:
+            return f"A pool's stride defaults to its kernel size, here {self.kernel}."
+        return ""
+
     def prompt(self) -> str:
         """The question in words (Markdown)."""
-        note = ""
-        if self.stride is None:
-            note = f" (a pool's stride defaults to its kernel size, {self.kernel})"
+        note = f" ({self.note()})" if self.note() else ""
         return (
             f"An image of **{self.size}×{self.size}** pixels goes through `{self.code()}`{note}. "
             "How many pixels tall (and wide) is the output?"

@@ -33,6 +33,9 @@ import numpy as np
 MAX_VALUE = 100_000
 """The largest size, kernel, stride, padding, dilation or channel count accepted."""
 
+MAX_DRAWN_CELLS = 400
+"""single_layer builds the sliding picture's axes only up to this many cells a side."""
+
 LAYER_KINDS = ("Conv2d", "MaxPool2d", "AvgPool2d", "ConvTranspose2d")
 """The layer types of the single-layer calculator."""
 
@@ -182,13 +185,17 @@ def _conv_pads(size: int, kernel: int, stride: int, padding: int | str, dilation
     return padding, padding  # type: ignore[return-value]
 
 
+def _px(n: int) -> str:
+    return f"{n} pixel" if n == 1 else f"{n} pixels"
+
+
 def _too_small_conv(size: int, kernel: int, dilation: int, before: int, after: int) -> ShapeError:
     span = dilation * (kernel - 1) + 1
     dil = f" (kernel {kernel} with dilation {dilation})" if dilation > 1 else ""
     pad = f" ({size} + {before + after} padding)" if before + after else ""
     return ShapeError(
-        f"The kernel spans {span} pixels{dil} but the padded input is only {size + before + after} "
-        f"pixels{pad}: the window doesn't fit even once. Use a smaller kernel or dilation, more "
+        f"The kernel spans {_px(span)}{dil} but the padded input is only {_px(size + before + after)}"
+        f"{pad}: the window doesn't fit even once. Use a smaller kernel or dilation, more "
         "padding, or a bigger input.",
         "kernel",
     )
@@ -262,8 +269,8 @@ def pool2d_output_size(
     if out < 1:
         span = dilation * (kernel - 1) + 1
         raise ShapeError(
-            f"The pooling window spans {span} pixels but the padded input is only "
-            f"{size + 2 * padding} pixels: the output would have {out} pixels. Use a smaller window "
+            f"The pooling window spans {_px(span)} but the padded input is only "
+            f"{_px(size + 2 * padding)}: the output would have {_px(out)}. Use a smaller window "
             "or a bigger input.",
             "kernel",
         )
@@ -301,7 +308,7 @@ def conv_transpose2d_output_size(
     if out < 1:
         raise ShapeError(
             f"The padding {padding} crops more than the transposed convolution makes: the output "
-            f"would have {out} pixels. Use less padding (each unit of padding removes 2 pixels).",
+            f"would have {_px(out)}. Use less padding (each unit of padding removes 2 pixels).",
             "padding",
         )
     return out
@@ -644,15 +651,23 @@ def sliding_axis(
     dilation: int = 1,
     output_padding: int = 0,
     ceil_mode: bool = False,
+    limit: int | None = None,
 ) -> SlidingAxis:
     """The sliding picture for one axis of a layer (conv_arithmetic style).
 
     A transposed convolution is drawn as what it equals: a stride-1 convolution over the input
     with stride-1 zeros inserted between pixels and d*(k-1)-p padding each side (+ output
     padding after); where that padding is negative the stretched input is cropped.
+    limit: refuse (ShapeError) to build an axis of more drawn cells than this.
     """
+
+    def check_limit(cells: int) -> None:
+        if limit is not None and cells > limit:
+            raise ShapeError(f"The picture would need {cells:,} cells a side; it draws at most {limit:,}.")
+
     if kind == "ConvTranspose2d":
         out = conv_transpose2d_output_size(size, kernel, stride or 1, padding, output_padding, dilation)  # type: ignore[arg-type]
+        check_limit(out + dilation * (kernel - 1))
         s = int(stride or 1)
         cells: list[str] = []
         source: list[int | None] = []
@@ -685,9 +700,10 @@ def sliding_axis(
         before, after = _conv_pads(size, kernel, s, _padding(padding), dilation)
     else:
         raise ShapeError(f"Unknown layer type {kind!r}: use one of {', '.join(LAYER_KINDS)}.")
+    reach = (out - 1) * s + dilation * (kernel - 1) + 1  # cells the last window reaches
+    check_limit(max(reach, before + size + after))
     cells = ["pad"] * before + ["input"] * size + ["pad"] * after
     source = [None] * before + list(range(size)) + [None] * after
-    reach = (out - 1) * s + dilation * (kernel - 1) + 1  # cells the last window reaches
     extra = max(0, reach - len(cells))
     return SlidingAxis(
         tuple(cells + ["off"] * extra), tuple(source + [None] * extra), kernel, s, dilation, out
@@ -736,8 +752,8 @@ class LayerResult:
     latex_w: str
     uncovered_rows: list[int]
     uncovered_cols: list[int]
-    rows: SlidingAxis
-    cols: SlidingAxis
+    rows: SlidingAxis | None  # None: too big to draw (over MAX_DRAWN_CELLS cells a side)
+    cols: SlidingAxis | None
 
     @property
     def square(self) -> bool:
@@ -801,7 +817,10 @@ def single_layer(
         else:
             latex.append(pool2d_formula_latex(n, k, s, p, d, ceil_mode))
             uncovered.append(uncovered_indices(n, k, s, p, d, ceil_mode, pool=True))
-        axes.append(sliding_axis(kind, n, k, s, p, d, op, ceil_mode))
+        try:
+            axes.append(sliding_axis(kind, n, k, s, p, d, op, ceil_mode, limit=MAX_DRAWN_CELLS))
+        except ShapeError:  # too big to draw; the sizes themselves were checked above
+            axes.append(None)
     hs, ws = _pair(size, "size")
     return LayerResult(
         kind=kind,
@@ -859,6 +878,7 @@ class StackResult:
     input_shape: tuple[int, ...]
     rows: list[StackRow] = field(default_factory=list)
     error: ShapeError | None = None
+    error_type: str | None = None  # the refused layer's type
 
 
 def _label(t: str, d: dict) -> str:
@@ -998,10 +1018,11 @@ def stack_shapes(input_shape: Sequence[int], layers: Sequence[dict]) -> StackRes
             msg = str(e)
             if not msg.startswith("Layer "):
                 msg = f"Layer {i + 1} ({t}): {msg}"
-            result.error = ShapeError(msg, e.field, i)
+            result.error, result.error_type = ShapeError(msg, e.field, i), t
             return result
         except (KeyError, TypeError) as e:
             result.error = ShapeError(f"Layer {i + 1} ({t}) is missing or has a bad setting: {e}.", None, i)
+            result.error_type = t
             return result
         result.rows.append(StackRow(i, t, _label(t, d), shape, params, rf, jump))
     return result

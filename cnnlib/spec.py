@@ -321,9 +321,8 @@ class LayerSpec:
                     close = [lower[t.lower()]]
                 hint = f' Did you mean "{close[0]}"?' if close else ""
             raise SpecError(
-                f"{where_idx} has an unknown type {_describe_bad(t)}.{hint} Supported layer types: "
-                + ", ".join(LAYER_TYPES)
-                + ".",
+                f"{where_idx} has an unknown type {json.dumps(t) if isinstance(t, str) else _describe_bad(t)}."
+                f"{hint} Supported layer types: " + ", ".join(LAYER_TYPES) + ".",
                 index,
                 field="type",
             )
@@ -780,7 +779,7 @@ def _analyse_impl(spec: ModelSpec) -> _Analysis:
             )
         if t == "Linear" and len(shape) != 1:
             return err(
-                f"{where} needs a flat vector of features but receives a {_fmt_shape(shape)} feature map: "
+                f"{where} needs a flat vector of features but receives a feature map of shape {_fmt_shape(shape)}: "
                 "insert a Flatten before it.",
                 None,
                 {
@@ -852,7 +851,7 @@ def _analyse_impl(spec: ModelSpec) -> _Analysis:
                     f" (dilation {_fmt_pair(p['dilation'])})" if d != (1, 1) else ""
                 )
                 return err(
-                    f"{where} receives a {shape[1]} x {shape[2]} feature map, too small for its {kern} kernel "
+                    f"{where} receives a feature map of only {shape[1]} x {shape[2]} pixels, too small for its {kern} kernel "
                     f"with padding {pd[0] if pd[0] == pd[1] else list(pd)}: the output would have no pixels. "
                     "Add padding, use a smaller kernel, or remove a pooling layer before it.",
                     "kernel_size",
@@ -870,7 +869,7 @@ def _analyse_impl(spec: ModelSpec) -> _Analysis:
                 )
             if shape[1] + 2 * pd[0] < k[0] or shape[2] + 2 * pd[1] < k[1]:
                 return err(
-                    f"{where} receives a {shape[1]} x {shape[2]} feature map, smaller than its "
+                    f"{where} receives a feature map of only {shape[1]} x {shape[2]} pixels, smaller than its "
                     f"{_fmt_pair(p['kernel_size'])} window: the output would have no pixels. Remove this layer, "
                     "use a smaller window, or start from a bigger input.",
                     "kernel_size",
@@ -1146,8 +1145,9 @@ def to_pytorch_code(spec: ModelSpec, class_name: str = "Net") -> str:
     c, h, w = spec.input_shape
     out = summary[-1].output_shape if summary else spec.input_shape
     lines = [
-        f'"""A CNN made with CNN Classroom\'s model builder: input [N, {c}, {h}, {w}], output '
-        f'[N, {", ".join(map(str, out))}]."""',
+        '"""A CNN made with CNN Classroom\'s model builder.',
+        "",
+        f'Input [N, {c}, {h}, {w}] (N images), output [N, {", ".join(map(str, out))}]."""',
         "",
         "import torch",
         "from torch import nn",
@@ -1160,7 +1160,7 @@ def to_pytorch_code(spec: ModelSpec, class_name: str = "Net") -> str:
     ]
     for layer, kw, s in zip(spec.layers, kwargs, summary, strict=True):
         call = f"nn.{layer.type}({_code_args(layer, kw)}),"
-        lines.append(f"            {call:<58}# {s.index}: -> [N, {', '.join(map(str, s.output_shape))}]")
+        lines.append(f"            {call}  # {s.index}: [N, {', '.join(map(str, s.output_shape))}]")
     lines += [
         "        )",
         "",

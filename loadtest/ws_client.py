@@ -153,6 +153,10 @@ class RunResult:
                 return t
         return None
 
+    def metrics(self) -> list[tuple[str, str]]:
+        """(label, value) of every `st.metric` in the run."""
+        return [(e.metric.label, e.metric.body) for e in self.elements if e.WhichOneof("type") == "metric"]
+
     def widget_id(self, key: str, kind: str | None = None) -> str | None:
         """The id of the widget with user key `key` (ids end in `-<key>`)."""
         for e in self.elements:

@@ -37,11 +37,10 @@ with st.sidebar:  # the controls sit under the menu, so the pictures stay in vie
         st.markdown(views.EXPLAIN["relu"] + "\n\n" + views.EXPLAIN["pool"])
 
 fm = K.feature_map(plane, kernel, settings)
-pixel = views.clamp_pixel(fm.conv.shape)
+pixel = views.clamp_pixel(fm.conv)
 
 st.toggle("🤔 Predict first, then reveal", key="k_predict", help="Hide the feature map until you guess.")
-show = views.predict_gate(name, kernel)
-views.maps(plane, label, fm, kernel, settings, pixel, show)
+views.maps(plane, label, fm, name, kernel, settings, pixel)
 
 st.subheader("Output size")
 views.output_size(plane.shape, kernel.shape, settings)

@@ -16,11 +16,12 @@ st.markdown(
     "and never disagrees with PyTorch."
 )
 
-MODES = ["🧮 One layer", "🧱 Stack of layers", "🎯 Quiz"]
+MODES = [":material/calculate: One layer", ":material/stacks: Stack of layers", ":material/quiz: Quiz"]
 mode = st.radio("Mode", MODES, horizontal=True, key="sc_mode", label_visibility="collapsed")
 
 if mode == MODES[0]:
-    with st.expander("What do padding, stride and dilation do?"):
+    ex1, ex2 = st.columns(2)
+    with ex1.expander("What do padding, stride and dilation do?"):
         st.markdown(
             "- **Kernel size k**: how many pixels the window covers along each side.\n"
             "- **Padding p**: rings of zeros added around the input, so the window can sit on the "
@@ -32,21 +33,21 @@ if mode == MODES[0]:
             "- The window spans d·(k − 1) + 1 pixels, so the formula counts how many times that span "
             "fits in in + 2p pixels, moving s at a time."
         )
-    with st.expander("Why round down (floor)?"):
+    with ex2.expander("Why round down (floor)?"):
         st.markdown(
             "The window only stops where it fits completely. If the last step would hang over the "
             "edge, PyTorch doesn't take it, so the division rounds **down**, and the leftover rows "
             "and columns at the bottom and right are never read (the calculator lists them). The "
             "**+ 1** counts the window's first position, before any step."
         )
-    with st.expander("ceil_mode (pooling only)"):
+    with ex2.expander("ceil_mode (pooling only)"):
         st.markdown(
             "`ceil_mode=True` rounds **up** instead: one more window is allowed to hang over the edge, "
             "and it pools whatever part of it lies on the input. PyTorch adds one rule: that last "
             "window must *start* inside the input (or the left padding), otherwise it is dropped. "
             "The formula shows when that happens."
         )
-    with st.expander("Transposed convolution (ConvTranspose2d)"):
+    with ex1.expander("Transposed convolution (ConvTranspose2d)"):
         st.markdown(
             "A transposed convolution *grows* the image, as in decoders and U-Nets: out = (in − 1)·s − "
             "2p + d(k − 1) + output_padding + 1. It equals an ordinary stride-1 convolution over the "

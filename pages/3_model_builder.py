@@ -32,14 +32,14 @@ spec = B.current()
 rows, err = S.summarize_partial(spec)
 v = B.version()
 
-# ---- input shape, classes, undo
-c = st.columns([1, 1, 1, 1.2, 1.4], vertical_alignment="bottom")
+# ---- input shape and classes
+c = st.columns([1, 1, 1, 1, 2.2], vertical_alignment="bottom")
 keys = (f"bin_c_{v}", f"bin_h_{v}", f"bin_w_{v}")
 ch, hh, ww = spec.input_shape
 c[0].number_input(
     "Input channels",
     min_value=1,
-    max_value=S.MAX_INPUT_CHANNELS,
+    max_value=max(S.MAX_INPUT_CHANNELS, ch),
     value=ch,
     step=1,
     key=keys[0],
@@ -50,7 +50,7 @@ c[0].number_input(
 c[1].number_input(
     "Height",
     min_value=1,
-    max_value=S.MAX_INPUT_SIDE,
+    max_value=max(S.MAX_INPUT_SIDE, hh),
     value=hh,
     step=1,
     key=keys[1],
@@ -60,7 +60,7 @@ c[1].number_input(
 c[2].number_input(
     "Width",
     min_value=1,
-    max_value=S.MAX_INPUT_SIDE,
+    max_value=max(S.MAX_INPUT_SIDE, ww),
     value=ww,
     step=1,
     key=keys[2],
@@ -71,7 +71,7 @@ n_classes = S.num_classes(spec)
 c[3].number_input(
     "Classes",
     min_value=1,
-    max_value=1000,
+    max_value=max(1000, n_classes or 0),
     value=n_classes or 10,
     step=1,
     key=f"bcls_{v}",
@@ -82,26 +82,23 @@ c[3].number_input(
     if n_classes
     else "Add a Linear layer at the end to output class scores",
 )
-c[4].button(
-    "↶ Undo last change", key="bundo", disabled=not st.session_state[B.UNDO], on_click=B.undo, width="stretch"
-)
-st.markdown(f"#### {B.name()}")
+c[4].markdown(f"### {B.name()}")
 
 V.render_error(err)
 V.render_totals(spec, rows, err)
 
-left, right = st.columns([7, 4], gap="medium")
-with left:
-    st.subheader("Summary")
-    V.render_summary(spec, rows, err)
-with right:
-    st.subheader("Edit a layer")
+with st.container(border=True):
+    st.subheader(":material/tune: Edit the layers")
     render_layer_editor(spec, rows, err)
     st.divider()
-    st.subheader("Add a layer")
     render_add_layer(spec)
 
-tab_d, tab_c, tab_j = st.tabs(["🧊 Diagram", "🐍 PyTorch code", "💾 Save / load JSON"])
+st.subheader(":material/table_rows: Summary")
+V.render_summary(spec, rows, err)
+
+tab_d, tab_c, tab_j = st.tabs(
+    [":material/view_in_ar: Diagram", ":material/code: PyTorch code", ":material/save: Save / load JSON"]
+)
 with tab_d:
     V.render_diagram(spec, rows, err)
 with tab_c:
@@ -110,11 +107,11 @@ with tab_j:
     V.render_json(spec)
 
 with st.container(border=True):
-    st.subheader("🚀 Hand-off")
+    st.subheader(":material/rocket_launch: Hand-off")
     V.render_handoff(spec, err)
 
 with st.container(border=True):
-    st.subheader("🤔 Predict, then reveal")
+    st.subheader(":material/psychology: Predict, then reveal")
     V.render_quiz(spec, rows)
 
 e1, e2, e3 = st.columns(3)

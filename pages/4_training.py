@@ -60,7 +60,8 @@ def explain() -> None:
 
 
 def predict_then_reveal() -> None:
-    with st.expander(":material/psychology_alt: Predict, then reveal: will this model overfit?"):
+    with st.popover("Predict first", icon=":material/psychology_alt:", width="stretch"):
+        st.markdown("**Will this model overfit?**")
         st.radio(
             "Before you press Train, guess:",
             ["Yes, validation loss will rise", "No, both will keep falling", "I can't tell yet"],
@@ -79,6 +80,7 @@ def predict_then_reveal() -> None:
 if tab_train.open is not False:
     with tab_train:
         run = live.current_run()
+        row = st.container()  # Train / Stop first, filled once the settings below are read
         with st.expander(
             "Settings: data, model, optimizer…",
             expanded=run is None,
@@ -88,7 +90,7 @@ if tab_train.open is not False:
         ):
             setup = render_setup()
         st.session_state["train_setup_ok"] = setup.ready
-        c_train, c_stop, c_msg = st.columns([1, 1, 4], vertical_alignment="center")
+        c_train, c_stop, c_pred, c_msg = row.columns([1, 1, 1.3, 3.2], vertical_alignment="center")
         train_clicked = c_train.button(
             "Train",
             key="train_start",
@@ -105,7 +107,8 @@ if tab_train.open is not False:
                 live.stop()
             else:
                 st.caption(f"Next run: {setup.summary()}" if setup.ready else f"To fix: {setup.errors[0]}")
-        predict_then_reveal()
+        with c_pred:
+            predict_then_reveal()
         live.live_view()
         live.history_table()
         explain()

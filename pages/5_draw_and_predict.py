@@ -21,9 +21,9 @@ with top_left:
     choice = draw_views.choose_model()
 with top_right:
     quiz = st.toggle(
-        "Predict, then reveal: hide the answer until the class has guessed",
+        "Predict, then reveal",
         key="draw_quiz",
-        help="A classroom routine: everyone guesses what the network will say, then you reveal it.",
+        help="Hide the answer until the class has guessed what the network will say, then reveal it.",
     )
 if choice is None:
     st.stop()

@@ -182,3 +182,66 @@ def test_session_model_is_used():
     _draw(at, _canvas_png(SEVEN))
     assert "Model: My CNN" in _texts(at) and _answer(at) == "7"
     assert np.isclose(record["test_accuracy"], 0.91)
+
+
+def test_session_model_without_convolutions_and_broken_records():
+    mlp = {
+        "name": "MLP on MNIST sample (91.0%, 10:00)",
+        "spec": {
+            "input_shape": [1, 28, 28],
+            "layers": [{"type": "Flatten"}, {"type": "Linear", "out_features": 10}],
+        },
+        "classes": [str(i) for i in range(10)],
+        "dataset": "mnist-sample",
+        "test_accuracy": 0.91,
+        "mean": [0.13],
+        "std": [0.31],
+    }
+    import torch
+
+    torch.manual_seed(0)
+    mlp["state_dict"] = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 10)).state_dict()
+    broken = dict(mlp, name="Broken", state_dict={"0.weight": torch.zeros(3)})
+    at = _open()
+    at.session_state["trained_models"] = [mlp, broken]
+    at.run()
+    options = at.selectbox(key="draw_model").options
+    assert options[1] == "Trained this session: MLP on MNIST sample (91.0%, 10:00)"
+    at.selectbox(key="draw_model").set_value(1).run()
+    _draw(at, _canvas_png(SEVEN))
+    texts = _texts(at)
+    assert "Model: MLP on MNIST sample" in texts and _answer(at) is not None
+    assert "no convolution layers" in texts and "No Grad-CAM for this model" in texts
+    at.selectbox(key="draw_model").set_value(2).run()
+    assert not at.exception
+    texts = _texts(at)
+    assert "can't read drawings" in texts and "could not be loaded" in texts
+    assert _answer(at) == "7"
+
+
+def test_undo_on_an_empty_canvas_and_huge_upload():
+    at = _open()
+    at.button(key="draw_undo").click().run()
+    assert not at.exception and "Nothing to undo" in _texts(at)
+    at.radio(key="draw_mode").set_value("Upload an image").run()
+    huge = _png_bytes(Image.new("1", (6000, 5000), 0))
+    at.file_uploader(key="draw_upload").set_value(("huge.png", huge, "image/png")).run()
+    assert not at.exception and "too big" in _texts(at)
+    blank = _png_bytes(Image.new("RGB", (200, 200), (250, 250, 250)))
+    at.file_uploader(key="draw_upload").set_value(("blank.png", blank, "image/png")).run()
+    assert not at.exception and "blank" in _texts(at)
+
+
+def test_missing_pretrained_file_is_explained(monkeypatch, tmp_path):
+    from cnnlib import inference
+    from pages.ui.resources import get_pretrained
+
+    monkeypatch.setattr(inference, "DATA_DIR", tmp_path)
+    get_pretrained.clear()
+    try:
+        at = _open()
+        texts = _texts(at)
+        assert "mnist_cnn.pt is missing" in texts and "train_pretrained.py" in texts
+        assert "No model to use yet" in texts
+    finally:
+        get_pretrained.clear()

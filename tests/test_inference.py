@@ -272,8 +272,8 @@ def test_feature_maps_match_torch_after_activation():
     x = torch.randn(1, 1, 28, 28)
     maps = inf.feature_maps(model, x)
     assert [name for name, _ in maps] == [
-        "layer 0: Conv2d 1→4, 3×3 → BatchNorm2d → ReLU",
-        "layer 4: Conv2d 4→6, 3×3 → ReLU",
+        "Layer 0: Conv2d 1→4, 3×3 → BatchNorm2d → ReLU",
+        "Layer 4: Conv2d 4→6, 3×3 → ReLU",
     ]
     with torch.no_grad():
         a = model[2](model[1](model[0](x)))
@@ -660,3 +660,16 @@ def test_figures():
     big = pd.enlarge(np.eye(4), 100)
     assert big.shape == (100, 100) and big.dtype == np.uint8 and big[0, 0] == 255 and big[0, 30] == 0
     assert pd.enlarge(np.ones((280, 140)), 112).shape == (112, 56)
+
+
+def test_framed_cards():
+    from cnnlib import plots_draw as pd
+
+    card = pd.framed(np.ones((20, 10)), 140, units=28)  # 20x10 at the scale of 28 px -> 100x50
+    assert card.shape == (140, 140) and card.dtype == np.uint8
+    ink = np.argwhere(card == 255)
+    assert (ink.max(0) - ink.min(0) + 1).tolist() == [100, 50]
+    fit = pd.framed(np.ones((280, 140)), 140)  # fitted: longer side fills the card
+    ink = np.argwhere(fit == 255)
+    assert (ink.max(0) - ink.min(0) + 1).tolist() == [140, 70]
+    assert fit[0, 0] == round(0.3 * 255)

@@ -328,3 +328,48 @@ def test_resize_kernel_pads_and_crops_around_the_centre():
 def test_pool_output_shape():
     assert K.pool_output_shape((27, 20), 2) == (13, 10)
     assert K.pool_output_shape((27, 20), 3) == (9, 6)
+
+
+# ----------------------------------------------------------------------------- figures
+
+
+def test_image_figure_draws_padding_and_the_patch():
+    from cnnlib import plots_kernels as P
+
+    image = np.random.default_rng(9).random((10, 12))
+    rows, cols = K.patch_indices(0, 0, (3, 3), padding=2, dilation=2)
+    fig = P.image_figure(image, padding=(2, 2, 2, 2), patch=(rows, cols))
+    heat = fig.data[0]
+    assert np.asarray(heat.z).shape == (14, 16) and np.asarray(heat.z)[0, 0] == 0  # zeros around
+    assert list(heat.x)[0] == -2 and list(heat.y)[-1] == 11  # axes in image coordinates
+    assert tuple(fig.layout.yaxis.range) == (11.5, -2.5)  # reversed: row 0 at the top
+    assert fig.layout.yaxis.scaleanchor == "x"
+    # 1 dashed image edge + 1 box around the patch + 9 cell outlines
+    assert len(fig.layout.shapes) == 11
+    assert fig.layout.shapes[1].x0 == -2.5 and fig.layout.shapes[1].x1 == 2.5  # cols -2, 0, 2
+
+
+def test_map_figure_scales_and_click_layer():
+    from cnnlib import plots_kernels as P
+
+    signed = P.map_figure(np.array([[-2.0, 1.0], [0.0, 0.5]]), pixel=(1, 0), clickable=True)
+    heat = signed.data[0]
+    assert heat.zmid == 0 and heat.zmin == -2 and heat.zmax == 2 and heat.colorscale[0][1] != "rgb(0,0,0)"
+    click = signed.data[1]
+    assert list(click.x) == [0, 1, 0, 1] and list(click.y) == [0, 0, 1, 1]  # one marker per pixel
+    assert signed.layout.shapes[0].y0 == 0.5 and signed.layout.shapes[0].x0 == -0.5
+    positive = P.map_figure(np.array([[0.0, 3.0]]))
+    assert positive.data[0].zmin == 0 and positive.data[0].zmax == 3 and len(positive.data) == 1
+    assert not P.can_click((200, 200)) and len(P.map_figure(np.zeros((200, 200)), clickable=True).data) == 1
+
+
+def test_grid_figure_labels():
+    from cnnlib import plots_kernels as P
+
+    fig = P.grid_figure(K.KERNELS["Box blur"], "Kernel", fractions=True)
+    assert fig.data[0].text[0][0] == "1/9"
+    products = np.array([[-0.0, 1.23456], [2.0, -0.5]])
+    padded = np.array([[True, False], [False, False]])
+    text = P.grid_figure(products, "Products", padded=padded).data[0].text
+    assert [list(r) for r in text] == [["pad", "1.23"], ["2", "-0.5"]]
+    assert P.grid_figure(np.array([[-0.0]]), "x").data[0].text[0][0] == "0"

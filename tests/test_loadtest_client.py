@@ -93,6 +93,15 @@ def test_run_result_finds_widgets_components_and_answer():
     assert element_texts(res.elements[1]) == ["Train"]
 
 
+def test_run_result_reads_metrics():
+    res = RunResult(seconds=1.0, first_delta_s=0.1, status=0)
+    res.elements = [
+        _element("metric", label="Speed (images/s)", body="2,149"),
+        _element("markdown", body="x"),
+    ]
+    assert res.metrics() == [("Speed (images/s)", "2,149")]
+
+
 def test_session_resolves_cached_references():
     s = StreamlitSession("http://127.0.0.1:1")
     big = ForwardMsg()

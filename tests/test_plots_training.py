@@ -109,7 +109,9 @@ def test_confusion_figure_counts_and_row_shares():
     hm = fig.data[0]
     np.testing.assert_array_equal(np.asarray(hm.text), cm)
     np.testing.assert_allclose(np.asarray(hm.z), [[5 / 6, 1 / 6, 0], [0.5, 0.5, 0], [0, 0, 0]])
-    assert list(hm.x) == ["a", "b", "c"] and fig.layout.yaxis.autorange == "reversed"
+    assert list(hm.x) == ["a", "b", "c"] and list(fig.layout.yaxis.range) == [2.5, -0.5]  # row 0 on top
+    cells = fig.data[1]  # invisible markers: one per cell, so a click selects a cell
+    assert len(cells.x) == 9 and cells.x[1] == "b" and cells.y[1] == "a" and cells.customdata[1][0] == 1
 
 
 def test_per_class_figure():
@@ -141,3 +143,11 @@ def test_gallery_figure_titles_and_colours():
     assert len(fig.data) == 5 and all(isinstance(t, go.Image) for t in fig.data)
     assert [a.font.color for a in fig.layout.annotations] == ["green", "red", "green", "red", "green"]
     assert np.asarray(fig.data[0].z).shape[2] == 3
+
+
+def test_live_figure_switches_to_a_log_axis_when_the_loss_blows_up():
+    c = _curves()
+    assert live_figure(c).layout.yaxis.type != "log"
+    c.batch_loss[30] = 1e9
+    fig = live_figure(c)
+    assert fig.layout.yaxis.type == "log" and "blew up" in fig.layout.yaxis.title.text

@@ -711,3 +711,26 @@ def test_stack_receptive_field_and_errors():
     assert "output channels" in str(stack_shapes([1, 8, 8], [{"type": "Conv2d", "kernel_size": 3}]).error)
     with pytest.raises(ShapeError):
         stack_shapes([1, 8], [])
+
+
+def test_single_layer_stays_small_for_huge_settings():
+    """The largest accepted numbers neither blow up memory nor take long (no picture then)."""
+    t = single_layer(
+        "ConvTranspose2d",
+        MAX_VALUE,
+        MAX_VALUE,
+        MAX_VALUE,
+        0,
+        MAX_VALUE,
+        MAX_VALUE - 1,
+        False,
+        MAX_VALUE,
+        MAX_VALUE,
+    )
+    assert t.output_shape[1] == (MAX_VALUE - 1) * MAX_VALUE + MAX_VALUE * (MAX_VALUE - 1) + MAX_VALUE - 1 + 1
+    assert t.rows is None and t.cols is None
+    c = single_layer("Conv2d", MAX_VALUE, MAX_VALUE, 1, MAX_VALUE)
+    assert c.output_shape[1] == 2 * MAX_VALUE + 1 and c.rows is None
+    with pytest.raises(ShapeError, match="at most 10"):
+        sliding_axis("Conv2d", 28, 3, limit=10)
+    assert single_layer("Conv2d", 28, 3).rows.out_size == 26

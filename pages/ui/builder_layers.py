@@ -14,7 +14,7 @@ def row_label(spec: S.ModelSpec, rows: list[S.LayerSummary], i: int, err: S.Spec
     """ "3 · Conv2d(4→8, 3x3, p=1)" with a warning sign on the broken layer."""
     label = rows[i].label if i < len(rows) else S.layer_label(spec.layers[i])
     broken = err is not None and err.layer_index == i
-    return f"{'⚠️ ' if broken else ''}{i} · {label}"
+    return f"{'✖ ' if broken else ''}{i} · {label}"
 
 
 def _parse_pair(text: str) -> Any:
@@ -127,7 +127,7 @@ def _field_widget(i: int, info: S.FieldInfo, value: Any, arriving: int | None, v
         )
     fe = st.session_state.get(B.FIELD_ERR)
     if fe and fe[0] == i and fe[1] == info.name:
-        st.error(fe[2], icon="⚠️")
+        st.error(fe[2], icon=":material/error:")
 
 
 def _select(key: str) -> None:
@@ -135,14 +135,15 @@ def _select(key: str) -> None:
 
 
 def render_layer_editor(spec: S.ModelSpec, rows: list[S.LayerSummary], err: S.SpecError | None) -> None:
-    """Pick a layer, then move, duplicate, remove or edit it."""
+    """Pick a layer, then move, duplicate, remove or edit it (one row of buttons, fields in 4 columns)."""
     v, n = B.version(), len(spec.layers)
     if n == 0:
         st.info("No layers yet: add one below.")
         return
     sel = min(st.session_state.get(B.SELECTED, 0), n - 1)
     key = f"bsel_{v}"
-    i = st.selectbox(
+    c0, c1, c2, c3, c4 = st.columns([2.4, 1, 1.2, 1.1, 1.3], vertical_alignment="bottom")
+    i = c0.selectbox(
         "Layer to edit",
         list(range(n)),
         index=sel,
@@ -152,10 +153,10 @@ def render_layer_editor(spec: S.ModelSpec, rows: list[S.LayerSummary], err: S.Sp
         format_func=lambda j: row_label(spec, rows, j, err),
     )
     layer = spec.layers[i]
-    c1, c2, c3, c4 = st.columns(4)
     c1.button(
-        "↑ Up",
+        "Up",
         key="b_up",
+        icon=":material/arrow_upward:",
         disabled=i == 0,
         on_click=B.move_layer,
         args=(i, i - 1),
@@ -163,8 +164,9 @@ def render_layer_editor(spec: S.ModelSpec, rows: list[S.LayerSummary], err: S.Sp
         help="Move this layer one place earlier",
     )
     c2.button(
-        "↓ Down",
+        "Down",
         key="b_down",
+        icon=":material/arrow_downward:",
         disabled=i == n - 1,
         on_click=B.move_layer,
         args=(i, i + 1),
@@ -172,27 +174,30 @@ def render_layer_editor(spec: S.ModelSpec, rows: list[S.LayerSummary], err: S.Sp
         help="Move this layer one place later",
     )
     c3.button(
-        "⧉ Copy",
+        "Copy",
         key="b_dup",
+        icon=":material/content_copy:",
         on_click=B.duplicate_layer,
         args=(i,),
         width="stretch",
         help="Insert a copy right after it",
     )
-    c4.button("✕ Remove", key="b_del", on_click=B.remove_layer, args=(i,), width="stretch")
-    st.caption(S.LAYER_DOCS[layer.type])
+    c4.button(
+        "Remove", key="b_del", icon=":material/delete:", on_click=B.remove_layer, args=(i,), width="stretch"
+    )
+    st.caption(f"**{layer.type}**: {S.LAYER_DOCS[layer.type]}")
     infos = S.FIELDS[layer.type]
     if not infos:
-        st.caption(f"{layer.type} has no settings.")
+        st.caption(f"{layer.type} has no settings to change.")
         return
     arriving = rows[i].input_shape[0] if i < len(rows) else None
     if arriving is None and i > 0 and i - 1 < len(rows):
         arriving = rows[i - 1].output_shape[0]
     if arriving is None and i == 0:
         arriving = spec.input_shape[0]
-    cols = st.columns(2)
+    cols = st.columns(4)
     for j, info in enumerate(infos):
-        with cols[j % 2]:
+        with cols[j % 4]:
             _field_widget(i, info, layer.params[info.name], arriving, v)
 
 
@@ -200,22 +205,23 @@ def render_add_layer(spec: S.ModelSpec) -> None:
     """Choose a layer type and where it goes, then add it."""
     v, n = B.version(), len(spec.layers)
     sel = st.session_state.get(B.SELECTED, 0)
-    c1, c2 = st.columns(2)
-    t = c1.selectbox("Layer type", S.LAYER_TYPES, key="badd_type")
-    positions = list(range(n + 1))
+    c1, c2, c3 = st.columns([2, 3, 1.6], vertical_alignment="bottom")
+    t = c1.selectbox("Add a layer of type", S.LAYER_TYPES, key="badd_type")
     default = min(sel + 1, n) if n else 0
     c2.selectbox(
-        "Position",
-        positions,
+        "at position",
+        list(range(n + 1)),
         index=default,
         key=f"badd_pos_{v}",
-        format_func=lambda p: "at the end" if p == n else f"before layer {p} ({spec.layers[p].type})",
+        format_func=lambda p: "the end" if p == n else f"before layer {p} ({spec.layers[p].type})",
     )
-    st.caption(S.LAYER_DOCS[t])
-    st.button(
-        f"➕ Add {t}",
+    c3.button(
+        f"Add {t}",
         key="badd_btn",
+        icon=":material/add:",
         type="primary",
         on_click=B.add_layer,
         args=("badd_type", f"badd_pos_{v}"),
+        width="stretch",
     )
+    st.caption(f"**{t}**: {S.LAYER_DOCS[t]}")

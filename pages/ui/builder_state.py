@@ -24,6 +24,7 @@ SPEC, NAME, UNDO, VERSION, SELECTED = (
     "builder_sel",
 )
 NOTICE, FIELD_ERR, UPLOAD_SEEN = "builder_notice", "builder_field_err", "builder_upload_seen"
+UPLOAD_NOTICE = "builder_upload_notice"
 MAX_UNDO = 30
 
 
@@ -82,6 +83,9 @@ def commit(spec: S.ModelSpec, new_name: str | None = None, bump: bool = True) ->
     st.session_state[FIELD_ERR] = None
     n = len(spec.layers)
     st.session_state[SELECTED] = min(st.session_state.get(SELECTED, 0), max(n - 1, 0))
+    err = S.check(spec)
+    if err is not None and err.layer_index is not None:
+        st.session_state[SELECTED] = err.layer_index  # open the broken layer in the editor
     if bump:
         st.session_state[VERSION] += 1
 
@@ -109,8 +113,8 @@ def undo() -> None:
 
 
 def load_preset(preset: str) -> None:
-    commit(PRESETS[preset], preset)
     st.session_state[SELECTED] = 0
+    commit(PRESETS[preset], preset)
     notice("success", f"Loaded the preset {preset}.")
 
 
@@ -138,11 +142,13 @@ def load_upload(key: str) -> None:
         spec = S.ModelSpec.from_json(data)
     except S.SpecError as e:
         where = f" (layer {e.layer_index})" if e.layer_index is not None else ""
-        notice("error", f"Could not load {up.name}{where}: {e.message} Your model is unchanged.")
+        st.session_state[UPLOAD_NOTICE] = (
+            f"Could not load {up.name}{where}: {e.message} Your model is unchanged."
+        )
         return
     label = up.name.rsplit(".", 1)[0][:40] or "Uploaded model"
-    commit(spec, label)
     st.session_state[SELECTED] = 0
+    commit(spec, label)
     notice("success", f"Loaded {up.name}.")
 
 
@@ -190,14 +196,14 @@ def set_field(i: int, field: str, key: str, convert: Callable[[Any], Any] | None
     raw = st.session_state[key]
     try:
         value = convert(raw) if convert else raw
-        commit(S.set_layer_field(current(), i, field, value), bump=False)
+        commit(S.set_layer_field(current(), i, field, value))
     except (S.SpecError, ValueError) as e:
         st.session_state[FIELD_ERR] = (i, field, getattr(e, "message", str(e)))
 
 
 def set_input(key_c: str, key_h: str, key_w: str) -> None:
     shape = [st.session_state[key_c], st.session_state[key_h], st.session_state[key_w]]
-    _guard(lambda: commit(S.set_input_shape(current(), shape), bump=False))
+    _guard(lambda: commit(S.set_input_shape(current(), shape)))
 
 
 def set_classes(key: str) -> None:

@@ -19,42 +19,62 @@ def render_notice() -> None:
     note = st.session_state.pop(B.NOTICE, None)
     if note:
         kind, text = note
-        getattr(st, kind)(text, icon={"success": "✅", "info": "ℹ️", "warning": "⚠️", "error": "🚫"}[kind])
+        icons = {
+            "success": ":material/check_circle:",
+            "info": ":material/info:",
+            "warning": ":material/warning:",
+            "error": ":material/error:",
+        }
+        getattr(st, kind)(text, icon=icons[kind])
 
 
 def render_start_from() -> None:
-    """Load a preset, the session's model, or a JSON file."""
-    c1, c2, c3 = st.columns([5, 5, 3], vertical_alignment="bottom")
-    with c1:
-        names = list(PRESETS)
-        preset = st.selectbox(
-            "Preset",
-            names,
-            index=names.index(DEFAULT_PRESET),
-            key="bpreset",
-            help="The seed tutorials' models first, then LeNet-5 and a small VGG",
-        )
-        st.button(
-            "Load preset", key="bload_preset", on_click=lambda: B.load_preset(st.session_state["bpreset"])
-        )
-    with c2:
-        key = f"bupload_{B.version()}"
-        st.file_uploader(
-            "…or a model spec (.json)",
-            type=["json"],
-            key=key,
-            on_change=B.load_upload,
-            args=(key,),
-            help="A file saved from this page's JSON tab",
-        )
-    with c3:
-        st.button(
-            "Load the model sent to training",
-            key="bload_session",
-            on_click=B.load_session_model,
-            width="stretch",
-        )
-    st.caption(f"**{preset}**: {PRESET_NOTES[preset]}")
+    """Load a preset or the session's model; undo the last change."""
+    c1, c2, c3, c4 = st.columns([2.6, 1.3, 2.7, 1.2], vertical_alignment="bottom")
+    names = list(PRESETS)
+    preset = c1.selectbox(
+        "Start from a preset",
+        names,
+        index=names.index(DEFAULT_PRESET),
+        key="bpreset",
+        help="The seed tutorials' models first, then LeNet-5 and a small VGG",
+    )
+    c2.button(
+        "Load preset",
+        key="bload_preset",
+        on_click=lambda: B.load_preset(st.session_state["bpreset"]),
+        width="stretch",
+    )
+    c3.button(
+        "Load model sent to training", key="bload_session", on_click=B.load_session_model, width="stretch"
+    )
+    c4.button(
+        "Undo",
+        icon=":material/undo:",
+        key="bundo",
+        disabled=not st.session_state[B.UNDO],
+        on_click=B.undo,
+        width="stretch",
+    )
+    st.caption(
+        f"**{preset}**: {PRESET_NOTES[preset]} A JSON file loads from the *Save / load JSON* tab below."
+    )
+
+
+def render_upload() -> None:
+    """Load a spec from a JSON file; a broken file changes nothing and says what is wrong, here."""
+    key = f"bupload_{B.version()}"
+    st.file_uploader(
+        "Load a model spec (.json)",
+        type=["json"],
+        key=key,
+        on_change=B.load_upload,
+        args=(key,),
+        help="A file saved with the download button above",
+    )
+    note = st.session_state.pop(B.UPLOAD_NOTICE, None)
+    if note:
+        st.error(note, icon=":material/error:")
 
 
 def render_handoff(spec: S.ModelSpec, err: S.SpecError | None) -> None:
@@ -72,7 +92,8 @@ def render_handoff(spec: S.ModelSpec, err: S.SpecError | None) -> None:
         c1.markdown(f"**Training** trains the **{DEFAULT_PRESET}** preset until you send a model from here.")
     c1.caption("**Draw & predict** reads the model you train there (or the bundled pretrained MNIST model).")
     c2.button(
-        "🚀 Use this model for training",
+        "Use this model for training",
+        icon=":material/rocket_launch:",
         key="buse",
         type="primary",
         disabled=err is not None,
@@ -109,6 +130,9 @@ def summary_frame(spec: S.ModelSpec, rows: list[S.LayerSummary], err: S.SpecErro
         }
         for r in S.summary_records(rows)
     ]
+    if err is not None:  # a share of a partial total would mislead
+        for r in recs:
+            r["% params"] = ""
     for i in range(len(rows), len(spec.layers)):
         broken = err is not None and err.layer_index == i
         recs.append(
@@ -144,7 +168,8 @@ def render_summary(spec: S.ModelSpec, rows: list[S.LayerSummary], err: S.SpecErr
         df.style.apply(style, axis=1),
         hide_index=True,
         width="stretch",
-        height=min(38 + 35 * len(df), 560),
+        row_height=36,
+        height=min(36 * (len(df) + 1) + 3, 36 * 17 + 3),
         key="bsummary",
         column_config={"#": st.column_config.NumberColumn(width=40)},
     )
@@ -154,9 +179,16 @@ def render_error(err: S.SpecError | None) -> None:
     if err is None:
         return
     where = "The input" if err.layer_index is None else f"Layer {err.layer_index}"
-    st.error(f"**{where} cannot run.** {err.message}", icon="⚠️")
+    st.error(f"**{where} cannot run.** {err.message}", icon=":material/warning:")
     if err.fix:
-        st.button(f"🔧 {err.fix['label']}", key="bfix", type="primary", on_click=B.apply_fix, args=(err.fix,))
+        st.button(
+            err.fix["label"],
+            key="bfix",
+            icon=":material/build:",
+            type="primary",
+            on_click=B.apply_fix,
+            args=(err.fix,),
+        )
 
 
 def render_diagram(spec: S.ModelSpec, rows: list[S.LayerSummary], err: S.SpecError | None) -> None:
@@ -175,20 +207,28 @@ def render_code(spec: S.ModelSpec, err: S.SpecError | None) -> None:
         st.info("Fix the broken layer to get runnable code.")
         return
     code = S.to_pytorch_code(spec)
-    st.download_button("⬇️ Download net.py", code, file_name="net.py", mime="text/x-python", key="bdl_code")
+    st.download_button(
+        "Download net.py",
+        code,
+        icon=":material/download:",
+        file_name="net.py",
+        mime="text/x-python",
+        key="bdl_code",
+    )
     st.code(code, language="python")
 
 
 def render_json(spec: S.ModelSpec) -> None:
     text = spec.to_json()
     st.download_button(
-        "⬇️ Download model_spec.json",
+        "Download model_spec.json",
         text,
+        icon=":material/download:",
         file_name="model_spec.json",
         mime="application/json",
         key="bdl_json",
     )
-    st.caption("Load it again with the file box at the top of the page.")
+    render_upload()
     st.code(text, language="json")
 
 
@@ -219,6 +259,8 @@ def render_quiz(spec: S.ModelSpec, rows: list[S.LayerSummary]) -> None:
     if st.session_state.get("bquiz_shown") == key:
         answer = S.explain_params(spec, i)
         if guess == r.params:
-            st.success(f"Exactly right: {answer}.", icon="🎯")
+            st.success(f"Exactly right: {answer}.", icon=":material/check_circle:")
         else:
-            st.info(f"PyTorch counts **{r.params:,}** (you said {guess:,}): {answer}.", icon="🔎")
+            st.info(
+                f"PyTorch counts **{r.params:,}** (you said {guess:,}): {answer}.", icon=":material/search:"
+            )

@@ -64,6 +64,9 @@ def canvas_panel() -> DrawingInput:
     from streamlit_drawable_canvas import st_canvas  # only inside a script run (see module doc)
 
     pen = st.session_state.get("draw_pen", 20)
+    st.caption(
+        "Draw with the mouse, a finger or a pen. Point at the canvas for its own toolbar: undo, redo, reset."
+    )
     result = st_canvas(
         stroke_width=int(pen),
         stroke_color="#FFFFFF",

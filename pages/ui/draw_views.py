@@ -3,6 +3,7 @@ Grad-CAM and the feature maps. Every number comes from cnnlib.inference."""
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,7 +19,7 @@ from cnnlib.inference import (
     grad_cam,
     model_from_record,
 )
-from cnnlib.plots_draw import cam_figure, enlarge, feature_grid_figure, probability_figure
+from cnnlib.plots_draw import cam_figure, feature_grid_figure, framed, probability_figure
 from pages.ui.resources import get_pretrained
 
 PLOT_CONFIG = {"displayModeBar": False}
@@ -37,6 +38,14 @@ def _pct(x: float | None) -> str:
     return "test accuracy unknown" if x is None or x != x else f"test accuracy {x:.1%}"
 
 
+def _record_label(record: dict, i: int) -> str:
+    """A session model's menu entry: its name, plus its test accuracy unless the name has it."""
+    name = str(record.get("name") or f"model {i + 1}")
+    acc = record.get("test_accuracy")
+    shown = acc is not None and acc == acc and f"{acc:.1%}" in name
+    return f"Trained this session: {name}" + ("" if shown else f" · {_pct(acc)}")
+
+
 def choose_model() -> ModelChoice | None:
     """The model selector: the bundled model or one trained this session (explained if it can't draw)."""
     try:
@@ -48,8 +57,7 @@ def choose_model() -> ModelChoice | None:
         )
     records = [r for r in st.session_state.get("trained_models", []) if isinstance(r, dict)]
     options = ([f"Pretrained digit CNN · {_pct(pre.test_accuracy)}"] if pre else []) + [
-        f"{r.get('name', f'model {i + 1}')} · {r.get('dataset', '?')} · {_pct(r.get('test_accuracy'))}"
-        for i, r in enumerate(records)
+        _record_label(r, i) for i, r in enumerate(records)
     ]
     if not options:
         st.warning("No model to use yet: train one on the Training page (on the MNIST sample).")
@@ -70,7 +78,9 @@ def choose_model() -> ModelChoice | None:
             model = model_from_record(record)
             compat = check_compatible(model, record.get("classes"))
         except Exception as err:  # noqa: BLE001 - a broken record must not break the page
-            compat = type(compat)(False, f"Its weights could not be loaded ({err}).")
+            detail = str(err).replace("\n", " ")
+            detail = detail if len(detail) <= 160 else detail[:160] + "…"
+            compat = type(compat)(False, f"Its weights could not be loaded ({detail}).")
     if not compat.ok:
         tail = " Showing the pretrained digit CNN instead." if fallback else ""
         st.error(f"**{name}** can't read drawings. {compat.message}{tail}", icon=":material/block:")
@@ -85,10 +95,10 @@ def choose_model() -> ModelChoice | None:
 
 def big_answer(label: str, confidence: float) -> None:
     st.markdown(
-        f"<div style='display:flex;align-items:baseline;gap:1.2rem'>"
-        f"<span style='font-size:1.3rem'>The network says</span>"
+        "<div style='font-size:1.25rem'>The network says</div>"
+        "<div style='display:flex;flex-wrap:wrap;align-items:baseline;column-gap:1.2rem'>"
         f"<span data-testid='draw-answer' style='font-size:4.5rem;font-weight:700;color:#1F5FBF;"
-        f"line-height:1'>{label}</span>"
+        f"line-height:1.05'>{html.escape(label)}</span>"
         f"<span style='font-size:1.6rem'>{confidence:.0%} sure</span></div>",
         unsafe_allow_html=True,
     )
@@ -120,16 +130,18 @@ def answer_panel(probs: np.ndarray, classes: list[str], hidden: bool, signature:
 
 
 def steps_row(pre: Preprocessed) -> None:
-    """The preprocessing steps as small images, left to right."""
+    """The preprocessing steps as equal-sized cards, left to right (grey: outside the image)."""
     cols = st.columns(len(pre.steps))
-    for col, (name, img) in zip(cols, pre.steps, strict=True):
+    for i, (col, (name, img)) in enumerate(zip(cols, pre.steps, strict=True)):
         h, w = img.shape
-        caption = f"{name} ({w}×{h})" if not name.startswith(("Scaled", "Normalised")) else name
-        if name.startswith("Normalised") and pre.value_range:
+        caption = f"{name} ({w}×{h})"
+        if name.startswith("Scaled"):
+            caption = f"{name}, shown inside 28×28"
+        elif name.startswith("Normalised") and pre.value_range:
             lo, hi = pre.value_range
-            caption = f"{name}: values {lo:.2f} to {hi:.2f}"
+            caption = f"Normalised, values {lo:.2f} to {hi:.2f}"
         with col:
-            st.image(enlarge(img, 150), caption=caption)
+            st.image(framed(img, 150, units=None if i < 2 else 28), caption=caption, width="stretch")
 
 
 def grad_cam_panel(model, pre: Preprocessed, classes: list[str], top: int) -> None:
@@ -165,6 +177,10 @@ def feature_maps_panel(model, pre: Preprocessed) -> None:
         order = channel_order(fmap)[: int(shown)]
         c, h, w = fmap.shape
         with cols[i % len(cols)]:
-            st.markdown(f"**{name}**  \n{c} channels of {h}×{w}; the {len(order)} strongest")
+            conv, *after = name.split(" → ")
+            st.markdown(f"**{conv}**")
+            st.caption(
+                f"{'read after ' + ' → '.join(after) if after else 'raw conv output'} · {c} maps of {h}×{w}, {len(order)} strongest"
+            )
             fig = feature_grid_figure(fmap, order, cols=4)
             st.plotly_chart(fig, width="stretch", config=PLOT_CONFIG, key=f"draw_fmap_{i}")

@@ -26,13 +26,14 @@ PERSISTED = (
 WIDGET_DEFAULTS = {
     "k_index": 0, "k_channel": "Grayscale", "k_size": 3, "k_normalise": False, "k_stride": 1, "k_pad_mode": "number",
     "k_padding": 0, "k_dilation": 1, "k_bias": 0.0, "k_relu": False, "k_pool": "none", "k_pool_size": 2,
-    "k_row": 0, "k_col": 0, "k_predict": False,
+    "k_predict": False,
 }  # fmt: skip
 ss = st.session_state
 # Tighter text boxes so a 7x7 grid fits the sidebar; centred, same-width digits.
 GRID_CSS = """<style>
 .st-key-k_grid_box input {padding: 0.35rem 0.1rem; text-align: center; font-variant-numeric: tabular-nums;}
-.st-key-k_grid_box [data-testid="stHorizontalBlock"] {gap: 0.3rem;}
+.st-key-k_grid_box [data-testid="stHorizontalBlock"] {gap: 0.3rem; flex-wrap: nowrap;}
+.st-key-k_grid_box [data-testid="stColumn"] {min-width: 0 !important; flex: 1 1 0 !important; width: auto !important;}
 .st-key-k_grid_box [data-testid="stVerticalBlock"] {gap: 0.3rem;}
 </style>"""
 
@@ -143,7 +144,7 @@ def _on_size() -> None:
     try:
         kernel = K.parse_kernel_grid(ss["k_grid"])
     except K.KernelError:
-        kernel = K.KERNELS["Identity"]
+        kernel = ss.get("k_good_kernel", K.KERNELS["Identity"])
     resized = K.resize_kernel(kernel, int(ss["k_size"]))
     _write_grid(resized)
     preset = K.KERNELS.get(ss.get("k_preset"))

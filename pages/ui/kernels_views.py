@@ -5,6 +5,8 @@ Every number comes from cnnlib (kernels, shapes); the figures from cnnlib.plots_
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import streamlit as st
 
@@ -44,41 +46,45 @@ EXPLAIN = {
 
 
 def _fmt(v: float) -> str:
-    return f"{v:.4f}".rstrip("0").rstrip(".") if v == v else "nan"
+    """4 decimals at most, no trailing zeros, no "-0"."""
+    text = f"{float(v) + 0.0:.4f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
 
 
 def output_size(image_shape: tuple[int, int], kernel_shape: tuple[int, int], s: K.ConvSettings) -> None:
     """The feature map's size as a big number, and the formula with this layer's numbers in it."""
     conv_h, conv_w = K.output_shape(image_shape, kernel_shape, s.stride, s.padding, s.dilation)
     final = s.check(image_shape, kernel_shape)
-    left, right = st.columns([1, 3], vertical_alignment="center")
-    left.metric("Input size", f"{image_shape[0]} × {image_shape[1]}")
-    left.metric("Feature map size", f"{conv_h} × {conv_w}")
+    m = st.columns(3)
+    m[0].metric("Input size", f"{image_shape[0]} × {image_shape[1]}")
+    m[1].metric("Feature map size", f"{conv_h} × {conv_w}")
     if s.pool != "none":
-        left.metric("After pooling", f"{final[0]} × {final[1]}")
-    with right:
-        axes = [("Height", image_shape[0], kernel_shape[0])]
-        if (image_shape[1], kernel_shape[1]) != (image_shape[0], kernel_shape[0]):
-            axes.append(("Width", image_shape[1], kernel_shape[1]))
-        for name, size, k in axes:
-            st.markdown(f"**{name}** (k = kernel, p = padding, s = stride, d = dilation)")
-            st.latex(shapes.conv2d_formula_latex(size, k, s.stride, s.padding, s.dilation))
-            if s.pool != "none":
-                conv_size = conv_h if name == "Height" else conv_w
-                st.markdown(f"**{name} after {s.pool_size}×{s.pool_size} pooling** (stride {s.pool_size})")
-                st.latex(shapes.pool2d_formula_latex(conv_size, s.pool_size))
+        m[2].metric("After pooling", f"{final[0]} × {final[1]}")
+    axes = [("Height", image_shape[0], kernel_shape[0], conv_h)]
+    if (image_shape[1], kernel_shape[1]) != (image_shape[0], kernel_shape[0]):
+        axes.append(("Width", image_shape[1], kernel_shape[1], conv_w))
+    st.markdown("k = kernel size, p = padding, s = stride, d = dilation")
+    for name, size, k, conv_size in axes:
+        st.markdown(f"**{name}** of the feature map")
+        st.latex(shapes.conv2d_formula_latex(size, k, s.stride, s.padding, s.dilation))
+        if s.pool != "none":
+            st.markdown(f"**{name}** after {s.pool_size}×{s.pool_size} pooling (stride {s.pool_size})")
+            st.latex(shapes.pool2d_formula_latex(conv_size, s.pool_size))
 
 
-def clamp_pixel(shape: tuple[int, int]) -> tuple[int, int]:
-    """The step-through pixel, kept inside a feature map of this shape."""
+def clamp_pixel(conv: np.ndarray) -> tuple[int, int]:
+    """The step-through pixel, kept inside the feature map; at first its strongest response."""
+    shape = conv.shape
+    if "k_row" not in ss or "k_col" not in ss:
+        ss["k_row"], ss["k_col"] = (int(i) for i in np.unravel_index(np.argmax(np.abs(conv)), shape))
     ss["k_row"] = min(max(int(ss.get("k_row", 0)), 0), shape[0] - 1)
     ss["k_col"] = min(max(int(ss.get("k_col", 0)), 0), shape[1] - 1)
     return ss["k_row"], ss["k_col"]
 
 
-def _on_map_click() -> None:
+def _on_map_click(key: str) -> None:
     """A click on the feature map picks the output pixel to step through."""
-    event = ss.get("k_map_chart") or {}
+    event = ss.get(key) or {}
     points = (event.get("selection") or {}).get("points") or []
     if points and "x" in points[0] and "y" in points[0]:
         ss["k_row"], ss["k_col"] = int(round(points[0]["y"])), int(round(points[0]["x"]))
@@ -90,8 +96,7 @@ def predict_gate(name: str, kernel: np.ndarray) -> bool:
         return True
     token = (name, kernel.tobytes())
     if ss.get("k_revealed") != token:
-        st.markdown("#### 🤔 What will this kernel do to the image?")
-        st.radio("Your prediction", K.EFFECT_CHOICES, index=None, key="k_guess")
+        st.radio("🤔 What will this kernel do to the image?", K.EFFECT_CHOICES, index=None, key="k_guess")
         if not st.button("Reveal the feature map", key="k_reveal", type="primary"):
             return False
         ss["k_revealed"] = token
@@ -105,30 +110,37 @@ def predict_gate(name: str, kernel: np.ndarray) -> bool:
     return True
 
 
-def maps(plane: np.ndarray, label: str, fm: K.FeatureMap, kernel: np.ndarray, s: K.ConvSettings,
-         pixel: tuple[int, int], show_output: bool) -> None:  # fmt: skip
+def maps(plane: np.ndarray, label: str, fm: K.FeatureMap, name: str, kernel: np.ndarray, s: K.ConvSettings,
+         pixel: tuple[int, int]) -> None:  # fmt: skip
     """Input (zero padding drawn, the step-through patch outlined) beside the feature map."""
     pads = K.resolve_padding(kernel.shape, s.padding, s.stride, s.dilation)
     patch = K.patch_indices(*pixel, kernel.shape, s.stride, s.padding, s.dilation)
     cols = st.columns(3 if fm.pooled is not None else 2)
-    height = 400 if fm.pooled is None else 340
+    height = 380 if fm.pooled is None else 330
     title = "Input" + (" + zero padding" if any(pads) else "")
     cols[0].plotly_chart(
         P.image_figure(plane, title, pads, patch, height), width="stretch", config=CHART_CONFIG
     )
     cols[0].caption(f"{label}. Cyan: the pixels the kernel covers for output pixel {pixel}.")
-    if not show_output:
-        cols[1].info("The feature map appears after you reveal.", icon="🙈")
-        return
+    with cols[1]:
+        if not predict_gate(name, kernel):
+            st.info("The feature map appears after you reveal.", icon="🙈")
+            return
     steps = "conv + bias" + (" → ReLU" if s.relu else "")
+    chart_key = f"k_map_chart_{pixel[0]}_{pixel[1]}"  # a new chart (no stale selection) per pixel
     cols[1].plotly_chart(
-        P.map_figure(fm.activated, f"Feature map ({steps})", pixel, height=height),
-        width="stretch", config=CHART_CONFIG, key="k_map_chart", on_select=_on_map_click, selection_mode="points",
+        P.map_figure(fm.activated, f"Feature map ({steps})", pixel, height=height, clickable=True),
+        width="stretch", config=CHART_CONFIG, key=chart_key, on_select=partial(_on_map_click, chart_key), selection_mode="points",
     )  # fmt: skip
     signed = P.is_signed(fm.activated)
     cols[1].caption(
         ("Red = positive, blue = negative, white = 0. " if signed else "Gray: 0 black, bright high. ")
-        + "Click a pixel (or use the sliders below) to step through it."
+        + (
+            "Click a pixel (or use the sliders below)"
+            if P.can_click(fm.activated.shape)
+            else "Use the sliders below"
+        )
+        + " to step through it."
     )
     if fm.pooled is not None:
         name = "Max" if s.pool == "max" else "Average"
@@ -177,7 +189,7 @@ def step_through(plane: np.ndarray, kernel: np.ndarray, s: K.ConvSettings, fm: K
     m[0].metric("Sum of the products", _fmt(float(products.sum())))
     m[1].metric("+ bias", _fmt(s.bias))
     m[2].metric("= By hand", _fmt(total))
-    m[3].metric(f"PyTorch's feature map at ({row}, {col_})", _fmt(float(fm.conv[row, col_])))
+    m[3].metric(f"PyTorch at ({row}, {col_})", _fmt(float(fm.conv[row, col_])))
     if s.relu:
         st.markdown(f"After ReLU: max(0, {_fmt(total)}) = **{_fmt(float(fm.activated[row, col_]))}**")
     with st.expander("Write the sum out"):

@@ -70,6 +70,15 @@ export default function (component) {
   };
   if (window.Plotly) draw(div, item);
   else { pending.set(div, item); flushWhenReady(); }
+  // Bring the chart into view once per new run (e.g. when Train is pressed), not on every update.
+  if (data.scroll) {
+    let seen = null;
+    try { seen = window.sessionStorage.getItem("cc-live-scrolled"); } catch (e) {}
+    if (seen !== data.scroll) {
+      try { window.sessionStorage.setItem("cc-live-scrolled", data.scroll); } catch (e) {}
+      setTimeout(() => div.scrollIntoView({ behavior: "smooth", block: "center" }), 50);
+    }
+  }
 }
 """
 
@@ -98,13 +107,17 @@ def plotly_loader() -> None:
 
 
 def live_plotly(
-    fig: go.Figure | dict, key: str, stamp: float | None = None, config: dict | None = None
+    fig: go.Figure | dict,
+    key: str,
+    stamp: float | None = None,
+    config: dict | None = None,
+    scroll_id: str | None = None,
 ) -> None:
     """Draw `fig` (a go.Figure, or a plain {"data", "layout"} dict) in place with Plotly.react.
 
     The element is identified by `key`, so its div survives every update. `stamp` (seconds since
     the epoch, default now) is written on the chart div as data-stamp when drawn, to measure the lag
-    between data and display in a browser.
+    between data and display in a browser. A new `scroll_id` scrolls the chart into view once.
     """
     _, chart = _components()
     if isinstance(fig, dict):
@@ -114,4 +127,6 @@ def live_plotly(
     data = {"figure": text, "stamp": f"{stamp if stamp is not None else time.time():.3f}"}
     if config:
         data["config"] = config
+    if scroll_id:
+        data["scroll"] = scroll_id
     chart(key=key, data=data, height=int(height))

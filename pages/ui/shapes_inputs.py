@@ -28,7 +28,7 @@ class Slots:
         slots = self._slots.get(err.field or "")
         if not slots:
             return False
-        slots[0].error(str(err), icon="⚠️")
+        slots[0].error(str(err), icon=":material/warning:")
         return True
 
 
@@ -53,7 +53,7 @@ def int_field(
     try:
         return parse_int(text, field, minimum)
     except ShapeError as e:
-        slot.error(str(e), icon="⚠️")
+        slot.error(str(e), icon=":material/warning:")
         slots.bad = True
         return None
 
@@ -85,7 +85,7 @@ def pair_field(
 
 
 def stepper(n: int, key: str, label: str) -> int:
-    """A slider with ◀ / ▶ buttons over 1..n; returns the 0-based position."""
+    """A slider with previous / next buttons over 1..n; returns the 0-based position."""
     if n <= 1:
         return 0
     st.session_state.setdefault(key, 1)
@@ -98,8 +98,22 @@ def stepper(n: int, key: str, label: str) -> int:
         return go
 
     prev, slider, nxt = st.columns([1, 8, 1], vertical_alignment="bottom")
-    prev.button("◀", key=f"{key}_prev", on_click=move(-1), width="stretch", help="Previous position")
+    prev.button(
+        "",
+        icon=":material/chevron_left:",
+        key=f"{key}_prev",
+        on_click=move(-1),
+        width="stretch",
+        help="Previous position",
+    )
     with slider:
         st.slider(label, 1, n, key=key)
-    nxt.button("▶", key=f"{key}_next", on_click=move(1), width="stretch", help="Next position")
+    nxt.button(
+        "",
+        icon=":material/chevron_right:",
+        key=f"{key}_next",
+        on_click=move(1),
+        width="stretch",
+        help="Next position",
+    )
     return int(st.session_state[key]) - 1

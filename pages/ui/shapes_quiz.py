@@ -41,14 +41,18 @@ def render() -> None:
     score: Score = st.session_state["sc_quiz_score"]
     q: Question = st.session_state["sc_quiz_q"]
     result: Answer | None = st.session_state.get("sc_quiz_result")
+    st.multiselect("Question types", QUIZ_KINDS, default=list(QUIZ_KINDS), key="sc_quiz_kinds")
     left, right = st.columns([3, 1], gap="large")
     with right:
         st.metric("Score", score.text())
-        st.metric("Streak", f"{score.streak} 🔥" if score.streak >= 3 else str(score.streak))
-        st.multiselect("Question types", QUIZ_KINDS, default=list(QUIZ_KINDS), key="sc_quiz_kinds")
+        st.metric("Streak", str(score.streak))
     with left:
         st.markdown(f"#### Question {st.session_state['sc_quiz_n']}")
-        st.markdown(f"### {q.prompt()}")
+        st.markdown(f"### An image of {q.size}×{q.size} pixels goes through")
+        st.code(q.code(), language="python", wrap_lines=True)
+        if q.note():
+            st.caption(q.note())
+        st.markdown("### How many pixels tall (and wide) is the output?")
         answered = result is not None and result.status != "invalid"
         c1, c2, c3 = st.columns([2, 1, 1], vertical_alignment="bottom")
         c1.text_input("Your answer (pixels)", key="sc_quiz_answer", disabled=answered)
@@ -60,11 +64,11 @@ def render() -> None:
             st.caption("Type a whole number and press Check. Pen and paper welcome!")
             return
         if result.status == "correct":
-            st.success(result.message, icon="🎉")
+            st.success(result.message, icon=":material/celebration:")
         elif result.status == "wrong":
-            st.error(result.message, icon="❌")
+            st.error(result.message, icon=":material/close:")
         else:
-            st.warning(result.message, icon="✍️")
+            st.warning(result.message, icon=":material/edit:")
             return
         st.markdown("**Worked formula**")
         st.latex(q.formula_latex())

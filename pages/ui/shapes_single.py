@@ -19,9 +19,28 @@ DEFAULTS = {
 PADDING_MODES = ["a number", "same", "valid"]
 
 
+class _Grid:
+    """Two fields side by side when square (each field then needs one box), else one per row."""
+
+    def __init__(self, square: bool) -> None:
+        self.square = square
+        self._free: list = []
+
+    def cell(self):
+        if not self.square:
+            return st.container()
+        if not self._free:
+            self._free = list(st.columns(2))
+        return self._free.pop(0)
+
+    def new_row(self) -> None:
+        self._free = []
+
+
 def settings_panel(kind: str, slots: Slots) -> dict | None:
     """Draw the fields for one layer type; the settings as keyword arguments, or None if unreadable."""
     d = DEFAULTS[kind]
+    pool = kind in ("MaxPool2d", "AvgPool2d")
     square = st.toggle("Square (same height and width)", value=True, key="sc_square")
     c1, c2 = st.columns(2)
     with c1:
@@ -30,53 +49,41 @@ def settings_panel(kind: str, slots: Slots) -> dict | None:
         cout = 0
         if "out" in d:
             cout = int_field("Output channels", f"sc_{kind}_cout", d["out"], "out_channels", slots, minimum=1)
-    size = pair_field("Input size (pixels)", "sc_size", 28, "size", slots, square)
-    kernel = pair_field("Kernel size", f"sc_{kind}_k", d["kernel"], "kernel", slots, square)
-    pool = kind in ("MaxPool2d", "AvgPool2d")
-    stride = pair_field(
+    grid = _Grid(square)
+
+    def pair(label: str, key: str, default: object, field: str, **kw: object) -> tuple:
+        with grid.cell():
+            return pair_field(label, key, default, field, slots, square, **kw)  # type: ignore[arg-type]
+
+    size = pair("Input size", "sc_size", 28, "size")
+    kernel = pair("Kernel size", f"sc_{kind}_k", d["kernel"], "kernel")
+    stride = pair(
         "Stride",
         f"sc_{kind}_s",
         d["stride"],
         "stride",
-        slots,
-        square,
         allow_blank=pool,
         placeholder="blank = kernel size" if pool else None,
         help="How far the window moves each step."
         + (" Blank: the kernel size (PyTorch's default)." if pool else ""),
     )
+    dilation = (1, 1)
+    if "dilation" in d:
+        dilation = pair(
+            "Dilation", f"sc_{kind}_d", d["dilation"], "dilation", help="Gap between kernel taps."
+        )
     padding: object = "same"
     mode = "a number"
     if kind == "Conv2d":
-        mode = st.radio("Padding", PADDING_MODES, horizontal=True, key="sc_pad_mode")
+        grid.new_row()
+        mode = st.radio("Padding type", PADDING_MODES, horizontal=True, key="sc_pad_mode")
     if mode == "a number":
-        padding = pair_field(
-            "Padding",
-            f"sc_{kind}_p",
-            d["padding"],
-            "padding",
-            slots,
-            square,
-            help="Zeros added on each side.",
-        )
+        padding = pair("Padding", f"sc_{kind}_p", d["padding"], "padding", help="Zeros added on each side.")
     elif mode == "valid":
         padding = "valid"
-    dilation = (1, 1)
-    if "dilation" in d:
-        dilation = pair_field(
-            "Dilation",
-            f"sc_{kind}_d",
-            d["dilation"],
-            "dilation",
-            slots,
-            square,
-            help="Gap between kernel taps.",
-        )
     output_padding = (0, 0)
     if kind == "ConvTranspose2d":
-        output_padding = pair_field(
-            "Output padding", "sc_op", d["output_padding"], "output_padding", slots, square, minimum=0
-        )
+        output_padding = pair("Output padding", "sc_op", d["output_padding"], "output_padding", minimum=0)
     ceil_mode = st.checkbox("ceil_mode (round up)", key="sc_ceil") if pool else False
     bias = st.checkbox("bias", value=True, key="sc_bias") if not pool else True
     if slots.bad:
@@ -127,11 +134,12 @@ def results_panel(r: LayerResult) -> None:
         ]
         st.warning(
             f"Never read by any window: {' and '.join(p for p in parts if p)} (counting from 0). "
-            "The windows don't line up exactly with the input, so these pixels don't affect the output.",
-            icon="✂️",
+            "No kernel tap ever lands on them (the last window stops short of the edge, or dilation "
+            "steps over them), so they can't affect the output.",
+            icon=":material/content_cut:",
         )
     else:
-        st.success("Every input pixel is read by at least one window.", icon="✅")
+        st.success("Every input pixel is read by at least one window.", icon=":material/check_circle:")
 
 
 def picture(r: LayerResult) -> None:
@@ -141,7 +149,7 @@ def picture(r: LayerResult) -> None:
         st.info(
             f"The picture draws grids up to {MAX_PICTURE_CELLS} cells a side (padding included). "
             "Make the input smaller (say 7×7) to watch the window slide.",
-            icon="🔍",
+            icon=":material/zoom_in:",
         )
         return
     oh, ow = r.output_shape[1], r.output_shape[2]
@@ -172,20 +180,25 @@ def render() -> None:
         settings = settings_panel(kind, slots)
     with right:
         if settings is None:
-            st.info("Fix the setting marked ⚠️ on the left to see the output.", icon="👈")
+            st.info(
+                "Fix the setting marked in red on the left to see the output.", icon=":material/arrow_back:"
+            )
             return
         try:
             result = single_layer(**settings)
         except ShapeError as e:
             if slots.show(e):
-                st.error("PyTorch would refuse this layer: see the message marked ⚠️ on the left.", icon="🚫")
+                st.error(
+                    "PyTorch would refuse this layer: see the message marked in red on the left.",
+                    icon=":material/block:",
+                )
             else:
-                st.error(f"PyTorch would refuse this layer: {e}", icon="🚫")
+                st.error(f"PyTorch would refuse this layer: {e}", icon=":material/block:")
             return
         key = repr(sorted(settings.items(), key=lambda kv: kv[0]))
         if st.toggle("Predict first: hide the answer until I reveal it", key="sc_predict"):
             if st.session_state.get("sc_revealed") != key:
-                st.markdown("### ❓ What shape comes out?")
+                st.markdown("### :material/help: What shape comes out?")
                 st.markdown("Work it out with the formula (or guess!), then reveal.")
                 if st.button("Reveal the answer", key="sc_reveal", type="primary"):
                     st.session_state["sc_revealed"] = key

@@ -69,7 +69,7 @@ def _padding(text: str, words: bool) -> int | str | None:
     try:
         return parse_int(text, "padding", 0)
     except ShapeError as e:
-        st.error(f"{e}{' You can also type same or valid.' if words else ''}", icon="⚠️")
+        st.error(f"{e}{' You can also type same or valid.' if words else ''}", icon=":material/warning:")
         return None
 
 
@@ -107,7 +107,7 @@ def add_layer_panel() -> None:
             if t == "MaxPool2d":
                 layer["ceil_mode"] = st.checkbox("ceil_mode", key="sc_add_ceil")
     ready = not slots.bad and all(v is not None for k, v in layer.items() if k != "stride")
-    if st.button("➕ Add layer", key="sc_add", disabled=not ready, type="primary"):
+    if st.button("Add layer", icon=":material/add:", key="sc_add", disabled=not ready, type="primary"):
         st.session_state["sc_stack_layers"] = st.session_state["sc_stack_layers"] + [layer]
         st.rerun()
 
@@ -120,13 +120,13 @@ def _fmt(v: tuple[int, int] | None) -> str:
 
 def table(res: StackResult) -> pd.DataFrame:
     """One row per layer (and the input): shape, params, receptive field, jump."""
-    rows = [{"#": 0, "layer": "input", "settings": "", "output [C, H, W]": " × ".join(map(str, res.input_shape)),
+    rows = [{"layer": "input", "settings": "", "output [C, H, W]": " × ".join(map(str, res.input_shape)),
              "params": "", "receptive field": "1", "jump": "1"}]  # fmt: skip
-    for r in res.rows:
-        rows.append({"#": r.index + 1, "layer": r.type, "settings": r.label,
+    for r in res.rows:  # "1 · Conv2d", not "1. Conv2d": st.table reads Markdown (a list)
+        rows.append({"layer": f"{r.index + 1} · {r.type}", "settings": r.label,
                      "output [C, H, W]": " × ".join(map(str, r.output_shape)), "params": f"{r.params:,}",
                      "receptive field": _fmt(r.rf), "jump": _fmt(r.jump)})  # fmt: skip
-    return pd.DataFrame(rows).set_index("#")
+    return pd.DataFrame(rows)
 
 
 def render() -> None:
@@ -154,12 +154,15 @@ def render() -> None:
     if slots.bad:
         return
     res = stack_shapes(shape, layers)  # type: ignore[arg-type]
-    st.table(table(res))
+    st.table(table(res), hide_index=True)
     if res.error is not None:
-        st.error(f"🚫 {res.error}", icon=None)
+        st.error(str(res.error), icon=":material/block:")
     last = res.rows[-1] if res.rows else None
     m1, m2, m3 = st.columns(3)
-    m1.metric("Output shape", " × ".join(map(str, last.output_shape)) if last else "—")
+    if res.error is not None and res.error.layer_index is not None:
+        m1.metric("Output shape", f"layer {res.error.layer_index + 1} fails")
+    else:
+        m1.metric("Output shape", " × ".join(map(str, last.output_shape)) if last else "—")
     m2.metric("Parameters", f"{sum(r.params for r in res.rows):,}")
     spatial = [r for r in res.rows if r.rf is not None]
     m3.metric("Receptive field (last spatial layer)", _fmt(spatial[-1].rf) if spatial else "1")
@@ -168,8 +171,10 @@ def render() -> None:
         add_layer_panel()
         c1, c2, c3 = st.columns([2, 2, 3], vertical_alignment="bottom")
         if layers:
-            which = c1.selectbox("Layer", range(1, len(layers) + 1), index=len(layers) - 1, key="sc_rm_which")
-            if c2.button("🗑 Remove layer", key="sc_rm", width="stretch"):
+            which = c1.selectbox(
+                "Layer to remove", range(1, len(layers) + 1), index=len(layers) - 1, key="sc_rm_which"
+            )
+            if c2.button("Remove layer", icon=":material/delete:", key="sc_rm", width="stretch"):
                 st.session_state["sc_stack_layers"] = [d for i, d in enumerate(layers) if i != which - 1]
                 st.rerun()
         if c3.button("Start again (small CNN)", key="sc_reset"):

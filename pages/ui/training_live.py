@@ -27,15 +27,18 @@ from pages.ui.training_setup import OPTIMIZERS, Setup
 
 POLL_S = 0.5
 CHART_H = 380
+CHART_CONFIG = {"displayModeBar": False}  # no toolbar over the legend; hover still works
 RESULTS_TAB = ":material/bar_chart: Results"  # the label of the page's Results tab
 MAX_HISTORY = 5  # earlier runs kept for overlays (curves only, no models)
 MAX_TRAINED = 5  # trained models kept for Draw & predict
+MAX_TRAINED_BYTES = 64_000_000  # ... and at most this many bytes of weights per session
 
 
 def _state() -> dict:
     ss = st.session_state
     ss.setdefault("train_history", [])
-    ss.setdefault("trained_models", [])
+    if not isinstance(ss.get("trained_models"), list):  # appended in place by the keep-alive thread
+        ss["trained_models"] = list(ss.get("trained_models") or [])
     return ss
 
 
@@ -48,9 +51,10 @@ def is_active(run: TrainingRun | None) -> bool:
 
 
 def _run_label(setup: Setup) -> str:
+    """Short, for chart legends: "run 3 · SGD 0.05 · batch 64" (the table lists the rest)."""
     cfg = setup.config
-    n = len(_state()["train_history"]) + 1
-    return f"run {n}: {setup.model_name}, {OPTIMIZERS[cfg.optimizer].split()[0]} lr {cfg.lr:g}, batch {cfg.batch_size}"
+    n = st.session_state.get("train_run_count", 0) + 1
+    return f"run {n} · {OPTIMIZERS[cfg.optimizer].split()[0]} {cfg.lr:g} · batch {cfg.batch_size}"
 
 
 def fold_settings() -> None:
@@ -83,6 +87,7 @@ def start(setup: Setup) -> None:
         )
         return
     ss = _state()
+    ss["train_run_count"] = ss.get("train_run_count", 0) + 1
     ss["train_run"] = new
     ss["train_run_info"] = {
         "dataset": setup.dataset_name,
@@ -91,11 +96,13 @@ def start(setup: Setup) -> None:
     }
     new.start()
     new.heartbeat()
-    _keep_alive(new)
+    _keep_alive(new, ss["train_run_info"], ss["trained_models"])
 
 
-def _keep_alive(run: TrainingRun, every_s: float = 5.0) -> None:
-    """Heartbeat the run while this browser session is connected, on whatever page or tab it is.
+def _keep_alive(run: TrainingRun, info: dict, models: list, every_s: float = 1.0) -> None:
+    """While the run trains: heartbeat it as long as this browser session is connected (whatever page
+    or tab it shows), and the moment it ends, add its model to `models` (the session's
+    trained_models list, appended in place) so Draw & predict has it even if the student is there.
 
     The run stops itself (and frees its slot) when heartbeats stop: the student closed the tab.
     """
@@ -105,12 +112,49 @@ def _keep_alive(run: TrainingRun, every_s: float = 5.0) -> None:
     session_id, runtime = ctx.session_id, Runtime.instance()
 
     def beat() -> None:
+        last = 0.0
         while not run.done:
-            if runtime.is_active_session(session_id):
+            if time.monotonic() - last >= 5.0 and runtime.is_active_session(session_id):
                 run.heartbeat()
+                last = time.monotonic()
             time.sleep(every_s)
+        _add_model(run, info, models)
 
     threading.Thread(target=beat, name=f"heartbeat-{run.id}", daemon=True).start()
+
+
+_RECORD_LOCK = threading.Lock()
+
+
+def _add_model(run: TrainingRun, info: dict, models: list) -> None:
+    """Once per run (from the page or the keep-alive thread): append its trained model, in place."""
+    with _RECORD_LOCK:
+        if getattr(run, "_cc_recorded", False):
+            return
+        run._cc_recorded = True
+    snap = run.snapshot()
+    if snap.step == 0 or snap.test_accuracy is None or run.spec is None:
+        return
+    models.append(
+        {
+            "name": f"{info.get('model', 'model')} on {run.bundle.title or run.bundle.name} "
+            f"({snap.test_accuracy:.1%}, {info.get('started', '')})",
+            "spec": run.spec.to_dict(),
+            "state_dict": cpu_state_dict(run.model),
+            "classes": list(run.classes),
+            "dataset": run.bundle.name,
+            "test_accuracy": float(snap.test_accuracy),
+            "mean": list(run.bundle.mean),
+            "std": list(run.bundle.std),
+        }
+    )
+    del models[:-MAX_TRAINED]
+    while len(models) > 1 and sum(_record_bytes(r) for r in models) > MAX_TRAINED_BYTES:
+        del models[0]  # big models: keep the session small (the newest always stays)
+
+
+def _record_bytes(record: dict) -> int:
+    return sum(t.numel() * t.element_size() for t in record.get("state_dict", {}).values())
 
 
 def stop() -> None:
@@ -152,22 +196,7 @@ def harvest() -> None:
     )[-MAX_HISTORY:]
     if snap.step > 0 and snap.test_accuracy is not None and run.spec is not None:
         ss["train_results_run"] = run
-        ss["trained_models"] = (
-            ss["trained_models"]
-            + [
-                {
-                    "name": f"{info.get('model', 'model')} on {run.bundle.title or run.bundle.name} "
-                    f"({snap.test_accuracy:.1%}, {info.get('started', '')})",
-                    "spec": run.spec.to_dict(),
-                    "state_dict": cpu_state_dict(run.model),
-                    "classes": list(run.classes),
-                    "dataset": run.bundle.name,
-                    "test_accuracy": float(snap.test_accuracy),
-                    "mean": list(run.bundle.mean),
-                    "std": list(run.bundle.std),
-                }
-            ]
-        )[-MAX_TRAINED:]
+    _add_model(run, info, ss["trained_models"])
 
 
 def _fmt_s(seconds: float | None) -> str:
@@ -178,30 +207,33 @@ def _fmt_s(seconds: float | None) -> str:
 
 
 def _progress(snap) -> None:
-    """The progress bar and, when there is one, the run's message (queue, error, stop, finish)."""
-    st.progress(
+    """The progress bar (with the run's message), the way to the results, and any alert."""
+    show_button = snap.done and snap.step > 0 and snap.test_accuracy is not None
+    bar, side = st.columns([5, 1.4], vertical_alignment="bottom") if show_button else (st.container(), None)
+    bar.progress(
         snap.progress, text=f"{snap.message}  ·  batch {snap.step:,} of {snap.total_steps:,} · {snap.device}"
     )
+    if side is not None and side.button(
+        "See the results",
+        key="train_to_results",
+        icon=":material/bar_chart:",
+        on_click=_open_results,
+        type="primary",
+        width="stretch",
+    ):
+        st.rerun()  # the whole page, so the tabs switch
     if snap.status == "queued":
         pos = snap.queue_position
         wait = f", about {_fmt_s(snap.queue_wait)}" if snap.queue_wait is not None else ""
         st.info(
-            f":material/hourglass_top: The server is busy training other students' models. You are **number {pos or '?'}** in the "
-            f"queue{wait}. Your run starts by itself; press **Stop** to leave the queue."
+            f"The server is busy training other students' models. You are **number {pos or '?'}** in the "
+            f"queue{wait}. Your run starts by itself; press **Stop** to leave the queue.",
+            icon=":material/hourglass_top:",
         )
     elif snap.status == "failed":
         st.error(snap.message, icon=":material/error:")
     elif snap.status in ("stopped", "early-stopped"):
         st.warning(snap.message, icon=":material/stop_circle:")
-    elif snap.status == "finished":
-        st.success(
-            f"{snap.message} Open the **Results** tab to see what it learned.", icon=":material/check_circle:"
-        )
-    if snap.done and snap.step > 0 and snap.test_accuracy is not None:
-        if st.button(
-            "See the results", key="train_to_results", icon=":material/bar_chart:", on_click=_open_results
-        ):
-            st.rerun()  # the whole page, so the tabs switch
 
 
 def _open_results() -> None:
@@ -219,7 +251,7 @@ def _metrics(snap) -> None:
         "Validation accuracy" if snap.val_acc else "Training accuracy",
         f"{acc:.1%}" if acc is not None else "–",
     )
-    m[3].metric("Speed", f"{snap.examples_per_sec:,.0f} img/s" if snap.examples_per_sec else "–")
+    m[3].metric("Speed (images/s)", f"{snap.examples_per_sec:,.0f}" if snap.examples_per_sec else "–")
     m[4].metric(
         "Time left" if snap.active else "Time taken",
         _fmt_s(snap.eta) if snap.active else _fmt_s(snap.elapsed),
@@ -238,7 +270,11 @@ def live_view() -> None:
     def _live() -> None:
         run = current_run()
         if run is None:
-            live_plotly(live_figure_dict(None, _earlier(None), height=CHART_H), key="train_live_chart")
+            live_plotly(
+                live_figure_dict(None, _earlier(None), height=CHART_H),
+                key="train_live_chart",
+                config=CHART_CONFIG,
+            )
             return
         run.heartbeat()
         snap = run.snapshot()
@@ -248,6 +284,8 @@ def live_view() -> None:
             live_figure_dict(curves_from_snapshot(snap, "this run"), _earlier(run.id), height=CHART_H),
             key="train_live_chart",
             stamp=stamp,
+            scroll_id=run.id if snap.active else None,
+            config=CHART_CONFIG,
         )
         _metrics(snap)
         if snap.done and st.session_state.get("train_harvested") != run.id:
@@ -265,6 +303,7 @@ def history_table() -> None:
         rows = [
             {
                 "run": h["curves"].name,
+                "model": h["model"],
                 "dataset": h["dataset"],
                 "status": h["status"],
                 "epochs": h["epochs"],

@@ -46,7 +46,7 @@ def _caption(ev: Evaluation, i: int) -> tuple[str, str]:
     p = int(ev.predictions[i])
     ok = p == int(ev.labels[i])
     mark = "✓" if ok else "✗"
-    return f"{mark} {ev.classes[p]} {ev.probabilities[i, p]:.0%}", GREEN if ok else RED
+    return f"{mark} {ev.classes[p]} · {ev.probabilities[i, p]:.0%}", GREEN if ok else RED
 
 
 def _gallery(run, ev: Evaluation, idx: np.ndarray, key: str, cols: int = 8) -> None:
@@ -58,6 +58,7 @@ def _gallery(run, ev: Evaluation, idx: np.ndarray, key: str, cols: int = 8) -> N
     st.plotly_chart(
         gallery_figure(imgs, [c for c, _ in caps], [col for _, col in caps], cols=cols),
         width="stretch",
+        theme=None,
         key=key,
         config=STATIC,
     )
@@ -82,56 +83,56 @@ def _overview(run, ev: Evaluation) -> None:
 
 
 def _confusion(run, ev: Evaluation) -> None:
-    left, right = st.columns([1.1, 1])
-    with left:
-        st.subheader("Confusion matrix")
-        event = st.plotly_chart(
-            confusion_figure(ev.confusion, ev.classes),
-            width="stretch",
-            key="train_confusion",
-            on_select="rerun",
-            selection_mode="points",
-        )
-        st.caption("Click a cell (or choose it below) to see those images.")
-    with right:
-        st.subheader("Precision, recall, F1 per class")
-        mt = ev.metrics
-        st.plotly_chart(
-            per_class_figure(mt.precision, mt.recall, mt.f1, ev.classes),
-            width="stretch",
-            key="train_per_class",
-            config=STATIC,
-        )
-        worst = int(np.argmin(mt.f1))
-        st.markdown(
-            f"Hardest class: **{ev.classes[worst]}** (F1 {mt.f1[worst]:.1%}, precision "
-            f"{mt.precision[worst]:.1%}, recall {mt.recall[worst]:.1%})."
-        )
+    st.subheader("Confusion matrix")
+    event = st.plotly_chart(
+        confusion_figure(ev.confusion, ev.classes),
+        width="stretch",
+        theme=None,
+        key="train_confusion",
+        on_select="rerun",
+        selection_mode="points",
+        config={"displayModeBar": False},
+    )
     with st.expander("How to read the confusion matrix, precision and recall"):
         st.markdown(
             "Each **row** is the true class, each **column** the model's answer: the diagonal counts the right "
-            "answers, every other cell a kind of mistake. **Precision** of a class: of the images the model "
-            "called *k*, the share that really are *k*. **Recall**: of the images that really are *k*, the share "
-            "the model found. **F1** is their harmonic mean: high only if both are."
+            "answers, every other cell a kind of mistake (the colour is the share of the row). **Precision** of "
+            "a class: of the images the model called *k*, the share that really are *k*. **Recall**: of the "
+            "images that really are *k*, the share the model found. **F1** is their harmonic mean: high only if "
+            "both are."
         )
     cells = ev.misclassified_cells()
-    st.subheader("Mistakes, one cell at a time")
     if not cells:
         st.success("No mistakes on the test set: every image is on the diagonal.")
-        return
-    labels = [
-        f"true {ev.classes[t]} → predicted {ev.classes[p]}  ({n} image{'s' if n > 1 else ''})"
-        for t, p, n in cells
-    ]
-    _apply_click(event, ev, cells)
-    choice = st.selectbox(
-        "Choose a cell of the confusion matrix (most frequent mistakes first)",
-        range(len(cells)),
-        format_func=labels.__getitem__,
-        key="train_cell",
+    else:
+        labels = [
+            f"true {ev.classes[t]} → predicted {ev.classes[p]}  ({n} image{'s' if n > 1 else ''})"
+            for t, p, n in cells
+        ]
+        _apply_click(event, ev, cells)
+        choice = st.selectbox(
+            "Click a cell of the matrix, or choose one here (most frequent mistakes first), to see its images",
+            range(len(cells)),
+            format_func=labels.__getitem__,
+            key="train_cell",
+        )
+        t, p, _ = cells[choice]
+        _gallery(run, ev, ev.cell_indices(t, p)[:16], key="train_cell_gallery")
+    st.subheader("Precision · recall · F1 per class")
+    mt = ev.metrics
+    left, right = st.columns([2.2, 1], vertical_alignment="center")
+    left.plotly_chart(
+        per_class_figure(mt.precision, mt.recall, mt.f1, ev.classes),
+        width="stretch",
+        theme=None,
+        key="train_per_class",
+        config=STATIC,
     )
-    t, p, _ = cells[choice]
-    _gallery(run, ev, ev.cell_indices(t, p)[:16], key="train_cell_gallery")
+    worst = int(np.argmin(mt.f1))
+    right.metric("Hardest class", str(ev.classes[worst]), help="the lowest F1")
+    right.markdown(
+        f"F1 **{mt.f1[worst]:.1%}**  \nprecision {mt.precision[worst]:.1%}  \nrecall {mt.recall[worst]:.1%}"
+    )
 
 
 def _apply_click(event, ev: Evaluation, cells: list[tuple[int, int, int]]) -> None:
@@ -153,7 +154,7 @@ def _apply_click(event, ev: Evaluation, cells: list[tuple[int, int, int]]) -> No
 
 def _predictions(run, ev: Evaluation) -> None:
     st.subheader("Predictions on test images")
-    c1, c2 = st.columns([1, 3])
+    c1, c2 = st.columns([2, 2])
     which = c1.radio("Show", ["all", "right only", "wrong only"], horizontal=True, key="train_pred_filter")
     seed = c2.number_input("Sample (change for other images)", 0, 10_000, 0, key="train_pred_seed")
     ok = ev.predictions == ev.labels
@@ -170,7 +171,7 @@ def _inside(run, ev: Evaluation) -> None:
     if w is None:
         st.info("This model has no Conv2d layer, so there are no filters to show.")
     else:
-        st.plotly_chart(filters_figure(w), width="stretch", key="train_filters", config=STATIC)
+        st.plotly_chart(filters_figure(w), width="stretch", theme=None, key="train_filters", config=STATIC)
         st.caption(
             f"{w.shape[0]} filters of {w.shape[2]}×{w.shape[3]} (first 32 shown), each scaled to its own "
             "range: "
@@ -189,7 +190,9 @@ def _inside(run, ev: Evaluation) -> None:
     maps = conv_feature_maps(run.model, run.bundle.test_images[i], run.bundle.mean, run.bundle.std)
     with c2:
         if maps:
-            st.plotly_chart(feature_maps_figure(maps), width="stretch", key="train_fm", config=STATIC)
+            st.plotly_chart(
+                feature_maps_figure(maps), width="stretch", theme=None, key="train_fm", config=STATIC
+            )
         else:
             st.info("This model has no Conv2d layer, so there are no feature maps.")
 

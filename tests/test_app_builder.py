@@ -1,0 +1,291 @@
+"""AppTest: the Model builder page - edit layers, load presets and files, errors that teach, one-click fixes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from cnnlib import spec as S
+from cnnlib.presets import PRESETS
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGE = "pages/3_model_builder.py"
+
+
+def open_builder() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def by_prefix(widgets, prefix: str):
+    found = [w for w in widgets if w.key and w.key.startswith(prefix)]
+    assert found, f"no widget with a key starting {prefix!r}"
+    return found[0]
+
+
+def click(at: AppTest, key: str) -> AppTest:
+    at.button(key=key).click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def table(at: AppTest):
+    return at.dataframe[0].value
+
+
+def layer_types(at: AppTest) -> list[str]:
+    return [row["type"] for row in at.session_state["builder_spec"]["layers"]]
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def errors(at: AppTest) -> str:
+    return " ".join(e.value for e in at.error)
+
+
+def by_suffix(widgets, suffix: str):
+    found = [w for w in widgets if w.key and w.key.endswith(suffix)]
+    assert found, f"no widget with a key ending {suffix!r}"
+    return found[0]
+
+
+def select_layer(at: AppTest, i: int) -> None:
+    by_prefix(at.selectbox, "bsel_").set_value(i).run()
+
+
+def upload(at: AppTest, name: str, data: bytes) -> AppTest:
+    by_prefix(at.file_uploader, "bupload_").set_value((name, data, "application/json")).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_opens_with_simplecnn_summary():
+    at = open_builder()
+    assert at.title[0].value.endswith("Model builder")
+    assert metric(at, "Parameters") == "26,138"
+    df = table(at)
+    assert len(df) == 10
+    assert list(df["output shape"])[:3] == ["4 × 28 × 28", "4 × 28 × 28", "4 × 14 × 14"]
+    assert df.iloc[7]["params"] == "25,152" and df.iloc[7]["% params"] == "96.2 %"
+    assert not at.error
+    assert "class Net(nn.Module)" in at.code[0].value
+    assert len(at.download_button) == 2
+
+
+def test_load_each_preset():
+    at = open_builder()
+    for name, spec in PRESETS.items():
+        at.selectbox(key="bpreset").set_value(name).run()
+        click(at, "bload_preset")
+        assert at.session_state["builder_spec"] == spec.to_dict()
+        assert metric(at, "Parameters") == S.format_count(S.totals(spec).params)
+        rows = S.summarize(spec)
+        assert list(table(at)["output shape"]) == [S.format_shape(r.output_shape) for r in rows]
+        assert not at.error, name
+
+
+def test_add_remove_reorder_duplicate_and_undo():
+    at = open_builder()
+    start = layer_types(at)
+    # add a Dropout before layer 9 (the last Linear)
+    at.selectbox(key="badd_type").set_value("Dropout").run()
+    by_prefix(at.selectbox, "badd_pos_").set_value(9).run()
+    click(at, "badd_btn")
+    assert layer_types(at) == start[:9] + ["Dropout"] + start[9:]
+    assert len(table(at)) == 11 and metric(at, "Parameters") == "26,138"
+    # move layer 0 (Conv2d) down: ReLU first, still runs
+    select_layer(at, 0)
+    click(at, "b_down")
+    assert layer_types(at)[:2] == ["ReLU", "Conv2d"]
+    assert table(at).iloc[0]["layer"] == "ReLU" and not at.error
+    click(at, "b_up")  # it is still selected at its new place, 1
+    assert layer_types(at)[:2] == ["Conv2d", "ReLU"]
+    # duplicate the first conv: the copy expects 1 channel but receives 4 -> error with a fix
+    select_layer(at, 0)
+    click(at, "b_dup")
+    assert layer_types(at)[:2] == ["Conv2d", "Conv2d"]
+    assert "Conv2d (layer 1) expects 1 input channels but receives 4" in errors(at)
+    # remove it again
+    select_layer(at, 1)
+    click(at, "b_del")
+    assert layer_types(at) == start[:9] + ["Dropout"] + start[9:] and not at.error
+    # undo brings the duplicate back, twice more undoes the duplicate and the move up
+    click(at, "bundo")
+    assert layer_types(at)[:2] == ["Conv2d", "Conv2d"]
+    click(at, "bundo")
+    click(at, "bundo")
+    assert layer_types(at)[:2] == ["ReLU", "Conv2d"]
+
+
+def test_edit_field_then_one_click_fix():
+    at = open_builder()
+    select_layer(at, 3)
+    by_suffix(at.number_input, "_3_out_channels").set_value(16).run()  # Conv2d(4→8) becomes Conv2d(4→16)
+    assert at.session_state["builder_spec"]["layers"][3]["out_channels"] == 16
+    msg = errors(at)
+    assert "Linear (layer 7) expects 392 input features but receives 784 (16 x 7 x 7)" in msg
+    assert "Layer 7 cannot run" in msg
+    assert table(at).iloc[7]["output shape"] == "✖ error"
+    assert at.button(key="buse").disabled
+    assert at.button(key="bfix").label == "Set in_features of layer 7 to 784"
+    click(at, "bfix")
+    assert not at.error
+    assert at.session_state["builder_spec"]["layers"][7]["in_features"] == 784
+    assert metric(at, "Parameters") == S.format_count(
+        S.totals(S.ModelSpec.from_dict(at.session_state["builder_spec"])).params
+    )
+
+
+def test_input_shape_and_classes():
+    at = open_builder()
+    by_prefix(at.number_input, "bcls_").set_value(4).run()
+    assert table(at).iloc[9]["output shape"] == "4"
+    by_prefix(at.number_input, "bin_h_").set_value(1).run()
+    by_prefix(at.number_input, "bin_w_").set_value(1).run()
+    msg = errors(at)
+    assert "The input cannot run" in msg and "at least 2 x 2" in msg
+    assert "Totals appear once every layer runs." in [c.value for c in at.caption]
+    click(at, "bundo")
+    click(at, "bundo")
+    assert not at.error and at.session_state["builder_spec"]["input_shape"] == [1, 28, 28]
+
+
+def _spec_json(layers, shape=(1, 28, 28)) -> bytes:
+    return json.dumps({"input_shape": list(shape), "layers": layers}).encode()
+
+
+C3 = {"type": "Conv2d", "out_channels": 8, "kernel_size": 3, "padding": 1}
+
+# Files that cannot be read: the model stays as it was and the message names the layer.
+UNREADABLE = [
+    ("not json", b"{this is not json", "not valid JSON"),
+    ("wrong shape", b'{"layers": []}', 'no "input_shape"'),
+    ("a list", b"[1, 2]", "must be a JSON object"),
+    (
+        "unknown layer",
+        _spec_json([C3, {"type": "Conv3d"}]),
+        '(layer 1): Layer 1 has an unknown type "Conv3d"',
+    ),
+    ("strings for numbers", _spec_json([{**C3, "out_channels": "8"}]), 'the text "8" (remove the quotes)'),
+    ("binary", b"\x89PNG\r\n\x1a\n\x00\x00", "not a text file"),
+]
+
+
+@pytest.mark.parametrize("name,data,words", UNREADABLE, ids=[u[0] for u in UNREADABLE])
+def test_unreadable_upload_keeps_the_model(name, data, words):
+    at = open_builder()
+    before = at.session_state["builder_spec"]
+    upload(at, "bad.json", data)
+    msg = errors(at)
+    assert "Could not load bad.json" in msg and words in msg and "Your model is unchanged" in msg
+    assert at.session_state["builder_spec"] == before
+    assert metric(at, "Parameters") == "26,138" and len(table(at)) == 10
+
+
+# Files that load but cannot run: the broken layer is named, highlighted, and fixable where possible.
+UNRUNNABLE = [
+    (
+        "linear before flatten",
+        _spec_json([C3, {"type": "ReLU"}, {"type": "Linear", "out_features": 10}]),
+        2,
+        "insert a Flatten before it",
+        "Insert a Flatten before layer 2",
+    ),
+    (
+        "batchnorm after flatten",
+        _spec_json([C3, {"type": "Flatten"}, {"type": "BatchNorm2d"}]),
+        2,
+        "needs a feature map [C, H, W]",
+        "Move layer 2 before the Flatten (layer 1)",
+    ),
+    (
+        "too big",
+        _spec_json([C3, {"type": "Flatten"}, {"type": "Linear", "out_features": 100_000}]),
+        2,
+        "over the cap of 50,000,000",
+        None,
+    ),
+    (
+        "too much memory",
+        _spec_json([{**C3, "out_channels": 4096}], (3, 512, 512)),
+        0,
+        "over the cap of 1 GB",
+        None,
+    ),
+    ("input 1x1", _spec_json([C3], (1, 1, 1)), None, "at least 2 x 2", None),
+]
+
+
+@pytest.mark.parametrize("name,data,index,words,fix", UNRUNNABLE, ids=[u[0] for u in UNRUNNABLE])
+def test_unrunnable_upload_names_the_layer(name, data, index, words, fix):
+    at = open_builder()
+    upload(at, "mine.json", data)
+    assert at.session_state["builder_spec"] == S.ModelSpec.from_json(data).to_dict()
+    msg = errors(at)
+    where = "The input" if index is None else f"Layer {index}"
+    assert f"{where} cannot run" in msg and words in msg
+    if index is not None:
+        df = table(at)
+        assert df.iloc[index]["output shape"] == "✖ error"
+        assert by_prefix(at.selectbox, "bsel_").value == index  # the broken layer opens in the editor
+    if fix:
+        assert at.button(key="bfix").label == fix
+        click(at, "bfix")
+        assert not at.error
+    else:
+        assert not [b for b in at.button if b.key == "bfix"]
+    # the rest of the page keeps working: undo (the fix, then the upload) returns to the model before
+    click(at, "bundo")
+    if fix:
+        assert f"{where} cannot run" in errors(at)
+        click(at, "bundo")
+    assert not at.error and metric(at, "Parameters") == "26,138"
+
+
+def test_use_for_training_and_session_model():
+    at = open_builder()
+    at.selectbox(key="bpreset").set_value("LeNet-5").run()
+    click(at, "bload_preset")
+    click(at, "buse")
+    assert at.session_state["model_spec"] == PRESETS["LeNet-5"].to_dict()
+    assert at.session_state["model_spec_name"] == "LeNet-5"
+    assert any("trains **LeNet-5** (this model)" in m.value for m in at.markdown)
+    at.selectbox(key="bpreset").set_value("TinyCNN").run()
+    click(at, "bload_preset")
+    assert any("sent earlier" in m.value for m in at.markdown)
+    click(at, "bload_session")
+    assert at.session_state["builder_spec"] == PRESETS["LeNet-5"].to_dict()
+
+
+def test_bad_field_value_shows_message_next_to_control():
+    at = open_builder()
+    spec = S.set_layer_field(PRESETS["SimpleCNN"], 0, "kernel_size", [3, 5])
+    upload(at, "pair.json", spec.to_json().encode())
+    select_layer(at, 0)
+    box = by_prefix(at.text_input, "bf_")
+    assert box.value == "3, 5"
+    box.set_value("3, y").run()
+    assert 'Type one whole number or two like "3, 5"' in errors(at)
+    assert at.session_state["builder_spec"]["layers"][0]["kernel_size"] == [3, 5]
+    by_prefix(at.text_input, "bf_").set_value("3, 3").run()
+    assert at.session_state["builder_spec"]["layers"][0]["kernel_size"] == 3 and not at.error
+
+
+def test_predict_then_reveal():
+    at = open_builder()
+    by_prefix(at.number_input, "bquiz_").set_value(36).run()
+    click(at, "bquiz_reveal")
+    assert any("PyTorch counts **40**" in i.value for i in at.info)
+    by_prefix(at.number_input, "bquiz_").set_value(40).run()
+    assert any(
+        "Exactly right: 1 in × 4 out × 3 × 3 kernel = 36 weights + 4 biases = 40" in s.value
+        for s in at.success
+    )

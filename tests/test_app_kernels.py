@@ -1,0 +1,250 @@
+"""AppTest: drive the Kernels page through app.py and check the numbers it shows against cnnlib/torch."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from cnnlib import images as I
+from cnnlib import kernels as K
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGE = "pages/1_kernels.py"
+
+
+def _open(source: str | None = "Text") -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    if source is not None and at.selectbox(key="k_source").value != source:
+        at.selectbox(key="k_source").set_value(source).run()
+    return at
+
+
+def _metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label.startswith(label))
+
+
+def _number(at: AppTest, label: str) -> float:
+    return float(_metric(at, label))
+
+
+def _errors(at: AppTest) -> list[str]:
+    return [e.value for e in at.error]
+
+
+def _check_step_through(at: AppTest, plane: np.ndarray, kernel: np.ndarray, **conv) -> None:
+    """The page's by-hand total and PyTorch value both equal the feature map computed here."""
+    row, col = at.slider(key="k_row").value, at.slider(key="k_col").value
+    expected = K.apply_kernel(plane, kernel, **conv)[row, col]
+    assert _number(at, "= By hand") == pytest.approx(expected, abs=1e-4)
+    assert _number(at, f"PyTorch at ({row}, {col})") == pytest.approx(expected, abs=1e-4)
+
+
+def test_page_opens_with_a_digit_and_sobel_x():
+    at = _open(source=None)
+    assert at.title[0].value.endswith("Kernels")
+    assert any("cross-correlation" in c.value for c in at.caption)
+    assert at.selectbox(key="k_preset").value == "Sobel x"
+    assert [at.text_input(key=f"k_cell_1_{c}").value for c in range(3)] == ["-2", "0", "2"]
+    source = at.selectbox(key="k_source").value
+    plane = I.load_sample(source, 0).view()
+    h, w = plane.shape
+    assert _metric(at, "Input size") == f"{h} × {w}"
+    assert _metric(at, "Feature map size") == f"{h - 2} × {w - 2}"
+    _check_step_through(at, plane, K.KERNELS["Sobel x"])
+    # the first pixel shown is the feature map's strongest response
+    fmap = K.apply_kernel(plane, K.KERNELS["Sobel x"])
+    assert abs(fmap[at.slider(key="k_row").value, at.slider(key="k_col").value]) == pytest.approx(
+        np.abs(fmap).max()
+    )
+    assert any(r"\lfloor" in x.value and f"= {h - 2}" in x.value for x in at.latex)
+
+
+def test_choose_a_preset_and_step_to_a_pixel():
+    at = _open("Text")
+    plane = I.load_sample("Text").view()
+    at.selectbox(key="k_preset").set_value("Box blur").run()
+    assert at.text_input(key="k_cell_0_0").value == "1/9"
+    at.slider(key="k_row").set_value(20).run()
+    at.slider(key="k_col").set_value(40).run()
+    _check_step_through(at, plane, K.KERNELS["Box blur"])
+    assert _metric(at, "Feature map size") == "46 × 94"  # a 48 x 96 image, 3x3 kernel, no padding
+    assert _number(at, "Sum of the products") == pytest.approx(_number(at, "= By hand"))
+
+
+def test_edit_a_cell_makes_a_custom_kernel():
+    at = _open("Text")
+    plane = I.load_sample("Text").view()
+    at.selectbox(key="k_preset").set_value("Identity").run()
+    at.text_input(key="k_cell_0_2").input("1/2").run()
+    assert at.selectbox(key="k_preset").value == "Custom (edited)"
+    kernel = K.KERNELS["Identity"].copy()
+    kernel[0, 2] = 0.5
+    _check_step_through(at, plane, kernel)
+    at.selectbox(key="k_preset").set_value("Identity").run()  # back to the preset
+    assert at.text_input(key="k_cell_0_2").value == "0"
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [("abc", "not a number"), ("", "empty"), ("nan", "NaN"), ("inf", "infinite"), ("1/0", "divide")],
+)
+def test_bad_cells_show_an_error_and_keep_the_last_good_kernel(text, message):
+    at = _open("Text")
+    plane = I.load_sample("Text").view()
+    at.text_input(key="k_cell_1_1").input(text).run()
+    assert not at.exception
+    errors = _errors(at)
+    assert len(errors) == 1 and "row 2, column 2" in errors[0] and message in errors[0]
+    _check_step_through(at, plane, K.KERNELS["Sobel x"])  # still the last good kernel
+    at.text_input(key="k_cell_1_1").input("0").run()
+    assert not _errors(at)
+
+
+def test_stride_and_padding_change_the_size_and_the_numbers():
+    at = _open("Text")
+    plane = I.load_sample("Text").view()
+    at.number_input(key="k_stride").set_value(2).run()
+    at.number_input(key="k_padding").set_value(1).run()
+    assert _metric(at, "Feature map size") == "24 × 48"  # floor((48 + 2 - 2 - 1) / 2) + 1, same for 96
+    latex = " ".join(x.value for x in at.latex)
+    assert r"\frac{48 + 2\cdot 1 - 1\cdot(3-1) - 1}{2}" in latex and r"\frac{96 + 2\cdot 1" in latex
+    at.slider(key="k_row").set_value(0).run()
+    at.slider(key="k_col").set_value(47).run()  # a corner: the kernel hangs over the zero padding
+    _check_step_through(at, plane, K.KERNELS["Sobel x"], stride=2, padding=1)
+    at.radio(key="k_pad_mode").set_value("same").run()
+    assert "needs stride 1" in _errors(at)[0]  # PyTorch refuses 'same' with stride 2
+    assert any("last settings that worked" in c.value for c in at.caption)
+    assert _metric(at, "Feature map size") == "24 × 48"
+    at.number_input(key="k_stride").set_value(1).run()
+    assert not _errors(at) and _metric(at, "Feature map size") == "48 × 96"
+    _check_step_through(at, plane, K.KERNELS["Sobel x"], padding="same")
+
+
+def test_pooling_window_bigger_than_the_map_is_refused():
+    at = _open("Text")  # 48 x 96
+    at.radio(key="k_size").set_value(7).run()
+    at.number_input(key="k_dilation").set_value(6).run()  # spans 37 pixels
+    assert not _errors(at) and _metric(at, "Feature map size") == "12 × 60"
+    at.number_input(key="k_stride").set_value(8).run()
+    at.radio(key="k_pool").set_value("max").run()
+    at.radio(key="k_pool_size").set_value(3).run()  # a 2 x 8 map is too small for a 3 x 3 window
+    assert "smaller than the 3x3 pooling window" in _errors(at)[0]
+    assert not at.exception and _metric(at, "After pooling") == "1 × 4"  # the last settings that worked (2x2)
+
+
+def test_kernel_that_does_not_fit_the_image_is_refused():
+    at = _open("Upload your own…")
+    small = _png(Image.fromarray((np.random.default_rng(0).random((20, 20)) * 255).astype(np.uint8)))
+    at.file_uploader(key="k_upload").set_value(("small.png", small, "image/png")).run()
+    at.radio(key="k_size").set_value(7).run()
+    at.number_input(key="k_dilation").set_value(3).run()  # spans 19 pixels: fits in 20
+    assert not _errors(at) and _metric(at, "Feature map size") == "2 × 2"
+    at.number_input(key="k_dilation").set_value(4).run()  # spans 25 pixels: does not
+    error = _errors(at)[0]
+    assert "spans 25 pixels" in error and "doesn't fit" in error
+    assert _metric(at, "Feature map size") == "2 × 2" and not at.exception
+    at.number_input(key="k_padding").set_value(3).run()  # 20 + 6 >= 25: fits again
+    assert not _errors(at) and _metric(at, "Feature map size") == "2 × 2"
+
+
+def test_relu_bias_and_pooling():
+    at = _open("Text")
+    plane = I.load_sample("Text").view()
+    at.number_input(key="k_bias").set_value(-0.5).run()
+    at.toggle(key="k_relu").set_value(True).run()
+    at.radio(key="k_pool").set_value("avg").run()
+    assert _metric(at, "After pooling") == "23 × 47"
+    _check_step_through(at, plane, K.KERNELS["Sobel x"], bias=-0.5)
+    assert _number(at, "+ bias") == -0.5
+    assert any("After ReLU" in m.value for m in at.markdown)
+    assert any(r"{46 + 2\cdot 0 - 1\cdot(2-1) - 1}{2}" in x.value for x in at.latex)
+
+
+def test_normalise_divides_by_the_sum():
+    at = _open("Text")
+    plane = I.load_sample("Text").view()
+    at.selectbox(key="k_preset").set_value("Identity").run()
+    for r in range(3):
+        for c in range(3):
+            at.text_input(key=f"k_cell_{r}_{c}").input("1")
+    at.run()
+    _check_step_through(at, plane, np.ones((3, 3)))
+    at.toggle(key="k_normalise").set_value(True).run()
+    assert any("divided by 9" in c.value for c in at.caption)
+    _check_step_through(at, plane, np.ones((3, 3)) / 9)
+
+
+def test_colour_image_per_channel():
+    at = _open("Colour shapes")
+    image = I.load_sample("Colour shapes")
+    at.radio(key="k_channel").set_value("Red").run()
+    _check_step_through(at, image.view("Red"), K.KERNELS["Sobel x"])
+    at.radio(key="k_channel").set_value("Grayscale").run()
+    _check_step_through(at, image.view("Grayscale"), K.KERNELS["Sobel x"])
+
+
+def _png(im: Image.Image, fmt: str = "PNG") -> bytes:
+    buf = io.BytesIO()
+    im.save(buf, fmt)
+    return buf.getvalue()
+
+
+NOISE_PNG = _png(Image.fromarray((np.random.default_rng(1).random((40, 40)) * 255).astype(np.uint8)))
+
+
+def test_uploads_good_and_bad():
+    at = _open("Text")
+    at.selectbox(key="k_source").set_value("Upload your own…").run()
+    assert any("Choose a picture" in i.value for i in at.info)
+    arr = (np.arange(40 * 30) % 251).astype(np.uint8).reshape(30, 40)
+    at.file_uploader(key="k_upload").set_value(("ramp.png", _png(Image.fromarray(arr)), "image/png")).run()
+    assert not _errors(at) and _metric(at, "Input size") == "30 × 40"
+    _check_step_through(at, arr / 255.0, K.KERNELS["Sobel x"])
+    bad = [
+        ("notes.png", b"this is not an image", "not an image"),
+        ("tiny.png", _png(Image.new("L", (1, 1))), "1 x 1 pixels"),
+        ("cut.jpg", _png(Image.fromarray(arr), "JPEG")[:200], "truncated"),
+        ("half.png", NOISE_PNG[: len(NOISE_PNG) // 2], "truncated"),
+    ]
+    for name, data, message in bad:
+        at.file_uploader(key="k_upload").set_value((name, data, "image/png")).run()
+        assert not at.exception
+        assert message in _errors(at)[0], name
+        assert _metric(at, "Input size") == "30 × 40"  # the last good image stays
+    big = _png(Image.new("RGBA", (600, 300), (255, 0, 0, 128)))
+    at.file_uploader(key="k_upload").set_value(("big.png", big, "image/png")).run()
+    assert not _errors(at) and _metric(at, "Input size") == "128 × 256"
+    notes = " ".join(c.value for c in at.caption)
+    assert "Downscaled from 600 x 300" in notes and "white" in notes
+
+
+def test_predict_then_reveal():
+    at = _open("Text")
+    at.selectbox(key="k_preset").set_value("Sobel y").run()
+    at.toggle(key="k_predict").set_value(True).run()
+    assert any("after you reveal" in i.value for i in at.info)
+    at.radio(key="k_guess").set_value("Finds horizontal edges").run()
+    at.button(key="k_reveal").click().run()
+    assert any(s.value.startswith("Right") for s in at.success)
+    at.selectbox(key="k_preset").set_value("Box blur").run()  # a new kernel asks again
+    assert any("after you reveal" in i.value for i in at.info)
+
+
+def test_compare_and_state_survives_a_page_switch():
+    at = _open("Text")
+    at.selectbox(key="k_preset").set_value("Emboss").run()
+    at.selectbox(key="k_compare").set_value("Laplacian").run()
+    assert not at.exception and not _errors(at)
+    at.switch_page("app.py").run()
+    at.switch_page(PAGE).run()
+    assert at.selectbox(key="k_preset").value == "Emboss"
+    assert at.selectbox(key="k_source").value == "Text"
+    assert at.text_input(key="k_cell_0_0").value == "-2"
