@@ -535,6 +535,13 @@ def _decode_image(raw: bytes, size_hw: tuple[int, int], grayscale: bool) -> np.n
             img = img.convert("RGBA")
             background = Image.new("RGBA", img.size, (255, 255, 255, 255))
             img = Image.alpha_composite(background, img)
+        if img.mode.startswith("I") or img.mode == "F":
+            # 16/32-bit or float images: scale to 0..255 as the Kernels page does; a bare
+            # convert("L") would clip every value above 255 to white.
+            from cnnlib.images import _to_plane_image
+
+            plane = np.asarray(_to_plane_image(img, []), dtype=np.float32)  # [H, W] in 0..1
+            img = Image.fromarray(np.round(np.clip(plane, 0, 1) * 255).astype(np.uint8), mode="L")
         img = img.convert("L" if grayscale else "RGB")
         img = img.resize((size_hw[1], size_hw[0]), Image.Resampling.BILINEAR)
         return np.asarray(img, dtype=np.uint8)

@@ -39,7 +39,11 @@ with st.sidebar:  # the controls sit under the menu, so the pictures stay in vie
 fm = K.feature_map(plane, kernel, settings)
 pixel = views.clamp_pixel(fm.conv)
 
-st.toggle("🤔 Predict first, then reveal", key="k_predict", help="Hide the feature map until you guess.")
+st.toggle(
+    ":material/psychology: Predict first, then reveal",
+    key="k_predict",
+    help="Hide the feature map until you guess.",
+)
 views.maps(plane, label, fm, name, kernel, settings, pixel)
 
 st.subheader("Output size")

@@ -350,3 +350,15 @@ def test_zip_upload_encrypted_member_skipped():
     data[first_central + 8] |= 1
     b = load_image_folder_zip(bytes(data))
     assert len(b.train) + len(b.test) == 14 and any("unreadable" in n for n in b.notes)
+
+
+def test_zip_upload_16bit_images_are_scaled_not_clipped():
+    """A 16-bit grayscale PNG keeps its tones (half-scale grey stays grey, not white)."""
+    files = _good_files()
+    buf = io.BytesIO()
+    Image.fromarray(np.full((10, 12), 32768, dtype=np.uint16)).save(buf, format="PNG")
+    files["owls/deep.png"] = buf.getvalue()
+    b = load_image_folder_zip(_zip(files), image_size=(10, 12), grayscale=True)
+    images = torch.cat([b.train_images, b.test_images]).float()  # [N, 1, 10, 12]
+    means = images.mean(dim=(1, 2, 3))
+    assert ((means - 128).abs() < 2).any(), means

@@ -9,6 +9,7 @@ from cnnlib import spec as S
 from cnnlib.plots_builder import network_diagram
 from cnnlib.presets import DEFAULT_PRESET, PRESET_NOTES, PRESETS
 from pages.ui import builder_state as B
+from pages.ui.figures import shared
 
 BROKEN_BG = "background-color: #FDE2E2; color: #991B1B; font-weight: 600"
 SELECTED_BG = "background-color: #E3ECFA"
@@ -192,8 +193,12 @@ def render_error(err: S.SpecError | None) -> None:
 
 
 def render_diagram(spec: S.ModelSpec, rows: list[S.LayerSummary], err: S.SpecError | None) -> None:
-    fig = network_diagram(
-        spec.input_shape, rows, err.layer_index if err else None, err.layer_type if err else None
+    fig = shared(
+        network_diagram,
+        spec.input_shape,
+        rows,
+        err.layer_index if err else None,
+        err.layer_type if err else None,
     )
     st.plotly_chart(fig, width="stretch", key="bdiagram", config={"displayModeBar": False})
     st.caption(

@@ -6,6 +6,7 @@ from the menu, a deep link on a fresh server, or AppTest.
 
 from __future__ import annotations
 
+import copy
 import os
 from dataclasses import dataclass
 
@@ -72,6 +73,8 @@ DEFAULTS: dict[str, object] = {
     # The session's model: a ModelSpec as a JSON-able dict (None: the default preset is used).
     "model_spec": None,
     "model_spec_name": "SimpleCNN",
+    # Models trained in this session (dicts made by the Training page), newest last.
+    "trained_models": [],
 }
 
 
@@ -85,7 +88,8 @@ def frame(page_key: str) -> PageInfo:
         initial_sidebar_state="expanded",
     )
     for key, value in DEFAULTS.items():
-        st.session_state.setdefault(key, value)
+        if key not in st.session_state:
+            st.session_state[key] = copy.deepcopy(value)  # never share a mutable default between sessions
     with st.sidebar:
         st.markdown("### :material/school: CNN Classroom")
         for p in PAGES:

@@ -112,9 +112,9 @@ def image_picker() -> tuple[img_lib.LoadedImage, np.ndarray, str]:
     try:
         image = _pick_image()
         if image is None:
-            st.info("Choose a picture to upload. Meanwhile the last image stays.", icon="📤")
+            st.info("Choose a picture to upload. Meanwhile the last image stays.", icon=":material/upload:")
     except img_lib.ImageError as exc:
-        st.error(str(exc), icon="🖼️")
+        st.error(str(exc), icon=":material/broken_image:")
         image = None
     if image is None:
         image = ss.get("k_good_image") or img_lib.load_sample("Circle")
@@ -190,7 +190,7 @@ def kernel_editor() -> tuple[str, np.ndarray]:
         kernel = K.parse_kernel_grid(ss["k_grid"])
         ss["k_good_kernel"] = kernel
     except K.KernelError as exc:
-        st.error(str(exc), icon="🔢")
+        st.error(str(exc), icon=":material/grid_on:")
         kernel = ss.get("k_good_kernel", K.KERNELS[DEFAULT_PRESET])
         st.caption("Still using the last good kernel until the cell is fixed.")
     total = K.kernel_sum(kernel)
@@ -233,7 +233,7 @@ def layer_settings(image_shape: tuple[int, int], kernel_shape: tuple[int, int]) 
         ss["k_good_settings"] = settings
         return settings
     except K.KernelError as exc:
-        st.error(str(exc), icon="⚙️")
+        st.error(str(exc), icon=":material/settings:")
     for fallback in (ss.get("k_good_settings"), K.ConvSettings()):
         try:
             fallback.check(image_shape, kernel_shape)

@@ -13,6 +13,7 @@ import streamlit as st
 from cnnlib import kernels as K
 from cnnlib import plots_kernels as P
 from cnnlib import shapes
+from pages.ui.figures import shared
 
 ss = st.session_state
 CHART_CONFIG = {"displayModeBar": False}
@@ -96,7 +97,12 @@ def predict_gate(name: str, kernel: np.ndarray) -> bool:
         return True
     token = (name, kernel.tobytes())
     if ss.get("k_revealed") != token:
-        st.radio("🤔 What will this kernel do to the image?", K.EFFECT_CHOICES, index=None, key="k_guess")
+        st.radio(
+            ":material/psychology: What will this kernel do to the image?",
+            K.EFFECT_CHOICES,
+            index=None,
+            key="k_guess",
+        )
         if not st.button("Reveal the feature map", key="k_reveal", type="primary"):
             return False
         ss["k_revealed"] = token
@@ -119,17 +125,17 @@ def maps(plane: np.ndarray, label: str, fm: K.FeatureMap, name: str, kernel: np.
     height = 380 if fm.pooled is None else 330
     title = "Input" + (" + zero padding" if any(pads) else "")
     cols[0].plotly_chart(
-        P.image_figure(plane, title, pads, patch, height), width="stretch", config=CHART_CONFIG
+        shared(P.image_figure, plane, title, pads, patch, height), width="stretch", config=CHART_CONFIG
     )
     cols[0].caption(f"{label}. Cyan: the pixels the kernel covers for output pixel {pixel}.")
     with cols[1]:
         if not predict_gate(name, kernel):
-            st.info("The feature map appears after you reveal.", icon="🙈")
+            st.info("The feature map appears after you reveal.", icon=":material/visibility_off:")
             return
     steps = "conv + bias" + (" → ReLU" if s.relu else "")
     chart_key = f"k_map_chart_{pixel[0]}_{pixel[1]}"  # a new chart (no stale selection) per pixel
     cols[1].plotly_chart(
-        P.map_figure(fm.activated, f"Feature map ({steps})", pixel, height=height, clickable=True),
+        shared(P.map_figure, fm.activated, f"Feature map ({steps})", pixel, height=height, clickable=True),
         width="stretch", config=CHART_CONFIG, key=chart_key, on_select=partial(_on_map_click, chart_key), selection_mode="points",
     )  # fmt: skip
     signed = P.is_signed(fm.activated)
@@ -144,7 +150,7 @@ def maps(plane: np.ndarray, label: str, fm: K.FeatureMap, name: str, kernel: np.
     )
     if fm.pooled is not None:
         name = "Max" if s.pool == "max" else "Average"
-        cols[2].plotly_chart(P.map_figure(fm.pooled, f"After {name.lower()} pooling", height=height),
+        cols[2].plotly_chart(shared(P.map_figure, fm.pooled, f"After {name.lower()} pooling", height=height),
                              width="stretch", config=CHART_CONFIG)  # fmt: skip
         cols[2].caption(f"{name} of each {s.pool_size}×{s.pool_size} window of the feature map.")
 
@@ -171,15 +177,17 @@ def step_through(plane: np.ndarray, kernel: np.ndarray, s: K.ConvSettings, fm: K
     )
     g = st.columns(3)
     g[0].plotly_chart(
-        P.grid_figure(patch, "Input patch", signed=False, padded=outside),
+        shared(P.grid_figure, patch, "Input patch", signed=False, padded=outside),
         width="stretch",
         config=CHART_CONFIG,
     )
     g[1].plotly_chart(
-        P.grid_figure(kernel, "× Kernel", signed=True, fractions=True), width="stretch", config=CHART_CONFIG
+        shared(P.grid_figure, kernel, "× Kernel", signed=True, fractions=True),
+        width="stretch",
+        config=CHART_CONFIG,
     )
     g[2].plotly_chart(
-        P.grid_figure(products, "= Products", signed=True), width="stretch", config=CHART_CONFIG
+        shared(P.grid_figure, products, "= Products", signed=True), width="stretch", config=CHART_CONFIG
     )
     span = f"rows {rows[0]}…{rows[-1]}, columns {cols[0]}…{cols[-1]}" + (
         f", every {s.dilation}th" if s.dilation > 1 else ""
@@ -209,6 +217,6 @@ def compare(plane: np.ndarray, first_name: str, fm: K.FeatureMap, s: K.ConvSetti
         st.error(f"{second} cannot run with these settings: {exc}")
         return
     a, b = st.columns(2)
-    a.plotly_chart(P.map_figure(fm.output, f"{first_name}"), width="stretch", config=CHART_CONFIG)
-    b.plotly_chart(P.map_figure(fm2.output, f"{second}"), width="stretch", config=CHART_CONFIG)
+    a.plotly_chart(shared(P.map_figure, fm.output, f"{first_name}"), width="stretch", config=CHART_CONFIG)
+    b.plotly_chart(shared(P.map_figure, fm2.output, f"{second}"), width="stretch", config=CHART_CONFIG)
     b.caption(K.KERNEL_NOTES[second])

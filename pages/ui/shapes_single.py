@@ -7,6 +7,7 @@ import streamlit as st
 
 from cnnlib.plots_shapes import MAX_PICTURE_CELLS, picture_fits, sliding_figure
 from cnnlib.shapes import LAYER_KINDS, LayerResult, ShapeError, describe_indices, single_layer
+from pages.ui.figures import shared
 from pages.ui.shapes_inputs import Slots, int_field, pair_field, stepper
 
 # Per layer type: default settings (text as typed) and which settings apply.
@@ -161,8 +162,16 @@ def picture(r: LayerResult) -> None:
         label += " (stretched)"
     elif len(r.rows.cells) > hi or len(r.cols.cells) > wi:
         label += " + padding"
-    fig = sliding_figure(
-        r.rows, r.cols, row, col, r.uncovered_rows, r.uncovered_cols, label, r.kind == "ConvTranspose2d"
+    fig = shared(
+        sliding_figure,
+        r.rows,
+        r.cols,
+        row,
+        col,
+        r.uncovered_rows,
+        r.uncovered_cols,
+        label,
+        r.kind == "ConvTranspose2d",
     )
     st.plotly_chart(fig, width="stretch", config={"displayModeBar": False}, key="sc_picture")
     st.caption(

@@ -8,6 +8,7 @@ import streamlit as st
 
 from cnnlib.plots_shapes import stack_figure
 from cnnlib.shapes import ShapeError, StackResult, parse_int, stack_shapes
+from pages.ui.figures import shared
 from pages.ui.shapes_inputs import Slots, int_field
 
 DEFAULT_INPUT = (1, 28, 28)
@@ -166,7 +167,9 @@ def render() -> None:
     m2.metric("Parameters", f"{sum(r.params for r in res.rows):,}")
     spatial = [r for r in res.rows if r.rf is not None]
     m3.metric("Receptive field (last spatial layer)", _fmt(spatial[-1].rf) if spatial else "1")
-    st.plotly_chart(stack_figure(res), width="stretch", config={"displayModeBar": False}, key="sc_stack_fig")
+    st.plotly_chart(
+        shared(stack_figure, res), width="stretch", config={"displayModeBar": False}, key="sc_stack_fig"
+    )
     with st.container(border=True):
         add_layer_panel()
         c1, c2, c3 = st.columns([2, 2, 3], vertical_alignment="bottom")

@@ -152,7 +152,7 @@ def show_predict_prompt(setup, state) -> None:
     """'Will the loss go down or up after the step?', revealed by recomputing the loss."""
     slow = setup.slow
     with st.container(border=True):
-        st.markdown("#### 🤔 Predict, then reveal")
+        st.markdown("#### :material/psychology: Predict, then reveal")
         st.radio(
             "After the optimizer step, will the loss on this same batch go **down** or **up**?",
             ["down", "up", "same"],

@@ -129,7 +129,9 @@ def wait_idle(pg, settle: float = 0.4) -> None:
 
 def open_page(pg, base: str, slug: str = "") -> None:
     pg.goto(f"{base}/{slug}")
-    pg.wait_for_selector("[data-testid='stSidebar']", timeout=120_000)
+    # The sidebar element exists before the script has run; wait for the frame's menu itself.
+    pg.locator("[data-testid='stSidebar']").get_by_text("Home", exact=True).wait_for(timeout=120_000)
+    pg.locator("h1").first.wait_for(timeout=120_000)
     wait_idle(pg)
 
 
