@@ -18,6 +18,11 @@ from pathlib import Path
 
 import pytest
 
+try:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+except ImportError:  # the tests skip then
+    PlaywrightTimeout = TimeoutError
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -29,6 +34,9 @@ CHROMIUM_ARGS = [
 ]
 ARTIFACTS = Path(os.environ.get("E2E_ARTIFACTS", ROOT / "artifacts" / "screenshots"))
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+# Streamlit draws a skeleton where an element's code is still loading (a fresh browser context
+# fetches the widget and plotly chunks); the script can be done while they are still there.
+NO_SKELETON = "() => !document.querySelector(\"[data-testid='stSkeleton']\")"
 
 
 def _free_port() -> int:
@@ -121,10 +129,11 @@ def page(browser):
 
 
 def wait_idle(pg, settle: float = 0.4) -> None:
-    """Wait until the script has finished its run (twice, to let reruns start)."""
+    """Wait until the script has finished its run (twice, to let reruns start) and all is drawn."""
     pg.wait_for_selector(IDLE, timeout=120_000)
     time.sleep(settle)
     pg.wait_for_selector(IDLE, timeout=120_000)
+    pg.wait_for_function(NO_SKELETON, timeout=60_000)
 
 
 def open_page(pg, base: str, slug: str = "") -> None:
@@ -132,6 +141,44 @@ def open_page(pg, base: str, slug: str = "") -> None:
     # The sidebar element exists before the script has run; wait for the frame's menu itself.
     pg.locator("[data-testid='stSidebar']").get_by_text("Home", exact=True).wait_for(timeout=120_000)
     pg.locator("h1").first.wait_for(timeout=120_000)
+    wait_idle(pg)
+
+
+def widget(key: str) -> str:
+    """CSS for the widget with this key; "name_*" matches a key that starts with "name_" (keys that
+    carry a version number)."""
+    return f"[class*='st-key-{key[:-1]}']" if key.endswith("*") else f".st-key-{key}"
+
+
+def choose(pg, key: str, option: str) -> None:
+    """Pick `option` in the selectbox with key `key`.
+
+    Scrolled into view first: the list closes when the page scrolls, which a click's own scroll does.
+    """
+    box = pg.locator(f"{widget(key)} input")
+    box.scroll_into_view_if_needed()
+    box.click()
+    try:
+        pg.get_by_role("option").first.wait_for(timeout=2_000)
+    except PlaywrightTimeout:
+        box.press("ArrowDown")  # the keyboard way to open it
+    pg.get_by_role("option", name=option, exact=True).click()
+    wait_idle(pg)
+
+
+def type_into(pg, key: str, text: str) -> None:
+    """Type `text` into the text or number input with key `key`, then Enter."""
+    box = pg.locator(f"{widget(key)} input")
+    box.fill(text)
+    box.press("Enter")
+    wait_idle(pg)
+
+
+def upload(pg, key: str, name: str, data: bytes, mime: str = "application/octet-stream") -> None:
+    """Give the file uploader with key `key` one file, as if the student had picked it."""
+    pg.locator(f"{widget(key)} input[type=file]").set_input_files(
+        files=[{"name": name, "mimeType": mime, "buffer": data}]
+    )
     wait_idle(pg)
 
 

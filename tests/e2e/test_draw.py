@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from .conftest import assert_no_exception, open_page, screenshot, wait_idle
+from .conftest import assert_no_exception, open_page, screenshot, upload, wait_idle
 
 ANSWER = "[data-testid='draw-answer']"
 
@@ -45,6 +45,7 @@ def clear(page) -> None:
 
 
 def test_drawing_digits_updates_the_prediction(server, page):
+    """Draw a 7 and read the answer; clear; draw a 1, then a 0, and read each answer."""
     open_page(page, server, "draw_and_predict")
     assert_no_exception(page)
     assert page.locator(ANSWER).count() == 0
@@ -62,6 +63,7 @@ def test_drawing_digits_updates_the_prediction(server, page):
 
 
 def test_undo_removes_the_last_stroke(server, page):
+    """Undo takes back the last stroke (the answer returns), then the first (the canvas is empty)."""
     open_page(page, server, "draw_and_predict")
     draw(page, ONE)
     assert answer(page) == "1"
@@ -73,4 +75,16 @@ def test_undo_removes_the_last_stroke(server, page):
     wait_idle(page, settle=1.5)
     assert page.locator(ANSWER).count() == 0  # nothing left: the empty-canvas message
     assert "empty" in page.locator("[data-testid='stMain']").inner_text()
+    assert_no_exception(page)
+
+
+def test_bad_upload_gets_its_message(server, page):
+    """The upload fallback refuses a file that is not an image, with a message and no answer."""
+    open_page(page, server, "draw_and_predict")
+    page.locator(".st-key-draw_mode").get_by_text("Upload an image", exact=True).click()
+    wait_idle(page)
+    upload(page, "draw_upload", "digit.png", b"this is text, not a picture", "image/png")
+    error = page.locator("[data-testid='stMain'] [data-testid=stAlert]").filter(has_text="could not be read")
+    assert error.count() == 1 and "upload a PNG or JPEG of a digit" in error.inner_text()
+    assert page.locator(ANSWER).count() == 0
     assert_no_exception(page)

@@ -1,52 +1,99 @@
-"""Browser: the Training page's live chart redraws in place (no remount, so no flicker), training
-goes on while the student visits another page, and the results open after the run.
+"""Browser: the Training page on the synthetic shapes: a bad zip is refused; a run trains live (its
+chart redraws in place, no remount and so no flicker), goes on while the student visits another
+page, stops; a second run finishes and its confusion matrix opens.
 
-The chart's <div> is tagged with a JS property once; a remount (what `st.plotly_chart` does on
-every new figure in Streamlit 1.67) would create a new node without the tag.
+The chart's <div> is tagged with a JS property; a remount (what `st.plotly_chart` does on every new
+figure in Streamlit 1.67) would create a new node without the tag.
 """
 
-from .conftest import assert_no_exception, open_page, screenshot, wait_idle
+import re
+
+from .conftest import assert_no_exception, choose, open_page, screenshot, type_into, upload, wait_idle
 
 CHART = "div.cc-live-plotly"
 PROBE = f"""() => {{ const d = document.querySelector('{CHART}');
   return d ? {{tag: d.ccTag || null, draws: d.ccDraws || 0, count: document.querySelectorAll('{CHART}').length}}
            : null; }}"""
+SIDEBAR = "[data-testid='stSidebar']"
 
 
-def _choose(pg, key: str, option: str) -> None:
-    pg.locator(f".st-key-{key} button[aria-label=Open]").click()
-    pg.get_by_role("option", name=option, exact=True).click()
-    wait_idle(pg)
+def wait_draws(pg, n: int) -> None:
+    """Wait until the live chart has been redrawn at least `n` times."""
+    pg.wait_for_function(f"() => (document.querySelector('{CHART}') || {{}}).ccDraws >= {n}", timeout=120_000)
 
 
-def _number(pg, key: str, value: int) -> None:
-    box = pg.locator(f".st-key-{key} input")
-    box.fill(str(value))
-    box.press("Enter")
-    wait_idle(pg)
+def tag_chart(pg) -> dict:
+    pg.evaluate(f"() => {{ document.querySelector('{CHART}').ccTag = 'same node'; }}")
+    return pg.evaluate(PROBE)
 
 
-def test_live_chart_keeps_its_node_through_updates_and_results_follow(server, page):
+def progress(pg) -> str:
+    return pg.locator("[data-testid=stProgress]").first.inner_text()
+
+
+def batches(pg) -> int:
+    """How many batches the run has done, from the progress bar's text ("batch 1,234 of 5,678")."""
+    found = re.search(r"batch ([\d,]+) of", progress(pg))
+    assert found, progress(pg)
+    return int(found.group(1).replace(",", ""))
+
+
+def wait_progress(pg, text: str, timeout: int = 120_000) -> None:
+    pg.wait_for_function(
+        "t => [...document.querySelectorAll('[data-testid=stProgress]')].some(e => e.innerText.includes(t))",
+        arg=text,
+        timeout=timeout,
+    )
+
+
+def test_train_stop_train_again_then_results(server, page):
+    """A bad zip, then train on shapes: live chart, leave and come back, stop, train again, results."""
     open_page(page, server, "training")
     page.wait_for_selector(f"{CHART} .main-svg", timeout=120_000)  # plotly.js loaded, empty chart drawn
-    _choose(page, "tr_dataset", "Synthetic shapes")
-    _number(page, "tr_ep", 3)
+
+    choose(page, "tr_dataset", "Your own images (zip)")
+    upload(page, "tr_zip", "classes.zip", b"these bytes are not a zip archive", "application/zip")
+    assert page.get_by_text("This file is not a zip archive").count() == 1
+    assert_no_exception(page)
+
+    choose(page, "tr_dataset", "Synthetic shapes")
+    type_into(page, "tr_ep", "20")  # far longer than the test waits: this run gets stopped
     page.locator(".st-key-train_start button").click()
-    page.wait_for_function(f"() => (document.querySelector('{CHART}') || {{}}).ccDraws >= 2", timeout=120_000)
-    page.evaluate(f"() => {{ document.querySelector('{CHART}').ccTag = 'same node'; }}")
-    before = page.evaluate(PROBE)
-    page.wait_for_function(
-        f"() => (document.querySelector('{CHART}') || {{}}).ccDraws >= {before['draws'] + 3}", timeout=120_000
-    )
+    wait_draws(page, 2)
+    before = tag_chart(page)
+    first = batches(page)
+    wait_draws(page, before["draws"] + 3)
+    assert batches(page) > first, "the progress bar did not move"
     during = page.evaluate(PROBE)
     assert during["tag"] == "same node" and during["count"] == 1, during
+    assert_no_exception(page)
     screenshot(page, "training_midrun")
 
-    page.wait_for_selector(".st-key-train_to_results button", timeout=300_000)
+    left_at = batches(page)
+    page.locator(SIDEBAR).get_by_text("Home", exact=True).click()
     wait_idle(page)
-    after = page.evaluate(PROBE)
-    assert after["tag"] == "same node", "the chart was remounted when the run ended"
-    assert "test accuracy" in page.locator("[data-testid=stProgress]").first.inner_text()
+    page.locator(SIDEBAR).get_by_text("Training", exact=True).click()
+    wait_idle(page)
+    wait_draws(page, 1)
+    assert batches(page) > left_at, "training did not go on while the student was away"
+    assert page.locator(".st-key-tr_dataset input").input_value() == "Synthetic shapes"  # settings kept
+
+    page.locator(".st-key-train_stop button").click()
+    wait_idle(page)
+    wait_progress(page, "Stopped by you", timeout=60_000)
+    assert_no_exception(page)
+
+    page.locator(".st-key-train_settings_open summary").click()  # the settings fold away while training
+    type_into(page, "tr_ep", "2")
+    page.locator(".st-key-train_start button").click()
+    wait_progress(page, "Training…")
+    wait_draws(page, 2)
+    tag_chart(page)
+    wait_progress(page, "Finished 2 epoch(s)", timeout=300_000)
+    page.wait_for_selector(".st-key-train_to_results button", timeout=60_000)
+    wait_idle(page)
+    assert page.evaluate(PROBE)["tag"] == "same node", "the chart was remounted when the run ended"
+    assert "test accuracy" in progress(page)
     assert_no_exception(page)
 
     page.locator(".st-key-train_to_results button").click()
@@ -55,26 +102,3 @@ def test_live_chart_keeps_its_node_through_updates_and_results_follow(server, pa
     assert page.get_by_text("Test accuracy").count() >= 1
     assert_no_exception(page)
     screenshot(page, "training_results")
-
-
-def test_training_goes_on_while_the_student_visits_another_page(server, page):
-    open_page(page, server, "training")
-    _choose(page, "tr_dataset", "Synthetic shapes")
-    _number(page, "tr_ep", 20)
-    page.locator(".st-key-train_start button").click()
-    page.wait_for_function(f"() => (document.querySelector('{CHART}') || {{}}).ccDraws >= 2", timeout=120_000)
-    page.locator("[data-testid='stSidebar']").get_by_text("Kernels", exact=True).click()
-    wait_idle(page)
-    page.wait_for_timeout(2000)
-    page.locator("[data-testid='stSidebar']").get_by_text("Training", exact=True).click()
-    wait_idle(page)
-    text = page.locator("[data-testid=stProgress]").first.inner_text()
-    assert "batch" in text and not text.startswith("Ready"), text
-    assert page.locator(".st-key-tr_dataset input").input_value() == "Synthetic shapes"  # settings kept
-    page.locator(".st-key-train_stop button").click()
-    wait_idle(page)
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('[data-testid=stProgress]')].some(e => e.innerText.includes('Stopped'))",
-        timeout=60_000,
-    )
-    assert_no_exception(page)

@@ -1,0 +1,64 @@
+"""Browser: the Model builder: load a preset, add layers, see the summary follow, the broken layer
+marked, and a file that is not JSON refused."""
+
+from .conftest import assert_no_exception, choose, open_page, screenshot, upload, wait_idle
+
+MAIN = "[data-testid='stMain']"
+
+
+def table(pg, n: int) -> list[list[str]]:
+    """The summary table's rows (cells as text) once it has `n` rows (the grid redraws a moment after
+    the script run ends), read from the grid's accessible table."""
+    grid = pg.locator("[data-testid=stDataFrame] table").first
+    pg.wait_for_function(
+        "([t, n]) => t.getAttribute('aria-rowcount') == n", arg=[grid.element_handle(), n + 1]
+    )
+    return grid.evaluate(
+        "t => [...t.querySelectorAll('tbody tr')].map(r => [...r.querySelectorAll('td')].map(c => c.innerText))"
+    )
+
+
+def params(pg) -> str:
+    box = pg.locator("[data-testid=stMetric]").filter(has_text="Parameters").first
+    return box.locator("[data-testid=stMetricValue]").inner_text().strip()
+
+
+def add_layer(pg, layer_type: str) -> None:
+    """Add a layer of this type at the default place: right after the layer being edited."""
+    choose(pg, "badd_type", layer_type)
+    pg.locator(".st-key-badd_btn button").click()
+    wait_idle(pg)
+
+
+def test_preset_add_layer_break_it_and_bad_json(server, page):
+    """Load a preset, add a layer, then break the model and upload a file that is not JSON."""
+    open_page(page, server, "model_builder")
+    choose(page, "bpreset", "Minimal CNN")
+    page.locator(".st-key-bload_preset button").click()
+    wait_idle(page)
+    assert page.locator(MAIN).get_by_text("Loaded the preset Minimal CNN.").count() == 1
+    assert len(table(page, 5)) == 5 and params(page) == "7,890"
+
+    add_layer(page, "BatchNorm2d")  # after layer 0, the Conv2d(1→4): 4 scales + 4 shifts
+    rows = table(page, 6)
+    assert rows[1][1] == "BatchNorm2d(4)" and params(page) == "7,898", rows
+
+    # A pool after it leaves the Linear(784→10), now layer 6, only 196 features: that layer breaks.
+    add_layer(page, "MaxPool2d")
+    error = page.locator(f"{MAIN} [data-testid=stAlert]").filter(has_text="cannot run").first
+    assert "Layer 6 cannot run" in error.inner_text()
+    assert "expects 784 input features but receives 196" in error.inner_text()
+    rows = table(page, 7)
+    assert [r[2] == "✖ error" for r in rows] == [False] * 6 + [True], rows
+    assert page.get_by_text("Totals appear once every layer runs.").count() == 1
+    assert page.locator(".st-key-bfix button").count() == 1  # the one-click fix is offered
+    assert_no_exception(page)
+    page.locator(".st-key-bfix").scroll_into_view_if_needed()
+    screenshot(page, "builder_error")
+
+    page.get_by_role("tab").filter(has_text="Save / load JSON").click()
+    upload(page, "bupload_*", "model.json", b"this is not json {", "application/json")
+    bad = page.locator(f"{MAIN} [data-testid=stAlert]").filter(has_text="Could not load model.json")
+    assert bad.count() == 1 and "not valid JSON" in bad.inner_text() and "unchanged" in bad.inner_text()
+    assert table(page, 7)[6][2] == "✖ error"  # the model is as it was
+    assert_no_exception(page)

@@ -1,0 +1,63 @@
+"""Browser: the Kernels page: a preset changes the feature map, the step-through sum matches it,
+and a bad upload is refused with a message while the last good image stays."""
+
+from .conftest import assert_no_exception, choose, open_page, screenshot, upload, wait_idle
+
+MAP = "[class*='st-key-k_map_chart_'] .js-plotly-plot"  # the feature map heatmap (key names the pixel)
+SIDEBAR = "[data-testid='stSidebar']"
+
+
+def feature_map(pg) -> list[list[float]]:
+    """The feature map's values as drawn (the heatmap's z, row by row)."""
+    return pg.evaluate(f'() => document.querySelector("{MAP}")._fullData[0].z')
+
+
+def metric(pg, label: str) -> str:
+    """The value of the metric whose label starts with `label`."""
+    box = pg.locator("[data-testid=stMetric]").filter(has_text=label).first
+    return box.locator("[data-testid=stMetricValue]").inner_text().strip()
+
+
+def slide_to(pg, key: str, fraction: float) -> int:
+    """Click the slider's track at `fraction` of its width (one rerun); return the value it shows."""
+    track = pg.locator(f".st-key-{key} [role=group] > div[data-orientation]")
+    track.scroll_into_view_if_needed()
+    box = track.bounding_box()
+    pg.mouse.click(box["x"] + fraction * box["width"], box["y"] + box["height"] / 2)
+    wait_idle(pg)
+    return int(pg.locator(f".st-key-{key} [data-testid=stSliderThumbValue]").inner_text())
+
+
+def test_preset_step_through_and_bad_upload(server, page):
+    """Pick a preset, step to a pixel and check its sum, then upload a broken image."""
+    open_page(page, server, "kernels")
+    sidebar = page.locator(SIDEBAR)
+    sobel = feature_map(page)
+    assert sidebar.get_by_text("Weights add up to 0").count() == 1  # Sobel x, the default
+
+    choose(page, "k_preset", "Box blur")
+    blur = feature_map(page)
+    assert blur != sobel, "the feature map did not change with the kernel"
+    assert sidebar.get_by_text("Weights add up to 1").count() == 1
+
+    start = (
+        int(page.locator(".st-key-k_row input").input_value()),
+        int(page.locator(".st-key-k_col input").input_value()),
+    )
+    row, col = slide_to(page, "k_row", 0.62), slide_to(page, "k_col", 0.3)
+    assert (row, col) != start, (row, col)
+    assert page.locator(f".st-key-k_map_chart_{row}_{col}").count() == 1  # the map outlines that pixel
+    by_hand = float(metric(page, "= By hand"))
+    assert metric(page, f"PyTorch at ({row}, {col})") == metric(page, "= By hand")
+    assert abs(by_hand - blur[row][col]) < 1e-4, (by_hand, blur[row][col])
+    assert by_hand != 0  # a pixel on the digit's stroke, so the check means something
+    assert_no_exception(page)
+    screenshot(page, "kernels_step_through")
+
+    choose(page, "k_source", "Upload your own…")
+    upload(page, "k_upload", "digit.png", b"this is text, not a picture", "image/png")
+    error = sidebar.locator("[data-testid=stAlert]").filter(has_text="not an image we can read")
+    assert error.count() == 1
+    assert sidebar.get_by_text("Using the last good image: MNIST digit").count() == 1
+    assert feature_map(page) == blur, "the feature map changed after a bad upload"
+    assert_no_exception(page)
