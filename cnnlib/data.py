@@ -423,7 +423,7 @@ def _open_torchvision(name: str, root: Path, train: bool, download: bool):
         if not download:
             raise DatasetError(
                 f"{DATASETS[name].title} is not in the cache folder {root}. Allow the download, or use "
-                f"one of the offline datasets: {', '.join(OFFLINE_DATASETS)}."
+                f"one of the offline datasets: {offline_alternatives()}."
             ) from None
     with _DOWNLOAD_LOCK:
         urls = list(getattr(cls, "mirrors", [])) or [getattr(cls, "url", "")]
@@ -442,10 +442,15 @@ def _open_torchvision(name: str, root: Path, train: bool, download: bool):
             socket.setdefaulttimeout(old_timeout)
 
 
+def offline_alternatives() -> str:
+    """The datasets that need no network, as the menus name them: '"Synthetic shapes" (shapes) or ...'."""
+    return " or ".join(f'"{DATASETS[n].title}" ({n})' for n in OFFLINE_DATASETS)
+
+
 def _download_failed(name: str, reason: str) -> str:
     return (
         f"{DATASETS[name].title} could not be downloaded (no internet connection? {reason[:160]}). "
-        f"Use one of the offline datasets instead: {', '.join(OFFLINE_DATASETS)}."
+        f"Use one of the offline datasets instead, which are built in: {offline_alternatives()}."
     )
 
 
@@ -523,13 +528,14 @@ def _safe_member_path(name: str) -> list[str] | None:
 
 def _decode_image(raw: bytes, size_hw: tuple[int, int], grayscale: bool) -> np.ndarray:
     """Decode and resize one image with Pillow: uint8 [H, W] (grayscale) or [H, W, 3]."""
-    from PIL import Image
+    from PIL import Image, ImageOps
 
     with Image.open(io.BytesIO(raw)) as img:
         w, h = img.size
         if w * h > MAX_IMAGE_PIXELS:
             raise DatasetError(f"{w}x{h} pixels is too large (limit {MAX_IMAGE_PIXELS:,} pixels)")
         img.draft("L" if grayscale else "RGB", (size_hw[1], size_hw[0]))  # fast JPEG downscale
+        img = ImageOps.exif_transpose(img)  # phone photos: upright, as a viewer shows them
         if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
             # Flatten transparency onto white, as an image viewer shows it.
             img = img.convert("RGBA")
@@ -701,16 +707,18 @@ def load_image_folder_zip(
     empty = [c for c, n in zip(class_names, counts, strict=True) if n == 0]
     if empty:
         notes.append(f"Ignored folder(s) without readable images: {', '.join(empty)}.")
+    skipped = " ".join(n for n in notes if n.startswith("Skipped") and "unreadable" in n)
     if len(present) < 2:
         found = f"only one class ({present[0]!r})" if present else "no readable images"
         raise DatasetError(
             f"The zip has {found}. A classifier needs at least two classes: one folder of images per class."
-            + (f" {notes[-1]}" if skipped_bad and not present else "")
+            + (f" {skipped}" if skipped else "")
         )
     lonely = [c for c, n in zip(class_names, counts, strict=True) if n == 1]
     if lonely:
         raise DatasetError(
             f"Class {lonely[0]!r} has only one image; each class needs at least two (one to train on, one to test)."
+            + (f" {skipped}" if skipped else "")
         )
 
     # Relabel to the classes that have images, in sorted order (as ImageFolder does).

@@ -12,6 +12,7 @@ Pixels are float32 in [0, 1], shaped [H, W, C] with C = 1 (grayscale) or 3 (RGB)
 from __future__ import annotations
 
 import io
+import re
 import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -29,6 +30,10 @@ UPLOAD_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp"]
 # Grayscale weights of ITU-R BT.601, as Pillow's "L" mode and torchvision's rgb_to_grayscale use.
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 CHANNEL_VIEWS = ("Grayscale", "Red", "Green", "Blue")
+
+
+PALETTE_NOTE = "Palette image: converted to RGB."
+PALETTE_GRAY_NOTE = "Palette image: its colours are all grays, so it is used as a grayscale image."
 
 
 class ImageError(ValueError):
@@ -76,6 +81,8 @@ def to_grayscale(pixels: np.ndarray) -> np.ndarray:
 
 
 def _fmt_px(n: int) -> str:
+    if n >= 1e9:
+        return f"{n / 1e9:.1f} billion"
     return f"{n / 1e6:.1f} million" if n >= 1e6 else f"{n:,}"
 
 
@@ -89,11 +96,14 @@ def _open(data: bytes) -> Image.Image:
         raise ImageError(
             "This file is not an image we can read. Upload a PNG, JPEG, BMP, GIF or WebP picture."
         ) from None
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        found = re.search(r"\((\d+) pixels\)", str(exc))  # Pillow: "Image size (N pixels) exceeds ..."
+        claim = (
+            f"claims {_fmt_px(int(found.group(1)))} pixels" if found else "claims more pixels than we decode"
+        )
         raise ImageError(
-            "This image is far too large (its header claims more pixels than we will decode; it "
-            "may be a 'decompression bomb'). Upload a picture under "
-            f"{_fmt_px(MAX_PIXELS)} pixels."
+            f"This image is far too large: its header {claim}, so it was not decoded (it may be a "
+            f"'decompression bomb'). Upload a picture under {_fmt_px(MAX_PIXELS)} pixels."
         ) from None
     except Exception as exc:  # noqa: BLE001 - any other decoder failure is a broken file
         raise ImageError(
@@ -123,7 +133,7 @@ def _to_plane_image(im: Image.Image, notes: list[str]) -> Image.Image:
             notes.append("Floating-point image: rescaled to 0…1.")
         return Image.fromarray(np.nan_to_num(arr).astype(np.float32), mode="F")
     if mode == "P":
-        notes.append("Palette image: converted to RGB.")
+        notes.append(PALETTE_NOTE)
         im = im.convert("RGBA" if im.has_transparency_data else "RGB")
         mode = im.mode
         if mode == "RGB":
@@ -207,6 +217,7 @@ def load_image(data: bytes, name: str = "upload", max_side: int = MAX_SIDE) -> L
         arr = arr[:, :, None]  # [H, W, 1]
     elif np.array_equal(arr[:, :, 0], arr[:, :, 1]) and np.array_equal(arr[:, :, 1], arr[:, :, 2]):
         arr = arr[:, :, :1].copy()  # an RGB file whose channels are all equal is grayscale
+        notes = [PALETTE_GRAY_NOTE if n == PALETTE_NOTE else n for n in notes]
     return LoadedImage(np.ascontiguousarray(arr), name, (width, height), notes)
 
 

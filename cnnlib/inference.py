@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 from torch import nn
 
 MNIST_MEAN = 0.1307
@@ -42,6 +42,7 @@ INK_THRESHOLD = 0.1  # a pixel counts as ink above this (grey levels in [0, 1])
 MIN_INK_PIXELS = 4  # fewer ink pixels than this: the canvas counts as empty
 DOT_FRACTION = 0.15  # ink box's longer side under this share of the canvas: "just a dot"
 FULL_FRACTION = 0.6  # more than this share of the canvas is ink: "covers the canvas"
+FLAT_RATIO = 4.0  # ink this many times wider than tall: a flat line, which no digit is
 
 # Layers that count as part of a conv block when reading its (post-activation) feature map.
 _BLOCK_FOLLOWERS = (
@@ -204,6 +205,11 @@ def preprocess_drawing(
             "That is very small, just a dot? It gets blown up to 20 px, so the network sees a blob: "
             "draw the digit bigger, filling most of the box."
         )
+    elif w >= FLAT_RATIO * h:
+        notes.append(
+            f"That is a flat line, {w / h:.0f} times wider than it is tall: no digit looks like that, "
+            "so the answer can only be a guess."
+        )
     if float(mask.mean()) > FULL_FRACTION:
         notes.append("Most of the canvas is covered in ink: this hardly looks like a digit.")
     if top == 0 or left == 0 or bottom == H or right == W:
@@ -242,7 +248,52 @@ def naive_resize(
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 MAX_UPLOAD_PIXELS = 25_000_000
+MIN_UPLOAD_SIDE = 8  # fewer pixels than this on a side cannot hold a readable digit
 WORK_SIDE = 560  # uploads are shrunk to at most this side before preprocessing
+
+
+def _high_depth_to_8bit(img: Image.Image) -> Image.Image:
+    """16-bit, 32-bit integer and float grey images stretched to 8-bit "L" by their own range.
+
+    Pillow's convert("RGBA") clips such images at 255 (a 16-bit scan turns all white), so they are
+    rescaled first; other modes are returned unchanged.
+    """
+    if img.mode not in ("I", "F") and not img.mode.startswith("I;"):
+        return img
+    arr = np.nan_to_num(np.asarray(img, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)  # [H, W]
+    lo, hi = float(arr.min()), float(arr.max())
+    scaled = (arr - lo) / (hi - lo) * 255.0 if hi > lo else np.zeros_like(arr)
+    return Image.fromarray(scaled.round().astype(np.uint8))  # mode "L"
+
+
+def flatten_paper(grey: np.ndarray, on_paper: bool = False) -> np.ndarray:
+    """Remove the paper's slowly varying brightness (shadows, uneven light) from ink-is-bright grey.
+
+    The background is a grey-level opening (min filter, then max filter) with a window a quarter
+    of the shorter side, wider than any pen stroke, so it keeps the lighting and drops the ink;
+    computed on a copy about 64 px high and enlarged bilinearly. Light ink on dark: the background
+    is subtracted. `on_paper=True` (dark ink on light paper, `grey` = 1 - brightness): ink darkens
+    the light falling on it by a factor, so each pixel is compared with the local paper
+    brightness instead (a flat-field correction), and a shadowed stroke stays as strong as a lit
+    one. [H, W] in [0, 1] -> same.
+    """
+    h, w = grey.shape
+    f = min(1.0, 64 / min(h, w))
+    sh, sw = max(1, round(h * f)), max(1, round(w * f))
+    small = Image.fromarray(np.ascontiguousarray(grey, dtype=np.float32)).resize((sw, sh), Image.Resampling.BOX)
+    k = 2 * (min(sh, sw) // 8) + 1  # odd window, about a quarter of the shorter side
+    if k < 3:
+        return grey
+    # Pillow's rank filters shrink the window at the border, which flattens a gradient there;
+    # repeating the edge pixels first keeps the opening of a lighting gradient exact to the edge.
+    padded = np.pad(np.asarray(small, dtype=np.float32), k, mode="edge")  # [sh + 2k, sw + 2k]
+    opened = Image.fromarray(padded).filter(ImageFilter.MinFilter(k)).filter(ImageFilter.MaxFilter(k))
+    opened = Image.fromarray(np.asarray(opened, dtype=np.float32)[k:-k, k:-k])  # [sh, sw]
+    background = np.asarray(opened.resize((w, h), Image.Resampling.BILINEAR), dtype=np.float32)  # [H, W]
+    ink = grey - background
+    if on_paper:
+        ink = ink / np.maximum(1.0 - background, 0.05)  # / the local paper brightness
+    return np.clip(ink, 0.0, 1.0)
 
 
 def read_image(
@@ -250,9 +301,11 @@ def read_image(
 ) -> np.ndarray:
     """Decode an uploaded image into a white-ink-on-black grey array [H, W] uint8 for `preprocess_drawing`.
 
-    Dark ink on light paper (the usual photo or scan) is inverted; the paper's grey level is
-    subtracted so lighting does not count as ink. Raises ImageInputError with a message for the
-    student: not an image, too many bytes or pixels, a blank image.
+    Dark ink on light paper (the usual photo or scan) is inverted; the paper's brightness,
+    shadows included, is subtracted so lighting does not count as ink. 16-bit and float images
+    are rescaled, transparency counts as paper, EXIF rotation is applied, an animation gives its
+    first frame. Raises ImageInputError with a message for the student: not an image, too many
+    bytes or pixels (decompression bombs included), too small, a blank image.
     """
     if not data:
         raise ImageInputError("The file is empty.")
@@ -260,20 +313,27 @@ def read_image(
         raise ImageInputError(
             f"The file is {len(data) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB. Use a smaller image."
         )
+    too_big = f"the limit is {max_pixels / 1e6:.0f} megapixels. Crop or shrink it first."
     try:
         with Image.open(io.BytesIO(data)) as img:
             if img.width * img.height > max_pixels:
+                raise ImageInputError(f"The image is {img.width}×{img.height} pixels, too big; {too_big}")
+            if min(img.width, img.height) < MIN_UPLOAD_SIDE:
                 raise ImageInputError(
-                    f"The image is {img.width}×{img.height} pixels, too big; the limit is "
-                    f"{max_pixels / 1e6:.0f} megapixels. Crop or shrink it first."
+                    f"The image is only {img.width}×{img.height} pixels, too small to show a digit. "
+                    "Upload a bigger one: 28×28 pixels or more."
                 )
             img.seek(0)  # first frame of an animation
             img = ImageOps.exif_transpose(img)
+            if img.mode.startswith("I;"):
+                img = img.convert("I")  # 16-bit grey: a mode Pillow can resize
             img.thumbnail((WORK_SIDE, WORK_SIDE), Image.Resampling.LANCZOS)
-            rgba = np.asarray(img.convert("RGBA"))  # [H, W, 4]
+            rgba = np.asarray(_high_depth_to_8bit(img).convert("RGBA"))  # [H, W, 4]
     except ImageInputError:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError) as err:
+    except Image.DecompressionBombError as err:
+        raise ImageInputError(f"The image has far too many pixels to open safely; {too_big}") from err
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as err:
         raise ImageInputError(
             "That file could not be read as an image: upload a PNG or JPEG of a digit."
         ) from err
@@ -287,15 +347,19 @@ def read_image(
         opaque = alpha[:, :, 0] > 0.5
         ink_luma = float(np.median(luma[opaque])) if opaque.any() else 1.0
         grey = (luma if ink_luma >= 0.5 else 1.0 - luma) * alpha[:, :, 0]
+        grey = flatten_paper(grey)
     elif float(np.median(border)) > 0.5:
-        grey = 1.0 - luma  # dark ink on light paper
+        grey = flatten_paper(1.0 - luma, on_paper=True)  # dark ink on light paper
     else:
-        grey = luma
-    paper = float(np.percentile(grey, 50))
+        grey = flatten_paper(luma)  # light ink on dark: paper ~0 everywhere, shadows or not
+    paper = float(np.median(grey))
     peak = float(np.percentile(grey, 99.9))
     if peak - paper < 0.15:
         raise ImageInputError("The image looks blank: no digit stands out from the background.")
-    grey = np.clip((grey - paper) / (peak - paper), 0.0, 1.0)
+    # Sensor noise and paper texture stay black: a floor 3 robust standard deviations above the
+    # paper (the median absolute deviation is the paper's as long as ink covers under half).
+    floor = min(paper + 3 * 1.4826 * float(np.median(np.abs(grey - paper))), paper + 0.5 * (peak - paper))
+    grey = np.clip((grey - floor) / (peak - floor), 0.0, 1.0)
     return (grey * 255).round().astype(np.uint8)  # [H, W]
 
 

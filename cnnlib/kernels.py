@@ -238,6 +238,24 @@ def patch_indices(
     return rows, cols
 
 
+def padding_mask(image_shape: tuple[int, int], rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """[len(rows), len(cols)] bools: True where kernel entry (i, j) lands in the zero padding.
+
+    rows, cols: the input indices from patch_indices; an index below 0 or past the image's edge
+    is padding.
+    """
+    r, c = np.asarray(rows), np.asarray(cols)
+    height, width = int(image_shape[0]), int(image_shape[1])
+    return ((r < 0) | (r >= height))[:, None] | ((c < 0) | (c >= width))[None, :]
+
+
+def ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st, ... (for "every 3rd pixel")."""
+    n = int(n)
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
 def explain_position(
     image: np.ndarray,
     kernel: np.ndarray,
@@ -273,6 +291,13 @@ def explain_position(
     for value in products.flat:
         total += float(value)
     return patch, products, total + float(bias)
+
+
+def strongest_pixel(feature_map: np.ndarray) -> tuple[int, int]:
+    """(row, col) of the largest |value| of a [H', W'] map (the first one on a tie)."""
+    arr = np.asarray(feature_map, dtype=np.float64)
+    row, col = np.unravel_index(int(np.argmax(np.abs(arr))), arr.shape)
+    return int(row), int(col)
 
 
 def relu(x: np.ndarray) -> np.ndarray:

@@ -249,14 +249,15 @@ class ForwardResult:
         k = int(z.shape[0])
         denom = float(torch.exp(z).sum())
         num = math.exp(float(z[true_class]))
-        terms = " + ".join(f"e^{{{_f(float(v))}}}" for v in z[: min(k, 3)])
+        terms = " + ".join(f"e^{{{_f(float(v), 4)}}}" for v in z[: min(k, 3)])
         if k > 3:
             terms += r" + \cdots"
         p = float(exps[true_class] / exps.sum())
+        # \rule{0pt}{1.3em}: a strut, so the numerator's raised exponent is not clipped at the top
         return (
             rf"p_{{{true_class}}} = \frac{{e^{{z_{{{true_class}}}}}}}{{\sum_{{j=0}}^{{{k - 1}}} e^{{z_j}}}}"
-            rf" = \frac{{e^{{{_f(float(z[true_class]))}}}}}{{{terms}}}"
-            rf" = \frac{{{_f(num)}}}{{{_f(denom)}}} = {_f(p, 4)}"
+            rf" = \frac{{\rule{{0pt}}{{1.3em}}e^{{{_f(float(z[true_class]), 4)}}}}}{{{terms}}}"
+            rf" = \frac{{{_f(num, 4)}}}{{{_f(denom, 4)}}} = {_f(p, 4)}"
         )
 
 

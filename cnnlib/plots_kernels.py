@@ -17,7 +17,12 @@ from cnnlib.kernels import format_weight
 DIVERGING = "RdBu_r"  # blue negative, white zero, red positive
 PATCH_COLOUR = "#00e5ff"  # cyan: readable on gray and on red-blue
 PIXEL_COLOUR = "#ffd400"  # yellow: the output pixel being explained
+PAD_EDGE = "#ff7f0e"  # orange: the real image's edge inside its zero padding
+PAD_TINT = "rgba(255, 127, 14, 0.35)"  # the zero padding, tinted so it differs from black pixels
+PAD_CELL = "#ffe0b2"  # a "pad" cell in the step-through grids
 FONT_SIZE = 16
+TICK_SIZE = 14  # axis numbers, readable from the back of a classroom
+TITLE_ROOM = 76  # px above the plot: the title, then the column numbers under it
 CELL_OUTLINE_MAX = 64  # outline each patch cell only on images this small (else one box)
 CLICK_MAX_PIXELS = 128 * 128  # maps up to this many pixels get a clickable layer (it doubles the data sent)
 SVG_MAX_POINTS = 4096  # beyond this the clickable layer uses WebGL
@@ -33,21 +38,52 @@ def is_signed(values: np.ndarray) -> bool:
     return bool(np.nanmin(values) < 0) if np.size(values) else False
 
 
-def _base_layout(
-    fig: go.Figure, title: str, height: int, x_range: tuple[float, float], y_range: tuple[float, float]
-) -> go.Figure:
-    """Title, size and image-like axes: row 0 at the top, square pixels, exactly the given cells."""
-    fig.update_layout(
-        title={"text": title, "font": {"size": FONT_SIZE + 2}, "x": 0.0, "xanchor": "left"},
-        height=height,
-        margin={"l": 10, "r": 10, "t": 44, "b": 10},
-        font={"size": FONT_SIZE - 2},
-        plot_bgcolor="rgba(0,0,0,0)",
-    )
-    fig.update_yaxes(range=[y_range[1], y_range[0]], scaleanchor="x", scaleratio=1, constrain="domain")
-    fig.update_yaxes(showgrid=False, zeroline=False)
-    fig.update_xaxes(range=list(x_range), constrain="domain", showgrid=False, zeroline=False, side="top")
-    return fig
+def _layout(
+    title: str,
+    height: int,
+    x_range: tuple[float, float],
+    y_range: tuple[float, float],
+    shapes: list[dict] | None = None,
+    ticklabels: bool = True,
+) -> dict:
+    """Title, size and image-like axes: row 0 at the top, square pixels, exactly the given cells.
+
+    A plain dict for the go.Figure constructor: the figure is validated once, not once per update.
+    """
+    axis = {"showgrid": False, "zeroline": False, "ticks": "", "tickfont": {"size": TICK_SIZE}}
+    xaxis = {"range": list(x_range), "constrain": "domain", "side": "top", **axis}
+    yaxis = {
+        "range": [y_range[1], y_range[0]],
+        "scaleanchor": "x",
+        "scaleratio": 1,
+        "constrain": "domain",
+        **axis,
+    }
+    if not ticklabels:
+        xaxis["showticklabels"] = yaxis["showticklabels"] = False
+    # The title sits at the very top; the column numbers (x axis on top, as in an image) below it.
+    title_font = {"size": FONT_SIZE + 2}
+    layout = {
+        "title": {
+            "text": title,
+            "font": title_font,
+            "x": 0.0,
+            "xanchor": "left",
+            "y": 1.0,
+            "yref": "container",
+            "yanchor": "top",
+            "pad": {"t": 8},
+        },
+        "height": height,
+        "margin": {"l": 10, "r": 10, "t": TITLE_ROOM if ticklabels else 44, "b": 10},
+        "font": {"size": FONT_SIZE - 2},
+        "plot_bgcolor": "rgba(0,0,0,0)",
+        "xaxis": xaxis,
+        "yaxis": yaxis,
+    }
+    if shapes:
+        layout["shapes"] = shapes
+    return layout
 
 
 def _scale(values: np.ndarray, signed: bool | None) -> dict:
@@ -75,6 +111,24 @@ def _rect(
     }
 
 
+def _padding_bands(h: int, w: int, padding: tuple[int, int, int, int]) -> list[dict]:
+    """Tinted rectangles over the zero padding around an h x w image (top, bottom, left, right)."""
+    top, bottom, left, right = padding
+    x_lo, x_hi = -left - 0.5, w + right - 0.5
+    bands = [
+        (x_lo, -top - 0.5, x_hi, -0.5, top),
+        (x_lo, h - 0.5, x_hi, h + bottom - 0.5, bottom),
+        (x_lo, -0.5, -0.5, h - 0.5, left),
+        (w - 0.5, -0.5, x_hi, h - 0.5, right),
+    ]
+    return [
+        {"type": "rect", "xref": "x", "yref": "y", "x0": x0, "y0": y0, "x1": x1, "y1": y1,
+         "fillcolor": PAD_TINT, "line": {"width": 0}}
+        for x0, y0, x1, y1, n in bands
+        if n > 0
+    ]  # fmt: skip
+
+
 def image_figure(
     image: np.ndarray,
     title: str = "Input",
@@ -90,30 +144,30 @@ def image_figure(
     top, bottom, left, right = padding
     padded = np.pad(img, ((top, bottom), (left, right)))  # [H + top + bottom, W + left + right]
     h, w = img.shape
-    fig = go.Figure(
-        go.Heatmap(
-            z=padded,
-            x=np.arange(-left, w + right),
-            y=np.arange(-top, h + bottom),
-            colorscale="gray",
-            zmin=0.0,
-            zmax=1.0,
-            showscale=False,
-            hovertemplate="row %{y}, col %{x}<br>value %{z:.3f}<extra></extra>",
-        )
-    )
+    heatmap = {
+        "type": "heatmap",
+        "z": padded,
+        "x": np.arange(-left, w + right),
+        "y": np.arange(-top, h + bottom),
+        "colorscale": "gray",
+        "zmin": 0.0,
+        "zmax": 1.0,
+        "showscale": False,
+        "hovertemplate": "row %{y}, col %{x}<br>value %{z:.3f}<extra></extra>",
+    }
+    shapes = []
     if any(padding):
-        fig.add_shape(_rect(-0.5, -0.5, w - 0.5, h - 0.5, "#ff7f0e", 2, "dash"))  # the real image's edge
+        shapes += _padding_bands(h, w, padding)
+        shapes.append(_rect(-0.5, -0.5, w - 0.5, h - 0.5, PAD_EDGE, 2, "dash"))  # the real image's edge
     if patch is not None:
         rows, cols = np.asarray(patch[0]), np.asarray(patch[1])
-        fig.add_shape(
+        shapes.append(
             _rect(cols.min() - 0.5, rows.min() - 0.5, cols.max() + 0.5, rows.max() + 0.5, PATCH_COLOUR)
         )
         if max(h, w) <= CELL_OUTLINE_MAX and (len(rows) * len(cols) > 1):
-            for r in rows:
-                for c in cols:
-                    fig.add_shape(_rect(c - 0.5, r - 0.5, c + 0.5, r + 0.5, PATCH_COLOUR, 1))
-    return _base_layout(fig, title, height, (-left - 0.5, w + right - 0.5), (-top - 0.5, h + bottom - 0.5))
+            shapes += [_rect(c - 0.5, r - 0.5, c + 0.5, r + 0.5, PATCH_COLOUR, 1) for r in rows for c in cols]
+    layout = _layout(title, height, (-left - 0.5, w + right - 0.5), (-top - 0.5, h + bottom - 0.5), shapes)
+    return go.Figure(data=[heatmap], layout=layout)
 
 
 def map_figure(
@@ -133,33 +187,35 @@ def map_figure(
     h, w = z.shape
     click = clickable and can_click(z.shape)
     hover = "row %{y}, col %{x}<br>value %{z:.3f}<extra></extra>"
-    fig = go.Figure(
-        go.Heatmap(
-            z=z,
-            **_scale(z, signed),
-            colorbar={"thickness": 14, "tickfont": {"size": FONT_SIZE - 2}, "len": 0.9},
-            hovertemplate=hover,
-            hoverinfo="skip" if click else None,
-        )
-    )
+    heatmap = {
+        "type": "heatmap",
+        "z": z,
+        **_scale(z, signed),
+        "colorbar": {"thickness": 14, "tickfont": {"size": FONT_SIZE - 2}, "len": 0.9},
+        "hovertemplate": hover,
+    }
+    if click:
+        heatmap["hoverinfo"] = "skip"
+    data = [heatmap]
     if click:
         rows, cols = np.mgrid[0:h, 0:w].astype(np.uint8)  # [2, H', W'] pixel centres (< 128)
-        trace = go.Scattergl if h * w > SVG_MAX_POINTS else go.Scatter
-        fig.add_trace(
-            trace(
-                x=cols.ravel(),
-                y=rows.ravel(),
-                customdata=z.ravel(),
-                mode="markers",
-                marker={"opacity": 0, "size": 6},
-                hovertemplate="row %{y}, col %{x}<br>value %{customdata:.3f}<extra></extra>",
-                showlegend=False,
-            )
+        data.append(
+            {
+                "type": "scattergl" if h * w > SVG_MAX_POINTS else "scatter",
+                "x": cols.ravel(),
+                "y": rows.ravel(),
+                "customdata": z.ravel(),
+                "mode": "markers",
+                "marker": {"opacity": 0, "size": 6},
+                "hovertemplate": "row %{y}, col %{x}<br>value %{customdata:.3f}<extra></extra>",
+                "showlegend": False,
+            }
         )
+    shapes = []
     if pixel is not None:
         r, c = pixel
-        fig.add_shape(_rect(c - 0.5, r - 0.5, c + 0.5, r + 0.5, PIXEL_COLOUR))
-    return _base_layout(fig, title, height, (-0.5, w - 0.5), (-0.5, h - 0.5))
+        shapes.append(_rect(c - 0.5, r - 0.5, c + 0.5, r + 0.5, PIXEL_COLOUR))
+    return go.Figure(data=data, layout=_layout(title, height, (-0.5, w - 0.5), (-0.5, h - 0.5), shapes))
 
 
 def grid_figure(
@@ -171,7 +227,8 @@ def grid_figure(
 ) -> go.Figure:
     """A small grid (kernel, patch, products) with every number written in its cell.
 
-    padded: a boolean mask of cells that lie in the zero padding (written as "pad").
+    padded: a boolean mask of cells that lie in the zero padding: drawn in their own colour on a
+    second layer and written as "pad".
     fractions: write weights as a student types them (1/9) instead of rounded decimals.
     """
     z = np.asarray(values, dtype=np.float64)
@@ -179,28 +236,43 @@ def grid_figure(
 
     def label(i: int, j: int) -> str:
         if padded is not None and padded[i, j]:
-            return "pad"
+            return ""  # written by the padding layer on top
         v = z[i, j] + 0.0  # no "-0"
         if fractions:
             return format_weight(v)
         return f"{v:.2f}".rstrip("0").rstrip(".") if abs(v) < 1000 else f"{v:.3g}"
 
     text = [[label(i, j) for j in range(k_cols)] for i in range(k_rows)]
-    scale = _scale(z, signed)
-    fig = go.Figure(
-        go.Heatmap(
-            z=z,
-            text=text,
-            texttemplate="%{text}",
-            textfont={"size": FONT_SIZE if k_cols <= 5 else FONT_SIZE - 3},
-            showscale=False,
-            xgap=2,
-            ygap=2,
-            hovertemplate="%{z:.4f}<extra></extra>",
-            **scale,
+    pad = np.zeros(z.shape, dtype=bool) if padded is None else np.asarray(padded, dtype=bool)
+    heatmap = {
+        "type": "heatmap",
+        "z": z,
+        "text": text,
+        "texttemplate": "%{text}",
+        "textfont": {"size": FONT_SIZE if k_cols <= 5 else FONT_SIZE - 3},
+        "showscale": False,
+        "xgap": 2,
+        "ygap": 2,
+        "hovertemplate": "%{z:.4f}<extra></extra>",
+        **_scale(z, signed),
+    }
+    data = [heatmap]
+    if pad.any():  # padding cells in their own colour on top, so they differ from a black pixel
+        data.append(
+            {
+                "type": "heatmap",
+                "z": np.where(pad, 1.0, np.nan),
+                "text": np.where(pad, "pad", ""),
+                "texttemplate": "%{text}",
+                "textfont": {"size": FONT_SIZE - 2, "color": "#5d4037"},
+                "colorscale": [[0.0, PAD_CELL], [1.0, PAD_CELL]],
+                "showscale": False,
+                "xgap": 2,
+                "ygap": 2,
+                "hovertemplate": "zero padding: counts as 0<extra></extra>",
+            }
         )
+    layout = _layout(
+        title, min(380, 50 * k_rows + 70), (-0.5, k_cols - 0.5), (-0.5, k_rows - 0.5), ticklabels=False
     )
-    fig = _base_layout(fig, title, min(380, 50 * k_rows + 70), (-0.5, k_cols - 0.5), (-0.5, k_rows - 0.5))
-    fig.update_xaxes(showticklabels=False)
-    fig.update_yaxes(showticklabels=False)
-    return fig
+    return go.Figure(data=data, layout=layout)

@@ -1,6 +1,8 @@
 """Plotly figures for "a batch, seen" and "one step in slow motion" (pure functions -> go.Figure).
 
-Sized and coloured for a projector: big fonts, few colours, the true class in green.
+Sized and coloured for a projector: big fonts in dark ink on white (`TEMPLATE`; show them with
+`st.plotly_chart(..., theme=None)` so Streamlit's theme does not shrink and grey them), few colours,
+the true class in green, weights red = positive and blue = negative as on the Results tab.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from plotly.subplots import make_subplots
 TRUE_COLOR = "#2ca02c"
 PRED_COLOR = "#d62728"
 OTHER_COLOR = "#9aa5b1"
-FONT = {"size": 16}
+FONT = {"size": 16, "color": "#111827"}
+TEMPLATE = "plotly_white"
+WEIGHT_SCALE = "RdBu_r"  # red = positive, blue = negative (as cnnlib.plots_training.filters_figure)
 
 
 def _to_rgb(images: torch.Tensor) -> np.ndarray:
@@ -63,13 +67,14 @@ def batch_grid_figure(
             y=top - label_h / 2,
             text=f"{i}: <b>{classes[labels[i]] if 0 <= labels[i] < len(classes) else labels[i]}</b>",
             showarrow=False,
-            font={"size": 13},
+            font={"size": 15, "color": "#111827"},
         )
     fig.add_trace(go.Image(z=canvas, hoverinfo="skip"))
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     scale = min(width_px / (cols * cell_w), 4.0)  # on-screen pixels per image pixel
     fig.update_layout(
+        template=TEMPLATE,
         margin={"l": 0, "r": 0, "t": 0, "b": 0},
         height=int(rows * cell_h * scale) + 10,
         width=None,
@@ -91,7 +96,7 @@ def probs_figure(
     titles = []
     for i in shown:
         pred = int(probs[i].argmax())
-        titles.append(f"image {i}: true <b>{names[labels[i]]}</b>, predicted <b>{names[pred]}</b>")
+        titles.append(f"image {i}<br>true <b>{names[labels[i]]}</b> · predicted <b>{names[pred]}</b>")
     fig = make_subplots(rows=1, cols=len(shown), subplot_titles=titles, shared_yaxes=True)
     for col, i in enumerate(shown, start=1):
         pred = int(probs[i].argmax())
@@ -111,9 +116,11 @@ def probs_figure(
             col=col,
         )
     fig.update_yaxes(range=[0, 1], title_text="probability", row=1, col=1)
-    fig.update_xaxes(type="category", tickmode="linear", tickfont={"size": 12})
-    fig.update_layout(height=300, margin={"l": 50, "r": 10, "t": 50, "b": 30}, font=FONT, bargap=0.15)
-    fig.update_annotations(font_size=14)
+    fig.update_xaxes(type="category", tickmode="linear", tickfont={"size": 14 if k <= 10 else 11})
+    fig.update_layout(
+        template=TEMPLATE, height=340, margin={"l": 60, "r": 10, "t": 75, "b": 30}, font=FONT, bargap=0.15
+    )
+    fig.update_annotations(font_size=15)
     return fig
 
 
@@ -141,11 +148,12 @@ def nll_figure(
         annotation_bgcolor="rgba(255,255,255,0.85)",
     )
     fig.update_layout(
-        height=300,
-        margin={"l": 50, "r": 10, "t": 20, "b": 40},
+        template=TEMPLATE,
+        height=320,
+        margin={"l": 60, "r": 10, "t": 20, "b": 40},
         font=FONT,
         yaxis={"title": "−log p(true class)", "range": [0, max(nll.max().item(), loss) * 1.2 + 1e-6]},
-        xaxis={"type": "category", "tickfont": {"size": 11}},
+        xaxis={"type": "category", "tickfont": {"size": 14 if len(x) <= 16 else 11}},
     )
     return fig
 
@@ -171,7 +179,7 @@ def kernel_step_figure(
                 z=z,
                 zmin=-lim,
                 zmax=lim,
-                colorscale="RdBu",
+                colorscale=WEIGHT_SCALE,
                 showscale=False,
                 text=[[f"{v:.3g}" for v in row] for row in z],
                 texttemplate="%{text}",
@@ -191,9 +199,9 @@ def kernel_step_figure(
             row=1,
             col=col,
         )
-    fig.update_yaxes(autorange="reversed", showticklabels=False, scaleanchor=None)
-    fig.update_xaxes(showticklabels=False)
-    fig.update_layout(height=260, margin={"l": 10, "r": 10, "t": 40, "b": 10}, font=FONT)
+    fig.update_yaxes(autorange="reversed", showticklabels=False, ticks="", showgrid=False, zeroline=False)
+    fig.update_xaxes(showticklabels=False, ticks="", showgrid=False, zeroline=False)
+    fig.update_layout(template=TEMPLATE, height=260, margin={"l": 10, "r": 10, "t": 40, "b": 10}, font=FONT)
     return fig
 
 
@@ -211,9 +219,10 @@ def grad_norms_figure(grad_norms: Sequence[tuple[str, float]]) -> go.Figure:
         )
     )
     fig.update_layout(
+        template=TEMPLATE,
         height=max(180, 34 * len(names) + 60),
         margin={"l": 10, "r": 10, "t": 10, "b": 40},
-        font={"size": 14},
+        font={"size": 15, "color": "#111827"},
         xaxis_title="gradient size ‖∂L/∂w‖",
         yaxis={"autorange": "reversed"},
     )
@@ -230,6 +239,7 @@ def loss_reveal_figure(p_before: torch.Tensor, p_after: torch.Tensor) -> go.Figu
         ]
     )
     fig.update_layout(
+        template=TEMPLATE,
         barmode="group",
         height=280,
         margin={"l": 50, "r": 10, "t": 30, "b": 40},

@@ -41,6 +41,14 @@ class Curves:
     val_acc: list[float] = field(default_factory=list)
     lr_x: list[float] = field(default_factory=list)
     lr: list[float] = field(default_factory=list)
+    x_end: float | None = None  # the epoch the x axes reach: the planned epochs while training
+
+    @property
+    def extent(self) -> float:
+        """How far the x axes must reach for this run: `x_end`, else its last point."""
+        if self.x_end:
+            return float(self.x_end)
+        return float(max([*self.batch_x[-1:], *self.epochs[-1:], *self.lr_x[-1:], 0]))
 
 
 def ema(values: Sequence[float], alpha: float = 0.1) -> np.ndarray:
@@ -133,14 +141,34 @@ def _exploded(losses: Sequence[float], factor: float = 20.0) -> bool:
     return start > 0 and float(v.max()) > factor * start
 
 
+def epoch_ticks(x_max: float, max_ticks: int = 6) -> float:
+    """A tick spacing in epochs for an axis from 0 to `x_max`, at most `max_ticks` gaps: whole epochs
+    (1, 2, 5, 10, 20, 50, ...) from 2 epochs on, tenths (0.1, 0.2, 0.5) for shorter runs."""
+    x = max(float(x_max), 1e-9)
+    nice = [b * 10.0**k for k in range(0, 6) for b in (1, 2, 5)]
+    if x < 2:
+        nice = [0.1, 0.2, 0.5, *nice]
+    return next((c for c in nice if x / c <= max(1, max_ticks)), nice[-1])
+
+
 def live_figure_dict(
-    current: Curves | None, earlier: Sequence[Curves] = (), height: int = 400, alpha: float = 0.1
+    current: Curves | None,
+    earlier: Sequence[Curves] = (),
+    height: int = 400,
+    alpha: float = 0.1,
+    epochs: int | None = None,
 ) -> dict:
     """The live figure as a plain JSON-able dict {"data", "layout"} (no plotly validation: a few ms).
 
     Three panels: loss (per batch raw + smoothed EMA, per epoch train vs validation), accuracy (per
     epoch train vs validation) and the learning rate. Earlier runs of the session are overlaid dotted
     (smoothed loss, validation accuracy). `uirevision` keeps the student's zoom across updates.
+
+    All three x axes span the same epochs from the start: the planned epochs of the current run
+    (`Curves.x_end`, or `epochs` before any run), widened to fit the earlier runs, so the curves
+    grow across a fixed chart instead of the axes rescaling at every update. A training epoch's
+    loss and accuracy are averages over the epoch while the weights changed, so they sit in its
+    middle (epoch - 0.5); validation is measured at the end of the epoch (epoch).
     """
     data: list[dict] = []
     for i, run in enumerate(earlier):
@@ -170,27 +198,29 @@ def live_figure_dict(
             data.append(_line(x, y, "loss per batch", CURRENT["raw"], 1))
             x, y = downsample(current.batch_x, list(ema(current.batch_loss, alpha)), LIVE_POINTS)
             data.append(_line(x, y, "smoothed", CURRENT["smooth"], 3))
-        per_epoch = (  # values, name, colour/group, panel, mode, hover format, in legend
-            (current.train_loss, "train (epoch)", "train", "", "markers", "%{y:.3f}", True),
-            (current.val_loss, "validation", "val", "", "lines+markers", "%{y:.3f}", True),
-            (current.train_acc, "train", "train", "2", "lines+markers", "%{y:.1%}", False),
-            (current.val_acc, "validation", "val", "2", "lines+markers", "%{y:.1%}", False),
+        per_epoch = (  # values, name, colour/group, panel, mode, hover, at mid-epoch, in legend
+            (current.train_loss, "train (epoch average)", "train", "", "markers", "%{y:.3f}", True, True),
+            (current.val_loss, "validation", "val", "", "lines+markers", "%{y:.3f}", False, True),
+            (current.train_acc, "train", "train", "2", "lines+markers", "%{y:.1%}", True, False),
+            (current.val_acc, "validation", "val", "2", "lines+markers", "%{y:.1%}", False, False),
         )
-        for values, name, group, axis, mode, fmt, legend in per_epoch:
+        for values, name, group, axis, mode, fmt, mid, legend in per_epoch:
             if values:
+                epochs_done = current.epochs[: len(values)]
                 data.append(
                     _line(
-                        current.epochs[: len(values)],
+                        [e - 0.5 for e in epochs_done] if mid else epochs_done,
                         values,
                         name,
                         CURRENT[group],
                         mode=mode,
                         axis=axis,
-                        hover="epoch %{x}: " + fmt,
+                        hover=("average over epoch %{customdata}: " if mid else "end of epoch %{x}: ") + fmt,
                         legend=legend,
                         group=group,
                     )
                 )
+                data[-1]["customdata"] = epochs_done
         if current.lr:
             x, y = downsample(current.lr_x, current.lr, LIVE_POINTS)
             data.append(_line(x, y, "learning rate", CURRENT["lr"], axis="3", hover="%{y:.2e}", legend=False))
@@ -206,7 +236,7 @@ def live_figure_dict(
                 "hoverinfo": "skip",
             }
         )
-    domains = ([0.0, 0.40], [0.47, 0.77], [0.84, 1.0])
+    domains = ([0.0, 0.40], [0.47, 0.75], [0.85, 1.0])  # gaps wide enough for the tick labels
     titles = ("Loss", "Accuracy", "Learning rate")
     axis = {
         "gridcolor": _GRID,
@@ -216,7 +246,7 @@ def live_figure_dict(
         "automargin": True,
     }
     layout: dict = {
-        "height": height,
+        "height": height + 30 * math.ceil(len(earlier) / 3),  # the legend's extra rows don't squash the plots
         "font": FONT,
         "paper_bgcolor": "white",
         "plot_bgcolor": "white",
@@ -240,13 +270,17 @@ def live_figure_dict(
             for t, d in zip(titles, domains, strict=True)
         ],
     }
+    runs = [*([current] if current is not None else []), *earlier]
+    x_max = max([r.extent for r in runs] + [float(epochs or 0) if current is None else 0.0]) or 1.0
     for i, dom in enumerate(domains, start=1):
         suffix = "" if i == 1 else str(i)
         layout["xaxis" + suffix] = {
             **axis,
             "domain": dom,
             "anchor": "y" + suffix,
-            "rangemode": "tozero",
+            "range": [0, x_max * 1.03],  # a little room: the last epoch's markers are not cut in half
+            "tick0": 0,
+            "dtick": epoch_ticks(x_max, 5 if i < 3 else 2),
             "title": {"text": "epoch"},
         }
         layout["yaxis" + suffix] = {**axis, "anchor": "x" + suffix, "rangemode": "tozero"}
@@ -254,13 +288,13 @@ def live_figure_dict(
         layout["yaxis"].update(type="log", rangemode=None, title={"text": "log scale: the loss blew up"})
     layout["yaxis2"].update(range=[0, 1.02], tickformat=".0%")
     layout["yaxis3"].update(exponentformat="e", nticks=4)
-    layout["xaxis3"].update(nticks=3)
     if current is None or not (current.batch_loss or current.train_loss):
         layout["annotations"].append(
             {
-                "text": "Press Train: the curves appear here",
-                "x": 0.5,
+                "text": "Press Train:<br>the curves appear here" if current is None else "Starting…",
+                "x": sum(domains[0]) / 2,
                 "y": 0.5,
+                "xanchor": "center",
                 "xref": "paper",
                 "yref": "paper",
                 "showarrow": False,
@@ -271,10 +305,14 @@ def live_figure_dict(
 
 
 def live_figure(
-    current: Curves | None, earlier: Sequence[Curves] = (), height: int = 400, alpha: float = 0.1
+    current: Curves | None,
+    earlier: Sequence[Curves] = (),
+    height: int = 400,
+    alpha: float = 0.1,
+    epochs: int | None = None,
 ) -> go.Figure:
     """`live_figure_dict` as a go.Figure (validated; for static use and tests)."""
-    return go.Figure(live_figure_dict(current, earlier, height, alpha))
+    return go.Figure(live_figure_dict(current, earlier, height, alpha, epochs))
 
 
 def confusion_figure(confusion: np.ndarray, classes: Sequence[str], height: int | None = None) -> go.Figure:
@@ -523,10 +561,17 @@ def gallery_figure(
 
 
 def curves_from_snapshot(snap: object, name: str | None = None) -> Curves:
-    """Curves from a cnnlib.training.RunSnapshot (or anything with the same fields)."""
+    """Curves from a cnnlib.training.RunSnapshot (or anything with the same fields).
+
+    While the run is queued, running or finished, the x axes reach its planned epochs; a run that
+    stopped early (by the student, early stopping or a blow-up) reaches as far as it got.
+    """
     spe = max(1, int(getattr(snap, "steps_per_epoch", 1) or 1))
     steps = list(getattr(snap, "batch_step", ()))
     n_epochs = len(getattr(snap, "train_loss", ()))
+    planned = getattr(snap, "epochs", None)
+    status = getattr(snap, "status", "running")
+    x_end = float(planned) if planned and status in ("ready", "queued", "running", "finished") else None
     return Curves(
         name=name if name is not None else str(getattr(snap, "name", "")),
         batch_x=[s / spe for s in steps],
@@ -538,4 +583,5 @@ def curves_from_snapshot(snap: object, name: str | None = None) -> Curves:
         val_acc=list(getattr(snap, "val_acc", ())),
         lr_x=[s / spe for s in steps],
         lr=list(getattr(snap, "batch_lr", ())),
+        x_end=x_end,
     )

@@ -11,8 +11,10 @@ For (height, width) pairs (each argument an int or a pair):
     conv2d_output_hw, pool2d_output_hw, conv_transpose2d_output_hw, layer_output_hw
 Teaching helpers:
     *_formula_latex (the formula with the numbers put in, step by step, for st.latex),
-    conv2d_params / conv_transpose2d_params, uncovered_indices, sliding_axis (the window's
-    positions for the sliding picture), receptive_field_step / receptive_field_stack,
+    conv2d_params / conv_transpose2d_params, uncovered_indices and uncovered_reasons (which
+    input pixels no window reads, and why), refused_formulas (the formula showing an output size
+    below 1), sliding_axis (the window's positions for the sliding picture),
+    receptive_field_step / receptive_field_stack,
     single_layer (everything the single-layer calculator shows), stack_shapes (a chain of
     layers written as spec layer dicts), parse_int (text box -> int with a clear message).
 
@@ -56,7 +58,7 @@ _MINIMUM = {"size": 1, "kernel": 1, "stride": 1, "padding": 0, "dilation": 1, "o
 _WHY_MINIMUM = {
     "size": "an image needs at least one pixel",
     "kernel": "a window needs at least one pixel",
-    "stride": "a stride of 0 would never move the window",
+    "stride": "the window moves forward at least one pixel a step (a stride of 0 would never move it)",
     "dilation": "1 means no gaps between kernel taps",
     "padding": "padding adds pixels, it can't remove them",
     "output_padding": "output padding adds pixels, it can't remove them",
@@ -597,6 +599,110 @@ def uncovered_indices(
     return np.flatnonzero(~covered).tolist()
 
 
+def uncovered_reasons(
+    size: int,
+    kernel: int,
+    stride: int | None = 1,
+    padding: int | str = 0,
+    dilation: int = 1,
+    ceil_mode: bool = False,
+    pool: bool = False,
+    word: str = "row",
+) -> list[str]:
+    """Why uncovered_indices(...) are never read, one phrase per cause ([] if every pixel is read).
+
+    Two causes: the tail past the last window's last tap (the division rounded down), and gaps
+    inside, where the stride jumps over pixels or dilation's taps skip some that no window fills.
+    """
+    missed = uncovered_indices(size, kernel, stride, padding, dilation, ceil_mode, pool)
+    if not missed:
+        return []
+    if pool:
+        out = pool2d_output_size(size, kernel, stride, padding, dilation, ceil_mode)  # type: ignore[arg-type]
+        s = kernel if stride is None else int(stride)
+        before = int(padding)  # type: ignore[arg-type]
+    else:
+        out = conv2d_output_size(size, kernel, stride or 0, padding, dilation)
+        s = int(stride or 0)
+        before, _ = _conv_pads(size, kernel, s, _padding(padding), dilation)
+    span = dilation * (kernel - 1) + 1
+    last = (out - 1) * s + span - 1 - before  # the input index the last window's last tap reads
+    tail = [i for i in missed if i > last]
+    inner = len(missed) - len(tail)
+    reasons = []
+    if inner:
+        if s > span:
+            reasons.append(
+                f"the stride {s} is bigger than the window ({_px(span)} wide), so it jumps over "
+                f"{s - span} {word}{'s' if s - span > 1 else ''} between windows"
+            )
+        else:
+            reasons.append(
+                f"dilation {dilation} spreads the taps {dilation} apart and a stride of {s} never fills the gaps"
+            )
+    if tail:
+        n = len(tail)
+        last_word = f"{word} {last}" if last >= 0 else "the padding"
+        reasons.append(
+            f"the last window ends at {last_word}, so the {n} {word}{'s' if n > 1 else ''} after it "
+            f"{'are' if n > 1 else 'is'} never reached (the division rounds down)"
+        )
+    return reasons
+
+
+def refused_formulas(
+    kind: str,
+    size: IntPair,
+    kernel: IntPair,
+    stride: IntPair | None = 1,
+    padding: IntPair | str = 0,
+    dilation: IntPair = 1,
+    output_padding: IntPair = 0,
+    ceil_mode: bool = False,
+) -> list[tuple[str, str]]:
+    """For a layer torch refuses because an output size comes out below 1: the formula that shows it.
+
+    [(axis, latex)], axis "Height", "Width" or "Height and width"; [] when the settings cannot be
+    put in the formula at all (stride 0, pool padding over half the kernel, text, ...) or every
+    size is fine.
+    """
+    try:
+        pads = (padding, padding) if isinstance(padding, str) else _pair(padding, "padding")
+        per_dim = zip(
+            _pair(size, "size"),
+            _pair(kernel, "kernel"),
+            _pair(stride, "stride") if stride is not None else (None, None),
+            pads,
+            _pair(dilation, "dilation"),
+            _pair(output_padding, "output_padding"),
+            strict=True,
+        )
+        found = []
+        for axis, (n, k, st, p, d, op) in zip(("Height", "Width"), per_dim, strict=True):
+            try:
+                layer_output_hw(kind, n, kernel_size=k, stride=st if st is not None or "Pool" in kind else 1,
+                                padding=p, dilation=d, output_padding=op, ceil_mode=ceil_mode)  # fmt: skip
+                found.append((axis, None))
+                continue
+            except ShapeError as e:
+                too_small = "would have" in str(e) or "doesn't fit" in str(e)
+                if e.field not in ("kernel", "padding") or not too_small:
+                    return []  # refused for another reason: the formula can't show it
+            if kind == "Conv2d":
+                tex = conv2d_formula_latex(n, k, st, p, d)  # type: ignore[arg-type]
+            elif kind == "ConvTranspose2d":
+                tex = conv_transpose2d_formula_latex(n, k, st, p, op, d)  # type: ignore[arg-type]
+            else:
+                tex = pool2d_formula_latex(n, k, st, p, d if kind == "MaxPool2d" else 1, ceil_mode)  # type: ignore[arg-type]
+            found.append((axis, tex))
+    except ShapeError:
+        return []
+    shown = [(axis, tex) for axis, tex in found if tex is not None]
+    if len(shown) == 2 and shown[0][1] == shown[1][1]:
+        return [("Height and width", shown[0][1])]
+    return shown
+
+
 def describe_indices(indices: Sequence[int], word: str = "row", limit: int = 8) -> str:
     """Indices as short text: "row 27", "rows 25-27", "rows 1, 3, 5, … (50 rows)"."""
     if not indices:
@@ -754,6 +860,8 @@ class LayerResult:
     uncovered_cols: list[int]
     rows: SlidingAxis | None  # None: too big to draw (over MAX_DRAWN_CELLS cells a side)
     cols: SlidingAxis | None
+    uncovered_why_rows: list[str] = field(default_factory=list)  # uncovered_reasons, for rows
+    uncovered_why_cols: list[str] = field(default_factory=list)
 
     @property
     def square(self) -> bool:
@@ -806,17 +914,20 @@ def single_layer(
             strict=True,
         )
     )
-    latex, uncovered, axes = [], [], []
-    for n, k, s, p, d, op in per_dim:
+    latex, uncovered, why, axes = [], [], [], []
+    for (n, k, s, p, d, op), word in zip(per_dim, ("row", "column"), strict=True):
         if kind == "Conv2d":
             latex.append(conv2d_formula_latex(n, k, s, p, d))
             uncovered.append(uncovered_indices(n, k, s, p, d))
+            why.append(uncovered_reasons(n, k, s, p, d, word=word))
         elif kind == "ConvTranspose2d":
             latex.append(conv_transpose2d_formula_latex(n, k, s, p, op, d))
             uncovered.append([])
+            why.append([])
         else:
             latex.append(pool2d_formula_latex(n, k, s, p, d, ceil_mode))
             uncovered.append(uncovered_indices(n, k, s, p, d, ceil_mode, pool=True))
+            why.append(uncovered_reasons(n, k, s, p, d, ceil_mode, pool=True, word=word))
         try:
             axes.append(sliding_axis(kind, n, k, s, p, d, op, ceil_mode, limit=MAX_DRAWN_CELLS))
         except ShapeError:  # too big to draw; the sizes themselves were checked above
@@ -834,6 +945,8 @@ def single_layer(
         uncovered_cols=uncovered[1],
         rows=axes[0],
         cols=axes[1],
+        uncovered_why_rows=why[0],
+        uncovered_why_cols=why[1],
     )
 
 

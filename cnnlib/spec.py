@@ -177,24 +177,41 @@ def _where(layer_type: str | None, index: int | None) -> str:
 # Field validation
 
 
+def _clip(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _fmt_num(value: float) -> str:
+    """A number for a message: 12 -> "12", 10**30 -> "1e+30" (never hundreds of digits)."""
+    if abs(value) < 10**12:
+        return str(value) if isinstance(value, int) else f"{value:.12g}"
+    return f"{value:.3g}"
+
+
 def _describe_bad(value: Any) -> str:
+    """A wrong value in words, short enough for a message whatever its size or nesting."""
     if isinstance(value, str):
-        return f'the text "{value}"' + (" (remove the quotes)" if _looks_numeric(value) else "")
+        return f'the text "{_clip(value)}"' + (" (remove the quotes)" if _looks_numeric(value) else "")
     if isinstance(value, bool):
         return f"{json.dumps(value)} (a true/false value)"
     if value is None:
         return "null"
-    if isinstance(value, (list, dict)):
-        return f"{json.dumps(value)[:40]}"
-    return repr(value)
+    if isinstance(value, (int, float)):
+        return _fmt_num(value)
+    if isinstance(value, (list, tuple, dict)):
+        try:
+            text = json.dumps(value)
+        except (RecursionError, TypeError, ValueError):
+            return "a deeply nested list" if isinstance(value, (list, tuple)) else "a deeply nested object"
+        return _clip(text)
+    return _clip(repr(value))
 
 
 def _looks_numeric(text: str) -> bool:
     try:
-        float(text)
+        return math.isfinite(float(text))
     except ValueError:
         return False
-    return True
 
 
 def _as_int(
@@ -217,7 +234,7 @@ def _as_int(
         raise SpecError(
             f"{where}: {name} must be {lo}"
             + (f" and at most {maximum:,}" if value > maximum else "")
-            + f", got {value}.",
+            + f", got {_fmt_num(value)}.",
             idx,
             t,
             name,
@@ -251,8 +268,8 @@ def _check_field(info: FieldInfo, value: Any, where: str, idx: int | None, t: st
             return AUTO
         if value is None:
             return AUTO
-        try:
-            return _as_int(value, where, n, 1, MAX_INT_FIELD, idx, t)
+        try:  # what arrives can exceed MAX_INT_FIELD (a flattened 3 x 1024 x 1024 image); MAX_PARAMS caps it
+            return _as_int(value, where, n, 1, MAX_PARAMS, idx, t)
         except SpecError as e:
             raise SpecError(e.message[:-1] + ' (or "auto").', idx, t, n) from None
     if k == "pair":
@@ -282,10 +299,13 @@ def _check_field(info: FieldInfo, value: Any, where: str, idx: int | None, t: st
             raise SpecError(f"{where}: {n} must be a number like 0.5, not {_describe_bad(value)}.", idx, t, n)
         if k == "prob" and not 0 <= value <= 1:
             raise SpecError(
-                f"{where}: {n} is a probability and must lie between 0 and 1, got {value}.", idx, t, n
+                f"{where}: {n} is a probability and must lie between 0 and 1, got {_fmt_num(value)}.",
+                idx,
+                t,
+                n,
             )
         if k == "float" and abs(value) > 1e6:
-            raise SpecError(f"{where}: {n} must lie between -1e6 and 1e6, got {value}.", idx, t, n)
+            raise SpecError(f"{where}: {n} must lie between -1e6 and 1e6, got {_fmt_num(value)}.", idx, t, n)
         return float(value)
     raise AssertionError(k)  # pragma: no cover
 
@@ -387,7 +407,7 @@ class ModelSpec:
             )
         names = ("channels", "height", "width")
         c, h, w = (
-            _as_int(v, "The input", f"input {n}", 1, MAX_INT_FIELD, None, None)
+            _as_int(v, "The input shape [C, H, W]", n, 1, MAX_INT_FIELD, None, None)
             for v, n in zip(shape, names, strict=True)
         )
         layers = d["layers"]
@@ -413,7 +433,10 @@ class ModelSpec:
             try:
                 text = bytes(text).decode("utf-8-sig")
             except UnicodeDecodeError:
-                raise SpecError("The file is not a text file: upload a .json model spec.") from None
+                raise SpecError(
+                    "The file is not UTF-8 text, so it is not a model spec: upload a .json file like the "
+                    "one the Download model_spec.json button saves."
+                ) from None
         if not isinstance(text, str):
             raise SpecError("A model spec must be JSON text.")
         if len(text) > MAX_JSON_BYTES:
@@ -429,10 +452,21 @@ class ModelSpec:
             ) from None
         except RecursionError:
             raise SpecError("This JSON is nested too deeply to be a model spec.") from None
+        except ValueError:  # e.g. a number with thousands of digits (Python refuses to read it)
+            raise SpecError(
+                "This JSON holds a number with thousands of digits; a model spec's numbers are small "
+                "whole numbers like 3 or 64."
+            ) from None
         return cls.from_dict(data)
 
     def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent)
+        """JSON text. indent=None: one compact line; otherwise one layer per line, easy to read and edit."""
+        if indent is None:
+            return json.dumps(self.to_dict())
+        pad = " " * indent
+        layers = [json.dumps(layer.to_dict()) for layer in self.layers]
+        body = ("[\n" + ",\n".join(f"{pad}{pad}{x}" for x in layers) + f"\n{pad}]") if layers else "[]"
+        return f'{{\n{pad}"input_shape": {json.dumps(list(self.input_shape))},\n{pad}"layers": {body}\n}}'
 
 
 def default_layer(layer_type: str) -> LayerSpec:
@@ -474,6 +508,7 @@ def add_layer(
 
 
 def remove_layer(spec: ModelSpec, index: int) -> ModelSpec:
+    """The spec without layer `index`."""
     _check_index(spec, index)
     return ModelSpec(spec.input_shape, spec.layers[:index] + spec.layers[index + 1 :])
 
@@ -494,6 +529,7 @@ def duplicate_layer(spec: ModelSpec, index: int) -> ModelSpec:
 
 
 def replace_layer(spec: ModelSpec, index: int, layer: LayerSpec | dict[str, Any] | str) -> ModelSpec:
+    """The spec with layer `index` replaced (validated like add_layer's layer)."""
     _check_index(spec, index)
     new = list(spec.layers)
     new[index] = _to_layer(layer, index)
@@ -509,6 +545,7 @@ def set_layer_field(spec: ModelSpec, index: int, name: str, value: Any) -> Model
 
 
 def set_input_shape(spec: ModelSpec, input_shape: Any) -> ModelSpec:
+    """The spec with a new input shape [C, H, W] (validated; the layers are kept as they are)."""
     return ModelSpec.from_dict(
         {"input_shape": input_shape, "layers": [layer.to_dict() for layer in spec.layers]}
     )
@@ -687,6 +724,14 @@ def _fix_label_set(index: int, name: str, value: Any) -> dict[str, Any]:
     }
 
 
+def _fix_input(shape: list[int]) -> dict[str, Any]:
+    return {
+        "kind": "set_input",
+        "input_shape": shape,
+        "label": f"Set the input to {_fmt_shape(tuple(shape))}",
+    }
+
+
 def _analyse_impl(spec: ModelSpec) -> _Analysis:
     out: list[LayerSummary] = []
     kwargs_list: list[dict[str, Any]] = []
@@ -709,6 +754,7 @@ def _analyse_impl(spec: ModelSpec) -> _Analysis:
                 f"{MIN_INPUT_SIDE} x {MIN_INPUT_SIDE}. Set the height and width to 2 or more (28 x 28 for "
                 "MNIST, 32 x 32 for CIFAR-10).",
                 field="input_shape",
+                fix=_fix_input([c, 28, 28] if c == 1 else [c, 32, 32]),
             ),
         )
     if h > MAX_INPUT_SIDE or w > MAX_INPUT_SIDE:
@@ -718,6 +764,7 @@ def _analyse_impl(spec: ModelSpec) -> _Analysis:
             SpecError(
                 f"The input is {h} x {w} pixels; this app caps images at {MAX_INPUT_SIDE} x {MAX_INPUT_SIDE}.",
                 field="input_shape",
+                fix=_fix_input([c, min(h, MAX_INPUT_SIDE), min(w, MAX_INPUT_SIDE)]),
             ),
         )
 
@@ -738,7 +785,7 @@ def _analyse_impl(spec: ModelSpec) -> _Analysis:
 
         def err(
             msg: str, fld: str | None = None, fix: dict[str, Any] | None = None, _i: int = i, _t: str = t
-        ):
+        ) -> _Analysis:
             return _Analysis(out, kwargs_list, SpecError(msg, _i, _t, fld, fix))
 
         # --- the input must have the right rank
@@ -770,7 +817,7 @@ def _analyse_impl(spec: ModelSpec) -> _Analysis:
                     "label": f"Move layer {i} before the Flatten (layer {last_flatten})",
                 }
             elif last_flatten is not None:
-                fix = {"kind": "remove", "index": i, "label": f"Remove layer {i}"}
+                fix = {"kind": "remove", "index": i, "label": f"Remove layer {i} ({t})"}
             return err(
                 f"{where} needs {what} but receives a flat vector of {n} features{origin}: "
                 f"move it before the Flatten" + (" or remove it." if fix else "."),
@@ -873,7 +920,7 @@ def _analyse_impl(spec: ModelSpec) -> _Analysis:
                     f"{_fmt_pair(p['kernel_size'])} window: the output would have no pixels. Remove this layer, "
                     "use a smaller window, or start from a bigger input.",
                     "kernel_size",
-                    {"kind": "remove", "index": i, "label": f"Remove layer {i}"},
+                    {"kind": "remove", "index": i, "label": f"Remove layer {i} ({t})"},
                 )
 
         # --- run the real layer on the meta device
@@ -981,22 +1028,30 @@ def _analyse(spec: ModelSpec) -> _Analysis:
     return _analyse_cached(spec.to_json(indent=None))
 
 
+def _fresh(e: SpecError | None) -> SpecError | None:
+    """A new SpecError equal to the cached one: raising a shared exception object would grow its
+    traceback with every raise (and keep every raiser's frames alive) across all sessions."""
+    if e is None:
+        return None
+    return SpecError(e.message, e.layer_index, e.layer_type, e.field, copy.deepcopy(e.fix))
+
+
 def check(spec: ModelSpec) -> SpecError | None:
     """The first problem that stops the spec from running, or None when it runs."""
-    return _analyse(spec).error
+    return _fresh(_analyse(spec).error)
 
 
 def summarize_partial(spec: ModelSpec) -> tuple[list[LayerSummary], SpecError | None]:
     """Summaries of the layers that run, up to the first broken one, and that layer's SpecError."""
     a = _analyse(spec)
-    return list(a.summaries), a.error
+    return list(a.summaries), _fresh(a.error)
 
 
 def summarize(spec: ModelSpec) -> list[LayerSummary]:
     """One LayerSummary per layer, shapes and counts from PyTorch's own layers. Raises SpecError."""
     a = _analyse(spec)
     if a.error is not None:
-        raise a.error
+        raise _fresh(a.error)
     return list(a.summaries)
 
 
@@ -1025,7 +1080,7 @@ def build_model(spec: ModelSpec) -> nn.Sequential:
     """The model as an nn.Sequential whose children are named "0", "1", ... like spec.layers."""
     a = _analyse(spec)
     if a.error is not None:
-        raise a.error
+        raise _fresh(a.error)
     return nn.Sequential(
         *[_make_module(layer.type, kw) for layer, kw in zip(spec.layers, a.kwargs, strict=True)]
     )

@@ -39,7 +39,9 @@ OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULERS = ("none", "step", "cosine", "onecycle")
 AUGMENTATIONS = ("rotate", "shift", "flip", "color")
 DEVICES = ("auto", "cpu", "cuda", "mps")
-MAX_LR = 10.0
+MAX_LR = 1e6  # all up to this trains: a far too high rate is a lesson (the loss blows up, the run says why)
+EXPLODED_LOSS = 1e3  # a finite batch loss above this (and 100x the first one) has blown up: stop like NaN
+TYPICAL_LR = {"sgd": 0.05, "adam": 0.001, "adamw": 0.001}
 MAX_EPOCHS = 500
 MAX_BATCH_SIZE = 4096
 MAX_PARAMETERS = 20_000_000  # a model bigger than this is too big for a shared classroom server
@@ -739,6 +741,7 @@ class TrainingRun:
         speed_mark = (t0, 0)  # (time, examples) for examples_per_sec
         examples = 0
         step = 0
+        first_loss = math.nan  # the first batch's loss: the yardstick for "the loss exploded"
         final_status, final_message = "finished", ""
         try:
             for epoch in range(cfg.epochs):
@@ -765,8 +768,10 @@ class TrainingRun:
                     if per_batch:
                         scheduler.step()
                     lv = loss.item()  # the one sync per batch
-                    if not math.isfinite(lv):
-                        raise _Diverged(lv, epoch, i, lr_now)
+                    if step == 0:
+                        first_loss = lv
+                    if not math.isfinite(lv) or (lv > EXPLODED_LOSS and lv > 100 * first_loss):
+                        raise _Diverged(lv, epoch, i, lr_now, first_loss)
                     nb = idx.shape[0]
                     correct += (out.detach().argmax(1) == yb).sum()
                     loss_sum += lv * nb
@@ -859,6 +864,11 @@ class TrainingRun:
                 final_message = f"Finished {cfg.epochs} epoch(s): test accuracy {test_acc:.1%}."
             else:
                 final_message += f" Test accuracy {test_acc:.1%}."
+            with self._lock:
+                losses = list(self._state["batch_loss"])
+            final_message += guessing_note(
+                test_acc, chance_accuracy(bundle.test_labels), cfg, losses, step, self.steps_per_epoch
+            )
         self._set(status=final_status, message=final_message)
 
     def _record_batch(self, loss: float, step: int, lr: float) -> None:
@@ -891,11 +901,20 @@ class TrainingRun:
         return (self.total_steps - step) * (time.perf_counter() - t_start) / step
 
     def _finish_failed(self, d: _Diverged) -> None:
-        kind = "NaN (not a number)" if math.isnan(d.loss) else "infinite"
+        if math.isnan(d.loss):
+            what = "became NaN (not a number)"
+        elif math.isinf(d.loss):
+            what = "became infinite"
+        else:
+            what = f"exploded to {d.loss:,.0f} (it started at {d.first_loss:.3g})"
+        cfg = self.config
+        lr = f"{cfg.lr:g}"
+        if cfg.scheduler != "none" and not math.isclose(d.lr, cfg.lr, rel_tol=1e-6):
+            lr += f"; {d.lr:.3g} at that batch, as the {cfg.scheduler} scheduler set it"
         msg = (
-            f"The loss became {kind} in epoch {d.epoch + 1}, batch {d.batch + 1}: the learning rate "
-            f"({d.lr:g}) is most likely too high, so the weights blew up. Train again with a smaller "
-            f"learning rate (try {d.lr / 10:g})."
+            f"The loss {what} in epoch {d.epoch + 1}, batch {d.batch + 1}: the learning rate "
+            f"({lr}) is most likely too high, so the weights blew up. Train again with a smaller "
+            f"learning rate (try {smaller_lr(cfg.lr, cfg.optimizer):g})."
         )
         with self._lock:
             self._state.update(
@@ -904,9 +923,77 @@ class TrainingRun:
 
 
 class _Diverged(Exception):
-    def __init__(self, loss: float, epoch: int, batch: int, lr: float) -> None:
+    def __init__(self, loss: float, epoch: int, batch: int, lr: float, first_loss: float) -> None:
         super().__init__(loss)
-        self.loss, self.epoch, self.batch, self.lr = loss, epoch, batch, lr
+        self.loss, self.epoch, self.batch, self.lr, self.first_loss = loss, epoch, batch, lr, first_loss
+
+
+def smaller_lr(lr: float, optimizer: str) -> float:
+    """A learning rate to try after `lr` blew up: a tenth of it, or the optimizer's typical value if
+    a tenth is still far above that (1e6 -> 0.001 for Adam, not 1e5)."""
+    typical = TYPICAL_LR.get(optimizer, 0.001)
+    return lr / 10 if lr / 10 <= 2 * typical else typical
+
+
+def chance_accuracy(labels: torch.Tensor) -> float:
+    """The accuracy of always answering the most common class of `labels` [N] (0 for no labels)."""
+    if labels.numel() == 0:
+        return 0.0
+    return float(torch.bincount(labels).max()) / labels.numel()
+
+
+def guessing_note(
+    test_acc: float,
+    chance: float,
+    cfg: TrainConfig,
+    batch_loss: Sequence[float],
+    steps: int,
+    steps_per_epoch: int,
+) -> str:
+    """A sentence for a run whose test accuracy is no better than guessing (else ""), with the likely cause.
+
+    `batch_loss` is the run's per-batch loss history: a loss that jumped far above its start points
+    at a learning rate too high (the weights were thrown where ReLUs never fire, and stay there).
+    """
+    if test_acc > chance + 0.02:
+        return ""
+    note = (
+        f" That is no better than guessing (always answering the most common class scores {chance:.0%}): "
+        "the network has not learned anything useful."
+    )
+    losses = [v for v in batch_loss if math.isfinite(v)]
+    if steps < steps_per_epoch:
+        return note + " It trained for less than one epoch: let it run longer."
+    if losses and max(losses) > 3 * losses[0]:
+        return note + (
+            f" The loss jumped far above where it started: the learning rate ({cfg.lr:g}) is most likely "
+            f"too high. Try {smaller_lr(cfg.lr, cfg.optimizer):g}."
+        )
+    return note + (
+        f" Try a learning rate near {TYPICAL_LR.get(cfg.optimizer, 0.001):g} for this optimizer, more "
+        "epochs, or a bigger model."
+    )
+
+
+def adaptation_notes(original: Any, adapted: Any) -> list[str]:
+    """What `cnnlib.spec.adapt_to_dataset` changed in a model spec, one sentence each (for the page).
+
+    Compares the input shape and the last Linear layer's out_features (the class count).
+    """
+    a = original.to_dict() if hasattr(original, "to_dict") else dict(original)
+    b = adapted.to_dict() if hasattr(adapted, "to_dict") else dict(adapted)
+    notes = []
+    if list(a.get("input_shape", [])) != list(b.get("input_shape", [])):
+        old, new = ("×".join(str(v) for v in d["input_shape"]) for d in (a, b))
+        notes.append(f"input {old} → {new} (the dataset's image size)")
+
+    def outputs(d: dict) -> int | None:
+        linear = [layer for layer in d.get("layers", []) if layer.get("type") == "Linear"]
+        return linear[-1].get("out_features") if linear else None
+
+    if outputs(a) != outputs(b):
+        notes.append(f"last Linear layer {outputs(a)} → {outputs(b)} outputs (one per class)")
+    return notes
 
 
 def _friendly_error(exc: BaseException) -> str:

@@ -37,7 +37,7 @@ with st.sidebar:  # the controls sit under the menu, so the pictures stay in vie
         st.markdown(views.EXPLAIN["relu"] + "\n\n" + views.EXPLAIN["pool"])
 
 fm = K.feature_map(plane, kernel, settings)
-pixel = views.clamp_pixel(fm.conv)
+pixel = views.clamp_pixel(fm.conv, label)
 
 st.toggle(
     ":material/psychology: Predict first, then reveal",

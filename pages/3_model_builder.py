@@ -100,7 +100,7 @@ tab_d, tab_c, tab_j = st.tabs(
     [":material/view_in_ar: Diagram", ":material/code: PyTorch code", ":material/save: Save / load JSON"]
 )
 with tab_d:
-    V.render_diagram(spec, rows, err)
+    V.render_diagram(spec)
 with tab_c:
     V.render_code(spec, err)
 with tab_j:

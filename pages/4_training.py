@@ -6,6 +6,7 @@ frame("training")
 
 import streamlit as st  # noqa: E402
 
+from cnnlib.evaluation import overfitting_flag  # noqa: E402
 from pages.ui import training_live as live  # noqa: E402
 from pages.ui.live_plotly import plotly_loader  # noqa: E402
 from pages.ui.training_results import render_results  # noqa: E402
@@ -52,10 +53,17 @@ def explain() -> None:
         "less. Typical values are 1e-4 to 1e-2.",
         "Early stopping": "Watch the validation loss; when it has not improved for *patience* epochs, stop and "
         "keep the best weights seen. A cheap and effective guard against overfitting.",
+        "Reading the charts": "The thin blue line is the loss of every batch: noisy, because each batch holds "
+        "other images. The thick line smooths it. The dots are per epoch: a training epoch's average sits in "
+        "the middle of the epoch (the weights changed during it), the validation loss at its end (measured "
+        "after it). Earlier runs of this session are dotted, to compare settings.",
+        "Validation split and seed": "The **validation split** holds some training images back: the model "
+        "never learns from them, so their loss shows how it does on new images. The **seed** fixes every "
+        "random choice (the first weights, the batch order): the same seed and settings give the same run.",
     }
-    cols = st.columns(4)
+    cols = st.columns(2)
     for i, (title, text) in enumerate(notes.items()):
-        with cols[i % 4].expander(title):
+        with cols[i % 2].expander(title):
             st.markdown(text)
 
 
@@ -68,13 +76,28 @@ def predict_then_reveal() -> None:
             index=None,
             key="train_guess",
         )
-        if st.session_state.get("train_guess"):
-            st.markdown(
-                "Now watch the orange **validation** curve against the blue **training** curve. With a few "
-                "thousand images and no augmentation, a large model often overfits after a handful of epochs: "
-                "the gap between the two curves grows. Small models, augmentation, dropout or weight decay keep "
-                "them together. The Results tab flags it when it happens."
+        guess = st.session_state.get("train_guess")
+        if not guess:
+            return
+        st.markdown(
+            "Now watch the orange **validation** curve against the blue **training** curve. With a few "
+            "thousand images and no augmentation, a large model often overfits after a handful of epochs: "
+            "the gap between the two curves grows. Small models, augmentation, dropout or weight decay keep "
+            "them together."
+        )
+        run = st.session_state.get("train_results_run")
+        snap = run.snapshot() if run is not None else None
+        if snap is None or not snap.val_loss:
+            st.caption(
+                "Train with a validation split: when the run ends, the app's own verdict appears here."
             )
+            return
+        verdict = overfitting_flag(snap.train_loss, snap.val_loss)
+        st.markdown(f"**The app's verdict on {run.name}:** {verdict.message}")
+        if guess.startswith("Yes") == verdict.overfitting and not guess.startswith("I can"):
+            st.success("Your guess matches.", icon=":material/check_circle:")
+        elif not guess.startswith("I can"):
+            st.warning("Not this time: compare the two curves on the chart.", icon=":material/info:")
 
 
 if tab_train.open is not False:
@@ -109,7 +132,7 @@ if tab_train.open is not False:
                 st.caption(f"Next run: {setup.summary()}" if setup.ready else f"To fix: {setup.errors[0]}")
         with c_pred:
             predict_then_reveal()
-        live.live_view()
+        live.live_view(setup.config.epochs if setup.config is not None else None)
         live.history_table()
         explain()
 

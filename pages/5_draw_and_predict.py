@@ -28,7 +28,14 @@ with top_right:
 if choice is None:
     st.stop()
 
-left, right = st.columns([5, 6], gap="large")
+# The input and the answer side by side; on a narrow screen the answer wraps below the canvas
+# instead of squeezing it (the canvas has a fixed size).
+st.html(  # the answer's box (Streamlit wraps each child of the row) wraps below when narrower than this
+    "<style>.st-key-draw_top > div:has(> .st-key-draw_right) { min-width: min(100%, 300px); }</style>"
+)
+row = st.container(horizontal=True, gap="large", key="draw_top")
+left = row.container(width=330, key="draw_left")
+right = row.container(key="draw_right")
 with left:
     given = draw_input.input_panel()
 
@@ -39,10 +46,11 @@ if given.image is not None:
     except ValueError as err:
         left.error(f"That picture could not be used: {err}")
 
+hidden = False
 with right:
     if pre is None or pre.empty:
-        st.markdown("### Draw a digit")
         if given.source == "canvas":
+            st.markdown("### Draw a digit")
             st.info(
                 pre.message
                 if pre is not None
@@ -51,7 +59,13 @@ with right:
                 icon=":material/draw:",
             )
         else:
-            st.info("Upload an image of a digit to see the network's answer.", icon=":material/upload:")
+            st.markdown("### Upload a digit")
+            st.info(
+                "No ink found in that image: upload a photo or scan of one digit."
+                if pre is not None
+                else "Upload a photo or scan of one handwritten digit to see the network's answer.",
+                icon=":material/upload:",
+            )
     else:
         probs = predict(choice.model, pre.tensor)
         hidden = quiz and st.session_state.get("draw_revealed") != pre.signature
@@ -66,7 +80,7 @@ if pre is not None and not pre.empty:
         "The MNIST recipe, step by step: crop to the ink, scale the longer side to 20 px, "
         "centre the ink's mass in a 28×28 square, normalise."
     )
-    draw_views.steps_row(pre)
+    draw_views.steps_row(pre, given.source)
     with st.expander("Why preprocess the drawing like MNIST?"):
         st.markdown(
             "The network only ever saw MNIST digits: white on black, about 20 px tall, centred by "

@@ -175,7 +175,18 @@ UNREADABLE = [
         '(layer 1): Layer 1 has an unknown type "Conv3d"',
     ),
     ("strings for numbers", _spec_json([{**C3, "out_channels": "8"}]), 'the text "8" (remove the quotes)'),
-    ("binary", b"\x89PNG\r\n\x1a\n\x00\x00", "not a text file"),
+    ("binary", b"\x89PNG\r\n\x1a\n\x00\x00", "not UTF-8 text"),
+    ("not utf-8", b'{"input_shape": [1, 28, 28], "layers": [{"type": "\xff"}]}', "not UTF-8 text"),
+    ("empty file", b"", "not valid JSON"),
+    ("deeply nested", b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+    ("huge number", _spec_json([{**C3, "out_channels": 10**30}]), "at most 1,000,000, got 1e+30"),
+    (
+        "5000 digits",
+        b'{"input_shape": [1, 28, 28], "layers": [{"type": "Linear", "out_features": ' + b"9" * 5000 + b"}]}",
+        "thousands of digits",
+    ),
+    ("negative", _spec_json([{**C3, "padding": -1}]), "padding must be at least 0, got -1"),
+    ("json string", b'"SimpleCNN"', "must be a JSON object"),
 ]
 
 
@@ -220,7 +231,21 @@ UNRUNNABLE = [
         "over the cap of 1 GB",
         None,
     ),
-    ("input 1x1", _spec_json([C3], (1, 1, 1)), None, "at least 2 x 2", None),
+    ("input 1x1", _spec_json([C3], (1, 1, 1)), None, "at least 2 x 2", "Set the input to 1 x 28 x 28"),
+    (
+        "pool window too big",
+        _spec_json([C3, {"type": "MaxPool2d", "kernel_size": 2, "padding": 3}]),
+        1,
+        "more than half the 2x2 window",
+        "Set padding of layer 1 to 1",
+    ),
+    (
+        "kernel bigger than the map",
+        _spec_json([{"type": "Conv2d", "out_channels": 2, "kernel_size": 7}], (1, 5, 5)),
+        0,
+        "too small for its 7x7 kernel",
+        "Set padding of layer 0 to 3",
+    ),
 ]
 
 
@@ -257,10 +282,10 @@ def test_use_for_training_and_session_model():
     click(at, "buse")
     assert at.session_state["model_spec"] == PRESETS["LeNet-5"].to_dict()
     assert at.session_state["model_spec_name"] == "LeNet-5"
-    assert any("trains **LeNet-5** (this model)" in m.value for m in at.markdown)
+    assert any("will train **LeNet-5**: this model." in m.value for m in at.markdown)
     at.selectbox(key="bpreset").set_value("TinyCNN").run()
     click(at, "bload_preset")
-    assert any("sent earlier" in m.value for m in at.markdown)
+    assert any("sent earlier (not this version)" in m.value for m in at.markdown)
     click(at, "bload_session")
     assert at.session_state["builder_spec"] == PRESETS["LeNet-5"].to_dict()
 
@@ -288,4 +313,120 @@ def test_predict_then_reveal():
     assert any(
         "Exactly right: 1 in × 4 out × 3 × 3 kernel = 36 weights + 4 biases = 40" in s.value
         for s in at.success
+    )
+
+
+@pytest.mark.parametrize("layer_type", S.LAYER_TYPES)
+def test_add_each_layer_type_then_edit_it(layer_type):
+    """Every type can be added (at the end here) and opens in the editor with its own fields."""
+    at = open_builder()
+    n = len(layer_types(at))
+    base = "Linear" if layer_type == "Linear" else None  # a Linear goes after the Flatten, before layer 7
+    at.selectbox(key="badd_type").set_value(layer_type).run()
+    by_prefix(at.selectbox, "badd_pos_").set_value(n if base is None else 7).run()
+    click(at, "badd_btn")
+    types = layer_types(at)
+    where = n if base is None else 7
+    assert len(types) == n + 1 and types[where] == layer_type
+    assert len(table(at)) == n + 1 and table(at).iloc[where]["#"] == where
+    assert by_prefix(at.selectbox, "bsel_").value == where  # the new layer opens in the editor
+    widgets = [*at.number_input, *at.selectbox, *at.checkbox, *at.toggle, *at.text_input]
+    fields = {w.key.rsplit(f"_{where}_", 1)[1] for w in widgets if w.key and w.key.startswith("bf_")}
+    assert {f.name for f in S.FIELDS[layer_type]} <= {f.removesuffix("_auto") for f in fields}
+    if at.error:  # after the final Linear image layers cannot run; a Linear(→10) starves the next one
+        assert f"Layer {where if base is None else where + 1} cannot run" in errors(at)
+        assert at.button(key="bfix").label
+    click(at, "bundo")
+    assert len(layer_types(at)) == n
+
+
+def _captured_downloads(monkeypatch) -> dict:
+    """What the download buttons serve, by file name (AppTest keeps it in a mock media store)."""
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+    served: dict = {}
+    original = MemoryMediaFileStorage.load_and_get_id
+
+    def keep(self, data, mimetype, kind, filename=None):
+        served[filename] = data
+        return original(self, data, mimetype, kind, filename)
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", keep)
+    return served
+
+
+def test_json_download_reuploads_to_the_same_model(monkeypatch):
+    served = _captured_downloads(monkeypatch)
+    at = open_builder()
+    at.selectbox(key="bpreset").set_value("BatchNorm + Dropout CNN").run()
+    click(at, "bload_preset")
+    spec = PRESETS["BatchNorm + Dropout CNN"]
+    saved = served["model_spec.json"]
+    saved = saved.encode() if isinstance(saved, str) else saved
+    assert S.ModelSpec.from_json(saved) == spec
+    code = served["net.py"]
+    assert (code.decode() if isinstance(code, bytes) else code) == S.to_pytorch_code(spec)
+    assert at.code[0].value == S.to_pytorch_code(spec).rstrip("\n")  # st.code drops the last newline
+    assert at.code[1].value == spec.to_json()
+    # edit it, then load the saved file: the preset comes back, and undo returns to the edit
+    by_prefix(at.number_input, "bcls_").set_value(7).run()
+    upload(at, "model_spec.json", saved)
+    assert at.session_state["builder_spec"] == spec.to_dict() and B_name(at) == "model_spec"
+    assert metric(at, "Parameters") == "619,268"
+    click(at, "bundo")
+    assert S.num_classes(S.ModelSpec.from_dict(at.session_state["builder_spec"])) == 7
+    # the same file again (after undo) loads again; a broken file twice says so twice
+    upload(at, "model_spec.json", saved)
+    assert at.session_state["builder_spec"] == spec.to_dict()
+    for _ in range(2):
+        upload(at, "junk.json", b"{junk")
+        assert "Could not load junk.json" in errors(at)
+        at.run()
+        assert "Could not load junk.json" not in errors(at)  # said once, next to the uploader
+        by_prefix(at.file_uploader, "bupload_").set_value(None).run()
+
+
+def B_name(at: AppTest) -> str:
+    return at.session_state["builder_name"]
+
+
+def test_broken_linear_shows_no_misleading_auto_value():
+    at = open_builder()
+    upload(at, "x.json", _spec_json([C3, {"type": "ReLU"}, {"type": "Linear", "out_features": 10}]))
+    assert by_prefix(at.selectbox, "bsel_").value == 2
+    captions = " ".join(c.value for c in at.caption)
+    assert "in_features = 8" not in captions  # 8 channels arrive, not 8 features
+    click(at, "bfix")  # insert the Flatten: now 8 x 28 x 28 = 6272 features arrive
+    select_layer(at, 3)
+    assert "in_features = 6272 (what arrives)" in " ".join(c.value for c in at.caption)
+
+
+def test_handoff_says_what_training_and_draw_use():
+    from pages.ui import builder_state, training_setup
+
+    assert builder_state.TRAINING_BUILDER_OPTION == training_setup.BUILDER
+    assert builder_state.TRAINING_DEFAULT_MODEL == training_setup.DEMO
+    at = open_builder()
+    md = " ".join(m.value for m in at.markdown)
+    assert "will train **Demo CNN** (its default)" in md
+    assert "starts with its bundled pretrained digit CNN" in md
+    click(at, "bload_session")
+    assert "Training offers the Demo CNN" in " ".join(i.value for i in at.info)
+    # the student picked a preset on Training: the builder says so
+    at.session_state["_tr_model"] = "LeNet-5"
+    at.run()
+    assert "will train **LeNet-5** (picked there)" in " ".join(m.value for m in at.markdown)
+    # sending selects this model on Training again, even when the same model was sent before
+    at.session_state["tr_builder_sig"] = builder_state._spec_signature(PRESETS["SimpleCNN"].to_dict())
+    click(at, "buse")
+    assert "tr_builder_sig" not in at.session_state
+    assert "will train **SimpleCNN**: this model." in " ".join(m.value for m in at.markdown)
+    assert any("Sent: the Training page will train SimpleCNN" in s.value for s in at.success)
+    at.session_state["trained_models"] = [
+        {"name": "SimpleCNN on MNIST (97.0%)"},
+        {"name": "LeNet-5 on MNIST"},
+    ]
+    at.run()
+    assert "2 models trained this session (newest: LeNet-5 on MNIST) are in its Model list" in " ".join(
+        m.value for m in at.markdown
     )

@@ -248,3 +248,89 @@ def test_compare_and_state_survives_a_page_switch():
     assert at.selectbox(key="k_preset").value == "Emboss"
     assert at.selectbox(key="k_source").value == "Text"
     assert at.text_input(key="k_cell_0_0").value == "-2"
+
+
+def _png_header_only(width: int, height: int) -> bytes:
+    """A PNG whose header claims width x height 8-bit gray pixels, with almost no data."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+
+
+def test_more_uploads_each_format_and_each_refusal_beside_the_uploader():
+    at = _open("Upload your own…")
+    rng = np.random.default_rng(3)
+    rgb = Image.fromarray((rng.random((36, 44, 3)) * 255).astype(np.uint8))
+    frames = [rgb.convert("P"), rgb.rotate(90).convert("P")]
+    gif = io.BytesIO()
+    frames[0].save(gif, "GIF", save_all=True, append_images=frames[1:])
+    alpha = rgb.convert("RGBA")
+    alpha.putalpha(Image.fromarray(np.full((36, 44), 100, np.uint8)))
+    good = [
+        ("photo.webp", _png(rgb, "WEBP"), None),
+        ("photo.bmp", _png(rgb, "BMP"), None),
+        ("anim.gif", gif.getvalue(), "first frame"),
+        ("deep.png", _png(Image.fromarray((rng.random((36, 44)) * 65535).astype(np.uint16))), "16-bit"),
+        ("glass.png", _png(alpha), "white"),
+    ]
+    for name, data, note in good:
+        at.file_uploader(key="k_upload").set_value((name, data, "image/png")).run()
+        assert not at.exception and not _errors(at), (name, _errors(at))
+        assert _metric(at, "Input size") == "36 × 44", name
+        if note:
+            assert note in " ".join(c.value for c in at.caption), name
+    bad = [
+        ("huge.png", _png_header_only(50_000, 50_000), "claims 2.5 billion pixels"),
+        ("big.png", _png_header_only(5_000, 5_000), "limit is 16.0 million"),
+        ("empty.png", b"", "empty"),
+        ("doc.png", _png(rgb, "TIFF"), "TIFF images are not supported"),
+    ]
+    for name, data, message in bad:
+        at.file_uploader(key="k_upload").set_value((name, data, "image/png")).run()
+        assert not at.exception and message in _errors(at)[0], (name, _errors(at))
+        assert _metric(at, "Input size") == "36 × 44"  # the last good image stays
+        assert any("last good image: **glass.png**" in c.value for c in at.sidebar.caption)
+        assert any(message in e.value for e in at.sidebar.error)  # beside the uploader, in the sidebar
+
+
+def test_same_kernel_twice_in_the_comparison_does_not_break_the_page():
+    at = _open("Text")
+    at.selectbox(key="k_preset").set_value("Sobel y").run()  # the comparison's default is Sobel y too
+    assert not at.exception
+    assert any("same kernel as above" in c.value for c in at.caption)
+
+
+def test_step_through_jumps_to_the_strongest_pixel_when_the_image_or_size_changes():
+    at = _open("Text")
+    at.slider(key="k_row").set_value(0).run()
+    at.slider(key="k_col").set_value(0).run()
+    at.selectbox(key="k_preset").set_value("Laplacian").run()  # a new kernel keeps the pixel
+    assert (at.slider(key="k_row").value, at.slider(key="k_col").value) == (0, 0)
+    at.selectbox(key="k_source").set_value("Checkerboard").run()  # a new image: its strongest pixel
+    plane = I.load_sample("Checkerboard").view()
+    fmap = K.apply_kernel(plane, K.KERNELS["Laplacian"])
+    pixel = (at.slider(key="k_row").value, at.slider(key="k_col").value)
+    assert pixel == K.strongest_pixel(fmap)
+    at.number_input(key="k_stride").set_value(2).run()  # a new size: again
+    fmap = K.apply_kernel(plane, K.KERNELS["Laplacian"], stride=2)
+    assert (at.slider(key="k_row").value, at.slider(key="k_col").value) == K.strongest_pixel(fmap)
+    _check_step_through(at, plane, K.KERNELS["Laplacian"], stride=2)
+
+
+def test_padding_and_dilation_are_explained_in_the_step_through():
+    at = _open("Text")
+    plane = I.load_sample("Text").view()
+    assert not any("'pad' cells" in c.value for c in at.caption)  # no padding: nothing to explain
+    at.number_input(key="k_padding").set_value(2).run()
+    at.number_input(key="k_dilation").set_value(3).run()
+    at.slider(key="k_row").set_value(0).run()
+    at.slider(key="k_col").set_value(0).run()
+    captions = " ".join(c.value for c in at.caption)
+    assert "'pad' cells lie in the zero padding" in captions and "every 3rd one (dilation 3)" in captions
+    assert "Orange band: the zero padding" in captions
+    _check_step_through(at, plane, K.KERNELS["Sobel x"], padding=2, dilation=3)

@@ -119,29 +119,61 @@ BAD = [
 ]
 
 
+def _stale(at: AppTest) -> str:
+    return " ".join(c.value for c in at.caption if c.value.startswith("Meanwhile"))
+
+
 def test_bad_inputs_get_a_message_and_recover():
     at = _open()
     for key, text, words in BAD:
         _set(at, key, text)
         assert words in _errors(at), (key, text, _errors(at))
-        assert _output(at) is None  # no result from bad settings, and no traceback
+        # no traceback; the last layer that worked stays on show, marked as such
+        assert _output(at) == "8 × 14 × 14" and "last Conv2d that worked (input 28, kernel 3" in _stale(at)
         default = {"sc_size_h": "28", "sc_Conv2d_k_h": "3", "sc_Conv2d_s_h": "2", "sc_Conv2d_p_h": "1"}
         _set(
             at,
             key,
             default.get(key, {"sc_Conv2d_d_h": "1", "sc_cin": "3", "sc_Conv2d_cout": "8"}.get(key, "")),
         )
-        assert _output(at) == "8 × 14 × 14", (key, _errors(at))
+        assert _output(at) == "8 × 14 × 14" and not _stale(at), (key, _errors(at))
+
+
+def test_messages_sit_beside_their_field_and_the_refusal_shows_its_formula():
+    at = _open()
+    _set(at, "sc_Conv2d_k_h", "31")
+    left, right = at.columns[2], at.columns[3]  # [layer settings | results] under the mode's expanders
+    assert "padded input is only 30" in " ".join(e.value for e in left.error)
+    assert "see the message marked in red on the left" in " ".join(e.value for e in right.error)
+    refusal = [x.value for x in right.latex if "refuses" in x.value]
+    assert refusal and r"\frac{28 + 2\cdot 1 - 1\cdot(31-1) - 1}{2}" in refusal[0] and "= 0 + 1 = 1" not in refusal[0]
+    _set(at, "sc_Conv2d_k_h", "3")
+    at.toggle(key="sc_square").set_value(False).run()
+    _set(at, "sc_size_w", "abc")
+    assert any(e.value.startswith("Width: The input size must be a whole number") for e in at.error)
+
+
+def test_unread_rows_and_columns_say_why():
+    at = _open()
+    _set(at, "sc_size_h", "9")
+    _set(at, "sc_Conv2d_k_h", "2")
+    _set(at, "sc_Conv2d_s_h", "3")
+    _set(at, "sc_Conv2d_p_h", "0")
+    warning = at.warning[0].value
+    assert "rows 2, 5, 8 (3 rows)" in warning and "columns 2, 5, 8 (3 columns)" in warning
+    assert "stride 3 is bigger than the window (2 pixels wide)" in warning
+    assert "the last window ends at row 7" in warning
 
 
 def test_refusals_specific_to_layer_types():
     at = _open()
     _set(at, "sc_Conv2d_s_h", "2")
     at.radio(key="sc_pad_mode").set_value("same").run()
-    assert "stride 1" in _errors(at) and _output(at) is None
+    left = at.columns[2]
+    assert "stride 1" in " ".join(e.value for e in left.error) and "last Conv2d that worked" in _stale(at)
     at.radio(key="sc_kind").set_value("MaxPool2d").run()
     _set(at, "sc_MaxPool2d_p_h", "2")
-    assert "at most half the kernel" in _errors(at) and _output(at) is None
+    assert "at most half the kernel" in _errors(at) and "last MaxPool2d that worked" in _stale(at)
     at.radio(key="sc_kind").set_value("ConvTranspose2d").run()
     _set(at, "sc_op_h", "2")
     assert "smaller than the stride or the dilation" in _errors(at)
@@ -163,11 +195,15 @@ def test_stepper_moves_the_window_and_big_inputs_skip_the_picture():
 def test_predict_then_reveal():
     at = _open()
     at.toggle(key="sc_predict").set_value(True).run()
-    assert _output(at) is None and any("What shape comes out" in m.value for m in at.markdown)
+    assert _output(at) is None and any("What shape comes out" in m.value for m in at.subheader)
     at.button(key="sc_reveal").click().run()
     assert _output(at) == "8 × 14 × 14"
+    _set(at, "sc_size_h", "abc")  # bad input: the toggle stays on, the revealed layer stays
+    assert at.toggle(key="sc_predict").value and _output(at) == "8 × 14 × 14" and _stale(at)
     _set(at, "sc_size_h", "30")  # new numbers: hidden again
     assert _output(at) is None
+    _set(at, "sc_size_h", "abc")  # and the unrevealed layer is not shown as "the last that worked"
+    assert _output(at) is None and not _stale(at)
 
 
 def test_stack_mode_shapes_presets_and_where_size_hits_zero():

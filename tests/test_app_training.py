@@ -73,7 +73,7 @@ def test_stop_when_nothing_runs_is_harmless():
     [
         ("tr_lr", 0.0, "learning rate must be above 0"),
         ("tr_lr", -0.01, "learning rate must be above 0"),
-        ("tr_lr", 1e6, "at most 10"),
+        ("tr_lr", 1e7, "at most 1e+06"),
         ("tr_ep", 0, "number of epochs must be from 1"),
         ("tr_bs", 3000, "larger than the"),
         ("tr_bs", 100_000, "batch size must be from 1"),
@@ -211,22 +211,47 @@ def test_model_too_big_for_the_server_gets_a_message():
     assert "train_run" not in at.session_state and not at.exception
 
 
-def test_download_dataset_offline_gives_a_clear_message_and_is_not_retried_every_run():
+@pytest.mark.parametrize("name", ["mnist", "fashion-mnist", "cifar10"])
+def test_download_dataset_offline_gives_a_clear_message_and_is_not_retried_every_run(
+    name, monkeypatch, tmp_path
+):
+    import cnnlib.data as D
+
+    calls = []
+
+    def offline(address, timeout=None):  # no network, for sure (also on a CI box that has one)
+        calls.append(address)
+        raise OSError(101, "Network is unreachable")
+
+    monkeypatch.setattr(D.socket, "create_connection", offline)
+    monkeypatch.setenv("CNN_CLASSROOM_DATA", str(tmp_path))  # an empty cache
     at = _open()
-    at.selectbox(key="tr_dataset").set_value("cifar10").run()
+    at.selectbox(key="tr_dataset").set_value(name).run()
     assert not at.exception
-    assert at.button(key="tr_fetch_cifar10")  # nothing is downloaded until asked
-    at.button(key="tr_fetch_cifar10").click().run()
+    assert at.button(key=f"tr_fetch_{name}") and not calls  # nothing is downloaded until asked
+    at.button(key=f"tr_fetch_{name}").click().run()
     assert not at.exception
-    if at.error:  # offline (CI, the dev box): a message, and the next run does not try again
-        assert at.button(key="tr_retry_cifar10")
-        at.number_input(key="tr_ep").set_value(2).run()
-        assert at.button(key="tr_retry_cifar10") and at.error
+    errors = _texts(at.error)
+    assert any(
+        "could not be downloaded" in e and "Synthetic shapes" in e and "MNIST sample" in e for e in errors
+    )
+    assert (
+        any("Cannot" in e or "Choose a dataset" in e for e in errors)
+        or not at.button(key="train_start").disabled
+    )
+    tried = len(calls)
+    assert tried >= 1 and at.button(key=f"tr_retry_{name}")
+    at.number_input(key="tr_ep").set_value(2).run()  # another rerun: not tried again, message kept
+    assert len(calls) == tried and at.button(key=f"tr_retry_{name}") and at.error
+    at.button(key="train_start").click().run()  # Train explains instead of crashing
+    assert any("Cannot train yet" in t for t in _texts(at.error)) and "train_run" not in at.session_state
+    at.selectbox(key="tr_dataset").set_value("shapes").run()  # the offline datasets still work
+    assert not at.exception and not at.error
 
 
 def test_augmentation_preview_shows_original_and_augmented_images():
     at = _open()
-    at.multiselect(key="tr_augment").set_value(["rotate", "shift"]).run()
+    at.button_group(key="tr_augment").set_value(["rotate", "shift"]).run()
     assert not at.exception
     charts = [c.proto.spec for c in at.get("plotly_chart")]
     assert any("augmented" in spec for spec in charts)
@@ -310,3 +335,99 @@ def test_a_second_run_with_new_settings_keeps_the_first_for_overlay():
     live = [c.proto for c in at.get("bidi_component") if "cc_live_plotly" in c.proto.component_name]
     names = [t.get("name") for t in json.loads(json.loads(live[0].json)["figure"])["data"]]
     assert "run 1 · Adam 0.002 · batch 128" in names  # the first run, overlaid on the live chart
+
+
+def test_learning_rate_1e6_trains_then_stops_with_a_message_naming_it():
+    at = _open()
+    _setup_small(at)
+    at.selectbox(key="tr_opt").set_value("sgd")
+    at.number_input(key="tr_lr").set_value(1e6).run()
+    assert not at.error, _texts(at.error)  # allowed: the run itself shows what such a rate does
+    at.button(key="train_start").click().run()
+    run = _poll_until_done(at)
+    assert run.status == "failed"
+    shown = _texts(at.error)
+    assert any("learning rate (1e+06" in t and "too high" in t and "try 0.05" in t for t in shown), shown
+    assert "train_results_run" not in at.session_state  # no results from a blown-up model
+    assert not at.session_state["trained_models"]  # nor a broken model on Draw & predict
+    at.button(key="train_start").click().run()  # and training again is possible at once
+    assert at.session_state["train_run"] is not run
+    at.session_state["train_run"].stop()
+    assert at.session_state["train_run"].wait(60)
+
+
+def test_a_builder_model_for_other_data_is_adapted_and_says_how():
+    at = _open()
+    at.session_state["model_spec"] = {
+        "input_shape": [1, 28, 28],
+        "layers": [
+            {"type": "Conv2d", "out_channels": 4, "kernel_size": 3},
+            {"type": "ReLU"},
+            {"type": "Flatten"},
+            {"type": "Linear", "out_features": 3},
+        ],
+    }
+    at.run()
+    at.selectbox(key="tr_dataset").set_value("shapes").run()
+    assert at.selectbox(key="tr_model").value.startswith("Your model")
+    notes = [i.value for i in at.info if "Adapted to this dataset" in i.value]
+    assert notes and "1×28×28 → 3×32×32" in notes[0] and "3 → 4 outputs" in notes[0], _texts(at.info)
+    assert not at.error
+
+
+def _live_figure(at: AppTest) -> dict:
+    live = [c.proto for c in at.get("bidi_component") if "cc_live_plotly" in c.proto.component_name]
+    return json.loads(json.loads(live[0].json)["figure"])
+
+
+def test_the_live_chart_spans_the_planned_epochs_from_the_start():
+    at = _open()
+    at.number_input(key="tr_ep").set_value(20).run()
+    fig = _live_figure(at)  # before any run: the setup's 20 epochs
+    assert all(20 <= fig["layout"][a]["range"][1] <= 21 for a in ("xaxis", "xaxis2", "xaxis3"))
+    _setup_small(at)
+    at.number_input(key="tr_ep").set_value(20).run()
+    at.button(key="train_start").click().run()
+    run = at.session_state["train_run"]
+    try:
+        at.run()
+        fig = _live_figure(at)
+        assert all(20 <= fig["layout"][a]["range"][1] <= 21 for a in ("xaxis", "xaxis2", "xaxis3"))
+    finally:
+        run.stop()
+        assert run.wait(60)
+
+
+def test_predict_then_reveal_answers_with_the_apps_own_verdict():
+    at = _open()
+    _setup_small(at)
+    at.number_input(key="tr_ep").set_value(3).run()
+    at.radio(key="train_guess").set_value("Yes, validation loss will rise").run()
+    assert any("verdict appears here" in c.value for c in at.caption)
+    at.button(key="train_start").click().run()
+    run = _poll_until_done(at)
+    from cnnlib.evaluation import overfitting_flag
+
+    snap = run.snapshot()
+    verdict = overfitting_flag(snap.train_loss, snap.val_loss)
+    assert any(f"verdict on {run.name}" in m.value and verdict.message in m.value for m in at.markdown)
+    boxes = _texts(at.success) if verdict.overfitting else _texts(at.warning)
+    assert any("guess matches" in t or "Not this time" in t for t in boxes), boxes
+
+
+def test_results_gallery_marks_wrong_answers_with_the_true_class():
+    at = _open()
+    _setup_small(at)
+    at.button(key="train_start").click().run()
+    run = _poll_until_done(at)
+    at.session_state["train_tab"] = next(t.label for t in at.tabs if "Results" in t.label)
+    at.run()
+    at.radio(key="train_pred_filter").set_value("wrong only").run()
+    assert not at.exception
+    ev = at.session_state["train_eval"][1]
+    gallery = next(c for c in at.get("plotly_chart") if "train_pred_gallery" in c.proto.id)
+    titles = [a["text"] for a in json.loads(gallery.proto.spec)["layout"]["annotations"]]
+    wrong = int((ev.predictions != ev.labels).sum())
+    assert len(titles) == min(16, wrong)
+    assert all(t.startswith("✗") and "<br>is " in t for t in titles), titles[:3]
+    assert run.status == "finished"

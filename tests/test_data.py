@@ -144,16 +144,6 @@ def test_unknown_dataset():
 # ------------------------------------------------------------------------------- downloads
 
 
-@pytest.mark.parametrize("name", ["mnist", "fashion-mnist", "cifar10"])
-def test_download_offline_fails_fast_with_alternatives(name, tmp_path, monkeypatch):
-    # The real failure: this machine has no internet. A short socket timeout keeps it quick.
-    monkeypatch.setattr(D, "DOWNLOAD_TIMEOUT_S", 2.0)
-    with pytest.raises(DatasetError) as info:
-        load_dataset(name, root=tmp_path)
-    msg = str(info.value)
-    assert "could not be downloaded" in msg and "shapes" in msg and "mnist-sample" in msg
-
-
 def test_download_blackholed_network_gives_up_after_the_timeout(tmp_path, monkeypatch):
     # A firewall that drops packets makes connect() hang: the probe's timeout must end it.
     timeouts = []
@@ -362,3 +352,71 @@ def test_zip_upload_16bit_images_are_scaled_not_clipped():
     images = torch.cat([b.train_images, b.test_images]).float()  # [N, 1, 10, 12]
     means = images.mean(dim=(1, 2, 3))
     assert ((means - 128).abs() < 2).any(), means
+
+
+# ------------------------------------------------------------------------------- audit additions
+
+
+@pytest.mark.parametrize("name", ["mnist", "fashion-mnist", "cifar10"])
+def test_download_without_network_fails_fast_naming_the_offline_datasets(name, tmp_path, monkeypatch):
+    """Offline for sure (also on a CI box with internet): every connection is refused at once."""
+    import time
+
+    def offline(address, timeout=None):
+        raise OSError(101, "Network is unreachable")
+
+    monkeypatch.setattr(D.socket, "create_connection", offline)
+    t0 = time.monotonic()
+    with pytest.raises(DatasetError) as info:
+        load_dataset(name, root=tmp_path)
+    assert time.monotonic() - t0 < 5  # fails fast: no retries over every file and mirror
+    msg = str(info.value)
+    assert DATASETS[name].title in msg and "could not be downloaded" in msg
+    assert '"Synthetic shapes" (shapes)' in msg and '"MNIST sample (bundled)" (mnist-sample)' in msg
+    assert "Network is unreachable" in msg
+    assert not any(tmp_path.rglob("*.gz")) and not any(tmp_path.rglob("*.tar.gz"))  # nothing half-written
+
+
+def test_zip_errors_about_classes_say_which_images_were_skipped(monkeypatch):
+    # A class whose only other image is too large to decode: the error says why it has one image.
+    monkeypatch.setattr(D, "MAX_IMAGE_PIXELS", 100 * 100)
+    files = _good_files()
+    files["zebras/0.png"] = _png((9, 9, 9))
+    files["zebras/huge.png"] = _png((0, 0, 0), size=(300, 300))
+    with pytest.raises(DatasetError, match="only one image.*zebras/huge.png.*too large"):
+        load_image_folder_zip(_zip(files))
+    only = {"cats/0.png": _png((1, 1, 1)), "cats/1.png": _png((2, 2, 2)), "dogs/0.png": b"broken"}
+    with pytest.raises(DatasetError, match="only one class.*dogs/0.png"):
+        load_image_folder_zip(_zip(only))
+
+
+def test_zip_photo_with_exif_rotation_is_turned_upright():
+    # A 20 wide x 10 high photo whose EXIF says "rotate 90°": a viewer shows it 10 wide x 20 high.
+    img = Image.new("RGB", (20, 10), (0, 0, 0))
+    img.paste((255, 255, 255), (0, 0, 10, 10))  # left half white
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: rotate 90° clockwise to view
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG", exif=exif.tobytes(), quality=95)
+    files = _good_files()
+    files["cats/photo.jpg"] = buf.getvalue()
+    b = load_image_folder_zip(_zip(files), image_size=(20, 10), grayscale=True)
+    images = torch.cat([b.train_images, b.test_images])
+    photo = next(x for x in images if x.float().std() > 50)[0].float()  # [20, 10] the two-tone one
+    assert photo[:10].mean() > 200 and photo[10:].mean() < 50  # upright: the white half is on top
+
+
+def test_zip_nested_top_folders_mixed_sizes_and_modes():
+    files = {}
+    for c in ("a", "b"):
+        files[f"outer/inner/{c}/wide.png"] = _png((200, 10, 10), size=(64, 8))
+        files[f"outer/inner/{c}/gray.png"] = _png((90, 90, 90), size=(9, 30), mode="L")
+        p = io.BytesIO()
+        Image.new("P", (16, 16), 3).save(p, format="GIF")
+        files[f"outer/inner/{c}/pal.gif"] = p.getvalue()
+        p = io.BytesIO()
+        Image.new("1", (16, 16), 1).save(p, format="BMP")
+        files[f"outer/inner/{c}/bw.bmp"] = p.getvalue()
+    b = load_image_folder_zip(_zip(files), image_size=12)
+    assert b.classes == ["a", "b"] and b.input_shape == (3, 12, 12)
+    assert len(b.train) + len(b.test) == 8 and not b.notes

@@ -123,6 +123,16 @@ def test_palette_with_transparency_and_animated_gif():
     np.testing.assert_allclose(img.view(), 1.0)  # frame 1 is white (palette index 1)
 
 
+def test_gray_palette_image_is_grayscale_and_says_so():
+    im = Image.new("P", (20, 20), 1)
+    im.putpalette([0, 0, 0, 128, 128, 128] + [0] * 762)
+    img = I.load_image(_save(im, "PNG"))
+    assert not img.is_colour and img.notes == [I.PALETTE_GRAY_NOTE]
+    colour = Image.new("RGB", (20, 20), (255, 0, 0)).convert("P")
+    img = I.load_image(_save(colour, "GIF"))
+    assert img.is_colour and img.notes == [I.PALETTE_NOTE]
+
+
 def test_cmyk_jpeg_is_converted():
     img = I.load_image(_save(Image.new("CMYK", (20, 20), (0, 255, 255, 0)), "JPEG"))
     assert img.is_colour and any("CMYK" in n for n in img.notes)
@@ -181,9 +191,10 @@ def test_corrupt_png_data_is_refused():
 
 
 def test_huge_headers_are_refused_before_decoding():
-    with pytest.raises(ImageError, match="decompression bomb"):
+    with pytest.raises(ImageError, match="decompression bomb") as info:
         I.load_image(_png(50_000, 50_000, 8, 0, b"\x00" * 100))  # 2.5 billion pixels claimed
-    with pytest.raises(ImageError, match="decompression bomb"):
+    assert "header claims 2.5 billion pixels" in str(info.value) and "under 16.0 million" in str(info.value)
+    with pytest.raises(ImageError, match="claims 100.0 million pixels.*decompression bomb"):
         I.load_image(_png(10_000, 10_000, 8, 0, b"\x00" * 100))  # over Pillow's warning limit
     with pytest.raises(ImageError, match="limit is 16.0 million"):
         I.load_image(_png(5_000, 5_000, 8, 0, b"\x00" * 100))  # over ours

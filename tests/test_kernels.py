@@ -344,9 +344,17 @@ def test_image_figure_draws_padding_and_the_patch():
     assert list(heat.x)[0] == -2 and list(heat.y)[-1] == 11  # axes in image coordinates
     assert tuple(fig.layout.yaxis.range) == (11.5, -2.5)  # reversed: row 0 at the top
     assert fig.layout.yaxis.scaleanchor == "x"
-    # 1 dashed image edge + 1 box around the patch + 9 cell outlines
-    assert len(fig.layout.shapes) == 11
-    assert fig.layout.shapes[1].x0 == -2.5 and fig.layout.shapes[1].x1 == 2.5  # cols -2, 0, 2
+    # 4 tinted padding bands + 1 dashed image edge + 1 box around the patch + 9 cell outlines
+    shapes = fig.layout.shapes
+    assert len(shapes) == 15 and all(s.fillcolor == P.PAD_TINT for s in shapes[:4])
+    assert (shapes[0].y0, shapes[0].y1) == (-2.5, -0.5) and (shapes[3].x0, shapes[3].x1) == (11.5, 13.5)
+    assert shapes[4].line.dash == "dash" and (shapes[4].x0, shapes[4].x1) == (-0.5, 11.5)
+    assert shapes[5].x0 == -2.5 and shapes[5].x1 == 2.5  # cols -2, 0, 2
+    unpadded = P.image_figure(image, patch=(rows[:1], cols[:1]))
+    assert len(unpadded.layout.shapes) == 1  # no padding: no bands, no edge; a 1-cell patch: one box
+    # axis numbers without tick marks, big enough to read; the title above them
+    assert fig.layout.xaxis.ticks == "" and fig.layout.xaxis.tickfont.size >= 14
+    assert fig.layout.margin.t >= 70 and fig.layout.title.yref == "container"
 
 
 def test_map_figure_scales_and_click_layer():
@@ -370,6 +378,39 @@ def test_grid_figure_labels():
     assert fig.data[0].text[0][0] == "1/9"
     products = np.array([[-0.0, 1.23456], [2.0, -0.5]])
     padded = np.array([[True, False], [False, False]])
-    text = P.grid_figure(products, "Products", padded=padded).data[0].text
-    assert [list(r) for r in text] == [["pad", "1.23"], ["2", "-0.5"]]
+    fig = P.grid_figure(products, "Products", padded=padded)
+    assert [list(r) for r in fig.data[0].text] == [["", "1.23"], ["2", "-0.5"]]
+    pad_layer = fig.data[1]  # padding cells in their own colour, written "pad"
+    assert [list(r) for r in pad_layer.text] == [["pad", ""], ["", ""]]
+    assert pad_layer.z[0][0] == 1 and np.isnan(pad_layer.z[0][1]) and pad_layer.colorscale[0][1] == P.PAD_CELL
+    assert len(P.grid_figure(products, "Products").data) == 1  # no padding: one layer
     assert P.grid_figure(np.array([[-0.0]]), "x").data[0].text[0][0] == "0"
+
+
+def test_padding_mask_marks_exactly_the_padded_cells_of_the_patch():
+    rng = np.random.default_rng(21)
+    for _ in range(200):
+        image, kernel, stride, padding, dilation = _random_case(rng)
+        try:
+            out_h, out_w = K.output_shape(image.shape, kernel.shape, stride, padding, dilation)
+        except KernelError:
+            continue
+        row, col = int(rng.integers(out_h)), int(rng.integers(out_w))
+        rows, cols = K.patch_indices(row, col, kernel.shape, stride, padding, dilation)
+        mask = K.padding_mask(image.shape, rows, cols)
+        # mark the real image inside its padded copy: a cell is padding where the copy is 0
+        top, bottom, left, right = K.resolve_padding(kernel.shape, padding, stride, dilation)
+        inside = np.pad(np.ones(image.shape), ((top, bottom), (left, right)))
+        r0, c0 = row * stride, col * stride
+        kh, kw = kernel.shape
+        window = inside[r0 : r0 + dilation * (kh - 1) + 1 : dilation, c0 : c0 + dilation * (kw - 1) + 1 : dilation]
+        np.testing.assert_array_equal(mask, window == 0)
+
+
+def test_ordinal_and_strongest_pixel():
+    assert [K.ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 23, 101, 111)] == [
+        "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "23rd", "101st", "111th",
+    ]  # fmt: skip
+    fmap = np.array([[0.5, -3.0, 1.0], [3.0, 0.0, -1.0]])
+    assert K.strongest_pixel(fmap) == (0, 1)  # |-3| first, on a tie with the 3 after it
+    assert K.strongest_pixel(np.zeros((2, 2))) == (0, 0)

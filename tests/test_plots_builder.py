@@ -5,7 +5,13 @@ from __future__ import annotations
 import plotly.graph_objects as go
 
 from cnnlib import spec as S
-from cnnlib.plots_builder import block_geometry, group_blocks, network_diagram
+from cnnlib.plots_builder import (
+    block_geometry,
+    group_blocks,
+    network_diagram,
+    network_diagram_dict,
+    spec_diagram,
+)
 from cnnlib.presets import PRESETS
 
 
@@ -56,3 +62,35 @@ def test_diagram_figure_and_error_marker():
     assert any("Linear 13<br>breaks here" in a.text for a in fig.layout.annotations)
     empty = network_diagram((1, 28, 28), [])
     assert len(empty.data) == 3
+
+
+def test_unvalidated_figure_is_valid_plotly():
+    """network_diagram skips plotly's validation for speed: validating the same dict changes nothing."""
+    for name, spec in PRESETS.items():
+        for variant in (spec, S.remove_layer(spec, len(spec.layers) - 3)):
+            rows, err = S.summarize_partial(variant)
+            args = (
+                variant.input_shape,
+                rows,
+                err.layer_index if err else None,
+                err.layer_type if err else None,
+            )
+            fig = network_diagram(*args)
+            validated = go.Figure(network_diagram_dict(*args))  # raises on any invalid property
+            assert validated.to_dict() == fig.to_dict(), name
+
+
+def test_spec_diagram_matches_network_diagram():
+    spec = PRESETS["LeNet-5"]
+    assert (
+        spec_diagram(spec.to_json(indent=None)).to_dict()
+        == network_diagram(spec.input_shape, S.summarize(spec)).to_dict()
+    )
+    broken = S.set_layer_field(spec, 3, "out_channels", 32)  # Linear(400→120) now receives 800
+    rows, err = S.summarize_partial(broken)
+    fig = spec_diagram(broken.to_json(indent=None), height=300)
+    assert fig.layout.height == 300 and fig.data[-1].name == "error"
+    assert fig.to_dict() == network_diagram(broken.input_shape, rows, 7, "Linear", 300).to_dict()
+    tiny_input = S.set_input_shape(spec, [1, 1, 1])  # the input itself is wrong: no blocks after it
+    fig = spec_diagram(tiny_input.to_json())
+    assert len(fig.data) == 3 and all(d.name != "error" for d in fig.data)

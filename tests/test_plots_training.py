@@ -12,8 +12,10 @@ from cnnlib.plots_training import (
     LIVE_POINTS,
     Curves,
     confusion_figure,
+    curves_from_snapshot,
     downsample,
     ema,
+    epoch_ticks,
     feature_maps_figure,
     filters_figure,
     gallery_figure,
@@ -64,7 +66,7 @@ def test_live_figure_has_current_and_earlier_runs():
     fig = live_figure(_curves("now"), [_curves("run 1"), _curves("run 2")])
     names = [t.name for t in fig.data]
     assert names.count("run 1") == 2 and names.count("run 2") == 2
-    for name in ("loss per batch", "smoothed", "train (epoch)", "validation", "learning rate"):
+    for name in ("loss per batch", "smoothed", "train (epoch average)", "validation", "learning rate"):
         assert name in names
     assert fig.layout.uirevision == "live"
     smooth = next(t for t in fig.data if t.name == "smoothed")
@@ -151,3 +153,66 @@ def test_live_figure_switches_to_a_log_axis_when_the_loss_blows_up():
     c.batch_loss[30] = 1e9
     fig = live_figure(c)
     assert fig.layout.yaxis.type == "log" and "blew up" in fig.layout.yaxis.title.text
+
+
+def _x_ranges(fig: dict) -> list[list[float]]:
+    return [fig["layout"][a]["range"] for a in ("xaxis", "xaxis2", "xaxis3")]
+
+
+def test_the_x_axes_span_the_planned_epochs_from_the_first_batch():
+    # 20 epochs planned, 0.4 of the first done: all three panels already reach epoch 20.
+    c = _curves(n=10, epochs=1)
+    c.batch_x = [x * 0.4 for x in c.batch_x]
+    c.lr_x = c.batch_x
+    c.epochs, c.train_loss, c.val_loss, c.train_acc, c.val_acc = [], [], [], [], []
+    c.x_end = 20
+    fig = live_figure_dict(c)
+    for lo, hi in _x_ranges(fig):
+        assert lo == 0 and 20 <= hi <= 21
+    assert fig["layout"]["xaxis"]["dtick"] == 5 and fig["layout"]["xaxis"]["tick0"] == 0
+    # before any run: the setup's planned epochs
+    assert all(lo == 0 and 10 <= hi <= 10.5 for lo, hi in _x_ranges(live_figure_dict(None, epochs=10)))
+    # an earlier, longer run widens the axes so its overlay is not cut off
+    long = _curves("run 1", epochs=3)
+    long.x_end = 30
+    assert _x_ranges(live_figure_dict(c, [long]))[0][1] >= 30
+
+
+def test_epoch_averages_sit_mid_epoch_and_validation_at_its_end():
+    fig = live_figure_dict(_curves())
+    by_name = {}
+    for t in fig["data"]:
+        by_name.setdefault((t.get("name"), t["xaxis"]), t)
+    assert by_name[("train (epoch average)", "x")]["x"] == [0.5, 1.5, 2.5]
+    assert by_name[("validation", "x")]["x"] == [1, 2, 3]
+    assert by_name[("train", "x2")]["x"] == [0.5, 1.5, 2.5]
+    assert "average over epoch" in by_name[("train", "x2")]["hovertemplate"]
+
+
+def test_curves_from_snapshot_reach_the_plan_unless_stopped_early():
+    from types import SimpleNamespace
+
+    snap = SimpleNamespace(
+        name="r", steps_per_epoch=10, batch_step=(5, 10, 15), batch_loss=(2, 1.5, 1), batch_lr=(0.1,) * 3,
+        train_loss=(1.5,), val_loss=(1.4,), train_acc=(0.5,), val_acc=(0.55,), epochs=20, status="running",
+    )  # fmt: skip
+    assert curves_from_snapshot(snap).extent == 20
+    stopped = curves_from_snapshot(SimpleNamespace(**{**vars(snap), "status": "stopped"}))
+    assert stopped.x_end is None and stopped.extent == 1.5
+
+
+@pytest.mark.parametrize(
+    ("x_max", "gaps", "tick"),
+    [(20, 5, 5), (3, 5, 1), (10, 5, 2), (1, 5, 0.2), (0.3, 5, 0.1), (500, 5, 100), (5, 2, 5)],
+)
+def test_epoch_ticks_are_round_numbers(x_max, gaps, tick):
+    assert epoch_ticks(x_max, gaps) == pytest.approx(tick)
+    assert x_max / epoch_ticks(x_max, gaps) <= gaps
+
+
+def test_many_earlier_runs_make_room_for_the_legend():
+    few = live_figure_dict(_curves(), [], height=380)["layout"]["height"]
+    many = live_figure_dict(_curves(), [_curves(f"run {i}") for i in range(5)], height=380)["layout"][
+        "height"
+    ]
+    assert few == 380 and many > few

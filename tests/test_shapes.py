@@ -36,10 +36,12 @@ from cnnlib.shapes import (
     pool2d_output_size,
     receptive_field_stack,
     receptive_field_step,
+    refused_formulas,
     single_layer,
     sliding_axis,
     stack_shapes,
     uncovered_indices,
+    uncovered_reasons,
 )
 
 N_CONV, N_POOL, N_TRANSPOSE, N_BIG, N_DEFAULT = 4000, 4000, 3000, 600, 300
@@ -472,6 +474,52 @@ def test_uncovered_pool_matches_avg_pool_gradient_and_brute_force():
             x = torch.ones(1, 1, 1, n, requires_grad=True)  # [N, C, 1, W]
             F.avg_pool2d(x, (1, k), (1, s), (0, p), ceil).sum().backward()
             assert ours == torch.nonzero(x.grad[0, 0, 0] == 0).flatten().tolist()
+
+
+def test_uncovered_reasons_name_the_tail_and_the_gaps_as_a_brute_force_count_finds_them():
+    rng = random.Random(18)
+    kinds = {"tail": 0, "gaps": 0}
+    for _ in range(1500):
+        n, k, s, d = rng.randint(1, 30), rng.randint(1, 6), rng.randint(1, 7), rng.randint(1, 3)
+        pool = rng.random() < 0.4
+        p, ceil = rng.randint(0, k // 2 if pool else 3), pool and rng.random() < 0.5
+        try:
+            missed = uncovered_indices(n, k, s, p, d, ceil, pool)
+            out = pool2d_output_size(n, k, s, p, d, ceil) if pool else conv2d_output_size(n, k, s, p, d)
+        except ShapeError:
+            continue
+        last = max(o * s + j * d - p for o in range(out) for j in range(k))  # the last input index read
+        tail, gaps = [i for i in missed if i > last], [i for i in missed if i <= last]
+        reasons = uncovered_reasons(n, k, s, p, d, ceil, pool, word="row")
+        assert len(reasons) == bool(tail) + bool(gaps), (n, k, s, p, d, ceil, pool, reasons)
+        if tail:
+            assert f"the {len(tail)} row" in reasons[-1] and "rounds down" in reasons[-1]
+            kinds["tail"] += 1
+        if gaps:
+            assert ("jumps over" if s > d * (k - 1) + 1 else "dilation") in reasons[0]
+            kinds["gaps"] += 1
+    assert kinds["tail"] > 100 and kinds["gaps"] > 100
+    assert uncovered_reasons(28, 3, 1, 1) == []
+    assert uncovered_reasons(9, 2, 3, word="column") == [
+        "the stride 3 is bigger than the window (2 pixels wide), so it jumps over 1 column between windows",
+        "the last window ends at column 7, so the 1 column after it is never reached (the division rounds down)",
+    ]
+
+
+def test_refused_formulas_show_the_output_below_one_and_nothing_else():
+    [(axis, tex)] = refused_formulas("Conv2d", 4, 5, 1, 1, 2)
+    assert axis == "Height and width" and r"\frac{4 + 2\cdot 1 - 2\cdot(5-1) - 1}{1}" in tex
+    assert "-3 + 1 = -2" in tex and "PyTorch refuses" in tex
+    [(axis, tex)] = refused_formulas("Conv2d", (4, 20), (7, 3), 1, 0)
+    assert axis == "Height" and "= -3 + 1 = -2" in tex  # only the axis that fails
+    [(axis, tex)] = refused_formulas("MaxPool2d", 2, 3, None)
+    assert r"\lfloor -0.33\ldots \rfloor" in tex and "= -1 + 1 = 0" in tex
+    [(axis, tex)] = refused_formulas("ConvTranspose2d", 1, 1, 2, 1, 1, 1)
+    assert "= 0" in tex and "refuses" in tex
+    assert refused_formulas("Conv2d", 28, 3, 2, 1) == []  # accepted: nothing to show
+    assert refused_formulas("Conv2d", 28, 3, 0, 1) == []  # stride 0: the formula can't be written
+    assert refused_formulas("MaxPool2d", 5, 3, None, 2) == []  # padding over half the kernel
+    assert refused_formulas("Conv2d", 5, 3, 2, "same") == []  # "same" with stride 2
 
 
 def test_uncovered_is_fast_for_huge_inputs():

@@ -145,7 +145,7 @@ def valid_random_specs(n: int, seed: int = 1234) -> list[ModelSpec]:
     return specs
 
 
-RANDOM_SPECS = valid_random_specs(200)
+RANDOM_SPECS = valid_random_specs(300)
 
 
 def test_random_specs_summary_matches_torch():
@@ -163,8 +163,9 @@ def test_random_specs_summary_matches_torch():
 
 def test_random_specs_round_trip_json_and_code():
     torch.manual_seed(0)
-    for spec in RANDOM_SPECS[:80]:
+    for spec in RANDOM_SPECS:
         again = ModelSpec.from_json(spec.to_json())
+        assert ModelSpec.from_json(spec.to_json(indent=None)) == spec
         assert again == spec
         assert ModelSpec.from_dict(json.loads(json.dumps(spec.to_dict()))) == spec
         model = S.build_model(spec).eval()
@@ -296,7 +297,42 @@ BROKEN = [
     ("bad padding text", spec_d([{**C3, "padding": "full"}]), 0, '"same" or "valid"', None),
     ("in_features text", spec_d([FLAT, {**LIN, "in_features": "lots"}]), 1, '"auto"', None),
     # shape-level: the spec parses, then cannot run
-    ("input 1x1", spec_d([C3], (1, 1, 1)), None, "at least 2 x 2", None),
+    ("input 1x1", spec_d([C3], (1, 1, 1)), None, "at least 2 x 2", "set_input"),
+    ("input 1 pixel high", spec_d([C3], (3, 1, 32)), None, "at least 2 x 2", "set_input"),
+    ("input too big", spec_d([C3], (1, 5000, 28)), None, "caps images at 1024 x 1024", "set_input"),
+    ("input not a list", {"input_shape": "1, 28, 28", "layers": []}, None, "three numbers", None),
+    ("input float", {"input_shape": [1, 28.5, 28], "layers": []}, None, "not 28.5", None),
+    ("input negative", {"input_shape": [1, -28, 28], "layers": []}, None, "at least 1, got -28", None),
+    ("empty file", "", None, "not valid JSON", None),
+    ("json string", '"SimpleCNN"', None, "must be a JSON object", None),
+    ("json null", "null", None, "must be a JSON object", None),
+    ("deeply nested junk", "[" * 100_000 + "]" * 100_000, None, "nested too deeply", None),
+    (
+        "nested junk in a field",
+        '{"input_shape": [1, 28, 28], "layers": [{"type": "Conv2d", "out_channels": '
+        + "[" * 900
+        + "]" * 900
+        + ', "kernel_size": 3}]}',
+        0,
+        "must be a whole number like 3, not [[[",
+        None,
+    ),
+    (
+        "a number with 5000 digits",
+        '{"input_shape": [1, 28, 28], "layers": [{"type": "Linear", "out_features": ' + "9" * 5000 + "}]}",
+        None,
+        "thousands of digits",
+        None,
+    ),
+    ("huge number", spec_d([{**C3, "out_channels": 10**30}]), 0, "at most 1,000,000, got 1e+30.", None),
+    ("huge float", spec_d([{**C3, "out_channels": 1e308}]), 0, "got 1e+308.", None),
+    ("zero channels", spec_d([{**C3, "out_channels": 0}]), 0, "at least 1, got 0", None),
+    ("negative features", spec_d([FLAT, {**LIN, "out_features": -5}]), 1, "at least 1, got -5", None),
+    ("stride 0", spec_d([{**C3, "stride": 0}]), 0, "stride must be at least 1", None),
+    ("NaN", '{"input_shape": [1, 28, 28], "layers": [{"type": "Dropout", "p": NaN}]}', 0, "not nan", None),
+    ("type not text", spec_d([{"type": ["Conv2d"]}]), 0, "unknown type", None),
+    ("layers null", {"input_shape": [1, 28, 28], "layers": None}, None, "not null", None),
+    ("linear first on the image", spec_d([LIN]), 0, "feature map of shape 1 x 28 x 28", "insert"),
     ("input 0 channels", spec_d([C3], (0, 28, 28)), None, "at least 1", None),
     ("too many channels", spec_d([C3], (100, 28, 28)), None, "at most 64", None),
     ("linear before flatten", spec_d([C3, {"type": "ReLU"}, LIN]), 2, "insert a Flatten", "insert"),
@@ -533,8 +569,13 @@ def test_adapt_to_dataset():
 def test_json_accepts_bytes_and_rejects_binary():
     spec = PRESETS["TinyCNN"]
     assert ModelSpec.from_json(spec.to_json().encode()) == spec
-    with pytest.raises(SpecError, match="not a text file"):
+    with pytest.raises(SpecError, match="not UTF-8 text"):
         ModelSpec.from_json(b"\xff\xfe\x00\x81")
+    with pytest.raises(SpecError, match="not UTF-8 text"):
+        ModelSpec.from_json(b'{"input_shape": [1, 28, 28], "layers": [{"type": "\xff\xfe"}]}')
+    with pytest.raises(SpecError, match="not UTF-8 text"):
+        ModelSpec.from_json(spec.to_json().encode("utf-16"))
+    assert ModelSpec.from_json(b"\xef\xbb\xbf" + spec.to_json().encode()) == spec  # a BOM is fine
     assert ModelSpec.from_json(json.dumps({**spec.to_dict(), "name": "mine"})) == spec
 
 
@@ -562,3 +603,63 @@ def test_num_classes():
         S.set_num_classes(conv_only, 3)
     with pytest.raises(SpecError, match="at least 1"):
         S.set_num_classes(spec, 0)
+
+
+def test_raised_errors_are_fresh_objects():
+    """summarize caches its analysis; each raise must be a new SpecError, or the cached one's traceback
+    would grow with every raise and keep every caller's frames alive."""
+    spec = ModelSpec.from_dict(spec_d([C3, LIN]))
+    seen = []
+    for _ in range(3):
+        with pytest.raises(SpecError) as info:
+            S.summarize(spec)
+        seen.append(info.value)
+        depth, tb = 0, info.value.__traceback__
+        while tb is not None:
+            depth, tb = depth + 1, tb.tb_next
+        assert depth <= 3
+    assert len({id(e) for e in seen}) == 3
+    assert S.check(spec) is not S.check(spec) and S.check(spec).message == seen[0].message
+    S.check(spec).fix["index"] = 99  # a caller's change does not leak into the cache
+    assert S.check(spec).fix["index"] == 1
+
+
+def test_fuzzed_json_raises_only_spec_errors():
+    """Truncated, byte-flipped and spliced files: a SpecError or a valid spec, never another exception."""
+    rng = random.Random(5)
+    sources = [s.to_json().encode() for s in PRESETS.values()] + [RANDOM_SPECS[0].to_json().encode()]
+    junk = [b"\x00", b"\xff", b"{", b"}", b"[", b"]", b'"', b",", b":", b"-", b"1e999", b"null", b"9" * 5000]
+    for _ in range(600):
+        data = bytearray(rng.choice(sources))
+        for _ in range(rng.randint(1, 4)):
+            r, at = rng.random(), rng.randrange(len(data))
+            if r < 0.3:
+                del data[at:]
+            elif r < 0.6:
+                data[at] = rng.randrange(256)
+            else:
+                data[at:at] = rng.choice(junk)
+            if not data:
+                data = bytearray(b" ")
+        try:
+            S.check(ModelSpec.from_json(bytes(data)))
+        except SpecError:
+            pass
+
+
+def test_to_json_reads_one_layer_per_line():
+    spec = PRESETS["SimpleCNN"]
+    lines = spec.to_json().splitlines()
+    assert lines[1] == '  "input_shape": [1, 28, 28],' and len(lines) == len(spec.layers) + 5
+    assert lines[4] == '    {"type": "ReLU"},'
+    assert json.loads(spec.to_json()) == spec.to_dict() == json.loads(spec.to_json(indent=None))
+    assert "\n" not in spec.to_json(indent=None)
+    assert json.loads(ModelSpec((1, 4, 4)).to_json()) == {"input_shape": [1, 4, 4], "layers": []}
+
+
+def test_fix_labels_name_the_layer_type():
+    e = S.check(ModelSpec.from_dict(spec_d([POOL] * 5)))
+    assert e.fix["label"] == "Remove layer 4 (MaxPool2d)"
+    e = S.check(ModelSpec.from_dict(spec_d([C3], (1, 1, 1))))
+    assert e.fix == {"kind": "set_input", "input_shape": [1, 28, 28], "label": "Set the input to 1 x 28 x 28"}
+    assert S.check(S.apply_fix(ModelSpec.from_dict(spec_d([C3], (1, 1, 1))), e.fix)) is None

@@ -24,9 +24,13 @@ from cnnlib.training import (
     TrainConfig,
     TrainingRun,
     _affine,
+    adaptation_notes,
     augment_batch,
     augment_preview,
+    chance_accuracy,
     check_model,
+    guessing_note,
+    smaller_lr,
 )
 
 
@@ -63,7 +67,8 @@ def run(model, bundle, slots=None, **cfg) -> TrainingRun:
     [
         ({"lr": 0}, "lr", "above 0"),
         ({"lr": -0.1}, "lr", "above 0"),
-        ({"lr": 1e6}, "lr", "at most 10"),
+        ({"lr": 1e7}, "lr", "at most 1e+06"),
+        ({"lr": float("inf")}, "lr", "number"),
         ({"lr": float("nan")}, "lr", "number"),
         ({"lr": "fast"}, "lr", "number"),
         ({"epochs": 0}, "epochs", "from 1"),
@@ -398,3 +403,89 @@ def test_failed_worker_reports_error(shapes):
     assert r.wait(30)
     s = r.snapshot()
     assert s.status == "failed" and "kaboom" in s.error and s.message
+
+
+# ------------------------------------------------------------------------------- learning rates that blow up
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_learning_rate_1e6_stops_the_run_with_a_message_naming_it(shapes, optimizer):
+    # SGD's loss turns NaN; Adam's steps are about lr each, so its loss explodes but stays finite:
+    # both must stop (not "finish" at chance level) and name the learning rate.
+    r = run(small_cnn(), shapes, epochs=2, optimizer=optimizer, lr=1e6, val_fraction=0.0)
+    r.start()
+    assert r.wait(60)
+    s = r.snapshot()
+    assert s.status == "failed", s.message
+    assert "learning rate (1e+06)" in s.message and "too high" in s.message, s.message
+    assert "try 0.001" in s.message if optimizer == "adam" else "try 0.05" in s.message
+    assert s.step < s.total_steps and s.test_accuracy is None
+    if optimizer == "adam":
+        assert "exploded to" in s.message and "it started at" in s.message
+
+
+def test_smaller_lr_suggestions():
+    assert smaller_lr(0.5, "sgd") == pytest.approx(0.05)
+    assert smaller_lr(0.01, "adam") == pytest.approx(0.001)
+    assert smaller_lr(1e6, "adam") == 0.001 and smaller_lr(1e6, "sgd") == 0.05
+    assert smaller_lr(2.0, "sgd") == 0.05
+
+
+def test_chance_accuracy_and_guessing_note():
+    labels = torch.tensor([0, 0, 0, 1])
+    assert chance_accuracy(labels) == 0.75 and chance_accuracy(torch.zeros(0, dtype=torch.long)) == 0.0
+    cfg = TrainConfig(optimizer="sgd", lr=0.5)
+    assert guessing_note(0.9, 0.25, cfg, [1.4, 1.0], 100, 10) == ""
+    spiked = guessing_note(0.25, 0.25, cfg, [1.4, 9.0, 1.39], 100, 10)
+    assert "no better than guessing" in spiked and "25%" in spiked and "learning rate (0.5)" in spiked
+    assert "Try 0.05" in spiked
+    assert "less than one epoch" in guessing_note(0.25, 0.25, cfg, [1.4], 3, 10)
+    flat = guessing_note(0.26, 0.25, cfg, [1.4, 1.39], 100, 10)
+    assert "near 0.05" in flat and "more epochs" in flat
+
+
+def test_a_run_stuck_at_chance_says_so(shapes):
+    # Every ReLU dead from the start (a huge negative bias): the net can only learn the class prior,
+    # so it answers one class for every image, and the run must say it learned nothing.
+    model = small_cnn()
+    with torch.no_grad():
+        model[0].weight.zero_()
+        model[0].bias.fill_(-1e3)
+    r = run(model, shapes, epochs=2, optimizer="adam", lr=1e-3, val_fraction=0.0)
+    r.start()
+    assert r.wait(60)
+    s = r.snapshot()
+    assert s.status == "finished"
+    assert s.test_accuracy <= chance_accuracy(shapes.test_labels) + 1e-9
+    assert "no better than guessing" in s.message and "near 0.001" in s.message, s.message
+
+
+def test_a_run_that_learns_gets_no_guessing_note(shapes):
+    r = run(small_cnn(), shapes, epochs=2, val_fraction=0.0)
+    r.start()
+    assert r.wait(60)
+    s = r.snapshot()
+    assert s.test_accuracy > 0.5 and "guessing" not in s.message
+
+
+def test_adaptation_notes_say_what_changed():
+    from cnnlib.presets import PRESETS
+    from cnnlib.spec import adapt_to_dataset
+
+    spec = PRESETS["TinyCNN"]  # 1x28x28, 10 classes
+    adapted = adapt_to_dataset(spec, (3, 32, 32), 4)
+    notes = adaptation_notes(spec, adapted)
+    assert notes == [
+        "input 1×28×28 → 3×32×32 (the dataset's image size)",
+        "last Linear layer 10 → 4 outputs (one per class)",
+    ]
+    assert adaptation_notes(spec, adapt_to_dataset(spec, (1, 28, 28), 10)) == []
+
+
+def test_blow_up_under_a_scheduler_names_the_set_rate_and_the_scheduled_one(shapes):
+    r = run(small_cnn(), shapes, epochs=2, optimizer="sgd", lr=1e6, scheduler="onecycle", val_fraction=0.0)
+    r.start()
+    assert r.wait(60)
+    s = r.snapshot()
+    assert s.status == "failed" and "learning rate (1e+06; " in s.message, s.message
+    assert "as the onecycle scheduler set it" in s.message and "try 0.05" in s.message

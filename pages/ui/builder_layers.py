@@ -17,6 +17,20 @@ def row_label(spec: S.ModelSpec, rows: list[S.LayerSummary], i: int, err: S.Spec
     return f"{'✖ ' if broken else ''}{i} · {label}"
 
 
+def arriving_size(spec: S.ModelSpec, rows: list[S.LayerSummary], i: int) -> int | None:
+    """What an "auto" field of layer i resolves to: the channels of an arriving feature map (Conv2d,
+    BatchNorm2d) or the length of an arriving vector (Linear); None when unknown or the wrong kind."""
+    if i < len(rows):
+        shape: tuple[int, ...] | None = rows[i].input_shape
+    elif i == len(rows):  # the broken layer: it receives the last good layer's output
+        shape = rows[i - 1].output_shape if i > 0 else tuple(spec.input_shape)
+    else:
+        shape = None
+    if shape is None or (spec.layers[i].type == "Linear") != (len(shape) == 1):
+        return None
+    return int(shape[0])
+
+
 def _parse_pair(text: str) -> Any:
     """ "3" -> 3, "3, 5" or "3x5" -> [3, 5] (cnnlib validates the numbers)."""
     parts = [p.strip() for p in text.replace("x", ",").replace("×", ",").split(",") if p.strip()]
@@ -49,7 +63,7 @@ def _field_widget(i: int, info: S.FieldInfo, value: Any, arriving: int | None, v
             st.number_input(
                 label,
                 min_value=1,
-                max_value=S.MAX_INT_FIELD,
+                max_value=S.MAX_PARAMS,  # what arrives may be a flattened big image
                 value=int(value),
                 step=1,
                 key=key,
@@ -190,11 +204,7 @@ def render_layer_editor(spec: S.ModelSpec, rows: list[S.LayerSummary], err: S.Sp
     if not infos:
         st.caption(f"{layer.type} has no settings to change.")
         return
-    arriving = rows[i].input_shape[0] if i < len(rows) else None
-    if arriving is None and i > 0 and i - 1 < len(rows):
-        arriving = rows[i - 1].output_shape[0]
-    if arriving is None and i == 0:
-        arriving = spec.input_shape[0]
+    arriving = arriving_size(spec, rows, i)
     cols = st.columns(4)
     for j, info in enumerate(infos):
         with cols[j % 4]:

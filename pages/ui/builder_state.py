@@ -8,6 +8,7 @@ that is part of the editor widgets' keys, so they re-read their values from the 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -23,9 +24,15 @@ SPEC, NAME, UNDO, VERSION, SELECTED = (
     "builder_v",
     "builder_sel",
 )
-NOTICE, FIELD_ERR, UPLOAD_SEEN = "builder_notice", "builder_field_err", "builder_upload_seen"
+NOTICE, FIELD_ERR = "builder_notice", "builder_field_err"
 UPLOAD_NOTICE = "builder_upload_notice"
 MAX_UNDO = 30
+
+# The Training page's own choice of model (pages/ui/training_setup.py), read here only to say which
+# model it will train; tests/test_app_builder.py checks these names against that module.
+TRAINING_BUILDER_OPTION = "Your model (from the Model builder)"
+TRAINING_DEFAULT_MODEL = "Demo CNN"
+TRAINING_PICKED, TRAINING_SEEN = "_tr_model", "tr_builder_sig"
 
 
 def init_state() -> None:
@@ -118,10 +125,41 @@ def load_preset(preset: str) -> None:
     notice("success", f"Loaded the preset {preset}.")
 
 
+def _spec_signature(d: dict[str, Any]) -> str:
+    """How the Training page tells a newly sent model from one it has already seen."""
+    return hashlib.sha1(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def training_choice() -> tuple[str, str]:
+    """(the model the Training page will train, why): "sent" from here, "picked" there, or its "default".
+
+    Training selects a newly sent model once; after that the student's own pick there stands.
+    """
+    sent = st.session_state.get("model_spec")
+    picked = st.session_state.get(TRAINING_PICKED)
+    if sent and (
+        st.session_state.get(TRAINING_SEEN) != _spec_signature(sent)
+        or picked in (None, TRAINING_BUILDER_OPTION)
+    ):
+        return st.session_state.get("model_spec_name") or "your model", "sent"
+    if picked in (None, TRAINING_BUILDER_OPTION):
+        return TRAINING_DEFAULT_MODEL, "default"
+    return str(picked), "picked"
+
+
+def trained_model_names() -> list[str]:
+    """Names of the models trained this session (what Draw & predict offers besides its own), newest last."""
+    records = st.session_state.get("trained_models") or []
+    return [str(r.get("name") or "a model") for r in records if isinstance(r, dict)]
+
+
 def load_session_model() -> None:
     d = st.session_state.get("model_spec")
     if not d:
-        notice("info", f"No model sent to training yet: Training uses the {DEFAULT_PRESET} preset.")
+        notice(
+            "info",
+            f"No model sent to training yet: Training offers the {TRAINING_DEFAULT_MODEL} and the presets.",
+        )
         return
     _guard(
         lambda: commit(S.ModelSpec.from_dict(d), st.session_state.get("model_spec_name") or "Session model")
@@ -131,15 +169,10 @@ def load_session_model() -> None:
 def load_upload(key: str) -> None:
     """Read an uploaded JSON spec; a broken file changes nothing and says what is wrong."""
     up = st.session_state.get(key)
-    if up is None:
+    if up is None:  # the file was removed from the uploader
         return
-    data = up.getvalue()
-    digest = hashlib.sha256(data).hexdigest()
-    if st.session_state.get(UPLOAD_SEEN) == digest:
-        return
-    st.session_state[UPLOAD_SEEN] = digest
     try:
-        spec = S.ModelSpec.from_json(data)
+        spec = S.ModelSpec.from_json(up.getvalue())
     except S.SpecError as e:
         where = f" (layer {e.layer_index})" if e.layer_index is not None else ""
         st.session_state[UPLOAD_NOTICE] = (
@@ -218,4 +251,8 @@ def use_for_training() -> None:
         return
     st.session_state["model_spec"] = spec.to_dict()
     st.session_state["model_spec_name"] = name()
-    notice("success", f"Training will now offer {name()} first in its model list.")
+    st.session_state.pop(TRAINING_SEEN, None)  # Training selects it on its next run, even if sent before
+    notice(
+        "success",
+        f"Sent: the Training page will train {name()} (fitted to the dataset you choose there).",
+    )

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from cnnlib import spec as S
-from cnnlib.plots_builder import network_diagram
+from cnnlib.plots_builder import spec_diagram
 from cnnlib.presets import DEFAULT_PRESET, PRESET_NOTES, PRESETS
 from pages.ui import builder_state as B
 from pages.ui.figures import shared
@@ -79,19 +79,31 @@ def render_upload() -> None:
 
 
 def render_handoff(spec: S.ModelSpec, err: S.SpecError | None) -> None:
-    """Which model Training uses, and the button that sends this one."""
+    """Which model Training and Draw & predict will use, and the button that sends this one."""
     sent = st.session_state.get("model_spec")
-    sent_name = st.session_state.get("model_spec_name") or "your model"
+    train_name, why = B.training_choice()
     c1, c2 = st.columns([3, 2], vertical_alignment="center")
-    if sent:
-        same = sent == spec.to_dict()
-        c1.markdown(
-            f"**Training** trains **{sent_name}**"
-            + (" (this model)." if same else ", sent earlier: press the button to send this one instead.")
+    if why == "sent" and sent == spec.to_dict():
+        line = f"**Training** will train **{train_name}**: this model."
+    elif why == "sent":
+        line = (
+            f"**Training** will train **{train_name}**, sent earlier (not this version): press the "
+            "button to send this one instead."
         )
     else:
-        c1.markdown(f"**Training** trains the **{DEFAULT_PRESET}** preset until you send a model from here.")
-    c1.caption("**Draw & predict** reads the model you train there (or the bundled pretrained MNIST model).")
+        line = (
+            f"**Training** will train **{train_name}** ({'picked there' if why == 'picked' else 'its default'}) "
+            "until you send a model from here."
+        )
+    c1.markdown(line)
+    trained = B.trained_model_names()
+    draw = "**Draw & predict** starts with its bundled pretrained digit CNN; " + (
+        f"{len(trained)} model{'s' if len(trained) > 1 else ''} trained this session "
+        f"(newest: {trained[-1]}) {'are' if len(trained) > 1 else 'is'} in its Model list."
+        if trained
+        else "a model you train on 28 × 28 digits joins its Model list."
+    )
+    c1.markdown(draw)
     c2.button(
         "Use this model for training",
         icon=":material/rocket_launch:",
@@ -100,7 +112,9 @@ def render_handoff(spec: S.ModelSpec, err: S.SpecError | None) -> None:
         disabled=err is not None,
         on_click=B.use_for_training,
         width="stretch",
-        help="Fix the broken layer first" if err is not None else "Training will offer it first",
+        help="Fix the broken layer first"
+        if err is not None
+        else "Training fits it to the dataset you pick there (input shape and number of classes)",
     )
 
 
@@ -192,14 +206,9 @@ def render_error(err: S.SpecError | None) -> None:
         )
 
 
-def render_diagram(spec: S.ModelSpec, rows: list[S.LayerSummary], err: S.SpecError | None) -> None:
-    fig = shared(
-        network_diagram,
-        spec.input_shape,
-        rows,
-        err.layer_index if err else None,
-        err.layer_type if err else None,
-    )
+def render_diagram(spec: S.ModelSpec) -> None:
+    """The network as blocks (shared by every session that shows the same spec)."""
+    fig = shared(spec_diagram, spec.to_json(indent=None))  # a short key: cheap to hash on every view
     st.plotly_chart(fig, width="stretch", key="bdiagram", config={"displayModeBar": False})
     st.caption(
         "Block height follows the feature map's height, its depth the width, its thickness the number "
@@ -234,7 +243,7 @@ def render_json(spec: S.ModelSpec) -> None:
         key="bdl_json",
     )
     render_upload()
-    st.code(text, language="json")
+    st.code(text, language="json", wrap_lines=True)
 
 
 def quiz_layer(spec: S.ModelSpec, rows: list[S.LayerSummary]) -> int | None:
@@ -249,7 +258,12 @@ def render_quiz(spec: S.ModelSpec, rows: list[S.LayerSummary]) -> None:
     """Predict, then reveal: how many parameters will this layer have?"""
     i = quiz_layer(spec, rows)
     if i is None:
-        st.caption("Add a Conv2d layer to get a question.")
+        has_conv = any(layer.type == "Conv2d" for layer in spec.layers)
+        st.caption(
+            "The question comes back once the model runs up to its first Conv2d."
+            if has_conv
+            else "Add a Conv2d layer to get a question."
+        )
         return
     r = rows[i]
     st.markdown(

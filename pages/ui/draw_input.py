@@ -15,11 +15,12 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from cnnlib.inference import ImageInputError, read_image
+from cnnlib.inference import MAX_UPLOAD_BYTES, ImageInputError, read_image
 from cnnlib.plots_draw import enlarge
 
 CANVAS_SIZE = 280
 KEY_PREFIX = "draw_canvas_"
+MAX_UPLOAD_MB = MAX_UPLOAD_BYTES // (1024 * 1024)
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff"]
 
 
@@ -99,6 +100,7 @@ def upload_panel() -> DrawingInput:
         "Upload a photo or scan of **one** digit (dark on light or light on dark)",
         type=UPLOAD_TYPES,
         key="draw_upload",
+        max_upload_size=MAX_UPLOAD_MB,  # the browser refuses bigger files before they are sent
     )
     if file is None:
         st.caption("Tip: crop the photo close to the digit; the app works out ink and paper itself.")

@@ -129,36 +129,48 @@ def answer_panel(probs: np.ndarray, classes: list[str], hidden: bool, signature:
     st.plotly_chart(probability_figure(probs, classes), width="stretch", config=PLOT_CONFIG, key="draw_probs")
 
 
-def steps_row(pre: Preprocessed) -> None:
+def steps_row(pre: Preprocessed, source: str = "canvas") -> None:
     """The preprocessing steps as equal-sized cards, left to right (grey: outside the image)."""
     cols = st.columns(len(pre.steps))
     for i, (col, (name, img)) in enumerate(zip(cols, pre.steps, strict=True)):
         h, w = img.shape
         caption = f"{name} ({w}×{h})"
-        if name.startswith("Scaled"):
+        if i == 0 and source != "canvas":
+            caption = f"Your image ({w}×{h})"
+        elif name.startswith("Scaled"):
             caption = f"{name}, shown inside 28×28"
+        elif name.startswith("Centred"):
+            caption = name
         elif name.startswith("Normalised") and pre.value_range:
             lo, hi = pre.value_range
-            caption = f"Normalised, values {lo:.2f} to {hi:.2f}"
+            caption = f"Normalised: values {lo:.2f} to {hi:.2f} (same picture, new numbers)"
         with col:
             st.image(framed(img, 150, units=None if i < 2 else 28), caption=caption, width="stretch")
 
 
 def grad_cam_panel(model, pre: Preprocessed, classes: list[str], top: int) -> None:
-    """Grad-CAM for the top class or a chosen one, beside and over the 28x28 input."""
-    options = list(range(len(classes)))
+    """Grad-CAM for the answer (the default, following each new drawing) or a chosen class."""
+    options = [-1, *range(len(classes))]  # -1: whatever the network answers
+
+    def label(i: int) -> str:
+        if i < 0:
+            return f"The answer ({classes[top]})"
+        return f"{classes[i]} (the answer)" if i == top else classes[i]
+
     left, right = st.columns([1, 3])
     with left:
-        target = st.selectbox(
+        choice = st.selectbox(
             "Explain the evidence for class",
             options,
-            index=top,
-            format_func=lambda i: f"{classes[i]} (the answer)" if i == top else classes[i],
-            key="draw_cam_class",
+            format_func=label,
+            key=f"draw_cam_class_{len(classes)}",  # a model with other classes starts afresh
         )
+        target = top if choice is None or choice < 0 else int(choice)
+        if target != top:
+            st.caption(f"Evidence for **{classes[target]}**; the network's answer is **{classes[top]}**.")
         st.caption("Red: pixels whose features pushed this class up the most. Blue: little or none.")
     try:
-        cam = grad_cam(model, pre.tensor, target=int(target))
+        cam = grad_cam(model, pre.tensor, target=target)
     except ValueError as err:
         right.info(f"No Grad-CAM for this model: {err}.")
         return

@@ -73,11 +73,17 @@ def output_size(image_shape: tuple[int, int], kernel_shape: tuple[int, int], s: 
             st.latex(shapes.pool2d_formula_latex(conv_size, s.pool_size))
 
 
-def clamp_pixel(conv: np.ndarray) -> tuple[int, int]:
-    """The step-through pixel, kept inside the feature map; at first its strongest response."""
+def clamp_pixel(conv: np.ndarray, image_label: str = "") -> tuple[int, int]:
+    """The step-through pixel, kept inside the feature map.
+
+    At first, and whenever the image or the feature map's size changes, it jumps to the strongest
+    response (an interesting pixel, not a flat corner); a new kernel keeps it, to compare kernels.
+    """
     shape = conv.shape
-    if "k_row" not in ss or "k_col" not in ss:
-        ss["k_row"], ss["k_col"] = (int(i) for i in np.unravel_index(np.argmax(np.abs(conv)), shape))
+    context = (image_label, shape)
+    if "k_row" not in ss or "k_col" not in ss or ss.get("k_pixel_context", context) != context:
+        ss["k_row"], ss["k_col"] = (int(i) for i in K.strongest_pixel(conv))
+    ss["k_pixel_context"] = context
     ss["k_row"] = min(max(int(ss.get("k_row", 0)), 0), shape[0] - 1)
     ss["k_col"] = min(max(int(ss.get("k_col", 0)), 0), shape[1] - 1)
     return ss["k_row"], ss["k_col"]
@@ -127,7 +133,8 @@ def maps(plane: np.ndarray, label: str, fm: K.FeatureMap, name: str, kernel: np.
     cols[0].plotly_chart(
         shared(P.image_figure, plane, title, pads, patch, height), width="stretch", config=CHART_CONFIG
     )
-    cols[0].caption(f"{label}. Cyan: the pixels the kernel covers for output pixel {pixel}.")
+    pad_note = " Orange band: the zero padding (all 0); dashed line: the image's edge." if any(pads) else ""
+    cols[0].caption(f"{label}. Cyan: the pixels the kernel covers for output pixel {pixel}.{pad_note}")
     with cols[1]:
         if not predict_gate(name, kernel):
             st.info("The feature map appears after you reveal.", icon=":material/visibility_off:")
@@ -148,10 +155,11 @@ def maps(plane: np.ndarray, label: str, fm: K.FeatureMap, name: str, kernel: np.
         )
         + " to step through it."
     )
-    if fm.pooled is not None:
+    if fm.pooled is not None:  # in the feature map's colours (red-blue stays red-blue)
         name = "Max" if s.pool == "max" else "Average"
-        cols[2].plotly_chart(shared(P.map_figure, fm.pooled, f"After {name.lower()} pooling", height=height),
-                             width="stretch", config=CHART_CONFIG)  # fmt: skip
+        title = f"After {name.lower()} pooling"
+        cols[2].plotly_chart(shared(P.map_figure, fm.pooled, title, signed=signed, height=height),
+                             width="stretch", config=CHART_CONFIG, key="k_pooled_chart")  # fmt: skip
         cols[2].caption(f"{name} of each {s.pool_size}×{s.pool_size} window of the feature map.")
 
 
@@ -169,12 +177,7 @@ def step_through(plane: np.ndarray, kernel: np.ndarray, s: K.ConvSettings, fm: K
         plane, kernel, row, col_, s.stride, s.padding, s.dilation, s.bias
     )
     rows, cols = K.patch_indices(row, col_, kernel.shape, s.stride, s.padding, s.dilation)
-    outside = (
-        (rows[:, None] < 0)
-        | (rows[:, None] >= plane.shape[0])
-        | (cols[None, :] < 0)
-        | (cols[None, :] >= plane.shape[1])
-    )
+    outside = K.padding_mask(plane.shape, rows, cols)
     g = st.columns(3)
     g[0].plotly_chart(
         shared(P.grid_figure, patch, "Input patch", signed=False, padded=outside),
@@ -190,9 +193,10 @@ def step_through(plane: np.ndarray, kernel: np.ndarray, s: K.ConvSettings, fm: K
         shared(P.grid_figure, products, "= Products", signed=True), width="stretch", config=CHART_CONFIG
     )
     span = f"rows {rows[0]}…{rows[-1]}, columns {cols[0]}…{cols[-1]}" + (
-        f", every {s.dilation}th" if s.dilation > 1 else ""
+        f", every {K.ordinal(s.dilation)} one (dilation {s.dilation})" if s.dilation > 1 else ""
     )
-    st.caption(f"Patch: input {span}. 'pad' cells lie in the zero padding and count as 0.")
+    pads = " Orange 'pad' cells lie in the zero padding and count as 0." if outside.any() else ""
+    st.caption(f"Patch: input {span}.{pads}")
     m = st.columns(4)
     m[0].metric("Sum of the products", _fmt(float(products.sum())))
     m[1].metric("+ bias", _fmt(s.bias))
@@ -217,6 +221,10 @@ def compare(plane: np.ndarray, first_name: str, fm: K.FeatureMap, s: K.ConvSetti
         st.error(f"{second} cannot run with these settings: {exc}")
         return
     a, b = st.columns(2)
-    a.plotly_chart(shared(P.map_figure, fm.output, f"{first_name}"), width="stretch", config=CHART_CONFIG)
-    b.plotly_chart(shared(P.map_figure, fm2.output, f"{second}"), width="stretch", config=CHART_CONFIG)
+    a.plotly_chart(shared(P.map_figure, fm.output, f"{first_name}"), width="stretch", config=CHART_CONFIG,
+                   key="k_compare_first")  # fmt: skip
+    b.plotly_chart(shared(P.map_figure, fm2.output, f"{second}"), width="stretch", config=CHART_CONFIG,
+                   key="k_compare_second")  # fmt: skip
+    if second == first_name:
+        b.caption("The same kernel as above: pick another one to compare.")
     b.caption(K.KERNEL_NOTES[second])

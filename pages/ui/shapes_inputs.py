@@ -1,7 +1,8 @@
 """Shape calculator UI pieces: whole-number text fields with their message beside them.
 
 Text boxes (not number inputs) so that a student can type anything, "3.5", "abc" or "10^12"
-included, and get a message that says what is wrong right under the field.
+included, and get a message that says what is wrong right under the field. Fields set side by
+side share one message slot under their row, as wide as the row, so a long message stays readable.
 """
 
 from __future__ import annotations
@@ -42,18 +43,23 @@ def int_field(
     help: str | None = None,
     allow_blank: bool = False,
     placeholder: str | None = None,
+    slot=None,
+    prefix: str = "",
 ) -> int | None:
-    """A text box read as a whole number; a clear message under it (and None) if it isn't one."""
+    """A text box read as a whole number; a clear message under it (and None) if it isn't one.
+
+    slot: where the message goes (a container under the field's row); by default right under it.
+    """
     st.session_state.setdefault(key, str(default))
     text = st.text_input(label, key=key, help=help, placeholder=placeholder)
-    slot = st.empty()
+    slot = st.container() if slot is None else slot
     slots.add(field, slot)
     if allow_blank and not text.strip():
         return None
     try:
         return parse_int(text, field, minimum)
     except ShapeError as e:
-        slot.error(str(e), icon=":material/warning:")
+        slot.error(f"{prefix}{e}", icon=":material/warning:")
         slots.bad = True
         return None
 
@@ -69,19 +75,44 @@ def pair_field(
     help: str | None = None,
     allow_blank: bool = False,
     placeholder: str | None = None,
+    slot=None,
 ) -> tuple[int | None, int | None]:
-    """One field when square, else a height and a width field side by side."""
+    """One field when square, else a height and a width field side by side (one slot under both)."""
     kw = {"minimum": minimum, "help": help, "allow_blank": allow_blank, "placeholder": placeholder}
     if square:
-        v = int_field(label, f"{key}_h", default, field, slots, **kw)
+        v = int_field(label, f"{key}_h", default, field, slots, slot=slot, **kw)
         return v, v
     st.session_state.setdefault(f"{key}_w", st.session_state.get(f"{key}_h", str(default)))
     left, right = st.columns(2)
+    row_slot = st.container()
     with left:
-        h = int_field(f"{label} (height)", f"{key}_h", default, field, slots, **kw)
+        h = int_field(
+            f"{label} (height)", f"{key}_h", default, field, slots, slot=row_slot, prefix="Height: ", **kw
+        )
     with right:
-        w = int_field(f"{label} (width)", f"{key}_w", default, field, slots, **kw)
+        w = int_field(
+            f"{label} (width)", f"{key}_w", default, field, slots, slot=row_slot, prefix="Width: ", **kw
+        )
     return h, w
+
+
+class FieldRows:
+    """Lay fields out `per_row` side by side; each row gets one message slot under it, full width."""
+
+    def __init__(self, per_row: int = 2) -> None:
+        self.per_row = per_row
+        self._free: list = []
+        self.slot = None
+
+    def cell(self):
+        """The next free column (a new row of columns, with its message slot, when none is left)."""
+        if not self._free:
+            self._free = list(st.columns(self.per_row))
+            self.slot = st.container()
+        return self._free.pop(0)
+
+    def new_row(self) -> None:
+        self._free = []
 
 
 def stepper(n: int, key: str, label: str) -> int:

@@ -47,12 +47,12 @@ def render() -> None:
         st.metric("Score", score.text())
         st.metric("Streak", str(score.streak))
     with left:
-        st.markdown(f"#### Question {st.session_state['sc_quiz_n']}")
-        st.markdown(f"### An image of {q.size}×{q.size} pixels goes through")
+        st.markdown(f"**Question {st.session_state['sc_quiz_n']}**")
+        st.subheader(f"An image of {q.size}×{q.size} pixels goes through", anchor=False)
         st.code(q.code(), language="python", wrap_lines=True)
         if q.note():
             st.caption(q.note())
-        st.markdown("### How many pixels tall (and wide) is the output?")
+        st.subheader("How many pixels tall (and wide) is the output?", anchor=False)
         answered = result is not None and result.status != "invalid"
         c1, c2, c3 = st.columns([2, 1, 1], vertical_alignment="bottom")
         c1.text_input("Your answer (pixels)", key="sc_quiz_answer", disabled=answered)

@@ -6,9 +6,16 @@ from __future__ import annotations
 import streamlit as st
 
 from cnnlib.plots_shapes import MAX_PICTURE_CELLS, picture_fits, sliding_figure
-from cnnlib.shapes import LAYER_KINDS, LayerResult, ShapeError, describe_indices, single_layer
+from cnnlib.shapes import (
+    LAYER_KINDS,
+    LayerResult,
+    ShapeError,
+    describe_indices,
+    refused_formulas,
+    single_layer,
+)
 from pages.ui.figures import shared
-from pages.ui.shapes_inputs import Slots, int_field, pair_field, stepper
+from pages.ui.shapes_inputs import FieldRows, Slots, int_field, pair_field, stepper
 
 # Per layer type: default settings (text as typed) and which settings apply.
 DEFAULTS = {
@@ -20,41 +27,26 @@ DEFAULTS = {
 PADDING_MODES = ["a number", "same", "valid"]
 
 
-class _Grid:
-    """Two fields side by side when square (each field then needs one box), else one per row."""
-
-    def __init__(self, square: bool) -> None:
-        self.square = square
-        self._free: list = []
-
-    def cell(self):
-        if not self.square:
-            return st.container()
-        if not self._free:
-            self._free = list(st.columns(2))
-        return self._free.pop(0)
-
-    def new_row(self) -> None:
-        self._free = []
-
-
 def settings_panel(kind: str, slots: Slots) -> dict | None:
     """Draw the fields for one layer type; the settings as keyword arguments, or None if unreadable."""
     d = DEFAULTS[kind]
     pool = kind in ("MaxPool2d", "AvgPool2d")
     square = st.toggle("Square (same height and width)", value=True, key="sc_square")
-    c1, c2 = st.columns(2)
-    with c1:
-        cin = int_field("Input channels", "sc_cin", 3, "in_channels", slots, minimum=1)
-    with c2:
-        cout = 0
-        if "out" in d:
-            cout = int_field("Output channels", f"sc_{kind}_cout", d["out"], "out_channels", slots, minimum=1)
-    grid = _Grid(square)
+    channels = FieldRows(2)
+    with channels.cell():
+        cin = int_field("Input channels", "sc_cin", 3, "in_channels", slots, minimum=1, slot=channels.slot)
+    cout = 0
+    if "out" in d:
+        with channels.cell():
+            cout = int_field("Output channels", f"sc_{kind}_cout", d["out"], "out_channels", slots, minimum=1,
+                             slot=channels.slot)  # fmt: skip
+    grid = FieldRows(2)  # square: two fields a row; else each field is a (height, width) row itself
 
     def pair(label: str, key: str, default: object, field: str, **kw: object) -> tuple:
-        with grid.cell():
+        if not square:
             return pair_field(label, key, default, field, slots, square, **kw)  # type: ignore[arg-type]
+        with grid.cell():
+            return pair_field(label, key, default, field, slots, square, slot=grid.slot, **kw)  # type: ignore[arg-type]
 
     size = pair("Input size", "sc_size", 28, "size")
     kernel = pair("Kernel size", f"sc_{kind}_k", d["kernel"], "kernel")
@@ -78,6 +70,8 @@ def settings_panel(kind: str, slots: Slots) -> dict | None:
     if kind == "Conv2d":
         grid.new_row()
         mode = st.radio("Padding type", PADDING_MODES, horizontal=True, key="sc_pad_mode")
+        if mode != "a number":  # "same" with stride 2: the message goes under the padding type
+            slots.add("padding", st.container())
     if mode == "a number":
         padding = pair("Padding", f"sc_{kind}_p", d["padding"], "padding", help="Zeros added on each side.")
     elif mode == "valid":
@@ -129,23 +123,32 @@ def results_panel(r: LayerResult) -> None:
     if r.kind == "ConvTranspose2d":
         return
     if r.uncovered_rows or r.uncovered_cols:
-        parts = [
-            describe_indices(r.uncovered_rows, "row") if r.uncovered_rows else "",
-            describe_indices(r.uncovered_cols, "column") if r.uncovered_cols else "",
-        ]
-        st.warning(
-            f"Never read by any window: {' and '.join(p for p in parts if p)} (counting from 0). "
-            "No kernel tap ever lands on them (the last window stops short of the edge, or dilation "
-            "steps over them), so they can't affect the output.",
-            icon=":material/content_cut:",
-        )
+        st.warning(_unread_text(r), icon=":material/content_cut:")
     else:
         st.success("Every input pixel is read by at least one window.", icon=":material/check_circle:")
 
 
-def picture(r: LayerResult) -> None:
-    """The window sliding over the input, one output pixel at a time."""
-    st.subheader("Watch the window slide")
+def _unread_text(r: LayerResult) -> str:
+    """Which input rows and columns no window reads, and why (from cnnlib.shapes.uncovered_reasons)."""
+    head = "Never read by any window (counting from 0): "
+    foot = " No kernel tap ever lands on them, so they can't affect the output."
+    if r.square:  # the same numbers for both: say why once
+        where = f"**{describe_indices(r.uncovered_rows, 'row')}** and **{describe_indices(r.uncovered_cols, 'column')}**"
+        return f"{head}{where}, because {' and '.join(r.uncovered_why_rows)}.{foot}"
+    parts = [
+        f"**{describe_indices(indices, word)}**, because {' and '.join(why)}"
+        for indices, word, why in (
+            (r.uncovered_rows, "row", r.uncovered_why_rows),
+            (r.uncovered_cols, "column", r.uncovered_why_cols),
+        )
+        if indices
+    ]
+    return f"{head}{'; '.join(parts)}.{foot}"
+
+
+def picture(r: LayerResult, stale: bool = False) -> None:
+    """The window sliding over the input, one output pixel at a time (stale: the last good layer)."""
+    st.subheader("Watch the window slide" + (" (the last layer that worked)" if stale else ""), anchor=False)
     if not picture_fits(r.rows, r.cols):
         st.info(
             f"The picture draws grids up to {MAX_PICTURE_CELLS} cells a side (padding included). "
@@ -180,38 +183,78 @@ def picture(r: LayerResult) -> None:
     )
 
 
+def _settings_text(settings: dict) -> str:
+    """The settings in a few words, e.g. "input 28, kernel 3, stride 2, padding 1"."""
+
+    def v(x: object) -> str:
+        a, b = x if isinstance(x, tuple) else (x, x)
+        return f"{a}" if a == b else f"{a}×{b}"
+
+    parts = [f"input {v(settings['size'])}", f"kernel {v(settings['kernel'])}"]
+    parts.append("stride = kernel" if settings["stride"] is None else f"stride {v(settings['stride'])}")
+    pad = settings["padding"]
+    parts.append(f'padding "{pad}"' if isinstance(pad, str) else f"padding {v(pad)}")
+    if settings["dilation"] not in (1, (1, 1)):
+        parts.append(f"dilation {v(settings['dilation'])}")
+    if settings["kind"] == "ConvTranspose2d":
+        parts.append(f"output padding {v(settings['output_padding'])}")
+    if settings["ceil_mode"]:
+        parts.append("ceil_mode")
+    return ", ".join(parts)
+
+
+def _refusal(settings: dict, problem: ShapeError, slots: Slots) -> None:
+    """Why PyTorch refuses: the message beside its field, and the formula if it shows the reason."""
+    if slots.show(problem):
+        st.error("PyTorch would refuse this layer: see the message marked in red on the left.",
+                 icon=":material/block:")  # fmt: skip
+    else:
+        st.error(f"PyTorch would refuse this layer: {problem}", icon=":material/block:")
+    keys = ("kind", "size", "kernel", "stride", "padding", "dilation", "output_padding", "ceil_mode")
+    for axis, tex in refused_formulas(**{k: settings[k] for k in keys}):
+        st.markdown(f"**{axis}**: the formula gives less than 1 pixel")
+        st.latex(tex)
+
+
 def render() -> None:
-    """Single-layer mode."""
+    """Single-layer mode. Bad settings get their message beside the field; the last layer that
+    worked stays on show (marked as such) until they are fixed."""
     kind = st.radio("Layer", LAYER_KINDS, horizontal=True, key="sc_kind")
     left, right = st.columns([5, 6], gap="large")
     slots = Slots()
     with left:
         settings = settings_panel(kind, slots)
+    good: dict = st.session_state.setdefault("sc_last_good", {})
     with right:
-        if settings is None:
-            st.info(
-                "Fix the setting marked in red on the left to see the output.", icon=":material/arrow_back:"
-            )
-            return
-        try:
-            result = single_layer(**settings)
-        except ShapeError as e:
-            if slots.show(e):
-                st.error(
-                    "PyTorch would refuse this layer: see the message marked in red on the left.",
-                    icon=":material/block:",
-                )
-            else:
-                st.error(f"PyTorch would refuse this layer: {e}", icon=":material/block:")
-            return
-        key = repr(sorted(settings.items(), key=lambda kv: kv[0]))
-        if st.toggle("Predict first: hide the answer until I reveal it", key="sc_predict"):
-            if st.session_state.get("sc_revealed") != key:
-                st.markdown("### :material/help: What shape comes out?")
+        predict = st.toggle("Predict first: hide the answer until I reveal it", key="sc_predict")
+        result, problem = None, None
+        if settings is not None:
+            try:
+                result = single_layer(**settings)
+            except ShapeError as e:
+                problem = e
+        if result is not None:
+            key = repr(sorted(settings.items(), key=lambda kv: kv[0]))  # type: ignore[union-attr]
+            good[kind] = (key, settings, result)
+            if predict and st.session_state.get("sc_revealed") != key:
+                st.subheader(":material/help: What shape comes out?", anchor=False)
                 st.markdown("Work it out with the formula (or guess!), then reveal.")
                 if st.button("Reveal the answer", key="sc_reveal", type="primary"):
                     st.session_state["sc_revealed"] = key
                     st.rerun()
                 return
-        results_panel(result)
-    picture(result)
+            results_panel(result)
+        else:
+            if problem is None:
+                st.info("Fix the setting marked in red on the left to see the output.",
+                        icon=":material/arrow_back:")  # fmt: skip
+            else:
+                _refusal(settings, problem, slots)  # type: ignore[arg-type]
+            last = good.get(kind)
+            if last is None or (predict and st.session_state.get("sc_revealed") != last[0]):
+                return
+            st.caption(f"Meanwhile, the last {kind} that worked ({_settings_text(last[1])}):")
+            result = last[2]
+            with st.container(border=True):
+                results_panel(result)
+    picture(result, stale=settings is None or problem is not None)

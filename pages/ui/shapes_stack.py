@@ -63,14 +63,14 @@ def _load(name: str) -> None:
     st.session_state["sc_stack_msg"] = f"Loaded {name}."
 
 
-def _padding(text: str, words: bool) -> int | str | None:
-    """A padding typed as text (Conv2d also takes "same"/"valid"); message under it if unreadable."""
+def _padding(text: str, words: bool, slot) -> int | str | None:
+    """A padding typed as text (Conv2d also takes "same"/"valid"); a message in `slot` if unreadable."""
     if words and text.strip().lower() in ("same", "valid"):
         return text.strip().lower()
     try:
         return parse_int(text, "padding", 0)
     except ShapeError as e:
-        st.error(f"{e}{' You can also type same or valid.' if words else ''}", icon=":material/warning:")
+        slot.error(f"{e}{' You can also type same or valid.' if words else ''}", icon=":material/warning:")
         return None
 
 
@@ -81,8 +81,11 @@ def add_layer_panel() -> None:
     layer: dict = {"type": t}
     if t in ("Conv2d", "MaxPool2d", "AvgPool2d", "ConvTranspose2d"):
         cols = st.columns(4)
+        row = st.container()  # the fields' messages, under the row and as wide as it
         with cols[0]:
-            layer["kernel_size"] = int_field("Kernel", "sc_add_k", 3 if "Conv" in t else 2, "kernel", slots)
+            layer["kernel_size"] = int_field(
+                "Kernel", "sc_add_k", 3 if "Conv" in t else 2, "kernel", slots, slot=row
+            )
         with cols[1]:
             pool = "Pool" in t
             layer["stride"] = int_field(
@@ -93,17 +96,20 @@ def add_layer_panel() -> None:
                 slots,
                 allow_blank=pool,
                 placeholder="= kernel",
+                slot=row,
             )
         with cols[2]:
             st.session_state.setdefault("sc_add_p", "1" if t == "Conv2d" else "0")
             text = st.text_input("Padding", key="sc_add_p", help='A number; Conv2d also "same" or "valid".')
-            layer["padding"] = _padding(text, t == "Conv2d")
+            layer["padding"] = _padding(text, t == "Conv2d", row)
         with cols[3]:
             if "Conv" in t:
-                layer["out_channels"] = int_field("Out channels", "sc_add_out", 16, "out_channels", slots)
+                layer["out_channels"] = int_field(
+                    "Out channels", "sc_add_out", 16, "out_channels", slots, slot=row
+                )
             if t == "ConvTranspose2d":
                 layer["output_padding"] = int_field(
-                    "Output padding", "sc_add_op", 0, "output_padding", slots, 0
+                    "Output padding", "sc_add_op", 0, "output_padding", slots, 0, slot=row
                 )
             if t == "MaxPool2d":
                 layer["ceil_mode"] = st.checkbox("ceil_mode", key="sc_add_ceil")
@@ -145,15 +151,18 @@ def render() -> None:
     slots = Slots()
     st.markdown("**Input [C, H, W]**")
     cols = st.columns(3)
+    row = st.container()  # the fields' messages, under the row
     shape = []
     for col, key, default, field in zip(cols, ("sc_st_c", "sc_st_h", "sc_st_w"), DEFAULT_INPUT, ("channels", "size", "size"), strict=True):  # fmt: skip
+        label = ("Channels", "Height", "Width")[len(shape)]
         with col:
-            shape.append(
-                int_field(("Channels", "Height", "Width")[len(shape)], key, default, field, slots, 1)
-            )
+            shape.append(int_field(label, key, default, field, slots, 1, slot=row, prefix=f"{label}: "))
     layers = st.session_state["sc_stack_layers"]
-    if slots.bad:
-        return
+    if slots.bad:  # keep showing the stack, with the last input that worked
+        shape = st.session_state.get("sc_stack_good_shape", list(DEFAULT_INPUT))
+        st.caption(f"Meanwhile, the stack for the last input that worked: {' × '.join(map(str, shape))}.")
+    else:
+        st.session_state["sc_stack_good_shape"] = shape
     res = stack_shapes(shape, layers)  # type: ignore[arg-type]
     st.table(table(res), hide_index=True)
     if res.error is not None:

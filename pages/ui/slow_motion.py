@@ -22,6 +22,7 @@ from cnnlib.one_step import (
     weight_from_flat,
     weight_title,
 )
+from cnnlib.presets import DEFAULT_PRESET
 from pages.ui import slow_motion_views as views
 from pages.ui.resources import get_dataset
 
@@ -79,9 +80,17 @@ def render_slow_motion() -> None:
     if weight is not None and weight != setup.slow.weight:
         _rebuild(state, sig, spec, bundle, batch_size, shuffle, seed, settings, weight)
         setup = state["setup"]
+    who = (
+        "your model from the Model builder"
+        if spec
+        else f"the {DEFAULT_PRESET} preset (build your own on the Model builder page and it is used here)"
+    )
+    st.caption(
+        f"Model: {who}, freshly initialised from the seed: an untrained network, before its first step."
+    )
     if setup.adapted:
         st.caption(
-            f"The session's model was fitted to the {DATASETS[dataset]}: input "
+            f"The model was fitted to the {DATASETS[dataset]}: input "
             f"{' × '.join(map(str, bundle.input_shape))}, {len(bundle.classes)} output classes."
         )
     _buttons(state)

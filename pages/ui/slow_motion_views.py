@@ -17,6 +17,13 @@ from cnnlib.plots_step import (
     probs_figure,
 )
 
+CHART_CONFIG = {"displayModeBar": False}
+
+
+def _chart(fig, key: str) -> None:
+    """A Plotly figure as cnnlib.plots_step styled it (dark, large text; not Streamlit's theme)."""
+    st.plotly_chart(fig, key=key, theme=None, width="stretch", config=CHART_CONFIG)
+
 
 def _shape(shape) -> str:
     return "[" + ", ".join(str(int(s)) for s in shape) + "]"
@@ -28,7 +35,7 @@ def show_batch(batch, classes) -> None:
     c1.metric("Batch tensor shape", _shape(batch.shape), help="[batch, channels, height, width]")
     c2.metric("Batches per epoch", f"{batch.batches_per_epoch:,}")
     c3.metric("Training images", f"{batch.dataset_size:,}")
-    st.plotly_chart(batch_grid_figure(batch.images, batch.labels, classes), key="sm_batch_grid")
+    _chart(batch_grid_figure(batch.images, batch.labels, classes), key="sm_batch_grid")
     shown = min(32, batch.shape[0])
     counts = batch.label_counts(len(classes))
     st.caption(
@@ -74,7 +81,7 @@ def show_forward(res, setup) -> None:
     c1.metric("Input x", _shape(res.input_shape))
     c2.metric("Logits", _shape(res.output_shape), help="[batch, classes]: one score per class per image")
     labels = setup.batch.labels
-    st.plotly_chart(probs_figure(res.logits, res.probs, labels, setup.classes, res.shown), key="sm_probs")
+    _chart(probs_figure(res.logits, res.probs, labels, setup.classes, res.shown), key="sm_probs")
     i = res.shown[0]
     st.markdown(
         f"Softmax turns image {i}'s logits into probabilities; its true class is **{setup.classes[int(labels[i])]}**:"
@@ -97,7 +104,7 @@ def show_loss(res, setup) -> None:
     c2.metric("Mean of −log p(true class)", fmt(float(res.nll_true.mean())))
     c3.metric("Guessing would give", fmt(res.guess_loss, 4), help="−log(1 / classes): equal odds for all")
     st.latex(res.latex())
-    st.plotly_chart(nll_figure(res.nll_true, res.labels, setup.classes, res.loss), key="sm_nll")
+    _chart(nll_figure(res.nll_true, res.labels, setup.classes, res.loss), key="sm_nll")
     st.markdown(
         "Each bar is one image's −log p(true class): near 0 when the network gives the right class a "
         "high probability, large when it is confidently wrong. The loss is their average."
@@ -123,11 +130,12 @@ def show_backward(res, setup) -> None:
             "The gradient is **0**: this weight does not affect the loss on this batch (e.g. a ReLU after it output 0)."
         )
     if res.kernel is not None:
-        st.plotly_chart(
+        _chart(
             kernel_step_figure(res.kernel, res.kernel_grad, None, res.weight.index[2:4]), key="sm_kernel_grad"
         )
+        st.caption("The kernel that holds the chosen weight (boxed): red = positive, blue = negative.")
     with st.expander("Every layer's gradient size"):
-        st.plotly_chart(grad_norms_figure(res.grad_norms), key="sm_grad_norms")
+        _chart(grad_norms_figure(res.grad_norms), key="sm_grad_norms")
         st.caption("Autograd walked back from the loss through every layer, filling each weight's `.grad`.")
 
 
@@ -144,7 +152,7 @@ def show_step(res, setup) -> None:
         st.info(note)
     if res.kernel_before is not None:
         fig = kernel_step_figure(res.kernel_before, None, res.kernel_after, res.weight.index[2:4])
-        st.plotly_chart(fig, key="sm_kernel_step")
+        _chart(fig, key="sm_kernel_step")
     st.caption("Every other weight moved by the same rule, with its own gradient: all at once, in one step.")
 
 
@@ -198,7 +206,7 @@ def show_predict_prompt(setup, state) -> None:
             st.success("Right! " + text)
         else:
             st.warning("Not this time. " + text)
-        st.plotly_chart(loss_reveal_figure(rev.p_true_before, rev.p_true_after), key="sm_reveal")
+        _chart(loss_reveal_figure(rev.p_true_before, rev.p_true_after), key="sm_reveal")
 
 
 def _reveal(state) -> None:

@@ -32,6 +32,7 @@ RESULTS_TAB = ":material/bar_chart: Results"  # the label of the page's Results 
 MAX_HISTORY = 5  # earlier runs kept for overlays (curves only, no models)
 MAX_TRAINED = 5  # trained models kept for Draw & predict
 MAX_TRAINED_BYTES = 64_000_000  # ... and at most this many bytes of weights per session
+SHORT_STATUS = {"stopped": "Stopped", "early-stopped": "Stopped early", "failed": "Failed"}
 
 
 def _state() -> dict:
@@ -210,9 +211,9 @@ def _progress(snap) -> None:
     """The progress bar (with the run's message), the way to the results, and any alert."""
     show_button = snap.done and snap.step > 0 and snap.test_accuracy is not None
     bar, side = st.columns([5, 1.4], vertical_alignment="bottom") if show_button else (st.container(), None)
-    bar.progress(
-        snap.progress, text=f"{snap.message}  ·  batch {snap.step:,} of {snap.total_steps:,} · {snap.device}"
-    )
+    # A stopped or failed run's message is long and shown in the box below: the bar just says what happened.
+    head = SHORT_STATUS.get(snap.status, snap.message)
+    bar.progress(snap.progress, text=f"{head}  ·  batch {snap.step:,} of {snap.total_steps:,} · {snap.device}")
     if side is not None and side.button(
         "See the results",
         key="train_to_results",
@@ -262,8 +263,11 @@ def _earlier(exclude: str | None) -> list:
     return [h["curves"] for h in _state()["train_history"] if h["run_id"] != exclude]
 
 
-def live_view() -> None:
-    """The polling fragment: status, progress, live chart. Polls only while a run is active."""
+def live_view(planned_epochs: int | None = None) -> None:
+    """The polling fragment: status, progress, live chart. Polls only while a run is active.
+
+    `planned_epochs` (the setup's) spans the empty chart's x axes before the first run.
+    """
     run_every = POLL_S if is_active(current_run()) else None
 
     @st.fragment(run_every=run_every)
@@ -271,7 +275,7 @@ def live_view() -> None:
         run = current_run()
         if run is None:
             live_plotly(
-                live_figure_dict(None, _earlier(None), height=CHART_H),
+                live_figure_dict(None, _earlier(None), height=CHART_H, epochs=planned_epochs),
                 key="train_live_chart",
                 config=CHART_CONFIG,
             )

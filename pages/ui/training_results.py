@@ -42,18 +42,21 @@ def _evaluation(run) -> Evaluation:
     return ev
 
 
-def _caption(ev: Evaluation, i: int) -> tuple[str, str]:
-    p = int(ev.predictions[i])
-    ok = p == int(ev.labels[i])
-    mark = "✓" if ok else "✗"
-    return f"{mark} {ev.classes[p]} · {ev.probabilities[i, p]:.0%}", GREEN if ok else RED
+def _caption(ev: Evaluation, i: int, show_true: bool = True) -> tuple[str, str]:
+    """The title of test image i: "✓ 7 · 98%" if right; "✗ 5 · 83%" and, below, "is 3" if wrong."""
+    p, t = int(ev.predictions[i]), int(ev.labels[i])
+    ok = p == t
+    text = f"{'✓' if ok else '✗'} {ev.classes[p]} · {ev.probabilities[i, p]:.0%}"
+    if not ok and show_true:
+        text += f"<br>is {ev.classes[t]}"
+    return text, GREEN if ok else RED
 
 
-def _gallery(run, ev: Evaluation, idx: np.ndarray, key: str, cols: int = 8) -> None:
+def _gallery(run, ev: Evaluation, idx: np.ndarray, key: str, cols: int = 8, show_true: bool = True) -> None:
     if len(idx) == 0:
         st.caption("No images here.")
         return
-    caps = [_caption(ev, int(i)) for i in idx]
+    caps = [_caption(ev, int(i), show_true) for i in idx]
     imgs = run.bundle.test_images[idx].numpy()  # [n, C, H, W] uint8
     st.plotly_chart(
         gallery_figure(imgs, [c for c, _ in caps], [col for _, col in caps], cols=cols),
@@ -117,7 +120,12 @@ def _confusion(run, ev: Evaluation) -> None:
             key="train_cell",
         )
         t, p, _ = cells[choice]
-        _gallery(run, ev, ev.cell_indices(t, p)[:16], key="train_cell_gallery")
+        shown = ev.cell_indices(t, p)[:16]
+        st.caption(
+            f"{len(shown)} of the {int(ev.confusion[t, p])} test images of class {ev.classes[t]} that the model "
+            f"called {ev.classes[p]}, with its probability for that wrong answer."
+        )
+        _gallery(run, ev, shown, key="train_cell_gallery", show_true=False)
     st.subheader("Precision · recall · F1 per class")
     mt = ev.metrics
     left, right = st.columns([2.2, 1], vertical_alignment="center")
@@ -162,7 +170,10 @@ def _predictions(run, ev: Evaluation) -> None:
     rng = np.random.default_rng(int(seed))
     idx = np.sort(rng.choice(pool, size=min(16, len(pool)), replace=False)) if len(pool) else pool
     _gallery(run, ev, idx, key="train_pred_gallery")
-    st.caption("Green ✓: right; red ✗: wrong. The percentage is the model's probability for its answer.")
+    st.caption(
+        "Green ✓: right; red ✗: wrong, with the true class below. The percentage is the model's probability "
+        "for its answer: a confident mistake (a high percentage in red) is worth a look."
+    )
 
 
 def _inside(run, ev: Evaluation) -> None:
@@ -172,15 +183,22 @@ def _inside(run, ev: Evaluation) -> None:
         st.info("This model has no Conv2d layer, so there are no filters to show.")
     else:
         st.plotly_chart(filters_figure(w), width="stretch", theme=None, key="train_filters", config=STATIC)
+        shown = " (the first 32 shown)" if w.shape[0] > 32 else ""
         st.caption(
-            f"{w.shape[0]} filters of {w.shape[2]}×{w.shape[3]} (first 32 shown), each scaled to its own "
-            "range: "
+            f"{w.shape[0]} filters of {w.shape[2]}×{w.shape[3]}{shown}, each scaled to its own range: "
             + (
                 "colour = what it reacts to."
                 if w.shape[1] == 3
                 else "red = positive weights, blue = negative. Many look like edge or blob detectors."
             )
         )
+        with st.expander("What is a learned filter?"):
+            st.markdown(
+                "Each tile is one kernel of the first convolution layer: the small grid of weights it slides "
+                "over the image. Nobody set these numbers: they started random and training nudged them, batch "
+                "by batch, into whatever patterns help tell the classes apart. A tile with red on one side and "
+                "blue on the other responds to an edge in that direction."
+            )
     st.subheader("Feature maps of one test image")
     n = ev.num_examples
     c1, c2 = st.columns([1, 4])
@@ -195,6 +213,13 @@ def _inside(run, ev: Evaluation) -> None:
             )
         else:
             st.info("This model has no Conv2d layer, so there are no feature maps.")
+    with st.expander("What do the feature maps show?"):
+        st.markdown(
+            "One row per convolution layer, after its activation: each tile is one channel, bright where that "
+            "layer's kernel found its pattern in this image. The first layer sees edges and strokes at full "
+            "size; after pooling, deeper layers see combinations of them on smaller maps. Try a misclassified "
+            "image and compare."
+        )
 
 
 def _download(run, ev: Evaluation) -> None:

@@ -20,7 +20,14 @@ from cnnlib.plots_training import gallery_figure
 from cnnlib.presets import PRESETS
 from cnnlib.slots import cpu_cores
 from cnnlib.spec import ModelSpec, SpecError, adapt_to_dataset, format_count, totals
-from cnnlib.training import DEFAULT_DEMO, DEMO_SPEC, ConfigError, TrainConfig, augment_preview
+from cnnlib.training import (
+    DEFAULT_DEMO,
+    DEMO_SPEC,
+    ConfigError,
+    TrainConfig,
+    adaptation_notes,
+    augment_preview,
+)
 from pages.ui.resources import get_dataset
 
 BUILDER = "Your model (from the Model builder)"
@@ -28,9 +35,26 @@ DEMO = "Demo CNN"
 OPTIMIZERS = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD with momentum 0.9"}
 SCHEDULERS = {
     "none": "none (constant)",
-    "step": "StepLR (halve every 5 epochs)",
-    "cosine": "cosine decay",
-    "onecycle": "one-cycle (warm up, then decay)",
+    "step": "StepLR",
+    "cosine": "cosine",
+    "onecycle": "one-cycle",
+}
+HELP = {
+    "optimizer": "How the weights move downhill. SGD: straight against the gradient, with momentum. Adam: "
+    "its own step size for every weight, a good default. AdamW: Adam with weight decay done properly.",
+    "lr": "The size of each step. Adam: about 0.001; SGD: 0.01 to 0.1. Too large and the loss blows up "
+    "(the run stops and says so); too small and it creeps.",
+    "batch_size": "How many images the network sees before each weight update.",
+    "epochs": "Passes over all the training images.",
+    "weight_decay": "Pulls every weight a little towards 0 at each step, against overfitting (try 1e-4).",
+    "scheduler": "Changes the learning rate during training. StepLR: halve it every 5 epochs. Cosine: "
+    "glide smoothly down to 0. One-cycle: warm up to the learning rate, then glide down (fast and robust).",
+    "label_smoothing": "Trains towards 90% sure instead of 100% (at 0.1): a model that is less over-confident.",
+    "val_fraction": "Share of the training images held out to measure validation loss and accuracy.",
+    "patience": "Epochs without a better validation loss before training stops and keeps the best weights.",
+    "seed": "Fixes the random start: the same seed and settings train the same model again.",
+    "device": "auto uses a GPU (CUDA or Apple MPS) when the server has one, else the CPU.",
+    "augment": "Random changes to every training image, new each epoch: the model must learn shapes, not pixels.",
 }
 AUGMENTS = {
     "rotate": "rotate ±15°",
@@ -200,7 +224,8 @@ def _model_choice() -> tuple[str, ModelSpec | None]:
         "tr_model",
         options[0],
         help="Demo CNN: two conv blocks (16 and 32 channels) and two Linear layers, about 98% on the MNIST "
-        "sample. Build your own on the Model builder page: it appears here first.",
+        "sample. Build your own on the Model builder page: it appears here first. A model made for other "
+        "images or another number of classes is adapted to the dataset.",
     )
     if name == BUILDER:
         try:
@@ -225,6 +250,9 @@ def _adapt(spec: ModelSpec, bundle: DatasetBundle) -> ModelSpec | None:
     c, h, w = bundle.input_shape
     t = totals(adapted)
     st.caption(f"Input {c}×{h}×{w} → {bundle.num_classes} class scores · {format_count(t.params)} parameters")
+    changes = adaptation_notes(spec, adapted)
+    if changes:
+        st.info(f"Adapted to this dataset: {'; '.join(changes)}.", icon=":material/build:")
     return adapted
 
 
@@ -256,7 +284,7 @@ def _field_error(slot, err: ConfigError | None, name: str) -> None:
 def render_setup() -> Setup:
     """Draw the setup controls; return the Setup (with its errors shown next to the controls)."""
     d = DEFAULT_DEMO
-    c_data, c_model, c_opt, c_lr, c_bs, c_ep = st.columns([1.8, 1.5, 1.1, 0.9, 0.8, 0.7])
+    c_data, c_model = st.columns(2)
     name = _select(
         c_data,
         "Dataset",
@@ -267,10 +295,19 @@ def render_setup() -> Setup:
     )
     with c_model:
         model_name, spec = _model_choice()
-    opt = _select(c_opt, "Optimizer", list(OPTIMIZERS), "tr_opt", d.optimizer, format_func=OPTIMIZERS.get)
-    lr = _number(c_lr, "Learning rate", "tr_lr", d.lr, step=1e-4, format="%g")
-    bs = _number(c_bs, "Batch size", "tr_bs", d.batch_size, step=16)
-    ep = _number(c_ep, "Epochs", "tr_ep", d.epochs, step=1)
+    c_opt, c_lr, c_bs, c_ep = st.columns(4)
+    opt = _select(
+        c_opt,
+        "Optimizer",
+        list(OPTIMIZERS),
+        "tr_opt",
+        d.optimizer,
+        format_func=OPTIMIZERS.get,
+        help=HELP["optimizer"],
+    )
+    lr = _number(c_lr, "Learning rate", "tr_lr", d.lr, step=1e-4, format="%g", help=HELP["lr"])
+    bs = _number(c_bs, "Batch size", "tr_bs", d.batch_size, step=16, help=HELP["batch_size"])
+    ep = _number(c_ep, "Epochs", "tr_ep", d.epochs, step=1, help=HELP["epochs"])
     slots = {k: st.empty() for k in ("lr", "batch_size", "epochs")}
     bundle = _bundle_for(name)
     setup = Setup(name, bundle, model_name)
@@ -283,22 +320,25 @@ def render_setup() -> Setup:
     with st.container(border=False):
         st.markdown("**More settings**")
         a, b, c, e = st.columns(4)
-        wd = _number(a, "Weight decay", "tr_wd", d.weight_decay, step=1e-4, format="%g")
+        wd = _number(
+            a, "Weight decay", "tr_wd", d.weight_decay, step=1e-4, format="%g", help=HELP["weight_decay"]
+        )
         sched = _select(
-            b, "LR scheduler", list(SCHEDULERS), "tr_sched", d.scheduler, format_func=SCHEDULERS.get
+            b,
+            "LR scheduler",
+            list(SCHEDULERS),
+            "tr_sched",
+            d.scheduler,
+            format_func=SCHEDULERS.get,
+            help=HELP["scheduler"],
         )
-        smooth = _slider(c, "Label smoothing", 0.0, 0.3, "tr_smooth", d.label_smoothing, 0.05)
+        smooth = _slider(
+            c, "Label smoothing", 0.0, 0.3, "tr_smooth", d.label_smoothing, 0.05, help=HELP["label_smoothing"]
+        )
         val = _slider(
-            e,
-            "Validation split",
-            0.0,
-            0.5,
-            "tr_val",
-            d.val_fraction,
-            0.05,
-            help="Share of the training images held out to measure validation loss and accuracy.",
+            e, "Validation split", 0.0, 0.5, "tr_val", d.val_fraction, 0.05, help=HELP["val_fraction"]
         )
-        a, b, c, e = st.columns(4)
+        a, b, c, _e = st.columns(4)
         patience = _number(
             a,
             "Early stopping (0 = off)",
@@ -306,19 +346,24 @@ def render_setup() -> Setup:
             d.patience,
             min_value=0,
             step=1,
-            help="Epochs without a better validation loss before training stops and keeps the best weights.",
+            help=HELP["patience"],
         )
-        seed = _number(b, "Seed", "tr_seed", d.seed, min_value=0, step=1)
-        device = _select(c, "Device", ["auto", *available_devices()], "tr_device", "auto")
+        seed = _number(b, "Seed", "tr_seed", d.seed, min_value=0, step=1, help=HELP["seed"])
+        device = _select(
+            c, "Device", ["auto", *available_devices()], "tr_device", "auto", help=HELP["device"]
+        )
         augment = _keep(
             "tr_augment",
-            e.multiselect(
+            st.pills(
                 "Augmentation",
                 list(AUGMENTS),
-                _kept("tr_augment", []),
+                selection_mode="multi",
+                default=_kept("tr_augment", []),
                 format_func=AUGMENTS.get,
                 key="tr_augment",
-            ),
+                help=HELP["augment"],
+            )
+            or [],
         )
         more = {k: st.empty() for k in ("weight_decay", "patience", "val_fraction", "device", "augment")}
         if bundle is not None:

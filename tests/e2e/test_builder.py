@@ -62,3 +62,30 @@ def test_preset_add_layer_break_it_and_bad_json(server, page):
     assert bad.count() == 1 and "not valid JSON" in bad.inner_text() and "unchanged" in bad.inner_text()
     assert table(page, 7)[6][2] == "✖ error"  # the model is as it was
     assert_no_exception(page)
+
+
+def test_diagram_code_and_handoff(server, page):
+    """The default model's diagram is drawn (3 faces per block), the code tab shows the class, and the
+    hand-off says what Training will use before and after sending the model."""
+    open_page(page, server, "model_builder")
+    chart = page.locator(f"{MAIN} [data-testid=stPlotlyChart]").first
+    chart.scroll_into_view_if_needed()
+    page.wait_for_function(
+        "c => c.querySelectorAll('.scatterlayer .trace').length > 0", arg=chart.element_handle()
+    )
+    assert chart.locator(".scatterlayer .trace").count() == 3 * 8  # input + 7 blocks for SimpleCNN
+    assert chart.get_by_text("8 × 7 × 7").count() == 1
+    screenshot(page, "builder_diagram")
+
+    page.get_by_role("tab").filter(has_text="PyTorch code").click()
+    code = page.locator(f"{MAIN} [data-testid=stCode]").filter(has_text="class Net(nn.Module)").first
+    code.wait_for()
+    assert "nn.Linear(392, 64)" in code.inner_text()
+    assert page.locator(".st-key-bdl_code").count() == 1
+
+    handoff = page.locator(f"{MAIN} [data-testid=stMarkdownContainer]").filter(has_text="will train")
+    assert "Demo CNN" in handoff.first.inner_text()
+    page.locator(".st-key-buse button").first.click()  # a button with help= is drawn twice (tooltip)
+    wait_idle(page)
+    assert "SimpleCNN" in handoff.first.inner_text() and "this model" in handoff.first.inner_text()
+    assert_no_exception(page)

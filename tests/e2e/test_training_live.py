@@ -80,7 +80,8 @@ def test_train_stop_train_again_then_results(server, page):
 
     page.locator(".st-key-train_stop button").click()
     wait_idle(page)
-    wait_progress(page, "Stopped by you", timeout=60_000)
+    wait_progress(page, "Stopped", timeout=60_000)
+    page.get_by_text("Stopped by you", exact=False).first.wait_for(timeout=60_000)  # the why, in the alert
     assert_no_exception(page)
 
     page.locator(".st-key-train_settings_open summary").click()  # the settings fold away while training
