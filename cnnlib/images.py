@@ -319,4 +319,4 @@ def load_sample(name: str, index: int = 0) -> LoadedImage:
     x = np.asarray(images[index]).astype(np.float32) / 255.0  # [C, H, W]
     x = np.transpose(x, (1, 2, 0))  # [H, W, C]
     label = bundle.classes[int(bundle.test_labels[index])]
-    return LoadedImage(np.ascontiguousarray(x), f"{name} #{index} ({label})", (x.shape[1], x.shape[0]))
+    return LoadedImage(np.ascontiguousarray(x), f"{name} #{index} (label: {label})", (x.shape[1], x.shape[0]))

@@ -28,7 +28,8 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
+from numpy.lib.stride_tricks import sliding_window_view
+from PIL import Image, ImageOps, UnidentifiedImageError
 from torch import nn
 
 MNIST_MEAN = 0.1307
@@ -238,11 +239,16 @@ def preprocess_drawing(
     )
 
 
+def naive_image(rgba: np.ndarray) -> np.ndarray:
+    """The whole canvas squashed to 28x28, no cropping or centring: grey [28, 28] in [0, 1]."""
+    return _resize(to_grey(rgba), SIZE, SIZE)
+
+
 def naive_resize(
     rgba: np.ndarray, mean: float | Sequence[float] = MNIST_MEAN, std: float | Sequence[float] = MNIST_STD
 ) -> torch.Tensor:
     """The naive alternative (for comparison only): squash the whole canvas to 28x28. -> [1, 1, 28, 28]"""
-    small = _resize(to_grey(rgba), SIZE, SIZE)
+    small = naive_image(rgba)  # [28, 28]
     return torch.from_numpy((small - _scalar(mean)) / _scalar(std)).reshape(1, 1, SIZE, SIZE)
 
 
@@ -266,13 +272,27 @@ def _high_depth_to_8bit(img: Image.Image) -> Image.Image:
     return Image.fromarray(scaled.round().astype(np.uint8))  # mode "L"
 
 
+def _opening(a: np.ndarray, k: int) -> np.ndarray:
+    """Grey-level opening of a 2-D array with a k x k square: min filter, then max filter. -> a's shape
+
+    Separable sliding windows (fast in numpy). The input is padded by repeating its edge pixels
+    k - 1 deep, so a lighting gradient that runs into the border is kept exactly, up to the edge.
+    """
+    x = np.pad(a, k - 1, mode="edge")  # [h + 2k - 2, w + 2k - 2]
+    for axis in (0, 1):
+        x = sliding_window_view(x, k, axis=axis).min(axis=-1)  # -> [h + k - 1, w + k - 1]
+    for axis in (0, 1):
+        x = sliding_window_view(x, k, axis=axis).max(axis=-1)  # -> [h, w]
+    return np.ascontiguousarray(x)
+
+
 def flatten_paper(grey: np.ndarray, on_paper: bool = False) -> np.ndarray:
     """Remove the paper's slowly varying brightness (shadows, uneven light) from ink-is-bright grey.
 
     The background is a grey-level opening (min filter, then max filter) with a window a quarter
     of the shorter side, wider than any pen stroke, so it keeps the lighting and drops the ink;
     computed on a copy about 64 px high and enlarged bilinearly. Light ink on dark: the background
-    is subtracted. `on_paper=True` (dark ink on light paper, `grey` = 1 - brightness): ink darkens
+    is subtracted, and so are 3 robust standard deviations of the paper's grain (noise stays black). `on_paper=True` (dark ink on light paper, `grey` = 1 - brightness): ink darkens
     the light falling on it by a factor, so each pixel is compared with the local paper
     brightness instead (a flat-field correction), and a shadowed stroke stays as strong as a lit
     one. [H, W] in [0, 1] -> same.
@@ -284,13 +304,12 @@ def flatten_paper(grey: np.ndarray, on_paper: bool = False) -> np.ndarray:
     k = 2 * (min(sh, sw) // 8) + 1  # odd window, about a quarter of the shorter side
     if k < 3:
         return grey
-    # Pillow's rank filters shrink the window at the border, which flattens a gradient there;
-    # repeating the edge pixels first keeps the opening of a lighting gradient exact to the edge.
-    padded = np.pad(np.asarray(small, dtype=np.float32), k, mode="edge")  # [sh + 2k, sw + 2k]
-    opened = Image.fromarray(padded).filter(ImageFilter.MinFilter(k)).filter(ImageFilter.MaxFilter(k))
-    opened = Image.fromarray(np.asarray(opened, dtype=np.float32)[k:-k, k:-k])  # [sh, sw]
+    opened = Image.fromarray(_opening(np.asarray(small, dtype=np.float32), k))  # [sh, sw]
     background = np.asarray(opened.resize((w, h), Image.Resampling.BILINEAR), dtype=np.float32)  # [H, W]
-    ink = grey - background
+    ink = grey - background  # [H, W]: ink above the paper, plus the paper's grain and sensor noise
+    # Grain stays black: take off 3 robust standard deviations of it (the median absolute deviation
+    # is the paper's as long as ink covers less than half of the image).
+    ink = ink - 3 * 1.4826 * float(np.median(np.abs(ink - np.median(ink))))
     if on_paper:
         ink = ink / np.maximum(1.0 - background, 0.05)  # / the local paper brightness
     return np.clip(ink, 0.0, 1.0)
@@ -324,6 +343,7 @@ def read_image(
                     "Upload a bigger one: 28×28 pixels or more."
                 )
             img.seek(0)  # first frame of an animation
+            img.draft(img.mode, (WORK_SIDE, WORK_SIDE))  # JPEG: decode at 1/2 to 1/8 scale (fast)
             img = ImageOps.exif_transpose(img)
             if img.mode.startswith("I;"):
                 img = img.convert("I")  # 16-bit grey: a mode Pillow can resize
@@ -356,10 +376,7 @@ def read_image(
     peak = float(np.percentile(grey, 99.9))
     if peak - paper < 0.15:
         raise ImageInputError("The image looks blank: no digit stands out from the background.")
-    # Sensor noise and paper texture stay black: a floor 3 robust standard deviations above the
-    # paper (the median absolute deviation is the paper's as long as ink covers under half).
-    floor = min(paper + 3 * 1.4826 * float(np.median(np.abs(grey - paper))), paper + 0.5 * (peak - paper))
-    grey = np.clip((grey - floor) / (peak - floor), 0.0, 1.0)
+    grey = np.clip((grey - paper) / (peak - paper), 0.0, 1.0)
     return (grey * 255).round().astype(np.uint8)  # [H, W]
 
 

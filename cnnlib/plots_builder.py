@@ -9,6 +9,7 @@ count, so a student sees the image shrink while the channels grow. Vectors are t
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 import plotly.graph_objects as go
@@ -41,6 +42,12 @@ MAX_HEIGHT = 4.0  # tallest block, plot units
 MIN_HEIGHT = 0.35
 MAX_DEPTH = 1.6
 GAP = 0.9
+MIN_SLOT = 1.0  # the narrowest slot a block gets (thin bars too), plot units
+REF_WIDTH_PX = 720.0  # the narrowest plot the labels are laid out for: 1280 px screen, sidebar open
+CHAR_EM = 0.58  # width of a digit, ×, or most letters, in units of the font size (bold: a little more)
+LINE_EM = 1.3  # line height, in units of the font size
+LABEL_GAP_PX = 8.0  # the least space between two labels in a row
+FONTS = (15, 14, 13, 12, 11)  # tried largest first
 
 
 @dataclass
@@ -139,6 +146,79 @@ def _face_trace(face: list[tuple[float, float]], fill: str, hover: str, name: st
     }
 
 
+def _text_em(line: str) -> float:
+    """A rough width of one line of text in ems (proportional sans-serif: spaces and i/l/1 narrow)."""
+    return sum(
+        0.28 if ch == " " else 0.32 if ch in "ilj1.,:()[]|I" else 0.85 if ch in "MWmw" else CHAR_EM
+        for ch in line
+    )
+
+
+def _label_px(text: str, font: int) -> float:
+    """Estimated width in pixels of an annotation's widest line."""
+    lines = re.sub("</?b>", "", text).split("<br>")
+    return max(_text_em(line) for line in lines) * font
+
+
+def label_rows(centres_px: list[float], widths_px: list[float], max_rows: int = 3) -> list[int] | None:
+    """The row of each label (0 nearest the blocks): all in row 0 when neighbours do not overlap, else
+    2 (or up to max_rows) rows taken in turn; None when even max_rows rows would overlap."""
+    pairs = list(zip(centres_px, widths_px, strict=True))
+
+    def fits(step: int) -> bool:
+        later = zip(pairs, pairs[step:], strict=False)  # each label and the next one in its row
+        return all(c2 - c1 >= (w1 + w2) / 2 + LABEL_GAP_PX for (c1, w1), (c2, w2) in later)
+
+    for n in range(1, max_rows + 1):
+        if fits(n):
+            return [i % n for i in range(len(pairs))]
+    return None
+
+
+def thin_labels(centres_px: list[float], widths_px: list[float], max_rows: int = 3) -> list[int | None]:
+    """Rows for every k-th label (counted back from the last, which always shows) for the smallest k
+    that fits; the others None: not drawn (their blocks keep the hover)."""
+    n = len(centres_px)
+    for k in range(1, n + 1):
+        shown = [i for i in range(n) if (n - 1 - i) % k == 0]
+        rows = label_rows([centres_px[i] for i in shown], [widths_px[i] for i in shown], max_rows)
+        if rows is not None:
+            out: list[int | None] = [None] * n
+            for i, r in zip(shown, rows, strict=True):
+                out[i] = r
+            return out
+    return [None] * n  # no labels at all
+
+
+def _layout_labels(centres_px: list[float], tops: list[str], bottoms: list[str]) -> tuple[int, list, list]:
+    """(font, row of each top label, row of each bottom label): the largest font in two rows, else in
+    three, else the smallest font with some labels left out."""
+    for max_rows in (2, 3):
+        for font in FONTS:
+            top = label_rows(centres_px, [_label_px(t, font) for t in tops], max_rows)
+            bottom = label_rows(centres_px[: len(bottoms)], [_label_px(t, font) for t in bottoms], max_rows)
+            if top is not None and bottom is not None:
+                return font, top, bottom
+    font = FONTS[-1]
+    return (
+        font,
+        thin_labels(centres_px, [_label_px(t, font) for t in tops]),
+        thin_labels(centres_px[: len(bottoms)], [_label_px(t, font) for t in bottoms]),
+    )
+
+
+def _annotation(x: float, y: float, text: str, font: int, color: str, anchor: str, shift: float) -> dict:
+    return {
+        "x": x,
+        "y": y,
+        "text": text,
+        "showarrow": False,
+        "yanchor": anchor,
+        "yshift": shift,
+        "font": {"size": font, "color": color},
+    }
+
+
 def network_diagram_dict(
     input_shape: tuple[int, ...],
     summary: list[LayerSummary],
@@ -146,45 +226,37 @@ def network_diagram_dict(
     error_type: str | None = None,
     height: int = 420,
 ) -> dict:
-    """The diagram as a plain Plotly figure dict ({"data": [...], "layout": {...}}): see network_diagram."""
+    """The diagram as a plain Plotly figure dict ({"data": [...], "layout": {...}}): see network_diagram.
+
+    Labels are laid out for a plot REF_WIDTH_PX wide: the largest font at which neighbouring labels
+    do not overlap, in one row or, when crowded, in two alternating rows.
+    """
     blocks = group_blocks(input_shape, summary)
     geometry = block_geometry(blocks)
-    traces: list[dict] = []
-    annotations: list[dict] = []
-    x = 0.0
-    font = 15 if len(blocks) <= 10 else 13 if len(blocks) <= 16 else 11
     top_y = MAX_HEIGHT / 2 + MAX_DEPTH * 0.45 + 0.25
+    bottom_y = -MAX_HEIGHT / 2 - 0.25
+
+    # --- horizontal layout: every block in a slot at least MIN_SLOT wide, centred in it
+    traces: list[dict] = []
+    centres, tops, bottoms, colors = [], [], [], []
+    x = 0.0
     for i, (b, (h, d, w)) in enumerate(zip(blocks, geometry, strict=True)):
         color = COLORS.get(b.kind, COLORS["other"])
+        extent = w + d * 0.55
+        slot = max(extent, MIN_SLOT)
         hover = (
             "<br>".join(b.labels)
             + f"<br><b>output {format_shape(b.shape)}</b>"
             + (f"<br>{format_count(b.params)} parameters" if b.params else "")
         )
-        for face, shade in zip(_box(x, -h / 2, w, h, d), (1.0, 1.25, 0.8), strict=True):
+        for face, shade in zip(_box(x + (slot - extent) / 2, -h / 2, w, h, d), (1.0, 1.25, 0.8), strict=True):
             traces.append(_face_trace(face, _shade(color, shade), hover, f"block {i}"))
-        cx = x + (w + d * 0.55) / 2
-        annotations.append(
-            {
-                "x": cx,
-                "y": top_y,
-                "text": "<br>".join(b.names[:3]),
-                "showarrow": False,
-                "yanchor": "bottom",
-                "font": {"size": font, "color": color},
-            }
-        )
-        annotations.append(
-            {
-                "x": cx,
-                "y": -MAX_HEIGHT / 2 - 0.25,
-                "text": f"<b>{format_shape(b.shape)}</b>",
-                "showarrow": False,
-                "yanchor": "top",
-                "font": {"size": font, "color": "#111827"},
-            }
-        )
-        x += w + d * 0.55 + GAP
+        centres.append(x + slot / 2)
+        tops.append("<br>".join(b.names[:3]))
+        bottoms.append(f"<b>{format_shape(b.shape)}</b>")
+        colors.append(color)
+        x += slot + GAP
+    marker_x = x
     if error_index is not None:
         traces.append(
             {
@@ -201,33 +273,59 @@ def network_diagram_dict(
                 "name": "error",
             }
         )
-        annotations.append(
-            {
-                "x": x + 0.3,
-                "y": 0,
-                "text": "<b>✖</b>",
-                "showarrow": False,
-                "font": {"size": 22, "color": COLORS["error"]},
-            }
-        )
-        annotations.append(
-            {
-                "x": x + 0.3,
-                "y": top_y,
-                "yanchor": "bottom",
-                "showarrow": False,
-                "text": f"{error_type or 'layer'} {error_index}<br>breaks here",
-                "font": {"size": font, "color": COLORS["error"]},
-            }
-        )
+        centres.append(x + 0.3)
+        tops.append(f"{error_type or 'layer'} {error_index}<br>breaks here")
+        colors.append(COLORS["error"])
         x += 0.6 + GAP
+    x_range = [-0.4, max(x - GAP + 0.4, 4.0)]
+
+    # --- label fonts and rows, for a plot REF_WIDTH_PX wide
+    px = REF_WIDTH_PX / (x_range[1] - x_range[0])
+    font, top_rows, bottom_rows = _layout_labels([c * px for c in centres], tops, bottoms)
+    line = font * LINE_EM
+    n_rows = 1 + max((r for r in top_rows if r is not None), default=0)
+    row_lines = [
+        max((t.count("<br>") + 1 for t, r in zip(tops, top_rows, strict=True) if r == k), default=0)
+        for k in range(n_rows)
+    ]
+    top_shift = [sum(row_lines[:k]) * line + 4 * k for k in range(n_rows + 1)]  # px above the first row
+    annotations = [
+        _annotation(c, top_y, t, font, col, "bottom", top_shift[r])
+        for c, t, col, r in zip(centres, tops, colors, top_rows, strict=True)
+        if r is not None
+    ]
+    annotations += [
+        _annotation(c, bottom_y, t, font, "#111827", "top", -r * (line + 4))
+        for c, t, r in zip(centres[: len(bottoms)], bottoms, bottom_rows, strict=True)
+        if r is not None
+    ]
+    if error_index is not None:
+        annotations.append(_annotation(marker_x + 0.3, 0, "<b>✖</b>", 22, COLORS["error"], "middle", 0))
+
+    # --- widen the x range so the outermost labels are not cut at the plot's edges
+    halves = [
+        (a["x"], 1.1 * _label_px(a["text"], font) / 2 / px) for a in annotations if a["yanchor"] != "middle"
+    ]
+    x_range = [
+        min([x_range[0]] + [c - h for c, h in halves]),
+        max([x_range[1]] + [c + h for c, h in halves]),
+    ]
+
+    # --- vertical range: room for the label rows above and below the blocks, in pixels
+    need_top = top_shift[n_rows] + 10
+    need_bottom = (1 + max((r for r in bottom_rows if r is not None), default=0)) * (line + 4) + 10
+    per_unit = (height - 20 - need_top - need_bottom) / (top_y - bottom_y)
     layout = {
         "height": height,
         "margin": {"l": 10, "r": 10, "t": 10, "b": 10},
         "plot_bgcolor": "white",
         "paper_bgcolor": "white",
-        "xaxis": {"visible": False, "range": [-0.4, max(x - GAP + 0.4, 4.0)], "fixedrange": True},
-        "yaxis": {"visible": False, "range": [-MAX_HEIGHT / 2 - 1.1, top_y + 1.3], "fixedrange": True},
+        "xaxis": {"visible": False, "range": x_range, "fixedrange": True},
+        "yaxis": {
+            "visible": False,
+            "range": [bottom_y - need_bottom / per_unit, top_y + need_top / per_unit],
+            "fixedrange": True,
+        },
         "hoverlabel": {"font": {"size": 15}},
         "annotations": annotations,
     }

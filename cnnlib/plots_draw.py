@@ -33,9 +33,10 @@ def probability_figure(probs: np.ndarray, classes: Sequence[str], height: int = 
             x=labels,
             y=pct,
             marker_color=[TOP_COLOUR if i == top else OTHER_COLOUR for i in range(len(p))],
-            text=[f"{v:.0f}%" if v >= 0.5 else "" for v in pct],
+            text=[(f"<b>{v:.0f}%</b>" if i == top else f"{v:.0f}%") if v >= 0.5 else "" for i, v in enumerate(pct)],
             textposition="outside",
-            textfont={"size": 15},
+            textfont={"size": 15, "color": [TOP_COLOUR if i == top else "#4B5563" for i in range(len(p))]},
+            constraintext="none",  # the default shrinks a label to its bar's width: tiny on the top bar
             cliponaxis=False,
             hovertemplate="class %{x}: %{y:.2f}%<extra></extra>",
         )

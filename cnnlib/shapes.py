@@ -490,7 +490,7 @@ def _conv_like_latex(
         out -= 1
         lines.append(rf"&= {out}")
     if out < 1:
-        lines[-1] += r" \quad \text{(too small: PyTorch refuses)}"
+        lines.append(r"&\text{below 1 pixel: PyTorch refuses}")
     return r"\begin{aligned}" + r" \\ ".join(lines) + r"\end{aligned}"
 
 
@@ -547,7 +547,7 @@ def conv_transpose2d_formula_latex(
         rf"&= {a} - {b} + {c} + {output_padding} + 1 = {out}",
     ]
     if out < 1:
-        lines[-1] += r" \quad \text{(too small: PyTorch refuses)}"
+        lines.append(r"&\text{below 1 pixel: PyTorch refuses}")
     return r"\begin{aligned}" + r" \\ ".join(lines) + r"\end{aligned}"
 
 

@@ -61,6 +61,7 @@ def explain() -> None:
         "never learns from them, so their loss shows how it does on new images. The **seed** fixes every "
         "random choice (the first weights, the batch order): the same seed and settings give the same run.",
     }
+    st.markdown("##### :material/school: What the settings and the charts mean")
     cols = st.columns(2)
     for i, (title, text) in enumerate(notes.items()):
         with cols[i % 2].expander(title):

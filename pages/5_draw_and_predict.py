@@ -31,9 +31,9 @@ if choice is None:
 # The input and the answer side by side; on a narrow screen the answer wraps below the canvas
 # instead of squeezing it (the canvas has a fixed size).
 st.html(  # the answer's box (Streamlit wraps each child of the row) wraps below when narrower than this
-    "<style>.st-key-draw_top > div:has(> .st-key-draw_right) { min-width: min(100%, 300px); }</style>"
+    "<style>.st-key-draw_top > div:has(> .st-key-draw_right) { min-width: min(100%, 280px); }</style>"
 )
-row = st.container(horizontal=True, gap="large", key="draw_top")
+row = st.container(horizontal=True, gap="medium", key="draw_top")
 left = row.container(width=330, key="draw_left")
 right = row.container(key="draw_right")
 with left:
@@ -78,7 +78,7 @@ if pre is not None and not pre.empty:
     st.subheader("1 · What the network sees")
     st.caption(
         "The MNIST recipe, step by step: crop to the ink, scale the longer side to 20 px, "
-        "centre the ink's mass in a 28×28 square, normalise."
+        "centre the ink's mass in a 28×28 square, normalise (the same picture, only its numbers change)."
     )
     draw_views.steps_row(pre, given.source)
     with st.expander("Why preprocess the drawing like MNIST?"):
@@ -88,8 +88,13 @@ if pre is not None and not pre.empty:
             f"and standard deviation ({choice.mean:.4f} and {choice.std:.4f}). A drawing that "
             "does not look like that, say a small digit in a corner of a big canvas squashed to "
             "28×28, is an image it has never seen, and it guesses badly. Same recipe in, good "
-            "answers out: that is why the steps above copy how MNIST itself was made."
+            "answers out: that is why the steps above copy how MNIST itself was made. Try it: draw "
+            "a small digit in a corner and compare."
         )
+        if hidden:
+            st.caption("Reveal the answer first to compare with a naive squashing of the canvas.")
+        else:
+            draw_views.naive_comparison(choice, given.image, probs)
 
     st.subheader("2 · Why this answer? Grad-CAM")
     if hidden:

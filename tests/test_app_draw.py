@@ -245,3 +245,120 @@ def test_missing_pretrained_file_is_explained(monkeypatch, tmp_path):
         assert "No model to use yet" in texts
     finally:
         get_pretrained.clear()
+
+
+# ------------------------------------------------------------- audit additions
+
+
+def _cam_z(at: AppTest) -> np.ndarray:
+    """The Grad-CAM heat map (the figure's first trace) as the page drew it."""
+    import json
+
+    chart = next(c for c in at.get("plotly_chart") if "draw_cam" in c.proto.id)
+    z = json.loads(chart.proto.spec)["data"][0]["z"]
+    if isinstance(z, dict):  # Plotly's typed-array encoding
+        shape = [int(n) for n in str(z.get("shape", "28, 28")).split(",")]
+        z = np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"]).reshape(shape)
+    return np.asarray(z, dtype=np.float32)
+
+
+def _expected_cam(png: str, target: int) -> np.ndarray:
+    from cnnlib.inference import grad_cam, load_pretrained_bundle, preprocess_drawing
+
+    bundle = load_pretrained_bundle()
+    rgba = np.asarray(Image.open(io.BytesIO(base64.b64decode(png.split(",", 1)[1]))))
+    return grad_cam(bundle.model, preprocess_drawing(rgba, bundle.mean, bundle.std).tensor, target)
+
+
+def test_grad_cam_follows_each_new_answer_until_a_class_is_chosen():
+    at = _open()
+    seven, one = _canvas_png(SEVEN), _canvas_png(ONE)
+    _draw(at, seven)
+    sel = at.selectbox(key="draw_cam_class_10")
+    assert sel.value == -1 and sel.options[0] == "The answer (7)"
+    np.testing.assert_allclose(_cam_z(at), _expected_cam(seven, 7), atol=1e-4)
+    _draw(at, one)  # a new drawing: Grad-CAM explains the new answer, not the old one
+    sel = at.selectbox(key="draw_cam_class_10")
+    assert _answer(at) == "1" and sel.value == -1 and sel.options[0] == "The answer (1)"
+    np.testing.assert_allclose(_cam_z(at), _expected_cam(one, 1), atol=1e-4)
+    sel.set_value(3).run()
+    assert "Evidence for **3**; the network's answer is **1**." in _texts(at)
+    np.testing.assert_allclose(_cam_z(at), _expected_cam(one, 3), atol=1e-4)
+    _draw(at, seven)  # a chosen class stays chosen
+    assert at.selectbox(key="draw_cam_class_10").value == 3 and "answer is **7**" in _texts(at)
+
+
+def test_naive_squash_comparison_and_quiz_keeps_it_hidden():
+    corner = _canvas_png([[(8, 8), (60, 8), (25, 75)]], width=8)  # a small 7 in the corner
+    at = _draw(_open(), corner)
+    texts = _texts(at)
+    assert "Squashed whole" in texts and "Through the MNIST recipe it is **7**" in texts
+    at.toggle(key="draw_quiz").set_value(True).run()
+    _draw(at, _canvas_png(SEVEN))
+    texts = _texts(at)
+    assert "Through the MNIST recipe" not in texts and "Reveal the answer first" in texts
+
+
+def test_upload_mode_words_and_a_16_bit_scan():
+    at = _open()
+    at.radio(key="draw_mode").set_value("Upload an image").run()
+    texts = _texts(at)
+    assert "### Upload a digit" in texts and "### Draw a digit" not in texts
+    paper = Image.new("L", (300, 300), 235)
+    ImageDraw.Draw(paper).line([(70, 60), (230, 60), (120, 260)], fill=20, width=22)
+    scan16 = Image.fromarray(np.asarray(paper).astype(np.uint16) * 257)  # a 16-bit grey PNG
+    at.file_uploader(key="draw_upload").set_value(("scan16.png", _png_bytes(scan16), "image/png")).run()
+    assert not at.exception and _answer(at) == "7"
+    tiny = _png_bytes(Image.new("RGB", (1, 1)))
+    at.file_uploader(key="draw_upload").set_value(("dot.png", tiny, "image/png")).run()
+    assert not at.exception and "too small" in _texts(at) and _answer(at) is None
+
+
+def test_corrupt_pretrained_file_is_explained_and_session_models_still_work(monkeypatch, tmp_path):
+    from cnnlib import inference
+    from pages.ui.resources import get_pretrained
+
+    bundle = inference.load_pretrained_bundle()
+    record = {
+        "name": "My CNN",
+        "spec": bundle.spec,
+        "state_dict": bundle.model.state_dict(),
+        "classes": bundle.classes,
+        "test_accuracy": 0.9,
+        "mean": [bundle.mean],
+        "std": [bundle.std],
+    }
+    (tmp_path / "mnist_cnn.pt").write_bytes(b"PK\x03\x04 half a zip file")
+    monkeypatch.setattr(inference, "DATA_DIR", tmp_path)
+    get_pretrained.clear()
+    try:
+        at = _open()
+        assert "could not be read" in _texts(at) and "No model to use yet" in _texts(at)
+        at.session_state["trained_models"] = [record]
+        at.run()
+        assert at.selectbox(key="draw_model").options == ["Trained this session: My CNN · test accuracy 90.0%"]
+        _draw(at, _canvas_png(SEVEN))
+        assert not at.exception and _answer(at) == "7" and "could not be read" in _texts(at)
+    finally:
+        get_pretrained.clear()
+
+
+def test_session_models_with_other_classes():
+    """Output count and class names that disagree are refused; other class names work, with a note."""
+    from cnnlib.inference import load_pretrained_bundle
+
+    bundle = load_pretrained_bundle()
+    base = {"spec": bundle.spec, "state_dict": bundle.model.state_dict(), "test_accuracy": 0.8}
+    wrong = dict(base, name="Three names", classes=["a", "b", "c"])
+    fashion = dict(base, name="Fashion", classes=["T-shirt", "Trouser", "Pullover", *"3456789"])
+    at = _open()
+    at.session_state["trained_models"] = [wrong, fashion]
+    at.run()
+    at.selectbox(key="draw_model").set_value(1).run()
+    _draw(at, _canvas_png(SEVEN))
+    texts = _texts(at)
+    assert "can't read drawings" in texts and "10 outputs but 3 class names" in texts
+    assert _answer(at) == "7"  # the pretrained model stands in
+    at.selectbox(key="draw_model").set_value(2).run()
+    texts = _texts(at)
+    assert "not the digits 0-9" in texts and "Model: Fashion" in texts and not at.exception

@@ -119,6 +119,13 @@ BAD = [
 ]
 
 
+def _panel(at: AppTest, widget_key: str):
+    """The column that holds the widget with this key (the settings or the results panel)."""
+    return next(
+        c for c in at.columns if any(getattr(x, "key", None) == widget_key for x in c.children.values())
+    )
+
+
 def _stale(at: AppTest) -> str:
     return " ".join(c.value for c in at.caption if c.value.startswith("Meanwhile"))
 
@@ -142,11 +149,15 @@ def test_bad_inputs_get_a_message_and_recover():
 def test_messages_sit_beside_their_field_and_the_refusal_shows_its_formula():
     at = _open()
     _set(at, "sc_Conv2d_k_h", "31")
-    left, right = at.columns[2], at.columns[3]  # [layer settings | results] under the mode's expanders
+    left, right = _panel(at, "sc_square"), _panel(at, "sc_predict")  # settings | results
     assert "padded input is only 30" in " ".join(e.value for e in left.error)
     assert "see the message marked in red on the left" in " ".join(e.value for e in right.error)
     refusal = [x.value for x in right.latex if "refuses" in x.value]
-    assert refusal and r"\frac{28 + 2\cdot 1 - 1\cdot(31-1) - 1}{2}" in refusal[0] and "= 0 + 1 = 1" not in refusal[0]
+    assert (
+        refusal
+        and r"\frac{28 + 2\cdot 1 - 1\cdot(31-1) - 1}{2}" in refusal[0]
+        and "= -1 + 1 = 0" in refusal[0]
+    )
     _set(at, "sc_Conv2d_k_h", "3")
     at.toggle(key="sc_square").set_value(False).run()
     _set(at, "sc_size_w", "abc")
@@ -169,7 +180,7 @@ def test_refusals_specific_to_layer_types():
     at = _open()
     _set(at, "sc_Conv2d_s_h", "2")
     at.radio(key="sc_pad_mode").set_value("same").run()
-    left = at.columns[2]
+    left = _panel(at, "sc_square")
     assert "stride 1" in " ".join(e.value for e in left.error) and "last Conv2d that worked" in _stale(at)
     at.radio(key="sc_kind").set_value("MaxPool2d").run()
     _set(at, "sc_MaxPool2d_p_h", "2")
@@ -225,6 +236,20 @@ def test_stack_mode_shapes_presets_and_where_size_hits_zero():
     assert not at.error and len(at.table[0].value) == 9
     _set(at, "sc_add_p", "abc")
     assert "whole number" in _errors(at) and "same or valid" in _errors(at)
+
+
+def test_stack_mode_bad_input_keeps_the_last_stack_and_says_which_field():
+    at = _open(1)
+    _set(at, "sc_st_w", "abc")
+    assert any(e.value.startswith("Width: The input size must be a whole number") for e in at.error)
+    assert "last input that worked: 1 × 28 × 28" in _stale(at)
+    assert list(at.table[0].value["output [C, H, W]"])[-1] == "32 × 2 × 2"  # the table stays
+    _set(at, "sc_st_w", "10^12")
+    assert "too large" in _errors(at) and at.table
+    _set(at, "sc_st_w", "20")
+    assert not at.error and list(at.table[0].value["output [C, H, W]"])[-1] == "32 × 2 × 1"
+    _set(at, "sc_add_k", "0")
+    assert "at least 1" in _errors(at) and at.button(key="sc_add").disabled
 
 
 def test_stack_mode_loads_presets_and_the_session_model():

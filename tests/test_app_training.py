@@ -415,7 +415,7 @@ def test_predict_then_reveal_answers_with_the_apps_own_verdict():
     assert any("guess matches" in t or "Not this time" in t for t in boxes), boxes
 
 
-def test_results_gallery_marks_wrong_answers_with_the_true_class():
+def test_results_gallery_weights_download_and_draw_page():
     at = _open()
     _setup_small(at)
     at.button(key="train_start").click().run()
@@ -431,3 +431,76 @@ def test_results_gallery_marks_wrong_answers_with_the_true_class():
     assert len(titles) == min(16, wrong)
     assert all(t.startswith("✗") and "<br>is " in t for t in titles), titles[:3]
     assert run.status == "finished"
+    # The download: {"spec", "state_dict", ...} of tensors and plain data, never a pickled module.
+    import io
+
+    import torch
+
+    from cnnlib.evaluation import export_weights, predict_proba
+    from cnnlib.spec import ModelSpec, build_model
+
+    assert at.get("download_button")[0].proto.label.endswith("(.pt)")
+    data = export_weights(
+        run.spec.to_dict(),
+        run.model.state_dict(),
+        run.classes,
+        run.bundle.mean,
+        run.bundle.std,
+        run.bundle.name,
+    )  # what the button's callable returns
+    assert b"torch.nn" not in data and b"Sequential" not in data  # no module pickled
+    payload = torch.load(io.BytesIO(data), weights_only=True)
+    assert set(payload) >= {"spec", "state_dict", "classes", "mean", "std"}
+    rebuilt = build_model(ModelSpec.from_dict(payload["spec"]))
+    rebuilt.load_state_dict(payload["state_dict"])
+    images = run.bundle.test_images[:20]
+    same = predict_proba(rebuilt, images, payload["mean"], payload["std"])
+    assert same == pytest.approx(predict_proba(run.model, images, run.bundle.mean, run.bundle.std), abs=1e-6)
+    # ... and the trained model is offered on Draw & predict.
+    at.switch_page("pages/5_draw_and_predict.py").run()
+    assert not at.exception
+    options = at.selectbox(key="draw_model").options
+    assert any("Trained this session" in o and "shapes" in o.lower() for o in options), options
+
+
+def _zip(files: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in files.items():
+            z.writestr(name, data)
+    return buf.getvalue()
+
+
+def _png() -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (12, 12), (200, 30, 30)).save(out, "PNG")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        ({"../evil.png": b"x", "cats/0.png": b"x"}, "escapes its folder"),
+        ({"a.png": b"x", "b.png": b"x"}, "no class folders"),
+        ({"cats/a.txt": b"x", "dogs/b.csv": b"y"}, "no image files"),
+        ({"cats/bomb.png": bytes(25 * 1024 * 1024), "dogs/0.png": b"x"}, "limit per image"),
+    ],
+    ids=["path-escape", "no-class-folders", "non-images", "decompression-bomb"],
+)
+def test_bad_zips_get_a_message_and_nothing_else_is_lost(files, message):
+    at = _open()
+    at.number_input(key="tr_ep").set_value(3).run()
+    at.selectbox(key="tr_dataset").set_value("upload").run()
+    at.get("file_uploader")[0].upload("data.zip", _zip(files), "application/zip")
+    at.run()
+    assert not at.exception
+    assert any(message in t for t in _texts(at.error)), _texts(at.error)
+    at.button(key="train_start").click().run()
+    assert "train_run" not in at.session_state and not at.exception
+    assert at.number_input(key="tr_ep").value == 3  # the other settings are kept
+    good = {f"{c}/{i}.png": _png() for c in ("cats", "dogs") for i in range(6)}
+    at.get("file_uploader")[0].upload("good.zip", _zip(good), "application/zip")
+    at.number_input(key="tr_bs").set_value(4).run()
+    assert not at.error, _texts(at.error)  # a good zip afterwards just works

@@ -673,3 +673,122 @@ def test_framed_cards():
     ink = np.argwhere(fit == 255)
     assert (ink.max(0) - ink.min(0) + 1).tolist() == [140, 70]
     assert fit[0, 0] == round(0.3 * 255)
+
+
+# ------------------------------------------------------------- audit additions: uploads, notes, figures
+
+
+def _seven_on_paper(size=300, ink=20, paper=235) -> Image.Image:
+    img = Image.new("L", (size, size), paper)
+    pts = [(size * 0.23, size * 0.2), (size * 0.77, size * 0.2), (size * 0.4, size * 0.87)]
+    ImageDraw.Draw(img).line(pts, fill=ink, width=int(size * 0.07))
+    return img
+
+
+def _bytes(img: Image.Image, fmt="PNG", **kw) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format=fmt, **kw)
+    return buf.getvalue()
+
+
+def test_read_image_high_bit_depth_is_not_blank():
+    """16-bit PNG/TIFF, 32-bit and float TIFF read like the 8-bit picture (Pillow alone clips them white)."""
+    ref = inf.read_image(_bytes(_seven_on_paper())).astype(int)
+    a16 = np.asarray(_seven_on_paper()).astype(np.uint16) * 257
+    for data in (
+        _bytes(Image.fromarray(a16)),  # 16-bit grey PNG
+        _bytes(Image.fromarray(a16), "TIFF"),
+        _bytes(Image.fromarray(a16.astype(np.int32)), "TIFF"),  # mode "I"
+        _bytes(Image.fromarray(np.asarray(_seven_on_paper()).astype(np.float32) / 255), "TIFF"),  # mode "F"
+    ):
+        grey = inf.read_image(data)
+        assert grey.dtype == np.uint8 and grey.shape == ref.shape
+        assert np.abs(grey.astype(int) - ref).mean() < 2
+
+
+def test_read_image_tiny_and_bomb_messages():
+    with pytest.raises(inf.ImageInputError, match="1×1 pixels, too small"):
+        inf.read_image(_bytes(Image.new("RGB", (1, 1), (255, 255, 255))))
+    with pytest.raises(inf.ImageInputError, match="too small"):
+        inf.read_image(_bytes(Image.new("L", (5, 40), 0)))
+    # Over Pillow's own bomb limit: Image.open refuses it; the message is about size, not format.
+    bomb = _bytes(Image.new("1", (20000, 20000), 0))
+    with pytest.raises(inf.ImageInputError, match="too many pixels"):
+        inf.read_image(bomb)
+
+
+def test_read_image_colour_photo_with_a_shadow(pretrained):
+    """A blue-pen 7 on cream paper, lit from one side and noisy, JPEG: read as a clean 7."""
+    rng = np.random.default_rng(0)
+    ink = np.asarray(_seven_on_paper(ink=255, paper=0)).astype(np.float32)[..., None] / 255  # [300, 300, 1]
+    yy, xx = np.mgrid[0:300, 0:300]
+    light = (0.95 - 0.5 * xx / 300)[..., None]  # bright left, dark right
+    paper = light * np.array([235.0, 225.0, 195.0]) + rng.normal(0, 5, (300, 300, 3))
+    photo = np.clip(paper * (1 - ink) + np.array([30.0, 40.0, 120.0]) * ink, 0, 255).astype(np.uint8)
+    grey = inf.read_image(_bytes(Image.fromarray(photo), "JPEG", quality=85))
+    pre = inf.preprocess_drawing(grey, pretrained.mean, pretrained.std)
+    assert not pre.notes  # the shadow is not ink: nothing touches the edge
+    clean = inf.preprocess_drawing(inf.read_image(_bytes(_seven_on_paper())))  # the same 7, scanned
+    assert np.abs(np.subtract(pre.bbox, clean.bbox)).max() <= 3  # the box is the digit's alone
+    assert inf.answer(inf.predict(pretrained.model, pre.tensor), pretrained.classes).label == "7"
+
+
+def test_read_image_applies_exif_rotation():
+    upright = _seven_on_paper().convert("RGB")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90° clockwise to view"
+    stored = upright.rotate(90, expand=True)  # what the camera stored
+    a = inf.read_image(_bytes(stored, "JPEG", exif=exif)).astype(int)
+    b = inf.read_image(_bytes(upright, "JPEG")).astype(int)
+    assert np.abs(a - b).mean() < 3
+
+
+def test_flatten_paper_removes_lighting_and_keeps_strokes():
+    xx = np.tile(np.linspace(0.0, 0.6, 200, dtype=np.float32), (150, 1))  # light fading to the right
+    np.testing.assert_allclose(inf.flatten_paper(xx), 0.0, atol=5e-3)  # a gradient is not ink, to the edge
+    img = xx.copy()
+    img[40:110, 150:160] += 0.3  # a stroke in the shadowy part
+    flat = inf.flatten_paper(img)
+    assert flat[40:110, 150:160].mean() == pytest.approx(0.3, abs=0.04)
+    assert flat[:, :140].max() < 0.02
+    # On paper, ink darkens the light by a factor: the same ink reads the same in light and shadow.
+    light = np.tile(np.linspace(1.0, 0.4, 200, dtype=np.float32), (150, 1))  # paper brightness
+    seen = light.copy()
+    seen[40:110, 20:30] *= 0.2  # ink reflecting 20 % in the light
+    seen[40:110, 170:180] *= 0.2  # the same ink in the shadow
+    flat = inf.flatten_paper(1.0 - seen, on_paper=True)
+    assert flat[40:110, 20:30].mean() == pytest.approx(0.8, abs=0.03)
+    assert flat[40:110, 170:180].mean() == pytest.approx(0.8, abs=0.03)
+
+
+def test_opening_matches_a_brute_force_one():
+    rng = np.random.default_rng(3)
+    a = rng.random((12, 15)).astype(np.float32)
+    k = 5
+    p = np.pad(a, k - 1, mode="edge")
+    mins = np.array([[p[i : i + k, j : j + k].min() for j in range(p.shape[1] - k + 1)] for i in range(p.shape[0] - k + 1)])
+    ref = np.array([[mins[i : i + k, j : j + k].max() for j in range(a.shape[1])] for i in range(a.shape[0])])
+    np.testing.assert_allclose(inf._opening(a, k), ref)
+
+
+def test_flat_line_gets_a_note_and_a_digit_does_not():
+    line = inf.preprocess_drawing(canvas([[(40, 140), (240, 140)]], width=8))
+    assert any("flat line" in n for n in line.notes) and line.steps[2][1].shape == (1, 20)
+    assert not inf.preprocess_drawing(canvas(SEVEN)).notes
+    assert not inf.preprocess_drawing(canvas(ONE)).notes  # tall and thin is fine: a 1
+
+
+def test_naive_image_is_the_squashed_canvas():
+    rgba = canvas(SEVEN)
+    img = inf.naive_image(rgba)
+    assert img.shape == (28, 28) and 0 <= img.min() and img.max() <= 1
+    torch.testing.assert_close(inf.naive_resize(rgba)[0, 0], torch.from_numpy((img - 0.1307) / 0.3081))
+
+
+def test_probability_labels_are_readable():
+    from cnnlib import plots_draw as pd
+
+    bar = pd.probability_figure(np.array([0.02, 0.9, 0.08]), ["a", "b", "c"]).data[0]
+    assert bar.constraintext == "none"  # Plotly would shrink the top bar's label to the bar's width
+    assert bar.text[1] == "<b>90%</b>" and bar.text[2] == "8%"
+    assert bar.textfont.color[1] == pd.TOP_COLOUR

@@ -403,7 +403,9 @@ def test_padding_mask_marks_exactly_the_padded_cells_of_the_patch():
         inside = np.pad(np.ones(image.shape), ((top, bottom), (left, right)))
         r0, c0 = row * stride, col * stride
         kh, kw = kernel.shape
-        window = inside[r0 : r0 + dilation * (kh - 1) + 1 : dilation, c0 : c0 + dilation * (kw - 1) + 1 : dilation]
+        window = inside[
+            r0 : r0 + dilation * (kh - 1) + 1 : dilation, c0 : c0 + dilation * (kw - 1) + 1 : dilation
+        ]
         np.testing.assert_array_equal(mask, window == 0)
 
 

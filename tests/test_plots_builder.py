@@ -6,8 +6,12 @@ import plotly.graph_objects as go
 
 from cnnlib import spec as S
 from cnnlib.plots_builder import (
+    REF_WIDTH_PX,
+    _label_px,
     block_geometry,
     group_blocks,
+    label_rows,
+    thin_labels,
     network_diagram,
     network_diagram_dict,
     spec_diagram,
@@ -94,3 +98,58 @@ def test_spec_diagram_matches_network_diagram():
     tiny_input = S.set_input_shape(spec, [1, 1, 1])  # the input itself is wrong: no blocks after it
     fig = spec_diagram(tiny_input.to_json())
     assert len(fig.data) == 3 and all(d.name != "error" for d in fig.data)
+
+
+def _overlaps(fig: go.Figure) -> list[tuple[str, str]]:
+    """Pairs of labels in the same row (same anchor and shift) that overlap on a REF_WIDTH_PX-wide plot."""
+    lo, hi = fig.layout.xaxis.range
+    px = REF_WIDTH_PX / (hi - lo)
+    rows: dict = {}
+    for a in fig.layout.annotations:
+        if a.yanchor in ("top", "bottom"):
+            rows.setdefault((a.yanchor, a.yshift), []).append(a)
+    bad = []
+    for row in rows.values():
+        row.sort(key=lambda a: a.x)
+        for a, b in zip(row, row[1:], strict=False):
+            half = (_label_px(a.text, a.font.size) + _label_px(b.text, b.font.size)) / 2
+            if (b.x - a.x) * px < half:
+                bad.append((a.text, b.text))
+    return bad
+
+
+def test_labels_never_overlap_and_stay_readable():
+    deep = S.ModelSpec.from_dict(
+        {
+            "input_shape": [3, 64, 64],
+            "layers": [
+                {"type": "Conv2d", "out_channels": 16 * (1 + i // 6), "kernel_size": 3, "padding": 1}
+                if i % 2 == 0
+                else {"type": "MaxPool2d", "kernel_size": 2}
+                if i % 6 == 5
+                else {"type": "BatchNorm2d"}
+                for i in range(24)
+            ]
+            + [{"type": "Flatten"}, {"type": "Linear", "out_features": 10}],
+        }
+    )
+    for name, spec in [*PRESETS.items(), ("deep", deep)]:
+        rows, err = S.summarize_partial(spec)
+        assert err is None, name
+        fig = network_diagram(spec.input_shape, rows)
+        assert not _overlaps(fig), name
+        fonts = {a.font.size for a in fig.layout.annotations}
+        assert min(fonts) >= (11 if name == "deep" else 14), (name, fonts)
+    simple = network_diagram((1, 28, 28), S.summarize(PRESETS["SimpleCNN"]))
+    assert {a.yshift for a in simple.layout.annotations} == {0}  # 8 blocks fit in one row
+    vgg = network_diagram((3, 32, 32), S.summarize(PRESETS["Small VGG"]))
+    assert len({a.yshift for a in vgg.layout.annotations if a.yanchor == "top"}) == 2  # two rows
+
+
+def test_label_rows():
+    assert label_rows([0, 100, 200], [50, 50, 50]) == [0, 0, 0]
+    assert label_rows([0, 50, 100], [60, 60, 60]) == [0, 1, 0]
+    assert label_rows([0, 10, 20], [60, 60, 60]) == [0, 1, 2]
+    assert label_rows([0, 10, 20], [60, 60, 60], max_rows=2) is None
+    assert thin_labels([0, 10, 20, 30, 40], [60] * 5, max_rows=1) == [None, None, None, None, 0]
+    assert thin_labels([0, 40, 80, 120], [60] * 4, max_rows=1) == [None, 0, None, 0]

@@ -391,7 +391,9 @@ def test_latex_variants():
     assert pool2d_output_size(7, 2, 5, 1, ceil_mode=True) == 2
     t = conv_transpose2d_formula_latex(5, 3, 2, 1, 1)
     assert r"(5-1)\cdot 2 - 2\cdot 1 + 1\cdot(3-1) + 1 + 1" in t and "= 10" in t
-    assert "too small" in pool2d_formula_latex(2, 3)  # shown, not raised, so students see why
+    assert "below 1 pixel: PyTorch refuses" in pool2d_formula_latex(
+        2, 3
+    )  # shown, not raised, so students see why
 
 
 def test_latex_results_match_the_size_functions():

@@ -25,7 +25,7 @@ SPEC, NAME, UNDO, VERSION, SELECTED = (
     "builder_sel",
 )
 NOTICE, FIELD_ERR = "builder_notice", "builder_field_err"
-UPLOAD_NOTICE = "builder_upload_notice"
+UPLOAD_NOTICE, HANDOFF_NOTICE = "builder_upload_notice", "builder_handoff_notice"
 MAX_UNDO = 30
 
 # The Training page's own choice of model (pages/ui/training_setup.py), read here only to say which
@@ -252,7 +252,6 @@ def use_for_training() -> None:
     st.session_state["model_spec"] = spec.to_dict()
     st.session_state["model_spec_name"] = name()
     st.session_state.pop(TRAINING_SEEN, None)  # Training selects it on its next run, even if sent before
-    notice(
-        "success",
-        f"Sent: the Training page will train {name()} (fitted to the dataset you choose there).",
+    st.session_state[HANDOFF_NOTICE] = (
+        f"Sent: the Training page will train {name()} (fitted to the dataset you choose there)."
     )

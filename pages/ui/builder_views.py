@@ -116,6 +116,9 @@ def render_handoff(spec: S.ModelSpec, err: S.SpecError | None) -> None:
         if err is not None
         else "Training fits it to the dataset you pick there (input shape and number of classes)",
     )
+    sent_note = st.session_state.pop(B.HANDOFF_NOTICE, None)
+    if sent_note:  # said here, next to the button, not at the top of the page
+        c2.success(sent_note, icon=":material/check_circle:")
 
 
 def render_totals(spec: S.ModelSpec, rows: list[S.LayerSummary], err: S.SpecError | None) -> None:

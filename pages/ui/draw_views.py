@@ -18,6 +18,9 @@ from cnnlib.inference import (
     feature_maps,
     grad_cam,
     model_from_record,
+    naive_image,
+    naive_resize,
+    predict,
 )
 from cnnlib.plots_draw import cam_figure, feature_grid_figure, framed, probability_figure
 from pages.ui.resources import get_pretrained
@@ -143,9 +146,22 @@ def steps_row(pre: Preprocessed, source: str = "canvas") -> None:
             caption = name
         elif name.startswith("Normalised") and pre.value_range:
             lo, hi = pre.value_range
-            caption = f"Normalised: values {lo:.2f} to {hi:.2f} (same picture, new numbers)"
+            caption = f"Normalised: values {lo:.2f} to {hi:.2f}"
         with col:
             st.image(framed(img, 150, units=None if i < 2 else 28), caption=caption, width="stretch")
+
+
+def naive_comparison(choice: ModelChoice, image: np.ndarray, probs: np.ndarray) -> None:
+    """This drawing squashed whole to 28x28 (no crop, no centring) and what the network says to it."""
+    naive = answer(predict(choice.model, naive_resize(image, choice.mean, choice.std)), choice.classes)
+    proper = answer(probs, choice.classes)
+    left, right = st.columns([1, 3], vertical_alignment="center")
+    left.image(framed(naive_image(image), 150, units=28), caption="Squashed whole to 28×28", width=150)
+    right.markdown(
+        f"Squashed whole, with no crop and no centring, your drawing would be read as "
+        f"**{html.escape(naive.label)}** ({naive.confidence:.0%} sure). Through the MNIST recipe it is "
+        f"**{html.escape(proper.label)}** ({proper.confidence:.0%} sure)."
+    )
 
 
 def grad_cam_panel(model, pre: Preprocessed, classes: list[str], top: int) -> None:

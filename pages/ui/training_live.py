@@ -213,7 +213,9 @@ def _progress(snap) -> None:
     bar, side = st.columns([5, 1.4], vertical_alignment="bottom") if show_button else (st.container(), None)
     # A stopped or failed run's message is long and shown in the box below: the bar just says what happened.
     head = SHORT_STATUS.get(snap.status, snap.message)
-    bar.progress(snap.progress, text=f"{head}  ·  batch {snap.step:,} of {snap.total_steps:,} · {snap.device}")
+    bar.progress(
+        snap.progress, text=f"{head}  ·  batch {snap.step:,} of {snap.total_steps:,} · {snap.device}"
+    )
     if side is not None and side.button(
         "See the results",
         key="train_to_results",

@@ -83,9 +83,11 @@ def test_diagram_code_and_handoff(server, page):
     assert "nn.Linear(392, 64)" in code.inner_text()
     assert page.locator(".st-key-bdl_code").count() == 1
 
-    handoff = page.locator(f"{MAIN} [data-testid=stMarkdownContainer]").filter(has_text="will train")
+    handoff = page.locator(f"{MAIN} [data-testid=stMarkdownContainer]").filter(has_text="Training will train")
     assert "Demo CNN" in handoff.first.inner_text()
     page.locator(".st-key-buse button").first.click()  # a button with help= is drawn twice (tooltip)
     wait_idle(page)
-    assert "SimpleCNN" in handoff.first.inner_text() and "this model" in handoff.first.inner_text()
+    assert "will train SimpleCNN: this model." in handoff.first.inner_text()
+    sent = page.locator(f"{MAIN} [data-testid=stAlert]").filter(has_text="Sent: the Training page")
+    assert sent.count() == 1
     assert_no_exception(page)

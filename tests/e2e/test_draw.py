@@ -56,6 +56,8 @@ def test_drawing_digits_updates_the_prediction(server, page):
     assert page.locator(ANSWER).count() == 0
     draw(page, ONE)
     assert answer(page) == "1"
+    # Grad-CAM explains the new answer (a keyed select would otherwise keep explaining the 7).
+    assert page.locator(".st-key-draw_cam_class_10 input").input_value() == "The answer (1)"
     clear(page)
     draw(page, ZERO)
     assert answer(page) == "0"
@@ -88,3 +90,37 @@ def test_bad_upload_gets_its_message(server, page):
     assert error.count() == 1 and "upload a PNG or JPEG of a digit" in error.inner_text()
     assert page.locator(ANSWER).count() == 0
     assert_no_exception(page)
+
+
+def test_finger_drawing_on_a_tablet(server, browser):
+    """A touch screen with 2x pixels, tablet-sized: the whole canvas is visible (the answer wraps
+    below it instead of squeezing it) and a finger stroke, sent as touch events, gets an answer."""
+    ctx = browser.new_context(
+        viewport={"width": 820, "height": 1180}, has_touch=True, is_mobile=True, device_scale_factor=2
+    )
+    try:
+        pg = ctx.new_page()
+        pg.set_default_timeout(60_000)
+        open_page(pg, server, "draw_and_predict")
+        box = _canvas_box(pg)
+        x0, y0 = box["x"], box["y"]
+        hit = "([x, y]) => document.elementFromPoint(x, y)?.closest('[data-testid=stBidiComponentIsolated]') !== null"
+        assert pg.evaluate(hit, [x0 + 275, y0 + 140]), "the canvas's right edge is hidden"
+        cdp = ctx.new_cdp_session(pg)
+
+        def touch(kind: str, x: float | None = None, y: float | None = None) -> None:
+            points = [] if x is None else [{"x": x0 + x, "y": y0 + y, "id": 1, "radiusX": 4, "radiusY": 4}]
+            cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+
+        (sx, sy), *rest = SEVEN[0]
+        touch("touchStart", sx, sy)
+        for x, y in rest:
+            for k in range(1, 11):
+                touch("touchMove", sx + (x - sx) * k / 10, sy + (y - sy) * k / 10)
+            sx, sy = x, y
+        touch("touchEnd")
+        wait_idle(pg, settle=1.0)
+        assert answer(pg) == "7"
+        assert_no_exception(pg)
+    finally:
+        ctx.close()

@@ -61,3 +61,28 @@ def test_preset_step_through_and_bad_upload(server, page):
     assert sidebar.get_by_text("Using the last good image: MNIST digit").count() == 1
     assert feature_map(page) == blur, "the feature map changed after a bad upload"
     assert_no_exception(page)
+
+
+def test_a_click_on_the_feature_map_picks_the_pixel_to_step_through(server, page):
+    """Click a cell of the feature map: the sliders and the step-through follow that pixel."""
+    open_page(page, server, "kernels")
+    plot = page.locator(MAP).first
+    plot.scroll_into_view_if_needed()
+    # the plot area in page pixels, and the map's size, from Plotly's own layout
+    area = page.evaluate(
+        f"""() => {{ const d = document.querySelector("{MAP}"); const l = d._fullLayout;
+        const r = d.getBoundingClientRect();
+        return {{x: r.left + l.xaxis._offset, y: r.top + l.yaxis._offset, w: l.xaxis._length,
+                 h: l.yaxis._length, rows: d._fullData[0].z.length, cols: d._fullData[0].z[0].length}}; }}"""
+    )
+    target = (area["rows"] // 4, (3 * area["cols"]) // 4)  # well away from the first pixel shown
+    x = area["x"] + (target[1] + 0.5) * area["w"] / area["cols"]
+    y = area["y"] + (target[0] + 0.5) * area["h"] / area["rows"]
+    page.mouse.click(x, y)
+    wait_idle(page)
+    row = int(page.locator(".st-key-k_row input").input_value())
+    col = int(page.locator(".st-key-k_col input").input_value())
+    assert (row, col) == target
+    assert page.locator(f".st-key-k_map_chart_{row}_{col}").count() == 1
+    assert metric(page, f"PyTorch at ({row}, {col})") == metric(page, "= By hand")
+    assert_no_exception(page)

@@ -30,15 +30,19 @@ def test_typed_settings_give_the_output_size_and_bad_values_their_message(server
     screenshot(page, "shapes_result")
 
     type_into(page, "sc_Conv2d_k_h", "abc")
-    field = page.locator(".st-key-sc_Conv2d_k_h").locator("xpath=following-sibling::*[1]")
-    assert "kernel size must be a whole number" in field.inner_text(), field.inner_text()
+    settings = page.locator("[data-testid=stColumn]").filter(has=page.locator(".st-key-sc_square")).last
+    beside = "\n".join(settings.locator("[data-testid=stAlert]").all_inner_texts())
+    assert "kernel size must be a whole number" in beside, beside  # in the settings, under the field's row
     assert "Fix the setting marked in red" in alerts(page)
-    assert page.locator("[data-testid=stMetric]").filter(has_text="Output").count() == 0
+    assert output_shape(page) == "8 × 32 × 32"  # the last layer that worked stays, marked as such
+    assert page.get_by_text("Meanwhile, the last Conv2d that worked").count() == 1
     assert_no_exception(page)
 
     type_into(page, "sc_Conv2d_k_h", "40")  # wider than the 32 + 2 x 2 padded input
     text = alerts(page)
     assert "The kernel spans 40 pixels but the padded input is only 36 pixels" in text, text
     assert "PyTorch would refuse this layer" in text, text
+    box = settings.locator("[data-testid=stAlert]").filter(has_text="The kernel spans 40 pixels").first
+    assert box.bounding_box()["width"] > 300  # as wide as the row of fields, not squeezed under one
     assert_no_exception(page)
     screenshot(page, "shapes_error")
