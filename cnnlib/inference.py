@@ -300,7 +300,9 @@ def flatten_paper(grey: np.ndarray, on_paper: bool = False) -> np.ndarray:
     h, w = grey.shape
     f = min(1.0, 64 / min(h, w))
     sh, sw = max(1, round(h * f)), max(1, round(w * f))
-    small = Image.fromarray(np.ascontiguousarray(grey, dtype=np.float32)).resize((sw, sh), Image.Resampling.BOX)
+    small = Image.fromarray(np.ascontiguousarray(grey, dtype=np.float32)).resize(
+        (sw, sh), Image.Resampling.BOX
+    )
     k = 2 * (min(sh, sw) // 8) + 1  # odd window, about a quarter of the shorter side
     if k < 3:
         return grey

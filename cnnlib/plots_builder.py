@@ -154,7 +154,7 @@ def _text_em(line: str) -> float:
     )
 
 
-def _label_px(text: str, font: int) -> float:
+def label_width_px(text: str, font: int) -> float:
     """Estimated width in pixels of an annotation's widest line."""
     lines = re.sub("</?b>", "", text).split("<br>")
     return max(_text_em(line) for line in lines) * font
@@ -195,15 +195,17 @@ def _layout_labels(centres_px: list[float], tops: list[str], bottoms: list[str])
     three, else the smallest font with some labels left out."""
     for max_rows in (2, 3):
         for font in FONTS:
-            top = label_rows(centres_px, [_label_px(t, font) for t in tops], max_rows)
-            bottom = label_rows(centres_px[: len(bottoms)], [_label_px(t, font) for t in bottoms], max_rows)
+            top = label_rows(centres_px, [label_width_px(t, font) for t in tops], max_rows)
+            bottom = label_rows(
+                centres_px[: len(bottoms)], [label_width_px(t, font) for t in bottoms], max_rows
+            )
             if top is not None and bottom is not None:
                 return font, top, bottom
     font = FONTS[-1]
     return (
         font,
-        thin_labels(centres_px, [_label_px(t, font) for t in tops]),
-        thin_labels(centres_px[: len(bottoms)], [_label_px(t, font) for t in bottoms]),
+        thin_labels(centres_px, [label_width_px(t, font) for t in tops]),
+        thin_labels(centres_px[: len(bottoms)], [label_width_px(t, font) for t in bottoms]),
     )
 
 
@@ -304,7 +306,9 @@ def network_diagram_dict(
 
     # --- widen the x range so the outermost labels are not cut at the plot's edges
     halves = [
-        (a["x"], 1.1 * _label_px(a["text"], font) / 2 / px) for a in annotations if a["yanchor"] != "middle"
+        (a["x"], 1.1 * label_width_px(a["text"], font) / 2 / px)
+        for a in annotations
+        if a["yanchor"] != "middle"
     ]
     x_range = [
         min([x_range[0]] + [c - h for c, h in halves]),

@@ -3,7 +3,8 @@
 sliding_figure draws, in the style of the conv_arithmetic animations, the (padded) input grid
 with the kernel's taps on it (dilation shows as gaps between taps) and the output grid with the
 output pixel those taps produce. stack_figure plots each layer's spatial size and receptive field.
-Pure functions returning go.Figure; all numbers come from cnnlib.shapes.
+Pure functions returning go.Figure; all numbers come from cnnlib.shapes (and its
+shapes_window / shapes_stack helpers).
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from cnnlib.shapes import SlidingAxis, StackResult
+from cnnlib.shapes_stack import StackResult
+from cnnlib.shapes_window import SlidingAxis
 
 MAX_PICTURE_CELLS = 40
 """Largest grid (cells a side, padding included) the sliding picture draws."""
@@ -70,7 +72,7 @@ def sliding_figure(
 ) -> go.Figure:
     """The window for output pixel (out_row, out_col) on the input grid, next to the output grid.
 
-    rows, cols: the layer's SlidingAxis for height and width (cnnlib.shapes.sliding_axis).
+    rows, cols: the layer's SlidingAxis for height and width (cnnlib.shapes_window.sliding_axis).
     uncovered_rows/cols: input rows/cols that no window reads, shaded as such.
     width_px: the width the figure will roughly get, used to size its height.
     """

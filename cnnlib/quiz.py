@@ -1,7 +1,8 @@
 """Shape quiz: random but sensible "what size comes out?" questions, answers checked with hints.
 
-The answers come from cnnlib.shapes (tested against PyTorch), the worked formula from its LaTeX
-helpers. The caller passes a seeded random.Random, so a question can be made again from its seed.
+The answers come from cnnlib.shapes (tested against PyTorch), the worked formula from the LaTeX
+helpers of cnnlib.shapes_explain. The caller passes a seeded random.Random, so a question can be
+made again from its seed.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ from dataclasses import dataclass
 
 from cnnlib.shapes import (
     ShapeError,
-    conv2d_formula_latex,
     conv2d_output_size,
-    conv_transpose2d_formula_latex,
     conv_transpose2d_output_size,
-    pool2d_formula_latex,
     pool2d_output_size,
+)
+from cnnlib.shapes_explain import (
+    conv2d_formula_latex,
+    conv_transpose2d_formula_latex,
+    pool2d_formula_latex,
 )
 
 QUIZ_KINDS = ("Conv2d", "MaxPool2d", "AvgPool2d", "ConvTranspose2d")

@@ -1,6 +1,6 @@
 """Train the bundled digit model (cnnlib/data/mnist_cnn.pt) on the bundled MNIST sample.
 
-    .venv/bin/python scripts/train_pretrained.py            # ~5 minutes on 2 CPU cores
+    .venv/bin/python scripts/train_pretrained.py            # a few minutes on one CPU thread
     .venv/bin/python scripts/train_pretrained.py --epochs 3 --out /tmp/quick.pt
 
 Trains a small CNN (a cnnlib ModelSpec, so the app rebuilds it with `build_model`) on the 4,000

@@ -430,3 +430,22 @@ def test_handoff_says_what_training_and_draw_use():
     assert "2 models trained this session (newest: LeNet-5 on MNIST) are in its Model list" in " ".join(
         m.value for m in at.markdown
     )
+
+
+def test_handoff_round_trip_through_the_training_page():
+    """The builder's account of what Training trains agrees with the Training page itself."""
+    at = open_builder()
+    at.selectbox(key="bpreset").set_value("LeNet-5").run()
+    click(at, "bload_preset")
+    click(at, "buse")
+    at.switch_page("pages/4_training.py").run()
+    assert not at.exception
+    assert at.selectbox(key="tr_model").value == "Your model (from the Model builder)"
+    at.selectbox(key="tr_model").set_value("SimpleCNN").run()  # the student picks a preset there
+    at.switch_page(PAGE).run()
+    assert "will train **SimpleCNN** (picked there)" in " ".join(m.value for m in at.markdown)
+    click(at, "buse")  # sending the same model again selects it again
+    at.switch_page("pages/4_training.py").run()
+    assert at.selectbox(key="tr_model").value == "Your model (from the Model builder)"
+    at.switch_page(PAGE).run()
+    assert "will train **LeNet-5**: this model." in " ".join(m.value for m in at.markdown)

@@ -336,7 +336,9 @@ def test_corrupt_pretrained_file_is_explained_and_session_models_still_work(monk
         assert "could not be read" in _texts(at) and "No model to use yet" in _texts(at)
         at.session_state["trained_models"] = [record]
         at.run()
-        assert at.selectbox(key="draw_model").options == ["Trained this session: My CNN · test accuracy 90.0%"]
+        assert at.selectbox(key="draw_model").options == [
+            "Trained this session: My CNN · test accuracy 90.0%"
+        ]
         _draw(at, _canvas_png(SEVEN))
         assert not at.exception and _answer(at) == "7" and "could not be read" in _texts(at)
     finally:

@@ -766,7 +766,12 @@ def test_opening_matches_a_brute_force_one():
     a = rng.random((12, 15)).astype(np.float32)
     k = 5
     p = np.pad(a, k - 1, mode="edge")
-    mins = np.array([[p[i : i + k, j : j + k].min() for j in range(p.shape[1] - k + 1)] for i in range(p.shape[0] - k + 1)])
+    mins = np.array(
+        [
+            [p[i : i + k, j : j + k].min() for j in range(p.shape[1] - k + 1)]
+            for i in range(p.shape[0] - k + 1)
+        ]
+    )
     ref = np.array([[mins[i : i + k, j : j + k].max() for j in range(a.shape[1])] for i in range(a.shape[0])])
     np.testing.assert_allclose(inf._opening(a, k), ref)
 
@@ -792,3 +797,39 @@ def test_probability_labels_are_readable():
     assert bar.constraintext == "none"  # Plotly would shrink the top bar's label to the bar's width
     assert bar.text[1] == "<b>90%</b>" and bar.text[2] == "8%"
     assert bar.textfont.color[1] == pd.TOP_COLOUR
+
+
+def test_readme_states_the_stored_accuracy(pretrained):
+    """The README's figure for the bundled model is the one stored with its weights (and printed by
+    scripts/train_pretrained.py when it made them)."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    assert f"**{100 * pretrained.test_accuracy:.1f} %**" in readme
+    script = (Path(__file__).resolve().parents[1] / "scripts" / "train_pretrained.py").read_text(
+        encoding="utf-8"
+    )
+    assert "test accuracy on the" in script and "held-out digits" in script
+
+
+def test_small_digits_anywhere_need_the_mnist_recipe(pretrained, mnist):
+    """Digits drawn small (50-100 px of a 280 px canvas) anywhere: the recipe still reads nearly all of
+    them, a naive squash of the whole canvas almost none (it hands the network a speck)."""
+    rng = np.random.default_rng(1)
+    drawn, n = [], 100
+    for i in range(n):
+        img = mnist.test_images[i, 0].numpy()
+        ys, xs = np.nonzero(img > 30)
+        crop = Image.fromarray(img[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1])
+        h = int(rng.integers(50, 101))
+        w = max(1, round(crop.width * h / crop.height))
+        big = np.asarray(crop.resize((w, h), Image.Resampling.BICUBIC))
+        out = np.zeros((CANVAS, CANVAS), np.uint8)
+        top, left = int(rng.integers(0, CANVAS - h + 1)), int(rng.integers(0, CANVAS - w + 1))
+        out[top : top + h, left : left + w] = big
+        drawn.append(out)
+    labels = mnist.test_labels[:n].numpy()
+    proper = torch.cat([inf.preprocess_drawing(d, pretrained.mean, pretrained.std).tensor for d in drawn])
+    naive = torch.cat([inf.naive_resize(d, pretrained.mean, pretrained.std) for d in drawn])
+    assert float((inf.predict(pretrained.model, proper).argmax(1) == labels).mean()) >= 0.9
+    assert float((inf.predict(pretrained.model, naive).argmax(1) == labels).mean()) <= 0.4

@@ -7,14 +7,14 @@ import plotly.graph_objects as go
 from cnnlib import spec as S
 from cnnlib.plots_builder import (
     REF_WIDTH_PX,
-    _label_px,
     block_geometry,
     group_blocks,
     label_rows,
-    thin_labels,
+    label_width_px,
     network_diagram,
     network_diagram_dict,
     spec_diagram,
+    thin_labels,
 )
 from cnnlib.presets import PRESETS
 
@@ -112,7 +112,7 @@ def _overlaps(fig: go.Figure) -> list[tuple[str, str]]:
     for row in rows.values():
         row.sort(key=lambda a: a.x)
         for a, b in zip(row, row[1:], strict=False):
-            half = (_label_px(a.text, a.font.size) + _label_px(b.text, b.font.size)) / 2
+            half = (label_width_px(a.text, a.font.size) + label_width_px(b.text, b.font.size)) / 2
             if (b.x - a.x) * px < half:
                 bad.append((a.text, b.text))
     return bad

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from cnnlib import plots_shapes as PS
-from cnnlib.shapes import single_layer, stack_shapes
+from cnnlib.shapes_explain import single_layer
+from cnnlib.shapes_stack import stack_shapes
 
 
 def _cells(fig) -> np.ndarray:

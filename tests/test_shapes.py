@@ -1,4 +1,5 @@
-"""cnnlib.shapes against PyTorch: sizes, refusals, coverage, the sliding picture, receptive field.
+"""cnnlib.shapes and its helpers (shapes_explain, shapes_window, shapes_stack) against PyTorch:
+sizes, refusals, coverage, the sliding picture, receptive field.
 
 The sweeps run torch's real functional layers on tiny CPU tensors ([1, 1, H, W]; sizes in the
 thousands on long thin ones); each case checks both that the sizes agree and that ShapeError is
@@ -21,28 +22,27 @@ from cnnlib.shapes import (
     MAX_VALUE,
     ShapeError,
     check_int,
-    conv2d_formula_latex,
     conv2d_output_hw,
     conv2d_output_size,
     conv2d_params,
-    conv_transpose2d_formula_latex,
     conv_transpose2d_output_hw,
     conv_transpose2d_output_size,
     conv_transpose2d_params,
-    describe_indices,
     parse_int,
-    pool2d_formula_latex,
     pool2d_output_hw,
     pool2d_output_size,
     receptive_field_stack,
     receptive_field_step,
+)
+from cnnlib.shapes_explain import (
+    conv2d_formula_latex,
+    conv_transpose2d_formula_latex,
+    pool2d_formula_latex,
     refused_formulas,
     single_layer,
-    sliding_axis,
-    stack_shapes,
-    uncovered_indices,
-    uncovered_reasons,
 )
+from cnnlib.shapes_stack import stack_shapes
+from cnnlib.shapes_window import describe_indices, sliding_axis, uncovered_indices, uncovered_reasons
 
 N_CONV, N_POOL, N_TRANSPOSE, N_BIG, N_DEFAULT = 4000, 4000, 3000, 600, 300
 

@@ -1,4 +1,5 @@
-"""Tests for cnnlib.training: TrainConfig validation, augmentation, and TrainingRun in its thread."""
+"""Tests for cnnlib.training and its helpers: TrainConfig validation, augmentation, model checks,
+advice, and TrainingRun in its thread."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from torch import nn
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as TF
 
+from cnnlib.augment import _affine, augment_batch, augment_preview
 from cnnlib.data import load_dataset
+from cnnlib.model_check import check_model
 from cnnlib.slots import SlotLimiter
 from cnnlib.training import (
     DEFAULT_DEMO,
@@ -23,15 +26,8 @@ from cnnlib.training import (
     RunSnapshot,
     TrainConfig,
     TrainingRun,
-    _affine,
-    adaptation_notes,
-    augment_batch,
-    augment_preview,
-    chance_accuracy,
-    check_model,
-    guessing_note,
-    smaller_lr,
 )
+from cnnlib.training_advice import adaptation_notes, chance_accuracy, guessing_note, smaller_lr
 
 
 @pytest.fixture(scope="module")

@@ -121,7 +121,7 @@ def _field_widget(i: int, info: S.FieldInfo, value: Any, arriving: int | None, v
             max_value=hi,
             value=float(value),
             step=step,
-            format="%.2f",
+            format="%.2f" if info.kind == "prob" else "%.3f",  # a LeakyReLU slope of 0.001 shows as such
             key=key,
             help=helptext,
             on_change=B.set_field,

@@ -49,6 +49,26 @@ def _record_label(record: dict, i: int) -> str:
     return f"Trained this session: {name}" + ("" if shown else f" · {_pct(acc)}")
 
 
+def _session_model(record: dict):
+    """(model or None, Compatibility) for a session record, built once per record (~90 ms) and kept
+    in the session until another record is picked (the record itself is held, so it is the same one)."""
+    kept = st.session_state.get("draw_built_model")
+    if kept is not None and kept[0] is record:
+        return kept[1], kept[2]
+    compat = check_compatible(record.get("spec") or {}, record.get("classes"))
+    model = None
+    if compat.ok:
+        try:
+            model = model_from_record(record)
+            compat = check_compatible(model, record.get("classes"))
+        except Exception as err:  # noqa: BLE001 - a broken record must not break the page
+            detail = str(err).replace("\n", " ")
+            detail = detail if len(detail) <= 160 else detail[:160] + "…"
+            compat = type(compat)(False, f"Its weights could not be loaded ({detail}).")
+    st.session_state["draw_built_model"] = (record, model, compat)
+    return model, compat
+
+
 def choose_model() -> ModelChoice | None:
     """The model selector: the bundled model or one trained this session (explained if it can't draw)."""
     try:
@@ -74,16 +94,7 @@ def choose_model() -> ModelChoice | None:
         return fallback
     record = records[index]
     name = record.get("name", "this model")
-    compat = check_compatible(record.get("spec") or {}, record.get("classes"))
-    model = None
-    if compat.ok:
-        try:
-            model = model_from_record(record)
-            compat = check_compatible(model, record.get("classes"))
-        except Exception as err:  # noqa: BLE001 - a broken record must not break the page
-            detail = str(err).replace("\n", " ")
-            detail = detail if len(detail) <= 160 else detail[:160] + "…"
-            compat = type(compat)(False, f"Its weights could not be loaded ({detail}).")
+    model, compat = _session_model(record)
     if not compat.ok:
         tail = " Showing the pretrained digit CNN instead." if fallback else ""
         st.error(f"**{name}** can't read drawings. {compat.message}{tail}", icon=":material/block:")

@@ -1,6 +1,6 @@
 """Kernels page views: output size, the input and feature-map heatmaps, step-through, comparison.
 
-Every number comes from cnnlib (kernels, shapes); the figures from cnnlib.plots_kernels.
+Every number comes from cnnlib (kernels, shapes_explain); the figures from cnnlib.plots_kernels.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import streamlit as st
 
 from cnnlib import kernels as K
 from cnnlib import plots_kernels as P
-from cnnlib import shapes
+from cnnlib import shapes_explain
 from pages.ui.figures import shared
 
 ss = st.session_state
@@ -67,10 +67,10 @@ def output_size(image_shape: tuple[int, int], kernel_shape: tuple[int, int], s: 
     st.markdown("k = kernel size, p = padding, s = stride, d = dilation")
     for name, size, k, conv_size in axes:
         st.markdown(f"**{name}** of the feature map")
-        st.latex(shapes.conv2d_formula_latex(size, k, s.stride, s.padding, s.dilation))
+        st.latex(shapes_explain.conv2d_formula_latex(size, k, s.stride, s.padding, s.dilation))
         if s.pool != "none":
             st.markdown(f"**{name}** after {s.pool_size}×{s.pool_size} pooling (stride {s.pool_size})")
-            st.latex(shapes.pool2d_formula_latex(conv_size, s.pool_size))
+            st.latex(shapes_explain.pool2d_formula_latex(conv_size, s.pool_size))
 
 
 def clamp_pixel(conv: np.ndarray, image_label: str = "") -> tuple[int, int]:

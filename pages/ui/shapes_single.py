@@ -6,14 +6,9 @@ from __future__ import annotations
 import streamlit as st
 
 from cnnlib.plots_shapes import MAX_PICTURE_CELLS, picture_fits, sliding_figure
-from cnnlib.shapes import (
-    LAYER_KINDS,
-    LayerResult,
-    ShapeError,
-    describe_indices,
-    refused_formulas,
-    single_layer,
-)
+from cnnlib.shapes import LAYER_KINDS, ShapeError
+from cnnlib.shapes_explain import LayerResult, refused_formulas, single_layer
+from cnnlib.shapes_window import describe_indices
 from pages.ui.figures import shared
 from pages.ui.shapes_inputs import FieldRows, Slots, int_field, pair_field, stepper
 
@@ -129,7 +124,7 @@ def results_panel(r: LayerResult) -> None:
 
 
 def _unread_text(r: LayerResult) -> str:
-    """Which input rows and columns no window reads, and why (from cnnlib.shapes.uncovered_reasons)."""
+    """Which input rows and columns no window reads, and why (from cnnlib.shapes_window.uncovered_reasons)."""
     head = "Never read by any window (counting from 0): "
     foot = " No kernel tap ever lands on them, so they can't affect the output."
     if r.square:  # the same numbers for both: say why once

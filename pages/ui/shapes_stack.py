@@ -7,7 +7,8 @@ import pandas as pd
 import streamlit as st
 
 from cnnlib.plots_shapes import stack_figure
-from cnnlib.shapes import ShapeError, StackResult, parse_int, stack_shapes
+from cnnlib.shapes import ShapeError, parse_int
+from cnnlib.shapes_stack import StackResult, stack_shapes
 from pages.ui.figures import shared
 from pages.ui.shapes_inputs import Slots, int_field
 

@@ -14,20 +14,15 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
+from cnnlib.augment import augment_preview
 from cnnlib.data import DATASETS, MAX_IMAGE_SIDE, MIN_IMAGE_SIDE, DatasetBundle, DatasetError, load_dataset
 from cnnlib.device import available_devices
 from cnnlib.plots_training import gallery_figure
 from cnnlib.presets import PRESETS
 from cnnlib.slots import cpu_cores
 from cnnlib.spec import ModelSpec, SpecError, adapt_to_dataset, format_count, totals
-from cnnlib.training import (
-    DEFAULT_DEMO,
-    DEMO_SPEC,
-    ConfigError,
-    TrainConfig,
-    adaptation_notes,
-    augment_preview,
-)
+from cnnlib.training import DEFAULT_DEMO, DEMO_SPEC, ConfigError, TrainConfig
+from cnnlib.training_advice import adaptation_notes
 from pages.ui.resources import get_dataset
 
 BUILDER = "Your model (from the Model builder)"

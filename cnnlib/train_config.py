@@ -1,0 +1,235 @@
+"""A training run's settings: `TrainConfig` (every hyperparameter, validated) and `ConfigError`.
+
+    cfg = TrainConfig(optimizer="sgd", lr=0.05, epochs=3).validate(dataset_size=800)
+
+`validate` refuses, with a message a student can act on and `.field` naming the setting, anything
+that cannot train (an unknown optimizer, a learning rate of 0, a batch bigger than the data, a GPU
+the server lacks, ...). Also the allowed choices and limits, and the default classroom demo
+(DEMO_DATASET, DEMO_SPEC, DEFAULT_DEMO). cnnlib.training re-exports TrainConfig, ConfigError and
+the demo.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import numpy as np
+import torch
+
+OPTIMIZERS = ("sgd", "adam", "adamw")
+SCHEDULERS = ("none", "step", "cosine", "onecycle")
+AUGMENTATIONS = ("rotate", "shift", "flip", "color")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+MAX_LR = 1e6  # all up to this trains: a far too high rate is a lesson (the loss blows up, the run says why)
+TYPICAL_LR = {"sgd": 0.05, "adam": 0.001, "adamw": 0.001}
+MAX_EPOCHS = 500
+MAX_BATCH_SIZE = 4096
+
+
+class ConfigError(ValueError):
+    """A setting that cannot work; `.field` names the TrainConfig field (or "model"/"dataset")."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+@dataclass
+class TrainConfig:
+    """Every hyperparameter of a training run. `validate(n)` checks it against a dataset of n images.
+
+    The defaults are a sound start for small CNNs (Adam, lr 0.001, batch 64).
+    """
+
+    optimizer: str = "adam"  # "sgd" (with momentum), "adam", "adamw"
+    lr: float = 1e-3
+    momentum: float = 0.9  # SGD only
+    batch_size: int = 64
+    epochs: int = 5
+    weight_decay: float = 0.0
+    scheduler: str = "none"  # "none", "step", "cosine", "onecycle"
+    step_size: int = 5  # StepLR: multiply lr by gamma every step_size epochs
+    gamma: float = 0.5
+    label_smoothing: float = 0.0
+    augment: tuple[str, ...] = ()  # any of "rotate", "shift", "flip", "color"
+    val_fraction: float = 0.1  # share of the training images held out for validation
+    patience: int = 0  # early stopping: epochs without a better val loss before stopping; 0 = off
+    seed: int = 0
+    device: str = "auto"  # "auto" (CUDA, then MPS, then CPU), "cpu", "cuda", "mps"
+    max_seconds: float | None = None  # wall-time cap (the server's own cap applies too)
+    num_threads: int | None = None  # torch threads for this run; None: cores / concurrent runs
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["augment"] = list(self.augment)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
+        names = {f.name for f in fields(cls)}
+        unknown = [k for k in d if k not in names]
+        if unknown:
+            raise ConfigError(f"Unknown training setting {unknown[0]!r}.", unknown[0])
+        cfg = cls(**d)
+        cfg.augment = tuple(cfg.augment) if isinstance(cfg.augment, (list, tuple)) else cfg.augment
+        return cfg
+
+    def train_val_sizes(self, dataset_size: int) -> tuple[int, int]:
+        """(training images, validation images) after holding out `val_fraction`."""
+        n_val = round(dataset_size * float(self.val_fraction)) if self.val_fraction else 0
+        if self.val_fraction and dataset_size >= 2:
+            n_val = min(max(n_val, 1), dataset_size - 1)
+        return dataset_size - n_val, n_val
+
+    def validate(self, dataset_size: int | None = None) -> TrainConfig:
+        """Raise ConfigError (with `.field`) for any setting that cannot work; return self if all good.
+
+        `dataset_size` is the number of training images before the validation split.
+        """
+
+        def number(name: str, lo: float, hi: float, *, lo_open: bool = False, hint: str = "") -> float:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ConfigError(f"{_LABELS[name]} must be a number, got {value!r}.", name)
+            if value < lo or (lo_open and value == lo) or value > hi:
+                low = f"above {lo:g}" if lo_open else f"at least {lo:g}"
+                raise ConfigError(
+                    f"{_LABELS[name]} must be {low} and at most {hi:g}, got {value:g}.{hint}", name
+                )
+            return float(value)
+
+        def whole(name: str, lo: int, hi: int, hint: str = "") -> int:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+                if isinstance(value, float) and value.is_integer():
+                    value = int(value)
+                    setattr(self, name, value)
+                else:
+                    raise ConfigError(f"{_LABELS[name]} must be a whole number, got {value!r}.", name)
+            if not lo <= value <= hi:
+                raise ConfigError(
+                    f"{_LABELS[name]} must be from {lo:,} to {hi:,}, got {value:,}.{hint}", name
+                )
+            return int(value)
+
+        def choice(name: str, options: Sequence[str]) -> None:
+            value = getattr(self, name)
+            if not isinstance(value, str) or value.lower() not in options:
+                raise ConfigError(
+                    f"{_LABELS[name]} must be one of {', '.join(options)}, got {value!r}.", name
+                )
+            setattr(self, name, value.lower())
+
+        choice("optimizer", OPTIMIZERS)
+        lr = self.lr
+        if isinstance(lr, (int, float)) and not isinstance(lr, bool) and math.isfinite(lr) and lr <= 0:
+            raise ConfigError(
+                f"The learning rate must be above 0 (got {lr:g}): with 0 the weights never change, and a "
+                "negative one climbs the loss instead of descending it. Try 0.001 for Adam or 0.05 for SGD.",
+                "lr",
+            )
+        number("lr", 0.0, MAX_LR, lo_open=True, hint=" Typical values: 0.001 for Adam, 0.01 to 0.1 for SGD.")
+        number("momentum", 0.0, 0.999)
+        whole("epochs", 1, MAX_EPOCHS)
+        whole("batch_size", 1, MAX_BATCH_SIZE)
+        number("weight_decay", 0.0, 1.0)
+        choice("scheduler", SCHEDULERS)
+        whole("step_size", 1, MAX_EPOCHS)
+        number("gamma", 0.0, 1.0, lo_open=True)
+        number("label_smoothing", 0.0, 0.9)
+        if isinstance(self.augment, str):
+            self.augment = (self.augment,) if self.augment else ()
+        if not isinstance(self.augment, (list, tuple, set, frozenset)):
+            raise ConfigError(f"Augmentation must be a list of {', '.join(AUGMENTATIONS)}.", "augment")
+        bad = [a for a in self.augment if a not in AUGMENTATIONS]
+        if bad:
+            raise ConfigError(
+                f"Unknown augmentation {bad[0]!r}: choose from {', '.join(AUGMENTATIONS)}.", "augment"
+            )
+        self.augment = tuple(a for a in AUGMENTATIONS if a in self.augment)  # canonical order, no repeats
+        number("val_fraction", 0.0, 0.5, hint=" 0.1 (10%) is typical.")
+        whole("patience", 0, MAX_EPOCHS)
+        if self.patience and not self.val_fraction:
+            raise ConfigError(
+                "Early stopping watches the validation loss: set a validation split above 0, or patience to 0.",
+                "patience",
+            )
+        whole("seed", 0, 2**31 - 1)
+        choice("device", DEVICES)
+        if self.device == "cuda" and not torch.cuda.is_available():
+            raise ConfigError(
+                "CUDA (an NVIDIA GPU) is not available on this server: choose auto or cpu.", "device"
+            )
+        mps = getattr(torch.backends, "mps", None)
+        if self.device == "mps" and not (mps is not None and mps.is_available()):
+            raise ConfigError(
+                "MPS (an Apple GPU) is not available on this server: choose auto or cpu.", "device"
+            )
+        if self.max_seconds is not None:
+            number("max_seconds", 0.0, 7 * 24 * 3600, lo_open=True)
+        if self.num_threads is not None:
+            whole("num_threads", 1, 256)
+        if dataset_size is not None:
+            n_train, n_val = self.train_val_sizes(int(dataset_size))
+            if n_train < 1 or (self.val_fraction and n_val < 1):
+                raise ConfigError(
+                    f"The dataset has only {dataset_size} training image(s): too few to train"
+                    + (" and validate" if self.val_fraction else "")
+                    + ".",
+                    "val_fraction" if self.val_fraction else "dataset",
+                )
+            if self.batch_size > n_train:
+                raise ConfigError(
+                    f"Batch size {self.batch_size:,} is larger than the {n_train:,} training images"
+                    + (f" (after holding out {n_val:,} for validation)" if n_val else "")
+                    + f": choose at most {n_train:,}.",
+                    "batch_size",
+                )
+        return self
+
+
+_LABELS = {
+    "lr": "The learning rate",
+    "momentum": "Momentum",
+    "batch_size": "The batch size",
+    "epochs": "The number of epochs",
+    "weight_decay": "Weight decay",
+    "scheduler": "The scheduler",
+    "step_size": "The StepLR step size",
+    "gamma": "The StepLR gamma",
+    "label_smoothing": "Label smoothing",
+    "val_fraction": "The validation fraction",
+    "patience": "Patience",
+    "seed": "The seed",
+    "device": "The device",
+    "optimizer": "The optimizer",
+    "max_seconds": "The time limit",
+    "num_threads": "The number of threads",
+}
+
+
+# ----------------------------------------------------------------------------------------------
+# The default classroom demo
+# ----------------------------------------------------------------------------------------------
+
+DEMO_DATASET = "mnist-sample"
+DEMO_SPEC: dict[str, Any] = {
+    "input_shape": [1, 28, 28],
+    "layers": [
+        {"type": "Conv2d", "out_channels": 16, "kernel_size": 3, "padding": 1},
+        {"type": "ReLU"},
+        {"type": "MaxPool2d", "kernel_size": 2},
+        {"type": "Conv2d", "out_channels": 32, "kernel_size": 3, "padding": 1},
+        {"type": "ReLU"},
+        {"type": "MaxPool2d", "kernel_size": 2},
+        {"type": "Flatten"},
+        {"type": "Linear", "out_features": 64},
+        {"type": "ReLU"},
+        {"type": "Linear", "out_features": 10},
+    ],
+}
+DEFAULT_DEMO = TrainConfig(optimizer="adam", lr=2e-3, batch_size=64, epochs=10, scheduler="onecycle")
