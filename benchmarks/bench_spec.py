@@ -12,6 +12,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cnnlib import spec as S  # noqa: E402
+from cnnlib import spec_analysis  # noqa: E402
 from cnnlib.presets import PRESETS  # noqa: E402
 
 
@@ -32,7 +33,7 @@ def main() -> None:
     for name, spec in PRESETS.items():
 
         def fresh(spec=spec):
-            S._analyse_cached.cache_clear()
+            spec_analysis._analyse_cached.cache_clear()
             S.summarize(spec)
 
         print(
@@ -49,7 +50,7 @@ def main() -> None:
             ],
         }
     )
-    S._analyse_cached.cache_clear()
+    spec_analysis._analyse_cached.cache_clear()
     t = time.perf_counter()
     err = S.check(big)
     print(
