@@ -70,9 +70,9 @@ with right:
         probs = predict(choice.model, pre.tensor)
         hidden = quiz and st.session_state.get("draw_revealed") != pre.signature
         st.caption(f"Model: {choice.title}")
-        draw_views.answer_panel(probs, choice.classes, hidden, pre.signature)
-        for note in pre.notes:
+        for note in pre.notes:  # about the drawing itself: read before the answer
             st.warning(note, icon=":material/warning:")
+        draw_views.answer_panel(probs, choice.classes, hidden, pre.signature)
 
 if pre is not None and not pre.empty:
     st.subheader("1 · What the network sees")

@@ -402,10 +402,8 @@ def test_broken_linear_shows_no_misleading_auto_value():
 
 
 def test_handoff_says_what_training_and_draw_use():
-    from pages.ui import builder_state, training_setup
+    from pages.ui import handoff
 
-    assert builder_state.TRAINING_BUILDER_OPTION == training_setup.BUILDER
-    assert builder_state.TRAINING_DEFAULT_MODEL == training_setup.DEMO
     at = open_builder()
     md = " ".join(m.value for m in at.markdown)
     assert "will train **Demo CNN** (its default)" in md
@@ -413,13 +411,13 @@ def test_handoff_says_what_training_and_draw_use():
     click(at, "bload_session")
     assert "Training offers the Demo CNN" in " ".join(i.value for i in at.info)
     # the student picked a preset on Training: the builder says so
-    at.session_state["_tr_model"] = "LeNet-5"
+    at.session_state[handoff.PICKED_KEY] = "LeNet-5"
     at.run()
     assert "will train **LeNet-5** (picked there)" in " ".join(m.value for m in at.markdown)
     # sending selects this model on Training again, even when the same model was sent before
-    at.session_state["tr_builder_sig"] = builder_state._spec_signature(PRESETS["SimpleCNN"].to_dict())
+    at.session_state[handoff.SEEN_KEY] = handoff.spec_signature(PRESETS["SimpleCNN"].to_dict())
     click(at, "buse")
-    assert "tr_builder_sig" not in at.session_state
+    assert handoff.SEEN_KEY not in at.session_state
     assert "will train **SimpleCNN**: this model." in " ".join(m.value for m in at.markdown)
     assert any("Sent: the Training page will train SimpleCNN" in s.value for s in at.success)
     at.session_state["trained_models"] = [

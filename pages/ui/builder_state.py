@@ -7,8 +7,6 @@ that is part of the editor widgets' keys, so they re-read their values from the 
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +14,7 @@ import streamlit as st
 
 from cnnlib import spec as S
 from cnnlib.presets import DEFAULT_PRESET, PRESETS
+from pages.ui import handoff
 
 SPEC, NAME, UNDO, VERSION, SELECTED = (
     "builder_spec",
@@ -27,12 +26,6 @@ SPEC, NAME, UNDO, VERSION, SELECTED = (
 NOTICE, FIELD_ERR = "builder_notice", "builder_field_err"
 UPLOAD_NOTICE, HANDOFF_NOTICE = "builder_upload_notice", "builder_handoff_notice"
 MAX_UNDO = 30
-
-# The Training page's own choice of model (pages/ui/training_setup.py), read here only to say which
-# model it will train; tests/test_app_builder.py checks these names against that module.
-TRAINING_BUILDER_OPTION = "Your model (from the Model builder)"
-TRAINING_DEFAULT_MODEL = "Demo CNN"
-TRAINING_PICKED, TRAINING_SEEN = "_tr_model", "tr_builder_sig"
 
 
 def init_state() -> None:
@@ -125,26 +118,7 @@ def load_preset(preset: str) -> None:
     notice("success", f"Loaded the preset {preset}.")
 
 
-def _spec_signature(d: dict[str, Any]) -> str:
-    """How the Training page tells a newly sent model from one it has already seen."""
-    return hashlib.sha1(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def training_choice() -> tuple[str, str]:
-    """(the model the Training page will train, why): "sent" from here, "picked" there, or its "default".
-
-    Training selects a newly sent model once; after that the student's own pick there stands.
-    """
-    sent = st.session_state.get("model_spec")
-    picked = st.session_state.get(TRAINING_PICKED)
-    if sent and (
-        st.session_state.get(TRAINING_SEEN) != _spec_signature(sent)
-        or picked in (None, TRAINING_BUILDER_OPTION)
-    ):
-        return st.session_state.get("model_spec_name") or "your model", "sent"
-    if picked in (None, TRAINING_BUILDER_OPTION):
-        return TRAINING_DEFAULT_MODEL, "default"
-    return str(picked), "picked"
+training_choice = handoff.training_choice  # which model Training will train, and why
 
 
 def trained_model_names() -> list[str]:
@@ -158,7 +132,7 @@ def load_session_model() -> None:
     if not d:
         notice(
             "info",
-            f"No model sent to training yet: Training offers the {TRAINING_DEFAULT_MODEL} and the presets.",
+            f"No model sent to training yet: Training offers the {handoff.DEFAULT_OPTION} and the presets.",
         )
         return
     _guard(
@@ -251,7 +225,7 @@ def use_for_training() -> None:
         return
     st.session_state["model_spec"] = spec.to_dict()
     st.session_state["model_spec_name"] = name()
-    st.session_state.pop(TRAINING_SEEN, None)  # Training selects it on its next run, even if sent before
+    handoff.mark_sent()  # Training selects it on its next run, even if sent before
     st.session_state[HANDOFF_NOTICE] = (
         f"Sent: the Training page will train {name()} (fitted to the dataset you choose there)."
     )

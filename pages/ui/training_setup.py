@@ -8,7 +8,6 @@ done by cnnlib (load_dataset, adapt_to_dataset, TrainConfig.validate); this modu
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from dataclasses import dataclass, field
 
@@ -23,10 +22,10 @@ from cnnlib.slots import cpu_cores
 from cnnlib.spec import ModelSpec, SpecError, adapt_to_dataset, format_count, totals
 from cnnlib.training import DEFAULT_DEMO, DEMO_SPEC, ConfigError, TrainConfig
 from cnnlib.training_advice import adaptation_notes
+from pages.ui import handoff
 from pages.ui.resources import get_dataset
 
-BUILDER = "Your model (from the Model builder)"
-DEMO = "Demo CNN"
+BUILDER, DEMO = handoff.BUILDER_OPTION, handoff.DEFAULT_OPTION
 OPTIMIZERS = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD with momentum 0.9"}
 SCHEDULERS = {
     "none": "none (constant)",
@@ -207,10 +206,7 @@ def _model_choice() -> tuple[str, ModelSpec | None]:
     builder = st.session_state.get("model_spec")
     options = ([BUILDER] if builder else []) + [DEMO] + list(PRESETS)
     if builder:  # a model newly sent from the builder is selected once; the student may then pick another
-        sig = hashlib.sha1(json.dumps(builder, sort_keys=True, default=str).encode()).hexdigest()
-        if st.session_state.get("tr_builder_sig") != sig:
-            st.session_state["tr_builder_sig"] = sig
-            st.session_state["_tr_model"] = BUILDER
+        if handoff.select_if_new(builder):
             st.session_state.pop("tr_model", None)
     name = _select(
         st,
