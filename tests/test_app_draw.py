@@ -233,10 +233,10 @@ def test_undo_on_an_empty_canvas_and_huge_upload():
 
 
 def test_missing_pretrained_file_is_explained(monkeypatch, tmp_path):
-    from cnnlib import inference
+    from cnnlib import pretrained
     from pages.ui.resources import get_pretrained
 
-    monkeypatch.setattr(inference, "DATA_DIR", tmp_path)
+    monkeypatch.setattr(pretrained, "DATA_DIR", tmp_path)  # where pretrained_path looks it up
     get_pretrained.clear()
     try:
         at = _open()
@@ -315,7 +315,7 @@ def test_upload_mode_words_and_a_16_bit_scan():
 
 
 def test_corrupt_pretrained_file_is_explained_and_session_models_still_work(monkeypatch, tmp_path):
-    from cnnlib import inference
+    from cnnlib import inference, pretrained
     from pages.ui.resources import get_pretrained
 
     bundle = inference.load_pretrained_bundle()
@@ -329,7 +329,7 @@ def test_corrupt_pretrained_file_is_explained_and_session_models_still_work(monk
         "std": [bundle.std],
     }
     (tmp_path / "mnist_cnn.pt").write_bytes(b"PK\x03\x04 half a zip file")
-    monkeypatch.setattr(inference, "DATA_DIR", tmp_path)
+    monkeypatch.setattr(pretrained, "DATA_DIR", tmp_path)
     get_pretrained.clear()
     try:
         at = _open()
@@ -364,3 +364,31 @@ def test_session_models_with_other_classes():
     at.selectbox(key="draw_model").set_value(2).run()
     texts = _texts(at)
     assert "not the digits 0-9" in texts and "Model: Fashion" in texts and not at.exception
+
+
+def test_a_model_trained_since_the_last_visit_is_selected_once():
+    """The newest session model that can read drawings is picked when it appears; then the student's pick stands."""
+    from cnnlib.inference import load_pretrained_bundle
+
+    bundle = load_pretrained_bundle()
+    record = {
+        "name": "Just trained",
+        "spec": bundle.spec,
+        "state_dict": bundle.model.state_dict(),
+        "classes": bundle.classes,
+        "test_accuracy": 0.9,
+        "mean": (bundle.mean,),
+        "std": (bundle.std,),
+    }
+    at = _open()
+    assert at.selectbox(key="draw_model").value == 0  # only the pretrained model so far
+    at.session_state["trained_models"] = [record]
+    at.run()
+    assert at.selectbox(key="draw_model").value == 1
+    at.selectbox(key="draw_model").set_value(0).run()
+    at.run()
+    assert at.selectbox(key="draw_model").value == 0  # the student's own choice is kept
+    wrong = dict(record, name="Colour model", spec={**bundle.spec, "input_shape": [3, 32, 32]})
+    at.session_state["trained_models"] = [record, wrong]
+    at.run()
+    assert at.selectbox(key="draw_model").value == 0  # a model that can't read drawings is not picked

@@ -508,6 +508,23 @@ def test_pretrained_file_without_keys(tmp_path):
         inf.load_pretrained_bundle(path=f)
 
 
+def test_split_modules_are_reexported_and_the_weights_dir_is_patchable(monkeypatch, tmp_path):
+    """cnnlib.inference re-exports the split modules' names; the loader reads cnnlib.pretrained.DATA_DIR."""
+    from cnnlib import explain, pretrained, uploads
+
+    for module, names in [
+        (explain, ["feature_maps", "grad_cam", "channel_order", "channel_strength"]),
+        (pretrained, ["load_pretrained", "load_pretrained_bundle", "pretrained_path", "PretrainedError"]),
+        (uploads, ["read_image", "flatten_paper", "ImageInputError", "MAX_UPLOAD_BYTES", "WORK_SIDE"]),
+    ]:
+        assert all(getattr(inf, name) is getattr(module, name) for name in names)
+    assert not hasattr(inf, "DATA_DIR")  # a patch of inference.DATA_DIR would miss: make it fail loudly
+    monkeypatch.setattr(pretrained, "DATA_DIR", tmp_path)
+    assert inf.pretrained_path() == tmp_path / "mnist_cnn.pt"
+    with pytest.raises(inf.PretrainedError, match="mnist_cnn.pt is missing"):
+        inf.load_pretrained()
+
+
 # ------------------------------------------------------------- the bundled model
 
 
@@ -773,7 +790,9 @@ def test_opening_matches_a_brute_force_one():
         ]
     )
     ref = np.array([[mins[i : i + k, j : j + k].max() for j in range(a.shape[1])] for i in range(a.shape[0])])
-    np.testing.assert_allclose(inf._opening(a, k), ref)
+    from cnnlib.uploads import _opening
+
+    np.testing.assert_allclose(_opening(a, k), ref)
 
 
 def test_flat_line_gets_a_note_and_a_digit_does_not():

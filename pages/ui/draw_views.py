@@ -69,6 +69,15 @@ def _session_model(record: dict):
     return model, compat
 
 
+def _select_newest(records: list[dict], n_options: int) -> None:
+    """A model trained since the last visit is selected once, if it can read drawings: the student
+    who just trained one expects to draw for it. After that, their own pick stands."""
+    seen = st.session_state.get("draw_models_seen", 0)
+    st.session_state["draw_models_seen"] = len(records)
+    if len(records) > seen and check_compatible(records[-1].get("spec") or {}, records[-1].get("classes")).ok:
+        st.session_state["draw_model"] = n_options - 1
+
+
 def choose_model() -> ModelChoice | None:
     """The model selector: the bundled model or one trained this session (explained if it can't draw)."""
     try:
@@ -85,6 +94,7 @@ def choose_model() -> ModelChoice | None:
     if not options:
         st.warning("No model to use yet: train one on the Training page (on the MNIST sample).")
         return None
+    _select_newest(records, len(options))
     picked = st.selectbox("Model", range(len(options)), format_func=options.__getitem__, key="draw_model")
     fallback = (
         ModelChoice(pre.model, pre.classes, pre.mean, pre.std, "the pretrained digit CNN") if pre else None
