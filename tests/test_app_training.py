@@ -215,7 +215,7 @@ def test_model_too_big_for_the_server_gets_a_message():
 def test_download_dataset_offline_gives_a_clear_message_and_is_not_retried_every_run(
     name, monkeypatch, tmp_path
 ):
-    import cnnlib.data as D
+    import cnnlib.data_download as DL  # where the download probe looks up socket.create_connection
 
     calls = []
 
@@ -223,7 +223,7 @@ def test_download_dataset_offline_gives_a_clear_message_and_is_not_retried_every
         calls.append(address)
         raise OSError(101, "Network is unreachable")
 
-    monkeypatch.setattr(D.socket, "create_connection", offline)
+    monkeypatch.setattr(DL.socket, "create_connection", offline)
     monkeypatch.setenv("CNN_CLASSROOM_DATA", str(tmp_path))  # an empty cache
     at = _open()
     at.selectbox(key="tr_dataset").set_value(name).run()

@@ -1,4 +1,8 @@
-"""Tests for cnnlib.data: synthetic shapes, the bundled MNIST sample, offline downloads, zip uploads."""
+"""Tests for cnnlib.data: synthetic shapes, the bundled MNIST sample, offline downloads, zip uploads.
+
+The upload limits are read in cnnlib.data_zip (Z) and the download probe in cnnlib.data_download (DL):
+patch them there; a patch on cnnlib.data would not reach the code.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,8 @@ import torch
 from PIL import Image
 
 from cnnlib import data as D
+from cnnlib import data_download as DL
+from cnnlib import data_zip as Z
 from cnnlib.data import DATASETS, DatasetError, load_dataset, load_image_folder_zip, normalize
 
 SHARED_CSV = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist_5k.csv.gz"
@@ -109,8 +115,10 @@ def test_mnist_sample_missing_or_corrupt(tmp_path):
 
 
 def test_app_does_not_read_shared_folder():
-    source = Path(D.__file__).read_text()
-    assert "shared" not in source.replace("shares", "")
+    modules = sorted(Path(D.__file__).parent.glob("data*.py"))  # data.py and the data_*.py beside it
+    assert len(modules) > 1
+    for module in modules:
+        assert "shared" not in module.read_text().replace("shares", ""), module.name
 
 
 # ------------------------------------------------------------------------------- normalize
@@ -152,10 +160,10 @@ def test_download_blackholed_network_gives_up_after_the_timeout(tmp_path, monkey
         timeouts.append(timeout)
         raise TimeoutError("timed out")
 
-    monkeypatch.setattr(D.socket, "create_connection", hanging_connect)
+    monkeypatch.setattr(DL.socket, "create_connection", hanging_connect)
     with pytest.raises(DatasetError, match="could not be downloaded .*timed out"):
         load_dataset("mnist", root=tmp_path)
-    assert timeouts and all(t == D.DOWNLOAD_TIMEOUT_S for t in timeouts)
+    assert timeouts and all(t == DL.DOWNLOAD_TIMEOUT_S for t in timeouts)
 
 
 def test_download_disabled_and_not_cached(tmp_path):
@@ -291,7 +299,7 @@ def test_zip_upload_too_many_files():
 
 
 def test_zip_upload_too_many_entries(monkeypatch):
-    monkeypatch.setattr(D, "MAX_ZIP_ENTRIES", 30)
+    monkeypatch.setattr(Z, "MAX_ZIP_ENTRIES", 30)
     many = {f"{'ab'[i % 2]}/{i}.txt": b"" for i in range(40)}
     with pytest.raises(DatasetError, match="entries"):
         load_image_folder_zip(_zip(many, zipfile.ZIP_STORED))
@@ -307,7 +315,7 @@ def test_zip_upload_decompression_bomb_member():
 
 def test_zip_upload_lying_header_is_caught(monkeypatch):
     # The per-file check must not trust the header: read at most the cap, then stop.
-    monkeypatch.setattr(D, "MAX_FILE_BYTES", 1000)
+    monkeypatch.setattr(Z, "MAX_FILE_BYTES", 1000)
     files = _good_files()
     files["cats/big.png"] = bytes(5000)
     data = bytearray(_zip(files, zipfile.ZIP_STORED))
@@ -316,14 +324,14 @@ def test_zip_upload_lying_header_is_caught(monkeypatch):
 
 
 def test_zip_upload_total_size_cap(monkeypatch):
-    monkeypatch.setattr(D, "MAX_UNCOMPRESSED_BYTES", 2000)
+    monkeypatch.setattr(Z, "MAX_UNCOMPRESSED_BYTES", 2000)
     with pytest.raises(DatasetError, match="unpacks to more than"):
         load_image_folder_zip(_zip(_good_files(per_class=20)))
 
 
 def test_zip_upload_pixel_bomb(monkeypatch):
     # A tiny PNG that decodes to a huge image: skipped by the pixel cap before decoding.
-    monkeypatch.setattr(D, "MAX_IMAGE_PIXELS", 100 * 100)
+    monkeypatch.setattr(Z, "MAX_IMAGE_PIXELS", 100 * 100)
     files = _good_files()
     files["cats/huge.png"] = _png((0, 0, 0), size=(2000, 2000))
     b = load_image_folder_zip(_zip(files))
@@ -365,7 +373,7 @@ def test_download_without_network_fails_fast_naming_the_offline_datasets(name, t
     def offline(address, timeout=None):
         raise OSError(101, "Network is unreachable")
 
-    monkeypatch.setattr(D.socket, "create_connection", offline)
+    monkeypatch.setattr(DL.socket, "create_connection", offline)
     t0 = time.monotonic()
     with pytest.raises(DatasetError) as info:
         load_dataset(name, root=tmp_path)
@@ -379,7 +387,7 @@ def test_download_without_network_fails_fast_naming_the_offline_datasets(name, t
 
 def test_zip_errors_about_classes_say_which_images_were_skipped(monkeypatch):
     # A class whose only other image is too large to decode: the error says why it has one image.
-    monkeypatch.setattr(D, "MAX_IMAGE_PIXELS", 100 * 100)
+    monkeypatch.setattr(Z, "MAX_IMAGE_PIXELS", 100 * 100)
     files = _good_files()
     files["zebras/0.png"] = _png((9, 9, 9))
     files["zebras/huge.png"] = _png((0, 0, 0), size=(300, 300))
