@@ -28,3 +28,16 @@ def test_shared_figure_equals_a_freshly_built_one():
     fresh = P.map_figure(a, "Signed", (3, 3), height=320).to_dict()
     assert cached["layout"] == fresh["layout"]
     np.testing.assert_array_equal(np.asarray(cached["data"][0]["z"]), np.asarray(fresh["data"][0]["z"]))
+
+
+def test_shared_figures_are_frozen_dicts_that_streamlit_serialises_unchanged():
+    """st.plotly_chart's own path (to_dict, then to_json) gives the same JSON as a fresh figure."""
+    import plotly.io as pio
+    from plotly.tools import return_figure_from_figure_or_data
+
+    a = np.linspace(0, 1, 64, dtype=np.float32).reshape(8, 8)
+    cached = shared(P.map_figure, a, "Frozen", (2, 2), height=300)
+    assert cached.to_dict() is cached.to_dict()  # computed once
+    seen = pio.to_json(return_figure_from_figure_or_data(cached, validate_figure=True), validate=False)
+    fresh = P.map_figure(a, "Frozen", (2, 2), height=300)
+    assert seen == pio.to_json(fresh.to_dict(), validate=False)

@@ -34,6 +34,7 @@ CHROMIUM_ARGS = [
 ]
 ARTIFACTS = Path(os.environ.get("E2E_ARTIFACTS", ROOT / "artifacts" / "screenshots"))
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+RUNNING = "[data-testid='stApp'][data-test-script-state='running']"
 # Streamlit draws a skeleton where an element's code is still loading (a fresh browser context
 # fetches the widget and plotly chunks); the script can be done while they are still there.
 NO_SKELETON = "() => !document.querySelector(\"[data-testid='stSkeleton']\")"
@@ -54,6 +55,8 @@ def pytest_collection_modifyitems(config, items):
             import playwright  # noqa: F401
         except ImportError:
             reason = "the playwright package is not installed"
+    # The page-opening tests first: the fresh server's first request is then a deep link.
+    items.sort(key=lambda item: 0 if item.fspath.basename == "test_pages.py" else 1)
     for item in items:
         if "e2e" in str(item.fspath):
             item.add_marker(pytest.mark.e2e)
@@ -134,6 +137,16 @@ def wait_idle(pg, settle: float = 0.4) -> None:
     time.sleep(settle)
     pg.wait_for_selector(IDLE, timeout=120_000)
     pg.wait_for_function(NO_SKELETON, timeout=60_000)
+
+
+def wait_rerun(pg, within: float = 3.0) -> None:
+    """After an action whose rerun starts a moment later (the canvas sends its image after mouse up):
+    wait until a run has started (at most `within` seconds), then until it is done."""
+    try:
+        pg.wait_for_selector(RUNNING, timeout=within * 1000)
+    except PlaywrightTimeout:
+        pass  # it had already finished, or nothing was sent
+    wait_idle(pg, settle=0.3)
 
 
 def open_page(pg, base: str, slug: str = "") -> None:

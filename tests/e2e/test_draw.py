@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import time
-
-from .conftest import assert_no_exception, open_page, screenshot, upload, wait_idle
+from .conftest import assert_no_exception, open_page, screenshot, upload, wait_idle, wait_rerun
 
 ANSWER = "[data-testid='draw-answer']"
 
@@ -30,8 +28,7 @@ def draw(page, strokes) -> None:
         for x, y in stroke[1:]:
             page.mouse.move(x0 + x, y0 + y, steps=8)
         page.mouse.up()
-        time.sleep(0.3)
-    wait_idle(page, settle=1.0)
+        wait_rerun(page)
 
 
 def answer(page) -> str:
@@ -41,7 +38,7 @@ def answer(page) -> str:
 
 def clear(page) -> None:
     page.locator(".st-key-draw_clear button").click()
-    wait_idle(page, settle=1.0)
+    wait_rerun(page)
 
 
 def test_drawing_digits_updates_the_prediction(server, page):
@@ -71,10 +68,10 @@ def test_undo_removes_the_last_stroke(server, page):
     assert answer(page) == "1"
     draw(page, [[(90, 60), (200, 60)]])  # a bar across the top: now a "7"-ish shape
     page.locator(".st-key-draw_undo button").click()
-    wait_idle(page, settle=1.5)
+    wait_rerun(page)
     assert answer(page) == "1"
     page.locator(".st-key-draw_undo button").click()
-    wait_idle(page, settle=1.5)
+    wait_rerun(page)
     assert page.locator(ANSWER).count() == 0  # nothing left: the empty-canvas message
     assert "empty" in page.locator("[data-testid='stMain']").inner_text()
     assert_no_exception(page)

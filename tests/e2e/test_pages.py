@@ -1,17 +1,38 @@
-"""Browser: every page opens from a deep link and from the menu, with the frame and no exception."""
+"""Browser: every page opens from a deep link and from the menu, with the frame and no exception.
+
+These run first (see conftest), so the first request the fresh server gets is a deep link to a page,
+not the landing page: the case where Streamlit's pages-folder mode would show a page without a frame.
+"""
 
 import pytest
 
 from .conftest import assert_no_exception, open_page, screenshot, wait_idle
 
 PAGES = [
-    ("", "home", "CNN Classroom"),
     ("kernels", "kernels", "Kernels"),
     ("shape_calculator", "shape_calculator", "Shape calculator"),
     ("model_builder", "model_builder", "Model builder"),
     ("training", "training", "Training"),
     ("draw_and_predict", "draw_and_predict", "Draw & predict"),
+    ("", "home", "CNN Classroom"),
 ]
+MENU = ["Kernels", "Shape calculator", "Model builder", "Training", "Draw & predict"]
+
+
+@pytest.fixture(scope="module")
+def context(browser):
+    """One browser context for these tests: the frontend's files load once, each page is a new session."""
+    ctx = browser.new_context(viewport={"width": 1280, "height": 800})
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def page(context):
+    pg = context.new_page()
+    pg.set_default_timeout(60_000)
+    yield pg
+    pg.close()
 
 
 @pytest.mark.parametrize(("slug", "name", "title"), PAGES)
@@ -29,7 +50,7 @@ def test_deep_link_renders_with_frame(server, page, slug, name, title):
 def test_menu_navigation_visits_every_page(server, page):
     """Clicking through the sidebar menu reaches every page without an error."""
     open_page(page, server)
-    for _slug, _name, title in PAGES[1:]:
+    for title in MENU:
         page.locator("[data-testid='stSidebar']").get_by_text(title, exact=True).click()
         page.wait_for_function(
             "t => document.querySelector('h1') && document.querySelector('h1').innerText.includes(t)",

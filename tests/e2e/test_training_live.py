@@ -85,12 +85,12 @@ def test_train_stop_train_again_then_results(server, page):
     assert_no_exception(page)
 
     page.locator(".st-key-train_settings_open summary").click()  # the settings fold away while training
-    type_into(page, "tr_ep", "2")
+    type_into(page, "tr_ep", "1")
     page.locator(".st-key-train_start button").click()
     wait_progress(page, "Training…")
     wait_draws(page, 2)
     tag_chart(page)
-    wait_progress(page, "Finished 2 epoch(s)", timeout=300_000)
+    wait_progress(page, "Finished 1 epoch(s)", timeout=300_000)
     page.wait_for_selector(".st-key-train_to_results button", timeout=60_000)
     wait_idle(page)
     assert page.evaluate(PROBE)["tag"] == "same node", "the chart was remounted when the run ended"
