@@ -16,7 +16,12 @@ os.environ.setdefault("MKL_NUM_THREADS", os.environ["OMP_NUM_THREADS"])
 
 import streamlit as st  # noqa: E402
 
+from cnnlib.process import limit_malloc_arenas  # noqa: E402
 from pages.ui.glossary import render_glossary  # noqa: E402
+
+# Every session's script runs in its own thread: cap malloc's per-thread arenas, or the heap stays
+# fragmented (and hundreds of MB larger) after a class has gone (cnnlib/process.py, loadtest/RESULTS.md).
+limit_malloc_arenas()
 
 
 @dataclass(frozen=True)
