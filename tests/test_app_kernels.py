@@ -344,3 +344,24 @@ def test_padding_and_dilation_are_explained_in_the_step_through():
     assert "'pad' cells lie in the zero padding" in captions and "every 3rd one (dilation 3)" in captions
     assert "Orange band: the zero padding" in captions
     _check_step_through(at, plane, K.KERNELS["Sobel x"], padding=2, dilation=3)
+
+
+def test_missing_mnist_sample_is_explained_and_the_page_still_works(monkeypatch, tmp_path):
+    """Without the bundled MNIST file the page opens on a pattern, says why, and refuses the digit clearly."""
+    from cnnlib import data as D
+    from cnnlib import images as IM
+
+    monkeypatch.setattr(D._load_mnist_sample, "__defaults__", (tmp_path / "missing.npz",))
+    IM._dataset.cache_clear()
+    try:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+        at.run()
+        at.switch_page("pages/1_kernels.py").run()
+        assert not at.exception
+        assert at.sidebar.selectbox(key="k_source").value == "Circle"
+        assert any("MNIST digits could not be loaded" in c.value for c in at.sidebar.caption)
+        at.sidebar.selectbox(key="k_source").set_value("MNIST digit").run()
+        assert not at.exception
+        assert any("could not be loaded on this server" in e.value for e in at.error)
+    finally:
+        IM._dataset.cache_clear()

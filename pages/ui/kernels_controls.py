@@ -94,13 +94,18 @@ def _decode_upload(upload) -> img_lib.LoadedImage:
 def _pick_image() -> img_lib.LoadedImage | None:
     """The chosen image; None while the upload box is empty; ImageError for a bad one."""
     source = st.selectbox("Image", [*img_lib.SAMPLE_NAMES, UPLOAD], key="k_source")
+    if source not in img_lib.DATASET_SAMPLES and not img_lib.dataset_sample_count("MNIST digit"):
+        st.caption(":material/warning: The bundled MNIST digits could not be loaded, so a pattern is shown.")
     if source == UPLOAD:
         upload = st.file_uploader("PNG, JPEG, BMP, GIF or WebP", type=img_lib.UPLOAD_TYPES, key="k_upload")
         return None if upload is None else _decode_upload(upload)
     if source in img_lib.DATASET_SAMPLES:
         count = img_lib.dataset_sample_count(source)
         if count == 0:
-            raise img_lib.ImageError(f"The {source} sample is not available on this server.")
+            raise img_lib.ImageError(
+                f"The {source} sample could not be loaded on this server (its bundled file is missing or "
+                "damaged). Pick a generated pattern or upload an image."
+            )
         ss["k_index"] = min(int(ss.get("k_index", 0)), count - 1)
         index = st.number_input(f"Which one (0–{count - 1})", 0, count - 1, key="k_index")
         return img_lib.load_sample(source, int(index))
