@@ -24,9 +24,26 @@ from cnnlib.plots_training import (
     gallery_figure,
     per_class_figure,
 )
+from pages.ui.figures import freeze
 
 GREEN, RED = "#1a7f37", "#cf222e"
 STATIC = {"displayModeBar": False}
+MAX_MEMO_FIGURES = 24  # per session: the latest run's figures (galleries of the cells a student picked)
+
+
+def _memo(run, key: tuple, build):
+    """A figure of this run, built once and kept in the session (the tabs draw the Results tab on every
+    rerun of the page: rebuilding its Plotly figures took about 1.3 s of server CPU each time)."""
+    memo = st.session_state.get("train_figs")
+    if not memo or memo[0] != run.id:
+        memo = (run.id, {})
+        st.session_state["train_figs"] = memo
+    figs = memo[1]
+    if key not in figs:
+        if len(figs) >= MAX_MEMO_FIGURES:
+            figs.pop(next(iter(figs)))  # the oldest
+        figs[key] = freeze(build())
+    return figs[key]
 
 
 def _evaluation(run) -> Evaluation:
@@ -56,10 +73,14 @@ def _gallery(run, ev: Evaluation, idx: np.ndarray, key: str, cols: int = 8, show
     if len(idx) == 0:
         st.caption("No images here.")
         return
-    caps = [_caption(ev, int(i), show_true) for i in idx]
-    imgs = run.bundle.test_images[idx].numpy()  # [n, C, H, W] uint8
+
+    def build():
+        caps = [_caption(ev, int(i), show_true) for i in idx]
+        imgs = run.bundle.test_images[idx].numpy()  # [n, C, H, W] uint8
+        return gallery_figure(imgs, [c for c, _ in caps], [col for _, col in caps], cols=cols)
+
     st.plotly_chart(
-        gallery_figure(imgs, [c for c, _ in caps], [col for _, col in caps], cols=cols),
+        _memo(run, ("gallery", tuple(int(i) for i in idx), cols, show_true), build),
         width="stretch",
         theme=None,
         key=key,
@@ -88,7 +109,7 @@ def _overview(run, ev: Evaluation) -> None:
 def _confusion(run, ev: Evaluation) -> None:
     st.subheader("Confusion matrix")
     event = st.plotly_chart(
-        confusion_figure(ev.confusion, ev.classes),
+        _memo(run, ("confusion",), lambda: confusion_figure(ev.confusion, ev.classes)),
         width="stretch",
         theme=None,
         key="train_confusion",
@@ -130,7 +151,7 @@ def _confusion(run, ev: Evaluation) -> None:
     mt = ev.metrics
     left, right = st.columns([2.2, 1], vertical_alignment="center")
     left.plotly_chart(
-        per_class_figure(mt.precision, mt.recall, mt.f1, ev.classes),
+        _memo(run, ("per_class",), lambda: per_class_figure(mt.precision, mt.recall, mt.f1, ev.classes)),
         width="stretch",
         theme=None,
         key="train_per_class",
@@ -182,7 +203,8 @@ def _inside(run, ev: Evaluation) -> None:
     if w is None:
         st.info("This model has no Conv2d layer, so there are no filters to show.")
     else:
-        st.plotly_chart(filters_figure(w), width="stretch", theme=None, key="train_filters", config=STATIC)
+        fig = _memo(run, ("filters",), lambda: filters_figure(w))
+        st.plotly_chart(fig, width="stretch", theme=None, key="train_filters", config=STATIC)
         shown = " (the first 32 shown)" if w.shape[0] > 32 else ""
         st.caption(
             f"{w.shape[0]} filters of {w.shape[2]}×{w.shape[3]}{shown}, each scaled to its own range: "
@@ -205,12 +227,15 @@ def _inside(run, ev: Evaluation) -> None:
     i = int(c1.number_input(f"Test image (0–{n - 1})", 0, max(0, n - 1), 0, key="train_fm_index"))
     with c1:
         _gallery(run, ev, np.array([i]), key="train_fm_image", cols=1)
-    maps = conv_feature_maps(run.model, run.bundle.test_images[i], run.bundle.mean, run.bundle.std)
+
+    def build_maps():
+        maps = conv_feature_maps(run.model, run.bundle.test_images[i], run.bundle.mean, run.bundle.std)
+        return feature_maps_figure(maps) if maps else None
+
+    fig = _memo(run, ("feature_maps", i), build_maps)
     with c2:
-        if maps:
-            st.plotly_chart(
-                feature_maps_figure(maps), width="stretch", theme=None, key="train_fm", config=STATIC
-            )
+        if fig is not None:
+            st.plotly_chart(fig, width="stretch", theme=None, key="train_fm", config=STATIC)
         else:
             st.info("This model has no Conv2d layer, so there are no feature maps.")
     with st.expander("What do the feature maps show?"):
