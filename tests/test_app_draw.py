@@ -43,6 +43,23 @@ ONE = [[(140, 30), (140, 250)]]
 PATH = {"type": "Path", "path": [["M", 10, 10], ["L", 20, 20]], "strokeWidth": 20}
 
 
+def _session_record(name: str, test_accuracy: float, **extra) -> dict:
+    """A record as the Training page stores one, holding the pretrained model's weights under a new name."""
+    from cnnlib.inference import load_pretrained_bundle
+
+    bundle = load_pretrained_bundle()
+    return {
+        "name": name,
+        "spec": bundle.spec,
+        "state_dict": bundle.model.state_dict(),
+        "classes": bundle.classes,
+        "test_accuracy": test_accuracy,
+        "mean": (bundle.mean,),
+        "std": (bundle.std,),
+        **extra,
+    }
+
+
 def _open() -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.run()
@@ -162,19 +179,7 @@ def test_incompatible_session_model_is_explained():
 
 def test_session_model_is_used():
     """A model trained this session (here: the pretrained weights, renamed) answers the drawing."""
-    from cnnlib.inference import load_pretrained_bundle
-
-    bundle = load_pretrained_bundle()
-    record = {
-        "name": "My CNN",
-        "spec": bundle.spec,
-        "state_dict": bundle.model.state_dict(),
-        "classes": bundle.classes,
-        "dataset": "mnist-sample",
-        "test_accuracy": 0.91,
-        "mean": (bundle.mean,),
-        "std": (bundle.std,),
-    }
+    record = _session_record("My CNN", 0.91, dataset="mnist-sample")
     at = _open()
     at.session_state["trained_models"] = [record]
     at.run()
@@ -315,19 +320,10 @@ def test_upload_mode_words_and_a_16_bit_scan():
 
 
 def test_corrupt_pretrained_file_is_explained_and_session_models_still_work(monkeypatch, tmp_path):
-    from cnnlib import inference, pretrained
+    from cnnlib import pretrained
     from pages.ui.resources import get_pretrained
 
-    bundle = inference.load_pretrained_bundle()
-    record = {
-        "name": "My CNN",
-        "spec": bundle.spec,
-        "state_dict": bundle.model.state_dict(),
-        "classes": bundle.classes,
-        "test_accuracy": 0.9,
-        "mean": [bundle.mean],
-        "std": [bundle.std],
-    }
+    record = _session_record("My CNN", 0.9)  # built before the weights file is broken below
     (tmp_path / "mnist_cnn.pt").write_bytes(b"PK\x03\x04 half a zip file")
     monkeypatch.setattr(pretrained, "DATA_DIR", tmp_path)
     get_pretrained.clear()
@@ -371,15 +367,7 @@ def test_a_model_trained_since_the_last_visit_is_selected_once():
     from cnnlib.inference import load_pretrained_bundle
 
     bundle = load_pretrained_bundle()
-    record = {
-        "name": "Just trained",
-        "spec": bundle.spec,
-        "state_dict": bundle.model.state_dict(),
-        "classes": bundle.classes,
-        "test_accuracy": 0.9,
-        "mean": (bundle.mean,),
-        "std": (bundle.std,),
-    }
+    record = _session_record("Just trained", 0.9)
     at = _open()
     assert at.selectbox(key="draw_model").value == 0  # only the pretrained model so far
     at.session_state["trained_models"] = [record]
