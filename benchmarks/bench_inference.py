@@ -6,7 +6,7 @@ For a 280x280 canvas drawing, times each stage (decode the canvas PNG, preproces
 predict, feature_maps, grad_cam) with the bundled pretrained model and prints the median and
 90th percentile in milliseconds, and the total per drawing against the 50 ms target. Then, outside
 that total, what else the page does per drawing: build its Plotly figures (probabilities, Grad-CAM,
-one grid per conv layer, with cnnlib.plots_draw), and read_image on an uploaded 12-megapixel photo.
+one grid per conv layer, with cnnlib.plots.draw), and read_image on an uploaded 12-megapixel photo.
 """
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ def extras(model, bundle, urls, decode, repeats: int) -> None:
         preprocess_drawing,
         read_image,
     )
-    from cnnlib.plots_draw import cam_figure, feature_grid_figure, probability_figure
+    from cnnlib.plots import cam_figure, feature_grid_figure, probability_figure
 
     figs = []
     for url in urls[: max(5, repeats // 5)]:

@@ -16,9 +16,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from cnnlib import images as I  # noqa: E402
 from cnnlib import kernels as K  # noqa: E402
-from cnnlib import plots_kernels as P  # noqa: E402
+from cnnlib import plots as P  # noqa: E402
 
 
 def ms(fn, repeat: int = 5) -> float:
@@ -37,7 +36,7 @@ def main() -> None:
         Image.fromarray((rng.random((h, w, 3)) * 255).astype(np.uint8)).save(buf, fmt)
         data = buf.getvalue()
         print(
-            f"load_image {w}x{h} {fmt:5s} ({len(data) / 2**20:5.1f} MB): {ms(lambda d=data: I.load_image(d)):7.1f} ms"
+            f"load_image {w}x{h} {fmt:5s} ({len(data) / 2**20:5.1f} MB): {ms(lambda d=data: K.load_image(d)):7.1f} ms"
         )
     print()
     print(f"{'image':>9s} {'kernel':>6s} {'feature map':>12s} {'+relu+pool':>11s} {'by hand':>8s}  (ms)")

@@ -12,8 +12,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cnnlib import spec as S  # noqa: E402
-from cnnlib import spec_analysis  # noqa: E402
-from cnnlib.presets import PRESETS  # noqa: E402
+from cnnlib.spec import PRESETS  # noqa: E402
+from cnnlib.spec import analysis as spec_analysis  # noqa: E402
 
 
 def ms(fn, repeat: int = 5) -> float:
@@ -33,7 +33,7 @@ def main() -> None:
     for name, spec in PRESETS.items():
 
         def fresh(spec=spec):
-            spec_analysis._analyse_cached.cache_clear()
+            spec_analysis.analyse_cached.cache_clear()
             S.summarize(spec)
 
         print(
@@ -50,7 +50,7 @@ def main() -> None:
             ],
         }
     )
-    spec_analysis._analyse_cached.cache_clear()
+    spec_analysis.analyse_cached.cache_clear()
     t = time.perf_counter()
     err = S.check(big)
     print(

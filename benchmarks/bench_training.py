@@ -32,9 +32,15 @@ from torch import nn  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from cnnlib.data import load_dataset, normalize  # noqa: E402
-from cnnlib.slots import SlotLimiter  # noqa: E402
 from cnnlib.spec import ModelSpec, build_model  # noqa: E402
-from cnnlib.training import DEFAULT_DEMO, DEMO_DATASET, DEMO_SPEC, TrainConfig, TrainingRun  # noqa: E402
+from cnnlib.training import (  # noqa: E402
+    DEFAULT_DEMO,
+    DEMO_DATASET,
+    DEMO_SPEC,
+    SlotLimiter,  # noqa: E402
+    TrainConfig,
+    TrainingRun,
+)
 
 THREADS = 2
 

@@ -4,11 +4,10 @@ from pages.ui.frame import frame
 
 frame("kernels")
 
-import streamlit as st  # noqa: E402
+import streamlit as st
 
-from cnnlib import kernels as K  # noqa: E402
-from pages.ui import kernels_controls as controls  # noqa: E402
-from pages.ui import kernels_views as views  # noqa: E402
+from cnnlib import kernels as K
+from pages.ui.kernels import controls, views
 
 st.markdown(
     "A **kernel** is a small grid of numbers. A convolution layer slides it over the image; at each "

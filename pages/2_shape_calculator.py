@@ -5,9 +5,11 @@ from pages.ui.frame import frame
 
 frame("shapes")
 
-import streamlit as st  # noqa: E402
+import streamlit as st
 
-from pages.ui import shapes_quiz, shapes_single, shapes_stack  # noqa: E402
+from pages.ui.shapes import quiz as shapes_quiz
+from pages.ui.shapes import single as shapes_single
+from pages.ui.shapes import stack as shapes_stack
 
 st.markdown(
     "A convolution or pooling layer slides a small **window** over its input, and each stop of the "

@@ -1,19 +1,19 @@
 """Model builder: stack layers into a CNN and see every shape, parameter count and receptive field.
 
 UI only: the spec, its checks, shapes and counts come from cnnlib.spec (tested against PyTorch);
-state and actions live in pages/ui/builder_state.py, the widgets in pages/ui/builder_*.py.
+state and actions live in pages/ui/builder/state.py, the widgets in pages/ui/builder/.
 """
 
 from pages.ui.frame import frame
 
 frame("builder")
 
-import streamlit as st  # noqa: E402
+import streamlit as st
 
-from cnnlib import spec as S  # noqa: E402
-from pages.ui import builder_state as B  # noqa: E402
-from pages.ui import builder_views as V  # noqa: E402
-from pages.ui.builder_layers import render_add_layer, render_layer_editor  # noqa: E402
+from cnnlib import spec as S
+from pages.ui.builder import state as B
+from pages.ui.builder import views as V
+from pages.ui.builder.layers import render_add_layer, render_layer_editor
 
 st.markdown(
     "A CNN is a stack of layers, each turning one tensor into the next. Start from a preset, then add, "

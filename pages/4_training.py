@@ -4,13 +4,13 @@ from pages.ui.frame import frame
 
 frame("training")
 
-import streamlit as st  # noqa: E402
+import streamlit as st
 
-from cnnlib.evaluation import overfitting_flag  # noqa: E402
-from pages.ui import training_live as live  # noqa: E402
-from pages.ui.live_plotly import plotly_loader  # noqa: E402
-from pages.ui.training_results import render_results  # noqa: E402
-from pages.ui.training_setup import render_setup  # noqa: E402
+from cnnlib.training import overfitting_flag
+from pages.ui.live_plotly import plotly_loader
+from pages.ui.training import live
+from pages.ui.training.results import render_results
+from pages.ui.training.setup import render_setup
 
 st.markdown(
     "Training is a loop: show the network a **batch** of images, measure how wrong it is (the **loss**), "
@@ -144,7 +144,7 @@ if tab_results.open:
 if tab_slow.open:
     with tab_slow:
         try:
-            from pages.ui.slow_motion import render_slow_motion
+            from pages.ui.training.slow_motion import render_slow_motion
         except ImportError:
             st.info("Coming soon: one training step in slow motion (forward pass, loss, gradients, update).")
         else:

@@ -6,8 +6,9 @@ from pages.ui.frame import frame
 
 frame("draw")
 
-from cnnlib.inference import predict, preprocess_drawing  # noqa: E402
-from pages.ui import draw_input, draw_views  # noqa: E402
+from cnnlib.inference import predict, preprocess_drawing
+from pages.ui.draw import inputs as draw_input
+from pages.ui.draw import views as draw_views
 
 st.markdown(
     "Draw a digit and watch a trained CNN read it. Your drawing is first turned into the kind of "

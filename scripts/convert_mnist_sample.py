@@ -1,7 +1,7 @@
 """Convert the shared 5,000-digit MNIST sample into the app's bundled file.
 
 Reads `../shared/data/mnist_5k.csv.gz` (one digit a row: 784 pixels 0-255, row by row, 28x28,
-then the label) and writes `cnnlib/data/mnist_sample.npz` (compressed, uint8) with a fixed,
+then the label) and writes `cnnlib/data/files/mnist_sample.npz` (compressed, uint8) with a fixed,
 stratified train/test split: 400 training and 100 test digits of each class (seeded, so the
 split is the same every time). The app reads only the .npz; this script is kept so the file can
 be made again:
@@ -19,7 +19,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SOURCE = ROOT.parent / "shared" / "data" / "mnist_5k.csv.gz"
-DEFAULT_OUT = ROOT / "cnnlib" / "data" / "mnist_sample.npz"
+DEFAULT_OUT = ROOT / "cnnlib" / "data" / "files" / "mnist_sample.npz"
 TEST_PER_CLASS = 100
 SPLIT_SEED = 20240607
 

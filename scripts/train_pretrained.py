@@ -1,4 +1,4 @@
-"""Train the bundled digit model (cnnlib/data/mnist_cnn.pt) on the bundled MNIST sample.
+"""Train the bundled digit model (cnnlib/data/files/mnist_cnn.pt) on the bundled MNIST sample.
 
     .venv/bin/python scripts/train_pretrained.py            # a few minutes on one CPU thread
     .venv/bin/python scripts/train_pretrained.py --epochs 3 --out /tmp/quick.pt

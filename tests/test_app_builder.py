@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from cnnlib import spec as S
-from cnnlib.presets import PRESETS
+from cnnlib.spec import PRESETS
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = "pages/3_model_builder.py"

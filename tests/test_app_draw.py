@@ -238,7 +238,7 @@ def test_undo_on_an_empty_canvas_and_huge_upload():
 
 
 def test_missing_pretrained_file_is_explained(monkeypatch, tmp_path):
-    from cnnlib import pretrained
+    from cnnlib.inference import pretrained
     from pages.ui.resources import get_pretrained
 
     monkeypatch.setattr(pretrained, "DATA_DIR", tmp_path)  # where pretrained_path looks it up
@@ -320,7 +320,7 @@ def test_upload_mode_words_and_a_16_bit_scan():
 
 
 def test_corrupt_pretrained_file_is_explained_and_session_models_still_work(monkeypatch, tmp_path):
-    from cnnlib import pretrained
+    from cnnlib.inference import pretrained
     from pages.ui.resources import get_pretrained
 
     record = _session_record("My CNN", 0.9)  # built before the weights file is broken below

@@ -10,7 +10,6 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from cnnlib import images as I
 from cnnlib import kernels as K
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,7 +53,7 @@ def test_page_opens_with_a_digit_and_sobel_x():
     assert at.selectbox(key="k_preset").value == "Sobel x"
     assert [at.text_input(key=f"k_cell_1_{c}").value for c in range(3)] == ["-2", "0", "2"]
     source = at.selectbox(key="k_source").value
-    plane = I.load_sample(source, 0).view()
+    plane = K.load_sample(source, 0).view()
     h, w = plane.shape
     assert _metric(at, "Input size") == f"{h} × {w}"
     assert _metric(at, "Feature map size") == f"{h - 2} × {w - 2}"
@@ -69,7 +68,7 @@ def test_page_opens_with_a_digit_and_sobel_x():
 
 def test_choose_a_preset_and_step_to_a_pixel():
     at = _open("Text")
-    plane = I.load_sample("Text").view()
+    plane = K.load_sample("Text").view()
     at.selectbox(key="k_preset").set_value("Box blur").run()
     assert at.text_input(key="k_cell_0_0").value == "1/9"
     at.slider(key="k_row").set_value(20).run()
@@ -81,7 +80,7 @@ def test_choose_a_preset_and_step_to_a_pixel():
 
 def test_edit_a_cell_makes_a_custom_kernel():
     at = _open("Text")
-    plane = I.load_sample("Text").view()
+    plane = K.load_sample("Text").view()
     at.selectbox(key="k_preset").set_value("Identity").run()
     at.text_input(key="k_cell_0_2").input("1/2").run()
     assert at.selectbox(key="k_preset").value == "Custom (edited)"
@@ -98,7 +97,7 @@ def test_edit_a_cell_makes_a_custom_kernel():
 )
 def test_bad_cells_show_an_error_and_keep_the_last_good_kernel(text, message):
     at = _open("Text")
-    plane = I.load_sample("Text").view()
+    plane = K.load_sample("Text").view()
     at.text_input(key="k_cell_1_1").input(text).run()
     assert not at.exception
     errors = _errors(at)
@@ -110,7 +109,7 @@ def test_bad_cells_show_an_error_and_keep_the_last_good_kernel(text, message):
 
 def test_stride_and_padding_change_the_size_and_the_numbers():
     at = _open("Text")
-    plane = I.load_sample("Text").view()
+    plane = K.load_sample("Text").view()
     at.number_input(key="k_stride").set_value(2).run()
     at.number_input(key="k_padding").set_value(1).run()
     assert _metric(at, "Feature map size") == "24 × 48"  # floor((48 + 2 - 2 - 1) / 2) + 1, same for 96
@@ -157,7 +156,7 @@ def test_kernel_that_does_not_fit_the_image_is_refused():
 
 def test_relu_bias_and_pooling():
     at = _open("Text")
-    plane = I.load_sample("Text").view()
+    plane = K.load_sample("Text").view()
     at.number_input(key="k_bias").set_value(-0.5).run()
     at.toggle(key="k_relu").set_value(True).run()
     at.radio(key="k_pool").set_value("avg").run()
@@ -170,7 +169,7 @@ def test_relu_bias_and_pooling():
 
 def test_normalise_divides_by_the_sum():
     at = _open("Text")
-    plane = I.load_sample("Text").view()
+    plane = K.load_sample("Text").view()
     at.selectbox(key="k_preset").set_value("Identity").run()
     for r in range(3):
         for c in range(3):
@@ -184,7 +183,7 @@ def test_normalise_divides_by_the_sum():
 
 def test_colour_image_per_channel():
     at = _open("Colour shapes")
-    image = I.load_sample("Colour shapes")
+    image = K.load_sample("Colour shapes")
     at.radio(key="k_channel").set_value("Red").run()
     _check_step_through(at, image.view("Red"), K.KERNELS["Sobel x"])
     at.radio(key="k_channel").set_value("Grayscale").run()
@@ -322,7 +321,7 @@ def test_step_through_jumps_to_the_strongest_pixel_when_the_image_or_size_change
     at.selectbox(key="k_preset").set_value("Laplacian").run()  # a new kernel keeps the pixel
     assert (at.slider(key="k_row").value, at.slider(key="k_col").value) == (0, 0)
     at.selectbox(key="k_source").set_value("Checkerboard").run()  # a new image: its strongest pixel
-    plane = I.load_sample("Checkerboard").view()
+    plane = K.load_sample("Checkerboard").view()
     fmap = K.apply_kernel(plane, K.KERNELS["Laplacian"])
     pixel = (at.slider(key="k_row").value, at.slider(key="k_col").value)
     assert pixel == K.strongest_pixel(fmap)
@@ -334,7 +333,7 @@ def test_step_through_jumps_to_the_strongest_pixel_when_the_image_or_size_change
 
 def test_padding_and_dilation_are_explained_in_the_step_through():
     at = _open("Text")
-    plane = I.load_sample("Text").view()
+    plane = K.load_sample("Text").view()
     assert not any("'pad' cells" in c.value for c in at.caption)  # no padding: nothing to explain
     at.number_input(key="k_padding").set_value(2).run()
     at.number_input(key="k_dilation").set_value(3).run()
@@ -348,11 +347,10 @@ def test_padding_and_dilation_are_explained_in_the_step_through():
 
 def test_missing_mnist_sample_is_explained_and_the_page_still_works(monkeypatch, tmp_path):
     """Without the bundled MNIST file the page opens on a pattern, says why, and refuses the digit clearly."""
-    from cnnlib import data as D
-    from cnnlib import images as IM
+    from cnnlib.data import load as D
 
-    monkeypatch.setattr(D._load_mnist_sample, "__defaults__", (tmp_path / "missing.npz",))
-    IM._dataset.cache_clear()
+    monkeypatch.setattr(D.load_mnist_sample, "__defaults__", (tmp_path / "missing.npz",))
+    K.sample_dataset.cache_clear()
     try:
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
         at.run()
@@ -364,4 +362,4 @@ def test_missing_mnist_sample_is_explained_and_the_page_still_works(monkeypatch,
         assert not at.exception
         assert any("could not be loaded on this server" in e.value for e in at.error)
     finally:
-        IM._dataset.cache_clear()
+        K.sample_dataset.cache_clear()

@@ -259,7 +259,7 @@ def test_stack_mode_loads_presets_and_the_session_model():
     assert not at.exception
     rows = at.table[0].value
     assert "4 × 28 × 28" in list(rows["output [C, H, W]"]) and list(rows["output [C, H, W]"])[-1] == "10"
-    from cnnlib.presets import PRESETS
+    from cnnlib.spec import PRESETS
 
     spec = PRESETS["LeNet-5"].to_dict()
     at.session_state["model_spec"] = spec

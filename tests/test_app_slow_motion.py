@@ -17,8 +17,7 @@ from streamlit.testing.v1 import AppTest
 from torch.utils.data import DataLoader, TensorDataset
 
 from cnnlib.data import load_dataset, normalize
-from cnnlib.presets import PRESETS
-from cnnlib.spec import build_model
+from cnnlib.spec import PRESETS, build_model
 
 ROOT = Path(__file__).resolve().parents[1]
 STEP_KEYS = ["step_zero_grad", "step_forward", "step_loss", "step_backward", "step_step"]
@@ -33,7 +32,7 @@ def _harness(root: str) -> None:
 
     st.set_page_config(layout="wide")
     from pages.ui.glossary import render_glossary
-    from pages.ui.slow_motion import render_slow_motion
+    from pages.ui.training.slow_motion import render_slow_motion
 
     with st.sidebar:
         render_glossary()

@@ -215,7 +215,7 @@ def test_model_too_big_for_the_server_gets_a_message():
 def test_download_dataset_offline_gives_a_clear_message_and_is_not_retried_every_run(
     name, monkeypatch, tmp_path
 ):
-    import cnnlib.data_download as DL  # where the download probe looks up socket.create_connection
+    from cnnlib.data import downloads as DL  # where the download probe looks up socket.create_connection
 
     calls = []
 
@@ -258,7 +258,7 @@ def test_augmentation_preview_shows_original_and_augmented_images():
 
 
 def test_a_queued_run_shows_its_place_and_stop_leaves_the_queue():
-    from cnnlib.slots import get_limiter
+    from cnnlib.training import get_limiter
 
     limiter = get_limiter()
     saved = limiter.max_runs
@@ -406,7 +406,7 @@ def test_predict_then_reveal_answers_with_the_apps_own_verdict():
     assert any("verdict appears here" in c.value for c in at.caption)
     at.button(key="train_start").click().run()
     run = _poll_until_done(at)
-    from cnnlib.evaluation import overfitting_flag
+    from cnnlib.training import overfitting_flag
 
     snap = run.snapshot()
     verdict = overfitting_flag(snap.train_loss, snap.val_loss)
@@ -436,8 +436,8 @@ def test_results_gallery_weights_download_and_draw_page():
 
     import torch
 
-    from cnnlib.evaluation import export_weights, predict_proba
     from cnnlib.spec import ModelSpec, build_model
+    from cnnlib.training import export_weights, predict_proba
 
     assert at.get("download_button")[0].proto.label.endswith("(.pt)")
     data = export_weights(

@@ -1,6 +1,6 @@
 """Tests for cnnlib.data: synthetic shapes, the bundled MNIST sample, offline downloads, zip uploads.
 
-The upload limits are read in cnnlib.data_zip (Z) and the download probe in cnnlib.data_download (DL):
+The upload limits are read in cnnlib.data.uploads (Z) and the download probe in cnnlib.data.downloads (DL):
 patch them there; a patch on cnnlib.data would not reach the code.
 """
 
@@ -17,9 +17,9 @@ import torch
 from PIL import Image
 
 from cnnlib import data as D
-from cnnlib import data_download as DL
-from cnnlib import data_zip as Z
 from cnnlib.data import DATASETS, DatasetError, load_dataset, load_image_folder_zip, normalize
+from cnnlib.data import downloads as DL
+from cnnlib.data import uploads as Z
 
 SHARED_CSV = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist_5k.csv.gz"
 
@@ -107,15 +107,15 @@ def test_mnist_sample_matches_the_shared_csv():
 
 def test_mnist_sample_missing_or_corrupt(tmp_path):
     with pytest.raises(DatasetError, match="missing"):
-        D._load_mnist_sample(tmp_path / "nope.npz")
+        D.load_mnist_sample(tmp_path / "nope.npz")
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"not an npz")
     with pytest.raises(DatasetError, match="could not be read"):
-        D._load_mnist_sample(bad)
+        D.load_mnist_sample(bad)
 
 
 def test_app_does_not_read_shared_folder():
-    modules = sorted(Path(D.__file__).parent.glob("data*.py"))  # data.py and the data_*.py beside it
+    modules = sorted(Path(D.__file__).parent.rglob("*.py"))  # every module of the cnnlib.data package
     assert len(modules) > 1
     for module in modules:
         assert "shared" not in module.read_text().replace("shares", ""), module.name

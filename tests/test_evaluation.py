@@ -1,4 +1,4 @@
-"""Unit tests for cnnlib.evaluation: confusion matrix, per-class metrics, evaluate, filters, feature maps,
+"""Unit tests for cnnlib.training.evaluation: confusion matrix, per-class metrics, evaluate, filters, feature maps,
 the overfitting flag and the weights export (checked against hand counts, formulas and torch)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from cnnlib.data import normalize
-from cnnlib.evaluation import (
+from cnnlib.training import (
     confusion_matrix,
     conv_feature_maps,
     cpu_state_dict,

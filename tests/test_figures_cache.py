@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnlib import plots_kernels as P
+from cnnlib import plots as P
 from pages.ui.figures import shared
 
 

@@ -1,4 +1,4 @@
-"""cnnlib.images: uploads (good, odd and hostile files made here with Pillow or by hand) and samples."""
+"""cnnlib.kernels.images: uploads (good, odd and hostile files made here with Pillow or by hand) and samples."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cnnlib import images as I
-from cnnlib.images import ImageError
+from cnnlib import kernels as I
+from cnnlib.data import PALETTE_NOTE
+from cnnlib.kernels import ImageError
 
 
 def _save(im: Image.Image, fmt: str, **kwargs) -> bytes:
@@ -130,7 +131,7 @@ def test_gray_palette_image_is_grayscale_and_says_so():
     assert not img.is_colour and img.notes == [I.PALETTE_GRAY_NOTE]
     colour = Image.new("RGB", (20, 20), (255, 0, 0)).convert("P")
     img = I.load_image(_save(colour, "GIF"))
-    assert img.is_colour and img.notes == [I.PALETTE_NOTE]
+    assert img.is_colour and img.notes == [PALETTE_NOTE]
 
 
 def test_cmyk_jpeg_is_converted():

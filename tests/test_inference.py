@@ -508,9 +508,9 @@ def test_pretrained_file_without_keys(tmp_path):
         inf.load_pretrained_bundle(path=f)
 
 
-def test_split_modules_are_reexported_and_the_weights_dir_is_patchable(monkeypatch, tmp_path):
-    """cnnlib.inference re-exports the split modules' names; the loader reads cnnlib.pretrained.DATA_DIR."""
-    from cnnlib import explain, pretrained, uploads
+def test_the_face_exports_the_modules_names_and_the_weights_dir_is_patchable(monkeypatch, tmp_path):
+    """cnnlib.inference is the one home of the package's public names; the loader reads pretrained.DATA_DIR."""
+    from cnnlib.inference import explain, pretrained, uploads
 
     for module, names in [
         (explain, ["feature_maps", "grad_cam", "channel_order", "channel_strength"]),
@@ -518,6 +518,7 @@ def test_split_modules_are_reexported_and_the_weights_dir_is_patchable(monkeypat
         (uploads, ["read_image", "flatten_paper", "ImageInputError", "MAX_UPLOAD_BYTES", "WORK_SIDE"]),
     ]:
         assert all(getattr(inf, name) is getattr(module, name) for name in names)
+        assert set(names) <= set(inf.__all__)
     assert not hasattr(inf, "DATA_DIR")  # a patch of inference.DATA_DIR would miss: make it fail loudly
     monkeypatch.setattr(pretrained, "DATA_DIR", tmp_path)
     assert inf.pretrained_path() == tmp_path / "mnist_cnn.pt"
@@ -650,7 +651,7 @@ def test_signature_changes_with_the_drawing():
 
 
 def test_figures():
-    from cnnlib import plots_draw as pd
+    from cnnlib import plots as pd
 
     probs = np.array([0.05, 0.7, 0.25])
     fig = pd.probability_figure(probs, ["a", "b", "c"])
@@ -680,7 +681,7 @@ def test_figures():
 
 
 def test_framed_cards():
-    from cnnlib import plots_draw as pd
+    from cnnlib import plots as pd
 
     card = pd.framed(np.ones((20, 10)), 140, units=28)  # 20x10 at the scale of 28 px -> 100x50
     assert card.shape == (140, 140) and card.dtype == np.uint8
@@ -790,9 +791,9 @@ def test_opening_matches_a_brute_force_one():
         ]
     )
     ref = np.array([[mins[i : i + k, j : j + k].max() for j in range(a.shape[1])] for i in range(a.shape[0])])
-    from cnnlib.uploads import _opening
+    from cnnlib.inference.uploads import opening
 
-    np.testing.assert_allclose(_opening(a, k), ref)
+    np.testing.assert_allclose(opening(a, k), ref)
 
 
 def test_flat_line_gets_a_note_and_a_digit_does_not():
@@ -810,7 +811,7 @@ def test_naive_image_is_the_squashed_canvas():
 
 
 def test_probability_labels_are_readable():
-    from cnnlib import plots_draw as pd
+    from cnnlib import plots as pd
 
     bar = pd.probability_figure(np.array([0.02, 0.9, 0.08]), ["a", "b", "c"]).data[0]
     assert bar.constraintext == "none"  # Plotly would shrink the top bar's label to the bar's width

@@ -334,7 +334,7 @@ def test_pool_output_shape():
 
 
 def test_image_figure_draws_padding_and_the_patch():
-    from cnnlib import plots_kernels as P
+    from cnnlib import plots as P
 
     image = np.random.default_rng(9).random((10, 12))
     rows, cols = K.patch_indices(0, 0, (3, 3), padding=2, dilation=2)
@@ -358,7 +358,7 @@ def test_image_figure_draws_padding_and_the_patch():
 
 
 def test_map_figure_scales_and_click_layer():
-    from cnnlib import plots_kernels as P
+    from cnnlib import plots as P
 
     signed = P.map_figure(np.array([[-2.0, 1.0], [0.0, 0.5]]), pixel=(1, 0), clickable=True)
     heat = signed.data[0]
@@ -372,7 +372,7 @@ def test_map_figure_scales_and_click_layer():
 
 
 def test_grid_figure_labels():
-    from cnnlib import plots_kernels as P
+    from cnnlib import plots as P
 
     fig = P.grid_figure(K.KERNELS["Box blur"], "Kernel", fractions=True)
     assert fig.data[0].text[0][0] == "1/9"

@@ -1,4 +1,4 @@
-"""cnnlib.one_step: the five steps in slow motion, checked against a plain PyTorch training step."""
+"""cnnlib.training.one_step: the five steps in slow motion, checked against a plain PyTorch training step."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from cnnlib.one_step import (
+from cnnlib.training.one_step import (
     STEPS,
     OptimizerSettings,
     SlowStep,
@@ -502,7 +502,7 @@ def test_huge_learning_rate_blows_up_with_a_clear_message():
 
 
 def test_step_figures_carry_the_numbers():
-    from cnnlib import plots_step
+    from cnnlib import plots as plots_step
 
     slow = SlowStep(make_model(), *make_batch())
     for name in STEPS:
@@ -529,7 +529,7 @@ def test_step_figures_carry_the_numbers():
 
 @pytest.mark.parametrize(("n", "channels"), [(1, 1), (16, 1), (32, 3), (40, 3)])
 def test_batch_grid_shows_every_image_and_label(n, channels):
-    from cnnlib.plots_step import batch_grid_figure
+    from cnnlib.plots import batch_grid_figure
 
     images = torch.randint(0, 256, (n, channels, 12, 10), dtype=torch.uint8)
     labels = torch.randint(0, 3, (n,))
@@ -544,7 +544,7 @@ def test_batch_grid_shows_every_image_and_label(n, channels):
 
 
 def test_weight_from_flat_and_labels():
-    from cnnlib.one_step import parameter_labels, weight_from_flat, weight_title
+    from cnnlib.training.one_step import parameter_labels, weight_from_flat, weight_title
 
     for flat in range(36):
         ref = weight_from_flat("0.weight", (4, 1, 3, 3), flat)

@@ -1,11 +1,11 @@
-"""Tests for cnnlib.plots_builder: blocks follow the summary's shapes; the figure is well-formed."""
+"""Tests for cnnlib.plots.builder: blocks follow the summary's shapes; the figure is well-formed."""
 
 from __future__ import annotations
 
 import plotly.graph_objects as go
 
 from cnnlib import spec as S
-from cnnlib.plots_builder import (
+from cnnlib.plots import (
     REF_WIDTH_PX,
     block_geometry,
     group_blocks,
@@ -16,7 +16,7 @@ from cnnlib.plots_builder import (
     spec_diagram,
     thin_labels,
 )
-from cnnlib.presets import PRESETS
+from cnnlib.spec import PRESETS
 
 
 def test_blocks_group_shape_keeping_layers():

@@ -1,4 +1,4 @@
-"""Unit tests for cnnlib.plots_training: smoothing, downsampling and the figures' data."""
+"""Unit tests for cnnlib.plots.training: smoothing, downsampling and the figures' data."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from cnnlib.plots_training import (
+from cnnlib.plots import (
     LIVE_POINTS,
     Curves,
     confusion_figure,
@@ -88,9 +88,15 @@ def test_live_figure_dict_is_small_and_json_ready():
 
 
 def test_rounding_keeps_significant_digits():
-    from cnnlib.plots_training import _r
+    from cnnlib.plots.training import round_values
 
-    assert _r([0.000123456789, 12345.6789, 0.0, float("nan"), None]) == [0.00012346, 12346.0, 0.0, None, None]
+    assert round_values([0.000123456789, 12345.6789, 0.0, float("nan"), None]) == [
+        0.00012346,
+        12346.0,
+        0.0,
+        None,
+        None,
+    ]
 
 
 def test_live_figure_empty_and_non_finite():

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from cnnlib import spec as S
-from cnnlib.presets import DEFAULT_PRESET, PRESET_NOTES, PRESETS
+from cnnlib.spec import DEFAULT_PRESET, PRESET_NOTES, PRESETS
 
 EXPECTED_PARAMS = {
     "TinyCNN": 23_560,

@@ -1,4 +1,4 @@
-"""cnnlib.quiz: questions PyTorch accepts, answers that agree with PyTorch, kind verdicts."""
+"""cnnlib.shapes.quiz: questions PyTorch accepts, answers that agree with PyTorch, kind verdicts."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from cnnlib.quiz import QUIZ_KINDS, Question, Score, check_answer, common_mistakes, make_question
+from cnnlib.shapes import QUIZ_KINDS, Question, Score, check_answer, common_mistakes, make_question
 
 
 def test_questions_are_valid_and_answers_agree_with_torch():

@@ -17,32 +17,33 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from cnnlib import shapes
 from cnnlib.shapes import (
     MAX_VALUE,
     ShapeError,
     check_int,
+    conv2d_formula_latex,
     conv2d_output_hw,
     conv2d_output_size,
     conv2d_params,
+    conv_transpose2d_formula_latex,
     conv_transpose2d_output_hw,
     conv_transpose2d_output_size,
     conv_transpose2d_params,
+    describe_indices,
     parse_int,
+    pool2d_formula_latex,
     pool2d_output_hw,
     pool2d_output_size,
     receptive_field_stack,
     receptive_field_step,
-)
-from cnnlib.shapes_explain import (
-    conv2d_formula_latex,
-    conv_transpose2d_formula_latex,
-    pool2d_formula_latex,
     refused_formulas,
     single_layer,
+    sliding_axis,
+    stack_shapes,
+    uncovered_indices,
+    uncovered_reasons,
 )
-from cnnlib.shapes_stack import stack_shapes
-from cnnlib.shapes_window import describe_indices, sliding_axis, uncovered_indices, uncovered_reasons
+from cnnlib.shapes.formulas import pool_raw
 
 N_CONV, N_POOL, N_TRANSPOSE, N_BIG, N_DEFAULT = 4000, 4000, 3000, 600, 300
 
@@ -130,7 +131,7 @@ def ours_transpose(c: dict):
         return None
 
 
-def _pair(rng: random.Random, lo: int, hi: int, invalid: tuple[int, ...] = ()) -> tuple[int, int]:
+def as_pair(rng: random.Random, lo: int, hi: int, invalid: tuple[int, ...] = ()) -> tuple[int, int]:
     """Square half the time; now and then an invalid value torch must refuse."""
     a = rng.randint(lo, hi)
     if invalid and rng.random() < 0.04:
@@ -146,17 +147,17 @@ def _conv_case(rng: random.Random, big: bool = False) -> dict:
     pick = rng.random()
     case = {
         "size": (_size(rng, big), _size(rng, big)),
-        "kernel": _pair(rng, 1, 7, (0,)),
+        "kernel": as_pair(rng, 1, 7, (0,)),
         # strides up to 9: stride > kernel happens often
-        "stride": _pair(rng, 1, 3, (0, 5, 9)) if rng.random() < 0.8 else _pair(rng, 4, 9),
-        "dilation": _pair(rng, 1, 3, (0,)) if rng.random() < 0.5 else (1, 1),
+        "stride": as_pair(rng, 1, 3, (0, 5, 9)) if rng.random() < 0.8 else as_pair(rng, 4, 9),
+        "dilation": as_pair(rng, 1, 3, (0,)) if rng.random() < 0.5 else (1, 1),
     }
     if pick < 0.12:
         case["padding"] = "same"
     elif pick < 0.18:
         case["padding"] = "valid"
     else:
-        case["padding"] = _pair(rng, 0, 4, (-1,))
+        case["padding"] = as_pair(rng, 0, 4, (-1,))
     return case
 
 
@@ -215,9 +216,7 @@ def test_pool2d_sweep_matches_torch(kind):
         if expected is not None and c["ceil_mode"]:
             s = c["stride"] or c["kernel"]
             dil = c["dilation"][0] if kind == "max" else 1
-            ceil_dropped += shapes._pool_raw(c["size"][0], c["kernel"][0], s[0], c["padding"][0], dil, True)[
-                2
-            ]
+            ceil_dropped += pool_raw(c["size"][0], c["kernel"][0], s[0], c["padding"][0], dil, True)[2]
     assert refused > 200
     assert ceil_dropped > 5  # torch's "last window must start inside" rule was exercised
 

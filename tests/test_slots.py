@@ -1,4 +1,4 @@
-"""Tests for cnnlib.slots: the process-wide limit on concurrent training runs and its FIFO queue."""
+"""Tests for cnnlib.training.slots: the process-wide limit on concurrent training runs and its FIFO queue."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from cnnlib import slots as S
-from cnnlib.slots import SlotLimiter
+from cnnlib.training import SlotLimiter
+from cnnlib.training import slots as S
 
 
 class FakeClock:

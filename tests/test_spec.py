@@ -13,8 +13,7 @@ import torch
 from torch import nn
 
 from cnnlib import spec as S
-from cnnlib.presets import PRESETS
-from cnnlib.spec import ModelSpec, SpecError
+from cnnlib.spec import PRESETS, ModelSpec, SpecError
 
 
 def torch_shapes(model: nn.Sequential, input_shape) -> list[tuple[int, ...]]:

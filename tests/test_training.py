@@ -14,20 +14,25 @@ from torch import nn
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as TF
 
-from cnnlib.augment import _affine, augment_batch, augment_preview
 from cnnlib.data import load_dataset
-from cnnlib.model_check import check_model
-from cnnlib.slots import SlotLimiter
 from cnnlib.training import (
     DEFAULT_DEMO,
     DEMO_SPEC,
     MAX_LOSS_POINTS,
     ConfigError,
     RunSnapshot,
+    SlotLimiter,
     TrainConfig,
     TrainingRun,
+    adaptation_notes,
+    augment_batch,
+    augment_preview,
+    chance_accuracy,
+    check_model,
+    guessing_note,
+    smaller_lr,
 )
-from cnnlib.training_advice import adaptation_notes, chance_accuracy, guessing_note, smaller_lr
+from cnnlib.training.augment import affine_batch
 
 
 @pytest.fixture(scope="module")
@@ -123,7 +128,7 @@ def test_affine_matches_torchvision():
     torch.manual_seed(0)
     x = torch.rand(4, 3, 20, 28)  # non-square on purpose
     for angle, tx, ty in [(0, 0, 0), (10, 0, 0), (-13, 2, -3), (90, 0, 0), (7.5, -3, 2)]:
-        got = _affine(
+        got = affine_batch(
             x, torch.full((4,), float(angle)), torch.full((4,), float(tx)), torch.full((4,), float(ty))
         )
         want = TF.affine(
@@ -137,7 +142,7 @@ def test_affine_matches_torchvision():
         assert torch.allclose(got, want, atol=1e-4), (angle, tx, ty)
     # Different parameters per image in one call.
     angles, txs, tys = torch.tensor([5.0, -12.0]), torch.tensor([1.0, -2.0]), torch.tensor([0.0, 3.0])
-    got = _affine(x[:2], angles, txs, tys)
+    got = affine_batch(x[:2], angles, txs, tys)
     for i in range(2):
         want = TF.affine(
             x[i],
@@ -312,12 +317,12 @@ def test_early_stopping_restores_best_weights(shapes):
     assert s.epoch - s.best_epoch == 2 and "kept the weights" in s.message
     # The restored model really is the best epoch's: its validation loss is the recorded minimum.
     from cnnlib.data import stratified_split
-    from cnnlib.training import _evaluate
+    from cnnlib.training.run import evaluate_split
 
     _, val_idx = stratified_split(shapes.train_labels, 0.2, 0)
     mean = torch.tensor(shapes.mean).view(1, 3, 1, 1)
     std = torch.tensor(shapes.std).view(1, 3, 1, 1)
-    loss, _ = _evaluate(r.model, shapes.train_images, shapes.train_labels, val_idx, mean, std)
+    loss, _ = evaluate_split(r.model, shapes.train_images, shapes.train_labels, val_idx, mean, std)
     assert loss == pytest.approx(min(s.val_loss), rel=1e-4)
 
 
@@ -369,7 +374,7 @@ def test_queue_then_cancel_and_stale(shapes):
 
 
 def test_loss_history_is_capped(tiny, monkeypatch):
-    import cnnlib.training as T
+    from cnnlib.training import run as T
 
     monkeypatch.setattr(T, "MAX_LOSS_POINTS", 16)
     r = run(small_cnn(), tiny, epochs=5, batch_size=12, val_fraction=0.0)  # 100 batches
@@ -465,8 +470,7 @@ def test_a_run_that_learns_gets_no_guessing_note(shapes):
 
 
 def test_adaptation_notes_say_what_changed():
-    from cnnlib.presets import PRESETS
-    from cnnlib.spec import adapt_to_dataset
+    from cnnlib.spec import PRESETS, adapt_to_dataset
 
     spec = PRESETS["TinyCNN"]  # 1x28x28, 10 classes
     adapted = adapt_to_dataset(spec, (3, 32, 32), 4)

@@ -7,7 +7,7 @@ per caller) keyed by the builder and its arguments. The figures are never mutate
 once built: `st.plotly_chart` calls `Figure.to_dict()` on every run (a deep copy, with every array
 base64-encoded: about 3 ms for a small heatmap), so a shared figure answers it with the dict it
 computed once (Streamlit only serialises it, with orjson). A page that wants to change a figure
-builds its own with the `cnnlib.plots_*` function directly.
+builds its own with the `cnnlib.plots` function directly.
 """
 
 from __future__ import annotations
@@ -38,5 +38,5 @@ def freeze(fig: Any) -> Any:
 
 
 def shared(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """`fn(*args, **kwargs)` from the process-wide cache; `fn` is a module-level `cnnlib.plots_*` function."""
+    """`fn(*args, **kwargs)` from the process-wide cache; `fn` is a module-level `cnnlib.plots` function."""
     return _build(fn.__module__, fn.__name__, args, tuple(sorted(kwargs.items())))

@@ -1,0 +1,250 @@
+"""Uploaded zips of class folders (torchvision's ImageFolder layout), read with safety checks.
+
+`load_image_folder_zip(data)` turns the bytes of a zip such as `cats/1.jpg, dogs/2.png, ...` into
+a DatasetBundle. A classroom server has little memory and two cores, so each limit below is
+checked before the work it guards: entries, images, bytes per file and in all (as read, never as
+the zip's headers claim), decoded pixels, and paths that would escape the folder. The limits are
+read here, so a test that lowers one patches `cnnlib.data.uploads`, not `cnnlib.data`.
+"""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import zipfile
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from cnnlib.data.bundle import DatasetBundle, DatasetError, make_bundle, stratified_split
+from cnnlib.data.decode import to_plane_image
+
+# Limits for uploaded zips: a classroom server has little memory and two cores.
+MAX_UPLOAD_IMAGES = 5_000
+MAX_ZIP_ENTRIES = 20_000
+MAX_UNCOMPRESSED_BYTES = 200 * 1024 * 1024  # all members together, as read
+MAX_FILE_BYTES = 20 * 1024 * 1024  # one image file
+MAX_IMAGE_PIXELS = 25_000_000  # one decoded image (e.g. 5000 x 5000)
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".pgm", ".pbm", ".bmp", ".tif", ".tiff", ".webp", ".gif")
+MIN_IMAGE_SIDE, MAX_IMAGE_SIDE = 8, 256
+
+
+def _safe_member_path(name: str) -> list[str] | None:
+    """The member's path parts, or None for entries to ignore (folders, hidden, __MACOSX).
+
+    Raises DatasetError for a path that escapes the folder (absolute, drive letter, '..').
+    """
+    path = name.replace("\\", "/")
+    if path.startswith("/") or (len(path) > 1 and path[1] == ":"):
+        raise DatasetError(f"The zip contains an absolute path ({name!r}); it is not a safe upload.")
+    parts = [p for p in path.split("/") if p not in ("", ".")]
+    if ".." in parts:
+        raise DatasetError(
+            f"The zip contains a path that escapes its folder ({name!r}); it is not a safe upload."
+        )
+    if name.endswith("/") or not parts:
+        return None
+    if (
+        parts[0] == "__MACOSX"
+        or any(p.startswith(".") for p in parts)
+        or parts[-1] in ("Thumbs.db", "desktop.ini")
+    ):
+        return None
+    return parts
+
+
+def _decode_image(raw: bytes, size_hw: tuple[int, int], grayscale: bool) -> np.ndarray:
+    """Decode and resize one image with Pillow: uint8 [H, W] (grayscale) or [H, W, 3]."""
+    from PIL import Image, ImageOps
+
+    with Image.open(io.BytesIO(raw)) as img:
+        w, h = img.size
+        if w * h > MAX_IMAGE_PIXELS:
+            raise DatasetError(f"{w}x{h} pixels is too large (limit {MAX_IMAGE_PIXELS:,} pixels)")
+        img.draft("L" if grayscale else "RGB", (size_hw[1], size_hw[0]))  # fast JPEG downscale
+        img = ImageOps.exif_transpose(img)  # phone photos: upright, as a viewer shows them
+        if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+            # Flatten transparency onto white, as an image viewer shows it.
+            img = img.convert("RGBA")
+            background = Image.new("RGBA", img.size, (255, 255, 255, 255))
+            img = Image.alpha_composite(background, img)
+        if img.mode.startswith("I") or img.mode == "F":
+            # 16/32-bit or float images: scale to 0..255 as the Kernels page does; a bare
+            # convert("L") would clip every value above 255 to white.
+            plane = np.asarray(to_plane_image(img, []), dtype=np.float32)  # [H, W] in 0..1
+            img = Image.fromarray(np.round(np.clip(plane, 0, 1) * 255).astype(np.uint8), mode="L")
+        img = img.convert("L" if grayscale else "RGB")
+        img = img.resize((size_hw[1], size_hw[0]), Image.Resampling.BILINEAR)
+        return np.asarray(img, dtype=np.uint8)
+
+
+def _check_image_size(image_size: Sequence[int] | int) -> tuple[int, int]:
+    if isinstance(image_size, int) and not isinstance(image_size, bool):
+        image_size = (image_size, image_size)
+    try:
+        h, w = (int(s) for s in image_size)
+        ok = all(float(s) == int(s) and not isinstance(s, bool) for s in image_size)
+    except (TypeError, ValueError):
+        ok = False
+    if not ok or not (MIN_IMAGE_SIDE <= h <= MAX_IMAGE_SIDE and MIN_IMAGE_SIDE <= w <= MAX_IMAGE_SIDE):
+        raise DatasetError(
+            f"Image size must be two whole numbers from {MIN_IMAGE_SIDE} to {MAX_IMAGE_SIDE} "
+            f"(height, width), got {image_size!r}."
+        )
+    return h, w
+
+
+def load_image_folder_zip(
+    data: bytes,
+    image_size: Sequence[int] | int = (32, 32),
+    grayscale: bool = False,
+    *,
+    test_fraction: float = 0.2,
+    seed: int = 0,
+    max_images: int = MAX_UPLOAD_IMAGES,
+) -> DatasetBundle:
+    """Read a zip of class folders (`cats/1.jpg`, `dogs/2.png`, ... as torchvision's ImageFolder expects).
+
+    Images are resized to `image_size` (H, W) with Pillow, kept as uint8, and split per class
+    into train and test (`test_fraction`, seeded). A single top folder around the class folders
+    is allowed. Hidden files and `__MACOSX` are ignored; non-image and unreadable files are
+    skipped and counted in `bundle.notes`. Raises DatasetError for: not a zip, a path escaping
+    the folder, no class folders, fewer than two classes with images, a class with one image,
+    more than `max_images` images, members too large, or too much data once unpacked.
+    """
+    if not isinstance(data, (bytes, bytearray, memoryview)) or len(data) == 0:
+        raise DatasetError("The upload is empty: choose a .zip file with one folder of images per class.")
+    h, w = _check_image_size(image_size)
+    if not 0.0 < float(test_fraction) < 1.0:
+        raise DatasetError(f"test_fraction must be between 0 and 1, got {test_fraction!r}.")
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(bytes(data)))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
+        raise DatasetError(
+            "This file is not a zip archive. Zip a folder that holds one sub-folder of images per class."
+        ) from None
+
+    with zf:
+        infos = zf.infolist()
+        if len(infos) > MAX_ZIP_ENTRIES:
+            raise DatasetError(
+                f"The zip has {len(infos):,} entries; the limit is {MAX_ZIP_ENTRIES:,} files "
+                f"({max_images:,} images). Use a smaller sample of your images."
+            )
+        members: list[tuple[list[str], zipfile.ZipInfo]] = []
+        for info in infos:
+            parts = _safe_member_path(info.filename)
+            if parts is not None and not info.is_dir():
+                members.append((parts, info))
+        if not members:
+            raise DatasetError("The zip is empty: it needs one folder of images per class.")
+
+        # Strip one common top folder ("dataset/cats/1.jpg" -> "cats/1.jpg") when everything is in it.
+        while all(len(p) >= 3 for p, _ in members) and len({p[0] for p, _ in members}) == 1:
+            members = [(p[1:], i) for p, i in members]
+        skipped_loose = sum(1 for p, _ in members if len(p) < 2)
+        members = [(p, i) for p, i in members if len(p) >= 2]  # [class, ..., file]
+        if not members:
+            raise DatasetError(
+                "The zip has no class folders: put the images in one folder per class "
+                "(e.g. cats/1.jpg, dogs/2.jpg), then zip the folders."
+            )
+
+        image_members = [(p, i) for p, i in members if p[-1].lower().endswith(IMAGE_EXTENSIONS)]
+        skipped_type = len(members) - len(image_members)
+        if not image_members:
+            raise DatasetError(
+                f"The zip has no image files ({', '.join(e.lstrip('.') for e in IMAGE_EXTENSIONS[:5])}, ...) "
+                "inside its class folders."
+            )
+        if len(image_members) > max_images:
+            raise DatasetError(
+                f"The zip has {len(image_members):,} images; the limit is {max_images:,}. "
+                "Use a smaller sample (e.g. a few hundred images per class)."
+            )
+        class_names = sorted({p[0] for p, _ in image_members})
+
+        images: list[np.ndarray] = []
+        labels: list[int] = []
+        skipped_bad: list[str] = []
+        total = 0
+        for parts, info in sorted(image_members, key=lambda m: m[1].filename):
+            if info.file_size > MAX_FILE_BYTES:
+                raise DatasetError(
+                    f"{posixpath.join(*parts)} is {info.file_size / 1e6:.0f} MB unpacked; "
+                    f"the limit per image is {MAX_FILE_BYTES // (1024 * 1024)} MB."
+                )
+            try:
+                with zf.open(info) as fh:
+                    raw = fh.read(MAX_FILE_BYTES + 1)  # never trust the header's size
+            except (RuntimeError, NotImplementedError, zipfile.BadZipFile, OSError, EOFError) as exc:
+                # encrypted members, unsupported compression, CRC errors
+                skipped_bad.append(f"{posixpath.join(*parts)} ({type(exc).__name__})")
+                continue
+            if len(raw) > MAX_FILE_BYTES:
+                raise DatasetError(
+                    f"{posixpath.join(*parts)} unpacks to more than {MAX_FILE_BYTES // (1024 * 1024)} MB; "
+                    "this looks like a decompression bomb."
+                )
+            total += len(raw)
+            if total > MAX_UNCOMPRESSED_BYTES:
+                raise DatasetError(
+                    f"The zip unpacks to more than {MAX_UNCOMPRESSED_BYTES // (1024 * 1024)} MB; "
+                    "use fewer or smaller images."
+                )
+            try:
+                images.append(_decode_image(raw, (h, w), grayscale))
+            except DatasetError as exc:
+                skipped_bad.append(f"{posixpath.join(*parts)} ({exc})")
+                continue
+            except Exception:  # not really an image, truncated, Pillow's own bomb guard, ...
+                skipped_bad.append(f"{posixpath.join(*parts)} (not a readable image)")
+                continue
+            labels.append(class_names.index(parts[0]))
+
+    counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=len(class_names))
+    present = [c for c, n in zip(class_names, counts, strict=True) if n > 0]
+    notes = []
+    if skipped_type:
+        notes.append(f"Skipped {skipped_type} file(s) that are not images.")
+    if skipped_loose:
+        notes.append(f"Skipped {skipped_loose} file(s) outside the class folders.")
+    if skipped_bad:
+        shown = "; ".join(skipped_bad[:3]) + (" ..." if len(skipped_bad) > 3 else "")
+        notes.append(f"Skipped {len(skipped_bad)} unreadable image(s): {shown}")
+    empty = [c for c, n in zip(class_names, counts, strict=True) if n == 0]
+    if empty:
+        notes.append(f"Ignored folder(s) without readable images: {', '.join(empty)}.")
+    skipped = " ".join(n for n in notes if n.startswith("Skipped") and "unreadable" in n)
+    if len(present) < 2:
+        found = f"only one class ({present[0]!r})" if present else "no readable images"
+        raise DatasetError(
+            f"The zip has {found}. A classifier needs at least two classes: one folder of images per class."
+            + (f" {skipped}" if skipped else "")
+        )
+    lonely = [c for c, n in zip(class_names, counts, strict=True) if n == 1]
+    if lonely:
+        raise DatasetError(
+            f"Class {lonely[0]!r} has only one image; each class needs at least two (one to train on, one to test)."
+            + (f" {skipped}" if skipped else "")
+        )
+
+    # Relabel to the classes that have images, in sorted order (as ImageFolder does).
+    remap = {class_names.index(c): i for i, c in enumerate(present)}
+    label_t = torch.tensor([remap[y] for y in labels], dtype=torch.int64)  # [N]
+    stack = np.stack(images)  # [N, H, W] or [N, H, W, 3]
+    x = torch.from_numpy(stack).unsqueeze(1) if grayscale else torch.from_numpy(stack).permute(0, 3, 1, 2)
+    x = x.contiguous()  # [N, C, H, W] uint8
+    train_idx, test_idx = stratified_split(label_t, test_fraction, seed)
+    return make_bundle(
+        "upload",
+        x[train_idx],
+        label_t[train_idx],
+        x[test_idx],
+        label_t[test_idx],
+        present,
+        title="Uploaded images",
+        source=f"Your zip: {len(label_t):,} images in {len(present)} class folders, resized to {h}x{w}.",
+        notes=notes,
+    )

@@ -1,0 +1,73 @@
+"""Inference on a drawn digit: MNIST-style preprocessing, prediction, and what the network looked at.
+
+`preprocess_drawing` turns a canvas (RGBA, white ink on black) into what an MNIST model expects,
+the way the MNIST digits themselves were made: crop to the ink, scale the longer side to 20 px
+keeping the aspect ratio (antialiased), paste into 28x28 so the centre of mass sits in the middle,
+then normalise with the dataset's mean and std. Every intermediate image is kept for display.
+
+This package's public face is this module; the modules inside it:
+
+    predict.py      preprocess_drawing, predict, answer, which models can read a drawing
+    model_input.py  MNIST_MEAN, MNIST_STD, a tensor made ready for a model (batch, device, eval)
+    uploads.py      read_image, flatten_paper, ImageInputError: an uploaded photo or scan
+    explain.py      feature_maps, grad_cam, channel_order: what the network looked at
+    pretrained.py   load_pretrained, load_pretrained_bundle, PretrainedError: the bundled model
+"""
+
+from __future__ import annotations
+
+from cnnlib.inference.explain import (
+    channel_order,
+    channel_strength,
+    feature_maps,
+    grad_cam,
+)
+from cnnlib.inference.predict import (
+    Preprocessed,
+    answer,
+    centre_of_mass,
+    check_compatible,
+    model_from_record,
+    naive_image,
+    naive_resize,
+    predict,
+    preprocess_drawing,
+)
+from cnnlib.inference.pretrained import (
+    PretrainedError,
+    load_pretrained,
+    load_pretrained_bundle,
+    pretrained_path,
+)
+from cnnlib.inference.uploads import (
+    MAX_UPLOAD_BYTES,
+    WORK_SIDE,
+    ImageInputError,
+    flatten_paper,
+    read_image,
+)
+
+__all__ = [
+    "ImageInputError",
+    "MAX_UPLOAD_BYTES",
+    "Preprocessed",
+    "PretrainedError",
+    "WORK_SIDE",
+    "answer",
+    "centre_of_mass",
+    "channel_order",
+    "channel_strength",
+    "check_compatible",
+    "feature_maps",
+    "flatten_paper",
+    "grad_cam",
+    "load_pretrained",
+    "load_pretrained_bundle",
+    "model_from_record",
+    "naive_image",
+    "naive_resize",
+    "predict",
+    "preprocess_drawing",
+    "pretrained_path",
+    "read_image",
+]

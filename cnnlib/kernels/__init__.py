@@ -1,0 +1,109 @@
+"""Hand-designed kernels on images: presets, the convolution done step by step, and the images.
+
+`apply_kernel` computes a feature map as `nn.Conv2d` does (a cross-correlation: the kernel is not
+flipped) with PyTorch's `conv2d`; `explain_position` shows one output pixel by hand: the patch, the
+element-wise products and their sum.
+
+This package's public face is this module; the modules inside it:
+
+    convolution.py  KERNELS and their notes, apply_kernel, explain_position, ReLU, pooling, typed kernels
+    images.py       bundled samples, test patterns and safe image uploads
+"""
+
+from __future__ import annotations
+
+from cnnlib.kernels.convolution import (
+    ConvSettings,
+    FeatureMap,
+    apply_kernel,
+    explain_position,
+    feature_map,
+    ordinal,
+    output_shape,
+    padding_mask,
+    patch_indices,
+    pool,
+    pool_output_shape,
+    relu,
+    resolve_padding,
+    strongest_pixel,
+)
+from cnnlib.kernels.images import (
+    CHANNEL_VIEWS,
+    DATASET_SAMPLES,
+    MAX_FILE_BYTES,
+    MIN_SIDE,
+    PALETTE_GRAY_NOTE,
+    PATTERNS,
+    SAMPLE_NAMES,
+    UPLOAD_TYPES,
+    ImageError,
+    LoadedImage,
+    checkerboard,
+    dataset_sample_count,
+    load_image,
+    load_sample,
+    sample_dataset,
+    text_image,
+)
+from cnnlib.kernels.presets import (
+    EFFECT_CHOICES,
+    KERNEL_EFFECTS,
+    KERNEL_NOTES,
+    KERNEL_SIZES,
+    KERNELS,
+    KernelError,
+    format_weight,
+    kernel_sum,
+    needs_normalising,
+    normalise_kernel,
+    parse_kernel_grid,
+    parse_weight,
+    resize_kernel,
+)
+
+__all__ = [
+    "sample_dataset",
+    "CHANNEL_VIEWS",
+    "ConvSettings",
+    "DATASET_SAMPLES",
+    "EFFECT_CHOICES",
+    "FeatureMap",
+    "ImageError",
+    "KERNELS",
+    "KERNEL_EFFECTS",
+    "KERNEL_NOTES",
+    "KERNEL_SIZES",
+    "KernelError",
+    "LoadedImage",
+    "MAX_FILE_BYTES",
+    "MIN_SIDE",
+    "PALETTE_GRAY_NOTE",
+    "PATTERNS",
+    "SAMPLE_NAMES",
+    "UPLOAD_TYPES",
+    "apply_kernel",
+    "checkerboard",
+    "dataset_sample_count",
+    "explain_position",
+    "feature_map",
+    "format_weight",
+    "kernel_sum",
+    "load_image",
+    "load_sample",
+    "needs_normalising",
+    "normalise_kernel",
+    "ordinal",
+    "output_shape",
+    "padding_mask",
+    "parse_kernel_grid",
+    "parse_weight",
+    "patch_indices",
+    "pool",
+    "pool_output_shape",
+    "relu",
+    "resize_kernel",
+    "resolve_padding",
+    "strongest_pixel",
+    "text_image",
+]

@@ -1,0 +1,128 @@
+"""Plotly figures for the pages, one module per page; pure functions of their inputs.
+
+Figures rebuilt on every view are built as plain dicts (plotly's validating constructors cost
+tens of milliseconds of the interpreter lock a whole class shares).
+
+This package's public face is this module; the modules inside it:
+
+    kernels.py   Kernels: image, kernel and feature-map heatmaps with the patch drawn on
+    shapes.py    Shape calculator: the sliding window and the stack
+    builder.py   Model builder: the network diagram
+    training.py  Training: live curves, confusion matrix, per-class bars, filters, gallery
+    step.py      Training in slow motion: the batch, probabilities, loss and gradients
+    draw.py      Draw & predict: preprocessing steps, probabilities, feature maps, Grad-CAM
+"""
+
+from __future__ import annotations
+
+from cnnlib.plots.builder import (
+    REF_WIDTH_PX,
+    block_geometry,
+    group_blocks,
+    label_rows,
+    label_width_px,
+    network_diagram,
+    network_diagram_dict,
+    spec_diagram,
+    thin_labels,
+)
+from cnnlib.plots.draw import (
+    OTHER_COLOUR,
+    TOP_COLOUR,
+    cam_figure,
+    enlarge,
+    feature_grid_figure,
+    framed,
+    mosaic,
+    probability_figure,
+)
+from cnnlib.plots.kernels import (
+    PAD_CELL,
+    PAD_TINT,
+    can_click,
+    grid_figure,
+    image_figure,
+    is_signed,
+    map_figure,
+)
+from cnnlib.plots.shapes import (
+    MAX_PICTURE_CELLS,
+    picture_fits,
+    sliding_figure,
+    stack_figure,
+)
+from cnnlib.plots.step import (
+    TRUE_COLOR,
+    batch_grid_figure,
+    grad_norms_figure,
+    kernel_step_figure,
+    loss_reveal_figure,
+    nll_figure,
+    probs_figure,
+)
+from cnnlib.plots.training import (
+    LIVE_POINTS,
+    Curves,
+    confusion_figure,
+    curves_from_snapshot,
+    downsample,
+    ema,
+    epoch_ticks,
+    feature_maps_figure,
+    filters_figure,
+    gallery_figure,
+    live_figure,
+    live_figure_dict,
+    per_class_figure,
+)
+
+__all__ = [
+    "Curves",
+    "LIVE_POINTS",
+    "MAX_PICTURE_CELLS",
+    "OTHER_COLOUR",
+    "PAD_CELL",
+    "PAD_TINT",
+    "REF_WIDTH_PX",
+    "TOP_COLOUR",
+    "TRUE_COLOR",
+    "batch_grid_figure",
+    "block_geometry",
+    "cam_figure",
+    "can_click",
+    "confusion_figure",
+    "curves_from_snapshot",
+    "downsample",
+    "ema",
+    "enlarge",
+    "epoch_ticks",
+    "feature_grid_figure",
+    "feature_maps_figure",
+    "filters_figure",
+    "framed",
+    "gallery_figure",
+    "grad_norms_figure",
+    "grid_figure",
+    "group_blocks",
+    "image_figure",
+    "is_signed",
+    "kernel_step_figure",
+    "label_rows",
+    "label_width_px",
+    "live_figure",
+    "live_figure_dict",
+    "loss_reveal_figure",
+    "map_figure",
+    "mosaic",
+    "network_diagram",
+    "network_diagram_dict",
+    "nll_figure",
+    "per_class_figure",
+    "picture_fits",
+    "probability_figure",
+    "probs_figure",
+    "sliding_figure",
+    "spec_diagram",
+    "stack_figure",
+    "thin_labels",
+]

@@ -1,0 +1,347 @@
+"""Plotly figures for the shape calculator: the window sliding over the input, and a stack chart.
+
+sliding_figure draws, in the style of the conv_arithmetic animations, the (padded) input grid
+with the kernel's taps on it (dilation shows as gaps between taps) and the output grid with the
+output pixel those taps produce. stack_figure plots each layer's spatial size and receptive field.
+Pure functions returning go.Figure; all numbers come from cnnlib.shapes (and its
+shapes_window / shapes_stack helpers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+from cnnlib.shapes import SlidingAxis, StackResult
+
+MAX_PICTURE_CELLS = 40
+"""Largest grid (cells a side, padding included) the sliding picture draws."""
+
+# cell codes -> colour, legend name
+CELLS = [
+    ("input", "#9ecae1", "input pixel"),
+    ("pad", "#f2f2f2", "padding"),
+    ("zero", "#fff3c4", "zero inserted (stride of a transposed conv)"),
+    ("off", "#d9cff0", "beyond the input (ceil_mode window)"),
+    ("unread", "#fcae91", "never read by any window"),
+    ("output", "#c7e9c0", "output pixel"),
+]
+CELL_CODE = {name: i for i, (name, _, _) in enumerate(CELLS)}
+TAP_COLOUR = "rgba(8, 48, 107, 0.72)"
+_CURRENT = "#238b45"
+_FONT = 16
+_TEXT = "#262730"  # dark text: the chart theme's light gray fades on a projector
+_TICKS = {"size": 14, "color": _TEXT}
+
+
+def picture_fits(rows: SlidingAxis | None, cols: SlidingAxis | None, limit: int = MAX_PICTURE_CELLS) -> bool:
+    """Whether the grids are small enough to draw cell by cell (None: too big to even build)."""
+    if rows is None or cols is None:
+        return False
+    return max(len(rows.cells), len(cols.cells), rows.out_size, cols.out_size) <= limit
+
+
+def _colorscale() -> list[tuple[float, str]]:
+    n = len(CELLS)
+    scale = []
+    for i, (_, colour, _) in enumerate(CELLS):
+        scale += [(i / n, colour), ((i + 1) / n, colour)]
+    return scale
+
+
+def _cell_kind(r: str, c: str) -> str:
+    for kind in ("off", "pad", "zero"):
+        if kind in (r, c):
+            return kind
+    return "input"
+
+
+def sliding_figure(
+    rows: SlidingAxis,
+    cols: SlidingAxis,
+    out_row: int,
+    out_col: int,
+    uncovered_rows: Sequence[int] = (),
+    uncovered_cols: Sequence[int] = (),
+    input_label: str = "Input",
+    transposed: bool = False,
+    width_px: int = 760,
+) -> go.Figure:
+    """The window for output pixel (out_row, out_col) on the input grid, next to the output grid.
+
+    rows, cols: the layer's SlidingAxis for height and width (cnnlib.shapes.window.sliding_axis).
+    uncovered_rows/cols: input rows/cols that no window reads, shaded as such.
+    width_px: the width the figure will roughly get, used to size its height.
+    """
+    R, C = len(rows.cells), len(cols.cells)
+    OH, OW = rows.out_size, cols.out_size
+    gap = 2.5
+    x0 = C + gap  # where the output grid starts
+    n_codes = len(CELLS)
+    z_in = np.zeros((R, C))
+    text = np.full((R, C), "", dtype=object)
+    hover = np.full((R, C), "", dtype=object)
+    unread_r, unread_c = set(uncovered_rows), set(uncovered_cols)
+    for i, rk in enumerate(rows.cells):
+        for j, ck in enumerate(cols.cells):
+            kind = _cell_kind(rk, ck)
+            if kind == "input":
+                sr, sc = rows.source[i], cols.source[j]
+                if sr in unread_r or sc in unread_c:
+                    kind = "unread"
+                hover[i, j] = f"input row {sr}, column {sc}"
+            else:
+                hover[i, j] = dict((k, n) for k, _, n in CELLS)[kind]
+            if kind in ("pad", "zero"):
+                text[i, j] = "0"
+            z_in[i, j] = CELL_CODE[kind] + 0.5
+    common = {
+        "type": "heatmap",
+        "colorscale": _colorscale(),
+        "zmin": 0,
+        "zmax": n_codes,
+        "showscale": False,
+        "xgap": 2,
+        "ygap": 2,
+        "hoverinfo": "text",
+    }
+    data: list[dict] = [
+        {
+            **common,
+            "z": z_in,
+            "x": np.arange(C),
+            "y": np.arange(R),
+            "text": text,
+            "texttemplate": "%{text}",
+            "textfont": {"size": 12, "color": "#777"},
+            "hovertext": hover,
+        }
+    ]
+    out_hover = np.array(
+        [[f"output row {r}, column {c}" for c in range(OW)] for r in range(OH)], dtype=object
+    )
+    data.append(
+        {
+            **common,
+            "z": np.full((OH, OW), CELL_CODE["output"] + 0.5),
+            "x": x0 + np.arange(OW),
+            "y": np.arange(OH),
+            "hovertext": out_hover,
+        }
+    )
+    # The window: its span (dashed) and its taps (filled); dilation leaves gaps between taps.
+    taps_r, taps_c = rows.taps(out_row), cols.taps(out_col)
+    shapes: list[dict] = [
+        {
+            "type": "rect",
+            "x0": taps_c[0] - 0.5,
+            "x1": taps_c[-1] + 0.5,
+            "y0": taps_r[0] - 0.5,
+            "y1": taps_r[-1] + 0.5,
+            "line": {"color": "#08306b", "width": 3, "dash": "dash"},
+        }
+    ]
+    shapes += [
+        {"type": "rect", "x0": c - 0.42, "x1": c + 0.42, "y0": r - 0.42, "y1": r + 0.42, "fillcolor": TAP_COLOUR,
+         "line": {"width": 0}}
+        for r in taps_r
+        for c in taps_c
+    ]  # fmt: skip
+    shapes.append(
+        {
+            "type": "rect",
+            "x0": x0 + out_col - 0.45,
+            "x1": x0 + out_col + 0.45,
+            "y0": out_row - 0.45,
+            "y1": out_row + 0.45,
+            "fillcolor": _CURRENT,
+            "line": {"color": "#00441b", "width": 2},
+        }
+    )
+    annotations: list[dict] = [
+        {
+            "x": x0 + out_col,
+            "y": out_row,
+            "ax": (taps_c[0] + taps_c[-1]) / 2,
+            "ay": (taps_r[0] + taps_r[-1]) / 2,
+            "xref": "x",
+            "yref": "y",
+            "axref": "x",
+            "ayref": "y",
+            "showarrow": True,
+            "arrowhead": 3,
+            "arrowwidth": 2.5,
+            "arrowcolor": "#00441b",
+            "opacity": 0.8,
+            "text": "",
+        }
+    ]
+    for x, label in (
+        ((C - 1) / 2, f"{input_label}"),
+        (x0 + (OW - 1) / 2, f"Output {OH}×{OW}"),
+    ):
+        annotations.append(
+            {"x": x, "y": -0.9, "text": f"<b>{label}</b>", "showarrow": False, "yanchor": "bottom",
+             "font": {"size": _FONT + 2, "color": _TEXT}}
+        )  # fmt: skip
+    # Legend: one entry per colour in use, plus the window and the current output pixel.
+    used = {int(v) for v in np.unique(z_in)} | {CELL_CODE["output"]}
+    for i, (_, colour, name) in enumerate(CELLS):
+        if i in used:
+            data.append(_legend_marker(colour, name))
+    data.append(_legend_marker(TAP_COLOUR, "kernel taps (the window)"))
+    data.append(_legend_marker(_CURRENT, "the output pixel they make"))
+    if transposed:
+        annotations.append(
+            {
+                "x": (C - 1) / 2,
+                "y": R - 0.2,
+                "yanchor": "top",
+                "showarrow": False,
+                "text": "drawn as a stride-1 convolution over the stretched input (kernel flipped)",
+                "font": {"size": 13, "color": "#555"},
+            }
+        )
+    rows_shown = max(R, OH)
+    # Cells are square, so the drawing is limited by the width too (about 760 px on a 1280 px
+    # wide page): size the figure to what will be drawn, without empty bands above and below.
+    x_span = x0 + OW + 0.6
+    y_span = rows_shown + 1.1 + (1 if transposed else 0)
+    cell_px = max(12, min(50, 640 // max(rows_shown, 1), int(width_px / x_span)))
+    layout = {
+        "height": int(y_span * cell_px + 90),
+        "margin": {"l": 10, "r": 10, "t": 10, "b": 10},
+        "plot_bgcolor": "white",
+        "paper_bgcolor": "white",
+        "font": {"size": _FONT},
+        "legend": {
+            "orientation": "h",
+            "yanchor": "top",
+            "y": -0.02,
+            "x": 0,
+            "font": {"size": 15, "color": _TEXT},
+        },
+        "dragmode": False,
+        "xaxis": {"visible": False, "range": [-0.8, x0 + OW - 0.2], "fixedrange": True},
+        "yaxis": {
+            "visible": False,
+            "range": [rows_shown - 0.5 + (1 if transposed else 0), -1.6],
+            "scaleanchor": "x",
+            "scaleratio": 1,
+            "fixedrange": True,
+        },
+        "shapes": shapes,
+        "annotations": annotations,
+    }
+    return go.Figure(data=data, layout=layout)
+
+
+def _legend_marker(colour: str, name: str) -> dict:
+    return {
+        "type": "scatter",
+        "x": [None],
+        "y": [None],
+        "mode": "markers",
+        "marker": {"symbol": "square", "size": 16, "color": colour, "line": {"color": "#999", "width": 1}},
+        "name": name,
+        "showlegend": True,
+        "hoverinfo": "skip",
+    }
+
+
+def stack_figure(stack: StackResult) -> go.Figure:
+    """Bars: each layer's spatial height (and width, if different); lines: receptive field and jump.
+
+    Both are in input pixels, so they share one axis: watch the image shrink while what each unit
+    sees grows. A layer torch refuses (e.g. a size that hits zero) is marked with a red cross.
+    """
+    names = ["input"] + [f"{r.index + 1}. {r.type}" for r in stack.rows]
+    heights = [stack.input_shape[1]] + [
+        r.output_shape[1] if len(r.output_shape) == 3 else None for r in stack.rows
+    ]
+    widths = [stack.input_shape[2]] + [
+        r.output_shape[2] if len(r.output_shape) == 3 else None for r in stack.rows
+    ]
+    rf = [1] + [r.rf[0] if r.rf else None for r in stack.rows]
+    jump = [1] + [r.jump[0] if r.jump else None for r in stack.rows]
+    square = widths == heights
+    data: list[dict] = [
+        {
+            "type": "bar",
+            "x": names,
+            "y": heights,
+            "name": "feature map size" if square else "height",
+            "marker": {"color": "#6baed6"},
+            "text": heights,
+            "textposition": "outside",
+            "textfont": {"size": 15, "color": _TEXT},
+        }
+    ]
+    if not square:
+        data.append(
+            {"type": "bar", "x": names, "y": widths, "name": "width", "marker": {"color": "#c6dbef"},
+             "text": widths, "textposition": "outside", "textfont": {"size": 15, "color": _TEXT}}
+        )  # fmt: skip
+    data.append(
+        {
+            "type": "scatter",
+            "x": names,
+            "y": rf,
+            "name": "receptive field" + ("" if square else " (height)"),
+            "mode": "lines+markers",
+            "line": {"color": "#e6550d", "width": 4},
+            "marker": {"size": 11},
+            "connectgaps": False,
+        }
+    )
+    data.append(
+        {
+            "type": "scatter",
+            "x": names,
+            "y": jump,
+            "name": "jump (effective stride)" + ("" if square else " (height)"),
+            "mode": "lines+markers",
+            "line": {"color": "#756bb1", "width": 3, "dash": "dash"},
+            "marker": {"size": 9, "symbol": "diamond"},
+            "connectgaps": False,
+        }
+    )
+    if stack.error is not None and stack.error.layer_index is not None:
+        bad = f"{stack.error.layer_index + 1}. {stack.error_type or 'refused'}"
+        data.append(
+            {
+                "type": "scatter",
+                "x": [bad],
+                "y": [0],
+                "mode": "markers+text",
+                "marker": {"symbol": "x", "size": 24, "color": "#cb181d"},
+                "text": ["refused"],
+                "textposition": "top center",
+                "textfont": {"color": "#cb181d", "size": 16},
+                "name": "layer PyTorch refuses",
+            }
+        )
+    layout = {
+        "height": 400,
+        "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
+        "barmode": "group",
+        "font": {"size": 16, "color": _TEXT},
+        "legend": {
+            "orientation": "h",
+            "yanchor": "bottom",
+            "y": 1.02,
+            "x": 0,
+            "font": {"size": 15, "color": _TEXT},
+        },
+        "plot_bgcolor": "white",
+        "xaxis": {"tickfont": _TICKS},
+        "yaxis": {
+            "title": {"text": "input pixels", "font": {"size": 15, "color": _TEXT}},
+            "gridcolor": "#eee",
+            "rangemode": "tozero",
+            "tickfont": _TICKS,
+        },
+    }
+    return go.Figure(data=data, layout=layout)

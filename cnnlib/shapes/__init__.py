@@ -1,0 +1,98 @@
+"""Output-size formulas for Conv2d, MaxPool2d, AvgPool2d and ConvTranspose2d, written out by hand.
+
+These formulas are the lesson, so they are written here rather than asked of PyTorch, and the tests
+check them against PyTorch over many random cases. All sizes are ints; invalid input raises
+`ShapeError` (a ValueError) naming the field and what to change.
+
+This package's public face is this module; the modules inside it:
+
+    formulas.py  the output-size and parameter formulas, receptive field, input parsing
+    explain.py   each formula as LaTeX with the numbers put in; one layer's full result
+    window.py    the sliding window along one axis and the input pixels it never reads
+    stack.py     a stack of layers: shapes and receptive field layer by layer
+    quiz.py      the shape quiz: questions, answers, common mistakes, the score
+"""
+
+from __future__ import annotations
+
+from cnnlib.shapes.checks import LAYER_KINDS, MAX_VALUE, ShapeError, check_int, parse_int
+from cnnlib.shapes.explain import (
+    LayerResult,
+    conv2d_formula_latex,
+    conv_transpose2d_formula_latex,
+    pool2d_formula_latex,
+    refused_formulas,
+    single_layer,
+)
+from cnnlib.shapes.formulas import (
+    conv2d_output_hw,
+    conv2d_output_size,
+    conv2d_params,
+    conv_transpose2d_output_hw,
+    conv_transpose2d_output_size,
+    conv_transpose2d_params,
+    pool2d_output_hw,
+    pool2d_output_size,
+    receptive_field_stack,
+    receptive_field_step,
+    same_padding,
+)
+from cnnlib.shapes.quiz import (
+    QUIZ_KINDS,
+    Answer,
+    Question,
+    Score,
+    check_answer,
+    common_mistakes,
+    make_question,
+)
+from cnnlib.shapes.stack import (
+    StackResult,
+    stack_shapes,
+)
+from cnnlib.shapes.window import (
+    SlidingAxis,
+    describe_indices,
+    sliding_axis,
+    uncovered_indices,
+    uncovered_reasons,
+)
+
+__all__ = [
+    "Answer",
+    "LAYER_KINDS",
+    "LayerResult",
+    "MAX_VALUE",
+    "QUIZ_KINDS",
+    "Question",
+    "Score",
+    "ShapeError",
+    "SlidingAxis",
+    "StackResult",
+    "check_answer",
+    "check_int",
+    "common_mistakes",
+    "conv2d_formula_latex",
+    "conv2d_output_hw",
+    "conv2d_output_size",
+    "conv2d_params",
+    "conv_transpose2d_formula_latex",
+    "conv_transpose2d_output_hw",
+    "conv_transpose2d_output_size",
+    "conv_transpose2d_params",
+    "describe_indices",
+    "make_question",
+    "parse_int",
+    "pool2d_formula_latex",
+    "pool2d_output_hw",
+    "pool2d_output_size",
+    "receptive_field_stack",
+    "receptive_field_step",
+    "refused_formulas",
+    "same_padding",
+    "single_layer",
+    "sliding_axis",
+    "stack_shapes",
+    "uncovered_indices",
+    "uncovered_reasons",
+]

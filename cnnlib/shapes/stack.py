@@ -1,0 +1,205 @@
+"""A stack of layers (spec layer dicts): the shape, parameters and receptive field after each.
+
+stack_shapes walks the layers as the shape calculator's stack mode shows them, stopping at the
+first layer torch would refuse with its ShapeError (.layer_index set). Sizes come from
+cnnlib.shapes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from cnnlib.shapes.checks import ShapeError, as_pair, check_int
+from cnnlib.shapes.formulas import conv2d_params, layer_output_hw, receptive_field_step
+
+# ----------------------------------------------------------------------------------------------
+# A stack of layers (spec layer dicts)
+
+SHAPE_KEEPING = {
+    "ReLU",
+    "LeakyReLU",
+    "Sigmoid",
+    "Tanh",
+    "GELU",
+    "ELU",
+    "SiLU",
+    "Dropout",
+    "Dropout2d",
+    "Identity",
+}
+
+
+@dataclass
+class StackRow:
+    """One layer of a stack: its output shape, parameters and the receptive field after it.
+
+    rf and jump are (height, width) in input pixels, or None where they stop being simple
+    (after a transposed convolution, an uneven adaptive pool, or once the image is flattened).
+    """
+
+    index: int
+    type: str
+    label: str
+    output_shape: tuple[int, ...]
+    params: int
+    rf: tuple[int, int] | None
+    jump: tuple[int, int] | None
+
+
+@dataclass
+class StackResult:
+    """Rows for the layers that worked, and the first layer's error (if any) with its index."""
+
+    input_shape: tuple[int, ...]
+    rows: list[StackRow] = field(default_factory=list)
+    error: ShapeError | None = None
+    error_type: str | None = None  # the refused layer's type
+
+
+def _label(t: str, d: dict) -> str:
+    def hw(v: object) -> str:
+        a, b = as_pair(v, "")
+        return f"{a}" if a == b else f"{a}×{b}"
+
+    if t in ("Conv2d", "ConvTranspose2d"):
+        k = as_pair(d.get("kernel_size", "?"), "")
+        parts = [f"{k[0]}×{k[1]}", f"→ {d.get('out_channels', '?')} ch"]
+        for key, short, default in (("stride", "s", 1), ("padding", "p", 0), ("dilation", "d", 1)):
+            if d.get(key, default) != default:
+                parts.append(f"{short}={hw(d[key])}")
+        if t == "ConvTranspose2d" and d.get("output_padding", 0):
+            parts.append(f"op={hw(d['output_padding'])}")
+        return " ".join(parts)
+    if t in ("MaxPool2d", "AvgPool2d"):
+        k = as_pair(d.get("kernel_size", "?"), "")
+        parts = [f"{k[0]}×{k[1]}"]
+        if d.get("stride") is not None:
+            parts.append(f"s={hw(d['stride'])}")
+        if d.get("padding", 0):
+            parts.append(f"p={hw(d['padding'])}")
+        if d.get("ceil_mode"):
+            parts.append("ceil")
+        return " ".join(parts)
+    if t == "AdaptiveAvgPool2d":
+        return f"→ {hw(d.get('output_size', '?'))}"
+    if t == "Linear":
+        return f"→ {d.get('out_features', '?')}"
+    return ""
+
+
+def _spatial(kind: str, shape: tuple[int, ...], i: int) -> tuple[int, int, int]:
+    if len(shape) != 3:
+        raise ShapeError(
+            f"Layer {i + 1} ({kind}) needs an image shaped [C, H, W] but gets a flat vector of "
+            f"{shape[0]:,} numbers: put it before the Flatten.",
+            layer_index=i,
+        )
+    return shape  # type: ignore[return-value]
+
+
+def _channels(kind: str, d: dict, key: str, have: int, i: int) -> None:
+    want = d.get(key, "auto")
+    if want not in ("auto", None) and want != have:
+        raise ShapeError(
+            f"Layer {i + 1} ({kind}) expects {want} channels/features ({key}) but receives {have}.",
+            key,
+            i,
+        )
+
+
+def stack_shapes(input_shape: Sequence[int], layers: Sequence[dict]) -> StackResult:
+    """Shapes, parameters, receptive field and jump after each layer of a stack.
+
+    input_shape: [C, H, W]; layers: spec layer dicts ({"type": "Conv2d", "out_channels": 16,
+    "kernel_size": 3, ...}) with torch's argument names. Stops at the first layer torch would
+    refuse (e.g. where a spatial size hits zero) and returns its ShapeError, .layer_index set.
+    """
+    if len(input_shape) != 3:
+        raise ShapeError(f"The input shape must be [C, H, W] (got {list(input_shape)}).", "size")
+    c = check_int(input_shape[0], "channels", 1)
+    h, w = check_int(input_shape[1], "size"), check_int(input_shape[2], "size")
+    result = StackResult(input_shape=(c, h, w))
+    shape: tuple[int, ...] = (c, h, w)
+    rf: tuple[int, int] | None = (1, 1)
+    jump: tuple[int, int] | None = (1, 1)
+    for i, d in enumerate(layers):
+        t = str(d.get("type", "?"))
+        params = 0
+        try:
+            if t in ("Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d"):
+                c, h, w = _spatial(t, shape, i)
+                settings = {k: v for k, v in d.items() if k != "type"}
+                if t == "AvgPool2d":
+                    settings.pop("dilation", None)
+                oh, ow = layer_output_hw(t, (h, w), **settings)
+                k = as_pair(d["kernel_size"], "kernel")
+                s = as_pair(d.get("stride", 1 if "Conv" in t else None) or k, "stride")
+                dil = as_pair(d.get("dilation", 1) if t != "AvgPool2d" else 1, "dilation")
+                if t in ("Conv2d", "ConvTranspose2d"):
+                    _channels(t, d, "in_channels", c, i)
+                    cout = check_int(d.get("out_channels"), "out_channels", 1)
+                    params = conv2d_params(c, cout, k, bool(d.get("bias", True)))
+                    c = cout
+                if t == "ConvTranspose2d":
+                    rf = jump = None
+                elif rf is not None and jump is not None:
+                    steps = [
+                        receptive_field_step(rf[a], jump[a], int(k[a]), int(s[a]), int(dil[a]))
+                        for a in (0, 1)
+                    ]
+                    rf, jump = (steps[0][0], steps[1][0]), (steps[0][1], steps[1][1])
+                shape = (c, oh, ow)
+            elif t == "AdaptiveAvgPool2d":
+                c, h, w = _spatial(t, shape, i)
+                o = as_pair(d.get("output_size", 1), "size")
+                oh, ow = (
+                    (h if o[0] is None else check_int(o[0], "size")),
+                    (w if o[1] is None else check_int(o[1], "size")),
+                )
+                if rf is not None and jump is not None:
+                    new = []
+                    for n, m, r, j in ((h, oh, rf[0], jump[0]), (w, ow, rf[1], jump[1])):
+                        new.append(receptive_field_step(r, j, n // m, n // m) if n % m == 0 else None)
+                    if None in new:
+                        rf = jump = None
+                    else:
+                        rf, jump = (new[0][0], new[1][0]), (new[0][1], new[1][1])  # type: ignore[index]
+                shape = (c, oh, ow)
+            elif t == "BatchNorm2d":
+                c, h, w = _spatial(t, shape, i)
+                _channels(t, d, "num_features", c, i)
+                params = 2 * c
+            elif t == "Flatten":
+                shape = (math.prod(shape),)
+                rf = jump = None
+            elif t == "Linear":
+                if len(shape) != 1:
+                    raise ShapeError(
+                        f"Layer {i + 1} (Linear) needs a flat vector: add a Flatten before it "
+                        f"(it gets shape {list(shape)}).",
+                        layer_index=i,
+                    )
+                _channels(t, d, "in_features", shape[0], i)
+                out = check_int(d.get("out_features"), "out_features", 1)
+                params = shape[0] * out + (out if d.get("bias", True) else 0)
+                shape = (out,)
+            elif t in SHAPE_KEEPING:
+                pass
+            else:
+                raise ShapeError(
+                    f"Layer {i + 1}: the calculator doesn't know the layer type {t!r}.", layer_index=i
+                )
+        except ShapeError as e:
+            msg = str(e)
+            if not msg.startswith("Layer "):
+                msg = f"Layer {i + 1} ({t}): {msg}"
+            result.error, result.error_type = ShapeError(msg, e.field, i), t
+            return result
+        except (KeyError, TypeError) as e:
+            result.error = ShapeError(f"Layer {i + 1} ({t}) is missing or has a bad setting: {e}.", None, i)
+            result.error_type = t
+            return result
+        result.rows.append(StackRow(i, t, _label(t, d), shape, params, rf, jump))
+    return result

@@ -1,0 +1,87 @@
+"""PyTorch source for a model spec: `to_pytorch_code` writes a runnable `nn.Module` class.
+
+The generated `Net().layers` is an `nn.Sequential` with the same children and state_dict keys
+as `build_model`'s, each line commented with that layer's output shape.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cnnlib.spec.analysis import analyse, summarize, torch_arg
+from cnnlib.spec.fields import FIELDS
+from cnnlib.spec.model import LayerSpec, ModelSpec
+
+
+def _code_args(layer: LayerSpec, kw: dict[str, Any]) -> str:
+    t = layer.type
+    infos = {f.name: f for f in FIELDS[t]}
+
+    def non_default(names: list[str]) -> list[str]:
+        parts = []
+        for n in names:
+            if n in kw and kw[n] != torch_arg(infos[n].default):
+                parts.append(f"{n}={kw[n]!r}")
+        return parts
+
+    if t == "Conv2d":
+        return ", ".join(
+            [str(kw["in_channels"]), str(kw["out_channels"]), f"kernel_size={kw['kernel_size']!r}"]
+            + non_default(["stride", "padding", "dilation", "bias"])
+        )
+    if t in ("MaxPool2d", "AvgPool2d"):
+        return ", ".join(
+            [f"kernel_size={kw['kernel_size']!r}"] + non_default(["stride", "padding", "ceil_mode"])
+        )
+    if t == "AdaptiveAvgPool2d":
+        return repr(kw["output_size"])
+    if t == "BatchNorm2d":
+        return str(kw["num_features"])
+    if t == "LeakyReLU":
+        return f"negative_slope={kw['negative_slope']!r}"
+    if t in ("Dropout", "Dropout2d"):
+        return f"p={kw['p']!r}"
+    if t == "Linear":
+        return ", ".join([str(kw["in_features"]), str(kw["out_features"])] + non_default(["bias"]))
+    return ""
+
+
+def to_pytorch_code(spec: ModelSpec, class_name: str = "Net") -> str:
+    """Runnable source of `class Net(nn.Module)`; `Net().layers` has build_model's state_dict keys."""
+    summary = summarize(spec)
+    kwargs = analyse(spec).kwargs
+    c, h, w = spec.input_shape
+    out = summary[-1].output_shape if summary else spec.input_shape
+    lines = [
+        '"""A CNN made with CNN Classroom\'s model builder.',
+        "",
+        f'Input [N, {c}, {h}, {w}] (N images), output [N, {", ".join(map(str, out))}]."""',
+        "",
+        "import torch",
+        "from torch import nn",
+        "",
+        "",
+        f"class {class_name}(nn.Module):",
+        "    def __init__(self) -> None:",
+        "        super().__init__()",
+        "        self.layers = nn.Sequential(",
+    ]
+    for layer, kw, s in zip(spec.layers, kwargs, summary, strict=True):
+        call = f"nn.{layer.type}({_code_args(layer, kw)}),"
+        lines.append(f"            {call}  # {s.index}: [N, {', '.join(map(str, s.output_shape))}]")
+    lines += [
+        "        )",
+        "",
+        "    def forward(self, x: torch.Tensor) -> torch.Tensor:",
+        f"        # x: [N, {c}, {h}, {w}]",
+        "        return self.layers(x)",
+        "",
+        "",
+        'if __name__ == "__main__":',
+        f"    model = {class_name}()",
+        f"    x = torch.zeros(1, {c}, {h}, {w})  # one image: [N=1, C, H, W]",
+        f"    print(model(x).shape)  # torch.Size([1, {', '.join(map(str, out))}])",
+        '    print(sum(p.numel() for p in model.parameters()), "parameters")',
+        "",
+    ]
+    return "\n".join(lines)

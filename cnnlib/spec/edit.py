@@ -1,0 +1,179 @@
+"""Editing model specs: every helper returns a new ModelSpec (specs are immutable).
+
+Add, remove, move, duplicate and replace layers, set a field or the input shape, set the number
+of classes, apply a SpecError's one-click `fix`, and `adapt_to_dataset` (refit a spec to a
+dataset's input shape and class count). Every edit is validated; a bad one raises SpecError.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cnnlib.spec.analysis import check, output_shape
+from cnnlib.spec.fields import FIELDS, MAX_LAYERS, SpecError, fmt_shape
+from cnnlib.spec.model import LayerSpec, ModelSpec, default_layer
+
+# ----------------------------------------------------------------------------------------------
+# Editing: every helper returns a new spec.
+
+
+def _to_layer(layer: LayerSpec | dict[str, Any] | str, index: int | None = None) -> LayerSpec:
+    if isinstance(layer, LayerSpec):
+        return LayerSpec.from_dict(layer.to_dict(), index)
+    if isinstance(layer, str):
+        if layer not in FIELDS:
+            LayerSpec.from_dict({"type": layer}, index)  # raises the unknown-type message
+        return default_layer(layer)
+    return LayerSpec.from_dict(layer, index)
+
+
+def _check_index(spec: ModelSpec, index: int, allow_end: bool = False) -> int:
+    n = len(spec.layers) + (1 if allow_end else 0)
+    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < n:
+        raise SpecError(f"There is no layer {index}: the model has {len(spec.layers)} layers.", None)
+    return index
+
+
+def add_layer(
+    spec: ModelSpec, layer: LayerSpec | dict[str, Any] | str, index: int | None = None
+) -> ModelSpec:
+    """Insert a layer (a LayerSpec, a dict, or a type name for its defaults) at index (end if None)."""
+    index = len(spec.layers) if index is None else _check_index(spec, index, allow_end=True)
+    if len(spec.layers) >= MAX_LAYERS:
+        raise SpecError(f"This app caps models at {MAX_LAYERS} layers.")
+    new = list(spec.layers)
+    new.insert(index, _to_layer(layer, index))
+    return ModelSpec(spec.input_shape, tuple(new))
+
+
+def remove_layer(spec: ModelSpec, index: int) -> ModelSpec:
+    """The spec without layer `index`."""
+    _check_index(spec, index)
+    return ModelSpec(spec.input_shape, spec.layers[:index] + spec.layers[index + 1 :])
+
+
+def move_layer(spec: ModelSpec, index: int, to: int) -> ModelSpec:
+    """Move layer `index` so that it ends up at position `to` (clamped to the list)."""
+    _check_index(spec, index)
+    to = max(0, min(len(spec.layers) - 1, to))
+    new = list(spec.layers)
+    new.insert(to, new.pop(index))
+    return ModelSpec(spec.input_shape, tuple(new))
+
+
+def duplicate_layer(spec: ModelSpec, index: int) -> ModelSpec:
+    """Insert a copy of layer `index` right after it."""
+    _check_index(spec, index)
+    return add_layer(spec, spec.layers[index], index + 1)
+
+
+def replace_layer(spec: ModelSpec, index: int, layer: LayerSpec | dict[str, Any] | str) -> ModelSpec:
+    """The spec with layer `index` replaced (validated like add_layer's layer)."""
+    _check_index(spec, index)
+    new = list(spec.layers)
+    new[index] = _to_layer(layer, index)
+    return ModelSpec(spec.input_shape, tuple(new))
+
+
+def set_layer_field(spec: ModelSpec, index: int, name: str, value: Any) -> ModelSpec:
+    """Set one field of layer `index` (validated; raises SpecError on a bad value)."""
+    _check_index(spec, index)
+    d = spec.layers[index].to_dict()
+    d[name] = value
+    return replace_layer(spec, index, d)
+
+
+def set_input_shape(spec: ModelSpec, input_shape: Any) -> ModelSpec:
+    """The spec with a new input shape [C, H, W] (validated; the layers are kept as they are)."""
+    return ModelSpec.from_dict(
+        {"input_shape": input_shape, "layers": [layer.to_dict() for layer in spec.layers]}
+    )
+
+
+def num_classes(spec: ModelSpec) -> int | None:
+    """out_features of the last Linear layer (the number of class scores), or None without one."""
+    for layer in reversed(spec.layers):
+        if layer.type == "Linear":
+            return int(layer.params["out_features"])
+    return None
+
+
+def set_num_classes(spec: ModelSpec, n: int) -> ModelSpec:
+    """Set the last Linear layer's out_features to n. Raises SpecError when there is no Linear layer."""
+    for i in range(len(spec.layers) - 1, -1, -1):
+        if spec.layers[i].type == "Linear":
+            return set_layer_field(spec, i, "out_features", n)
+    raise SpecError(
+        "The model has no Linear layer to output the class scores: add a Flatten and a Linear layer at the end."
+    )
+
+
+def apply_fix(spec: ModelSpec, fix: dict[str, Any]) -> ModelSpec:
+    """Apply a SpecError's one-click fix: set_field, insert, remove, move or replace."""
+    kind = fix.get("kind")
+    if kind == "set_field":
+        return set_layer_field(spec, fix["layer"], fix["field"], fix["value"])
+    if kind == "insert":
+        return add_layer(spec, fix["layer"], fix["index"])
+    if kind == "remove":
+        return remove_layer(spec, fix["index"])
+    if kind == "move":
+        return move_layer(spec, fix["index"], fix["to"])
+    if kind == "replace":
+        return replace_layer(spec, fix["index"], fix["layer"])
+    if kind == "set_input":
+        return set_input_shape(spec, fix["input_shape"])
+    raise SpecError(f"Unknown fix {kind!r}.")
+
+
+# ----------------------------------------------------------------------------------------------
+# Fitting a spec to a dataset
+
+
+def adapt_to_dataset(
+    spec: ModelSpec, input_shape: tuple[int, int, int] | list[int], num_classes: int
+) -> ModelSpec:
+    """The spec with the dataset's input shape and `num_classes` outputs.
+
+    Sets the input shape, sets the last Linear's out_features to num_classes, and repairs explicit
+    in_channels / num_features / in_features that no longer match what arrives. Raises SpecError
+    when the model cannot take these images or cannot output one score per class.
+    """
+    c, h, w = (int(v) for v in input_shape)
+    new = set_input_shape(spec, [c, h, w])
+    linear_idx = [i for i, layer in enumerate(new.layers) if layer.type == "Linear"]
+    if not linear_idx:
+        raise SpecError(
+            f"This model has no Linear layer to output one score per class ({num_classes} classes): add a "
+            f"Flatten and a Linear layer with out_features {num_classes} at the end."
+        )
+    last = linear_idx[-1]
+    if new.layers[last].params["out_features"] != num_classes:
+        new = set_layer_field(new, last, "out_features", int(num_classes))
+    for _ in range(len(new.layers) + 1):
+        e = check(new)
+        if e is None:
+            break
+        if (
+            e.fix
+            and e.fix.get("kind") == "set_field"
+            and e.fix.get("field") in ("in_channels", "num_features", "in_features")
+        ):
+            new = apply_fix(new, e.fix)
+            continue
+        raise SpecError(
+            f"This model cannot take the dataset's {c} x {h} x {w} images: {e.message}",
+            e.layer_index,
+            e.layer_type,
+            e.field,
+            None,
+        )
+    out = output_shape(new)
+    if out != (num_classes,):
+        raise SpecError(
+            f"This model outputs {fmt_shape(out)} values per image, not one score for each of the "
+            f"{num_classes} classes: end it with a Linear layer (out_features {num_classes}).",
+            len(new.layers) - 1 if new.layers else None,
+            new.layers[-1].type if new.layers else None,
+        )
+    return new

@@ -1,0 +1,123 @@
+"""Named model specs: the seed tutorials' models exactly, plus LeNet-5 and a small VGG.
+
+Every preset spells out the in_channels / in_features the tutorials write (e.g. Linear(392, 64)),
+so a student sees the numbers; `cnnlib.spec.adapt_to_dataset` refits them to another dataset.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cnnlib.spec.model import ModelSpec
+
+
+def _conv(cin: int, cout: int, k: int = 3, p: int = 1) -> dict[str, Any]:
+    return {"type": "Conv2d", "in_channels": cin, "out_channels": cout, "kernel_size": k, "padding": p}
+
+
+def _lin(fin: int, fout: int) -> dict[str, Any]:
+    return {"type": "Linear", "in_features": fin, "out_features": fout}
+
+
+RELU: dict[str, Any] = {"type": "ReLU"}
+FLAT: dict[str, Any] = {"type": "Flatten"}
+POOL2: dict[str, Any] = {"type": "MaxPool2d", "kernel_size": 2}
+
+
+def _spec(shape: list[int], layers: list[dict[str, Any]]) -> ModelSpec:
+    return ModelSpec.from_dict({"input_shape": shape, "layers": layers})
+
+
+def _bn_block(cin: int, cout: int) -> list[dict[str, Any]]:
+    return [_conv(cin, cout), {"type": "BatchNorm2d", "num_features": cout}, RELU, POOL2]
+
+
+def _vgg_block(cin: int, cout: int) -> list[dict[str, Any]]:
+    return [_conv(cin, cout), RELU, _conv(cout, cout), RELU, POOL2]
+
+
+PRESETS: dict[str, ModelSpec] = {
+    "TinyCNN": _spec([1, 28, 28], [_conv(1, 3), RELU, FLAT, _lin(3 * 28 * 28, 10)]),
+    "SimpleCNN": _spec(
+        [1, 28, 28],
+        [_conv(1, 4), RELU, POOL2, _conv(4, 8), RELU, POOL2, FLAT, _lin(392, 64), RELU, _lin(64, 10)],
+    ),
+    "Minimal CNN": _spec([1, 28, 28], [_conv(1, 4), RELU, POOL2, FLAT, _lin(784, 10)]),
+    "Three-block CNN": _spec(
+        [3, 32, 32],
+        [
+            _conv(3, 16),
+            RELU,
+            POOL2,
+            _conv(16, 32),
+            RELU,
+            POOL2,
+            _conv(32, 64),
+            RELU,
+            POOL2,
+            FLAT,
+            _lin(1024, 128),
+            RELU,
+            _lin(128, 10),
+        ],
+    ),
+    "BatchNorm + Dropout CNN": _spec(
+        [3, 32, 32],
+        _bn_block(3, 32)
+        + _bn_block(32, 64)
+        + _bn_block(64, 128)
+        + [
+            {"type": "AdaptiveAvgPool2d", "output_size": 4},
+            FLAT,
+            _lin(2048, 256),
+            RELU,
+            {"type": "Dropout", "p": 0.5},
+            _lin(256, 4),
+        ],
+    ),
+    "LeNet-5": _spec(
+        [1, 28, 28],
+        [
+            _conv(1, 6, 5, 2),
+            {"type": "Tanh"},
+            {"type": "AvgPool2d", "kernel_size": 2},
+            _conv(6, 16, 5, 0),
+            {"type": "Tanh"},
+            {"type": "AvgPool2d", "kernel_size": 2},
+            FLAT,
+            _lin(400, 120),
+            {"type": "Tanh"},
+            _lin(120, 84),
+            {"type": "Tanh"},
+            _lin(84, 10),
+        ],
+    ),
+    "Small VGG": _spec(
+        [3, 32, 32],
+        _vgg_block(3, 32)
+        + _vgg_block(32, 64)
+        + _vgg_block(64, 128)
+        + [FLAT, _lin(2048, 256), RELU, {"type": "Dropout", "p": 0.5}, _lin(256, 10)],
+    ),
+}
+
+PRESET_NOTES: dict[str, str] = {
+    "TinyCNN": "The first tutorial's model: one 3x3 conv with 3 filters, ReLU, and a Linear layer that reads "
+    "all 3 x 28 x 28 = 2,352 values. 23,560 parameters, almost all in the Linear layer.",
+    "SimpleCNN": "Two conv + pool blocks (4 then 8 channels) shrink 28 x 28 to 7 x 7, then two Linear layers. "
+    "26,138 parameters; the app's default model.",
+    "Minimal CNN": "The smallest real CNN: one conv block (4 channels), one pool, one Linear layer. "
+    "7,890 parameters.",
+    "Three-block CNN": "Three conv blocks (16, 32, 64 channels) on 32 x 32 colour images: the image halves "
+    "while the channels double. 156,074 parameters.",
+    "BatchNorm + Dropout CNN": "Conv blocks of 32, 64, 128 channels, each with BatchNorm, then global-ish "
+    "pooling to 4 x 4, Dropout 0.5, and 4 classes. PyTorch counts 619,268 parameters; the tutorial's "
+    '"about 540,000" is low: the Linear(2048, 256) alone has 524,544.',
+    "LeNet-5": "LeCun's 1998 digit reader on 28 x 28 MNIST: padding 2 on the first 5x5 conv stands in for "
+    "the original 32 x 32 input; tanh and average pooling as in the paper (full C3 connections and a Linear "
+    "output instead of the RBF layer). 61,706 parameters.",
+    "Small VGG": "VGG's recipe in small: pairs of 3x3 convs, then a 2x2 max pool, channels 32, 64, 128, on "
+    "32 x 32 colour images; Dropout before the classifier. 814,122 parameters.",
+}
+
+DEFAULT_PRESET = "SimpleCNN"

@@ -1,0 +1,231 @@
+"""What a layer needs before it can run, checked in words a student can act on.
+
+The input's size and channels, a layer's input rank (a feature map or a flat vector), channel and
+feature counts that must match the layer before, and settings PyTorch refuses (padding "same" with
+a stride, pooling padding over half the window, windows bigger than the feature map). Each problem
+is a `SpecError` naming the layer, with a one-click `fix` for `apply_fix` where one exists;
+`cnnlib.spec.analysis` asks here before it runs the real layer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cnnlib.spec.fields import (
+    AUTO,
+    IMAGE_LAYERS,
+    MAX_INPUT_CHANNELS,
+    MAX_INPUT_SIDE,
+    MIN_INPUT_SIDE,
+    SpecError,
+    as_pair,
+    fmt_pair,
+    fmt_shape,
+    squeeze_pair,
+)
+from cnnlib.spec.model import LayerSpec
+
+
+def fix_set_field(index: int, name: str, value: Any) -> dict[str, Any]:
+    return {
+        "kind": "set_field",
+        "layer": index,
+        "field": name,
+        "value": value,
+        "label": f"Set {name} of layer {index} to {value}",
+    }
+
+
+def fix_input(shape: list[int]) -> dict[str, Any]:
+    return {
+        "kind": "set_input",
+        "input_shape": shape,
+        "label": f"Set the input to {fmt_shape(tuple(shape))}",
+    }
+
+
+def input_error(input_shape: list[int]) -> SpecError | None:
+    """The problem with an input shape [C, H, W], or None when a CNN can take it."""
+    c, h, w = input_shape
+    if not (1 <= c <= MAX_INPUT_CHANNELS):
+        return SpecError(
+            f"The input has {c} channels; use 1 (grey) or 3 (colour), at most {MAX_INPUT_CHANNELS}.",
+            field="input_shape",
+        )
+    if h < MIN_INPUT_SIDE or w < MIN_INPUT_SIDE:
+        return SpecError(
+            f"The input is {h} x {w} pixels: a CNN slides kernels over an image, so it needs at least "
+            f"{MIN_INPUT_SIDE} x {MIN_INPUT_SIDE}. Set the height and width to 2 or more (28 x 28 for "
+            "MNIST, 32 x 32 for CIFAR-10).",
+            field="input_shape",
+            fix=fix_input([c, 28, 28] if c == 1 else [c, 32, 32]),
+        )
+    if h > MAX_INPUT_SIDE or w > MAX_INPUT_SIDE:
+        return SpecError(
+            f"The input is {h} x {w} pixels; this app caps images at {MAX_INPUT_SIDE} x {MAX_INPUT_SIDE}.",
+            field="input_shape",
+            fix=fix_input([c, min(h, MAX_INPUT_SIDE), min(w, MAX_INPUT_SIDE)]),
+        )
+    return None
+
+
+def layer_error(
+    i: int,
+    layer: LayerSpec,
+    shape: tuple[int, ...],
+    resolved: dict[str, Any],
+    flat_origin: tuple[tuple[int, ...], int] | None,
+    last_flatten: int | None,
+    only_shape_keeping_since_flatten: bool,
+) -> SpecError | None:
+    """The problem that stops layer `i` from running on a `shape` input, or None.
+
+    Fills `resolved` with the in_channels / num_features / in_features that "auto" stands for.
+    flat_origin: the feature-map shape and index of the Flatten that made the current vector;
+    last_flatten: the last Flatten's index; only_shape_keeping_since_flatten: nothing but
+    shape-keeping layers (ReLU, Dropout, ...) since it, so moving a layer before it is safe.
+    """
+    t = layer.type
+    where = f"{t} (layer {i})"
+    p = layer.params
+
+    def err(msg: str, fld: str | None = None, fix: dict[str, Any] | None = None) -> SpecError:
+        return SpecError(msg, i, t, fld, fix)
+
+    # --- the input must have the right rank
+    if t in IMAGE_LAYERS and len(shape) != 3:
+        n = shape[0]
+        origin = ""
+        if flat_origin is not None:
+            origin = f" (the Flatten at layer {flat_origin[1]} turned the feature map into a vector)"
+        what = "a feature map [C, H, W]"
+        if t == "Dropout2d":
+            fix = {
+                "kind": "replace",
+                "index": i,
+                "layer": {"type": "Dropout", "p": p["p"]},
+                "label": f"Replace layer {i} with Dropout(p={p['p']:g})",
+            }
+            return err(
+                f"{where} drops whole channels of {what}, but receives a flat vector of {n} "
+                f"features{origin}: use Dropout after Flatten.",
+                None,
+                fix,
+            )
+        fix = None
+        if last_flatten is not None and only_shape_keeping_since_flatten:
+            fix = {
+                "kind": "move",
+                "index": i,
+                "to": last_flatten,
+                "label": f"Move layer {i} before the Flatten (layer {last_flatten})",
+            }
+        elif last_flatten is not None:
+            fix = {"kind": "remove", "index": i, "label": f"Remove layer {i} ({t})"}
+        return err(
+            f"{where} needs {what} but receives a flat vector of {n} features{origin}: "
+            f"move it before the Flatten" + (" or remove it." if fix else "."),
+            None,
+            fix,
+        )
+    if t == "Linear" and len(shape) != 1:
+        return err(
+            f"{where} needs a flat vector of features but receives a feature map of shape {fmt_shape(shape)}: "
+            "insert a Flatten before it.",
+            None,
+            {
+                "kind": "insert",
+                "index": i,
+                "layer": {"type": "Flatten"},
+                "label": f"Insert a Flatten before layer {i}",
+            },
+        )
+
+    # --- resolve in_channels / num_features / in_features
+    if t == "Conv2d":
+        got = shape[0]
+        if p["in_channels"] == AUTO:
+            resolved["in_channels"] = got
+        elif p["in_channels"] != got:
+            return err(
+                f"{where} expects {p['in_channels']} input channels but receives {got}: "
+                f"set in_channels to {got} or leave it on auto.",
+                "in_channels",
+                fix_set_field(i, "in_channels", got),
+            )
+    elif t == "BatchNorm2d":
+        got = shape[0]
+        if p["num_features"] == AUTO:
+            resolved["num_features"] = got
+        elif p["num_features"] != got:
+            return err(
+                f"{where} expects {p['num_features']} channels (num_features) but receives {got}: "
+                f"set num_features to {got} or leave it on auto.",
+                "num_features",
+                fix_set_field(i, "num_features", got),
+            )
+    elif t == "Linear":
+        got = shape[0]
+        if p["in_features"] == AUTO:
+            resolved["in_features"] = got
+        elif p["in_features"] != got:
+            origin = f" ({fmt_shape(flat_origin[0])})" if flat_origin is not None else ""
+            return err(
+                f"{where} expects {p['in_features']} input features but receives {got}{origin}: "
+                f"set in_features to {got} or leave it on auto.",
+                "in_features",
+                fix_set_field(i, "in_features", got),
+            )
+
+    # --- settings torch refuses, and windows bigger than the feature map
+    if t == "Conv2d":
+        k, d = as_pair(p["kernel_size"]), as_pair(p["dilation"])
+        eff = (d[0] * (k[0] - 1) + 1, d[1] * (k[1] - 1) + 1)
+        pad = p["padding"]
+        if pad == "same" and as_pair(p["stride"]) != (1, 1):
+            good = squeeze_pair(((eff[0] - 1) // 2, (eff[1] - 1) // 2))
+            return err(
+                f'{where}: padding "same" only works with stride 1 (PyTorch refuses it for strided '
+                f"convolutions): use a number, e.g. padding {good}, or stride 1.",
+                "padding",
+                fix_set_field(i, "padding", list(good) if isinstance(good, tuple) else good),
+            )
+        pd = (0, 0) if pad in ("same", "valid") else as_pair(pad)
+        if pad != "same" and (shape[1] + 2 * pd[0] < eff[0] or shape[2] + 2 * pd[1] < eff[1]):
+            good = ((eff[0] - 1) // 2, (eff[1] - 1) // 2)
+            fix = None
+            if shape[1] + 2 * good[0] >= eff[0] and shape[2] + 2 * good[1] >= eff[1] and good != pd:
+                fix = fix_set_field(
+                    i,
+                    "padding",
+                    squeeze_pair(good) if not isinstance(squeeze_pair(good), tuple) else list(good),
+                )
+            kern = fmt_pair(p["kernel_size"]) + (
+                f" (dilation {fmt_pair(p['dilation'])})" if d != (1, 1) else ""
+            )
+            return err(
+                f"{where} receives a feature map of only {shape[1]} x {shape[2]} pixels, too small for its {kern} kernel "
+                f"with padding {pd[0] if pd[0] == pd[1] else list(pd)}: the output would have no pixels. "
+                "Add padding, use a smaller kernel, or remove a pooling layer before it.",
+                "kernel_size",
+                fix,
+            )
+    if t in ("MaxPool2d", "AvgPool2d"):
+        k, pd = as_pair(p["kernel_size"]), as_pair(p["padding"])
+        if pd[0] > k[0] // 2 or pd[1] > k[1] // 2:
+            good = squeeze_pair((k[0] // 2, k[1] // 2))
+            return err(
+                f"{where}: padding {p['padding']} is more than half the {fmt_pair(p['kernel_size'])} "
+                f"window (PyTorch allows at most {good}).",
+                "padding",
+                fix_set_field(i, "padding", list(good) if isinstance(good, tuple) else good),
+            )
+        if shape[1] + 2 * pd[0] < k[0] or shape[2] + 2 * pd[1] < k[1]:
+            return err(
+                f"{where} receives a feature map of only {shape[1]} x {shape[2]} pixels, smaller than its "
+                f"{fmt_pair(p['kernel_size'])} window: the output would have no pixels. Remove this layer, "
+                "use a smaller window, or start from a bigger input.",
+                "kernel_size",
+                {"kind": "remove", "index": i, "label": f"Remove layer {i} ({t})"},
+            )
+    return None

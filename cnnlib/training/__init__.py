@@ -1,0 +1,103 @@
+"""Training: `TrainingRun` trains a model on a dataset in a background thread, and what comes after.
+
+    run = TrainingRun(spec_or_model, load_dataset("shapes"), TrainConfig(epochs=3))
+    run.start()
+    snap = run.snapshot()          # a frozen, consistent copy of the metrics; poll it from the page
+    run.stop()                     # takes effect within one batch; the model stays as it is
+    run.wait(timeout=10)
+
+This package's public face is this module; the modules inside it:
+
+    run.py         TrainingRun: slots, threads, the loop, stopping, divergence
+    config.py      TrainConfig, ConfigError, the demo's settings
+    snapshot.py    RunSnapshot and the status names
+    optim.py       optimizers and learning-rate schedulers
+    augment.py     vectorised augmentation on uint8 batches
+    checks.py      a model's checks against the dataset (shape, classes, adaptation)
+    advice.py      what a run's numbers mean: chance level, divergence, guessing
+    slots.py       the process-wide limit on concurrent runs and its queue
+    evaluation.py  confusion matrix, per-class metrics, mistakes, filters, feature maps
+    one_step/      one training step in slow motion (its own public face)
+"""
+
+from __future__ import annotations
+
+from cnnlib.training.advice import (
+    adaptation_notes,
+    chance_accuracy,
+    guessing_note,
+    smaller_lr,
+)
+from cnnlib.training.augment import (
+    augment_batch,
+    augment_preview,
+)
+from cnnlib.training.checks import (
+    check_model,
+)
+from cnnlib.training.config import (
+    DEFAULT_DEMO,
+    DEMO_DATASET,
+    DEMO_SPEC,
+    ConfigError,
+    TrainConfig,
+)
+from cnnlib.training.evaluation import (
+    Evaluation,
+    confusion_matrix,
+    conv_feature_maps,
+    cpu_state_dict,
+    evaluate,
+    evaluation_from_probabilities,
+    export_weights,
+    first_layer_filters,
+    load_exported,
+    overfitting_flag,
+    per_class_metrics,
+    predict_proba,
+)
+from cnnlib.training.run import (
+    MAX_LOSS_POINTS,
+    TrainingRun,
+)
+from cnnlib.training.slots import (
+    SlotLimiter,
+    cpu_cores,
+    get_limiter,
+)
+from cnnlib.training.snapshot import (
+    RunSnapshot,
+)
+
+__all__ = [
+    "ConfigError",
+    "DEFAULT_DEMO",
+    "DEMO_DATASET",
+    "DEMO_SPEC",
+    "Evaluation",
+    "MAX_LOSS_POINTS",
+    "RunSnapshot",
+    "SlotLimiter",
+    "TrainConfig",
+    "TrainingRun",
+    "adaptation_notes",
+    "augment_batch",
+    "augment_preview",
+    "chance_accuracy",
+    "check_model",
+    "confusion_matrix",
+    "conv_feature_maps",
+    "cpu_cores",
+    "cpu_state_dict",
+    "evaluate",
+    "evaluation_from_probabilities",
+    "export_weights",
+    "first_layer_filters",
+    "get_limiter",
+    "guessing_note",
+    "load_exported",
+    "overfitting_flag",
+    "per_class_metrics",
+    "predict_proba",
+    "smaller_lr",
+]

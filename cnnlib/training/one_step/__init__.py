@@ -1,0 +1,64 @@
+"""One training step in slow motion: zero_grad, forward, loss, backward, optimizer step.
+
+`SlowStep` holds a model, one batch, an optimizer and the cross-entropy criterion, and performs
+the five steps of a PyTorch training loop one at a time, in order, recording what a student
+should see at each: the logits and softmax probabilities, the loss built from each example's
+-log p(true class), one chosen weight's value, gradient and update, and the update rule written
+with the very numbers torch used (read back from the optimizer's state).
+
+`first_batch` shows what a DataLoader's batch size and shuffle change: the first batch it yields.
+Every number here is computed by torch.
+
+This package's public face is this module; the modules inside it:
+
+    settings.py  STEPS, STEP_TITLES, STEP_CODE, StepError, OptimizerSettings, and the watched
+                 weight: WeightRef, default_weight, weight_from_flat, weight_title
+    results.py   what each step records (ForwardResult, LossResult, ...) and the formulas as
+                 LaTeX with torch's numbers: softmax, loss, SGD and Adam update rules
+    run.py       SlowStep: the five steps, in order, computed by torch
+    setup.py     first_batch (BatchView) and setup_slow_step (SlowStepSetup) for the app
+"""
+
+from __future__ import annotations
+
+from cnnlib.training.one_step.results import (
+    fmt,
+)
+from cnnlib.training.one_step.run import (
+    SlowStep,
+)
+from cnnlib.training.one_step.settings import (
+    STEP_CODE,
+    STEP_TITLES,
+    STEPS,
+    OptimizerSettings,
+    StepError,
+    WeightRef,
+    default_weight,
+    parameter_labels,
+    trainable_parameters,
+    weight_from_flat,
+    weight_title,
+)
+from cnnlib.training.one_step.setup import (
+    first_batch,
+    setup_slow_step,
+)
+
+__all__ = [
+    "OptimizerSettings",
+    "STEPS",
+    "STEP_CODE",
+    "STEP_TITLES",
+    "SlowStep",
+    "StepError",
+    "WeightRef",
+    "default_weight",
+    "first_batch",
+    "fmt",
+    "parameter_labels",
+    "setup_slow_step",
+    "trainable_parameters",
+    "weight_from_flat",
+    "weight_title",
+]

@@ -1,0 +1,237 @@
+"""Model builder: the layer editor (pick a layer, move/duplicate/remove it, edit its fields, add layers)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from cnnlib import spec as S
+from pages.ui.builder import state as B
+
+
+def row_label(spec: S.ModelSpec, rows: list[S.LayerSummary], i: int, err: S.SpecError | None) -> str:
+    """ "3 · Conv2d(4→8, 3x3, p=1)" with a warning sign on the broken layer."""
+    label = rows[i].label if i < len(rows) else S.layer_label(spec.layers[i])
+    broken = err is not None and err.layer_index == i
+    return f"{'✖ ' if broken else ''}{i} · {label}"
+
+
+def arriving_size(spec: S.ModelSpec, rows: list[S.LayerSummary], i: int) -> int | None:
+    """What an "auto" field of layer i resolves to: the channels of an arriving feature map (Conv2d,
+    BatchNorm2d) or the length of an arriving vector (Linear); None when unknown or the wrong kind."""
+    if i < len(rows):
+        shape: tuple[int, ...] | None = rows[i].input_shape
+    elif i == len(rows):  # the broken layer: it receives the last good layer's output
+        shape = rows[i - 1].output_shape if i > 0 else tuple(spec.input_shape)
+    else:
+        shape = None
+    if shape is None or (spec.layers[i].type == "Linear") != (len(shape) == 1):
+        return None
+    return int(shape[0])
+
+
+def _parse_pair(text: str) -> Any:
+    """ "3" -> 3, "3, 5" or "3x5" -> [3, 5] (cnnlib validates the numbers)."""
+    parts = [p.strip() for p in text.replace("x", ",").replace("×", ",").split(",") if p.strip()]
+    try:
+        nums = [int(p) for p in parts]
+    except ValueError:
+        raise ValueError(f'Type one whole number or two like "3, 5", not "{text}".') from None
+    if len(nums) not in (1, 2):
+        raise ValueError(f'Type one whole number or two like "3, 5", not "{text}".')
+    return nums[0] if len(nums) == 1 else nums
+
+
+def _field_widget(i: int, info: S.FieldInfo, value: Any, arriving: int | None, v: int) -> None:
+    key = f"bf_{v}_{i}_{info.name}"
+    args = (i, info.name, key)
+    label, helptext = info.name, info.help
+    if info.kind == "bool":
+        st.checkbox(label, value=bool(value), key=key, help=helptext, on_change=B.set_field, args=args)
+    elif info.kind == "auto_int":
+        auto_key = f"{key}_auto"
+        st.toggle(
+            f"{label}: auto",
+            value=value == S.AUTO,
+            key=auto_key,
+            help=helptext,
+            on_change=B.set_field,
+            args=(i, info.name, auto_key, lambda on: S.AUTO if on else (arriving or 1)),
+        )
+        if value != S.AUTO:
+            st.number_input(
+                label,
+                min_value=1,
+                max_value=S.MAX_PARAMS,  # what arrives may be a flattened big image
+                value=int(value),
+                step=1,
+                key=key,
+                on_change=B.set_field,
+                args=args,
+            )
+        elif arriving is not None:
+            st.caption(f"{label} = {arriving} (what arrives)")
+    elif info.kind == "conv_padding" and not isinstance(value, list):
+        options: list[Any] = sorted({0, 1, 2, 3, 4, 5} | ({value} if isinstance(value, int) else set()))
+        options += ["same", "valid"]
+        st.selectbox(
+            label,
+            options,
+            index=options.index(value),
+            key=key,
+            help=helptext,
+            on_change=B.set_field,
+            args=args,
+        )
+    elif info.kind in ("pair", "nonneg_pair", "opt_pair", "conv_padding"):
+        if isinstance(value, list):
+            st.text_input(
+                f"{label} (height, width)",
+                value=f"{value[0]}, {value[1]}",
+                key=key,
+                help=helptext,
+                on_change=B.set_field,
+                args=(*args, _parse_pair),
+            )
+        else:
+            shown = value
+            if info.kind == "opt_pair" and value is None:
+                shown = B.current().layers[i].params["kernel_size"]
+                shown = shown if isinstance(shown, int) else shown[0]
+            lo = 0 if info.kind in ("nonneg_pair", "conv_padding") else 1
+            st.number_input(
+                label,
+                min_value=lo,
+                max_value=S.MAX_INT_FIELD,
+                value=int(shown),
+                step=1,
+                key=key,
+                help=helptext,
+                on_change=B.set_field,
+                args=args,
+            )
+            if info.kind == "opt_pair" and value is None:
+                st.caption("stride follows kernel_size")
+    elif info.kind in ("prob", "float"):
+        lo, hi, step = (0.0, 1.0, 0.05) if info.kind == "prob" else (-1e6, 1e6, 0.01)
+        st.number_input(
+            label,
+            min_value=lo,
+            max_value=hi,
+            value=float(value),
+            step=step,
+            format="%.2f" if info.kind == "prob" else "%.3f",  # a LeakyReLU slope of 0.001 shows as such
+            key=key,
+            help=helptext,
+            on_change=B.set_field,
+            args=args,
+        )
+    else:
+        st.number_input(
+            label,
+            min_value=1,
+            max_value=S.MAX_INT_FIELD,
+            value=int(value),
+            step=1,
+            key=key,
+            help=helptext,
+            on_change=B.set_field,
+            args=args,
+        )
+    fe = st.session_state.get(B.FIELD_ERR)
+    if fe and fe[0] == i and fe[1] == info.name:
+        st.error(fe[2], icon=":material/error:")
+
+
+def _select(key: str) -> None:
+    st.session_state[B.SELECTED] = st.session_state[key]
+
+
+def render_layer_editor(spec: S.ModelSpec, rows: list[S.LayerSummary], err: S.SpecError | None) -> None:
+    """Pick a layer, then move, duplicate, remove or edit it (one row of buttons, fields in 4 columns)."""
+    v, n = B.version(), len(spec.layers)
+    if n == 0:
+        st.info("No layers yet: add one below.")
+        return
+    sel = min(st.session_state.get(B.SELECTED, 0), n - 1)
+    key = f"bsel_{v}"
+    c0, c1, c2, c3, c4 = st.columns([2.4, 1, 1.2, 1.1, 1.3], vertical_alignment="bottom")
+    i = c0.selectbox(
+        "Layer to edit",
+        list(range(n)),
+        index=sel,
+        key=key,
+        on_change=_select,
+        args=(key,),
+        format_func=lambda j: row_label(spec, rows, j, err),
+    )
+    layer = spec.layers[i]
+    c1.button(
+        "Up",
+        key="b_up",
+        icon=":material/arrow_upward:",
+        disabled=i == 0,
+        on_click=B.move_layer,
+        args=(i, i - 1),
+        width="stretch",
+        help="Move this layer one place earlier",
+    )
+    c2.button(
+        "Down",
+        key="b_down",
+        icon=":material/arrow_downward:",
+        disabled=i == n - 1,
+        on_click=B.move_layer,
+        args=(i, i + 1),
+        width="stretch",
+        help="Move this layer one place later",
+    )
+    c3.button(
+        "Copy",
+        key="b_dup",
+        icon=":material/content_copy:",
+        on_click=B.duplicate_layer,
+        args=(i,),
+        width="stretch",
+        help="Insert a copy right after it",
+    )
+    c4.button(
+        "Remove", key="b_del", icon=":material/delete:", on_click=B.remove_layer, args=(i,), width="stretch"
+    )
+    st.caption(f"**{layer.type}**: {S.LAYER_DOCS[layer.type]}")
+    infos = S.FIELDS[layer.type]
+    if not infos:
+        st.caption(f"{layer.type} has no settings to change.")
+        return
+    arriving = arriving_size(spec, rows, i)
+    cols = st.columns(4)
+    for j, info in enumerate(infos):
+        with cols[j % 4]:
+            _field_widget(i, info, layer.params[info.name], arriving, v)
+
+
+def render_add_layer(spec: S.ModelSpec) -> None:
+    """Choose a layer type and where it goes, then add it."""
+    v, n = B.version(), len(spec.layers)
+    sel = st.session_state.get(B.SELECTED, 0)
+    c1, c2, c3 = st.columns([2, 3, 1.6], vertical_alignment="bottom")
+    t = c1.selectbox("Add a layer of type", S.LAYER_TYPES, key="badd_type")
+    default = min(sel + 1, n) if n else 0
+    c2.selectbox(
+        "at position",
+        list(range(n + 1)),
+        index=default,
+        key=f"badd_pos_{v}",
+        format_func=lambda p: "the end" if p == n else f"before layer {p} ({spec.layers[p].type})",
+    )
+    c3.button(
+        f"Add {t}",
+        key="badd_btn",
+        icon=":material/add:",
+        type="primary",
+        on_click=B.add_layer,
+        args=("badd_type", f"badd_pos_{v}"),
+        width="stretch",
+    )
+    st.caption(f"**{t}**: {S.LAYER_DOCS[t]}")

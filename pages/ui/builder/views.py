@@ -1,0 +1,288 @@
+"""Model builder views: start-from controls, hand-off, totals, summary table, diagram, code, quiz."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from cnnlib import spec as S
+from cnnlib.plots import spec_diagram
+from cnnlib.spec import DEFAULT_PRESET, PRESET_NOTES, PRESETS
+from pages.ui.builder import state as B
+from pages.ui.figures import shared
+
+BROKEN_BG = "background-color: #FDE2E2; color: #991B1B; font-weight: 600"
+SELECTED_BG = "background-color: #E3ECFA"
+
+
+def render_notice() -> None:
+    """The last action's message (shown once, next to the controls that caused it)."""
+    note = st.session_state.pop(B.NOTICE, None)
+    if note:
+        kind, text = note
+        icons = {
+            "success": ":material/check_circle:",
+            "info": ":material/info:",
+            "warning": ":material/warning:",
+            "error": ":material/error:",
+        }
+        getattr(st, kind)(text, icon=icons[kind])
+
+
+def render_start_from() -> None:
+    """Load a preset or the session's model; undo the last change."""
+    c1, c2, c3, c4 = st.columns([2.6, 1.3, 2.7, 1.2], vertical_alignment="bottom")
+    names = list(PRESETS)
+    preset = c1.selectbox(
+        "Start from a preset",
+        names,
+        index=names.index(DEFAULT_PRESET),
+        key="bpreset",
+        help="The seed tutorials' models first, then LeNet-5 and a small VGG",
+    )
+    c2.button(
+        "Load preset",
+        key="bload_preset",
+        on_click=lambda: B.load_preset(st.session_state["bpreset"]),
+        width="stretch",
+    )
+    c3.button(
+        "Load model sent to training", key="bload_session", on_click=B.load_session_model, width="stretch"
+    )
+    c4.button(
+        "Undo",
+        icon=":material/undo:",
+        key="bundo",
+        disabled=not st.session_state[B.UNDO],
+        on_click=B.undo,
+        width="stretch",
+    )
+    st.caption(
+        f"**{preset}**: {PRESET_NOTES[preset]} A JSON file loads from the *Save / load JSON* tab below."
+    )
+
+
+def render_upload() -> None:
+    """Load a spec from a JSON file; a broken file changes nothing and says what is wrong, here."""
+    key = f"bupload_{B.version()}"
+    st.file_uploader(
+        "Load a model spec (.json)",
+        type=["json"],
+        key=key,
+        on_change=B.load_upload,
+        args=(key,),
+        help="A file saved with the download button above",
+    )
+    note = st.session_state.pop(B.UPLOAD_NOTICE, None)
+    if note:
+        st.error(note, icon=":material/error:")
+
+
+def render_handoff(spec: S.ModelSpec, err: S.SpecError | None) -> None:
+    """Which model Training and Draw & predict will use, and the button that sends this one."""
+    sent = st.session_state.get("model_spec")
+    train_name, why = B.training_choice()
+    c1, c2 = st.columns([3, 2], vertical_alignment="center")
+    if why == "sent" and sent == spec.to_dict():
+        line = f"**Training** will train **{train_name}**: this model."
+    elif why == "sent":
+        line = (
+            f"**Training** will train **{train_name}**, sent earlier (not this version): press the "
+            "button to send this one instead."
+        )
+    else:
+        line = (
+            f"**Training** will train **{train_name}** ({'picked there' if why == 'picked' else 'its default'}) "
+            "until you send a model from here."
+        )
+    c1.markdown(line)
+    trained = B.trained_model_names()
+    draw = "**Draw & predict** starts with its bundled pretrained digit CNN; " + (
+        f"{len(trained)} model{'s' if len(trained) > 1 else ''} trained this session "
+        f"(newest: {trained[-1]}) {'are' if len(trained) > 1 else 'is'} in its Model list."
+        if trained
+        else "a model you train on 28 × 28 digits joins its Model list."
+    )
+    c1.markdown(draw)
+    c2.button(
+        "Use this model for training",
+        icon=":material/rocket_launch:",
+        key="buse",
+        type="primary",
+        disabled=err is not None,
+        on_click=B.use_for_training,
+        width="stretch",
+        help="Fix the broken layer first"
+        if err is not None
+        else "Training fits it to the dataset you pick there (input shape and number of classes)",
+    )
+    sent_note = st.session_state.pop(B.HANDOFF_NOTICE, None)
+    if sent_note:  # said here, next to the button, not at the top of the page
+        c2.success(sent_note, icon=":material/check_circle:")
+
+
+def render_totals(spec: S.ModelSpec, rows: list[S.LayerSummary], err: S.SpecError | None) -> None:
+    if err is not None:
+        st.caption("Totals appear once every layer runs.")
+        return
+    t = S.totals(spec, rows)
+    c = st.columns(4)
+    c[0].metric("Parameters", S.format_count(t.params), help="Numbers the network learns")
+    c[1].metric("Trainable", S.format_count(t.trainable_params))
+    c[2].metric("Model size", f"{t.size_mb:.2f} MB", help="Parameters and BatchNorm statistics, float32")
+    c[3].metric(
+        "Activations / image",
+        S.format_bytes(t.activation_bytes),
+        help="Memory for the input and every layer's output for one image (float32)",
+    )
+
+
+def summary_frame(spec: S.ModelSpec, rows: list[S.LayerSummary], err: S.SpecError | None) -> pd.DataFrame:
+    """The table: the layers that ran, the broken layer, then the layers not reached."""
+    recs = [
+        {
+            **r,
+            "params": f"{r['params']:,}",
+            "% params": f"{r['% params']:.1f} %",
+            "MACs": S.format_count(r["MACs"]),
+        }
+        for r in S.summary_records(rows)
+    ]
+    if err is not None:  # a share of a partial total would mislead
+        for r in recs:
+            r["% params"] = ""
+    for i in range(len(rows), len(spec.layers)):
+        broken = err is not None and err.layer_index == i
+        recs.append(
+            {
+                "#": i,
+                "layer": S.layer_label(spec.layers[i]),
+                "output shape": "✖ error" if broken else "—",
+                "params": "—",
+                "% params": "",
+                "MACs": "—",
+                "receptive field": "",
+            }
+        )
+    cols = ["#", "layer", "output shape", "params", "% params", "MACs", "receptive field"]
+    return pd.DataFrame(recs, columns=cols)
+
+
+def render_summary(spec: S.ModelSpec, rows: list[S.LayerSummary], err: S.SpecError | None) -> None:
+    df = summary_frame(spec, rows, err)
+    if df.empty:
+        st.info("No layers: the output is the input image itself.")
+        return
+    sel = st.session_state.get(B.SELECTED, -1)
+    bad = err.layer_index if err is not None else None
+
+    def style(row: pd.Series) -> list[str]:
+        css = BROKEN_BG if row["#"] == bad else SELECTED_BG if row["#"] == sel else ""
+        return [css] * len(row)
+
+    c, h, w = spec.input_shape
+    st.caption(f"Input: {c} × {h} × {w} (channels × height × width). Shapes leave out the batch dimension N.")
+    st.dataframe(
+        df.style.apply(style, axis=1),
+        hide_index=True,
+        width="stretch",
+        row_height=36,
+        height=min(36 * (len(df) + 1) + 3, 36 * 17 + 3),
+        key="bsummary",
+        column_config={"#": st.column_config.NumberColumn(width=40)},
+    )
+
+
+def render_error(err: S.SpecError | None) -> None:
+    if err is None:
+        return
+    where = "The input" if err.layer_index is None else f"Layer {err.layer_index}"
+    st.error(f"**{where} cannot run.** {err.message}", icon=":material/warning:")
+    if err.fix:
+        st.button(
+            err.fix["label"],
+            key="bfix",
+            icon=":material/build:",
+            type="primary",
+            on_click=B.apply_fix,
+            args=(err.fix,),
+        )
+
+
+def render_diagram(spec: S.ModelSpec) -> None:
+    """The network as blocks (shared by every session that shows the same spec)."""
+    fig = shared(spec_diagram, spec.to_json(indent=None))  # a short key: cheap to hash on every view
+    st.plotly_chart(fig, width="stretch", key="bdiagram", config={"displayModeBar": False})
+    st.caption(
+        "Block height follows the feature map's height, its depth the width, its thickness the number "
+        "of channels. Hover a block for its layers and parameters."
+    )
+
+
+def render_code(spec: S.ModelSpec, err: S.SpecError | None) -> None:
+    if err is not None:
+        st.info("Fix the broken layer to get runnable code.")
+        return
+    code = S.to_pytorch_code(spec)
+    st.download_button(
+        "Download net.py",
+        code,
+        icon=":material/download:",
+        file_name="net.py",
+        mime="text/x-python",
+        key="bdl_code",
+    )
+    st.code(code, language="python")
+
+
+def render_json(spec: S.ModelSpec) -> None:
+    text = spec.to_json()
+    st.download_button(
+        "Download model_spec.json",
+        text,
+        icon=":material/download:",
+        file_name="model_spec.json",
+        mime="application/json",
+        key="bdl_json",
+    )
+    render_upload()
+    st.code(text, language="json", wrap_lines=True)
+
+
+def quiz_layer(spec: S.ModelSpec, rows: list[S.LayerSummary]) -> int | None:
+    """The layer to ask about: the selected one if it has parameters, else the first Conv2d."""
+    sel = st.session_state.get(B.SELECTED, 0)
+    if sel < len(rows) and rows[sel].type in ("Conv2d", "Linear"):
+        return sel
+    return next((r.index for r in rows if r.type == "Conv2d"), None)
+
+
+def render_quiz(spec: S.ModelSpec, rows: list[S.LayerSummary]) -> None:
+    """Predict, then reveal: how many parameters will this layer have?"""
+    i = quiz_layer(spec, rows)
+    if i is None:
+        has_conv = any(layer.type == "Conv2d" for layer in spec.layers)
+        st.caption(
+            "The question comes back once the model runs up to its first Conv2d."
+            if has_conv
+            else "Add a Conv2d layer to get a question."
+        )
+        return
+    r = rows[i]
+    st.markdown(
+        f"Layer **{i}** is **{r.label}** and receives a **{S.format_shape(r.input_shape)}** input. "
+        "How many parameters (weights + biases) will it have?"
+    )
+    key = f"bquiz_{B.version()}_{i}"
+    c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
+    guess = c1.number_input("Your prediction", min_value=0, value=0, step=1, key=key)
+    if c2.button("Reveal", key="bquiz_reveal", width="stretch"):
+        st.session_state["bquiz_shown"] = key
+    if st.session_state.get("bquiz_shown") == key:
+        answer = S.explain_params(spec, i)
+        if guess == r.params:
+            st.success(f"Exactly right: {answer}.", icon=":material/check_circle:")
+        else:
+            st.info(
+                f"PyTorch counts **{r.params:,}** (you said {guess:,}): {answer}.", icon=":material/search:"
+            )

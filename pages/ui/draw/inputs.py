@@ -1,0 +1,122 @@
+"""Draw & predict, the input side: the drawing canvas (pen width, undo, clear) or an image upload.
+
+The canvas is streamlit-drawable-canvas 0.13 (white ink on black, 280 x 280, sends the picture
+on every mouse up). It is imported inside `canvas_panel` only: the package registers its
+component at import time, which fails outside a running script. Clearing gives the canvas a new
+key; undo reloads it with its last stroke removed (`initial_drawing` plus a changing marker so
+the canvas sees a new drawing each time). The canvas toolbar (hover its top-right corner) has
+undo, redo and reset as well.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+from cnnlib.inference import MAX_UPLOAD_BYTES, ImageInputError, read_image
+from cnnlib.plots import enlarge
+
+CANVAS_SIZE = 280
+KEY_PREFIX = "draw_canvas_"
+MAX_UPLOAD_MB = MAX_UPLOAD_BYTES // (1024 * 1024)
+UPLOAD_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff"]
+
+
+@dataclass
+class DrawingInput:
+    """What the student gave: an image (white ink on black; RGBA or grey) or None, and its source."""
+
+    image: np.ndarray | None
+    source: str  # "canvas" or "upload"
+
+
+def canvas_key() -> str:
+    return f"{KEY_PREFIX}{st.session_state.get('draw_canvas_n', 0)}"
+
+
+def _objects(key: str) -> list:
+    state = st.session_state.get(key) or {}
+    raw = (state.get("drawing") or {}).get("raw") or {}
+    objects = raw.get("objects") or []
+    return objects if isinstance(objects, list) else []
+
+
+def _clear() -> None:
+    st.session_state["draw_canvas_n"] = st.session_state.get("draw_canvas_n", 0) + 1
+    st.session_state["draw_initial"] = None
+    st.session_state.pop("draw_flash", None)
+
+
+def _undo() -> None:
+    objects = _objects(canvas_key())
+    if not objects:
+        st.session_state["draw_flash"] = "Nothing to undo: the canvas is empty."
+        return
+    step = st.session_state.get("draw_undo_n", 0) + 1
+    st.session_state["draw_undo_n"] = step
+    # A new marker every time, so the canvas reloads even when the same drawing comes back.
+    st.session_state["draw_initial"] = {"objects": objects[:-1], "ccUndoStep": step}
+
+
+def canvas_panel() -> DrawingInput:
+    """The canvas and its controls; returns its RGBA picture (None before the first stroke)."""
+    from streamlit_drawable_canvas import st_canvas  # only inside a script run (see module doc)
+
+    pen = st.session_state.get("draw_pen", 20)
+    st.caption(
+        "Draw with the mouse, a finger or a pen. Point at the canvas for its own toolbar: undo, redo, reset."
+    )
+    result = st_canvas(
+        stroke_width=int(pen),
+        stroke_color="#FFFFFF",
+        background_color="#000000",
+        width=CANVAS_SIZE,
+        height=CANVAS_SIZE,
+        drawing_mode="freedraw",
+        initial_drawing=st.session_state.get("draw_initial"),
+        return_image_data=True,
+        update_streamlit=True,
+        key=canvas_key(),
+    )
+    undo, clear = st.columns(2)
+    undo.button("Undo stroke", icon=":material/undo:", on_click=_undo, key="draw_undo", width="stretch")
+    clear.button("Clear", icon=":material/delete:", on_click=_clear, key="draw_clear", width="stretch")
+    if flash := st.session_state.pop("draw_flash", None):
+        st.info(flash)
+    st.slider("Pen width (px)", 8, 40, 20, step=2, key="draw_pen")
+    try:
+        image = result.image_data
+    except (ValueError, OSError) as err:  # a truncated picture from the browser: wait for the next one
+        st.warning(f"The canvas sent a picture that could not be read ({err}); draw another stroke.")
+        image = None
+    return DrawingInput(image, "canvas")
+
+
+def upload_panel() -> DrawingInput:
+    """An image upload for devices where drawing is awkward; bad files get a clear message."""
+    file = st.file_uploader(
+        "Upload a photo or scan of **one** digit (dark on light or light on dark)",
+        type=UPLOAD_TYPES,
+        key="draw_upload",
+        max_upload_size=MAX_UPLOAD_MB,  # the browser refuses bigger files before they are sent
+    )
+    if file is None:
+        st.caption("Tip: crop the photo close to the digit; the app works out ink and paper itself.")
+        return DrawingInput(None, "upload")
+    try:
+        grey = read_image(file.getvalue())  # [H, W] uint8, white ink on black
+    except ImageInputError as err:
+        st.error(str(err), icon=":material/error:")
+        return DrawingInput(None, "upload")
+    st.image(enlarge(grey / 255.0, CANVAS_SIZE), caption="Your image, as white ink on black")
+    return DrawingInput(grey, "upload")
+
+
+def input_panel() -> DrawingInput:
+    """Draw or upload (a radio), then the chosen panel."""
+    mode = st.radio(
+        "Input", ["Draw", "Upload an image"], horizontal=True, key="draw_mode", label_visibility="collapsed"
+    )
+    return canvas_panel() if mode == "Draw" else upload_panel()

@@ -1,0 +1,235 @@
+"""Draw & predict, the output side: the model selector, the answer, the preprocessing steps,
+Grad-CAM and the feature maps. Every number comes from cnnlib.inference."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+from cnnlib.inference import (
+    Preprocessed,
+    PretrainedError,
+    answer,
+    channel_order,
+    check_compatible,
+    feature_maps,
+    grad_cam,
+    model_from_record,
+    naive_image,
+    naive_resize,
+    predict,
+)
+from cnnlib.plots import cam_figure, feature_grid_figure, framed, probability_figure
+from pages.ui.resources import get_pretrained
+
+PLOT_CONFIG = {"displayModeBar": False}
+
+
+@dataclass
+class ModelChoice:
+    model: object  # torch.nn.Module (pages never import torch)
+    classes: list[str]
+    mean: float
+    std: float
+    title: str
+
+
+def _pct(x: float | None) -> str:
+    return "test accuracy unknown" if x is None or x != x else f"test accuracy {x:.1%}"
+
+
+def _record_label(record: dict, i: int) -> str:
+    """A session model's menu entry: its name, plus its test accuracy unless the name has it."""
+    name = str(record.get("name") or f"model {i + 1}")
+    acc = record.get("test_accuracy")
+    shown = acc is not None and acc == acc and f"{acc:.1%}" in name
+    return f"Trained this session: {name}" + ("" if shown else f" · {_pct(acc)}")
+
+
+def _session_model(record: dict):
+    """(model or None, Compatibility) for a session record, built once per record (~90 ms) and kept
+    in the session until another record is picked (the record itself is held, so it is the same one)."""
+    kept = st.session_state.get("draw_built_model")
+    if kept is not None and kept[0] is record:
+        return kept[1], kept[2]
+    compat = check_compatible(record.get("spec") or {}, record.get("classes"))
+    model = None
+    if compat.ok:
+        try:
+            model = model_from_record(record)
+            compat = check_compatible(model, record.get("classes"))
+        except Exception as err:  # noqa: BLE001 - a broken record must not break the page
+            detail = str(err).replace("\n", " ")
+            detail = detail if len(detail) <= 160 else detail[:160] + "…"
+            compat = type(compat)(False, f"Its weights could not be loaded ({detail}).")
+    st.session_state["draw_built_model"] = (record, model, compat)
+    return model, compat
+
+
+def _select_newest(records: list[dict], n_options: int) -> None:
+    """A model trained since the last visit is selected once, if it can read drawings: the student
+    who just trained one expects to draw for it. After that, their own pick stands."""
+    seen = st.session_state.get("draw_models_seen", 0)
+    st.session_state["draw_models_seen"] = len(records)
+    if len(records) > seen and check_compatible(records[-1].get("spec") or {}, records[-1].get("classes")).ok:
+        st.session_state["draw_model"] = n_options - 1
+
+
+def choose_model() -> ModelChoice | None:
+    """The model selector: the bundled model or one trained this session (explained if it can't draw)."""
+    try:
+        pre = get_pretrained("mnist")
+    except PretrainedError as err:
+        pre = None
+        st.error(
+            f"{err} Models you train on the Training page can still be used here.", icon=":material/error:"
+        )
+    records = [r for r in st.session_state.get("trained_models", []) if isinstance(r, dict)]
+    options = ([f"Pretrained digit CNN · {_pct(pre.test_accuracy)}"] if pre else []) + [
+        _record_label(r, i) for i, r in enumerate(records)
+    ]
+    if not options:
+        st.warning("No model to use yet: train one on the Training page (on the MNIST sample).")
+        return None
+    _select_newest(records, len(options))
+    picked = st.selectbox("Model", range(len(options)), format_func=options.__getitem__, key="draw_model")
+    fallback = (
+        ModelChoice(pre.model, pre.classes, pre.mean, pre.std, "the pretrained digit CNN") if pre else None
+    )
+    index = int(picked or 0) - (1 if pre else 0)
+    if index < 0 or index >= len(records):
+        return fallback
+    record = records[index]
+    name = record.get("name", "this model")
+    model, compat = _session_model(record)
+    if not compat.ok:
+        tail = " Showing the pretrained digit CNN instead." if fallback else ""
+        st.error(f"**{name}** can't read drawings. {compat.message}{tail}", icon=":material/block:")
+        return fallback
+    if compat.message:
+        st.info(compat.message, icon=":material/info:")
+    mean, std = record.get("mean", (0.1307,)), record.get("std", (0.3081,))
+    mean = float(np.ravel(mean)[0])
+    std = float(np.ravel(std)[0])
+    return ModelChoice(model, [str(c) for c in record["classes"]], mean, std, name)
+
+
+def big_answer(label: str, confidence: float) -> None:
+    st.markdown(
+        "<div style='font-size:1.25rem'>The network says</div>"
+        "<div style='display:flex;flex-wrap:wrap;align-items:baseline;column-gap:1.2rem'>"
+        f"<span data-testid='draw-answer' style='font-size:4.5rem;font-weight:700;color:#1F5FBF;"
+        f"line-height:1.05'>{html.escape(label)}</span>"
+        f"<span style='font-size:1.6rem'>{confidence:.0%} sure</span></div>",
+        unsafe_allow_html=True,
+    )
+
+
+def _reveal(signature: str) -> None:
+    st.session_state["draw_revealed"] = signature
+
+
+def answer_panel(probs: np.ndarray, classes: list[str], hidden: bool, signature: str = "") -> None:
+    """The top class big, the probability bars, and the low-confidence warning (or the quiz prompt)."""
+    if hidden:
+        st.markdown("### What will the network say?")
+        st.write("Ask the class to guess first, then reveal the answer.")
+        st.button(
+            "Reveal the answer",
+            icon=":material/visibility:",
+            key="draw_reveal",
+            type="primary",
+            on_click=_reveal,
+            args=(signature,),
+        )
+        return
+    ans = answer(probs, classes)
+    big_answer(ans.label, ans.confidence)
+    if ans.warning:
+        st.warning(ans.warning, icon=":material/help:")
+    st.plotly_chart(probability_figure(probs, classes), width="stretch", config=PLOT_CONFIG, key="draw_probs")
+
+
+def steps_row(pre: Preprocessed, source: str = "canvas") -> None:
+    """The preprocessing steps as equal-sized cards, left to right (grey: outside the image)."""
+    cols = st.columns(len(pre.steps))
+    for i, (col, (name, img)) in enumerate(zip(cols, pre.steps, strict=True)):
+        h, w = img.shape
+        caption = f"{name} ({w}×{h})"
+        if i == 0 and source != "canvas":
+            caption = f"Your image ({w}×{h})"
+        elif name.startswith("Scaled"):
+            caption = f"{name}, shown inside 28×28"
+        elif name.startswith("Centred"):
+            caption = name
+        elif name.startswith("Normalised") and pre.value_range:
+            lo, hi = pre.value_range
+            caption = f"Normalised: values {lo:.2f} to {hi:.2f}"
+        with col:
+            st.image(framed(img, 150, units=None if i < 2 else 28), caption=caption, width="stretch")
+
+
+def naive_comparison(choice: ModelChoice, image: np.ndarray, probs: np.ndarray) -> None:
+    """This drawing squashed whole to 28x28 (no crop, no centring) and what the network says to it."""
+    naive = answer(predict(choice.model, naive_resize(image, choice.mean, choice.std)), choice.classes)
+    proper = answer(probs, choice.classes)
+    left, right = st.columns([1, 3], vertical_alignment="center")
+    left.image(framed(naive_image(image), 150, units=28), caption="Squashed whole to 28×28", width=150)
+    right.markdown(
+        f"Squashed whole, with no crop and no centring, your drawing would be read as "
+        f"**{html.escape(naive.label)}** ({naive.confidence:.0%} sure). Through the MNIST recipe it is "
+        f"**{html.escape(proper.label)}** ({proper.confidence:.0%} sure)."
+    )
+
+
+def grad_cam_panel(model, pre: Preprocessed, classes: list[str], top: int) -> None:
+    """Grad-CAM for the answer (the default, following each new drawing) or a chosen class."""
+    options = [-1, *range(len(classes))]  # -1: whatever the network answers
+
+    def label(i: int) -> str:
+        if i < 0:
+            return f"The answer ({classes[top]})"
+        return f"{classes[i]} (the answer)" if i == top else classes[i]
+
+    left, right = st.columns([1, 3])
+    with left:
+        choice = st.selectbox(
+            "Explain the evidence for class",
+            options,
+            format_func=label,
+            key=f"draw_cam_class_{len(classes)}",  # a model with other classes starts afresh
+        )
+        target = top if choice is None or choice < 0 else int(choice)
+        if target != top:
+            st.caption(f"Evidence for **{classes[target]}**; the network's answer is **{classes[top]}**.")
+        st.caption("Red: pixels whose features pushed this class up the most. Blue: little or none.")
+    try:
+        cam = grad_cam(model, pre.tensor, target=target)
+    except ValueError as err:
+        right.info(f"No Grad-CAM for this model: {err}.")
+        return
+    right.plotly_chart(cam_figure(pre.steps[-1][1], cam), width="stretch", config=PLOT_CONFIG, key="draw_cam")
+
+
+def feature_maps_panel(model, pre: Preprocessed) -> None:
+    """Each conv layer's channels for this drawing, strongest first."""
+    maps = feature_maps(model, pre.tensor)
+    if not maps:
+        st.info("This model has no convolution layers, so there are no feature maps to show.")
+        return
+    shown = st.radio("Channels per layer", [8, 16, 32], index=1, horizontal=True, key="draw_channels")
+    cols = st.columns(min(3, len(maps)))
+    for i, (name, fmap) in enumerate(maps):
+        order = channel_order(fmap)[: int(shown)]
+        c, h, w = fmap.shape
+        with cols[i % len(cols)]:
+            conv, *after = name.split(" → ")
+            st.markdown(f"**{conv}**")
+            st.caption(
+                f"{'read after ' + ' → '.join(after) if after else 'raw conv output'} · {c} maps of {h}×{w}, {len(order)} strongest"
+            )
+            fig = feature_grid_figure(fmap, order, cols=4)
+            st.plotly_chart(fig, width="stretch", config=PLOT_CONFIG, key=f"draw_fmap_{i}")

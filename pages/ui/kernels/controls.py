@@ -1,0 +1,260 @@
+"""Kernels page controls: the image picker, the kernel grid editor and the layer settings.
+
+Each control shows its own error next to it and falls back to the last good value kept in
+st.session_state, so a bad upload, a bad cell or impossible settings never break the page.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from cnnlib import kernels as K
+
+CUSTOM = "Custom (edited)"
+UPLOAD = "Upload your own…"
+DEFAULT_PRESET = "Sobel x"
+PAD_MODES = ("number", "same", "valid")
+POOL_LABELS = {"none": "None", "max": "Max", "avg": "Average"}
+# Widget values kept across page switches (Streamlit drops the state of widgets not drawn).
+PERSISTED = (
+    "k_source", "k_index", "k_channel", "k_preset", "k_size", "k_normalise", "k_stride", "k_pad_mode",
+    "k_padding", "k_dilation", "k_bias", "k_relu", "k_pool", "k_pool_size", "k_row", "k_col", "k_compare",
+    "k_predict",
+)  # fmt: skip
+WIDGET_DEFAULTS = {
+    "k_index": 0, "k_channel": "Grayscale", "k_size": 3, "k_normalise": False, "k_stride": 1, "k_pad_mode": "number",
+    "k_padding": 0, "k_dilation": 1, "k_bias": 0.0, "k_relu": False, "k_pool": "none", "k_pool_size": 2,
+    "k_predict": False,
+}  # fmt: skip
+ss = st.session_state
+# Tighter text boxes so a 7x7 grid fits the sidebar; centred, same-width digits.
+GRID_CSS = """<style>
+.st-key-k_grid_box input {padding: 0.35rem 0.1rem; text-align: center; font-variant-numeric: tabular-nums;}
+.st-key-k_grid_box [data-testid="stHorizontalBlock"] {gap: 0.3rem; flex-wrap: nowrap;}
+.st-key-k_grid_box [data-testid="stColumn"] {min-width: 0 !important; flex: 1 1 0 !important; width: auto !important;}
+.st-key-k_grid_box [data-testid="stVerticalBlock"] {gap: 0.3rem;}
+</style>"""
+
+
+def _cell_key(r: int, c: int) -> str:
+    return f"k_cell_{r}_{c}"
+
+
+def _write_grid(kernel: np.ndarray) -> None:
+    """Put a kernel's weights into the grid's text boxes (and the saved copy of the grid)."""
+    size = kernel.shape[0]
+    ss["k_size"] = size
+    ss["k_grid"] = [[K.format_weight(v) for v in row] for row in kernel]
+    for r in range(size):
+        for c in range(size):
+            ss[_cell_key(r, c)] = ss["k_grid"][r][c]
+
+
+def init_state() -> None:
+    """Defaults on a fresh session; restore this page's widgets after a visit to another page."""
+    saved = ss.setdefault("k_saved", {})
+    for key in PERSISTED:
+        if key not in ss and key in saved:
+            ss[key] = saved[key]
+    for key, value in WIDGET_DEFAULTS.items():
+        ss.setdefault(key, value)
+    if "k_source" not in ss:  # a digit if the bundled MNIST sample is there, else a generated circle
+        ss["k_source"] = "MNIST digit" if K.dataset_sample_count("MNIST digit") else "Circle"
+    if "k_grid" not in ss:
+        ss["k_preset"] = DEFAULT_PRESET
+        _write_grid(K.KERNELS[DEFAULT_PRESET])
+    for r, row in enumerate(ss["k_grid"]):
+        for c, text in enumerate(row):
+            ss.setdefault(_cell_key(r, c), text)
+
+
+def save_state() -> None:
+    ss["k_saved"] = {key: ss[key] for key in PERSISTED if key in ss}
+
+
+# ----------------------------------------------------------------------------- image
+
+
+def _decode_upload(upload) -> K.LoadedImage:
+    """Decode once per uploaded file (reruns reuse it); ImageError for a bad file."""
+    cached = ss.get("k_upload_cache")
+    if cached is None or cached[0] != upload.file_id:
+        try:
+            cached = (upload.file_id, K.load_image(upload.getvalue(), upload.name))
+        except K.ImageError as exc:
+            cached = (upload.file_id, exc)
+        ss["k_upload_cache"] = cached
+    if isinstance(cached[1], Exception):
+        raise cached[1]
+    return cached[1]
+
+
+def _pick_image() -> K.LoadedImage | None:
+    """The chosen image; None while the upload box is empty; ImageError for a bad one."""
+    source = st.selectbox("Image", [*K.SAMPLE_NAMES, UPLOAD], key="k_source")
+    if source not in K.DATASET_SAMPLES and not K.dataset_sample_count("MNIST digit"):
+        st.caption(":material/warning: The bundled MNIST digits could not be loaded, so a pattern is shown.")
+    if source == UPLOAD:
+        upload = st.file_uploader("PNG, JPEG, BMP, GIF or WebP", type=K.UPLOAD_TYPES, key="k_upload")
+        return None if upload is None else _decode_upload(upload)
+    if source in K.DATASET_SAMPLES:
+        count = K.dataset_sample_count(source)
+        if count == 0:
+            raise K.ImageError(
+                f"The {source} sample could not be loaded on this server (its bundled file is missing or "
+                "damaged). Pick a generated pattern or upload an image."
+            )
+        ss["k_index"] = min(int(ss.get("k_index", 0)), count - 1)
+        index = st.number_input(f"Which one (0–{count - 1})", 0, count - 1, key="k_index")
+        return K.load_sample(source, int(index))
+    return K.load_sample(source)
+
+
+def image_picker() -> tuple[K.LoadedImage, np.ndarray, str]:
+    """Draw the image controls; return (image, the 2-D plane to convolve [H, W], its label)."""
+    try:
+        image = _pick_image()
+        if image is None:
+            st.info("Choose a picture to upload. Meanwhile the last image stays.", icon=":material/upload:")
+    except K.ImageError as exc:
+        st.error(str(exc), icon=":material/broken_image:")
+        image = None
+    if image is None:
+        image = ss.get("k_good_image") or K.load_sample("Circle")
+        st.caption(f"Using the last good image: **{image.name}**.")
+    ss["k_good_image"] = image
+    for note in image.notes:
+        st.caption(f"ℹ️ {note}")
+    channel = "Grayscale"
+    if image.is_colour:
+        st.image(image.pixels, caption=f"{image.name} (colour)", width=140)
+        channel = st.radio("Use", K.CHANNEL_VIEWS, horizontal=True, key="k_channel")
+    plane = image.view(channel)
+    st.caption(f"{image.size[1]} × {image.size[0]} pixels (height × width), values 0 (black) to 1 (white).")
+    return image, plane, image.name if channel == "Grayscale" else f"{image.name}, {channel.lower()} channel"
+
+
+# ----------------------------------------------------------------------------- kernel
+
+
+def _on_preset() -> None:
+    if ss["k_preset"] in K.KERNELS:
+        _write_grid(K.KERNELS[ss["k_preset"]])
+
+
+def _on_size() -> None:
+    """Keep the current kernel centred in the new size (zeros around it, or its border cropped)."""
+    try:
+        kernel = K.parse_kernel_grid(ss["k_grid"])
+    except K.KernelError:
+        kernel = ss.get("k_good_kernel", K.KERNELS["Identity"])
+    resized = K.resize_kernel(kernel, int(ss["k_size"]))
+    _write_grid(resized)
+    preset = K.KERNELS.get(ss.get("k_preset"))
+    if preset is None or preset.shape != resized.shape or not np.array_equal(preset, resized):
+        ss["k_preset"] = CUSTOM
+
+
+def _on_cell() -> None:
+    size = len(ss["k_grid"])
+    ss["k_grid"] = [[ss.get(_cell_key(r, c), "") for c in range(size)] for r in range(size)]
+    preset = K.KERNELS.get(ss.get("k_preset"))
+    try:
+        same = preset is not None and np.array_equal(K.parse_kernel_grid(ss["k_grid"]), preset)
+    except K.KernelError:
+        same = False
+    if not same:
+        ss["k_preset"] = CUSTOM
+
+
+def kernel_editor() -> tuple[str, np.ndarray]:
+    """Draw the preset menu, the size, the grid and the normalise toggle; return (name, kernel)."""
+    st.selectbox("Preset", [*K.KERNELS, CUSTOM], key="k_preset", on_change=_on_preset)
+    if ss["k_preset"] in K.KERNEL_NOTES:
+        st.caption(
+            K.KERNEL_NOTES[ss["k_preset"]] if not ss.get("k_predict") else "Predict first, then reveal."
+        )
+    st.radio(
+        "Size",
+        K.KERNEL_SIZES,
+        horizontal=True,
+        key="k_size",
+        on_change=_on_size,
+        format_func=lambda n: f"{n}×{n}",
+    )
+    size = len(ss["k_grid"])
+    st.html(GRID_CSS)
+    with st.container(key="k_grid_box"):
+        for r in range(size):
+            for c, col in enumerate(st.columns(size, gap=None)):
+                label = f"row {r + 1}, column {c + 1}"
+                col.text_input(label, key=_cell_key(r, c), on_change=_on_cell, label_visibility="collapsed")
+    try:
+        kernel = K.parse_kernel_grid(ss["k_grid"])
+        ss["k_good_kernel"] = kernel
+    except K.KernelError as exc:
+        st.error(str(exc), icon=":material/grid_on:")
+        kernel = ss.get("k_good_kernel", K.KERNELS[DEFAULT_PRESET])
+        st.caption("Still using the last good kernel until the cell is fixed.")
+    total = K.kernel_sum(kernel)
+    if st.toggle("Normalise (divide by the sum)", key="k_normalise") and K.needs_normalising(kernel):
+        kernel = K.normalise_kernel(kernel)
+        st.caption(f"Weights add up to {total:g}: each is divided by {total:g}, so they now add up to 1.")
+    else:
+        why = {0.0: "0 (flat areas become 0)", 1.0: "1 (brightness kept)"}.get(round(total, 9), f"{total:g}")
+        st.caption(f"Weights add up to {why}.")
+    return ss["k_preset"], kernel
+
+
+# ----------------------------------------------------------------------------- settings
+
+
+def _settings_from_widgets() -> K.ConvSettings:
+    stride = st.number_input("Stride", 1, 8, key="k_stride")
+    mode = st.radio("Padding", PAD_MODES, horizontal=True, key="k_pad_mode")
+    padding: int | str = mode
+    if mode == "number":
+        padding = int(st.number_input("Padding: rings of zeros on each side", 0, 8, key="k_padding"))
+    dilation = st.number_input("Dilation", 1, 6, key="k_dilation")
+    bias = st.number_input("Bias (added to every output pixel)", -10.0, 10.0, step=0.1, key="k_bias")
+    relu = st.toggle("ReLU after the convolution", key="k_relu")
+    pool = st.radio(
+        "Pooling after it", list(POOL_LABELS), horizontal=True, key="k_pool", format_func=POOL_LABELS.get
+    )
+    pool_size = 2
+    if pool != "none":
+        pool_size = st.radio("Pooling window (stride = window)", (2, 3), horizontal=True, key="k_pool_size",
+                             format_func=lambda n: f"{n}×{n}")  # fmt: skip
+    return K.ConvSettings(int(stride), padding, int(dilation), float(bias), bool(relu), pool, int(pool_size))
+
+
+def layer_settings(image_shape: tuple[int, int], kernel_shape: tuple[int, int]) -> K.ConvSettings:
+    """Draw the layer's settings; return them, or the last ones that worked if these cannot."""
+    settings = _settings_from_widgets()
+    try:
+        settings.check(image_shape, kernel_shape)
+        ss["k_good_settings"] = settings
+        return settings
+    except K.KernelError as exc:
+        st.error(str(exc), icon=":material/settings:")
+    for fallback in (ss.get("k_good_settings"), K.ConvSettings()):
+        try:
+            fallback.check(image_shape, kernel_shape)
+        except (K.KernelError, AttributeError):
+            continue
+        st.caption(f"Showing the last settings that worked: {describe(fallback)}.")
+        return fallback
+    return K.ConvSettings(padding="same")  # always fits: the output keeps the image's size
+
+
+def describe(s: K.ConvSettings) -> str:
+    pad = f"padding {s.padding}" if isinstance(s.padding, int) else f"padding '{s.padding}'"
+    parts = [f"stride {s.stride}", pad, f"dilation {s.dilation}"]
+    if s.bias:
+        parts.append(f"bias {s.bias:g}")
+    if s.relu:
+        parts.append("ReLU")
+    if s.pool != "none":
+        parts.append(f"{POOL_LABELS[s.pool].lower()} pooling {s.pool_size}×{s.pool_size}")
+    return ", ".join(parts)

@@ -1,0 +1,230 @@
+"""Kernels page views: output size, the input and feature-map heatmaps, step-through, comparison.
+
+Every number comes from cnnlib (kernels, shapes_explain); the figures from cnnlib.plots.kernels.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+import streamlit as st
+
+from cnnlib import kernels as K
+from cnnlib import plots as P
+from cnnlib import shapes
+from pages.ui.figures import shared
+
+ss = st.session_state
+CHART_CONFIG = {"displayModeBar": False}
+
+EXPLAIN = {
+    "kernel": (
+        "**What is a kernel?** A small grid of weights (here 3×3 to 7×7). At each position the layer "
+        "multiplies the pixels under the kernel by the weights and adds the products up: where the image "
+        "looks like the kernel, the sum is large. Sobel or blur kernels are designed by hand; a CNN "
+        "**learns** its kernels' weights from data during training."
+    ),
+    "settings": (
+        "**Padding** adds rings of zeros around the image, so the kernel can also sit on the edge pixels "
+        "('same' keeps the output as big as the input; 'valid' adds none).  \n"
+        "**Stride** is how far the kernel jumps between positions: stride 2 roughly halves the output.  \n"
+        "**Dilation** spreads the kernel's weights apart (gaps of dilation − 1 pixels): it sees a wider "
+        "area with the same number of weights.  \n"
+        "**Bias** is one number added to every output pixel."
+    ),
+    "relu": (
+        "**Why ReLU?** ReLU keeps positive values and turns negative ones into 0: max(0, x). Without a "
+        "non-linearity between them, stacked convolutions would collapse into one linear filter. On an "
+        "edge detector, ReLU keeps one direction of edge (say dark→bright) and drops the other."
+    ),
+    "pool": (
+        "**Why pooling?** Pooling shrinks the feature map: max pooling keeps the strongest response in "
+        "each window, average pooling the mean. The next layer then sees a wider area for the same "
+        "cost, and a small shift of the input changes the result less."
+    ),
+}
+
+
+def _fmt(v: float) -> str:
+    """4 decimals at most, no trailing zeros, no "-0"."""
+    text = f"{float(v) + 0.0:.4f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
+def output_size(image_shape: tuple[int, int], kernel_shape: tuple[int, int], s: K.ConvSettings) -> None:
+    """The feature map's size as a big number, and the formula with this layer's numbers in it."""
+    conv_h, conv_w = K.output_shape(image_shape, kernel_shape, s.stride, s.padding, s.dilation)
+    final = s.check(image_shape, kernel_shape)
+    m = st.columns(3)
+    m[0].metric("Input size", f"{image_shape[0]} × {image_shape[1]}")
+    m[1].metric("Feature map size", f"{conv_h} × {conv_w}")
+    if s.pool != "none":
+        m[2].metric("After pooling", f"{final[0]} × {final[1]}")
+    axes = [("Height", image_shape[0], kernel_shape[0], conv_h)]
+    if (image_shape[1], kernel_shape[1]) != (image_shape[0], kernel_shape[0]):
+        axes.append(("Width", image_shape[1], kernel_shape[1], conv_w))
+    st.markdown("k = kernel size, p = padding, s = stride, d = dilation")
+    for name, size, k, conv_size in axes:
+        st.markdown(f"**{name}** of the feature map")
+        st.latex(shapes.conv2d_formula_latex(size, k, s.stride, s.padding, s.dilation))
+        if s.pool != "none":
+            st.markdown(f"**{name}** after {s.pool_size}×{s.pool_size} pooling (stride {s.pool_size})")
+            st.latex(shapes.pool2d_formula_latex(conv_size, s.pool_size))
+
+
+def clamp_pixel(conv: np.ndarray, image_label: str = "") -> tuple[int, int]:
+    """The step-through pixel, kept inside the feature map.
+
+    At first, and whenever the image or the feature map's size changes, it jumps to the strongest
+    response (an interesting pixel, not a flat corner); a new kernel keeps it, to compare kernels.
+    """
+    shape = conv.shape
+    context = (image_label, shape)
+    if "k_row" not in ss or "k_col" not in ss or ss.get("k_pixel_context", context) != context:
+        ss["k_row"], ss["k_col"] = (int(i) for i in K.strongest_pixel(conv))
+    ss["k_pixel_context"] = context
+    ss["k_row"] = min(max(int(ss.get("k_row", 0)), 0), shape[0] - 1)
+    ss["k_col"] = min(max(int(ss.get("k_col", 0)), 0), shape[1] - 1)
+    return ss["k_row"], ss["k_col"]
+
+
+def _on_map_click(key: str) -> None:
+    """A click on the feature map picks the output pixel to step through."""
+    event = ss.get(key) or {}
+    points = (event.get("selection") or {}).get("points") or []
+    if points and "x" in points[0] and "y" in points[0]:
+        ss["k_row"], ss["k_col"] = int(round(points[0]["y"])), int(round(points[0]["x"]))
+
+
+def predict_gate(name: str, kernel: np.ndarray) -> bool:
+    """'Predict, then reveal': True once the feature map may be shown."""
+    if not ss.get("k_predict"):
+        return True
+    token = (name, kernel.tobytes())
+    if ss.get("k_revealed") != token:
+        st.radio(
+            ":material/psychology: What will this kernel do to the image?",
+            K.EFFECT_CHOICES,
+            index=None,
+            key="k_guess",
+        )
+        if not st.button("Reveal the feature map", key="k_reveal", type="primary"):
+            return False
+        ss["k_revealed"] = token
+    guess, truth = ss.get("k_guess"), K.KERNEL_EFFECTS.get(name)
+    if truth is None:
+        st.info("A custom kernel: compare the feature map with your prediction.")
+    elif guess == truth:
+        st.success(f"Right: it {truth[0].lower() + truth[1:]}. {K.KERNEL_NOTES[name]}")
+    else:
+        st.info(f"{name} {truth[0].lower() + truth[1:]}. {K.KERNEL_NOTES[name]}")
+    return True
+
+
+def maps(plane: np.ndarray, label: str, fm: K.FeatureMap, name: str, kernel: np.ndarray, s: K.ConvSettings,
+         pixel: tuple[int, int]) -> None:  # fmt: skip
+    """Input (zero padding drawn, the step-through patch outlined) beside the feature map."""
+    pads = K.resolve_padding(kernel.shape, s.padding, s.stride, s.dilation)
+    patch = K.patch_indices(*pixel, kernel.shape, s.stride, s.padding, s.dilation)
+    cols = st.columns(3 if fm.pooled is not None else 2)
+    height = 380 if fm.pooled is None else 330
+    title = "Input" + (" + zero padding" if any(pads) else "")
+    cols[0].plotly_chart(
+        shared(P.image_figure, plane, title, pads, patch, height), width="stretch", config=CHART_CONFIG
+    )
+    pad_note = " Orange band: the zero padding (all 0); dashed line: the image's edge." if any(pads) else ""
+    cols[0].caption(f"{label}. Cyan: the pixels the kernel covers for output pixel {pixel}.{pad_note}")
+    with cols[1]:
+        if not predict_gate(name, kernel):
+            st.info("The feature map appears after you reveal.", icon=":material/visibility_off:")
+            return
+    steps = "conv + bias" + (" → ReLU" if s.relu else "")
+    chart_key = f"k_map_chart_{pixel[0]}_{pixel[1]}"  # a new chart (no stale selection) per pixel
+    cols[1].plotly_chart(
+        shared(P.map_figure, fm.activated, f"Feature map ({steps})", pixel, height=height, clickable=True),
+        width="stretch", config=CHART_CONFIG, key=chart_key, on_select=partial(_on_map_click, chart_key), selection_mode="points",
+    )  # fmt: skip
+    signed = P.is_signed(fm.activated)
+    cols[1].caption(
+        ("Red = positive, blue = negative, white = 0. " if signed else "Gray: 0 black, bright high. ")
+        + (
+            "Click a pixel (or use the sliders below)"
+            if P.can_click(fm.activated.shape)
+            else "Use the sliders below"
+        )
+        + " to step through it."
+    )
+    if fm.pooled is not None:  # in the feature map's colours (red-blue stays red-blue)
+        name = "Max" if s.pool == "max" else "Average"
+        title = f"After {name.lower()} pooling"
+        cols[2].plotly_chart(shared(P.map_figure, fm.pooled, title, signed=signed, height=height),
+                             width="stretch", config=CHART_CONFIG, key="k_pooled_chart")  # fmt: skip
+        cols[2].caption(f"{name} of each {s.pool_size}×{s.pool_size} window of the feature map.")
+
+
+def step_through(plane: np.ndarray, kernel: np.ndarray, s: K.ConvSettings, fm: K.FeatureMap) -> None:
+    """Pick an output pixel; show the patch, the kernel, the products and their sum."""
+    h, w = fm.conv.shape
+    a, b = st.columns(2)
+    for col, key, n, word in ((a, "k_row", h, "row"), (b, "k_col", w, "column")):
+        if n > 1:
+            col.slider(f"Output {word}", 0, n - 1, key=key)
+        else:
+            col.markdown(f"Output {word}: **0** (the feature map has only one {word})")
+    row, col_ = ss["k_row"], ss["k_col"]
+    patch, products, total = K.explain_position(
+        plane, kernel, row, col_, s.stride, s.padding, s.dilation, s.bias
+    )
+    rows, cols = K.patch_indices(row, col_, kernel.shape, s.stride, s.padding, s.dilation)
+    outside = K.padding_mask(plane.shape, rows, cols)
+    g = st.columns(3)
+    g[0].plotly_chart(
+        shared(P.grid_figure, patch, "Input patch", signed=False, padded=outside),
+        width="stretch",
+        config=CHART_CONFIG,
+    )
+    g[1].plotly_chart(
+        shared(P.grid_figure, kernel, "× Kernel", signed=True, fractions=True),
+        width="stretch",
+        config=CHART_CONFIG,
+    )
+    g[2].plotly_chart(
+        shared(P.grid_figure, products, "= Products", signed=True), width="stretch", config=CHART_CONFIG
+    )
+    span = f"rows {rows[0]}…{rows[-1]}, columns {cols[0]}…{cols[-1]}" + (
+        f", every {K.ordinal(s.dilation)} one (dilation {s.dilation})" if s.dilation > 1 else ""
+    )
+    pads = " Orange 'pad' cells lie in the zero padding and count as 0." if outside.any() else ""
+    st.caption(f"Patch: input {span}.{pads}")
+    m = st.columns(4)
+    m[0].metric("Sum of the products", _fmt(float(products.sum())))
+    m[1].metric("+ bias", _fmt(s.bias))
+    m[2].metric("= By hand", _fmt(total))
+    m[3].metric(f"PyTorch at ({row}, {col_})", _fmt(float(fm.conv[row, col_])))
+    if s.relu:
+        st.markdown(f"After ReLU: max(0, {_fmt(total)}) = **{_fmt(float(fm.activated[row, col_]))}**")
+    with st.expander("Write the sum out"):
+        terms = " + ".join(f"({_fmt(p)})·({_fmt(k)})" for p, k in zip(patch.flat, kernel.flat, strict=True))
+        st.markdown(f"{terms} + {_fmt(s.bias)} = **{_fmt(total)}**")
+
+
+def compare(plane: np.ndarray, first_name: str, fm: K.FeatureMap, s: K.ConvSettings) -> None:
+    """A second preset on the same image with the same settings, beside the first."""
+    options = list(K.KERNELS)
+    ss.setdefault("k_compare", "Sobel y")
+    second = st.selectbox("Second kernel", options, key="k_compare")
+    other = K.KERNELS[second]
+    try:
+        fm2 = K.feature_map(plane, other, s)
+    except K.KernelError as exc:
+        st.error(f"{second} cannot run with these settings: {exc}")
+        return
+    a, b = st.columns(2)
+    a.plotly_chart(shared(P.map_figure, fm.output, f"{first_name}"), width="stretch", config=CHART_CONFIG,
+                   key="k_compare_first")  # fmt: skip
+    b.plotly_chart(shared(P.map_figure, fm2.output, f"{second}"), width="stretch", config=CHART_CONFIG,
+                   key="k_compare_second")  # fmt: skip
+    if second == first_name:
+        b.caption("The same kernel as above: pick another one to compare.")
+    b.caption(K.KERNEL_NOTES[second])

@@ -1,0 +1,260 @@
+"""Shape calculator, single-layer mode: settings on the left, shape, formula, parameters on the
+right, and the sliding-window picture below. Every number comes from cnnlib.shapes."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from cnnlib.plots import MAX_PICTURE_CELLS, picture_fits, sliding_figure
+from cnnlib.shapes import (
+    LAYER_KINDS,
+    LayerResult,
+    ShapeError,
+    describe_indices,
+    refused_formulas,
+    single_layer,
+)
+from pages.ui.figures import shared
+from pages.ui.shapes.inputs import FieldRows, Slots, int_field, pair_field, stepper
+
+# Per layer type: default settings (text as typed) and which settings apply.
+DEFAULTS = {
+    "Conv2d": {"kernel": 3, "stride": 2, "padding": 1, "dilation": 1, "out": 8},
+    "MaxPool2d": {"kernel": 2, "stride": "", "padding": 0, "dilation": 1},
+    "AvgPool2d": {"kernel": 2, "stride": "", "padding": 0},
+    "ConvTranspose2d": {"kernel": 3, "stride": 2, "padding": 1, "dilation": 1, "output_padding": 1, "out": 8},
+}
+PADDING_MODES = ["a number", "same", "valid"]
+
+
+def settings_panel(kind: str, slots: Slots) -> dict | None:
+    """Draw the fields for one layer type; the settings as keyword arguments, or None if unreadable."""
+    d = DEFAULTS[kind]
+    pool = kind in ("MaxPool2d", "AvgPool2d")
+    square = st.toggle("Square (same height and width)", value=True, key="sc_square")
+    channels = FieldRows(2)
+    with channels.cell():
+        cin = int_field("Input channels", "sc_cin", 3, "in_channels", slots, minimum=1, slot=channels.slot)
+    cout = 0
+    if "out" in d:
+        with channels.cell():
+            cout = int_field("Output channels", f"sc_{kind}_cout", d["out"], "out_channels", slots, minimum=1,
+                             slot=channels.slot)  # fmt: skip
+    grid = FieldRows(2)  # square: two fields a row; else each field is a (height, width) row itself
+
+    def pair(label: str, key: str, default: object, field: str, **kw: object) -> tuple:
+        if not square:
+            return pair_field(label, key, default, field, slots, square, **kw)  # type: ignore[arg-type]
+        with grid.cell():
+            return pair_field(label, key, default, field, slots, square, slot=grid.slot, **kw)  # type: ignore[arg-type]
+
+    size = pair("Input size", "sc_size", 28, "size")
+    kernel = pair("Kernel size", f"sc_{kind}_k", d["kernel"], "kernel")
+    stride = pair(
+        "Stride",
+        f"sc_{kind}_s",
+        d["stride"],
+        "stride",
+        allow_blank=pool,
+        placeholder="blank = kernel size" if pool else None,
+        help="How far the window moves each step."
+        + (" Blank: the kernel size (PyTorch's default)." if pool else ""),
+    )
+    dilation = (1, 1)
+    if "dilation" in d:
+        dilation = pair(
+            "Dilation", f"sc_{kind}_d", d["dilation"], "dilation", help="Gap between kernel taps."
+        )
+    padding: object = "same"
+    mode = "a number"
+    if kind == "Conv2d":
+        grid.new_row()
+        mode = st.radio("Padding type", PADDING_MODES, horizontal=True, key="sc_pad_mode")
+        if mode != "a number":  # "same" with stride 2: the message goes under the padding type
+            slots.add("padding", st.container())
+    if mode == "a number":
+        padding = pair("Padding", f"sc_{kind}_p", d["padding"], "padding", help="Zeros added on each side.")
+    elif mode == "valid":
+        padding = "valid"
+    output_padding = (0, 0)
+    if kind == "ConvTranspose2d":
+        output_padding = pair("Output padding", "sc_op", d["output_padding"], "output_padding", minimum=0)
+    ceil_mode = st.checkbox("ceil_mode (round up)", key="sc_ceil") if pool else False
+    bias = st.checkbox("bias", value=True, key="sc_bias") if not pool else True
+    if slots.bad:
+        return None
+    return {
+        "kind": kind,
+        "size": size,
+        "kernel": kernel,
+        "stride": None if pool and stride[0] is None else stride,
+        "padding": padding,
+        "dilation": dilation,
+        "output_padding": output_padding,
+        "ceil_mode": ceil_mode,
+        "in_channels": cin,
+        "out_channels": cout or 1,
+        "bias": bias,
+    }
+
+
+def _shape(shape: tuple[int, ...]) -> str:
+    return " × ".join(str(v) for v in shape)
+
+
+def results_panel(r: LayerResult) -> None:
+    """Output shape, the formula with the numbers, the parameter count, unread pixels."""
+    a, b = st.columns(2)
+    a.metric("Input  [C, H, W]", _shape(r.input_shape))
+    b.metric("Output  [C, H, W]", _shape(r.output_shape))
+    if r.square:
+        st.markdown("**Height and width** (same numbers)")
+        st.latex(r.latex_h)
+    else:
+        st.markdown("**Height**")
+        st.latex(r.latex_h)
+        st.markdown("**Width**")
+        st.latex(r.latex_w)
+    if r.params_latex:
+        st.markdown(f"**Parameters: {r.params:,}** (weights + biases)")
+        st.latex(r.params_latex)
+    else:
+        st.markdown("**Parameters: 0** — pooling has nothing to learn; each channel is pooled on its own.")
+    if r.kind == "ConvTranspose2d":
+        return
+    if r.uncovered_rows or r.uncovered_cols:
+        st.warning(_unread_text(r), icon=":material/content_cut:")
+    else:
+        st.success("Every input pixel is read by at least one window.", icon=":material/check_circle:")
+
+
+def _unread_text(r: LayerResult) -> str:
+    """Which input rows and columns no window reads, and why (from cnnlib.shapes.window.uncovered_reasons)."""
+    head = "Never read by any window (counting from 0): "
+    foot = " No kernel tap ever lands on them, so they can't affect the output."
+    if r.square:  # the same numbers for both: say why once
+        where = f"**{describe_indices(r.uncovered_rows, 'row')}** and **{describe_indices(r.uncovered_cols, 'column')}**"
+        return f"{head}{where}, because {' and '.join(r.uncovered_why_rows)}.{foot}"
+    parts = [
+        f"**{describe_indices(indices, word)}**, because {' and '.join(why)}"
+        for indices, word, why in (
+            (r.uncovered_rows, "row", r.uncovered_why_rows),
+            (r.uncovered_cols, "column", r.uncovered_why_cols),
+        )
+        if indices
+    ]
+    return f"{head}{'; '.join(parts)}.{foot}"
+
+
+def picture(r: LayerResult, stale: bool = False) -> None:
+    """The window sliding over the input, one output pixel at a time (stale: the last good layer)."""
+    st.subheader("Watch the window slide" + (" (the last layer that worked)" if stale else ""), anchor=False)
+    if not picture_fits(r.rows, r.cols):
+        st.info(
+            f"The picture draws grids up to {MAX_PICTURE_CELLS} cells a side (padding included). "
+            "Make the input smaller (say 7×7) to watch the window slide.",
+            icon=":material/zoom_in:",
+        )
+        return
+    oh, ow = r.output_shape[1], r.output_shape[2]
+    pos = stepper(oh * ow, "sc_step", f"Output pixel (1 to {oh * ow}, row by row)")
+    row, col = divmod(pos, ow)
+    hi, wi = r.input_shape[1], r.input_shape[2]
+    label = f"Input {hi}×{wi}"
+    if r.kind == "ConvTranspose2d":
+        label += " (stretched)"
+    elif len(r.rows.cells) > hi or len(r.cols.cells) > wi:
+        label += " + padding"
+    fig = shared(
+        sliding_figure,
+        r.rows,
+        r.cols,
+        row,
+        col,
+        r.uncovered_rows,
+        r.uncovered_cols,
+        label,
+        r.kind == "ConvTranspose2d",
+    )
+    st.plotly_chart(fig, width="stretch", config={"displayModeBar": False}, key="sc_picture")
+    st.caption(
+        f"Output pixel row {row}, column {col} is made from the dark cells. Dashed box: the window's "
+        "span; with dilation > 1 its taps have gaps between them."
+    )
+
+
+def _settings_text(settings: dict) -> str:
+    """The settings in a few words, e.g. "input 28, kernel 3, stride 2, padding 1"."""
+
+    def v(x: object) -> str:
+        a, b = x if isinstance(x, tuple) else (x, x)
+        return f"{a}" if a == b else f"{a}×{b}"
+
+    parts = [f"input {v(settings['size'])}", f"kernel {v(settings['kernel'])}"]
+    parts.append("stride = kernel" if settings["stride"] is None else f"stride {v(settings['stride'])}")
+    pad = settings["padding"]
+    parts.append(f'padding "{pad}"' if isinstance(pad, str) else f"padding {v(pad)}")
+    if settings["dilation"] not in (1, (1, 1)):
+        parts.append(f"dilation {v(settings['dilation'])}")
+    if settings["kind"] == "ConvTranspose2d":
+        parts.append(f"output padding {v(settings['output_padding'])}")
+    if settings["ceil_mode"]:
+        parts.append("ceil_mode")
+    return ", ".join(parts)
+
+
+def _refusal(settings: dict, problem: ShapeError, slots: Slots) -> None:
+    """Why PyTorch refuses: the message beside its field, and the formula if it shows the reason."""
+    if slots.show(problem):
+        st.error("PyTorch would refuse this layer: see the message marked in red on the left.",
+                 icon=":material/block:")  # fmt: skip
+    else:
+        st.error(f"PyTorch would refuse this layer: {problem}", icon=":material/block:")
+    keys = ("kind", "size", "kernel", "stride", "padding", "dilation", "output_padding", "ceil_mode")
+    for axis, tex in refused_formulas(**{k: settings[k] for k in keys}):
+        st.markdown(f"**{axis}**: the formula gives less than 1 pixel")
+        st.latex(tex)
+
+
+def render() -> None:
+    """Single-layer mode. Bad settings get their message beside the field; the last layer that
+    worked stays on show (marked as such) until they are fixed."""
+    kind = st.radio("Layer", LAYER_KINDS, horizontal=True, key="sc_kind")
+    left, right = st.columns([5, 6], gap="large")
+    slots = Slots()
+    with left:
+        settings = settings_panel(kind, slots)
+    good: dict = st.session_state.setdefault("sc_last_good", {})
+    with right:
+        predict = st.toggle("Predict first: hide the answer until I reveal it", key="sc_predict")
+        result, problem = None, None
+        if settings is not None:
+            try:
+                result = single_layer(**settings)
+            except ShapeError as e:
+                problem = e
+        if result is not None:
+            key = repr(sorted(settings.items(), key=lambda kv: kv[0]))  # type: ignore[union-attr]
+            good[kind] = (key, settings, result)
+            if predict and st.session_state.get("sc_revealed") != key:
+                st.subheader(":material/help: What shape comes out?", anchor=False)
+                st.markdown("Work it out with the formula (or guess!), then reveal.")
+                if st.button("Reveal the answer", key="sc_reveal", type="primary"):
+                    st.session_state["sc_revealed"] = key
+                    st.rerun()
+                return
+            results_panel(result)
+        else:
+            if problem is None:
+                st.info("Fix the setting marked in red on the left to see the output.",
+                        icon=":material/arrow_back:")  # fmt: skip
+            else:
+                _refusal(settings, problem, slots)  # type: ignore[arg-type]
+            last = good.get(kind)
+            if last is None or (predict and st.session_state.get("sc_revealed") != last[0]):
+                return
+            st.caption(f"Meanwhile, the last {kind} that worked ({_settings_text(last[1])}):")
+            result = last[2]
+            with st.container(border=True):
+                results_panel(result)
+    picture(result, stale=settings is None or problem is not None)

@@ -1,0 +1,194 @@
+"""Shape calculator, stack mode: chain layers (or load a preset / the builder's model) and watch
+the shape, receptive field and jump after each layer, and where a spatial size hits zero."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from cnnlib.plots import stack_figure
+from cnnlib.shapes import ShapeError, StackResult, parse_int, stack_shapes
+from pages.ui.figures import shared
+from pages.ui.shapes.inputs import Slots, int_field
+
+DEFAULT_INPUT = (1, 28, 28)
+DEFAULT_LAYERS: list[dict] = [
+    {"type": "Conv2d", "out_channels": 8, "kernel_size": 3, "padding": 1},
+    {"type": "ReLU"},
+    {"type": "MaxPool2d", "kernel_size": 2},
+    {"type": "Conv2d", "out_channels": 16, "kernel_size": 3, "padding": 1},
+    {"type": "ReLU"},
+    {"type": "MaxPool2d", "kernel_size": 2},
+    {"type": "Conv2d", "out_channels": 32, "kernel_size": 3},
+    {"type": "MaxPool2d", "kernel_size": 2},
+]
+ADD_TYPES = ["Conv2d", "MaxPool2d", "AvgPool2d", "ConvTranspose2d", "ReLU", "BatchNorm2d"]
+MY_MODEL = "My model (from the Model builder)"
+
+
+def _sources() -> dict[str, object]:
+    """Models to start from: the session's model, then the presets (if those modules exist)."""
+    out: dict[str, object] = {}
+    if st.session_state.get("model_spec"):
+        out[MY_MODEL] = st.session_state["model_spec"]
+    try:
+        from cnnlib.spec import PRESETS
+
+        out.update(PRESETS)
+    except Exception:  # presets not written yet, or broken: the stack still works by hand
+        pass
+    return out
+
+
+def _as_dict(obj: object) -> dict:
+    if hasattr(obj, "to_dict"):
+        return obj.to_dict()  # type: ignore[union-attr]
+    try:
+        from cnnlib.spec import ModelSpec
+
+        return ModelSpec.from_dict(obj).to_dict()
+    except Exception:
+        return dict(obj) if isinstance(obj, dict) else {}
+
+
+def _load(name: str) -> None:
+    d = _as_dict(_sources().get(name, {}))
+    shape, layers = d.get("input_shape"), d.get("layers")
+    if not (isinstance(shape, list | tuple) and len(shape) == 3 and isinstance(layers, list)):
+        st.session_state["sc_stack_msg"] = f"Couldn't read {name!r} as a model."
+        return
+    st.session_state["sc_stack_layers"] = [dict(layer) for layer in layers]
+    for key, value in zip(("sc_st_c", "sc_st_h", "sc_st_w"), shape, strict=True):
+        st.session_state[key] = str(value)
+    st.session_state["sc_stack_msg"] = f"Loaded {name}."
+
+
+def _padding(text: str, words: bool, slot) -> int | str | None:
+    """A padding typed as text (Conv2d also takes "same"/"valid"); a message in `slot` if unreadable."""
+    if words and text.strip().lower() in ("same", "valid"):
+        return text.strip().lower()
+    try:
+        return parse_int(text, "padding", 0)
+    except ShapeError as e:
+        slot.error(f"{e}{' You can also type same or valid.' if words else ''}", icon=":material/warning:")
+        return None
+
+
+def add_layer_panel() -> None:
+    """Fields for one new layer and the Add button."""
+    t = st.selectbox("New layer", ADD_TYPES, key="sc_add_type")
+    slots = Slots()
+    layer: dict = {"type": t}
+    if t in ("Conv2d", "MaxPool2d", "AvgPool2d", "ConvTranspose2d"):
+        cols = st.columns(4)
+        row = st.container()  # the fields' messages, under the row and as wide as it
+        with cols[0]:
+            layer["kernel_size"] = int_field(
+                "Kernel", "sc_add_k", 3 if "Conv" in t else 2, "kernel", slots, slot=row
+            )
+        with cols[1]:
+            pool = "Pool" in t
+            layer["stride"] = int_field(
+                "Stride",
+                "sc_add_s",
+                "" if pool else 1,
+                "stride",
+                slots,
+                allow_blank=pool,
+                placeholder="= kernel",
+                slot=row,
+            )
+        with cols[2]:
+            st.session_state.setdefault("sc_add_p", "1" if t == "Conv2d" else "0")
+            text = st.text_input("Padding", key="sc_add_p", help='A number; Conv2d also "same" or "valid".')
+            layer["padding"] = _padding(text, t == "Conv2d", row)
+        with cols[3]:
+            if "Conv" in t:
+                layer["out_channels"] = int_field(
+                    "Out channels", "sc_add_out", 16, "out_channels", slots, slot=row
+                )
+            if t == "ConvTranspose2d":
+                layer["output_padding"] = int_field(
+                    "Output padding", "sc_add_op", 0, "output_padding", slots, 0, slot=row
+                )
+            if t == "MaxPool2d":
+                layer["ceil_mode"] = st.checkbox("ceil_mode", key="sc_add_ceil")
+    ready = not slots.bad and all(v is not None for k, v in layer.items() if k != "stride")
+    if st.button("Add layer", icon=":material/add:", key="sc_add", disabled=not ready, type="primary"):
+        st.session_state["sc_stack_layers"] = st.session_state["sc_stack_layers"] + [layer]
+        st.rerun()
+
+
+def _fmt(v: tuple[int, int] | None) -> str:
+    if v is None:
+        return "—"
+    return f"{v[0]}" if v[0] == v[1] else f"{v[0]}×{v[1]}"
+
+
+def table(res: StackResult) -> pd.DataFrame:
+    """One row per layer (and the input): shape, params, receptive field, jump."""
+    rows = [{"layer": "input", "settings": "", "output [C, H, W]": " × ".join(map(str, res.input_shape)),
+             "params": "", "receptive field": "1", "jump": "1"}]  # fmt: skip
+    for r in res.rows:  # "1 · Conv2d", not "1. Conv2d": st.table reads Markdown (a list)
+        rows.append({"layer": f"{r.index + 1} · {r.type}", "settings": r.label,
+                     "output [C, H, W]": " × ".join(map(str, r.output_shape)), "params": f"{r.params:,}",
+                     "receptive field": _fmt(r.rf), "jump": _fmt(r.jump)})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def render() -> None:
+    """Stack mode."""
+    st.session_state.setdefault("sc_stack_layers", [dict(d) for d in DEFAULT_LAYERS])
+    sources = _sources()
+    a, b = st.columns([3, 1], vertical_alignment="bottom")
+    if sources:
+        name = a.selectbox("Start from a model", list(sources), key="sc_stack_source")
+        b.button("Load", key="sc_stack_load", on_click=_load, args=(name,), width="stretch")
+    else:
+        a.info("Presets arrive with the Model builder; build a stack by hand below.")
+    if msg := st.session_state.pop("sc_stack_msg", None):
+        st.toast(msg)
+    slots = Slots()
+    st.markdown("**Input [C, H, W]**")
+    cols = st.columns(3)
+    row = st.container()  # the fields' messages, under the row
+    shape = []
+    for col, key, default, field in zip(cols, ("sc_st_c", "sc_st_h", "sc_st_w"), DEFAULT_INPUT, ("channels", "size", "size"), strict=True):  # fmt: skip
+        label = ("Channels", "Height", "Width")[len(shape)]
+        with col:
+            shape.append(int_field(label, key, default, field, slots, 1, slot=row, prefix=f"{label}: "))
+    layers = st.session_state["sc_stack_layers"]
+    if slots.bad:  # keep showing the stack, with the last input that worked
+        shape = st.session_state.get("sc_stack_good_shape", list(DEFAULT_INPUT))
+        st.caption(f"Meanwhile, the stack for the last input that worked: {' × '.join(map(str, shape))}.")
+    else:
+        st.session_state["sc_stack_good_shape"] = shape
+    res = stack_shapes(shape, layers)  # type: ignore[arg-type]
+    st.table(table(res), hide_index=True)
+    if res.error is not None:
+        st.error(str(res.error), icon=":material/block:")
+    last = res.rows[-1] if res.rows else None
+    m1, m2, m3 = st.columns(3)
+    if res.error is not None and res.error.layer_index is not None:
+        m1.metric("Output shape", f"layer {res.error.layer_index + 1} fails")
+    else:
+        m1.metric("Output shape", " × ".join(map(str, last.output_shape)) if last else "—")
+    m2.metric("Parameters", f"{sum(r.params for r in res.rows):,}")
+    spatial = [r for r in res.rows if r.rf is not None]
+    m3.metric("Receptive field (last spatial layer)", _fmt(spatial[-1].rf) if spatial else "1")
+    st.plotly_chart(
+        shared(stack_figure, res), width="stretch", config={"displayModeBar": False}, key="sc_stack_fig"
+    )
+    with st.container(border=True):
+        add_layer_panel()
+        c1, c2, c3 = st.columns([2, 2, 3], vertical_alignment="bottom")
+        if layers:
+            which = c1.selectbox(
+                "Layer to remove", range(1, len(layers) + 1), index=len(layers) - 1, key="sc_rm_which"
+            )
+            if c2.button("Remove layer", icon=":material/delete:", key="sc_rm", width="stretch"):
+                st.session_state["sc_stack_layers"] = [d for i, d in enumerate(layers) if i != which - 1]
+                st.rerun()
+        if c3.button("Start again (small CNN)", key="sc_reset"):
+            st.session_state["sc_stack_layers"] = [dict(d) for d in DEFAULT_LAYERS]
+            st.rerun()

@@ -1,0 +1,393 @@
+"""Training page, setup: dataset, model and hyperparameters, each checked where it is chosen.
+
+`render_setup()` draws the controls and returns a `Setup`: the loaded dataset, the model spec
+adapted to it and a validated TrainConfig, or the messages that say what to fix. Every check is
+done by cnnlib (load_dataset, adapt_to_dataset, TrainConfig.validate); this module only draws.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+
+import streamlit as st
+
+from cnnlib.data import DATASETS, MAX_IMAGE_SIDE, MIN_IMAGE_SIDE, DatasetBundle, DatasetError, load_dataset
+from cnnlib.device import available_devices
+from cnnlib.plots import gallery_figure
+from cnnlib.spec import PRESETS, ModelSpec, SpecError, adapt_to_dataset, format_count, totals
+from cnnlib.training import (
+    DEFAULT_DEMO,
+    DEMO_SPEC,
+    ConfigError,
+    TrainConfig,
+    adaptation_notes,
+    augment_preview,
+    cpu_cores,
+)
+from pages.ui import handoff
+from pages.ui.resources import get_dataset
+
+BUILDER, DEMO = handoff.BUILDER_OPTION, handoff.DEFAULT_OPTION
+OPTIMIZERS = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD with momentum 0.9"}
+SCHEDULERS = {
+    "none": "none (constant)",
+    "step": "StepLR",
+    "cosine": "cosine",
+    "onecycle": "one-cycle",
+}
+HELP = {
+    "optimizer": "How the weights move downhill. SGD: straight against the gradient, with momentum. Adam: "
+    "its own step size for every weight, a good default. AdamW: Adam with weight decay done properly.",
+    "lr": "The size of each step. Adam: about 0.001; SGD: 0.01 to 0.1. Too large and the loss blows up "
+    "(the run stops and says so); too small and it creeps.",
+    "batch_size": "How many images the network sees before each weight update.",
+    "epochs": "Passes over all the training images.",
+    "weight_decay": "Pulls every weight a little towards 0 at each step, against overfitting (try 1e-4).",
+    "scheduler": "Changes the learning rate during training. StepLR: halve it every 5 epochs. Cosine: "
+    "glide smoothly down to 0. One-cycle: warm up to the learning rate, then glide down (fast and robust).",
+    "label_smoothing": "Trains towards 90% sure instead of 100% (at 0.1): a model that is less over-confident.",
+    "val_fraction": "Share of the training images held out to measure validation loss and accuracy.",
+    "patience": "Epochs without a better validation loss before training stops and keeps the best weights.",
+    "seed": "Fixes the random start: the same seed and settings train the same model again.",
+    "device": "auto uses a GPU (CUDA or Apple MPS) when the server has one, else the CPU.",
+    "augment": "Random changes to every training image, new each epoch: the model must learn shapes, not pixels.",
+}
+AUGMENTS = {
+    "rotate": "rotate ±15°",
+    "shift": "shift ±10%",
+    "flip": "flip left-right",
+    "color": "colour jitter",
+}
+DOWNLOAD_RETRY_S = 60  # a failed download is not retried on every rerun
+
+
+@dataclass
+class Setup:
+    """What the Train button needs: everything None/empty-errors when the setup is complete."""
+
+    dataset_name: str
+    bundle: DatasetBundle | None = None
+    model_name: str = ""
+    spec: ModelSpec | None = None
+    config: TrainConfig | None = None
+    errors: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """One line: what Train would train now."""
+        parts = [
+            self.bundle.title or self.dataset_name if self.bundle is not None else self.dataset_name,
+            self.model_name,
+        ]
+        if self.config is not None:
+            c = self.config
+            parts.append(
+                f"{OPTIMIZERS[c.optimizer].split()[0]} lr {c.lr:g}, batch {c.batch_size}, {c.epochs} epochs"
+            )
+        return " · ".join(p for p in parts if p)
+
+    @property
+    def ready(self) -> bool:
+        return (
+            self.bundle is not None and self.spec is not None and self.config is not None and not self.errors
+        )
+
+
+def _load_download(name: str) -> DatasetBundle | None:
+    """A torchvision dataset, fetched only after the student asks; failures remembered for a minute."""
+    failures = st.session_state.setdefault("tr_download_failures", {})
+    asked = st.session_state.setdefault("tr_download_asked", set())
+    info = DATASETS[name]
+    if name not in asked:
+        st.caption(f":material/download: {info.description} It needs an internet connection the first time.")
+        if st.button(f"Load {info.title}", key=f"tr_fetch_{name}"):
+            asked.add(name)
+            failures.pop(name, None)
+        else:
+            return None
+    failed = failures.get(name)
+    if not failed or time.monotonic() - failed[1] >= DOWNLOAD_RETRY_S:
+        try:
+            return get_dataset(name)
+        except DatasetError as err:
+            failed = failures[name] = (str(err), time.monotonic())
+    st.error(failed[0], icon=":material/wifi_off:")
+    if st.button("Try the download again", key=f"tr_retry_{name}"):
+        failures.pop(name, None)
+        st.rerun()
+    return None
+
+
+def _load_upload() -> DatasetBundle | None:
+    """A zip of class folders, resized to the chosen size; kept in this session only."""
+    c1, c2, c3 = st.columns([3, 1, 1])
+    up = c1.file_uploader("Zip of class folders (cats/…, dogs/…)", type=["zip"], key="tr_zip")
+    side = _keep(
+        "tr_zip_size",
+        c2.number_input(
+            "Image size (px)",
+            MIN_IMAGE_SIDE,
+            MAX_IMAGE_SIDE,
+            _kept("tr_zip_size", 32),
+            step=4,
+            key="tr_zip_size",
+        ),
+    )
+    gray = _keep("tr_zip_gray", c3.checkbox("Grayscale", _kept("tr_zip_gray", False), key="tr_zip_gray"))
+    cache = st.session_state.get("tr_upload_cache")
+    if up is None:
+        st.caption(DATASETS["upload"].description)
+        if cache and cache["bundle"] is not None:
+            st.caption("Using the zip you uploaded earlier; upload another to replace it.")
+            return cache["bundle"]
+        return None
+    data = up.getvalue()
+    ident = (hashlib.sha1(data).hexdigest(), int(side), bool(gray))
+    if not cache or cache["ident"] != ident:
+        try:
+            with st.spinner("Reading your images…"):
+                bundle, error = (
+                    load_dataset("upload", data=data, image_size=int(side), grayscale=bool(gray)),
+                    None,
+                )
+        except DatasetError as err:
+            bundle, error = None, str(err)
+        cache = {"ident": ident, "bundle": bundle, "error": error}
+        st.session_state["tr_upload_cache"] = cache
+    if cache["error"]:
+        st.error(cache["error"], icon=":material/folder_zip:")
+    return cache["bundle"]
+
+
+def run_threads() -> int | None:
+    """torch threads for a run started here: 1 on a server of at most 2 cores, else the limiter's share.
+
+    Measured on the 2-core dev box with the page open: a run with 2 threads (one per core) crawled at
+    ~25 img/s because the web server and other sessions take CPU and OpenMP's 2 threads wait for each
+    other at every op; with 1 thread it ran at ~900-1,100 img/s. The server keeps a core for itself.
+    """
+    return 1 if cpu_cores() <= 2 else None
+
+
+def _kept(key: str, default):
+    """The value a setting had when the student last saw it (widget state is dropped off-page)."""
+    return st.session_state.get("_" + key, default)
+
+
+def _keep(key: str, value):
+    st.session_state["_" + key] = value
+    return value
+
+
+def _select(where, label: str, options: list, key: str, default, **kw):
+    cur = _kept(key, default)
+    index = options.index(cur) if cur in options else (options.index(default) if default in options else 0)
+    return _keep(key, where.selectbox(label, options, index=index, key=key, **kw))
+
+
+def _number(where, label: str, key: str, default, **kw):
+    return _keep(key, where.number_input(label, value=_kept(key, default), key=key, **kw))
+
+
+def _slider(where, label: str, lo: float, hi: float, key: str, default: float, step: float, **kw):
+    return _keep(key, where.slider(label, lo, hi, _kept(key, default), step, key=key, **kw))
+
+
+def _bundle_for(name: str) -> DatasetBundle | None:
+    if name == "upload":
+        return _load_upload()
+    if not DATASETS[name].offline:
+        return _load_download(name)
+    try:
+        return get_dataset(name)
+    except DatasetError as err:
+        st.error(str(err))
+        return None
+
+
+def _model_choice() -> tuple[str, ModelSpec | None]:
+    builder = st.session_state.get("model_spec")
+    options = ([BUILDER] if builder else []) + [DEMO] + list(PRESETS)
+    if builder:  # a model newly sent from the builder is selected once; the student may then pick another
+        if handoff.select_if_new(builder):
+            st.session_state.pop("tr_model", None)
+    name = _select(
+        st,
+        "Model",
+        options,
+        "tr_model",
+        options[0],
+        help="Demo CNN: two conv blocks (16 and 32 channels) and two Linear layers, about 98% on the MNIST "
+        "sample. Build your own on the Model builder page: it appears here first. A model made for other "
+        "images or another number of classes is adapted to the dataset.",
+    )
+    if name == BUILDER:
+        try:
+            return f"{st.session_state.get('model_spec_name') or 'your model'}", ModelSpec.from_dict(builder)
+        except SpecError as err:
+            st.error(f"The Model builder's model cannot be read: {err}")
+            return name, None
+    if name == DEMO:
+        return "Demo CNN", ModelSpec.from_dict(DEMO_SPEC)
+    return name, PRESETS[name]
+
+
+def _adapt(spec: ModelSpec, bundle: DatasetBundle) -> ModelSpec | None:
+    try:
+        adapted = adapt_to_dataset(spec, bundle.input_shape, bundle.num_classes)
+    except SpecError as err:
+        st.error(
+            f"{err} Choose another model, or change it on the Model builder page.",
+            icon=":material/view_in_ar:",
+        )
+        return None
+    c, h, w = bundle.input_shape
+    t = totals(adapted)
+    st.caption(f"Input {c}×{h}×{w} → {bundle.num_classes} class scores · {format_count(t.params)} parameters")
+    changes = adaptation_notes(spec, adapted)
+    if changes:
+        st.info(f"Adapted to this dataset: {'; '.join(changes)}.", icon=":material/build:")
+    return adapted
+
+
+def _augment_preview(bundle: DatasetBundle, augment: list[str]) -> None:
+    if not augment:
+        st.caption("No augmentation: every epoch shows the same images.")
+        return
+    seed = st.session_state.get("tr_aug_seed", 0)
+    prev = augment_preview(bundle, augment, n=8, seed=seed)
+    imgs = list(prev.original.transpose(0, 3, 1, 2)) + list(prev.augmented.transpose(0, 3, 1, 2))
+    titles = [f"{lab}" for lab in prev.labels] + ["augmented"] * len(prev.labels)
+    st.plotly_chart(
+        gallery_figure(imgs, titles, cols=8, size=64),
+        width="stretch",
+        key="tr_aug_fig",
+        theme=None,
+        config={"displayModeBar": False, "staticPlot": True},
+    )
+    if st.button(":material/casino: New random examples", key="tr_aug_new"):
+        st.session_state["tr_aug_seed"] = seed + 1
+        st.rerun()
+
+
+def _field_error(slot, err: ConfigError | None, name: str) -> None:
+    if err is not None and err.field == name:
+        slot.error(err.message, icon=":material/warning:")
+
+
+def render_setup() -> Setup:
+    """Draw the setup controls; return the Setup (with its errors shown next to the controls)."""
+    d = DEFAULT_DEMO
+    c_data, c_model = st.columns(2)
+    name = _select(
+        c_data,
+        "Dataset",
+        list(DATASETS),
+        "tr_dataset",
+        "mnist-sample",
+        format_func=lambda n: DATASETS[n].title,
+    )
+    with c_model:
+        model_name, spec = _model_choice()
+    c_opt, c_lr, c_bs, c_ep = st.columns(4)
+    opt = _select(
+        c_opt,
+        "Optimizer",
+        list(OPTIMIZERS),
+        "tr_opt",
+        d.optimizer,
+        format_func=OPTIMIZERS.get,
+        help=HELP["optimizer"],
+    )
+    lr = _number(c_lr, "Learning rate", "tr_lr", d.lr, step=1e-4, format="%g", help=HELP["lr"])
+    bs = _number(c_bs, "Batch size", "tr_bs", d.batch_size, step=16, help=HELP["batch_size"])
+    ep = _number(c_ep, "Epochs", "tr_ep", d.epochs, step=1, help=HELP["epochs"])
+    slots = {k: st.empty() for k in ("lr", "batch_size", "epochs")}
+    bundle = _bundle_for(name)
+    setup = Setup(name, bundle, model_name)
+    if bundle is not None:
+        st.caption(" · ".join(f"**{k}:** {v}" for k, v in list(bundle.describe().items())[:4]))
+        for note in bundle.notes:
+            st.info(note)
+    if bundle is not None and spec is not None:
+        setup.spec = _adapt(spec, bundle)
+    with st.container(border=False):
+        st.markdown("**More settings**")
+        a, b, c, e = st.columns(4)
+        wd = _number(
+            a, "Weight decay", "tr_wd", d.weight_decay, step=1e-4, format="%g", help=HELP["weight_decay"]
+        )
+        sched = _select(
+            b,
+            "LR scheduler",
+            list(SCHEDULERS),
+            "tr_sched",
+            d.scheduler,
+            format_func=SCHEDULERS.get,
+            help=HELP["scheduler"],
+        )
+        smooth = _slider(
+            c, "Label smoothing", 0.0, 0.3, "tr_smooth", d.label_smoothing, 0.05, help=HELP["label_smoothing"]
+        )
+        val = _slider(
+            e, "Validation split", 0.0, 0.5, "tr_val", d.val_fraction, 0.05, help=HELP["val_fraction"]
+        )
+        a, b, c, _e = st.columns(4)
+        patience = _number(
+            a,
+            "Early stopping (0 = off)",
+            "tr_patience",
+            d.patience,
+            min_value=0,
+            step=1,
+            help=HELP["patience"],
+        )
+        seed = _number(b, "Seed", "tr_seed", d.seed, min_value=0, step=1, help=HELP["seed"])
+        device = _select(
+            c, "Device", ["auto", *available_devices()], "tr_device", "auto", help=HELP["device"]
+        )
+        augment = _keep(
+            "tr_augment",
+            st.pills(
+                "Augmentation",
+                list(AUGMENTS),
+                selection_mode="multi",
+                default=_kept("tr_augment", []),
+                format_func=AUGMENTS.get,
+                key="tr_augment",
+                help=HELP["augment"],
+            )
+            or [],
+        )
+        more = {k: st.empty() for k in ("weight_decay", "patience", "val_fraction", "device", "augment")}
+        if bundle is not None:
+            _augment_preview(bundle, augment)
+    cfg = TrainConfig(
+        optimizer=opt,
+        lr=float(lr),
+        batch_size=int(bs),
+        epochs=int(ep),
+        weight_decay=float(wd),
+        scheduler=sched,
+        label_smoothing=float(smooth),
+        augment=tuple(augment),
+        val_fraction=float(val),
+        patience=int(patience),
+        seed=int(seed),
+        device=device,
+        num_threads=run_threads(),
+    )
+    try:
+        setup.config = cfg.validate(len(bundle.train) if bundle is not None else None)
+    except ConfigError as err:
+        setup.errors.append(err.message)
+        for key, slot in {**slots, **more}.items():
+            _field_error(slot, err, key)
+        if err.field not in slots and err.field not in more:
+            st.error(err.message, icon=":material/warning:")
+    if bundle is None:
+        setup.errors.append("Choose a dataset that loads first.")
+    elif setup.spec is None:
+        setup.errors.append("Choose a model that fits the dataset first.")
+    return setup
