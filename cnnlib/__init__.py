@@ -1,7 +1,15 @@
 """cnnlib: the PyTorch library behind CNN Classroom. It never imports streamlit.
 
-Import the submodules you need. The public faces (the names in the design's contract) are
-cnnlib.shapes, cnnlib.kernels, cnnlib.spec, cnnlib.spec.presets, cnnlib.data, cnnlib.training and
-cnnlib.inference; flat modules beside them do most of the work (spec, data, one_step and
-inference re-export theirs; see the README's architecture table). Figures are in the cnnlib.plots modules.
+One package per domain, each `__init__` its public face (import from there):
+
+    cnnlib.spec       ModelSpec, build_model, summarize, SpecError, to_pytorch_code, PRESETS
+    cnnlib.shapes     the output-size formulas, their explanations, stacks and the quiz
+    cnnlib.kernels    KERNELS, apply_kernel, explain_position, images
+    cnnlib.data       load_dataset, DatasetBundle, DatasetError (bundled files in data/files/)
+    cnnlib.training   TrainConfig, TrainingRun, evaluation; training.one_step: one step in slow motion
+    cnnlib.inference  preprocess_drawing, predict, feature_maps, grad_cam, load_pretrained
+    cnnlib.plots      Plotly figures, one module per page
+
+and three small modules: cnnlib.device, cnnlib.process, cnnlib.glossary. Importing `cnnlib`
+itself imports nothing else (no torch), so a page that needs none of it stays light.
 """

@@ -11,6 +11,7 @@ from pages.ui.live_plotly import plotly_loader
 from pages.ui.training import live
 from pages.ui.training.results import render_results
 from pages.ui.training.setup import render_setup
+from pages.ui.training.slow_motion import render_slow_motion
 
 st.markdown(
     "Training is a loop: show the network a **batch** of images, measure how wrong it is (the **loss**), "
@@ -143,9 +144,4 @@ if tab_results.open:
 
 if tab_slow.open:
     with tab_slow:
-        try:
-            from pages.ui.training.slow_motion import render_slow_motion
-        except ImportError:
-            st.info("Coming soon: one training step in slow motion (forward pass, loss, gradients, update).")
-        else:
-            render_slow_motion()
+        render_slow_motion()

@@ -5,12 +5,13 @@ tens of milliseconds of the interpreter lock a whole class shares).
 
 This package's public face is this module; the modules inside it:
 
-    kernels.py   Kernels: image, kernel and feature-map heatmaps with the patch drawn on
-    shapes.py    Shape calculator: the sliding window and the stack
-    builder.py   Model builder: the network diagram
-    training.py  Training: live curves, confusion matrix, per-class bars, filters, gallery
-    step.py      Training in slow motion: the batch, probabilities, loss and gradients
-    draw.py      Draw & predict: preprocessing steps, probabilities, feature maps, Grad-CAM
+    kernels.py     Kernels: image, kernel and feature-map heatmaps with the patch drawn on
+    shapes.py      Shape calculator: the sliding window and the stack
+    builder.py     Model builder: the network diagram
+    training.py    Training while it trains: the live curves, earlier runs beside them
+    evaluation.py  Training after a run: confusion matrix, per-class bars, filters, gallery
+    step.py        Training in slow motion: the batch, probabilities, loss and gradients
+    draw.py        Draw & predict: preprocessing steps, probabilities, feature maps, Grad-CAM
 """
 
 from __future__ import annotations
@@ -35,6 +36,13 @@ from cnnlib.plots.draw import (
     framed,
     mosaic,
     probability_figure,
+)
+from cnnlib.plots.evaluation import (
+    confusion_figure,
+    feature_maps_figure,
+    filters_figure,
+    gallery_figure,
+    per_class_figure,
 )
 from cnnlib.plots.kernels import (
     PAD_CELL,
@@ -63,17 +71,12 @@ from cnnlib.plots.step import (
 from cnnlib.plots.training import (
     LIVE_POINTS,
     Curves,
-    confusion_figure,
     curves_from_snapshot,
     downsample,
     ema,
     epoch_ticks,
-    feature_maps_figure,
-    filters_figure,
-    gallery_figure,
     live_figure,
     live_figure_dict,
-    per_class_figure,
 )
 
 __all__ = [

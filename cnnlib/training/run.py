@@ -1,4 +1,4 @@
-"""Training: `TrainingRun`, which trains a model on a dataset in a background thread.
+"""`TrainingRun`: one training run of a model on a dataset, off the page's thread.
 
     run = TrainingRun(spec_or_model, load_dataset("shapes"), TrainConfig(epochs=3))
     run.start()
@@ -6,17 +6,11 @@
     run.stop()                     # takes effect within one batch; the model stays as it is
     run.wait(timeout=10)
 
-The run waits for a training slot (cnnlib.training.slots: a process-wide limit on concurrent runs) with
-status "queued", then trains on the chosen device with `torch.set_num_threads` set in its own
-thread. Images stay uint8 until each batch is turned into floats, augmented (vectorised, one
-random transform per image) and normalised, so memory stays small and the per-batch overhead over a
-bare PyTorch loop is a few tensor ops and one `loss.item()`. A NaN or infinite loss stops the run
-("failed") with a message naming the likely cause; early stopping restores the best weights.
-Nothing here knows about Streamlit.
-
-The pieces it uses live beside it: cnnlib.training.config (TrainConfig, ConfigError, the demo;
-re-exported here), cnnlib.training.snapshot (RunSnapshot and the status names; re-exported here),
-cnnlib.training.augment, cnnlib.training.checks, cnnlib.training.optim and cnnlib.training.advice.
+The run waits for a training slot (cnnlib.training.slots: a process-wide limit on concurrent runs)
+with status "queued", then trains with cnnlib.training.loop, whose events it takes into its state
+under a lock; `snapshot()` copies that state. A NaN or infinite loss stops the run ("failed") with
+a message naming the likely cause; early stopping restores the best weights. Nothing here knows
+about Streamlit.
 """
 
 from __future__ import annotations
@@ -30,27 +24,17 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
-import torch
-import torch.nn.functional as F
-from torch import nn
 
-from cnnlib.data import DatasetBundle, stratified_split
+from cnnlib.data import DatasetBundle
 from cnnlib.device import describe_device, pick_device
-from cnnlib.training.advice import chance_accuracy, divergence_message, friendly_error, guessing_note
-from cnnlib.training.augment import augment_batch
+from cnnlib.training.advice import chance_accuracy, friendly_error, guessing_note
 from cnnlib.training.checks import check_model, resolve_model
 from cnnlib.training.config import TrainConfig
-from cnnlib.training.optim import make_optimizer, make_scheduler
+from cnnlib.training.loop import LoopPlan, plan_steps, train_loop
 from cnnlib.training.slots import SlotLimiter, Ticket, get_limiter, threads_per_run
 from cnnlib.training.snapshot import DONE_STATUSES, RunSnapshot
 
-EXPLODED_LOSS = 1e3  # a finite batch loss above this (and 100x the first one) has blown up: stop like NaN
 MAX_LOSS_POINTS = 2000  # batch-loss history kept in a run (older points are averaged in pairs)
-EVAL_BATCH_SIZE = 500
-
-
-class _Stop(Exception):
-    """Raised inside the worker to leave the training loop."""
 
 
 class TrainingRun:
@@ -84,11 +68,9 @@ class TrainingRun:
 
         n = len(dataset.train)
         self.train_size, self.val_size = self.config.train_val_sizes(n)
-        bs = self.config.batch_size
-        self.steps_per_epoch = self.train_size // bs + (
-            1 if self.train_size % bs > 1 else 0
-        )  # drop a batch of 1
-        self.total_steps = self.steps_per_epoch * self.config.epochs
+        self.steps_per_epoch, self.total_steps = plan_steps(
+            self.train_size, self.config.batch_size, self.config.epochs
+        )
 
         self._lock = threading.Lock()
         self._stop_event = threading.Event()
@@ -263,170 +245,69 @@ class TrainingRun:
             self._done_event.set()
 
     def _train(self, ticket: Ticket) -> None:
-        cfg = self.config
-        torch.set_num_threads(self.num_threads)
-        dev = self.device
-        g = torch.Generator().manual_seed(cfg.seed)  # data order, split and augmentation
-        bundle = self.bundle
-        model = self.model.to(dev)
+        cap = min(self.config.max_seconds or math.inf, self.slots.max_seconds or math.inf)
+        plan = LoopPlan(
+            self.train_size, self.val_size, self.steps_per_epoch, self.total_steps, self.num_threads, cap
+        )
 
-        images = bundle.train_images.to(dev)  # [N, C, H, W] uint8 (no copy on the CPU)
-        labels = bundle.train_labels.to(dev)  # [N]
-        if self.val_size:
-            train_idx, val_idx = stratified_split(bundle.train_labels, cfg.val_fraction, cfg.seed)
-            if len(val_idx) != self.val_size:  # tiny classes: fall back to a plain random split
-                perm = torch.randperm(len(bundle.train), generator=g)
-                train_idx, val_idx = perm[self.val_size :], perm[: self.val_size]
-            train_idx, val_idx = train_idx.to(dev), val_idx.to(dev)
-        else:
-            train_idx, val_idx = torch.arange(len(bundle.train), device=dev), None
-        c = bundle.input_shape[0]
-        mean = torch.tensor(bundle.mean, device=dev, dtype=torch.float32).view(1, c, 1, 1)
-        std = torch.tensor(bundle.std, device=dev, dtype=torch.float32).view(1, c, 1, 1)
-        augment = tuple(cfg.augment)
+        def should_stop(step: int) -> str | None:
+            if self._stop_event.is_set():
+                return self._stop_reason or "user"
+            if (step & 31) == 0 and step and ticket.is_stale():
+                self._stop_reason = "stale"
+                return "stale"
+            return None
 
-        optimizer = make_optimizer(model, cfg)
-        scheduler, per_batch = make_scheduler(optimizer, cfg, self.total_steps)
-        criterion = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
-        cap = min(cfg.max_seconds or math.inf, self.slots.max_seconds or math.inf)
+        train_loop(self.model, self.bundle, self.config, plan, self.device, self._apply, should_stop)
 
-        bs, n_train = cfg.batch_size, self.train_size
-        best_loss, best_state, bad_epochs = math.inf, None, 0
-        t0 = time.perf_counter()
-        with self._lock:
-            self._state.update(status="running", message="Training…", t_start=t0)
-        speed_mark = (t0, 0)  # (time, examples) for examples_per_sec
-        examples = 0
-        step = 0
-        first_loss = math.nan  # the first batch's loss: the yardstick for "the loss exploded"
-        final_status, final_message = "finished", ""
-        try:
-            for epoch in range(cfg.epochs):
-                model.train()
-                order = train_idx[torch.randperm(n_train, generator=g).to(dev)]  # [n_train]
-                loss_sum, seen = 0.0, 0
-                correct = torch.zeros((), dtype=torch.int64, device=dev)
-                epoch_lr = optimizer.param_groups[0]["lr"]
-                for i in range(self.steps_per_epoch):
-                    if self._stop_event.is_set():
-                        raise _Stop
-                    idx = order[i * bs : (i + 1) * bs if i < self.steps_per_epoch - 1 else n_train]
-                    xb = images.index_select(0, idx).float().div_(255)  # [B, C, H, W] in [0, 1]
-                    if augment:
-                        xb = augment_batch(xb, augment, g)
-                    xb = xb.sub_(mean).div_(std)
-                    yb = labels.index_select(0, idx)  # [B]
-                    out = model(xb)  # [B, K]
-                    loss = criterion(out, yb)
-                    optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
-                    optimizer.step()
-                    lr_now = optimizer.param_groups[0]["lr"]
-                    if per_batch:
-                        scheduler.step()
-                    lv = loss.item()  # the one sync per batch
-                    if step == 0:
-                        first_loss = lv
-                    if not math.isfinite(lv) or (lv > EXPLODED_LOSS and lv > 100 * first_loss):
-                        raise _Diverged(lv, epoch, i, lr_now, first_loss)
-                    nb = idx.shape[0]
-                    correct += (out.detach().argmax(1) == yb).sum()
-                    loss_sum += lv * nb
-                    seen += nb
-                    examples += nb
-                    step += 1
-                    now = time.perf_counter()
-                    tick = now - speed_mark[0] >= 0.5
-                    with self._lock:
-                        self._record_batch(lv, step, lr_now)
-                        if tick:
-                            self._state["examples_per_sec"] = (examples - speed_mark[1]) / (
-                                now - speed_mark[0]
-                            )
-                    if tick:  # twice a second: tell the queue how long this run still needs
-                        speed_mark = (now, examples)
-                        ticket.set_remaining((self.total_steps - step) * (now - t0) / step)
-                    if now - t0 > cap:
-                        self._stop_reason = "time"
-                        raise _Stop
-                    if (step & 31) == 0 and ticket.is_stale():
-                        self._stop_reason = "stale"
-                        raise _Stop
-                if not per_batch and scheduler is not None:
-                    scheduler.step()
-                train_loss, train_acc = loss_sum / max(1, seen), correct.item() / max(1, seen)
-                val_loss = val_acc = None
-                if val_idx is not None:
-                    val_loss, val_acc = evaluate_split(model, images, labels, val_idx, mean, std)
-                with self._lock:
-                    s = self._state
-                    s["epoch"] = epoch + 1
-                    s["train_loss"].append(train_loss)
-                    s["train_acc"].append(train_acc)
-                    if val_loss is not None:
-                        s["val_loss"].append(val_loss)
-                        s["val_acc"].append(val_acc)
-                    s["lr"].append(epoch_lr)
-                    s["current_lr"] = optimizer.param_groups[0]["lr"]
-                speed_mark = (time.perf_counter(), examples)  # the speed counts training time only
-                ticket.set_remaining(self._eta())
-                if cfg.patience and val_loss is not None:
-                    if val_loss < best_loss - 1e-4:
-                        best_loss, bad_epochs = val_loss, 0
-                        best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-                        self._set(best_epoch=epoch + 1)
-                    else:
-                        bad_epochs += 1
-                        if bad_epochs >= cfg.patience and epoch + 1 < cfg.epochs:
-                            model.load_state_dict(best_state)
-                            best = self._state["best_epoch"]
-                            final_status = "early-stopped"
-                            final_message = (
-                                f"Early stopping: the validation loss has not improved for {cfg.patience} "
-                                f"epoch(s), so training stopped after epoch {epoch + 1} and kept the weights "
-                                f"of epoch {best} (validation loss {best_loss:.4f})."
-                            )
-                            break
-            else:
-                if best_state is not None and cfg.patience:  # finished all epochs: keep the best weights
-                    model.load_state_dict(best_state)
-        except _Stop:
-            final_status = "stopped"
-            final_message = {
-                "user": f"Stopped by you after {step:,} of {self.total_steps:,} batches; the model keeps "
-                "the weights it had.",
-                "time": f"Stopped at the time limit of {cap:.0f} s after {step:,} of {self.total_steps:,} "
-                "batches; the model keeps the weights it had.",
-                "stale": "Stopped: the page that started this run was closed.",
-            }.get(self._stop_reason or "user", "Stopped.")
-        except _Diverged as d:
-            self._finish_failed(d)
+    def _apply(self, kind: str, data: dict[str, Any]) -> None:
+        """Take one event of the training loop (cnnlib.training.loop) into the run's state."""
+        if kind == "remaining":
+            if self._ticket is not None:
+                self._ticket.set_remaining(data["seconds"])
             return
-
-        t_train_end = time.perf_counter()
         with self._lock:
             s = self._state
-            s["examples_per_sec"] = examples / max(1e-9, t_train_end - t0) if examples else 0.0
-            s["t_end"] = t_train_end
-            s["message"] = "Measuring accuracy on the test set…"
-        if step > 0 and self._stop_reason != "stale":
-            test_idx = torch.arange(len(bundle.test), device=dev)
-            t_images, t_labels = bundle.test_images.to(dev), bundle.test_labels.to(dev)
-            test_loss, test_acc, probs = evaluate_split(
-                model, t_images, t_labels, test_idx, mean, std, want_probs=True
-            )
-            self.test_probs = probs
-            self._set(test_accuracy=test_acc, test_loss=test_loss)
-            if final_status == "finished":
-                final_message = f"Finished {cfg.epochs} epoch(s): test accuracy {test_acc:.1%}."
-            else:
-                final_message += f" Test accuracy {test_acc:.1%}."
-            with self._lock:
-                losses = list(self._state["batch_loss"])
-            final_message += guessing_note(
-                test_acc, chance_accuracy(bundle.test_labels), cfg, losses, step, self.steps_per_epoch
-            )
-        self._set(status=final_status, message=final_message)
+            if kind == "batch":
+                self._record_batch(data["loss"], data["step"], data["lr"])
+                if data["examples_per_sec"] is not None:
+                    s["examples_per_sec"] = data["examples_per_sec"]
+            elif kind == "running":
+                s.update(status="running", message="Training…", t_start=data["t_start"])
+            elif kind == "epoch":
+                s["epoch"] = data["epoch"]
+                s["train_loss"].append(data["train_loss"])
+                s["train_acc"].append(data["train_acc"])
+                if data["val_loss"] is not None:
+                    s["val_loss"].append(data["val_loss"])
+                    s["val_acc"].append(data["val_acc"])
+                s["lr"].append(data["lr"])
+                s["current_lr"] = data["current_lr"]
+            elif kind == "best":
+                s["best_epoch"] = data["epoch"]
+            elif kind == "trained":
+                s.update(
+                    examples_per_sec=data["examples_per_sec"],
+                    t_end=data["t_end"],
+                    message="Measuring accuracy on the test set…",
+                )
+            elif kind == "test":
+                self.test_probs = data["probs"]
+                s.update(test_accuracy=data["test_accuracy"], test_loss=data["test_loss"])
+            elif kind == "done":
+                message = data["message"]
+                if s["test_accuracy"] is not None:
+                    message += guessing_note(
+                        s["test_accuracy"],
+                        chance_accuracy(self.bundle.test_labels),
+                        self.config,
+                        list(s["batch_loss"]),
+                        data["steps"],
+                        self.steps_per_epoch,
+                    )
+                s.update(status=data["status"], message=message)
+            elif kind == "failed":
+                s.update(status="failed", message=data["message"], error=data["error"], t_end=data["t_end"])
 
     def _record_batch(self, loss: float, step: int, lr: float) -> None:
         """Add one batch loss to the history, averaging `_loss_stride` batches per point (lock held)."""
@@ -449,56 +330,3 @@ class TrainingRun:
                 st = s["batch_step"]
                 s["batch_step"] = [st[j + 1] for j in range(0, len(st) - 1, 2)]
                 self._loss_stride *= 2
-
-    def _eta(self) -> float | None:
-        with self._lock:
-            t_start, step = self._state["t_start"], self._state["step"]
-        if t_start is None or step == 0:
-            return None
-        return (self.total_steps - step) * (time.perf_counter() - t_start) / step
-
-    def _finish_failed(self, d: _Diverged) -> None:
-        msg = divergence_message(d.loss, d.first_loss, d.epoch, d.batch, d.lr, self.config)
-        with self._lock:
-            self._state.update(
-                status="failed", message=msg, error=f"loss = {d.loss}", t_end=time.perf_counter()
-            )
-
-
-class _Diverged(Exception):
-    def __init__(self, loss: float, epoch: int, batch: int, lr: float, first_loss: float) -> None:
-        super().__init__(loss)
-        self.loss, self.epoch, self.batch, self.lr, self.first_loss = loss, epoch, batch, lr, first_loss
-
-
-@torch.no_grad()
-def evaluate_split(
-    model: nn.Module,
-    images: torch.Tensor,
-    labels: torch.Tensor,
-    idx: torch.Tensor,
-    mean: torch.Tensor,
-    std: torch.Tensor,
-    want_probs: bool = False,
-) -> Any:
-    """(mean cross-entropy, accuracy[, probs [N, K] numpy]) over images[idx], in eval mode."""
-    was_training = model.training
-    model.eval()
-    loss_sum, correct, probs = 0.0, 0, []
-    try:
-        for start in range(0, idx.shape[0], EVAL_BATCH_SIZE):
-            j = idx[start : start + EVAL_BATCH_SIZE]
-            x = images.index_select(0, j).float().div_(255).sub_(mean).div_(std)  # [B, C, H, W]
-            y = labels.index_select(0, j)
-            out = model(x).float()  # [B, K]
-            loss_sum += F.cross_entropy(out, y, reduction="sum").item()
-            correct += int((out.argmax(1) == y).sum())
-            if want_probs:
-                probs.append(torch.softmax(out, dim=1).cpu())
-    finally:
-        model.train(was_training)
-    n = max(1, idx.shape[0])
-    result = (loss_sum / n, correct / n)
-    if want_probs:
-        return (*result, torch.cat(probs).numpy() if probs else np.zeros((0, 0), np.float32))
-    return result

@@ -113,8 +113,3 @@ def device_label() -> str:
     from cnnlib.device import describe_device, pick_device
 
     return describe_device(pick_device())
-
-
-def coming_soon(text: str) -> None:
-    """Placeholder body for a page whose issue is still open."""
-    st.info(text)

@@ -579,7 +579,7 @@ def test_json_accepts_bytes_and_rejects_binary():
 
 
 def test_cnnlib_never_imports_streamlit():
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     modules = sorted(p.stem for p in (root / "cnnlib").glob("*.py") if p.stem != "__init__")
     code = (
         "import importlib, sys\n"

@@ -317,7 +317,7 @@ def test_early_stopping_restores_best_weights(shapes):
     assert s.epoch - s.best_epoch == 2 and "kept the weights" in s.message
     # The restored model really is the best epoch's: its validation loss is the recorded minimum.
     from cnnlib.data import stratified_split
-    from cnnlib.training.run import evaluate_split
+    from cnnlib.training.loop import evaluate_split
 
     _, val_idx = stratified_split(shapes.train_labels, 0.2, 0)
     mean = torch.tensor(shapes.mean).view(1, 3, 1, 1)

@@ -824,9 +824,9 @@ def test_readme_states_the_stored_accuracy(pretrained):
     scripts/train_pretrained.py when it made them)."""
     from pathlib import Path
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     assert f"**{100 * pretrained.test_accuracy:.1f} %**" in readme
-    script = (Path(__file__).resolve().parents[1] / "scripts" / "train_pretrained.py").read_text(
+    script = (Path(__file__).resolve().parents[2] / "scripts" / "train_pretrained.py").read_text(
         encoding="utf-8"
     )
     assert "test accuracy on the" in script and "held-out digits" in script

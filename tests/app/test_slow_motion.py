@@ -19,7 +19,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from cnnlib.data import load_dataset, normalize
 from cnnlib.spec import PRESETS, build_model
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 STEP_KEYS = ["step_zero_grad", "step_forward", "step_loss", "step_backward", "step_step"]
 
 

@@ -21,7 +21,7 @@ from cnnlib.data import DATASETS, DatasetError, load_dataset, load_image_folder_
 from cnnlib.data import downloads as DL
 from cnnlib.data import uploads as Z
 
-SHARED_CSV = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist_5k.csv.gz"
+SHARED_CSV = Path(__file__).resolve().parents[3] / "shared" / "data" / "mnist_5k.csv.gz"
 
 
 # ------------------------------------------------------------------------------------- shapes

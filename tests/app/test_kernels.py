@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from cnnlib import kernels as K
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PAGE = "pages/1_kernels.py"
 
 

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from cnnlib import spec as S
 from cnnlib.spec import PRESETS
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PAGE = "pages/3_model_builder.py"
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PAGE = "pages/2_shape_calculator.py"
 MODES = [":material/calculate: One layer", ":material/stacks: Stack of layers", ":material/quiz: Quiz"]
 

@@ -1,0 +1,1 @@
+"""Tests of the pages, driven through app.py with Streamlit's AppTest."""
