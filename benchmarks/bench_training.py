@@ -1,17 +1,21 @@
-"""Benchmark training: TrainingRun's overhead over a bare PyTorch loop, and the default classroom demo.
+"""Benchmark training: TrainingRun against a bare PyTorch loop run the way a user runs it, and the demo.
 
-    .venv/bin/python benchmarks/bench_training.py            # both parts
+    .venv/bin/python benchmarks/bench_training.py            # every part
     .venv/bin/python benchmarks/bench_training.py overhead   # (a) only
     .venv/bin/python benchmarks/bench_training.py demo [N]   # (b) only, N seeds (default 3)
+    .venv/bin/python benchmarks/bench_training.py startup    # (c) only
 
 (a) The same model (the demo CNN, identical initial weights), data (the 4,000 mnist-sample training
-    digits), batch size and thread count, trained for a few epochs by a bare loop (pre-normalised
-    float tensors, randperm batches, forward/backward/step, loss.item()) and by TrainingRun
-    (uint8 batches normalised on the fly, metrics under a lock, stop checks), alternating, several
-    rounds in one process. Prints examples/sec of each and the ratio (target >= 0.95).
+    digits) and batch size, trained by a bare loop in a process of its own (a script's main thread,
+    pre-normalised float tensors, randperm batches, forward/backward/step, loss.item(); best of 1 and
+    2 threads) and by TrainingRun with its process backend (a child process's main thread, uint8
+    batches normalised on the fly, events over a pipe) and its thread backend, alternating, several
+    rounds. Prints examples/sec and the ratio (target >= 0.95 of the bare loop).
 (b) The default demo, as the Training page starts it: DEMO_SPEC + DEFAULT_DEMO on mnist-sample
     with 2 threads. Prints the wall time from start() to the end and the test accuracy (target:
     >= 97% in under 60 s on 2 CPU cores).
+(c) Train press to the first batch with a cold and a warm forkserver, and the memory (RSS, PSS,
+    USS from /proc/<pid>/smaps_rollup) of this process, the forkserver and a training child.
 Timings depend on what else runs on the machine; the script prints the load average beside them.
 """
 
@@ -20,9 +24,10 @@ from __future__ import annotations
 import copy
 import os
 import statistics
+import subprocess
 import sys
-import threading
 import time
+from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "2")
 
@@ -78,73 +83,135 @@ def bare_loop(
     return seen / (time.perf_counter() - t0)
 
 
-def run_loop(model: nn.Module, bundle, batch_size: int, epochs: int, lr: float) -> tuple[float, float]:
+def run_loop(model: nn.Module, bundle, batch_size: int, epochs: int, lr: float, backend: str, threads: int):
     """TrainingRun on the same model; returns (examples/sec over the training loop, incl. start/test)."""
     cfg = TrainConfig(
-        optimizer="adam", lr=lr, batch_size=batch_size, epochs=epochs, val_fraction=0.0, num_threads=THREADS
+        optimizer="adam", lr=lr, batch_size=batch_size, epochs=epochs, val_fraction=0.0, num_threads=threads
     )
-    r = TrainingRun(model, bundle, cfg, slots=SlotLimiter(1))
+    r = TrainingRun(model, bundle, cfg, slots=SlotLimiter(1), backend=backend)
     t0 = time.perf_counter()
     r.start()
-    r.wait()
+    while not r.wait(0.5):  # poll like the page does (twice a second)
+        r.snapshot()
     wall = time.perf_counter() - t0
     s = r.snapshot()
     assert s.status == "finished", s.message
-    return s.examples_per_sec, s.step and (s.train_size * epochs) / wall
+    return s.examples_per_sec, (s.train_size * epochs) / wall
 
 
-def in_thread(fn, *args):
-    """Run fn(*args) in a fresh thread (as TrainingRun does) and return its result."""
-    out = []
-    th = threading.Thread(target=lambda: out.append(fn(*args)))
-    th.start()
-    th.join()
-    return out[0]
+def bare_process(threads: int, epochs: int, batch_size: int) -> float:
+    """The bare loop as a user runs it: a script in a process of its own, its main thread."""
+    out = subprocess.run(
+        [sys.executable, __file__, "bare", str(threads), str(epochs), str(batch_size)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "OMP_NUM_THREADS": str(threads)},
+    )
+    return float(out.stdout.strip().splitlines()[-1])
 
 
-def overhead(rounds: int = 10, epochs: int = 1, batch_size: int = 64) -> None:
+def bare_main(threads: int, epochs: int, batch_size: int) -> None:
+    """`bench_training.py bare T E B`: print the bare loop's examples/s (the subprocess's side)."""
+    global THREADS
+    THREADS = threads
     bundle = load_dataset("mnist-sample")
-    x = normalize(bundle.train_images, bundle)  # [4000, 1, 28, 28] float, done once for the bare loop
-    y = bundle.train_labels
+    x, y = normalize(bundle.train_images, bundle), bundle.train_labels
+    torch.manual_seed(0)
+    model = build_model(ModelSpec.from_dict(DEMO_SPEC))
+    bare_loop(copy.deepcopy(model), x[:512], y[:512], batch_size, 1, 1e-3)  # warm-up
+    print(bare_loop(model, x, y, batch_size, epochs, 1e-3))
+
+
+def overhead(rounds: int = 6, epochs: int = 3, batch_size: int = 64) -> None:
+    bundle = load_dataset("mnist-sample")
     torch.manual_seed(0)
     base = build_model(ModelSpec.from_dict(DEMO_SPEC))
-    # Warm up once (first-call costs: allocator, optimizer imports).
-    in_thread(bare_loop, copy.deepcopy(base), x[:512], y[:512], batch_size, 1, 1e-3)
-    bare, ours, ours_wall = [], [], []
+    run_loop(copy.deepcopy(base), bundle, batch_size, 1, 1e-3, "process", 2)  # start the forkserver
     print(
-        f"(a) overhead: demo CNN, mnist-sample 4,000 train, batch {batch_size}, {epochs} epoch(s) a round, "
-        f"{THREADS} threads; both in a worker thread, alternating order"
+        f"(a) demo CNN, mnist-sample 4,000 train, batch {batch_size}, {epochs} epoch(s) a round: a bare loop "
+        "in its own process (best of 1 and 2 threads) vs TrainingRun in a child process (2 threads) and in a "
+        "thread (best of 1 and 2 threads); alternating order"
     )
+    rows = {k: [] for k in ("bare1", "bare2", "proc2", "thread1", "thread2", "proc2_wall")}
+    jobs = {
+        "bare1": lambda: bare_process(1, epochs, batch_size),
+        "bare2": lambda: bare_process(2, epochs, batch_size),
+        "proc2": lambda: run_loop(copy.deepcopy(base), bundle, batch_size, epochs, 1e-3, "process", 2),
+        "thread1": lambda: run_loop(copy.deepcopy(base), bundle, batch_size, epochs, 1e-3, "thread", 1),
+        "thread2": lambda: run_loop(copy.deepcopy(base), bundle, batch_size, epochs, 1e-3, "thread", 2),
+    }
+    order = list(jobs)
     for i in range(rounds):
-
-        def b_run():
-            return in_thread(bare_loop, copy.deepcopy(base), x, y, batch_size, epochs, 1e-3)
-
-        def o_run():
-            return run_loop(copy.deepcopy(base), bundle, batch_size, epochs, 1e-3)
-
-        if i % 2 == 0:
-            b = b_run()
-            o, ow = o_run()
-        else:
-            o, ow = o_run()
-            b = b_run()
-        bare.append(b)
-        ours.append(o)
-        ours_wall.append(ow)
+        for name in order if i % 2 == 0 else order[::-1]:
+            got = jobs[name]()
+            if isinstance(got, tuple):
+                rows[name].append(got[0])
+                if name == "proc2":
+                    rows["proc2_wall"].append(got[1])
+            else:
+                rows[name].append(got)
         print(
-            f"    round {i + 1}: bare {b:7.0f} ex/s   TrainingRun {o:7.0f} ex/s   ratio {o / b:.3f}   (load {load()})"
+            f"    round {i + 1}: "
+            + "  ".join(f"{k} {v[-1]:7.0f}" for k, v in rows.items() if v)
+            + f"   ex/s (load {load()})"
         )
-    mb, mo = statistics.median(bare), statistics.median(ours)
-    pairs = [o / b for o, b in zip(ours, bare, strict=True)]
+    bare = [max(a, b) for a, b in zip(rows["bare1"], rows["bare2"], strict=True)]
+    thread = [max(a, b) for a, b in zip(rows["thread1"], rows["thread2"], strict=True)]
+    med = statistics.median
     print(
-        f"    median: bare {mb:.0f} ex/s, TrainingRun {mo:.0f} ex/s, ratio {mo / mb:.3f} "
-        f"(median of per-round ratios {statistics.median(pairs):.3f}; target >= 0.95)"
+        f"    median ex/s: bare process {med(bare):.0f} (1 thread {med(rows['bare1']):.0f}, 2 threads "
+        f"{med(rows['bare2']):.0f}); TrainingRun process {med(rows['proc2']):.0f}; thread {med(thread):.0f} "
+        f"(1 thread {med(rows['thread1']):.0f}, 2 threads {med(rows['thread2']):.0f})"
+    )
+    ratios = [p / b for p, b in zip(rows["proc2"], bare, strict=True)]
+    tratios = [t / b for t, b in zip(thread, bare, strict=True)]
+    print(
+        f"    TrainingRun (process) / bare: median {med(ratios):.3f}, rounds {min(ratios):.3f}-{max(ratios):.3f} "
+        f"(target >= 0.95); thread backend / bare: median {med(tratios):.3f}"
     )
     print(
-        f"    TrainingRun counting thread start, setup and the test-set pass: "
-        f"{statistics.median(ours_wall):.0f} ex/s ({statistics.median(ours_wall) / mb:.3f} of bare)"
+        f"    TrainingRun (process) counting the fork, setup and the test-set pass: "
+        f"{med(rows['proc2_wall']):.0f} ex/s ({med(rows['proc2_wall']) / med(bare):.3f} of bare)"
     )
+
+
+def rss_pss_uss(pid: int) -> tuple[float, float, float]:
+    """(RSS, PSS, USS) of a process in MB, from /proc/<pid>/smaps_rollup."""
+    f = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+        k, v = line.split(":", 1)
+        f[k] = int(v.split()[0]) / 1024
+    return f["Rss"], f["Pss"], f.get("Private_Clean", 0) + f.get("Private_Dirty", 0)
+
+
+def startup_and_memory() -> None:
+    """(c) Train press to first batch with a cold and a warm forkserver; the processes' memory."""
+    from multiprocessing import forkserver
+
+    bundle = load_dataset("mnist-sample")
+    print("(c) Train press -> first batch, and memory (RSS / PSS / USS, MB)")
+    me = os.getpid()
+    print("    this process before any run: {:.0f} / {:.0f} / {:.0f}".format(*rss_pss_uss(me)))
+    for label in ("cold forkserver", "warm", "warm"):
+        r = TrainingRun(DEMO_SPEC, bundle, TrainConfig(epochs=3, num_threads=2), slots=SlotLimiter(1))
+        t0 = time.perf_counter()
+        r.start()
+        while r.snapshot().step == 0 and not r.done:
+            time.sleep(0.01)
+        first = time.perf_counter() - t0
+        time.sleep(0.5)
+        child = rss_pss_uss(r.child_pid) if r.child_pid and Path(f"/proc/{r.child_pid}").exists() else None
+        server_pid = forkserver._forkserver._forkserver_pid
+        fs = rss_pss_uss(server_pid) if server_pid else None
+        r.wait()
+        print(
+            f"    {label}: first batch after {first:.2f} s; forkserver "
+            + ("{:.0f} / {:.0f} / {:.0f}".format(*fs) if fs else "-")
+            + "; training child "
+            + ("{:.0f} / {:.0f} / {:.0f}".format(*child) if child else "-")
+        )
+    print("    this process after the runs: {:.0f} / {:.0f} / {:.0f}".format(*rss_pss_uss(me)))
 
 
 def demo(repeats: int = 1) -> None:
@@ -161,7 +228,8 @@ def demo(repeats: int = 1) -> None:
         r = TrainingRun(DEMO_SPEC, bundle, cfg, slots=SlotLimiter(1))
         t0 = time.perf_counter()
         r.start()
-        r.wait()
+        while not r.wait(0.5):  # poll like the page does
+            r.snapshot()
         wall = time.perf_counter() - t0
         s = r.snapshot()
         print(
@@ -176,8 +244,13 @@ def demo(repeats: int = 1) -> None:
 
 if __name__ == "__main__":
     which = sys.argv[1] if len(sys.argv) > 1 else "all"
+    if which == "bare":
+        bare_main(*(int(a) for a in sys.argv[2:5]))
+        raise SystemExit(0)
     print(f"torch {torch.__version__}, {os.cpu_count()} CPUs, load average {load()}")
     if which in ("all", "overhead"):
         overhead()
+    if which in ("all", "startup"):
+        startup_and_memory()
     if which in ("all", "demo"):
         demo(int(sys.argv[2]) if len(sys.argv) > 2 else 3)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cnnlib.process import limit_malloc_arenas
+from cnnlib.process import MMAP_THRESHOLD_MAX, keep_freed_blocks, limit_malloc_arenas
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,3 +41,12 @@ def test_threads_still_allocate_and_free_under_the_cap():
     if not sys.platform.startswith("linux"):
         pytest.skip("glibc only")
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=60)
+
+
+def test_keep_freed_blocks_applies_on_linux_and_refuses_nonsense():
+    code = "from cnnlib.process import keep_freed_blocks\nprint(keep_freed_blocks())\nx = [bytearray(4_000_000) for _ in range(20)]\n"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == str(sys.platform.startswith("linux"))
+    for bad in (0, -1, MMAP_THRESHOLD_MAX + 1):
+        with pytest.raises(ValueError, match="threshold"):
+            keep_freed_blocks(bad)

@@ -31,6 +31,7 @@ from __future__ import annotations
 from cnnlib.data.bundle import (
     DatasetBundle,
     DatasetError,
+    ImageTensorDataset,
     normalize,
     stratified_split,
 )
@@ -59,6 +60,7 @@ from cnnlib.data.uploads import (
 )
 
 __all__ = [
+    "ImageTensorDataset",
     "load_mnist_sample",
     "DATA_DIR",
     "DATASETS",

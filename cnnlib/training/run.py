@@ -33,16 +33,30 @@ from cnnlib.training.config import TrainConfig
 from cnnlib.training.loop import LoopPlan, plan_steps, train_loop
 from cnnlib.training.slots import SlotLimiter, Ticket, get_limiter, threads_per_run
 from cnnlib.training.snapshot import DONE_STATUSES, RunSnapshot
+from cnnlib.training.worker import (
+    backend_default,
+    bundle_payload,
+    load_weights,
+    model_payload,
+    pump,
+    start_child,
+)
 
 MAX_LOSS_POINTS = 2000  # batch-loss history kept in a run (older points are averaged in pairs)
 
 
 class TrainingRun:
-    """Train a model on a DatasetBundle in a background daemon thread.
+    """Train a model on a DatasetBundle, off the caller's thread.
 
     `model` is a ModelSpec, a spec dict or an nn.Module (trained in place). The constructor
     validates the config and checks the model against the data (ConfigError, SpecError); nothing
     trains until `start()`. After the run `.model` is on the CPU in eval mode.
+
+    `backend`: "process" trains in a child process's main thread (cnnlib.training.worker; ~1.8x
+    faster with 2 OpenMP threads, and a crash cannot take the web server down), "thread" in a
+    thread of this process; None: `backend_default()` ($CNN_CLASSROOM_TRAIN_IN, else process where
+    the platform has forkserver). A background thread of this process waits for the slot and, with
+    the process backend, relays the child's events into the run's state.
     """
 
     def __init__(
@@ -53,7 +67,11 @@ class TrainingRun:
         *,
         name: str = "",
         slots: SlotLimiter | None = None,
+        backend: str | None = None,
     ) -> None:
+        if backend not in (None, "thread", "process"):
+            raise ValueError(f"backend must be 'thread' or 'process', got {backend!r}")
+        self.backend = backend or backend_default()
         self.config = copy.deepcopy(config) if config is not None else TrainConfig()
         self.config.validate(len(dataset.train))
         self.bundle = dataset
@@ -79,6 +97,7 @@ class TrainingRun:
         self._ticket: Ticket | None = None
         self._stop_reason: str | None = None
         self.test_probs: np.ndarray | None = None  # [N_test, K] after the run
+        self.child_pid: int | None = None  # the training process's pid (process backend), once started
         self._state: dict[str, Any] = {
             "status": "ready",
             "message": "Ready to train.",
@@ -249,16 +268,53 @@ class TrainingRun:
         plan = LoopPlan(
             self.train_size, self.val_size, self.steps_per_epoch, self.total_steps, self.num_threads, cap
         )
+        if self.backend == "process":
+            try:
+                payload = {
+                    "model": model_payload(self.model),
+                    "bundle": bundle_payload(self.bundle),
+                    "config": self.config,
+                    "plan": plan,
+                    "device": str(self.device),
+                }
+            except Exception:  # noqa: BLE001 - e.g. a model class that cannot be pickled
+                self.backend = "thread"  # train here instead: slower, but it trains
+            else:
+                self._train_in_child(ticket, payload)
+                return
+        self._train_in_thread(ticket, plan)
 
+    def _stale(self, ticket: Ticket, step: int | None = None) -> bool:
+        if (step is None or (step & 31) == 0 and step) and ticket.is_stale():
+            self._stop_reason = "stale"
+            return True
+        return False
+
+    def _train_in_thread(self, ticket: Ticket, plan: LoopPlan) -> None:
         def should_stop(step: int) -> str | None:
             if self._stop_event.is_set():
                 return self._stop_reason or "user"
-            if (step & 31) == 0 and step and ticket.is_stale():
-                self._stop_reason = "stale"
-                return "stale"
-            return None
+            return "stale" if self._stale(ticket, step) else None
 
         train_loop(self.model, self.bundle, self.config, plan, self.device, self._apply, should_stop)
+
+    def _train_in_child(self, ticket: Ticket, payload: dict[str, Any]) -> None:
+        self._set(message="Starting the training process…")
+        proc, conn, stop = start_child(payload)
+        self.child_pid = proc.pid
+        last_check = [0.0]
+
+        def stop_reason() -> str | None:
+            if self._stop_event.is_set():
+                return self._stop_reason or "user"
+            now = time.monotonic()
+            if now - last_check[0] >= 1.0:
+                last_check[0] = now
+                if self._stale(ticket):
+                    return "stale"
+            return None
+
+        pump(proc, conn, stop, self._apply, stop_reason, lambda state: load_weights(self.model, state))
 
     def _apply(self, kind: str, data: dict[str, Any]) -> None:
         """Take one event of the training loop (cnnlib.training.loop) into the run's state."""
