@@ -50,6 +50,7 @@ PRELOAD = [
 
 _CONTEXT: Any = None
 _CONTEXT_LOCK = threading.Lock()
+_PREWARMED = False
 
 
 def backend_default() -> str:
@@ -79,7 +80,15 @@ def context() -> Any:
 
 
 def prewarm() -> None:
-    """Start the forkserver now, in the background (it imports torch once: ~2 s, then ready)."""
+    """Start the forkserver now, in the background (it imports torch once: ~2 s, then ready).
+
+    Idempotent and cheap after the first call (the Training page calls it on every view).
+    """
+    global _PREWARMED
+    with _CONTEXT_LOCK:
+        if _PREWARMED:
+            return
+        _PREWARMED = True
 
     def start() -> None:
         from multiprocessing import forkserver
