@@ -1,0 +1,182 @@
+"""Connecting to the class database: the URL, the engines, and database errors in plain words.
+
+`resolve_url(url)` picks the database: the `url` given, else env CNN_CLASSROOM_DB, else an SQLite
+file `classroom.sqlite3` in the app's data directory (`cnnlib.data.default_data_root()`:
+$CNN_CLASSROOM_DATA or ~/.cache/cnn-classroom). An SQLite file inside the app's own folder is
+refused: Streamlit Community Cloud reruns the app when files there change. `postgres://` and
+`postgresql://` URLs are read as `postgresql+psycopg://` (psycopg 3).
+
+`make_engines(url)` returns two engines over one pool: `reader` and `writer`. On SQLite, each
+connection gets WAL mode (readers never wait for the writer), `synchronous=NORMAL`, foreign keys
+and a busy timeout, and SQLAlchemy emits BEGIN itself: `BEGIN` for reads and `BEGIN IMMEDIATE` for
+writes, so a write transaction takes the write lock first and waits its turn (busy timeout)
+instead of failing halfway. On PostgreSQL the two are the same, with a connect timeout and a
+statement timeout; connections are not pinged before use (that would double the round trips):
+a connection a server restart dropped fails on use, SQLAlchemy then empties the pool, and the
+store runs the transaction again on a fresh connection.
+
+`database_error(exc, where)` turns a driver error into a ClassError (busy: try again) or a
+ClassUnavailable (unreachable, read-only, damaged) whose message the page can show as it is.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, exc
+from sqlalchemy.engine import URL, make_url
+
+from cnnlib.classroom.errors import ClassError, ClassUnavailable
+
+log = logging.getLogger(__name__)
+
+ENV_URL = "CNN_CLASSROOM_DB"
+DB_FILENAME = "classroom.sqlite3"
+APP_ROOT = Path(__file__).resolve().parents[2]  # the folder holding app.py and cnnlib/
+SQLITE_BUSY_TIMEOUT_S = 10.0  # a write waits this long for the write lock
+POOL_TIMEOUT_S = 15.0  # a request waits this long for a pooled connection
+PG_CONNECT_TIMEOUT_S = 3  # an unreachable PostgreSQL fails within this
+PG_STATEMENT_TIMEOUT_MS = 5000  # no class query runs longer
+OFF = "Class features are unavailable"
+LESSONS_GO_ON = "The lesson pages work without them."
+
+
+def default_sqlite_path() -> Path:
+    """Where the default SQLite database lives: classroom.sqlite3 in the app's data directory."""
+    from cnnlib.data import default_data_root  # imported here: cnnlib.data brings torch
+
+    return default_data_root() / DB_FILENAME
+
+
+def resolve_url(url: str | URL | None = None) -> URL:
+    """The database URL to open: `url`, else $CNN_CLASSROOM_DB, else the default SQLite file."""
+    if url is None or (isinstance(url, str) and not url.strip()):
+        url = os.environ.get(ENV_URL, "").strip() or None
+    if url is None:
+        return URL.create("sqlite", database=str(default_sqlite_path()))
+    try:
+        parsed = make_url(url) if isinstance(url, str) else url
+    except exc.ArgumentError:
+        raise ClassUnavailable(
+            f"{OFF}: {ENV_URL} is not a database URL. Use sqlite:///path/to/classroom.sqlite3 or "
+            f"postgresql+psycopg://user:password@host/dbname. {LESSONS_GO_ON}"
+        ) from None
+    backend = parsed.get_backend_name()
+    if backend in ("postgres", "postgresql"):
+        return parsed.set(drivername="postgresql+psycopg")
+    if backend == "sqlite" and parsed.get_driver_name() in ("pysqlite", ""):
+        return parsed
+    raise ClassUnavailable(
+        f"{OFF}: the class database must be SQLite or PostgreSQL, not {parsed.drivername!r}. {LESSONS_GO_ON}"
+    )
+
+
+def describe(url: URL) -> str:
+    """The database in words, without a password: for messages and logs."""
+    if url.get_backend_name() == "sqlite":
+        return f"the SQLite file {url.database}"
+    where = url.host or (url.query.get("host") if url.query else None) or "localhost"
+    return f"PostgreSQL database {url.database or ''!r} on {where}"
+
+
+def _sqlite_path(url: URL) -> Path:
+    database = url.database or ""
+    if (
+        database in ("", ":memory:")
+        or database.startswith("file::memory:")
+        or url.query.get("mode") == "memory"
+    ):
+        raise ClassUnavailable(
+            f"{OFF}: the class database must be a file (an in-memory SQLite database is not shared). "
+            f"{LESSONS_GO_ON}"
+        )
+    path = Path(database.removeprefix("file:").split("?")[0]).expanduser().resolve()
+    if path == APP_ROOT or APP_ROOT in path.parents:
+        raise ClassUnavailable(
+            f"{OFF}: the class database {path} is inside the app's folder, and Streamlit Community Cloud "
+            f"reruns the app when files there change. Set {ENV_URL} or CNN_CLASSROOM_DATA to a folder "
+            f"outside it. {LESSONS_GO_ON}"
+        )
+    return path
+
+
+def make_engines(url: URL) -> tuple[Engine, Engine]:
+    """(reader, writer) engines for `url`; they share one connection pool."""
+    if url.get_backend_name() == "sqlite":
+        path = _sqlite_path(url)
+        if url.query.get("mode") != "ro":
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise ClassUnavailable(
+                    f"{OFF}: the folder for the class database ({path.parent}) cannot be created "
+                    f"({e.strerror}). {LESSONS_GO_ON}"
+                ) from e
+        engine = create_engine(
+            url,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False},
+            pool_size=5,
+            max_overflow=25,
+            pool_timeout=POOL_TIMEOUT_S,
+        )
+        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", _sqlite_on_begin)
+        return engine, engine.execution_options(sqlite_begin="IMMEDIATE")
+    engine = create_engine(
+        url,
+        pool_size=5,
+        max_overflow=10,
+        pool_timeout=POOL_TIMEOUT_S,
+        pool_recycle=1800,
+        connect_args={
+            "connect_timeout": PG_CONNECT_TIMEOUT_S,
+            "options": f"-c statement_timeout={PG_STATEMENT_TIMEOUT_MS}",
+            "application_name": "cnn-classroom",
+        },
+    )
+    return engine, engine
+
+
+def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.isolation_level = None  # SQLAlchemy emits BEGIN itself (see _sqlite_on_begin)
+    cur = dbapi_conn.cursor()
+    try:
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+        mode = cur.execute("PRAGMA journal_mode").fetchone()[0]
+        if str(mode).lower() != "wal":
+            cur.execute("PRAGMA journal_mode=WAL")  # needs a writable file; persistent once set
+        cur.execute("PRAGMA synchronous=NORMAL")  # with WAL: safe on an app crash, fast commits
+    finally:
+        cur.close()
+
+
+def _sqlite_on_begin(conn: Connection) -> None:
+    mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+    conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def database_error(error: Exception, url: URL) -> ClassError:
+    """The ClassError a page shows for a database error (logged with its details for the admin)."""
+    text = str(getattr(error, "orig", None) or error).lower()
+    where = describe(url)
+    log.warning("class database error on %s: %s", where, error)
+    if isinstance(error, exc.TimeoutError) or any(
+        w in text for w in ("database is locked", "busy", "statement timeout")
+    ):
+        return ClassError("The class database is busy right now; try again in a moment.")
+    if "readonly" in text or "read-only" in text or "read only" in text:
+        return ClassUnavailable(f"{OFF}: {where} is read-only, so nothing can be saved. {LESSONS_GO_ON}")
+    if url.get_backend_name() == "sqlite":
+        if "unable to open" in text or "permission denied" in text:
+            return ClassUnavailable(f"{OFF}: {where} cannot be opened. {LESSONS_GO_ON}")
+        if "malformed" in text or "not a database" in text or "disk i/o" in text or "no such table" in text:
+            return ClassUnavailable(f"{OFF}: {where} is damaged or not a class database. {LESSONS_GO_ON}")
+    if isinstance(error, (exc.OperationalError, exc.InterfaceError)):
+        return ClassUnavailable(f"{OFF}: {where} cannot be reached right now. {LESSONS_GO_ON}")
+    if isinstance(error, exc.IntegrityError):
+        return ClassError("That change clashed with another one made at the same moment; try again.")
+    return ClassUnavailable(f"{OFF}: {where} refused the request. {LESSONS_GO_ON}")

@@ -1,0 +1,169 @@
+"""The class database's tables, its schema version, and the migrations that bring it up to date.
+
+Tables (SQLAlchemy Core, the same on SQLite and PostgreSQL; times are UTC epoch seconds):
+
+    classes         code (PK), title, teacher_key_hash, created_at, expires_at, closed_at,
+                    version (bumped by every teacher action: students poll this one row),
+                    follow_link (the teacher's "follow me" link), current_poll_id
+    students        id (random, PK), class_code, nickname, nickname_key (unique per class)
+    polls           id, class_code, question, options (JSON list), correct, state, created_at
+    answers         (poll_id, student_id) PK, answer: one answer per student, replaced on change
+    runs            the results board: id, class_code, student_id, accuracy, params, model,
+                    link, seconds, dataset, posted_at
+    schema_version  one row: the schema version this database is at
+
+`ensure_schema(engine)` runs when a store opens: a fresh database gets today's tables at once and
+is stamped SCHEMA_VERSION; an older one gets each migration above its version, in order, inside
+one transaction under a lock (BEGIN IMMEDIATE on SQLite, an advisory lock on PostgreSQL), so two
+app processes starting together migrate once. To change the schema: edit the tables below, bump
+SCHEMA_VERSION, and add `MIGRATIONS[n] = fn` where fn(conn) makes the same change to a database
+at version n - 1 (an `ALTER TABLE ... ADD COLUMN`, a backfill). A database newer than the code
+is refused with a message instead of being touched.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    Engine,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+    inspect,
+    select,
+    text,
+)
+
+from cnnlib.classroom.errors import ClassUnavailable
+
+SCHEMA_VERSION = 1
+ADVISORY_LOCK_ID = 1_717_170_017  # pg_advisory_xact_lock key for migrations (any constant)
+
+metadata = MetaData()
+
+classes = Table(
+    "classes",
+    metadata,
+    Column("code", String(8), primary_key=True),
+    Column("title", String(80), nullable=False),
+    Column("teacher_key_hash", String(64), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False, index=True),
+    Column("closed_at", Float),
+    Column("version", Integer, nullable=False, server_default="0"),
+    Column("follow_link", String(2000), nullable=False, server_default=""),
+    Column("current_poll_id", Integer),
+)
+
+students = Table(
+    "students",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("class_code", String(8), ForeignKey("classes.code", ondelete="CASCADE"), nullable=False),
+    Column("nickname", String(40), nullable=False),
+    Column("nickname_key", String(160), nullable=False),
+    Column("joined_at", Float, nullable=False),
+    UniqueConstraint("class_code", "nickname_key", name="uq_students_nickname"),
+)
+
+polls = Table(
+    "polls",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "class_code", String(8), ForeignKey("classes.code", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    Column("question", String(300), nullable=False),
+    Column("options", Text, nullable=False),
+    Column("correct", String(80)),
+    Column("state", String(10), nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+answers = Table(
+    "answers",
+    metadata,
+    Column("poll_id", Integer, ForeignKey("polls.id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "student_id", String(32), ForeignKey("students.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    Column("answer", String(80), nullable=False),
+    Column("answered_at", Float, nullable=False),
+    PrimaryKeyConstraint("poll_id", "student_id"),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("class_code", String(8), ForeignKey("classes.code", ondelete="CASCADE"), nullable=False),
+    Column(
+        "student_id", String(32), ForeignKey("students.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    Column("accuracy", Float, nullable=False),
+    Column("params", BigInteger, nullable=False),
+    Column("model", String(200), nullable=False),
+    Column("link", String(2000), nullable=False),
+    Column("seconds", Float),
+    Column("dataset", String(40), nullable=False),
+    Column("posted_at", Float, nullable=False),
+    Index("ix_runs_class_accuracy", "class_code", "accuracy"),
+)
+
+schema_version = Table(
+    "schema_version",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("migrated_at", Float, nullable=False),
+)
+
+# version -> fn(conn) that takes a database at version - 1 to this version (none yet: v1 is the first).
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
+
+
+def current_version(conn: Connection) -> int:
+    """The schema version stamped in the database; 0 when it has no tables yet."""
+    if not inspect(conn).has_table("schema_version"):
+        return 0
+    return conn.scalar(select(func.max(schema_version.c.version))) or 0
+
+
+def _stamp(conn: Connection, version: int) -> None:
+    conn.execute(schema_version.delete())
+    conn.execute(schema_version.insert().values(id=1, version=version, migrated_at=time.time()))
+
+
+def ensure_schema(write_engine: Engine, latest: int = SCHEMA_VERSION) -> int:
+    """Create or migrate the tables up to `latest`; return the version it was at before."""
+    with write_engine.begin() as conn:  # BEGIN IMMEDIATE on SQLite: one migrator at a time
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ADVISORY_LOCK_ID})
+        before = current_version(conn)
+        if before > latest:
+            raise ClassUnavailable(
+                f"Class features are unavailable: the class database is at schema version {before}, newer "
+                f"than this app understands ({latest}). Update the app, or point CNN_CLASSROOM_DB elsewhere."
+            )
+        if before == 0:
+            metadata.create_all(conn)
+            _stamp(conn, latest)
+            return 0
+        for version in range(before + 1, latest + 1):
+            MIGRATIONS[version](conn)
+        if before != latest:
+            _stamp(conn, latest)
+        return before

@@ -1,0 +1,206 @@
+"""Class sessions: creating and closing a class, the checks every request makes, joining, follow-me.
+
+Each function takes an open SQLAlchemy connection inside the store's transaction and the current
+time (`now`, epoch seconds), so the store decides transactions and the clock, and a test can
+move time. `live_class` loads a class and refuses a wrong, closed or expired code;
+`require_teacher` checks the teacher key (constant-time); `require_student` a student id.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import NamedTuple
+
+from sqlalchemy import Connection, Row, Select, String, bindparam, func, select, update
+
+from cnnlib.classroom.codes import format_code, hash_key, key_matches, new_class_code, new_student_id
+from cnnlib.classroom.errors import ClassError
+from cnnlib.classroom.records import ClassInfo, ClassStatus, FollowState
+from cnnlib.classroom.schema import classes, polls, runs, students
+from cnnlib.classroom.validation import (
+    MAX_TITLE,
+    clean_link,
+    clean_nickname,
+    clean_text,
+    nickname_key,
+    unique_nickname,
+)
+
+MAX_STUDENTS = 500  # per class
+PURGE_AFTER_S = 7 * 24 * 3600.0  # classes expired this long ago are deleted with their data
+TEACHER_ONLY = (
+    "Only the teacher can {action}: open the class with the teacher link (it carries the teacher key)."
+)
+
+
+class Lifetime(NamedTuple):
+    """The columns `check_live` reads (a row of `classes`, or a join holding them, also works)."""
+
+    created_at: float
+    expires_at: float
+    closed_at: float | None
+
+
+def check_live(row: Row | Lifetime | None, code: str, now: float) -> None:
+    """Refuse a class that does not exist, was closed, or has expired."""
+    if row is None:
+        raise ClassError(
+            f"There is no class with code {format_code(code)}. Check the code on the teacher's screen."
+        )
+    if row.closed_at is not None:
+        raise ClassError(f"Class {format_code(code)} was closed by the teacher. Ask for a new class code.")
+    if row.expires_at <= now:
+        hours = (row.expires_at - row.created_at) / 3600
+        raise ClassError(
+            f"Class {format_code(code)} has ended: class sessions last {hours:g} hours. "
+            "Ask your teacher for a new class code."
+        )
+
+
+def live_class(conn: Connection, code: str, now: float, *, lock: bool = False) -> Row:
+    """The class row for `code`, refused if it is missing, closed or expired."""
+    query = select(classes).where(classes.c.code == code)
+    if lock:
+        # PostgreSQL: one joiner at a time per class (SQLite: BEGIN IMMEDIATE). FOR NO KEY UPDATE,
+        # so answers and posts (whose foreign keys take KEY SHARE on this row) are not held up.
+        query = query.with_for_update(key_share=True)
+    row = conn.execute(query).first()
+    check_live(row, code, now)
+    return row
+
+
+def require_teacher(row: Row, teacher_key: object, action: str) -> None:
+    """Refuse unless `teacher_key` is the class's teacher key."""
+    if not teacher_key:
+        raise ClassError(TEACHER_ONLY.format(action=action))
+    if not key_matches(teacher_key, row.teacher_key_hash):
+        raise ClassError(
+            f"The teacher key does not match class {format_code(row.code)}. "
+            + TEACHER_ONLY.format(action=action)
+        )
+
+
+def require_student(conn: Connection, code: str, student_id: object) -> Row:
+    """The student row, refused unless `student_id` joined class `code`."""
+    row = None
+    if isinstance(student_id, str) and len(student_id) <= 64:
+        row = conn.execute(
+            select(students).where(students.c.id == student_id, students.c.class_code == code)
+        ).first()
+    if row is None:
+        raise not_in_class(code)
+    return row
+
+
+def not_in_class(code: str) -> ClassError:
+    """The refusal for a student id that is not (or no longer) in the class."""
+    return ClassError(f"You are not in class {format_code(code)}: join it again with your nickname.")
+
+
+def student_name(conn: Connection, code: str, student_id: object, now: float) -> str:
+    """The nickname of a student of the class (a page checks a student id it kept)."""
+    live_class(conn, code, now)
+    return require_student(conn, code, student_id).nickname
+
+
+def create_class(conn: Connection, title: object, teacher_key: str, now: float, hours: float) -> ClassInfo:
+    """Insert a new class with a fresh code; delete classes that expired long ago."""
+    title = clean_text(title, "class title", MAX_TITLE, required=False) or "Class"
+    conn.execute(classes.delete().where(classes.c.expires_at < now - PURGE_AFTER_S))
+    for _ in range(20):
+        code = new_class_code()
+        if conn.scalar(select(classes.c.code).where(classes.c.code == code)) is None:
+            break
+    else:  # pragma: no cover - 20 collisions in a space of 887 million codes
+        raise ClassError("Could not find a free class code; try again.")
+    expires_at = now + hours * 3600
+    conn.execute(
+        classes.insert().values(
+            code=code,
+            title=title,
+            teacher_key_hash=hash_key(teacher_key),
+            created_at=now,
+            expires_at=expires_at,
+            version=0,
+            follow_link="",
+        )
+    )
+    return ClassInfo(code=code, teacher_key=teacher_key, title=title, expires_at=expires_at)
+
+
+def bump_version(conn: Connection, code: str, **values: object) -> int:
+    """Record a teacher action: version + 1 (and any column `values`); return the new version."""
+    conn.execute(
+        update(classes).where(classes.c.code == code).values(version=classes.c.version + 1, **values)
+    )
+    return conn.scalar(select(classes.c.version).where(classes.c.code == code))
+
+
+def close_class(conn: Connection, code: str, teacher_key: object, now: float) -> None:
+    """Close the class: no more joins, answers or posts; students see "closed"."""
+    row = live_class(conn, code, now)
+    require_teacher(row, teacher_key, "close the class")
+    bump_version(conn, code, closed_at=now)
+
+
+def join(conn: Connection, code: str, nickname: object, now: float) -> tuple[str, str]:
+    """Add a student; return (student_id, the nickname as stored, made unique)."""
+    name = clean_nickname(nickname)
+    live_class(conn, code, now, lock=True)
+    count = conn.scalar(select(func.count()).select_from(students).where(students.c.class_code == code))
+    if count >= MAX_STUDENTS:
+        raise ClassError(f"Class {format_code(code)} is full ({MAX_STUDENTS} students).")
+    taken = conn.scalars(select(students.c.nickname_key).where(students.c.class_code == code)).all()
+    name = unique_nickname(name, taken)
+    student_id = new_student_id()
+    conn.execute(
+        students.insert().values(
+            id=student_id, class_code=code, nickname=name, nickname_key=nickname_key(name), joined_at=now
+        )
+    )
+    return student_id, name
+
+
+def set_follow(conn: Connection, code: str, teacher_key: object, link: object, now: float) -> int:
+    """Set the teacher's follow-me link; return the new version students will see."""
+    link = clean_link(link, "follow-me link")
+    row = live_class(conn, code, now)
+    require_teacher(row, teacher_key, "lead the class")
+    return bump_version(conn, code, follow_link=link)
+
+
+@functools.cache
+def follow_query() -> Select:
+    """The follow-me row (class and current poll, one indexed query); bind `code`. Built once."""
+    return (
+        select(
+            classes.c.code,
+            classes.c.created_at,
+            classes.c.expires_at,
+            classes.c.closed_at,
+            classes.c.version,
+            classes.c.follow_link,
+            classes.c.current_poll_id,
+            polls.c.state,
+        )
+        .select_from(classes.outerjoin(polls, polls.c.id == classes.c.current_poll_id))
+        .where(classes.c.code == bindparam("code", type_=String))
+    )
+
+
+def follow_state(conn: Connection, code: str, now: float) -> FollowState:
+    """The follow-me state students poll every 1-2 s."""
+    row = conn.execute(follow_query(), {"code": code}).first()
+    check_live(row, code, now)
+    return FollowState(row.version, row.follow_link, row.current_poll_id, row.state)
+
+
+def status(conn: Connection, code: str, now: float) -> ClassStatus:
+    """A class at a glance."""
+    follow = follow_state(conn, code, now)
+    row = conn.execute(
+        select(classes.c.title, classes.c.created_at, classes.c.expires_at).where(classes.c.code == code)
+    ).first()
+    n_students = conn.scalar(select(func.count()).select_from(students).where(students.c.class_code == code))
+    n_runs = conn.scalar(select(func.count()).select_from(runs).where(runs.c.class_code == code))
+    return ClassStatus(code, row.title, row.created_at, row.expires_at, n_students, n_runs, follow)
