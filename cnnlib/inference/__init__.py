@@ -12,6 +12,7 @@ This package's public face is this module; the modules inside it:
     uploads.py      read_image, flatten_paper, ImageInputError: an uploaded photo or scan
     explain.py      feature_maps, grad_cam, channel_order: what the network looked at
     pretrained.py   load_pretrained, load_pretrained_bundle, PretrainedError: the bundled model
+    link.py         the Draw & predict page's state as a link (DRAW_LINK)
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from cnnlib.inference.explain import (
     channel_strength,
     feature_maps,
     grad_cam,
+)
+from cnnlib.inference.link import (
+    DRAW_LINK,
 )
 from cnnlib.inference.predict import (
     Preprocessed,
@@ -48,6 +52,7 @@ from cnnlib.inference.uploads import (
 )
 
 __all__ = [
+    "DRAW_LINK",
     "ImageInputError",
     "MAX_UPLOAD_BYTES",
     "Preprocessed",

@@ -8,6 +8,7 @@ This package's public face is this module; the modules inside it:
 
     convolution.py  KERNELS and their notes, apply_kernel, explain_position, ReLU, pooling, typed kernels
     images.py       bundled samples, test patterns and safe image uploads
+    link.py         the page's state as a link (KERNELS_LINK)
 """
 
 from __future__ import annotations
@@ -46,6 +47,11 @@ from cnnlib.kernels.images import (
     sample_dataset,
     text_image,
 )
+from cnnlib.kernels.link import (
+    KERNELS_LINK,
+    format_weights,
+    parse_weights,
+)
 from cnnlib.kernels.presets import (
     EFFECT_CHOICES,
     KERNEL_EFFECTS,
@@ -63,6 +69,9 @@ from cnnlib.kernels.presets import (
 )
 
 __all__ = [
+    "KERNELS_LINK",
+    "format_weights",
+    "parse_weights",
     "sample_dataset",
     "CHANNEL_VIEWS",
     "ConvSettings",

@@ -11,6 +11,7 @@ This package's public face is this module; the modules inside it:
     window.py    the sliding window along one axis and the input pixels it never reads
     stack.py     a stack of layers: shapes and receptive field layer by layer
     quiz.py      the shape quiz: questions, answers, common mistakes, the score
+    link.py      the page's state as a link (SHAPES_LINK)
 """
 
 from __future__ import annotations
@@ -37,6 +38,9 @@ from cnnlib.shapes.formulas import (
     receptive_field_step,
     same_padding,
 )
+from cnnlib.shapes.link import (
+    SHAPES_LINK,
+)
 from cnnlib.shapes.quiz import (
     QUIZ_KINDS,
     Answer,
@@ -59,6 +63,7 @@ from cnnlib.shapes.window import (
 )
 
 __all__ = [
+    "SHAPES_LINK",
     "Answer",
     "LAYER_KINDS",
     "LayerResult",

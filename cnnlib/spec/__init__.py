@@ -21,6 +21,8 @@ This package's public face is this module; the modules inside it:
     formatting.py  format_shape/count/bytes/rf, summary_records, explain_params
     codegen.py     to_pytorch_code
     presets.py     PRESETS, PRESET_NOTES, DEFAULT_PRESET
+    token.py       a spec as a link token (spec_to_token / spec_from_token)
+    link.py        the Model builder's link state (BUILDER_LINK) and the model field of links
 """
 
 from __future__ import annotations
@@ -71,6 +73,12 @@ from cnnlib.spec.formatting import (
     format_shape,
     summary_records,
 )
+from cnnlib.spec.link import (
+    BUILDER_LINK,
+    format_model,
+    model_field,
+    parse_model,
+)
 from cnnlib.spec.model import (
     LayerSpec,
     ModelSpec,
@@ -82,8 +90,18 @@ from cnnlib.spec.presets import (
     PRESET_NOTES,
     PRESETS,
 )
+from cnnlib.spec.token import (
+    spec_from_token,
+    spec_to_token,
+)
 
 __all__ = [
+    "BUILDER_LINK",
+    "format_model",
+    "model_field",
+    "parse_model",
+    "spec_from_token",
+    "spec_to_token",
     "AUTO",
     "DEFAULT_PRESET",
     "FIELDS",

@@ -18,6 +18,7 @@ This package's public face is this module; the modules inside it:
     slots.py       the process-wide limit on concurrent runs and its queue
     evaluation.py  confusion matrix, per-class metrics, mistakes, filters, feature maps
     one_step/      one training step in slow motion (its own public face)
+    link.py        the page's settings as a link (TRAINING_LINK)
 """
 
 from __future__ import annotations
@@ -56,6 +57,9 @@ from cnnlib.training.evaluation import (
     per_class_metrics,
     predict_proba,
 )
+from cnnlib.training.link import (
+    TRAINING_LINK,
+)
 from cnnlib.training.run import (
     MAX_LOSS_POINTS,
     TrainingRun,
@@ -70,6 +74,7 @@ from cnnlib.training.snapshot import (
 )
 
 __all__ = [
+    "TRAINING_LINK",
     "ConfigError",
     "DEFAULT_DEMO",
     "DEMO_DATASET",

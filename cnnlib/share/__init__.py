@@ -1,0 +1,73 @@
+"""Sharing what is on screen: page states as links, QR codes, lesson plans. No torch, no Streamlit.
+
+A page's state travels in its URL (query params), so the address bar is always a link to what is
+on screen: a teacher shares it as a link or a QR code, a lesson plan is a list of such states, and
+a class session sends the teacher's state to the students. Links are untrusted input.
+
+This package's public face is this module; the modules inside it:
+
+    fields.py   Field, LinkSchema: typed, bounded parsing of query params; Ignored items and the message
+    pack.py     pack / unpack: JSON in a link ("v1." + base64 of zlib), with limits against bombs
+    qr.py       qr_svg / qr_png: a link as a QR code for the projector (segno)
+    lessons.py  parse_lesson: lesson plans (steps of page states, notes, questions); the bundled ones
+    files/      the bundled lessons (JSON)
+
+The page schemas live with their pages' domains (cnnlib.kernels.link, cnnlib.shapes.link,
+cnnlib.spec.link, cnnlib.training.link, cnnlib.inference.link); FRAME_LINK here holds the keys every
+page shares (projector view, lesson step, class code).
+"""
+
+from __future__ import annotations
+
+from cnnlib.share.fields import (
+    MAX_KEYS,
+    MAX_QUERY_CHARS,
+    Field,
+    Ignored,
+    LinkSchema,
+    Parsed,
+    first_value,
+    ignored_message,
+    slug,
+    slug_choices,
+)
+from cnnlib.share.frame import FRAME_KEYS, FRAME_LINK
+from cnnlib.share.lessons import (
+    BUNDLED,
+    Lesson,
+    LessonError,
+    Question,
+    Step,
+    bundled_lesson_text,
+    parse_lesson,
+)
+from cnnlib.share.pack import PackError, pack, unpack
+from cnnlib.share.qr import QRError, qr_png, qr_svg
+
+__all__ = [
+    "BUNDLED",
+    "FRAME_KEYS",
+    "FRAME_LINK",
+    "MAX_KEYS",
+    "MAX_QUERY_CHARS",
+    "Field",
+    "Ignored",
+    "Lesson",
+    "LessonError",
+    "LinkSchema",
+    "PackError",
+    "Parsed",
+    "QRError",
+    "Question",
+    "Step",
+    "bundled_lesson_text",
+    "first_value",
+    "ignored_message",
+    "pack",
+    "parse_lesson",
+    "qr_png",
+    "qr_svg",
+    "slug",
+    "slug_choices",
+    "unpack",
+]

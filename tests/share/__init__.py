@@ -1,0 +1,1 @@
+"""Tests of cnnlib.share and the pages link schemas."""
