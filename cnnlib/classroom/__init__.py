@@ -34,6 +34,7 @@ without class features. Classes expire after $CNN_CLASSROOM_SESSION_HOURS (defau
 Modules:
 
     store.py       ClassStore: one short transaction per call, errors in plain words
+    shared_run.py  the teacher's training run shared for the class to watch (schema v2)
     sessions.py    classes, students, the teacher and student checks, follow-me
     polls.py       polls: open, answer (upsert), close/reveal, counts
     board.py       the results board and its two rankings

@@ -4,7 +4,8 @@ Tables (SQLAlchemy Core, the same on SQLite and PostgreSQL; times are UTC epoch 
 
     classes         code (PK), title, teacher_key_hash, created_at, expires_at, closed_at,
                     version (bumped by every teacher action: students poll this one row),
-                    follow_link (the teacher's "follow me" link), current_poll_id
+                    follow_link (the teacher's "follow me" link), current_poll_id,
+                    shared_run, shared_run_at (v2: the teacher's run for everyone to watch)
     students        id (random, PK), class_code, nickname, nickname_key (unique per class)
     polls           id, class_code, question, options (JSON list), correct, state, created_at
     answers         (poll_id, student_id) PK, answer: one answer per student, replaced on change
@@ -49,7 +50,7 @@ from sqlalchemy import (
 
 from cnnlib.classroom.errors import ClassUnavailable
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 ADVISORY_LOCK_ID = 1_717_170_017  # pg_advisory_xact_lock key for migrations (any constant)
 
 metadata = MetaData()
@@ -66,6 +67,8 @@ classes = Table(
     Column("version", Integer, nullable=False, server_default="0"),
     Column("follow_link", String(2000), nullable=False, server_default=""),
     Column("current_poll_id", Integer),
+    Column("shared_run", Text, nullable=False, server_default=""),  # v2: the teacher's run, as JSON
+    Column("shared_run_at", Float),  # v2
 )
 
 students = Table(
@@ -131,8 +134,15 @@ schema_version = Table(
     Column("migrated_at", Float, nullable=False),
 )
 
-# version -> fn(conn) that takes a database at version - 1 to this version (none yet: v1 is the first).
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
+
+def _v2_shared_run(conn: Connection) -> None:
+    """v2: the teacher's training run shared with the class (cnnlib.classroom.shared_run)."""
+    conn.execute(text("ALTER TABLE classes ADD COLUMN shared_run TEXT NOT NULL DEFAULT ''"))
+    conn.execute(text("ALTER TABLE classes ADD COLUMN shared_run_at FLOAT"))
+
+
+# version -> fn(conn) that takes a database at version - 1 to this version.
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _v2_shared_run}
 
 
 def current_version(conn: Connection) -> int:

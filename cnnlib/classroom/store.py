@@ -23,6 +23,7 @@ from sqlalchemy.engine import URL
 from cnnlib.classroom import board as board_ops
 from cnnlib.classroom import polls as poll_ops
 from cnnlib.classroom import sessions
+from cnnlib.classroom import shared_run as shared_run_ops
 from cnnlib.classroom.codes import new_teacher_key, normalize_code
 from cnnlib.classroom.engine import database_error, describe, make_engines, resolve_url
 from cnnlib.classroom.errors import ClassError, ClassUnavailable
@@ -245,6 +246,18 @@ class ClassStore:
         """The answer this student gave (None if none yet)."""
         code = normalize_code(code)
         return self._run(False, lambda c, now: poll_ops.student_answer(c, code, poll_id, student_id, now))
+
+    # -- the teacher's shared run ---------------------------------------------------------------
+
+    def share_run(self, code: str, teacher_key: str, progress: dict | None) -> None:
+        """Publish the teacher's training progress for the class to watch (teacher only; None clears)."""
+        code = normalize_code(code)
+        self._run(True, lambda c, now: shared_run_ops.share_run(c, code, teacher_key, progress, now))
+
+    def shared_run(self, code: str) -> dict | None:
+        """The teacher's shared run (with "age_s", seconds since it was published), or None."""
+        code = normalize_code(code)
+        return self._run(False, lambda c, now: shared_run_ops.shared_run(c, code, now))
 
     # -- the results board ---------------------------------------------------------------------
 

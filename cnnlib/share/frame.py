@@ -13,7 +13,7 @@ import re
 
 from cnnlib.share.fields import Field, LinkSchema
 
-_CODE = re.compile(r"^[A-Za-z0-9]{4,12}$")
+_CODE = re.compile(r"^[A-Za-z0-9-]{4,16}$")  # "K7M-Q2R" as shown, or "K7MQ2R"
 _KEY = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
 _LESSON = re.compile(r"^[a-z0-9_]{1,40}$")
 
@@ -38,7 +38,7 @@ FRAME_LINK = LinkSchema(
             "custom",
             None,
             "class code",
-            parse_fn=lambda t: _match(_CODE, "class code")(t).upper(),
+            parse_fn=lambda t: _match(_CODE, "class code")(t).replace("-", "").upper(),
             format_fn=str,
         ),
         Field("key", "custom", None, "teacher key", parse_fn=_match(_KEY, "teacher key"), format_fn=str),

@@ -234,22 +234,67 @@ def test_a_restart_keeps_everything(store_url, clock):
 def test_the_schema_is_versioned_and_a_migration_runs_once(store, store_url, monkeypatch):
     writer = store._writer
     with writer.connect() as conn:
-        assert schema_mod.current_version(conn) == schema_mod.SCHEMA_VERSION == 1
+        assert schema_mod.current_version(conn) == schema_mod.SCHEMA_VERSION == 2
     calls = []
 
     def add_note(conn):
         calls.append(1)
         conn.execute(text("ALTER TABLE classes ADD COLUMN note VARCHAR(40)"))
 
-    monkeypatch.setitem(schema_mod.MIGRATIONS, 2, add_note)
-    assert schema_mod.ensure_schema(writer, latest=2) == 1
-    assert schema_mod.ensure_schema(writer, latest=2) == 2
+    monkeypatch.setitem(schema_mod.MIGRATIONS, 3, add_note)
+    assert schema_mod.ensure_schema(writer, latest=3) == 2
+    assert schema_mod.ensure_schema(writer, latest=3) == 3
     assert calls == [1]
     with writer.connect() as conn:
         assert "note" in {c["name"] for c in inspect(conn).get_columns("classes")}
     # A database newer than the code is refused, not touched.
-    with pytest.raises(ClassUnavailable, match="schema version 2, newer than this app"):
+    with pytest.raises(ClassUnavailable, match="schema version 3, newer than this app"):
         ClassStore.open(store_url)
+
+
+def test_a_version_1_database_migrates_to_version_2_keeping_its_classes(store_url, clock):
+    """A database as v1 left it (no shared-run columns, stamped 1) gets the v2 columns and keeps its rows."""
+    from sqlalchemy import create_engine
+
+    engine = create_engine(store_url)
+    with engine.begin() as conn:
+        schema_mod.metadata.create_all(conn)
+        conn.execute(text("ALTER TABLE classes DROP COLUMN shared_run"))
+        conn.execute(text("ALTER TABLE classes DROP COLUMN shared_run_at"))
+        conn.execute(schema_mod.schema_version.insert().values(id=1, version=1, migrated_at=0.0))
+        conn.execute(
+            text(
+                "INSERT INTO classes (code, title, teacher_key_hash, created_at, expires_at, version, follow_link) "
+                "VALUES ('KXMQ2R', 'Old', :h, :t, :e, 0, '')"
+            ),
+            {"h": "x" * 64, "t": clock(), "e": clock() + 3600},
+        )
+    engine.dispose()
+    store = ClassStore.open(store_url, clock=clock)
+    try:
+        assert store.status("KXMQ2R").title == "Old" and store.shared_run("KXMQ2R") is None
+        with store._writer.connect() as conn:
+            assert schema_mod.current_version(conn) == 2
+    finally:
+        store.close()
+
+
+def test_the_teacher_shares_a_run_and_students_read_it(store, clock):
+    info = store.create_class("Watch")
+    assert store.shared_run(info.code) is None
+    store.share_run(
+        info.code, info.teacher_key, {"status": "running", "epoch": 2, "loss": [2.3, 1.1, float("nan")]}
+    )
+    seen = store.shared_run(info.code)
+    assert seen["status"] == "running" and seen["loss"] == [2.3, 1.1, None] and seen["age_s"] >= 0
+    with pytest.raises(ClassError, match="teacher"):
+        store.share_run(info.code, "wrong-key-" * 4, {"status": "x"})
+    with pytest.raises(ClassError, match="too big"):
+        store.share_run(info.code, info.teacher_key, {f"k{i}": "x" * 400 for i in range(60)})
+    with pytest.raises(ClassError, match="numbers"):
+        store.share_run(info.code, info.teacher_key, {"loss": ["a"]})
+    store.share_run(info.code, info.teacher_key, None)
+    assert store.shared_run(info.code) is None
 
 
 def test_stores_opening_a_fresh_database_at_once_create_it_once(store_url):
