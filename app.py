@@ -1,8 +1,26 @@
-"""CNN Classroom: the landing page. Every page of the app opens with the shared frame."""
+"""CNN Classroom: the landing page. Every page of the app opens with the shared frame.
+
+A whole class opens this page at once, so it is a handful of elements: each lesson's card is a
+single page link (its label holds the blurb; the style below turns the links into cards).
+"""
 
 import streamlit as st
 
-from pages.ui.frame import PAGES, device_label, frame
+from cnnlib.device import device_label
+from pages.ui.frame import PAGES, frame
+
+CARDS_CSS = (
+    "<style>"
+    ".st-key-home_cards > [data-testid='stElementContainer'] {flex: 1 1 15rem; width: auto !important;}"
+    ".st-key-home_cards [data-testid='stPageLink'], .st-key-home_cards [data-testid='stPageLink'] > div"
+    " {height: 100%;}"
+    ".st-key-home_cards a[data-testid='stPageLink-NavLink'] {height: 100%; align-items: flex-start;"
+    " padding: 0.75rem 1rem; border: 1px solid rgba(49, 51, 63, 0.2); border-radius: 0.5rem;}"
+    ".st-key-home_cards a[data-testid='stPageLink-NavLink'] * {white-space: normal; overflow: visible;"
+    " text-overflow: clip;}"
+    ".st-key-home_cards p {font-size: 1rem; line-height: 1.5;}"
+    "</style>"
+)
 
 frame("home")
 
@@ -12,20 +30,15 @@ st.markdown(
     "A convolutional neural network (CNN) learns small **kernels** that slide over an image and "
     "light up where they find a pattern. Each page below lets you play with one idea, from a "
     "single 3×3 kernel to a trained network that reads your handwriting. Every number is computed "
-    "by PyTorch."
+    "by PyTorch." + CARDS_CSS,
+    unsafe_allow_html=True,
 )
-
-lessons = PAGES[1:]
-cells = [c for _ in range(2) for c in st.columns(3)]
-for cell, page in zip(cells, lessons, strict=False):
-    with cell.container(border=True, height="stretch"):
-        st.page_link(page.path, label=f"**{page.title}**", icon=page.icon)
-        st.write(page.blurb)
-with cells[len(lessons)].container(border=True, height="stretch"):
-    st.markdown("**:material/memory: Compute device**")
-    st.write(f"{device_label()}. Training uses a GPU (CUDA or Apple MPS) when the server has one.")
-
+with st.container(horizontal=True, key="home_cards"):
+    for page in PAGES[1:]:
+        st.page_link(page.path, label=f"**{page.title}**  \n{page.blurb}", icon=page.icon, width=240)
 st.markdown(
+    f"**:material/memory: Compute device:** {device_label()}. Training uses a GPU (CUDA or Apple MPS) "
+    "when the server has one.\n\n"
     "**Suggested lesson path:** Kernels → Shape calculator → Model builder → Training → "
     "Draw & predict. Each page stands alone too, so a teacher can jump straight to one."
 )

@@ -10,7 +10,10 @@ chart's DOM node. Prints:
 - the lag from the server's snapshot of the run to the chart being redrawn in the browser
   (`data-stamp` vs `data-drawn-at`, same machine clock); add up to one poll interval (0.5 s) for
   the age of the data the snapshot reads,
-- websocket bytes per second while training, and the run's training speed.
+- websocket bytes per second while training, and the run's training speed,
+- what opening the page costs the network: websocket bytes of the first view, HTTP bytes of
+  plotly.js (a static file, app/static/plotly-*.min.js.gz), and the same for a second page load in
+  the same browser (plotly.js then comes from the browser's cache: no request).
 
     .venv/bin/python benchmarks/bench_live_chart.py [--seconds 12]
 
@@ -92,12 +95,31 @@ def main() -> None:
             )
             pg = br.new_page(viewport={"width": 1280, "height": 800})
             frames: list[int] = []
+            static: list[tuple[str, int]] = []  # (file, bytes on the wire) of app/static requests
+
             pg.on("websocket", lambda ws: ws.on("framereceived", lambda p: frames.append(len(p))))
-            t0 = time.time()
-            pg.goto(f"{base}/training")
-            pg.wait_for_selector(IDLE, timeout=120_000)
-            pg.wait_for_selector("div.cc-live-plotly .main-svg", timeout=120_000)
-            print(f"page and plotly.js ready      {time.time() - t0:6.1f} s")
+            pg.on(
+                "requestfinished",
+                lambda req: (
+                    static.append((req.url.rsplit("/", 1)[-1], req.sizes()["responseBodySize"]))
+                    if "/app/static/" in req.url
+                    else None
+                ),
+            )
+            for visit in ("first", "second"):
+                frames.clear()
+                static.clear()
+                t0 = time.time()
+                pg.goto(f"{base}/training")
+                pg.wait_for_selector(IDLE, timeout=120_000)
+                pg.wait_for_selector("div.cc-live-plotly .main-svg", timeout=120_000)
+                ready = time.time() - t0
+                time.sleep(1.0)
+                fetched = sum(n for _, n in static)
+                print(
+                    f"{visit} page load: plotly.js ready {ready:5.1f} s; websocket {sum(frames) / 1e3:8.1f} kB; "
+                    f"static files over HTTP {fetched / 1e3:8.1f} kB ({len(static)} request(s))"
+                )
             pg.locator(".st-key-train_start button").click()
             pg.wait_for_function(
                 "() => (document.querySelector('div.cc-live-plotly') || {}).ccDraws >= 3", timeout=120_000

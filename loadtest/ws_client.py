@@ -139,6 +139,7 @@ class RunResult:
     status: int
     elements: list[Any] = field(default_factory=list)
     arrived: list[float] = field(default_factory=list)  # seconds from send to each element
+    fragments: list[str] = field(default_factory=list)  # the fragment each element was drawn in ("" = none)
     bytes_in: int = 0  # bytes received for this run (references count as their own size)
     exceptions: list[str] = field(default_factory=list)
     errors_shown: list[str] = field(default_factory=list)  # st.error boxes (not failures)
@@ -167,6 +168,15 @@ class RunResult:
             if isinstance(wid, str) and wid.endswith("-" + key):
                 return wid
         return None
+
+    def fragment_of(self, element_id: str) -> str:
+        """The fragment the element (widget, component) with this id was drawn in: a browser sends a
+        change of it as a rerun of that fragment only (`StreamlitSession.run(fragment_id=...)`)."""
+        for e, frag in zip(self.elements, self.fragments, strict=True):
+            k = e.WhichOneof("type")
+            if k and getattr(getattr(e, k), "id", None) == element_id:
+                return frag
+        return ""
 
     def components(self, name_part: str) -> list[str]:
         """Ids of components-v2 elements whose component name contains `name_part`."""
@@ -311,6 +321,7 @@ class StreamlitSession:
                     res.first_delta_s = now
                 res.elements.append(el)
                 res.arrived.append(now)
+                res.fragments.append(msg.delta.fragment_id)
                 et = el.WhichOneof("type")
                 if et == "exception":
                     res.exceptions.append(f"{el.exception.type}: {el.exception.message}")

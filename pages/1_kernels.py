@@ -6,7 +6,6 @@ frame("kernels")
 
 import streamlit as st
 
-from cnnlib import kernels as K
 from pages.ui.kernels import controls, views
 
 st.markdown(
@@ -23,7 +22,7 @@ st.caption(
 controls.init_state()
 with st.sidebar:  # the controls sit under the menu, so the pictures stay in view while they change
     st.header("1 · Image")
-    image, plane, label = controls.image_picker()
+    image, plane, label, image_key = controls.image_picker()
     st.header("2 · Kernel")
     name, kernel = controls.kernel_editor()
     with st.expander("What is a kernel?"):
@@ -35,7 +34,7 @@ with st.sidebar:  # the controls sit under the menu, so the pictures stay in vie
     with st.expander("Why ReLU? Why pooling?"):
         st.markdown(views.EXPLAIN["relu"] + "\n\n" + views.EXPLAIN["pool"])
 
-fm = K.feature_map(plane, kernel, settings)
+fm = views.feature_map(plane, image_key, kernel, settings)  # computed once per process for these inputs
 pixel = views.clamp_pixel(fm.conv, label)
 
 st.toggle(
@@ -43,7 +42,7 @@ st.toggle(
     key="k_predict",
     help="Hide the feature map until you guess.",
 )
-views.maps(plane, label, fm, name, kernel, settings, pixel)
+views.maps(plane, label, fm, name, kernel, settings, pixel, image_key)
 
 st.subheader("Output size")
 views.output_size(plane.shape, kernel.shape, settings)
@@ -53,10 +52,10 @@ st.markdown(
     "Pick an output pixel. The kernel sits on the input patch outlined in cyan; each input value is "
     "multiplied by the kernel weight on top of it, and the products are added up (plus the bias)."
 )
-views.step_through(plane, kernel, settings, fm)
+views.step_through(plane, kernel, settings, fm, image_key)
 
 st.subheader("Compare with a second kernel")
 st.markdown("The same image and layer settings, with another preset kernel.")
-views.compare(plane, name, fm, settings)
+views.compare(plane, name, fm, settings, image_key, kernel)
 
 controls.save_state()

@@ -18,45 +18,47 @@ st.markdown(
     "and never disagrees with PyTorch."
 )
 
+EXPLANATIONS = {
+    "What do padding, stride and dilation do?": (
+        "- **Kernel size k**: how many pixels the window covers along each side.\n"
+        "- **Padding p**: rings of zeros added around the input, so the window can sit on the "
+        'edges too. `padding="same"` picks the padding that keeps the size (stride 1 only); '
+        '`"valid"` means no padding.\n'
+        "- **Stride s**: how many pixels the window jumps each step. Stride 2 roughly halves the size.\n"
+        "- **Dilation d**: gaps between the kernel's taps. A 3×3 kernel with dilation 2 spans 5×5 "
+        "pixels but still reads only 9 of them: it sees wider for the same price.\n"
+        "- The window spans d·(k − 1) + 1 pixels, so the formula counts how many times that span "
+        "fits in in + 2p pixels, moving s at a time."
+    ),
+    "Why round down (floor)?": (
+        "The window only stops where it fits completely. If the last step would hang over the "
+        "edge, PyTorch doesn't take it, so the division rounds **down**, and the leftover rows "
+        "and columns at the bottom and right are never read (the calculator lists them). The "
+        "**+ 1** counts the window's first position, before any step."
+    ),
+    "ceil_mode (pooling only)": (
+        "`ceil_mode=True` rounds **up** instead: one more window is allowed to hang over the edge, "
+        "and it pools whatever part of it lies on the input. PyTorch adds one rule: that last "
+        "window must *start* inside the input (or the left padding), otherwise it is dropped. "
+        "The formula shows when that happens."
+    ),
+    "Transposed convolution (ConvTranspose2d)": (
+        "A transposed convolution *grows* the image, as in decoders and U-Nets: out = (in − 1)·s − "
+        "2p + d(k − 1) + output_padding + 1. It equals an ordinary stride-1 convolution over the "
+        "input stretched with s − 1 zeros between pixels, which is how the picture draws it. Here "
+        "padding *crops* the output, and output_padding (smaller than the stride) picks between "
+        "sizes that the stride makes ambiguous."
+    ),
+}
+
 MODES = [":material/calculate: One layer", ":material/stacks: Stack of layers", ":material/quiz: Quiz"]
 mode = st.radio("Mode", MODES, horizontal=True, key="sc_mode", label_visibility="collapsed")
 
 if mode == MODES[0]:
-    ex1, ex2 = st.columns(2)
-    with ex1.expander("What do padding, stride and dilation do?"):
-        st.markdown(
-            "- **Kernel size k**: how many pixels the window covers along each side.\n"
-            "- **Padding p**: rings of zeros added around the input, so the window can sit on the "
-            'edges too. `padding="same"` picks the padding that keeps the size (stride 1 only); '
-            '`"valid"` means no padding.\n'
-            "- **Stride s**: how many pixels the window jumps each step. Stride 2 roughly halves the size.\n"
-            "- **Dilation d**: gaps between the kernel's taps. A 3×3 kernel with dilation 2 spans 5×5 "
-            "pixels but still reads only 9 of them: it sees wider for the same price.\n"
-            "- The window spans d·(k − 1) + 1 pixels, so the formula counts how many times that span "
-            "fits in in + 2p pixels, moving s at a time."
-        )
-    with ex2.expander("Why round down (floor)?"):
-        st.markdown(
-            "The window only stops where it fits completely. If the last step would hang over the "
-            "edge, PyTorch doesn't take it, so the division rounds **down**, and the leftover rows "
-            "and columns at the bottom and right are never read (the calculator lists them). The "
-            "**+ 1** counts the window's first position, before any step."
-        )
-    with ex2.expander("ceil_mode (pooling only)"):
-        st.markdown(
-            "`ceil_mode=True` rounds **up** instead: one more window is allowed to hang over the edge, "
-            "and it pools whatever part of it lies on the input. PyTorch adds one rule: that last "
-            "window must *start* inside the input (or the left padding), otherwise it is dropped. "
-            "The formula shows when that happens."
-        )
-    with ex1.expander("Transposed convolution (ConvTranspose2d)"):
-        st.markdown(
-            "A transposed convolution *grows* the image, as in decoders and U-Nets: out = (in − 1)·s − "
-            "2p + d(k − 1) + output_padding + 1. It equals an ordinary stride-1 convolution over the "
-            "input stretched with s − 1 zeros between pixels, which is how the picture draws it. Here "
-            "padding *crops* the output, and output_padding (smaller than the stride) picks between "
-            "sizes that the stride makes ambiguous."
-        )
+    # One at a time, on demand: a row of pills (one widget) instead of four expanders in columns.
+    picked = st.pills("Explain", list(EXPLANATIONS), selection_mode="single", key="sc_explain")
+    if picked:
+        st.markdown(EXPLANATIONS[picked])
     shapes_single.render()
 elif mode == MODES[1]:
     st.markdown(

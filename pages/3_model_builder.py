@@ -114,25 +114,25 @@ with st.container(border=True):
     st.subheader(":material/psychology: Predict, then reveal")
     V.render_quiz(spec, rows)
 
-e1, e2, e3 = st.columns(3)
-with e1.expander("What does each layer do?"):
-    st.markdown("\n".join(f"- **{t}**: {S.LAYER_DOCS[t]}" for t in S.LAYER_TYPES))
-with e2.expander("Why do shapes shrink?"):
-    st.markdown(
+EXPLANATIONS = {
+    "What does each layer do?": "\n".join(f"- **{t}**: {S.LAYER_DOCS[t]}" for t in S.LAYER_TYPES),
+    "Why do shapes shrink?": (
         "A kernel of size *k* fits into an input of size *n* only at *n − k + 1* places, so each "
         "convolution without padding trims *k − 1* pixels; padding *p* adds *2p* back and stride *s* "
-        "keeps every *s*-th place:"
-    )
-    st.latex(r"n_\text{out} = \left\lfloor \frac{n + 2p - d(k-1) - 1}{s} \right\rfloor + 1")
-    st.markdown(
-        "A 2x2 max pool with stride 2 halves the height and width. Flatten turns "
+        "keeps every *s*-th place:\n\n"
+        r"$$n_\text{out} = \left\lfloor \frac{n + 2p - d(k-1) - 1}{s} \right\rfloor + 1$$"
+        "\n\nA 2x2 max pool with stride 2 halves the height and width. Flatten turns "
         "C × H × W into one vector of C·H·W numbers, which is what Linear layers read."
-    )
-with e3.expander("Parameters, MACs, receptive field?"):
-    st.markdown(
+    ),
+    "Parameters, MACs, receptive field?": (
         "- **Parameters**: the numbers training adjusts. Conv2d: in × out × k × k weights + out biases; "
         "Linear: in × out + out.\n"
         "- **MACs**: multiply-adds for one image, a measure of compute (conv and linear layers).\n"
         "- **Receptive field**: how many input pixels (height × width) one output pixel depends on. It grows "
         "with every kernel and faster after each stride or pool; after a Linear layer it is the whole image."
-    )
+    ),
+}
+# One at a time, on demand: a row of pills (one widget) instead of three expanders in columns.
+picked = st.pills("Explain", list(EXPLANATIONS), selection_mode="single", key="b_explain")
+if picked:
+    st.markdown(EXPLANATIONS[picked])

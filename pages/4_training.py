@@ -7,7 +7,6 @@ frame("training")
 import streamlit as st
 
 from cnnlib.training import overfitting_flag
-from pages.ui.live_plotly import plotly_loader
 from pages.ui.training import live
 from pages.ui.training.results import render_results
 from pages.ui.training.setup import render_setup
@@ -21,7 +20,6 @@ st.markdown(
 )
 
 live.harvest()  # a run that finished while we were away: keep its curves and model
-plotly_loader()  # plotly.js, once per page (hidden); the live chart redraws in place with it
 
 TABS = [
     ":material/monitoring: Train",
@@ -32,7 +30,7 @@ tab_train, tab_results, tab_slow = st.tabs(TABS, key="train_tab", on_change="rer
 
 
 def explain() -> None:
-    """Short explanations at the point of use, for the teacher to open one at a time."""
+    """Short explanations at the point of use, one at a time: the teacher picks the one to read."""
     notes = {
         "Optimizers: SGD, Adam, AdamW": "**SGD** steps straight downhill; with **momentum** it keeps some of its "
         "previous direction, like a rolling ball. **Adam** gives every weight its own step size from the history "
@@ -62,11 +60,14 @@ def explain() -> None:
         "never learns from them, so their loss shows how it does on new images. The **seed** fixes every "
         "random choice (the first weights, the batch order): the same seed and settings give the same run.",
     }
-    st.markdown("##### :material/school: What the settings and the charts mean")
-    cols = st.columns(2)
-    for i, (title, text) in enumerate(notes.items()):
-        with cols[i % 2].expander(title):
-            st.markdown(text)
+    picked = st.pills(
+        ":material/school: What the settings and the charts mean",
+        list(notes),
+        selection_mode="single",
+        key="train_explain",
+    )
+    if picked:
+        st.markdown(notes[picked])
 
 
 def predict_then_reveal() -> None:

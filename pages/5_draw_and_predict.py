@@ -29,97 +29,108 @@ with top_right:
 if choice is None:
     st.stop()
 
-# The input and the answer side by side; on a narrow screen the answer wraps below the canvas
-# instead of squeezing it (the canvas has a fixed size).
-st.html(  # the answer's box (Streamlit wraps each child of the row) wraps below when narrower than this
-    "<style>.st-key-draw_top > div:has(> .st-key-draw_right) { min-width: min(100%, 280px); }</style>"
-)
-row = st.container(horizontal=True, gap="medium", key="draw_top")
-left = row.container(width=330, key="draw_left")
-right = row.container(key="draw_right")
-with left:
-    given = draw_input.input_panel()
 
-pre = None
-if given.image is not None:
-    try:
-        pre = preprocess_drawing(given.image, mean=choice.mean, std=choice.std)
-    except ValueError as err:
-        left.error(f"That picture could not be used: {err}")
-
-hidden = False
-with right:
-    if pre is None or pre.empty:
-        if given.source == "canvas":
-            st.markdown("### Draw a digit")
-            st.info(
-                pre.message
-                if pre is not None
-                else "Draw a digit from 0 to 9 on the black square, "
-                "with the mouse, a finger or a pen. The answer appears when you lift the pen.",
-                icon=":material/draw:",
-            )
-        else:
-            st.markdown("### Upload a digit")
-            st.info(
-                "No ink found in that image: upload a photo or scan of one digit."
-                if pre is not None
-                else "Upload a photo or scan of one handwritten digit to see the network's answer.",
-                icon=":material/upload:",
-            )
-    else:
-        probs = predict(choice.model, pre.tensor)
-        hidden = quiz and st.session_state.get("draw_revealed") != pre.signature
-        st.caption(f"Model: {choice.title}")
-        for note in pre.notes:  # about the drawing itself: read before the answer
-            st.warning(note, icon=":material/warning:")
-        draw_views.answer_panel(probs, choice.classes, hidden, pre.signature)
-
-if pre is not None and not pre.empty:
-    st.subheader("1 · What the network sees")
-    st.caption(
-        "The MNIST recipe, step by step: crop to the ink, scale the longer side to 20 px, "
-        "centre the ink's mass in a 28×28 square, normalise (the same picture, only its numbers change)."
+@st.fragment
+def drawing(choice: draw_views.ModelChoice, quiz: bool) -> None:
+    """Everything that follows the drawing. A fragment: a stroke (or a control in here) reruns only
+    this, not the menu, the intro and the model selector (about 2-3 ms of server CPU a stroke)."""
+    # The input and the answer side by side; on a narrow screen the answer wraps below the canvas
+    # instead of squeezing it (the canvas has a fixed size).
+    st.html(  # the answer's box (Streamlit wraps each child of the row) wraps below when narrower than this
+        "<style>.st-key-draw_top > div:has(> .st-key-draw_right) { min-width: min(100%, 280px); }</style>"
     )
-    draw_views.steps_row(pre, given.source)
-    with st.expander("Why preprocess the drawing like MNIST?"):
-        st.markdown(
-            "The network only ever saw MNIST digits: white on black, about 20 px tall, centred by "
-            "their *centre of mass* in a 28×28 square, and normalised with the training set's mean "
-            f"and standard deviation ({choice.mean:.4f} and {choice.std:.4f}). A drawing that "
-            "does not look like that, say a small digit in a corner of a big canvas squashed to "
-            "28×28, is an image it has never seen, and it guesses badly. Same recipe in, good "
-            "answers out: that is why the steps above copy how MNIST itself was made. Try it: draw "
-            "a small digit in a corner and compare."
-        )
-        if hidden:
-            st.caption("Reveal the answer first to compare with a naive squashing of the canvas.")
+    row = st.container(horizontal=True, gap="medium", key="draw_top")
+    left = row.container(width=330, key="draw_left")
+    right = row.container(key="draw_right")
+    with left:
+        given = draw_input.input_panel()
+
+    pre = None
+    if given.image is not None:
+        try:
+            pre = preprocess_drawing(given.image, mean=choice.mean, std=choice.std)
+        except ValueError as err:
+            left.error(f"That picture could not be used: {err}")
+
+    hidden = False
+    with right:
+        if pre is None or pre.empty:
+            if given.source == "canvas":
+                st.markdown("### Draw a digit")
+                st.info(
+                    pre.message
+                    if pre is not None
+                    else "Draw a digit from 0 to 9 on the black square, "
+                    "with the mouse, a finger or a pen. The answer appears when you lift the pen.",
+                    icon=":material/draw:",
+                )
+            else:
+                st.markdown("### Upload a digit")
+                st.info(
+                    "No ink found in that image: upload a photo or scan of one digit."
+                    if pre is not None
+                    else "Upload a photo or scan of one handwritten digit to see the network's answer.",
+                    icon=":material/upload:",
+                )
         else:
-            draw_views.naive_comparison(choice, given.image, probs)
+            probs = predict(choice.model, pre.tensor)
+            hidden = quiz and st.session_state.get("draw_revealed") != pre.signature
+            st.caption(f"Model: {choice.title}")
+            for note in pre.notes:  # about the drawing itself: read before the answer
+                st.warning(note, icon=":material/warning:")
+            draw_views.answer_panel(probs, choice.classes, hidden, pre.signature)
 
-    st.subheader("2 · Why this answer? Grad-CAM")
-    if hidden:
-        st.info("Reveal the answer first.", icon=":material/visibility_off:")
-    else:
-        draw_views.grad_cam_panel(choice.model, pre, choice.classes, int(probs.argmax()))
-    with st.expander("What does Grad-CAM show?"):
-        st.markdown(
-            "Grad-CAM (gradient-weighted class activation mapping) asks: *if this part of the last "
-            "convolution layer's output grew, how much would the score for the chosen class grow?* "
-            "It averages that gradient over each channel to weigh the channels, adds up the "
-            "weighted channels, keeps the positive part and stretches the small map back to "
-            "28×28. Red areas are where the evidence for the class was found. Pick another class "
-            "to see where the network found evidence for it (often almost nowhere)."
+    if pre is not None and not pre.empty:
+        st.subheader("1 · What the network sees")
+        st.caption(
+            "The MNIST recipe, step by step: crop to the ink, scale the longer side to 20 px, "
+            "centre the ink's mass in a 28×28 square, normalise (the same picture, only its numbers change)."
         )
+        draw_views.steps_row(pre, given.source)
+        # Lazy: its content (a second prediction and picture) runs only while it is open.
+        why = st.expander("Why preprocess the drawing like MNIST?", key="draw_why_open", on_change="rerun")
+        if why.open:
+            with why:
+                st.markdown(
+                    "The network only ever saw MNIST digits: white on black, about 20 px tall, centred by "
+                    "their *centre of mass* in a 28×28 square, and normalised with the training set's mean "
+                    f"and standard deviation ({choice.mean:.4f} and {choice.std:.4f}). A drawing that "
+                    "does not look like that, say a small digit in a corner of a big canvas squashed to "
+                    "28×28, is an image it has never seen, and it guesses badly. Same recipe in, good "
+                    "answers out: that is why the steps above copy how MNIST itself was made. Try it: draw "
+                    "a small digit in a corner and compare."
+                )
+                if hidden:
+                    st.caption("Reveal the answer first to compare with a naive squashing of the canvas.")
+                else:
+                    draw_views.naive_comparison(choice, given.image, probs)
 
-    st.subheader("3 · Inside the network: feature maps")
-    draw_views.feature_maps_panel(choice.model, pre)
-    with st.expander("What are feature maps?"):
-        st.markdown(
-            "Each convolution layer slides many small kernels over its input; each kernel makes "
-            "one *channel*, a map that is bright where the kernel found its pattern. The maps "
-            "shown are read after the layer's activation (ReLU), so dark means *not found here*. "
-            "Channels are sorted by their mean activation, strongest first; the number on each "
-            "tile is the channel's index. Early layers find strokes and edges at full resolution; "
-            "deeper layers see combinations of them over larger areas, on smaller maps."
-        )
+        st.subheader("2 · Why this answer? Grad-CAM")
+        if hidden:
+            st.info("Reveal the answer first.", icon=":material/visibility_off:")
+        else:
+            draw_views.grad_cam_panel(choice.model, pre, choice.classes, int(probs.argmax()))
+        with st.expander("What does Grad-CAM show?"):
+            st.markdown(
+                "Grad-CAM (gradient-weighted class activation mapping) asks: *if this part of the last "
+                "convolution layer's output grew, how much would the score for the chosen class grow?* "
+                "It averages that gradient over each channel to weigh the channels, adds up the "
+                "weighted channels, keeps the positive part and stretches the small map back to "
+                "28×28. Red areas are where the evidence for the class was found. Pick another class "
+                "to see where the network found evidence for it (often almost nowhere)."
+            )
+
+        st.subheader("3 · Inside the network: feature maps")
+        draw_views.feature_maps_panel(choice.model, pre)
+        with st.expander("What are feature maps?"):
+            st.markdown(
+                "Each convolution layer slides many small kernels over its input; each kernel makes "
+                "one *channel*, a map that is bright where the kernel found its pattern. The maps "
+                "shown are read after the layer's activation (ReLU), so dark means *not found here*. "
+                "Channels are sorted by their mean activation, strongest first; the number on each "
+                "tile is the channel's index. Early layers find strokes and edges at full resolution; "
+                "deeper layers see combinations of them over larger areas, on smaller maps."
+            )
+
+
+drawing(choice, quiz)

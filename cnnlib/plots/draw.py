@@ -1,5 +1,9 @@
 """Figures and images for the Draw & predict page (pure functions; no streamlit).
 
+Every figure here is rebuilt on each stroke, so each is a plain {"data", "layout"} dict (plotly's
+validating constructors cost 3-10 ms per figure; the tests validate these dicts with go.Figure).
+Heat-map values are rounded to 3 decimals (float32): the colours and hover labels show no more.
+
 - `probability_figure`: class probabilities as a bar chart, the top class highlighted.
 - `mosaic` / `feature_grid_figure`: one conv layer's channels, strongest first, as a tiled heat map.
 - `cam_figure`: Grad-CAM heat map next to the same map laid over the 28x28 input.
@@ -11,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import plotly.graph_objects as go
 from PIL import Image
 
 TOP_COLOUR = "#1F5FBF"  # the theme's primary colour
@@ -19,40 +22,42 @@ OTHER_COLOUR = "#B8C2D1"
 FONT = {"size": 16}
 
 
-def probability_figure(probs: np.ndarray, classes: Sequence[str], height: int = 300) -> go.Figure:
+def heat_values(z: np.ndarray) -> np.ndarray:
+    """A heat map's values as sent to the browser: float32, 3 decimals, C order (NaN stays a gap)."""
+    return np.ascontiguousarray(np.round(np.asarray(z, dtype=np.float32), 3))
+
+
+def probability_figure(probs: np.ndarray, classes: Sequence[str], height: int = 300) -> dict:
     """Bars of the class probabilities (in %), the top class in the primary colour and labelled."""
     p = np.asarray(probs, dtype=np.float64).reshape(-1)
     if len(p) != len(classes):
         raise ValueError(f"{len(p)} probabilities for {len(classes)} classes")
     top = int(p.argmax())
-    pct = 100 * p
-    labels = [str(c) for c in classes]
-    fig = go.Figure(
-        go.Bar(
-            x=labels,
-            y=pct,
-            marker_color=[TOP_COLOUR if i == top else OTHER_COLOUR for i in range(len(p))],
-            text=[
-                (f"<b>{v:.0f}%</b>" if i == top else f"{v:.0f}%") if v >= 0.5 else ""
-                for i, v in enumerate(pct)
-            ],
-            textposition="outside",
-            textfont={"size": 15, "color": [TOP_COLOUR if i == top else "#4B5563" for i in range(len(p))]},
-            constraintext="none",  # the default shrinks a label to its bar's width: tiny on the top bar
-            cliponaxis=False,
-            hovertemplate="class %{x}: %{y:.2f}%<extra></extra>",
-        )
-    )
-    fig.update_layout(
-        height=height,
-        margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        font=FONT,
-        yaxis={"range": [0, 112], "title": "probability (%)", "ticksuffix": "", "dtick": 25},
-        xaxis={"type": "category", "tickfont": {"size": 18 if len(p) <= 12 else 12}},
-        plot_bgcolor="white",
-        showlegend=False,
-    )
-    return fig
+    pct = [float(v) for v in 100 * p]
+    bar = {
+        "type": "bar",
+        "x": [str(c) for c in classes],
+        "y": pct,
+        "marker": {"color": [TOP_COLOUR if i == top else OTHER_COLOUR for i in range(len(p))]},
+        "text": [
+            (f"<b>{v:.0f}%</b>" if i == top else f"{v:.0f}%") if v >= 0.5 else "" for i, v in enumerate(pct)
+        ],
+        "textposition": "outside",
+        "textfont": {"size": 15, "color": [TOP_COLOUR if i == top else "#4B5563" for i in range(len(p))]},
+        "constraintext": "none",  # the default shrinks a label to its bar's width: tiny on the top bar
+        "cliponaxis": False,
+        "hovertemplate": "class %{x}: %{y:.2f}%<extra></extra>",
+    }
+    layout = {
+        "height": height,
+        "margin": {"l": 10, "r": 10, "t": 30, "b": 10},
+        "font": FONT,
+        "yaxis": {"range": [0, 112], "title": {"text": "probability (%)"}, "ticksuffix": "", "dtick": 25},
+        "xaxis": {"type": "category", "tickfont": {"size": 18 if len(p) <= 12 else 12}},
+        "plot_bgcolor": "white",
+        "showlegend": False,
+    }
+    return {"data": [bar], "layout": layout}
 
 
 def mosaic(fmap: np.ndarray, order: Sequence[int], cols: int = 4, pad: int = 1) -> np.ndarray:
@@ -74,12 +79,8 @@ def mosaic(fmap: np.ndarray, order: Sequence[int], cols: int = 4, pad: int = 1) 
 
 def feature_grid_figure(
     fmap: np.ndarray, order: Sequence[int], cols: int = 4, title: str = "", height: int | None = None
-) -> go.Figure:
-    """One layer's channels (in `order`, strongest first) as a tiled heat map, each tile labelled.
-
-    Built in one go from plain dicts (plotly validates each `add_annotation` call on its own,
-    which made a 16-tile grid cost ~90 ms per drawing).
-    """
+) -> dict:
+    """One layer's channels (in `order`, strongest first) as a tiled heat map, each tile labelled."""
     fmap = np.asarray(fmap, dtype=np.float32)
     _, h, w = fmap.shape
     pad = max(1, h // 10)
@@ -103,14 +104,15 @@ def feature_grid_figure(
         }
         for k, ch in enumerate(order)
     ]
-    heat = go.Heatmap(
-        z=grid,
-        colorscale="Viridis",
-        zmin=lo,
-        zmax=hi if hi > lo else lo + 1,
-        showscale=False,
-        hovertemplate="activation %{z:.2f}<extra></extra>",
-    )
+    heat = {
+        "type": "heatmap",
+        "z": heat_values(grid),
+        "colorscale": "Viridis",
+        "zmin": lo,
+        "zmax": hi if hi > lo else lo + 1,
+        "showscale": False,
+        "hovertemplate": "activation %{z:.2f}<extra></extra>",
+    }
     layout = {
         "annotations": labels,
         "xaxis": {"visible": False, "range": [-0.5, grid.shape[1] - 0.5], "constrain": "domain"},
@@ -128,41 +130,44 @@ def feature_grid_figure(
     }
     if title:
         layout["title"] = {"text": title, "font": {"size": 15}, "x": 0, "xanchor": "left"}
-    return go.Figure(heat, layout=layout)
+    return {"data": [heat], "layout": layout}
 
 
-def cam_figure(image: np.ndarray, cam: np.ndarray, alpha: float = 0.55, height: int = 300) -> go.Figure:
+def cam_figure(image: np.ndarray, cam: np.ndarray, alpha: float = 0.55, height: int = 300) -> dict:
     """Grad-CAM: the heat map alone (left) and laid over the grey input (right). Both [H, W] in [0, 1]."""
     image = np.asarray(image, dtype=np.float32)
     cam = np.asarray(cam, dtype=np.float32)
     if image.shape != cam.shape:
         raise ValueError(f"image {image.shape} and heat map {cam.shape} differ in size")
     heat = {
+        "type": "heatmap",
         "colorscale": "Jet",
         "zmin": 0,
         "zmax": 1,
         "hovertemplate": "importance %{z:.2f}<extra></extra>",
     }
+    z_cam = heat_values(cam)
     data = [
-        go.Heatmap(z=cam, showscale=False, xaxis="x", yaxis="y", **heat),
-        go.Heatmap(
-            z=image,
-            colorscale="Gray",
-            zmin=0,
-            zmax=1,
-            showscale=False,
-            hoverinfo="skip",
-            xaxis="x2",
-            yaxis="y2",
-        ),
-        go.Heatmap(
-            z=cam,
-            opacity=alpha,
-            colorbar={"title": {"text": "importance", "side": "right"}, "thickness": 14, "len": 0.9},
-            xaxis="x2",
-            yaxis="y2",
+        {**heat, "z": z_cam, "showscale": False, "xaxis": "x", "yaxis": "y"},
+        {
+            "type": "heatmap",
+            "z": heat_values(image),
+            "colorscale": "Gray",
+            "zmin": 0,
+            "zmax": 1,
+            "showscale": False,
+            "hoverinfo": "skip",
+            "xaxis": "x2",
+            "yaxis": "y2",
+        },
+        {
             **heat,
-        ),
+            "z": z_cam,
+            "opacity": alpha,
+            "colorbar": {"title": {"text": "importance", "side": "right"}, "thickness": 14, "len": 0.9},
+            "xaxis": "x2",
+            "yaxis": "y2",
+        },
     ]
     # Two side-by-side panels (what make_subplots(1, 2) lays out, without its cost).
     gap = 0.06
@@ -192,7 +197,7 @@ def cam_figure(image: np.ndarray, cam: np.ndarray, alpha: float = 0.55, height: 
         "font": FONT,
         "plot_bgcolor": "white",
     }
-    return go.Figure(data, layout=layout)
+    return {"data": data, "layout": layout}
 
 
 def enlarge(image: np.ndarray, size: int = 112, smooth: bool | None = None) -> np.ndarray:
@@ -219,7 +224,9 @@ def framed(image: np.ndarray, size: int = 150, units: int | None = None, pad: fl
     longest = max(h, w) if units is None else max(units, h, w)
     scale = size / longest
     new_w, new_h = max(1, round(w * scale)), max(1, round(h * scale))
-    resample = Image.Resampling.LANCZOS if scale < 1 else Image.Resampling.NEAREST
+    # Shrinking: an area average (BOX), a quarter of LANCZOS's cost on every stroke, and as clean on
+    # white ink; enlarging: crisp pixels.
+    resample = Image.Resampling.BOX if scale < 1 else Image.Resampling.NEAREST
     small = Image.fromarray((img * 255).round().astype(np.uint8), mode="L").resize((new_w, new_h), resample)
     card = np.full((size, size), round(pad * 255), dtype=np.uint8)
     top, left = (size - new_h) // 2, (size - new_w) // 2

@@ -1,42 +1,114 @@
-"""Plotly figures shared by every session: built once per distinct input, then only read.
+"""Plotly figures on the page without plotly's validation, and figures shared by every session.
 
-Building a figure from plotly's graph objects costs 30-300 ms of the one interpreter lock the whole
-class shares (plotly validates every property). Thirty students opening a page with the same defaults
-ask for the same figures, so `shared(fn, ...)` keeps each built figure in `st.cache_resource` (no copy
-per caller) keyed by the builder and its arguments. The figures are never mutated. Each is frozen
-once built: `st.plotly_chart` calls `Figure.to_dict()` on every run (a deep copy, with every array
-base64-encoded: about 3 ms for a small heatmap), so a shared figure answers it with the dict it
-computed once (Streamlit only serialises it, with orjson). A page that wants to change a figure
-builds its own with the `cnnlib.plots` function directly.
+`st.plotly_chart` (1.67) validates a figure given as a dict by building `go.Figure(**fig)` from it
+(5 ms for the Draw page's Grad-CAM figure, most of a stroke's cost), but takes a plotly Figure's
+`to_dict()` as checked already. `PlainFigure` is that door for a figure `cnnlib.plots` built as a
+plain dict: its `to_dict()` is the dict plus the default template (what `go.Figure(**fig)` would
+add), so Streamlit only serialises it (orjson). The builders' tests validate the same dicts with
+`go.Figure`, so nothing unchecked reaches a page.
+
+`shared(fn, ...)` keeps what every student asks for (the same figure or feature map for the same
+defaults) once per process, built once and never mutated: a bounded LRU keyed by the builder and
+its arguments, which must be small and hashable (names, numbers, tuples, short strings). Arrays are
+not: a page passes `key=`, the settings that made them (e.g. the image's name and the kernel's
+weights), and the arguments are only used to build on a miss. (Streamlit's `st.cache_resource`
+hashed the arrays on every call: 3 ms a view on the Kernels page.) A page that wants to change a
+figure builds its own.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from functools import lru_cache
 from typing import Any
 
-import streamlit as st
+import plotly.io as pio
 from plotly.basedatatypes import BaseFigure
 
-MAX_FIGURES = 256  # a few MB at most: the figures are small heatmaps and diagrams
-TTL_SECONDS = 3600
+MAX_SHARED = 256  # a few MB at most: small heatmaps, diagrams and feature maps
 
 
-@st.cache_resource(max_entries=MAX_FIGURES, ttl=TTL_SECONDS, show_spinner=False)
-def _build(module: str, name: str, args: tuple, kwargs: tuple) -> Any:
-    fn = getattr(importlib.import_module(module), name)
-    return freeze(fn(*args, **dict(kwargs)))
+@lru_cache(maxsize=4)
+def _template(name: str) -> dict:
+    return pio.templates[name].to_plotly_json()
 
 
-def freeze(fig: Any) -> Any:
-    """Make `fig.to_dict()` return one dict computed now (for a figure that is never changed again)."""
+class PlainFigure(BaseFigure):
+    """A figure already built as a plain {"data": [...], "layout": {...}} dict; read-only.
+
+    Not initialised as a BaseFigure on purpose (that is the validation it skips): it only answers
+    `to_dict()`, which is all `st.plotly_chart` asks of a figure.
+    """
+
+    def __init__(self, fig: dict) -> None:  # no super().__init__(): that would validate
+        layout = fig.get("layout") or {}
+        if "template" not in layout and pio.templates.default:
+            layout = {"template": _template(pio.templates.default), **layout}
+        self._plain = {"data": list(fig.get("data") or []), "layout": layout}
+
+    def to_dict(self) -> dict:
+        return self._plain
+
+    def __repr__(self) -> str:
+        return f"PlainFigure({len(self._plain['data'])} traces)"
+
+
+def plain(fig: Any) -> Any:
+    """A dict from `cnnlib.plots` as a `PlainFigure`; a plotly Figure frozen as one (its dict computed
+    now: `to_dict()` deep-copies and base64-encodes every array on each call); anything else as is."""
+    if isinstance(fig, PlainFigure):
+        return fig
+    if isinstance(fig, dict):
+        return PlainFigure(fig)
     if isinstance(fig, BaseFigure):
-        frozen = fig.to_dict()
-        object.__setattr__(fig, "to_dict", lambda: frozen)
+        return PlainFigure(fig.to_dict())
     return fig
 
 
-def shared(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """`fn(*args, **kwargs)` from the process-wide cache; `fn` is a module-level `cnnlib.plots` function."""
-    return _build(fn.__module__, fn.__name__, args, tuple(sorted(kwargs.items())))
+class SharedCache:
+    """A process-wide LRU of built objects; thread-safe (two sessions may build the same one at once)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, build: Callable[[], Any]) -> Any:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value = build()  # outside the lock: an error is raised to the caller and nothing is kept
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+SHARED = SharedCache(MAX_SHARED)
+
+
+def shared(fn: Callable[..., Any], *args: Any, key: Hashable | None = None, **kwargs: Any) -> Any:
+    """`fn(*args, **kwargs)` built once per process (a figure as a `PlainFigure`); `fn` is a
+    module-level function. `key` stands for the arguments when they are not hashable (arrays)."""
+    token = (
+        fn.__module__,
+        fn.__qualname__,
+        key if key is not None else (args, tuple(sorted(kwargs.items()))),
+    )
+    return SHARED.get(token, lambda: plain(fn(*args, **kwargs)))
+
+
+def chart(where: Any, fig: Any, **kwargs: Any) -> Any:
+    """`where.plotly_chart(fig, **kwargs)` for a figure from `cnnlib.plots` (dict or Figure), unvalidated."""
+    return where.plotly_chart(plain(fig), **kwargs)

@@ -8,16 +8,25 @@ from __future__ import annotations
 
 import copy
 import os
+import sys
+import threading
 from dataclasses import dataclass
 
-# Cap torch's thread pools before anything imports torch: one small server serves a whole class.
-os.environ.setdefault("OMP_NUM_THREADS", str(min(2, os.cpu_count() or 1)))
+# One torch thread per script run, set before anything imports torch: a class's thirty sessions are
+# the server's parallelism, and a second OpenMP thread spinning between tiny operations only burns a
+# shared core (measured: a Draw stroke cost 149 ms of server CPU with 2 threads, 59 ms with 1).
+# Training runs in processes of their own, which set their own thread count (cnnlib.training).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", os.environ["OMP_NUM_THREADS"])
 
 import streamlit as st  # noqa: E402
 
+from cnnlib.device import device_label  # noqa: E402
 from cnnlib.process import limit_malloc_arenas  # noqa: E402
+from pages.ui import admission  # noqa: E402
 from pages.ui.glossary import render_glossary  # noqa: E402
+
+admission.install()  # page opens queue for a slot; clicks, strokes and fragment ticks never wait
 
 # Every session's script runs in its own thread: cap malloc's per-thread arenas, or the heap stays
 # fragmented (and hundreds of MB larger) after a class has gone (cnnlib/process.py, loadtest/RESULTS.md).
@@ -99,17 +108,42 @@ def frame(page_key: str) -> PageInfo:
         st.markdown("### :material/school: CNN Classroom")
         for p in PAGES:
             st.page_link(p.path, label=p.title if p.key != "home" else "Home", icon=p.icon)
-        st.divider()
         render_glossary()
         st.caption(f"Compute: {device_label()}")
     if page.key != "home":
         st.title(f"{page.icon} {page.title}")
+    prepay_model_summaries()  # once per process, in the background, after a lesson page loaded torch
     return page
 
 
-@st.cache_resource(show_spinner=False)
-def device_label() -> str:
-    """The compute device in words (cached once per process)."""
-    from cnnlib.device import describe_device, pick_device
+_prepay = {"started": False}
+_prepay_lock = threading.Lock()
 
-    return describe_device(pick_device())
+
+def _first_summary() -> None:
+    from cnnlib import spec as S
+
+    S.summarize_partial(S.PRESETS[S.DEFAULT_PRESET])
+
+
+def prepay_model_summaries() -> threading.Thread | None:
+    """Once torch is loaded (a lesson page), make the first model summary in a background thread.
+
+    The Model builder runs each layer on PyTorch's meta device. The meta kernels of ReLU, LeakyReLU,
+    Tanh, BatchNorm2d, Linear and AdaptiveAvgPool2d are Python functions wrapped by torch._compile,
+    whose first call imports torch._dynamo (with sympy): about 1 s and 150 MB, paid by the first
+    student who opened the builder. Started from the frame on the first page run that finds torch
+    loaded, it is paid off any student's request; the process pays the same memory as soon as
+    anyone opens the builder anyway. Returns the thread when this call started it.
+    """
+    if _prepay["started"] or "torch" not in sys.modules:
+        return None
+    with _prepay_lock:
+        if _prepay["started"]:
+            return None
+        _prepay["started"] = True
+    # Not a daemon: a process that exits meanwhile waits for it (killing a thread inside torch's
+    # imports aborts the interpreter).
+    thread = threading.Thread(target=_first_summary, name="cc-prepay-summaries")
+    thread.start()
+    return thread

@@ -18,5 +18,4 @@ def glossary_markdown() -> str:
 def render_glossary(label: str = ":material/menu_book: Glossary", key: str = "glossary_popover") -> None:
     """A popover button that opens the whole glossary (put it in the sidebar or next to a control)."""
     with st.popover(label, width="stretch", key=key, help="The words of CNNs, in plain language"):
-        st.markdown("#### Glossary")
-        st.markdown(glossary_markdown())
+        st.markdown("#### Glossary\n" + glossary_markdown())  # one element: every page shows this

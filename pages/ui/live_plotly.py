@@ -4,19 +4,26 @@ In Streamlit 1.67 `st.plotly_chart` replaces its DOM node whenever the figure ch
 redrawn a few times a second flashes on a projector. This element creates its chart `<div>` once
 and hands every new figure to `Plotly.react`, which updates the SVG in place.
 
-Two elements, so the 4.8 MB plotly.js (the copy the `plotly` package ships; no network) crosses
-the wire once per session, not on every tick:
-- `plotly_loader()` carries plotly.js and sets `window.Plotly`. Mount it once per page, outside
-  the polling fragment; its message never changes, so Streamlit's message cache sends only a
-  reference on later reruns. It is hidden with CSS.
-- `live_plotly(fig, key=...)` carries a few lines of JS and the figure as JSON; it waits for
-  `window.Plotly`, then calls `Plotly.react(div, data, layout)` on the same div every update.
-Under AppTest both are unknown elements ("bidi_component").
+plotly.js (4.8 MB, the copy the installed `plotly` package ships; no network) is a static file of
+the app, `static/plotly-<version>.min.js.gz`, served by Streamlit's static file serving
+(`server.enableStaticServing`, .streamlit/config.toml) at `app/static/...`. It is stored gzipped
+(1.5 MB): Streamlit serves a `.gz` file as `application/gzip`, which its gzip middleware leaves
+alone, so the server never compresses 4.8 MB per request (170 ms of CPU at level 9); the browser
+unzips it (DecompressionStream), runs it once per tab, and keeps the file in its HTTP cache
+(`fetch(..., {cache: "force-cache"})`: the version is in the name). `scripts/vendor_plotly_js.py`
+writes the file from the installed package; a test checks it matches byte for byte. Nothing is
+ever written under the app's folder at run time.
+
+`live_plotly(fig, key=...)` carries the figure as JSON; the first one in a tab loads plotly.js, and
+every update calls `Plotly.react(div, data, layout)` on the same div. Under AppTest it is an unknown
+element ("bidi_component").
 """
 
 from __future__ import annotations
 
+import gzip
 import json
+import re
 import time
 from functools import lru_cache
 from pathlib import Path
@@ -25,29 +32,43 @@ import plotly
 import plotly.graph_objects as go
 import streamlit as st
 
-LOADER_KEY = "cc_plotly_loader"
+STATIC_DIR = Path(__file__).resolve().parents[2] / "static"  # beside app.py, served at app/static/
+STATIC_URL = "app/static/"  # relative to the page, as Streamlit's docs use it (works under a base path)
 
-_CHART_JS = """
-const pending = new Map();   // div -> latest {fig, config, stamp}, drawn once Plotly is ready
-let waiting = false;
+# Loads plotly.js once per browser tab (window.ccPlotly is the promise), then draws.
+_LOAD_JS = """
+function loadPlotly(src) {
+  if (window.Plotly) return Promise.resolve(window.Plotly);
+  if (!window.ccPlotly) {
+    window.ccPlotly = (async () => {
+      const res = await fetch(src, { cache: "force-cache" });
+      if (!res.ok) throw new Error(`plotly.js: HTTP ${res.status} for ${src}`);
+      const text = await new Response(res.body.pipeThrough(new DecompressionStream("gzip"))).text();
+      const url = URL.createObjectURL(new Blob([text], { type: "text/javascript" }));
+      await new Promise((ok, fail) => {
+        const s = document.createElement("script");
+        s.src = url;
+        s.onload = ok;
+        s.onerror = () => fail(new Error("plotly.js did not run"));
+        document.head.appendChild(s);
+      });
+      URL.revokeObjectURL(url);
+      return window.Plotly;
+    })();
+    window.ccPlotly.catch((err) => { window.ccPlotly = null; console.error(err); });
+  }
+  return window.ccPlotly;
+}
+"""
 
+_CHART_JS = (
+    _LOAD_JS
+    + """
 function draw(div, item) {
   window.Plotly.react(div, item.fig.data, item.fig.layout, item.config);
   div.dataset.stamp = item.stamp;            // server time of the data (seconds)
   div.dataset.drawnAt = String(Date.now() / 1000);
   div.ccDraws = (div.ccDraws || 0) + 1;
-}
-
-function flushWhenReady() {
-  if (waiting) return;
-  waiting = true;
-  const timer = setInterval(() => {
-    if (!window.Plotly) return;
-    clearInterval(timer);
-    waiting = false;
-    for (const [div, item] of pending) draw(div, item);
-    pending.clear();
-  }, 40);
 }
 
 export default function (component) {
@@ -68,8 +89,15 @@ export default function (component) {
     config: Object.assign({ responsive: true, displaylogo: false }, data.config || {}),
     stamp: String(data.stamp || ""),
   };
+  div.ccLatest = item;  // only the newest figure is drawn when plotly.js arrives
   if (window.Plotly) draw(div, item);
-  else { pending.set(div, item); flushWhenReady(); }
+  else if (!div.ccWaiting) {
+    div.ccWaiting = true;
+    loadPlotly(data.src)
+      .then(() => draw(div, div.ccLatest))
+      .catch((err) => { div.textContent = "The chart could not be drawn: " + err.message; })
+      .finally(() => { div.ccWaiting = false; });
+  }
   // Bring the chart into view once per new run (e.g. when Train is pressed), not on every update.
   if (data.scroll) {
     let seen = null;
@@ -81,29 +109,42 @@ export default function (component) {
   }
 }
 """
+)
 
-_HIDE_LOADER_CSS = f"<style>.st-key-{LOADER_KEY} {{ display: none; }}</style>"
 
-
-@lru_cache(maxsize=1)
-def plotly_js() -> str:
-    """The text of plotly.min.js from the installed `plotly` package (read once per process)."""
-    return (Path(plotly.__file__).parent / "package_data" / "plotly.min.js").read_text(encoding="utf-8")
+def installed_plotly_js() -> Path:
+    """plotly.min.js as the installed `plotly` package ships it."""
+    return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
 
 @lru_cache(maxsize=1)
-def _components():
-    loader_js = plotly_js() + "\n;export default function () {}\n"
-    loader = st.components.v2.component("cc_plotly_loader", js=loader_js, isolate_styles=False)
-    chart = st.components.v2.component("cc_live_plotly", js=_CHART_JS, isolate_styles=False)
-    return loader, chart
+def plotly_js_version() -> str:
+    """The installed plotly.js's version, from its header ("4.1.1")."""
+    with installed_plotly_js().open(encoding="utf-8") as f:
+        head = f.read(200)
+    found = re.search(r"plotly\.js v(\d+\.\d+\.\d+\S*)", head)
+    if not found:
+        raise RuntimeError(f"no plotly.js version in the header of {installed_plotly_js()}")
+    return found.group(1)
 
 
-def plotly_loader() -> None:
-    """Mount (hidden) the element that loads plotly.js into the page. Once per page run."""
-    loader, _ = _components()
-    st.html(_HIDE_LOADER_CSS)
-    loader(key=LOADER_KEY, data={"v": plotly.__version__})
+def bundle_name() -> str:
+    """The static file's name for the installed plotly.js: plotly-<version>.min.js.gz."""
+    return f"plotly-{plotly_js_version()}.min.js.gz"
+
+
+def bundle_bytes() -> bytes:
+    """The installed plotly.min.js gzipped as the static file holds it (level 9, no timestamp)."""
+    return gzip.compress(installed_plotly_js().read_bytes(), compresslevel=9, mtime=0)
+
+
+def plotly_src() -> str:
+    return STATIC_URL + bundle_name()
+
+
+@lru_cache(maxsize=1)
+def _chart():
+    return st.components.v2.component("cc_live_plotly", js=_CHART_JS, isolate_styles=False)
 
 
 def live_plotly(
@@ -119,14 +160,17 @@ def live_plotly(
     the epoch, default now) is written on the chart div as data-stamp when drawn, to measure the lag
     between data and display in a browser. A new `scroll_id` scrolls the chart into view once.
     """
-    _, chart = _components()
     if isinstance(fig, dict):
         text, height = json.dumps(fig, allow_nan=False), fig.get("layout", {}).get("height") or 400
     else:
         text, height = fig.to_json(), fig.layout.height or 400
-    data = {"figure": text, "stamp": f"{stamp if stamp is not None else time.time():.3f}"}
+    data = {
+        "figure": text,
+        "src": plotly_src(),
+        "stamp": f"{stamp if stamp is not None else time.time():.3f}",
+    }
     if config:
         data["config"] = config
     if scroll_id:
         data["scroll"] = scroll_id
-    chart(key=key, data=data, height=int(height))
+    _chart()(key=key, data=data, height=int(height))

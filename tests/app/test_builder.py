@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -35,8 +37,33 @@ def click(at: AppTest, key: str) -> AppTest:
     return at
 
 
-def table(at: AppTest):
-    return at.dataframe[0].value
+def table(at: AppTest) -> pd.DataFrame:
+    """The summary table as the page shows it (one Markdown table), its cells as plain text."""
+    md = next(m.value for m in at.markdown if m.value.startswith("| # | layer |"))
+    lines = md.splitlines()
+    split = [_unmark(c) for c in re.split(r"(?<!\\)\|", lines[0])[1:-1]]
+    rows = [[_unmark(c) for c in re.split(r"(?<!\\)\|", line)[1:-1]] for line in lines[2:]]
+    df = pd.DataFrame(rows, columns=split)
+    df["#"] = df["#"].astype(int)
+    return df
+
+
+def _unmark(cell: str) -> str:
+    """A cell's text without its colour and bold marks and Markdown escapes."""
+    cell = cell.strip()
+    found = re.fullmatch(r":(\w+)(?:-background)?\[(.*)\]", cell)
+    if found:
+        cell = found.group(2)
+    cell = re.sub(r"^\*\*(.*)\*\*$", r"\1", cell)
+    return re.sub(r"\\(.)", r"\1", cell)
+
+
+def row_colours(at: AppTest) -> list[str | None]:
+    """Each summary row's highlight colour ("red": broken, "blue": being edited), None if plain."""
+    md = next(m.value for m in at.markdown if m.value.startswith("| # | layer |"))
+    return [
+        (re.match(r"\| :(\w+)(?:-background)?\[", line) or [None, None])[1] for line in md.splitlines()[2:]
+    ]
 
 
 def layer_types(at: AppTest) -> list[str]:
@@ -134,11 +161,15 @@ def test_edit_field_then_one_click_fix():
     assert "Linear (layer 7) expects 392 input features but receives 784 (16 x 7 x 7)" in msg
     assert "Layer 7 cannot run" in msg
     assert table(at).iloc[7]["output shape"] == "✖ error"
+    colours = row_colours(at)  # the broken layer in red (it opens in the editor)
+    assert colours[7] == "red" and colours.count(None) == len(colours) - 1
     assert at.button(key="buse").disabled
     assert at.button(key="bfix").label == "Set in_features of layer 7 to 784"
     click(at, "bfix")
     assert not at.error
     assert at.session_state["builder_spec"]["layers"][7]["in_features"] == 784
+    colours = row_colours(at)  # fixed: the layer being edited in blue, nothing red
+    assert colours[7] == "blue" and colours.count(None) == len(colours) - 1
     assert metric(at, "Parameters") == S.format_count(
         S.totals(S.ModelSpec.from_dict(at.session_state["builder_spec"])).params
     )
@@ -447,3 +478,18 @@ def test_handoff_round_trip_through_the_training_page():
     assert at.selectbox(key="tr_model").value == "Your model (from the Model builder)"
     at.switch_page(PAGE).run()
     assert "will train **LeNet-5**: this model." in " ".join(m.value for m in at.markdown)
+
+
+def test_summary_cells_are_escaped_markdown():
+    """Text in the summary table cannot break the table or turn into colour, maths or links."""
+    from pages.ui.builder.views import summary_markdown
+
+    spec = S.ModelSpec.from_dict({"input_shape": [1, 8, 8], "layers": [{"type": "Flatten"}]})
+    rows, err = S.summarize_partial(spec)
+    md = summary_markdown(spec, rows, err)
+    assert md.count("\n") == 2 and md.splitlines()[1].startswith("| ---: |")
+    from pages.ui.builder import views
+
+    assert views._cell("a|b $x$ :red[c] *d*", None) == r"a\|b \$x\$ \:red\[c\] \*d\*"
+    assert views._cell("✖ error", "red") == ":red[**✖ error**]"
+    assert views._cell("4 × 28 × 28", "blue") == ":blue-background[4 × 28 × 28]"

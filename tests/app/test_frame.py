@@ -62,3 +62,57 @@ def test_cnnlib_never_imports_streamlit():
         "assert 'streamlit' not in sys.modules, [k for k in sys.modules if k.startswith('streamlit')]\n"
     )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=120)
+
+
+def _run_fresh(code: str) -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+
+
+def test_the_landing_page_does_not_import_torch():
+    """A class opens the landing page first: it must not load torch (1 s, 300-500 MB) for anyone."""
+    _run_fresh(
+        "import sys\n"
+        "from streamlit.testing.v1 import AppTest\n"
+        "at = AppTest.from_file('app.py', default_timeout=30).run()\n"
+        "assert not at.exception, at.exception\n"
+        "assert 'torch' not in sys.modules, 'the landing page imported torch'\n"
+        "assert any('Compute device' in m.value for m in at.markdown)\n"
+    )
+
+
+def test_first_model_summary_is_prepaid_in_the_background_once_torch_is_loaded():
+    _run_fresh(
+        "import sys\n"
+        "import pages.ui.frame as F\n"
+        "assert 'torch' not in sys.modules\n"
+        "assert F.prepay_model_summaries() is None  # no torch yet: nothing to prepare\n"
+        "import torch\n"
+        "t = F.prepay_model_summaries()\n"
+        "assert t is not None\n"
+        "t.join(60)\n"
+        "assert 'torch._dynamo' in sys.modules  # what the first meta-device summary loads\n"
+        "assert F.prepay_model_summaries() is None  # once per process\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "page,key,option,words",
+    [
+        ("pages/2_shape_calculator.py", "sc_explain", "Why round down (floor)?", "rounds **down**"),
+        ("pages/3_model_builder.py", "b_explain", "Why do shapes shrink?", r"n_\text{out}"),
+        ("pages/4_training.py", "train_explain", "Learning rate", "The size of each step"),
+    ],
+)
+def test_explanations_open_one_at_a_time(page, key, option, words):
+    """The explanations are a row of pills: nothing until one is picked, then just that one."""
+    at = _open(page)
+    assert not any(words in m.value for m in at.markdown)
+    at.button_group(key=key).set_value(option).run()
+    assert not at.exception
+    assert sum(words in m.value for m in at.markdown) == 1

@@ -7,13 +7,11 @@ MAIN = "[data-testid='stMain']"
 
 
 def table(pg, n: int) -> list[list[str]]:
-    """The summary table's rows (cells as text) once it has `n` rows (the grid redraws a moment after
-    the script run ends), read from the grid's accessible table."""
-    grid = pg.locator("[data-testid=stDataFrame] table").first
-    pg.wait_for_function(
-        "([t, n]) => t.getAttribute('aria-rowcount') == n", arg=[grid.element_handle(), n + 1]
-    )
-    return grid.evaluate(
+    """The summary table's rows (cells as text) once it has `n` rows (a Markdown table in the
+    container keyed "bsummary")."""
+    rows = ".st-key-bsummary table tbody tr"
+    pg.wait_for_function("([sel, n]) => document.querySelectorAll(sel).length == n", arg=[rows, n])
+    return pg.locator(".st-key-bsummary table").first.evaluate(
         "t => [...t.querySelectorAll('tbody tr')].map(r => [...r.querySelectorAll('td')].map(c => c.innerText))"
     )
 

@@ -651,10 +651,13 @@ def test_signature_changes_with_the_drawing():
 
 
 def test_figures():
+    """The Draw page's figures are plain dicts (no validation per stroke): valid plotly figures."""
+    import plotly.graph_objects as go
+
     from cnnlib import plots as pd
 
     probs = np.array([0.05, 0.7, 0.25])
-    fig = pd.probability_figure(probs, ["a", "b", "c"])
+    fig = go.Figure(pd.probability_figure(probs, ["a", "b", "c"]))
     bar = fig.data[0]
     assert list(bar.y) == pytest.approx([5, 70, 25])
     assert bar.marker.color[1] == pd.TOP_COLOUR and bar.marker.color[0] == pd.OTHER_COLOUR
@@ -668,10 +671,12 @@ def test_figures():
     np.testing.assert_array_equal(grid[:3, 3:], fmap[0])
     np.testing.assert_array_equal(grid[4:, :2], fmap[2])
     assert np.isnan(grid[3]).all() and np.isnan(grid[4:, 3:]).all()
-    fig = pd.feature_grid_figure(fmap, [4, 0, 2], cols=2)
+    fig = go.Figure(pd.feature_grid_figure(fmap, [4, 0, 2], cols=2))
     assert len(fig.layout.annotations) == 3 and fig.layout.annotations[0].text == "4"
+    z = np.asarray(pd.feature_grid_figure(fmap, [4, 0, 2], cols=2)["data"][0]["z"])
+    np.testing.assert_array_equal(z, grid)  # small whole numbers: rounding to 3 decimals keeps them
 
-    cam_fig = pd.cam_figure(np.zeros((28, 28)), np.ones((28, 28)))
+    cam_fig = go.Figure(pd.cam_figure(np.zeros((28, 28)), np.ones((28, 28))))
     assert len(cam_fig.data) == 3
     with pytest.raises(ValueError):
         pd.cam_figure(np.zeros((28, 28)), np.ones((7, 7)))
@@ -811,9 +816,11 @@ def test_naive_image_is_the_squashed_canvas():
 
 
 def test_probability_labels_are_readable():
+    import plotly.graph_objects as go
+
     from cnnlib import plots as pd
 
-    bar = pd.probability_figure(np.array([0.02, 0.9, 0.08]), ["a", "b", "c"]).data[0]
+    bar = go.Figure(pd.probability_figure(np.array([0.02, 0.9, 0.08]), ["a", "b", "c"])).data[0]
     assert bar.constraintext == "none"  # Plotly would shrink the top bar's label to the bar's width
     assert bar.text[1] == "<b>90%</b>" and bar.text[2] == "8%"
     assert bar.textfont.color[1] == pd.TOP_COLOUR

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import pandas as pd
+import re
+
 import streamlit as st
 
 from cnnlib import spec as S
@@ -11,8 +12,9 @@ from cnnlib.spec import DEFAULT_PRESET, PRESET_NOTES, PRESETS
 from pages.ui.builder import state as B
 from pages.ui.figures import shared
 
-BROKEN_BG = "background-color: #FDE2E2; color: #991B1B; font-weight: 600"
-SELECTED_BG = "background-color: #E3ECFA"
+SUMMARY_COLUMNS = ("#", "layer", "output shape", "params", "% params", "MACs", "receptive field")
+SUMMARY_ALIGN = ("---:", ":---", ":---", "---:", "---:", "---:", ":---")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|$~:])")  # `:` too: ":red[...]" is a colour directive
 
 
 def render_notice() -> None:
@@ -126,36 +128,36 @@ def render_totals(spec: S.ModelSpec, rows: list[S.LayerSummary], err: S.SpecErro
         st.caption("Totals appear once every layer runs.")
         return
     t = S.totals(spec, rows)
-    c = st.columns(4)
-    c[0].metric("Parameters", S.format_count(t.params), help="Numbers the network learns")
-    c[1].metric("Trainable", S.format_count(t.trainable_params))
-    c[2].metric("Model size", f"{t.size_mb:.2f} MB", help="Parameters and BatchNorm statistics, float32")
-    c[3].metric(
+    c = st.container(horizontal=True)  # one block for the row (columns cost a block each)
+    c.metric("Parameters", S.format_count(t.params), help="Numbers the network learns")
+    c.metric("Trainable", S.format_count(t.trainable_params))
+    c.metric("Model size", f"{t.size_mb:.2f} MB", help="Parameters and BatchNorm statistics, float32")
+    c.metric(
         "Activations / image",
         S.format_bytes(t.activation_bytes),
         help="Memory for the input and every layer's output for one image (float32)",
     )
 
 
-def summary_frame(spec: S.ModelSpec, rows: list[S.LayerSummary], err: S.SpecError | None) -> pd.DataFrame:
-    """The table: the layers that ran, the broken layer, then the layers not reached."""
+def summary_rows(spec: S.ModelSpec, rows: list[S.LayerSummary], err: S.SpecError | None) -> list[dict]:
+    """The table's rows as text: the layers that ran, the broken layer, then the layers not reached."""
     recs = [
         {
             **r,
+            "#": str(r["#"]),
             "params": f"{r['params']:,}",
-            "% params": f"{r['% params']:.1f} %",
+            "% params": ""
+            if err is not None
+            else f"{r['% params']:.1f} %",  # a share of a partial total misleads
             "MACs": S.format_count(r["MACs"]),
         }
         for r in S.summary_records(rows)
     ]
-    if err is not None:  # a share of a partial total would mislead
-        for r in recs:
-            r["% params"] = ""
     for i in range(len(rows), len(spec.layers)):
         broken = err is not None and err.layer_index == i
         recs.append(
             {
-                "#": i,
+                "#": str(i),
                 "layer": S.layer_label(spec.layers[i]),
                 "output shape": "✖ error" if broken else "—",
                 "params": "—",
@@ -164,33 +166,38 @@ def summary_frame(spec: S.ModelSpec, rows: list[S.LayerSummary], err: S.SpecErro
                 "receptive field": "",
             }
         )
-    cols = ["#", "layer", "output shape", "params", "% params", "MACs", "receptive field"]
-    return pd.DataFrame(recs, columns=cols)
+    return recs
+
+
+def _cell(text: object, colour: str | None) -> str:
+    text = _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+    if not text or colour is None:
+        return text
+    return f":{colour}[**{text}**]" if colour == "red" else f":{colour}-background[{text}]"
+
+
+def summary_markdown(
+    spec: S.ModelSpec, rows: list[S.LayerSummary], err: S.SpecError | None, selected: int = -1
+) -> str:
+    """The summary as one Markdown table (one cheap element that reads well on a projector): the broken
+    layer's row in bold red, the layer being edited on blue."""
+    bad = err.layer_index if err is not None else None
+    lines = ["| " + " | ".join(SUMMARY_COLUMNS) + " |", "| " + " | ".join(SUMMARY_ALIGN) + " |"]
+    for rec in summary_rows(spec, rows, err):
+        i = int(rec["#"])
+        colour = "red" if i == bad else "blue" if i == selected else None
+        lines.append("| " + " | ".join(_cell(rec[c], colour) for c in SUMMARY_COLUMNS) + " |")
+    return "\n".join(lines)
 
 
 def render_summary(spec: S.ModelSpec, rows: list[S.LayerSummary], err: S.SpecError | None) -> None:
-    df = summary_frame(spec, rows, err)
-    if df.empty:
+    if not spec.layers:
         st.info("No layers: the output is the input image itself.")
         return
-    sel = st.session_state.get(B.SELECTED, -1)
-    bad = err.layer_index if err is not None else None
-
-    def style(row: pd.Series) -> list[str]:
-        css = BROKEN_BG if row["#"] == bad else SELECTED_BG if row["#"] == sel else ""
-        return [css] * len(row)
-
     c, h, w = spec.input_shape
     st.caption(f"Input: {c} × {h} × {w} (channels × height × width). Shapes leave out the batch dimension N.")
-    st.dataframe(
-        df.style.apply(style, axis=1),
-        hide_index=True,
-        width="stretch",
-        row_height=36,
-        height=min(36 * (len(df) + 1) + 3, 36 * 17 + 3),
-        key="bsummary",
-        column_config={"#": st.column_config.NumberColumn(width=40)},
-    )
+    with st.container(key="bsummary"):
+        st.markdown(summary_markdown(spec, rows, err, st.session_state.get(B.SELECTED, -1)))
 
 
 def render_error(err: S.SpecError | None) -> None:

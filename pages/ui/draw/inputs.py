@@ -80,7 +80,7 @@ def canvas_panel() -> DrawingInput:
         update_streamlit=True,
         key=canvas_key(),
     )
-    undo, clear = st.columns(2)
+    undo = clear = st.container(horizontal=True)
     undo.button("Undo stroke", icon=":material/undo:", on_click=_undo, key="draw_undo", width="stretch")
     clear.button("Clear", icon=":material/delete:", on_click=_clear, key="draw_clear", width="stretch")
     if flash := st.session_state.pop("draw_flash", None):

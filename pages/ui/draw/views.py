@@ -23,6 +23,7 @@ from cnnlib.inference import (
     predict,
 )
 from cnnlib.plots import cam_figure, feature_grid_figure, framed, probability_figure
+from pages.ui.figures import chart
 from pages.ui.resources import get_pretrained
 
 PLOT_CONFIG = {"displayModeBar": False}
@@ -150,13 +151,13 @@ def answer_panel(probs: np.ndarray, classes: list[str], hidden: bool, signature:
     big_answer(ans.label, ans.confidence)
     if ans.warning:
         st.warning(ans.warning, icon=":material/help:")
-    st.plotly_chart(probability_figure(probs, classes), width="stretch", config=PLOT_CONFIG, key="draw_probs")
+    chart(st, probability_figure(probs, classes), width="stretch", config=PLOT_CONFIG, key="draw_probs")
 
 
 def steps_row(pre: Preprocessed, source: str = "canvas") -> None:
     """The preprocessing steps as equal-sized cards, left to right (grey: outside the image)."""
-    cols = st.columns(len(pre.steps))
-    for i, (col, (name, img)) in enumerate(zip(cols, pre.steps, strict=True)):
+    cards = st.container(horizontal=True)  # one block for the row (columns cost a block each)
+    for i, (name, img) in enumerate(pre.steps):
         h, w = img.shape
         caption = f"{name} ({w}×{h})"
         if i == 0 and source != "canvas":
@@ -168,8 +169,7 @@ def steps_row(pre: Preprocessed, source: str = "canvas") -> None:
         elif name.startswith("Normalised") and pre.value_range:
             lo, hi = pre.value_range
             caption = f"Normalised: values {lo:.2f} to {hi:.2f}"
-        with col:
-            st.image(framed(img, 150, units=None if i < 2 else 28), caption=caption, width="stretch")
+        cards.image(framed(img, 150, units=None if i < 2 else 28), caption=caption, width="stretch")
 
 
 def naive_comparison(choice: ModelChoice, image: np.ndarray, probs: np.ndarray) -> None:
@@ -211,7 +211,7 @@ def grad_cam_panel(model, pre: Preprocessed, classes: list[str], top: int) -> No
     except ValueError as err:
         right.info(f"No Grad-CAM for this model: {err}.")
         return
-    right.plotly_chart(cam_figure(pre.steps[-1][1], cam), width="stretch", config=PLOT_CONFIG, key="draw_cam")
+    chart(right, cam_figure(pre.steps[-1][1], cam), width="stretch", config=PLOT_CONFIG, key="draw_cam")
 
 
 def feature_maps_panel(model, pre: Preprocessed) -> None:
@@ -232,4 +232,4 @@ def feature_maps_panel(model, pre: Preprocessed) -> None:
                 f"{'read after ' + ' → '.join(after) if after else 'raw conv output'} · {c} maps of {h}×{w}, {len(order)} strongest"
             )
             fig = feature_grid_figure(fmap, order, cols=4)
-            st.plotly_chart(fig, width="stretch", config=PLOT_CONFIG, key=f"draw_fmap_{i}")
+            chart(st, fig, width="stretch", config=PLOT_CONFIG, key=f"draw_fmap_{i}")

@@ -10,6 +10,7 @@ import numpy as np
 import streamlit as st
 
 from cnnlib import kernels as K
+from pages.ui.figures import shared
 
 CUSTOM = "Custom (edited)"
 UPLOAD = "Upload your own…"
@@ -90,14 +91,15 @@ def _decode_upload(upload) -> K.LoadedImage:
     return cached[1]
 
 
-def _pick_image() -> K.LoadedImage | None:
-    """The chosen image; None while the upload box is empty; ImageError for a bad one."""
+def _pick_image() -> tuple[K.LoadedImage | None, tuple]:
+    """(the chosen image, a small key naming it); None while the upload box is empty; ImageError for a
+    bad one. The key (sample and index, or the upload's file id) stands for the pixels in caches."""
     source = st.selectbox("Image", [*K.SAMPLE_NAMES, UPLOAD], key="k_source")
     if source not in K.DATASET_SAMPLES and not K.dataset_sample_count("MNIST digit"):
         st.caption(":material/warning: The bundled MNIST digits could not be loaded, so a pattern is shown.")
     if source == UPLOAD:
         upload = st.file_uploader("PNG, JPEG, BMP, GIF or WebP", type=K.UPLOAD_TYPES, key="k_upload")
-        return None if upload is None else _decode_upload(upload)
+        return (None, ()) if upload is None else (_decode_upload(upload), ("upload", upload.file_id))
     if source in K.DATASET_SAMPLES:
         count = K.dataset_sample_count(source)
         if count == 0:
@@ -107,32 +109,47 @@ def _pick_image() -> K.LoadedImage | None:
             )
         ss["k_index"] = min(int(ss.get("k_index", 0)), count - 1)
         index = st.number_input(f"Which one (0–{count - 1})", 0, count - 1, key="k_index")
-        return K.load_sample(source, int(index))
-    return K.load_sample(source)
+        return K.load_sample(source, int(index)), ("sample", source, int(index))
+    return K.load_sample(source), ("sample", source)
 
 
-def image_picker() -> tuple[K.LoadedImage, np.ndarray, str]:
-    """Draw the image controls; return (image, the 2-D plane to convolve [H, W], its label)."""
+def image_plane(image: K.LoadedImage, channel: str) -> np.ndarray:
+    """The 2-D plane [H, W] to convolve, read-only (it is shared by every session that shows it)."""
+    plane = image.view(channel)
+    plane.flags.writeable = False
+    return plane
+
+
+def image_picker() -> tuple[K.LoadedImage, np.ndarray, str, tuple]:
+    """Draw the image controls; return (image, the 2-D plane to convolve [H, W], its label, its key).
+
+    The key is small (the sample and channel, or the upload's file id): caches use it for the pixels.
+    """
     try:
-        image = _pick_image()
+        image, key = _pick_image()
         if image is None:
             st.info("Choose a picture to upload. Meanwhile the last image stays.", icon=":material/upload:")
     except K.ImageError as exc:
         st.error(str(exc), icon=":material/broken_image:")
         image = None
     if image is None:
-        image = ss.get("k_good_image") or K.load_sample("Circle")
+        image, key = (
+            ss.get("k_good_image") or K.load_sample("Circle"),
+            ss.get("k_good_image_key", ("sample", "Circle")),
+        )
         st.caption(f"Using the last good image: **{image.name}**.")
-    ss["k_good_image"] = image
+    ss["k_good_image"], ss["k_good_image_key"] = image, key
     for note in image.notes:
         st.caption(f"ℹ️ {note}")
     channel = "Grayscale"
     if image.is_colour:
         st.image(image.pixels, caption=f"{image.name} (colour)", width=140)
         channel = st.radio("Use", K.CHANNEL_VIEWS, horizontal=True, key="k_channel")
-    plane = image.view(channel)
+    key = (*key, channel)
+    plane = shared(image_plane, image, channel, key=key)
     st.caption(f"{image.size[1]} × {image.size[0]} pixels (height × width), values 0 (black) to 1 (white).")
-    return image, plane, image.name if channel == "Grayscale" else f"{image.name}, {channel.lower()} channel"
+    label = image.name if channel == "Grayscale" else f"{image.name}, {channel.lower()} channel"
+    return image, plane, label, key
 
 
 # ----------------------------------------------------------------------------- kernel
@@ -187,9 +204,10 @@ def kernel_editor() -> tuple[str, np.ndarray]:
     st.html(GRID_CSS)
     with st.container(key="k_grid_box"):
         for r in range(size):
-            for c, col in enumerate(st.columns(size, gap=None)):
+            row = st.container(horizontal=True, gap=None)  # one block per row, not one per cell
+            for c in range(size):
                 label = f"row {r + 1}, column {c + 1}"
-                col.text_input(label, key=_cell_key(r, c), on_change=_on_cell, label_visibility="collapsed")
+                row.text_input(label, key=_cell_key(r, c), on_change=_on_cell, label_visibility="collapsed")
     try:
         kernel = K.parse_kernel_grid(ss["k_grid"])
         ss["k_good_kernel"] = kernel

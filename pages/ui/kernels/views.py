@@ -46,6 +46,28 @@ EXPLAIN = {
 }
 
 
+def kernel_key(kernel: np.ndarray) -> tuple:
+    """A small key for a kernel's weights (at most 7 x 7 numbers)."""
+    return (kernel.shape, kernel.tobytes())
+
+
+def _read_only(fm: K.FeatureMap) -> K.FeatureMap:
+    for arr in (fm.conv, fm.activated, fm.pooled):
+        if arr is not None:
+            arr.flags.writeable = False
+    return fm
+
+
+def compute_feature_map(plane: np.ndarray, kernel: np.ndarray, s: K.ConvSettings) -> K.FeatureMap:
+    return _read_only(K.feature_map(plane, kernel, s))
+
+
+def feature_map(plane: np.ndarray, image_key: tuple, kernel: np.ndarray, s: K.ConvSettings) -> K.FeatureMap:
+    """The feature map, computed once per process for this image, kernel and settings (read-only: shared).
+    KernelError if the settings cannot work."""
+    return shared(compute_feature_map, plane, kernel, s, key=(image_key, kernel_key(kernel), s))
+
+
 def _fmt(v: float) -> str:
     """4 decimals at most, no trailing zeros, no "-0"."""
     text = f"{float(v) + 0.0:.4f}".rstrip("0").rstrip(".")
@@ -56,11 +78,11 @@ def output_size(image_shape: tuple[int, int], kernel_shape: tuple[int, int], s: 
     """The feature map's size as a big number, and the formula with this layer's numbers in it."""
     conv_h, conv_w = K.output_shape(image_shape, kernel_shape, s.stride, s.padding, s.dilation)
     final = s.check(image_shape, kernel_shape)
-    m = st.columns(3)
-    m[0].metric("Input size", f"{image_shape[0]} × {image_shape[1]}")
-    m[1].metric("Feature map size", f"{conv_h} × {conv_w}")
+    m = st.container(horizontal=True)  # one block for the row (columns cost a block each)
+    m.metric("Input size", f"{image_shape[0]} × {image_shape[1]}")
+    m.metric("Feature map size", f"{conv_h} × {conv_w}")
     if s.pool != "none":
-        m[2].metric("After pooling", f"{final[0]} × {final[1]}")
+        m.metric("After pooling", f"{final[0]} × {final[1]}")
     axes = [("Height", image_shape[0], kernel_shape[0], conv_h)]
     if (image_shape[1], kernel_shape[1]) != (image_shape[0], kernel_shape[0]):
         axes.append(("Width", image_shape[1], kernel_shape[1], conv_w))
@@ -123,15 +145,20 @@ def predict_gate(name: str, kernel: np.ndarray) -> bool:
 
 
 def maps(plane: np.ndarray, label: str, fm: K.FeatureMap, name: str, kernel: np.ndarray, s: K.ConvSettings,
-         pixel: tuple[int, int]) -> None:  # fmt: skip
+         pixel: tuple[int, int], image_key: tuple) -> None:  # fmt: skip
     """Input (zero padding drawn, the step-through patch outlined) beside the feature map."""
+    made = (image_key, kernel_key(kernel), s)  # what the arrays are made of: the figures' cache key
     pads = K.resolve_padding(kernel.shape, s.padding, s.stride, s.dilation)
     patch = K.patch_indices(*pixel, kernel.shape, s.stride, s.padding, s.dilation)
     cols = st.columns(3 if fm.pooled is not None else 2)
     height = 380 if fm.pooled is None else 330
     title = "Input" + (" + zero padding" if any(pads) else "")
     cols[0].plotly_chart(
-        shared(P.image_figure, plane, title, pads, patch, height), width="stretch", config=CHART_CONFIG
+        shared(
+            P.image_figure, plane, title, pads, patch, height, key=(image_key, kernel.shape, s, pixel, height)
+        ),
+        width="stretch",
+        config=CHART_CONFIG,
     )
     pad_note = " Orange band: the zero padding (all 0); dashed line: the image's edge." if any(pads) else ""
     cols[0].caption(f"{label}. Cyan: the pixels the kernel covers for output pixel {pixel}.{pad_note}")
@@ -142,7 +169,8 @@ def maps(plane: np.ndarray, label: str, fm: K.FeatureMap, name: str, kernel: np.
     steps = "conv + bias" + (" → ReLU" if s.relu else "")
     chart_key = f"k_map_chart_{pixel[0]}_{pixel[1]}"  # a new chart (no stale selection) per pixel
     cols[1].plotly_chart(
-        shared(P.map_figure, fm.activated, f"Feature map ({steps})", pixel, height=height, clickable=True),
+        shared(P.map_figure, fm.activated, f"Feature map ({steps})", pixel, height=height, clickable=True,
+               key=(made, "activated", pixel, height)),
         width="stretch", config=CHART_CONFIG, key=chart_key, on_select=partial(_on_map_click, chart_key), selection_mode="points",
     )  # fmt: skip
     signed = P.is_signed(fm.activated)
@@ -158,15 +186,19 @@ def maps(plane: np.ndarray, label: str, fm: K.FeatureMap, name: str, kernel: np.
     if fm.pooled is not None:  # in the feature map's colours (red-blue stays red-blue)
         name = "Max" if s.pool == "max" else "Average"
         title = f"After {name.lower()} pooling"
-        cols[2].plotly_chart(shared(P.map_figure, fm.pooled, title, signed=signed, height=height),
+        cols[2].plotly_chart(shared(P.map_figure, fm.pooled, title, signed=signed, height=height,
+                                    key=(made, "pooled", height)),
                              width="stretch", config=CHART_CONFIG, key="k_pooled_chart")  # fmt: skip
         cols[2].caption(f"{name} of each {s.pool_size}×{s.pool_size} window of the feature map.")
 
 
-def step_through(plane: np.ndarray, kernel: np.ndarray, s: K.ConvSettings, fm: K.FeatureMap) -> None:
+def step_through(
+    plane: np.ndarray, kernel: np.ndarray, s: K.ConvSettings, fm: K.FeatureMap, image_key: tuple
+) -> None:
     """Pick an output pixel; show the patch, the kernel, the products and their sum."""
+    made = (image_key, kernel_key(kernel), s)
     h, w = fm.conv.shape
-    a, b = st.columns(2)
+    a = b = st.container(horizontal=True)
     for col, key, n, word in ((a, "k_row", h, "row"), (b, "k_col", w, "column")):
         if n > 1:
             col.slider(f"Output {word}", 0, n - 1, key=key)
@@ -178,30 +210,34 @@ def step_through(plane: np.ndarray, kernel: np.ndarray, s: K.ConvSettings, fm: K
     )
     rows, cols = K.patch_indices(row, col_, kernel.shape, s.stride, s.padding, s.dilation)
     outside = K.padding_mask(plane.shape, rows, cols)
-    g = st.columns(3)
-    g[0].plotly_chart(
-        shared(P.grid_figure, patch, "Input patch", signed=False, padded=outside),
+    g = st.container(horizontal=True)
+    g.plotly_chart(
+        shared(
+            P.grid_figure, patch, "Input patch", signed=False, padded=outside, key=(made, "patch", row, col_)
+        ),
         width="stretch",
         config=CHART_CONFIG,
     )
-    g[1].plotly_chart(
-        shared(P.grid_figure, kernel, "× Kernel", signed=True, fractions=True),
+    g.plotly_chart(
+        shared(P.grid_figure, kernel, "× Kernel", signed=True, fractions=True, key=kernel_key(kernel)),
         width="stretch",
         config=CHART_CONFIG,
     )
-    g[2].plotly_chart(
-        shared(P.grid_figure, products, "= Products", signed=True), width="stretch", config=CHART_CONFIG
+    g.plotly_chart(
+        shared(P.grid_figure, products, "= Products", signed=True, key=(made, "products", row, col_)),
+        width="stretch",
+        config=CHART_CONFIG,
     )
     span = f"rows {rows[0]}…{rows[-1]}, columns {cols[0]}…{cols[-1]}" + (
         f", every {K.ordinal(s.dilation)} one (dilation {s.dilation})" if s.dilation > 1 else ""
     )
     pads = " Orange 'pad' cells lie in the zero padding and count as 0." if outside.any() else ""
     st.caption(f"Patch: input {span}.{pads}")
-    m = st.columns(4)
-    m[0].metric("Sum of the products", _fmt(float(products.sum())))
-    m[1].metric("+ bias", _fmt(s.bias))
-    m[2].metric("= By hand", _fmt(total))
-    m[3].metric(f"PyTorch at ({row}, {col_})", _fmt(float(fm.conv[row, col_])))
+    m = st.container(horizontal=True)
+    m.metric("Sum of the products", _fmt(float(products.sum())))
+    m.metric("+ bias", _fmt(s.bias))
+    m.metric("= By hand", _fmt(total))
+    m.metric(f"PyTorch at ({row}, {col_})", _fmt(float(fm.conv[row, col_])))
     if s.relu:
         st.markdown(f"After ReLU: max(0, {_fmt(total)}) = **{_fmt(float(fm.activated[row, col_]))}**")
     with st.expander("Write the sum out"):
@@ -209,22 +245,25 @@ def step_through(plane: np.ndarray, kernel: np.ndarray, s: K.ConvSettings, fm: K
         st.markdown(f"{terms} + {_fmt(s.bias)} = **{_fmt(total)}**")
 
 
-def compare(plane: np.ndarray, first_name: str, fm: K.FeatureMap, s: K.ConvSettings) -> None:
+def compare(plane: np.ndarray, first_name: str, fm: K.FeatureMap, s: K.ConvSettings, image_key: tuple,
+            kernel: np.ndarray) -> None:  # fmt: skip
     """A second preset on the same image with the same settings, beside the first."""
     options = list(K.KERNELS)
     ss.setdefault("k_compare", "Sobel y")
     second = st.selectbox("Second kernel", options, key="k_compare")
     other = K.KERNELS[second]
     try:
-        fm2 = K.feature_map(plane, other, s)
+        fm2 = feature_map(plane, image_key, other, s)
     except K.KernelError as exc:
         st.error(f"{second} cannot run with these settings: {exc}")
         return
     a, b = st.columns(2)
-    a.plotly_chart(shared(P.map_figure, fm.output, f"{first_name}"), width="stretch", config=CHART_CONFIG,
-                   key="k_compare_first")  # fmt: skip
-    b.plotly_chart(shared(P.map_figure, fm2.output, f"{second}"), width="stretch", config=CHART_CONFIG,
-                   key="k_compare_second")  # fmt: skip
+    first = shared(
+        P.map_figure, fm.output, first_name, key=(image_key, kernel_key(kernel), s, "output", first_name)
+    )
+    again = shared(P.map_figure, fm2.output, second, key=(image_key, kernel_key(other), s, "output", second))
+    a.plotly_chart(first, width="stretch", config=CHART_CONFIG, key="k_compare_first")
+    b.plotly_chart(again, width="stretch", config=CHART_CONFIG, key="k_compare_second")
     if second == first_name:
         b.caption("The same kernel as above: pick another one to compare.")
     b.caption(K.KERNEL_NOTES[second])

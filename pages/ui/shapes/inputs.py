@@ -105,9 +105,13 @@ class FieldRows:
         self.slot = None
 
     def cell(self):
-        """The next free column (a new row of columns, with its message slot, when none is left)."""
+        """The next free place in the row (a new row, with its message slot, when it is full).
+
+        A row is one horizontal container whose fields share its width: one block per row where
+        columns cost a block per column (every block is a message to every student's browser)."""
         if not self._free:
-            self._free = list(st.columns(self.per_row))
+            row = st.container(horizontal=True, gap="medium")
+            self._free = [row] * self.per_row
             self.slot = st.container()
         return self._free.pop(0)
 

@@ -104,7 +104,7 @@ def _shape(shape: tuple[int, ...]) -> str:
 
 def results_panel(r: LayerResult) -> None:
     """Output shape, the formula with the numbers, the parameter count, unread pixels."""
-    a, b = st.columns(2)
+    a = b = st.container(horizontal=True)  # one block for the row
     a.metric("Input  [C, H, W]", _shape(r.input_shape))
     b.metric("Output  [C, H, W]", _shape(r.output_shape))
     if r.square:
@@ -171,8 +171,8 @@ def picture(r: LayerResult, stale: bool = False) -> None:
         r.cols,
         row,
         col,
-        r.uncovered_rows,
-        r.uncovered_cols,
+        tuple(r.uncovered_rows),  # hashable: the cache's key is these arguments themselves
+        tuple(r.uncovered_cols),
         label,
         r.kind == "ConvTranspose2d",
     )

@@ -3,6 +3,8 @@ the shape, receptive field and jump after each layer, and where a spatial size h
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import streamlit as st
 
@@ -168,7 +170,7 @@ def render() -> None:
     if res.error is not None:
         st.error(str(res.error), icon=":material/block:")
     last = res.rows[-1] if res.rows else None
-    m1, m2, m3 = st.columns(3)
+    m1 = m2 = m3 = st.container(horizontal=True)  # one block for the row
     if res.error is not None and res.error.layer_index is not None:
         m1.metric("Output shape", f"layer {res.error.layer_index + 1} fails")
     else:
@@ -177,7 +179,10 @@ def render() -> None:
     spatial = [r for r in res.rows if r.rf is not None]
     m3.metric("Receptive field (last spatial layer)", _fmt(spatial[-1].rf) if spatial else "1")
     st.plotly_chart(
-        shared(stack_figure, res), width="stretch", config={"displayModeBar": False}, key="sc_stack_fig"
+        shared(stack_figure, res, key=(tuple(shape), json.dumps(layers, sort_keys=True))),  # what made `res`
+        width="stretch",
+        config={"displayModeBar": False},
+        key="sc_stack_fig",
     )
     with st.container(border=True):
         add_layer_panel()

@@ -244,17 +244,17 @@ def _open_results() -> None:
 
 def _metrics(snap) -> None:
     """Big numbers under the chart: epoch, loss, accuracy, speed, time."""
-    m = st.columns(5)
-    m[0].metric("Epoch", f"{snap.epoch} / {snap.epochs}")
+    m = st.container(horizontal=True)  # one block for the row (columns cost a block each)
+    m.metric("Epoch", f"{snap.epoch} / {snap.epochs}")
     last_loss = snap.batch_loss[-1] if snap.batch_loss else None
-    m[1].metric("Training loss", f"{last_loss:.3f}" if last_loss is not None else "–")
+    m.metric("Training loss", f"{last_loss:.3f}" if last_loss is not None else "–")
     acc = snap.val_acc[-1] if snap.val_acc else (snap.train_acc[-1] if snap.train_acc else None)
-    m[2].metric(
+    m.metric(
         "Validation accuracy" if snap.val_acc else "Training accuracy",
         f"{acc:.1%}" if acc is not None else "–",
     )
-    m[3].metric("Speed (images/s)", f"{snap.examples_per_sec:,.0f}" if snap.examples_per_sec else "–")
-    m[4].metric(
+    m.metric("Speed (images/s)", f"{snap.examples_per_sec:,.0f}" if snap.examples_per_sec else "–")
+    m.metric(
         "Time left" if snap.active else "Time taken",
         _fmt_s(snap.eta) if snap.active else _fmt_s(snap.elapsed),
     )

@@ -24,7 +24,7 @@ from cnnlib.training import (
     first_layer_filters,
     overfitting_flag,
 )
-from pages.ui.figures import freeze
+from pages.ui.figures import plain
 
 GREEN, RED = "#1a7f37", "#cf222e"
 STATIC = {"displayModeBar": False}
@@ -42,7 +42,7 @@ def _memo(run, key: tuple, build):
     if key not in figs:
         if len(figs) >= MAX_MEMO_FIGURES:
             figs.pop(next(iter(figs)))  # the oldest
-        figs[key] = freeze(build())
+        figs[key] = plain(build())
     return figs[key]
 
 

@@ -290,7 +290,7 @@ def render_setup() -> Setup:
     )
     with c_model:
         model_name, spec = _model_choice()
-    c_opt, c_lr, c_bs, c_ep = st.columns(4)
+    c_opt = c_lr = c_bs = c_ep = st.container(horizontal=True)  # one block per row, not one per column
     opt = _select(
         c_opt,
         "Optimizer",
@@ -314,7 +314,7 @@ def render_setup() -> Setup:
         setup.spec = _adapt(spec, bundle)
     with st.container(border=False):
         st.markdown("**More settings**")
-        a, b, c, e = st.columns(4)
+        a = b = c = e = st.container(horizontal=True)
         wd = _number(
             a, "Weight decay", "tr_wd", d.weight_decay, step=1e-4, format="%g", help=HELP["weight_decay"]
         )
@@ -333,7 +333,7 @@ def render_setup() -> Setup:
         val = _slider(
             e, "Validation split", 0.0, 0.5, "tr_val", d.val_fraction, 0.05, help=HELP["val_fraction"]
         )
-        a, b, c, _e = st.columns(4)
+        a = b = c = st.container(horizontal=True)
         patience = _number(
             a,
             "Early stopping (0 = off)",
