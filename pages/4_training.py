@@ -6,11 +6,13 @@ frame("training")
 
 import streamlit as st
 
-from cnnlib.training import overfitting_flag
+from cnnlib.training import overfitting_flag, prewarm
 from pages.ui.training import live
 from pages.ui.training.results import render_results
 from pages.ui.training.setup import render_setup
 from pages.ui.training.slow_motion import render_slow_motion
+
+prewarm()  # the training processes' forkserver (imports torch once, ~2 s): ready before Train
 
 st.markdown(
     "Training is a loop: show the network a **batch** of images, measure how wrong it is (the **loss**), "

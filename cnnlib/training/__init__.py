@@ -8,7 +8,9 @@
 
 This package's public face is this module; the modules inside it:
 
-    run.py         TrainingRun: slots, threads, the loop, stopping, divergence
+    run.py         TrainingRun: slots, the background thread, the run's state and snapshots
+    loop.py        the training loop itself, reporting by events
+    worker.py      training in a forkserver child process (the default): events over a pipe
     config.py      TrainConfig, ConfigError, the demo's settings
     snapshot.py    RunSnapshot and the status names
     optim.py       optimizers and learning-rate schedulers
@@ -72,8 +74,14 @@ from cnnlib.training.slots import (
 from cnnlib.training.snapshot import (
     RunSnapshot,
 )
+from cnnlib.training.worker import (
+    backend_default,
+    prewarm,
+)
 
 __all__ = [
+    "backend_default",
+    "prewarm",
     "TRAINING_LINK",
     "ConfigError",
     "DEFAULT_DEMO",

@@ -63,6 +63,12 @@ def test_train_stop_train_again_then_results(server, page):
     before = tag_chart(page)
     first = batches(page)
     wait_draws(page, before["draws"] + 3)
+    page.wait_for_function(  # the first batches come once the training process has started
+        "n => { const m = (document.querySelector('[data-testid=stProgress]') || {}).innerText"
+        "?.match(/batch ([\\d,]+) of/); return m && Number(m[1].replace(/,/g, '')) > n; }",
+        arg=first,
+        timeout=60_000,
+    )
     assert batches(page) > first, "the progress bar did not move"
     during = page.evaluate(PROBE)
     assert during["tag"] == "same node" and during["count"] == 1, during
