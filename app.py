@@ -7,7 +7,8 @@ single page link (its label holds the blurb; the style below turns the links int
 import streamlit as st
 
 from cnnlib.device import device_label
-from pages.ui.frame import PAGES, frame
+from pages.ui.frame import LESSON_PAGES, PAGES, frame
+from pages.ui.links import write_params
 
 CARDS_CSS = (
     "<style>"
@@ -34,7 +35,7 @@ st.markdown(
     unsafe_allow_html=True,
 )
 with st.container(horizontal=True, key="home_cards"):
-    for page in PAGES[1:]:
+    for page in [p for p in PAGES[1:] if p.key in LESSON_PAGES]:
         st.page_link(page.path, label=f"**{page.title}**  \n{page.blurb}", icon=page.icon, width=240)
 st.markdown(
     f"**:material/memory: Compute device:** {device_label()}. Training uses a GPU (CUDA or Apple MPS) "
@@ -42,3 +43,5 @@ st.markdown(
     "**Suggested lesson path:** Kernels → Shape calculator → Model builder → Training → "
     "Draw & predict. Each page stands alone too, so a teacher can jump straight to one."
 )
+
+write_params("home", {})  # the address keeps the projector view, lesson and class of this session

@@ -56,6 +56,12 @@ def cpu_label(threads: int) -> str:
     return f"CPU · {threads} thread{'s' if threads != 1 else ''}"
 
 
+def cores_label(cores: int | None = None) -> str:
+    """The server's CPU in words: its cores (page runs use one thread each; training runs share the cores)."""
+    n = max(1, cores or os.cpu_count() or 1)
+    return f"CPU · {n} core{'s' if n != 1 else ''}"
+
+
 def describe_device(device: torch.device | str) -> str:
     """A short description for students: the GPU's name, or the CPU and its thread count."""
     import torch
@@ -103,14 +109,13 @@ def guess_device_label(
     system: str | None = None,
     machine: str | None = None,
     build: str | None = "",
-    threads: int | None = None,
+    cores: int | None = None,
 ) -> str:
     """What `describe_device(pick_device())` will say, from the operating system alone (no torch).
 
     A CUDA GPU when the NVIDIA driver shows one (its model from /proc, or /dev/nvidia0) and the
     installed torch is not a CPU-only build; Apple's GPU on Apple silicon; else the CPU with the
-    threads torch will use (OMP_NUM_THREADS, which the app sets before torch loads). The arguments
-    stand in for this machine's in tests.
+    machine's cores (`cores` stands in for them). The arguments stand in for this machine's in tests.
     """
     build = torch_build() if build == "" else build
     cpu_only = build is not None and "+cpu" in build
@@ -124,17 +129,13 @@ def guess_device_label(
             return "CUDA GPU"
     if not cpu_only and system == "Darwin" and machine == "arm64":
         return "Apple GPU (MPS)"
-    if threads is None:
-        try:
-            threads = int(os.environ.get("OMP_NUM_THREADS", ""))
-        except ValueError:
-            threads = os.cpu_count() or 1
-    return cpu_label(max(1, threads))
+    return cores_label(cores)
 
 
 @lru_cache(maxsize=1)
 def _exact_label() -> str:
-    return describe_device(pick_device())
+    device = pick_device()
+    return cores_label() if device.type == "cpu" else describe_device(device)
 
 
 @lru_cache(maxsize=1)

@@ -40,8 +40,8 @@ def test_guess_reads_the_nvidia_driver(tmp_path):
     label = D.guess_device_label(proc=proc, dev=none, system="Linux", build="2.14.1")
     assert label == "CUDA GPU · NVIDIA H100 80GB HBM3"
     # a CPU-only torch build cannot use the GPU: the label says CPU
-    cpu = D.guess_device_label(proc=proc, dev=none, system="Linux", build="2.13.0+cpu", threads=2)
-    assert cpu == "CPU · 2 threads"
+    cpu = D.guess_device_label(proc=proc, dev=none, system="Linux", build="2.13.0+cpu", cores=2)
+    assert cpu == "CPU · 2 cores"
 
 
 def test_guess_falls_back_to_the_device_file_then_the_cpu(tmp_path):
@@ -49,8 +49,8 @@ def test_guess_falls_back_to_the_device_file_then_the_cpu(tmp_path):
     dev.write_text("")
     empty = tmp_path / "gpus"  # missing: no /proc entries
     assert D.guess_device_label(proc=empty, dev=dev, system="Linux", build="2.14.1") == "CUDA GPU"
-    assert D.guess_device_label(proc=empty, dev=tmp_path / "x", system="Linux", build=None, threads=1) == (
-        "CPU · 1 thread"
+    assert D.guess_device_label(proc=empty, dev=tmp_path / "x", system="Linux", build=None, cores=1) == (
+        "CPU · 1 core"
     )
 
 
@@ -59,11 +59,9 @@ def test_guess_on_apple_silicon_and_elsewhere(tmp_path, monkeypatch):
     assert D.guess_device_label(proc=none, dev=none, system="Darwin", machine="arm64", build="2.14.1") == (
         "Apple GPU (MPS)"
     )
-    monkeypatch.setenv("OMP_NUM_THREADS", "3")  # what the app sets before torch loads
     assert D.guess_device_label(proc=none, dev=none, system="Darwin", machine="x86_64", build="2.14.1") == (
-        "CPU · 3 threads"
+        D.cores_label()  # the server's cores: page runs use a thread each, training runs share them
     )
-    monkeypatch.setenv("OMP_NUM_THREADS", "not a number")
     assert D.guess_device_label(proc=none, dev=none, system="Windows", build="2.14.1").startswith("CPU · ")
 
 
@@ -72,8 +70,12 @@ def test_the_guess_matches_what_torch_says_here():
     torch = pytest.importorskip("torch")
 
     exact = D.describe_device(D.pick_device())
-    assert D.guess_device_label(threads=torch.get_num_threads()) == exact
-    assert D.device_label() == exact  # torch is loaded in this process: the exact label
+    guess = D.guess_device_label()
+    assert D.device_label() == guess  # torch is loaded in this process: the exact label, the same words
+    if D.pick_device().type == "cpu":
+        assert guess == D.cores_label() and exact.startswith("CPU · ")
+    else:
+        assert guess == exact
 
 
 def test_pick_and_available_devices():

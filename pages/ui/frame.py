@@ -1,4 +1,5 @@
-"""The shared frame: page config, the navigation menu, the sidebar and session-state defaults.
+"""The shared frame: page config, the navigation menu, the sidebar and session-state defaults,
+the projector view, the share dialog, the lesson bar and the class strip.
 
 Every page, the landing page included, calls `frame(<page key>)` first, so it renders the same
 from the menu, a deep link on a fresh server, or AppTest.
@@ -23,8 +24,14 @@ import streamlit as st  # noqa: E402
 
 from cnnlib.device import device_label  # noqa: E402
 from cnnlib.process import limit_malloc_arenas  # noqa: E402
-from pages.ui import admission  # noqa: E402
+from cnnlib.share import FRAME_KEYS, FRAME_LINK  # noqa: E402
+from pages.ui import (
+    admission,  # noqa: E402
+    classroom,  # noqa: E402
+)
 from pages.ui.glossary import render_glossary  # noqa: E402
+from pages.ui.links import url_params  # noqa: E402
+from pages.ui.share import PROJECTOR_CSS, share_dialog  # noqa: E402
 
 admission.install()  # page opens queue for a slot; clicks, strokes and fragment ticks never wait
 
@@ -40,6 +47,7 @@ class PageInfo:
     title: str
     icon: str
     blurb: str
+    url: str = ""  # the page's URL name (Streamlit's pages folder: the file name without its number)
 
 
 PAGES: list[PageInfo] = [
@@ -50,6 +58,7 @@ PAGES: list[PageInfo] = [
         "Kernels",
         ":material/filter_center_focus:",
         "Slide a hand-designed kernel over an image and see the feature map, one output pixel at a time.",
+        url="kernels",
     ),
     PageInfo(
         "shapes",
@@ -57,6 +66,7 @@ PAGES: list[PageInfo] = [
         "Shape calculator",
         ":material/straighten:",
         "Work out a layer's output size with the formula, check it against PyTorch, and quiz yourself.",
+        url="shape_calculator",
     ),
     PageInfo(
         "builder",
@@ -64,6 +74,7 @@ PAGES: list[PageInfo] = [
         "Model builder",
         ":material/view_in_ar:",
         "Stack layers into a CNN and watch every shape, parameter count and receptive field.",
+        url="model_builder",
     ),
     PageInfo(
         "training",
@@ -71,6 +82,7 @@ PAGES: list[PageInfo] = [
         "Training",
         ":material/monitoring:",
         "Train a CNN live on real data, watch loss and accuracy move, then read what it learned.",
+        url="training",
     ),
     PageInfo(
         "draw",
@@ -78,9 +90,22 @@ PAGES: list[PageInfo] = [
         "Draw & predict",
         ":material/draw:",
         "Draw a digit and see what the network sees: preprocessing, probabilities, feature maps, Grad-CAM.",
+        url="draw_and_predict",
     ),
 ]
+PAGES.append(
+    PageInfo(
+        "board",
+        "pages/6_class_board.py",
+        "Class board",
+        ":material/leaderboard:",
+        "A class session's results board: everyone's runs ranked, live on the projector.",
+        url="class_board",
+    )
+)
 PAGE_BY_KEY = {p.key: p for p in PAGES}
+PAGE_BY_URL = {p.url: p for p in PAGES}
+LESSON_PAGES = ("kernels", "shapes", "builder", "training", "draw")
 
 # Session-state keys shared between pages, with their defaults.
 DEFAULTS: dict[str, object] = {
@@ -93,27 +118,152 @@ DEFAULTS: dict[str, object] = {
 
 
 def frame(page_key: str) -> PageInfo:
-    """Set up the page: config, menu, sidebar, state defaults, title. Returns the page's info."""
+    """Set up the page: config, menu, sidebar, state defaults, title, the lesson bar and the class
+    strip. Returns the page's info."""
     page = PAGE_BY_KEY[page_key]
+    ss = st.session_state
+    ss["page_url"] = page.url
+    link = read_frame_link()
     st.set_page_config(
         page_title=f"{page.title} · CNN Classroom" if page.key != "home" else "CNN Classroom",
         page_icon=page.icon,
         layout="wide",
-        initial_sidebar_state="expanded",
+        initial_sidebar_state="collapsed" if ss.get("present") else "expanded",
     )
     for key, value in DEFAULTS.items():
-        if key not in st.session_state:
-            st.session_state[key] = copy.deepcopy(value)  # never share a mutable default between sessions
+        if key not in ss:
+            ss[key] = copy.deepcopy(value)  # never share a mutable default between sessions
+    if "class" in link or ss.get("class"):
+        classroom.adopt_link(link)
+    keep = frame_keys()
+    if ss.get("present"):
+        st.html(PROJECTOR_CSS)
     with st.sidebar:
         st.markdown("### :material/school: CNN Classroom")
         for p in PAGES:
-            st.page_link(p.path, label=p.title if p.key != "home" else "Home", icon=p.icon)
+            st.page_link(p.path, label=p.title if p.key != "home" else "Home", icon=p.icon, query_params=keep)
+        tools(page)
         render_glossary()
         st.caption(f"Compute: {device_label()}")
     if page.key != "home":
         st.title(f"{page.icon} {page.title}")
+    lesson_strip(page)
+    if ss.get("class"):
+        classroom.live(classroom.app_link(page.url, url_params()), go)
     prepay_model_summaries()  # once per process, in the background, after a lesson page loaded torch
     return page
+
+
+def read_frame_link() -> dict:
+    """The frame's keys from the URL (projector view, lesson and step, class, teacher key) into the
+    session. Returns the values the link gave."""
+    ss = st.session_state
+    params = url_params()
+    mine = {k: v for k, v in params.items() if k in FRAME_KEYS and k != "key"}
+    if mine == ss.get("frame_written", {}) and "key" not in params:
+        return {}  # what this session wrote itself: its own widgets are the truth
+    values = FRAME_LINK.parse(params).values
+    ss["frame_written"] = mine
+    if "present" in values:
+        ss["present"] = values["present"]
+    if "lesson" in values:
+        ss["lesson"] = values["lesson"]
+        ss["step"] = values.get("step", 1)
+    elif "step" in values and ss.get("lesson"):
+        ss["step"] = values["step"]
+    return values
+
+
+def frame_keys() -> dict[str, str]:
+    """The frame's keys every link of this session carries (and the menu keeps across pages)."""
+    ss = st.session_state
+    keep: dict[str, str] = {}
+    if ss.get("present"):
+        keep["present"] = "1"
+    if ss.get("lesson"):
+        keep["lesson"] = ss["lesson"]
+        keep["step"] = str(ss.get("step", 1))
+    if ss.get("class"):
+        keep["class"] = ss["class"]["code"]
+    ss["frame_params"] = keep
+    return keep
+
+
+def go(url_name: str, params: dict[str, str]) -> None:
+    """Open a page of the app with these params (a lesson step, the teacher's page)."""
+    target = PAGE_BY_URL.get(url_name)
+    if target is None:
+        return
+    st.switch_page(target.path, query_params={**frame_keys(), **params})
+
+
+def tools(page: PageInfo) -> None:
+    """Share, projector view, lessons and the class: one row in the sidebar, the rest opened on demand."""
+    ss = st.session_state
+    share, present = st.columns(2, vertical_alignment="center")
+    if share.button("Share", icon=":material/qr_code_2:", key="frame_share", width="stretch",
+                    help="This page as it is now: a link and a QR code to scan"):  # fmt: skip
+        share_dialog(page.url)
+    present.toggle(
+        "Projector", key="present", help="Large type for the back of the room (present=1 in links)"
+    )
+    label = f"Class {ss['class']['code']}" if ss.get("class") else "Lesson & class"
+    with st.popover(
+        label, icon=":material/groups:", width="stretch", key="frame_class", on_change="rerun"
+    ) as box:
+        if box.open:
+            st.markdown("#### Class session")
+            classroom.panel(page.url)
+            st.markdown("#### Lesson plan")
+            if ss.get("lesson"):
+                st.caption("A lesson is on: its bar sits at the top of the page. End it there.")
+            else:
+                from pages.ui import lesson
+
+                lesson.picker(start_lesson)
+
+
+def start_lesson(lesson_id: str, step: int) -> None:
+    ss = st.session_state
+    ss["lesson"], ss["step"] = lesson_id, step
+    open_step(step)
+
+
+def open_step(step: int) -> None:
+    """Go to a lesson step: its page, with its state."""
+    from pages.ui import lesson
+
+    current = lesson.current()
+    if current is None:
+        return
+    step = max(1, min(step, len(current.steps)))
+    st.session_state["step"] = step
+    s = current.steps[step - 1]
+    go(PAGE_BY_KEY[s.page].url, dict(s.state))
+
+
+def end_lesson() -> None:
+    ss = st.session_state
+    ss.pop("lesson", None)
+    ss.pop("step", None)
+    frame_keys()
+
+
+def lesson_strip(page: PageInfo) -> None:
+    """The lesson's bar when a lesson is on (nothing otherwise: no cost for a page without one)."""
+    ss = st.session_state
+    if not ss.get("lesson"):
+        return
+    from pages.ui import lesson
+
+    current = lesson.current()
+    if current is None:
+        ss.pop("lesson", None)
+        st.warning(
+            "That lesson is not available here (an uploaded lesson stays on the computer that loaded it)."
+        )
+        return
+    lesson.bar(current, int(ss.get("step", 1)), page.key, open_step, end_lesson)
 
 
 _prepay = {"started": False}

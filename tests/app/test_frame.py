@@ -26,13 +26,21 @@ def test_landing_page_has_menu_links_and_device():
     assert not at.exception
     assert at.title[0].value.endswith("CNN Classroom")
     labels = _menu_labels(at)
-    assert labels == ["Home", "Kernels", "Shape calculator", "Model builder", "Training", "Draw & predict"]
+    assert labels == [
+        "Home",
+        "Kernels",
+        "Shape calculator",
+        "Model builder",
+        "Training",
+        "Draw & predict",
+        "Class board",
+    ]
     assert any("Compute" in c.value for c in at.sidebar.caption)
     assert any("Compute device" in m.value for m in at.markdown)
 
 
-def test_five_pages_exist():
-    assert len(PAGE_FILES) == 5
+def test_five_lesson_pages_and_the_class_board_exist():
+    assert len(PAGE_FILES) == 6 and PAGE_FILES[-1].endswith("6_class_board.py")
 
 
 @pytest.mark.parametrize("page", PAGE_FILES)

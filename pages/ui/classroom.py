@@ -1,0 +1,328 @@
+"""Class sessions on screen: start or join a class, follow the teacher, answer polls, see them live.
+
+The store (cnnlib.classroom) holds the class; this module only draws. A session's part in a class
+is kept in st.session_state["class"]: {"code", "role" ("teacher" or "student"), "key" (teacher),
+"sid" and "name" (student), "lead" (teacher: students follow my page), "auto" (student: follow
+without asking)}. The class code also travels in every link (`class=`), so a reload keeps it;
+the teacher's key never does (it is read once from the teacher's link, then dropped from the URL).
+
+Everything here fails soft: when the database cannot be reached, the class features say so once
+and every lesson page keeps working without them. The live parts are fragments that rerun every
+1-2 s and read one small row (students: the follow-me state; teacher: the projector view).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import streamlit as st
+
+from cnnlib.classroom import ClassError, ClassStore, ClassUnavailable
+from pages.ui.share import page_link_url
+
+STUDENT_EVERY_S = 2.0
+TEACHER_EVERY_S = 1.5
+ss = st.session_state
+
+
+@st.cache_resource(show_spinner=False)
+def _store() -> ClassStore:
+    return ClassStore.open()  # raises ClassError (not cached): the next call tries again
+
+
+def store() -> ClassStore | None:
+    """The process's class store, or None (with the reason kept in ss["class_error"])."""
+    try:
+        return _store()
+    except ClassError as err:
+        ss["class_error"] = str(err)
+        return None
+
+
+def member() -> dict | None:
+    """This session's part in a class, or None."""
+    return ss.get("class")
+
+
+def is_teacher() -> bool:
+    m = member()
+    return bool(m and m.get("role") == "teacher")
+
+
+def code() -> str | None:
+    m = member()
+    return m["code"] if m else None
+
+
+def fail(err: ClassError) -> None:
+    st.error(
+        str(err), icon=":material/cloud_off:" if isinstance(err, ClassUnavailable) else ":material/error:"
+    )
+
+
+def app_link(url_name: str, params: dict[str, str]) -> str:
+    """A link inside the app ("kernels?kernel=sobel_y"), as the follow-me state stores it."""
+    query = urlencode({k: v for k, v in params.items() if k not in ("key", "present")}, safe=",;:")
+    return url_name + (f"?{query}" if query else "")
+
+
+def split_link(link: str) -> tuple[str, dict[str, str]]:
+    """("kernels", {"kernel": "sobel_y"}) from an app link."""
+    parts = urlsplit(link)
+    return parts.path.strip("/"), dict(parse_qsl(parts.query))
+
+
+# ----------------------------------------------------------------------------- joining
+
+
+def adopt_link(frame: dict) -> None:
+    """Called by the frame with the link's frame keys: a teacher link makes this session the teacher."""
+    code_in, key_in = frame.get("class"), frame.get("key")
+    m = member()
+    if code_in and key_in and not (m and m.get("role") == "teacher" and m["code"] == code_in):
+        s = store()
+        if s is None:
+            return
+        try:
+            s.check_teacher(code_in, key_in)
+        except ClassError as err:
+            ss["class_notice"] = str(err)
+            return
+        ss["class"] = {"code": code_in, "role": "teacher", "key": key_in, "lead": True}
+    elif code_in and not m:
+        ss["class_invite"] = code_in  # the join form is filled in; joining needs a nickname
+
+
+def leave() -> None:
+    ss.pop("class", None)
+    ss.pop("class_invite", None)
+
+
+def panel(url_name: str) -> None:
+    """The class controls (inside the frame's Class popover): join, start, or what this session is."""
+    m = member()
+    if m is None:
+        _join_or_start()
+        return
+    s = store()
+    if m["role"] == "teacher":
+        st.markdown(f"**You teach class `{m['code']}`.** Students join with this code.")
+        st.toggle("Students follow my page", key="class_lead", value=m.get("lead", True),
+                  on_change=lambda: m.update(lead=ss["class_lead"]))  # fmt: skip
+        teacher_link = page_link_url(url_name, {"class": m["code"], "key": m["key"]})
+        with st.expander("Your teacher link (keep it private)"):
+            st.code(teacher_link, language=None, wrap_lines=True)
+            st.caption("It makes any browser the teacher of this class. Never show it on the projector.")
+        if st.button("Clear the results board", key="class_clear", icon=":material/delete_sweep:") and s:
+            try:
+                st.toast(f"Removed {s.clear_board(m['code'], m['key'])} run(s) from the board.")
+            except ClassError as err:
+                fail(err)
+        if st.button("End the class", key="class_end", icon=":material/logout:") and s:
+            try:
+                s.close_class(m["code"], m["key"])
+            except ClassError as err:
+                fail(err)
+            leave()
+            st.rerun()
+    else:
+        st.markdown(f"**You are in class `{m['code']}` as {m['name']}.**")
+        st.toggle("Follow the teacher without asking", key="class_auto", value=m.get("auto", False),
+                  on_change=lambda: m.update(auto=ss["class_auto"]))  # fmt: skip
+        if st.button("Leave the class", key="class_leave", icon=":material/logout:"):
+            leave()
+            st.rerun()
+
+
+def _join_or_start() -> None:
+    if ss.get("class_error"):
+        st.warning(ss["class_error"], icon=":material/cloud_off:")
+    join, start = st.tabs(["Join a class", "Start a class"])
+    with join:
+        with st.form("class_join_form", border=False):
+            code_in = st.text_input("Class code", value=ss.get("class_invite", ""), max_chars=16)
+            name = st.text_input(
+                "Your nickname", max_chars=40, help="No real name needed. Shown on the board."
+            )
+            if st.form_submit_button("Join", type="primary", icon=":material/login:"):
+                _join(code_in, name)
+    with start:
+        with st.form("class_start_form", border=False):
+            title = st.text_input("Class title", max_chars=80, placeholder="e.g. CNNs, lesson 3")
+            if st.form_submit_button("Start a class", type="primary", icon=":material/co_present:"):
+                _start(title)
+
+
+def _join(code_in: str, name: str) -> None:
+    s = store()
+    if s is None:
+        return
+    try:
+        sid, stored = s.join_as(code_in, name)
+        code_ = s.status(code_in).code
+    except ClassError as err:
+        fail(err)
+        return
+    ss["class"] = {"code": code_, "role": "student", "sid": sid, "name": stored, "auto": False}
+    ss.pop("class_invite", None)
+    st.rerun()
+
+
+def _start(title: str) -> None:
+    s = store()
+    if s is None:
+        return
+    try:
+        info = s.create_class(title)
+    except ClassError as err:
+        fail(err)
+        return
+    ss["class"] = {"code": info.code, "role": "teacher", "key": info.teacher_key, "lead": True}
+    st.rerun()
+
+
+# ----------------------------------------------------------------------------- following
+
+
+def publish(link: str) -> None:
+    """The teacher's page changed: tell the class (only when leading, only when the link changed)."""
+    m = member()
+    if not (m and m["role"] == "teacher" and m.get("lead", True)) or ss.get("class_published") == link:
+        return
+    s = store()
+    if s is None:
+        return
+    try:
+        s.set_follow(m["code"], m["key"], link)
+        ss["class_published"] = link
+    except ClassError as err:
+        ss["class_notice"] = str(err)
+
+
+def live(here: str, go: Callable[[str, dict[str, str]], None]) -> None:
+    """The class strip at the top of a page: a student's follow banner and poll, or the teacher's
+    live poll counts. `here` is this page's app link; `go(url_name, params)` opens another page."""
+    m = member()
+    if m is None:
+        return
+    if ss.get("class_notice"):
+        st.warning(ss.pop("class_notice"), icon=":material/groups:")
+    if m["role"] == "teacher":
+        teacher_strip()
+    else:
+        student_strip(here, go)
+
+
+@st.fragment(run_every=STUDENT_EVERY_S)
+def student_strip(here: str, go: Callable[[str, dict[str, str]], None]) -> None:
+    m, s = member(), store()
+    if m is None or s is None:
+        return
+    try:
+        state = s.follow(m["code"])
+    except ClassError as err:
+        fail(err)
+        if "ended" in str(err) or "expired" in str(err) or "not a class" in str(err):
+            leave()
+        return
+    link = state.link
+    if link and link != here and _page_part(link) != _page_part(here):
+        url_name, params = split_link(link)
+        if m.get("auto") and ss.get("class_followed") != state.version:
+            ss["class_followed"] = state.version
+            go(url_name, params)
+            return
+        left, right = st.columns([5, 1], vertical_alignment="center")
+        left.info(f"Your teacher is on **{_title(url_name)}**.", icon=":material/co_present:")
+        if right.button("Follow", key="class_follow", type="primary", width="stretch"):
+            ss["class_followed"] = state.version
+            go(url_name, params)
+    if state.poll_id is not None and state.poll_state in ("open", "revealed"):
+        poll_for_student(s, m, state.poll_id)
+
+
+def _page_part(link: str) -> str:
+    return link.split("?", 1)[0]
+
+
+def _title(url_name: str) -> str:
+    from pages.ui.frame import PAGE_BY_URL
+
+    page = PAGE_BY_URL.get(url_name)
+    return page.title if page else "another page"
+
+
+def poll_for_student(s: ClassStore, m: dict, poll_id: int) -> None:
+    try:
+        info = s.poll_info(m["code"], poll_id)
+        mine = s.my_answer(m["code"], poll_id, m["sid"])
+    except ClassError as err:
+        fail(err)
+        return
+    with st.container(border=True, key="class_poll"):
+        st.markdown(f"**:material/how_to_vote: {info.question}**")
+        if info.state == "revealed":
+            verdict = (
+                "" if mine is None else (" You got it." if mine == info.correct else f" You said {mine}.")
+            )
+            st.success(f"The answer: **{info.correct}**.{verdict}", icon=":material/check:")
+            return
+        choice = st.pills("Your answer", info.options, key=f"class_answer_{poll_id}", default=mine,
+                          label_visibility="collapsed")  # fmt: skip
+        if choice is not None and choice != mine:
+            try:
+                s.answer(m["code"], poll_id, m["sid"], choice)
+                st.caption("Sent. You can change it until the teacher reveals the answer.")
+            except ClassError as err:
+                fail(err)
+
+
+@st.fragment(run_every=TEACHER_EVERY_S)
+def teacher_strip() -> None:
+    m, s = member(), store()
+    if m is None or s is None:
+        return
+    try:
+        view = s.projector(m["code"], top=3)
+    except ClassError as err:
+        fail(err)
+        return
+    poll = view.poll
+    head = f":material/groups: **{view.students}** student(s) in class `{m['code']}` · {view.runs} run(s) on the board"
+    if poll is None or poll.state == "closed":
+        st.caption(head)
+        return
+    with st.container(border=True, key="class_poll_live"):
+        st.markdown(f"{head}  \n**:material/how_to_vote: {poll.question}** · {poll.total} answer(s)")
+        st.markdown(poll_bars(poll.counts, poll.correct if poll.state == "revealed" else None))
+        if poll.state == "open":
+            if st.button("Reveal the answer to everyone", key="class_reveal", type="primary"):
+                try:
+                    s.reveal_poll(m["code"], m["key"], poll.id)
+                except ClassError as err:
+                    fail(err)
+
+
+def poll_bars(counts: dict[str, int], correct: str | None = None, width: int = 24) -> str:
+    """The poll's counts as text bars (Markdown), readable on a projector and cheap to redraw."""
+    total = max(1, sum(counts.values()))
+    lines = []
+    for option, n in counts.items():
+        bar = "█" * round(width * n / total)
+        mark = " ✓" if option == correct else ""
+        lines.append(f"`{bar:<{width}}` **{n}** · {option}{mark}")
+    return "  \n".join(lines)
+
+
+def ask(question: str, options: list[str], correct: str | None, key: str) -> None:
+    """On a prompt with fixed answers: the teacher's button that asks the whole class."""
+    m, s = member(), store()
+    if not (m and m["role"] == "teacher" and s):
+        return
+    if st.button("Ask the class", key=f"class_ask_{key}", icon=":material/how_to_vote:"):
+        try:
+            s.open_poll(m["code"], m["key"], question, options, correct)
+            st.toast("The question is on every student's screen. Their answers appear live above.")
+        except ClassError as err:
+            fail(err)

@@ -1,0 +1,65 @@
+"""Sharing the screen: the page's link with a large QR code, and the projector view's styling.
+
+The share dialog shows the address of what is on screen (the URL the page keeps up to date, see
+pages/ui/links.py) as copyable text and as a QR code for students to scan from the projector. In
+a class session the code carries the class too (never the teacher's key). The projector view
+(`present=1`) enlarges the type and folds the sidebar, for the back of a room.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode, urlsplit
+
+import streamlit as st
+
+from cnnlib.share import QRError, qr_png
+from pages.ui.links import url_params
+
+# Larger type for the projector: Streamlit sizes everything in rem, so one root size scales it all.
+PROJECTOR_CSS = """<style>
+html { font-size: 22px; }
+[data-testid="stMainBlockContainer"] { max-width: 100%; padding-left: 2rem; padding-right: 2rem; }
+[data-testid="stCaptionContainer"] { font-size: 0.95rem; }
+h1 { font-size: 2.4rem !important; }
+</style>"""
+
+
+def base_url() -> str:
+    """The app's address (scheme and host), from the browser's URL; a loopback one under AppTest."""
+    url = st.context.url or ""
+    parts = urlsplit(url)
+    if parts.scheme and parts.netloc:
+        return f"{parts.scheme}://{parts.netloc}"
+    return "http://localhost:8501"
+
+
+def page_link_url(url_name: str, params: dict[str, str] | None = None) -> str:
+    """The full link to a page (its URL name, "" for the landing page) with these params."""
+    params = url_params() if params is None else params
+    query = urlencode(params, safe=",;:")
+    return f"{base_url()}/{url_name}" + (f"?{query}" if query else "")
+
+
+def share_link(url_name: str) -> str:
+    """What students should open: the page as it is now, without the teacher's key or projector view."""
+    params = {k: v for k, v in url_params().items() if k not in ("key", "present")}
+    return page_link_url(url_name, params)
+
+
+@st.dialog("Share this page", width="large")
+def share_dialog(url_name: str) -> None:
+    """The link to this page as it is now, to copy, and as a QR code to scan from the projector."""
+    link = share_link(url_name)
+    st.markdown(
+        "Everyone who opens this link sees this page **as it is now** (uploads excepted: they stay on "
+        "this computer). Scan the code or copy the link:"
+    )
+    left, right = st.columns([3, 2], vertical_alignment="center")
+    with left:
+        st.code(link, language=None, wrap_lines=True)
+        st.caption("The copy button sits at the top right of the box.")
+    with right:
+        try:
+            st.image(qr_png(link, scale=10, border=4), caption="Scan to open", width=320)
+        except QRError as err:
+            st.warning(str(err), icon=":material/qr_code:")
