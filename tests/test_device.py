@@ -67,7 +67,7 @@ def test_guess_on_apple_silicon_and_elsewhere(tmp_path, monkeypatch):
 
 def test_the_guess_matches_what_torch_says_here():
     """On this machine the label from the operating system is the one torch gives once loaded."""
-    torch = pytest.importorskip("torch")
+    pytest.importorskip("torch")
 
     exact = D.describe_device(D.pick_device())
     guess = D.guess_device_label()
