@@ -62,9 +62,9 @@ def fail(err: ClassError) -> None:
 
 
 def app_link(url_name: str, params: dict[str, str]) -> str:
-    """A link inside the app ("kernels?kernel=sobel_y"), as the follow-me state stores it."""
+    """A link inside the app ("/kernels?kernel=sobel_y"), as the follow-me state and the board store it."""
     query = urlencode({k: v for k, v in params.items() if k not in ("key", "present")}, safe=",;:")
-    return url_name + (f"?{query}" if query else "")
+    return f"/{url_name}" + (f"?{query}" if query else "")
 
 
 def split_link(link: str) -> tuple[str, dict[str, str]]:
@@ -136,8 +136,8 @@ def panel(url_name: str) -> None:
 
 
 def _join_or_start() -> None:
-    if ss.get("class_error"):
-        st.warning(ss["class_error"], icon=":material/cloud_off:")
+    if store() is None:  # said up front: the lessons work, the class features wait for the database
+        st.warning(ss.get("class_error", "Class features are unavailable."), icon=":material/cloud_off:")
     join, start = st.tabs(["Join a class", "Start a class"])
     with join:
         with st.form("class_join_form", border=False):
@@ -206,8 +206,6 @@ def live(here: str, go: Callable[[str, dict[str, str]], None]) -> None:
     m = member()
     if m is None:
         return
-    if ss.get("class_notice"):
-        st.warning(ss.pop("class_notice"), icon=":material/groups:")
     if m["role"] == "teacher":
         teacher_strip()
     else:

@@ -147,6 +147,9 @@ def frame(page_key: str) -> PageInfo:
         st.caption(f"Compute: {device_label()}")
     if page.key != "home":
         st.title(f"{page.icon} {page.title}")
+    for notice in ("frame_notice", "class_notice"):
+        if ss.get(notice):
+            st.warning(ss.pop(notice), icon=":material/link_off:")
     lesson_strip(page)
     if ss.get("class"):
         classroom.live(classroom.app_link(page.url, url_params()), go)
@@ -162,7 +165,10 @@ def read_frame_link() -> dict:
     mine = {k: v for k, v in params.items() if k in FRAME_KEYS and k != "key"}
     if mine == ss.get("frame_written", {}) and "key" not in params:
         return {}  # what this session wrote itself: its own widgets are the truth
-    values = FRAME_LINK.parse(params).values
+    parsed = FRAME_LINK.parse(params)
+    values = parsed.values
+    if parsed.ignored:
+        ss["frame_notice"] = parsed.message("this link's classroom settings")
     ss["frame_written"] = mine
     if "present" in values:
         ss["present"] = values["present"]
@@ -246,7 +252,10 @@ def end_lesson() -> None:
     ss = st.session_state
     ss.pop("lesson", None)
     ss.pop("step", None)
-    frame_keys()
+    for key in ("lesson", "step"):
+        if key in st.query_params:
+            del st.query_params[key]
+    ss["frame_written"] = {k: v for k, v in frame_keys().items()}
 
 
 def lesson_strip(page: PageInfo) -> None:

@@ -12,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -69,7 +70,8 @@ def server():
     """Start the app once for the browser tests; yield its base URL."""
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    env = dict(os.environ, CNN_CLASSROOM_TEST="1")
+    db = Path(tempfile.mkdtemp(prefix="cc-e2e-")) / "classes.db"  # a class store of its own
+    env = dict(os.environ, CNN_CLASSROOM_TEST="1", CNN_CLASSROOM_DB=f"sqlite:///{db}")
     proc = subprocess.Popen(
         [
             sys.executable,

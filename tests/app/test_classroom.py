@@ -1,0 +1,168 @@
+"""AppTest: the frame's classroom features through app.py: projector view, lessons, class sessions,
+polls, the results board; and the lesson pages going on when the class database is gone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from cnnlib.classroom import ClassStore
+
+ROOT = Path(__file__).resolve().parents[2]
+KERNELS = "pages/1_kernels.py"
+BOARD = "pages/6_class_board.py"
+
+
+@pytest.fixture
+def db(tmp_path, monkeypatch):
+    """A class database of this test's own, and the app's cached store pointed at it."""
+    from pages.ui import classroom
+
+    url = f"sqlite:///{tmp_path / 'classes.db'}"
+    monkeypatch.setenv("CNN_CLASSROOM_DB", url)
+    classroom._store.clear()
+    store = ClassStore.open(url)
+    yield store
+    store.close()
+    classroom._store.clear()
+
+
+def app(params: dict | None = None, page: str | None = None, state: dict | None = None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    for k, v in (params or {}).items():
+        at.query_params[k] = v
+    for k, v in (state or {}).items():
+        at.session_state[k] = v
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    return at
+
+
+def texts(at: AppTest) -> str:
+    return " ".join(
+        [m.value for m in at.markdown] + [c.value for c in at.caption] + [i.value for i in at.info]
+    )
+
+
+# ------------------------------------------------------------------------------- projector, lessons
+
+
+def test_projector_view_from_a_link_and_off_again():
+    at = app({"present": "1"})
+    assert not at.exception
+    assert any("font-size: 22px" in h.proto.body for h in at.get("html"))
+    assert at.query_params["present"] == "1" and at.toggle(key="present").value is True
+    at.toggle(key="present").set_value(False).run()
+    assert "present" not in at.query_params
+    assert not any("font-size: 22px" in h.proto.body for h in at.get("html"))
+
+
+def test_a_lesson_link_opens_its_step_and_next_goes_to_the_following_one():
+    at = app({"lesson": "edges_and_kernels", "step": "2"})
+    assert not at.exception
+    assert "Edges and kernels** · step 2 of 6" in texts(at)
+    at.button(key="lesson_open").click().run()  # step 2 is on the Kernels page
+    assert at.query_params["kernel"] == "box_blur" and at.query_params["step"] == "2"
+    assert "blurred" in texts(at)
+    at.button(key="lesson_next").click().run()
+    assert at.query_params["step"] == "3" and at.query_params["kernel"] == "sobel_x"
+    assert "step 3 of 6" in texts(at)
+    at.button(key="lesson_end").click().run()
+    assert "lesson" not in at.query_params and "step 3" not in texts(at)
+
+
+def test_hostile_frame_params_are_ignored():
+    at = app({"lesson": "../../etc/passwd", "step": "x" * 500, "class": "<script>", "present": "maybe"})
+    assert not at.exception
+    assert "lesson" not in at.query_params and "class" not in at.query_params
+    assert "ignored" in texts(at) + " ".join(w.value for w in at.warning)
+
+
+# ------------------------------------------------------------------------------- class sessions
+
+
+def test_start_a_class_then_a_student_joins_answers_a_poll_and_sees_the_answer(db):
+    teacher = app(state={"frame_class": True})
+    title = next(t for t in teacher.text_input if t.label == "Class title")
+    title.input("Lesson 3")
+    next(b for b in teacher.button if b.label == "Start a class").click().run()
+    m = teacher.session_state["class"]
+    assert m["role"] == "teacher" and teacher.query_params["class"] == m["code"]
+    assert "key" not in teacher.query_params  # the teacher's key never shows in the address bar
+
+    student = app({"class": m["code"]}, state={"frame_class": True})
+    assert next(t for t in student.text_input if t.label == "Class code").value == m["code"]
+    next(t for t in student.text_input if t.label == "Your nickname").input("Ana <b>")
+    next(b for b in student.button if b.label == "Join").click().run()
+    assert "<b>" in texts(student) or student.error  # refused with a message (HTML in a nickname)
+    next(t for t in student.text_input if t.label == "Your nickname").input("Ana")
+    next(b for b in student.button if b.label == "Join").click().run()
+    sm = student.session_state["class"]
+    assert sm["role"] == "student" and sm["name"] == "Ana"
+
+    pid = db.open_poll(m["code"], m["key"], "Output size?", ["26", "28"], "26")
+    student.run()
+    pills = student.get("button_group")
+    assert pills and "Output size?" in texts(student)
+    student.session_state[f"class_answer_{pid}"] = "28"
+    student.run()
+    assert db.poll(m["code"], pid) == {"26": 0, "28": 1}
+    teacher.run()
+    assert "1** student(s)" in texts(teacher) and "Output size?" in texts(teacher)
+    teacher.button(key="class_reveal").click().run()
+    student.run()
+    assert any("The answer: **26**" in s.value for s in student.success)
+
+
+def test_the_teacher_link_makes_a_teacher_and_a_wrong_key_says_so(db):
+    info = db.create_class("Keys")
+    at = app({"class": info.code, "key": info.teacher_key})
+    assert at.session_state["class"]["role"] == "teacher" and "key" not in at.query_params
+    wrong = app({"class": info.code, "key": "x" * 32})
+    assert "class" not in wrong.session_state or wrong.session_state["class"] is None
+    assert any("key" in w.value.lower() for w in wrong.warning)
+
+
+def test_the_board_ranks_posted_runs(db):
+    info = db.create_class("Board")
+    ana = db.join(info.code, "Ana")
+    ben = db.join(info.code, "Ben")
+    db.post_run(
+        info.code,
+        ana,
+        {"accuracy": 0.97, "params": 26138, "model": "SimpleCNN", "link": "/training?model=simplecnn"},
+    )
+    db.post_run(info.code, ben, {"accuracy": 0.91, "params": 5000, "model": "Tiny"})
+    at = app(page=BOARD, state={"class": {"code": info.code, "role": "student", "sid": ana, "name": "Ana"}})
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert list(table["who"]) == ["Ana (you)", "Ben"] and list(table["test accuracy"]) == [97.0, 91.0]
+    assert "model=simplecnn" in table["settings"][0] and "class=" in table["settings"][0]
+
+
+def test_without_a_class_the_board_says_how_to_join():
+    at = app(page=BOARD)
+    assert not at.exception and "Join a class" in texts(at)
+
+
+def test_lesson_pages_keep_working_when_the_class_database_is_unusable(tmp_path, monkeypatch):
+    from pages.ui import classroom
+
+    bad = tmp_path / "not-a-db.sqlite"
+    bad.write_text("this is not a database")
+    monkeypatch.setenv("CNN_CLASSROOM_DB", f"sqlite:///{bad}")
+    classroom._store.clear()
+    at = app(state={"frame_class": True})
+    assert not at.exception
+    assert any("unavailable" in w.value.lower() for w in at.warning)  # said once, in the class panel
+    next(t for t in at.text_input if t.label == "Your nickname").input("Ana")
+    next(t for t in at.text_input if t.label == "Class code").input("K7M-Q2R")
+    next(b for b in at.button if b.label == "Join").click().run()
+    assert not at.exception and any("unavailable" in w.value.lower() for w in at.warning)
+    assert "class" not in at.session_state  # not in a class
+    at.switch_page(KERNELS).run()
+    assert not at.exception and at.title[0].value.endswith("Kernels")
+    classroom._store.clear()
