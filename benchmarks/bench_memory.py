@@ -31,8 +31,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from loadtest.harness import PAGES, Server  # noqa: E402
 from loadtest.memory import MB, import_rss, rss_bytes  # noqa: E402
-from loadtest.run_load import PAGES, Server  # noqa: E402
 from loadtest.ws_client import StreamlitSession  # noqa: E402
 
 BREAKDOWN = """

@@ -49,9 +49,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from loadtest import run_load  # noqa: E402
+from loadtest import harness  # noqa: E402
+from loadtest.harness import PAGES, Server, cpu_seconds, loadavg, machine  # noqa: E402
 from loadtest.memory import MB, rss_bytes  # noqa: E402
-from loadtest.run_load import PAGES, Server, cpu_seconds, loadavg, machine  # noqa: E402
 from loadtest.ws_client import (  # noqa: E402
     RunResult,
     StreamlitSession,
@@ -195,11 +195,11 @@ def start_server(app: str, args, log: Path) -> Server:
     """run_load's Server for `app` ("ours", "bare" or "baseline"), from the folder that holds it."""
     root, script = (args.baseline, "app.py") if app == "baseline" else (ROOT, SCRIPTS[app])
     server = Server(script, log, extra=args.server_arg)
-    saved, run_load.ROOT = run_load.ROOT, root  # Server starts `streamlit run` in run_load.ROOT
+    saved, harness.ROOT = harness.ROOT, root  # Server starts `streamlit run` in harness.ROOT
     try:
         server.start()
     finally:
-        run_load.ROOT = saved
+        harness.ROOT = saved
     return server
 
 

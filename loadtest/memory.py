@@ -1,8 +1,11 @@
 """Resident memory and threads of a server process, read from /proc (no psutil needed).
 
 `RssSampler` samples `/proc/<pid>/status` (VmRSS, VmHWM, Threads) every 0.2 s in a daemon thread
-and keeps the peak; child processes (if the server ever forks any) are added to the RSS. Threads
-share their process' address space, so VmRSS already counts every thread's memory.
+and keeps the peak. Threads share their process' address space, so VmRSS already counts every
+thread's memory. The server's training processes (a forkserver and one child per run) share most
+of their pages with each other, so adding their RSS would count torch several times: the sampler
+also records the PSS (proportional set size, each shared page split between its users) of the
+server and all its descendants, which is what they cost together.
 `mark(label)` / `peak_since(label)` give the peak over one phase of a load test.
 
 Run as a script to measure what `import torch` costs in a fresh interpreter:
@@ -57,8 +60,22 @@ def children(pid: int) -> list[int]:
 
 
 def rss_bytes(pid: int) -> int:
-    """Current resident memory of `pid` plus its descendants."""
-    return sum(_status(p).get("VmRSS", 0) for p in [pid, *children(pid)])
+    """Current resident memory of the process `pid` (its descendants not included)."""
+    return _status(pid).get("VmRSS", 0)
+
+
+def pss_bytes(pid: int) -> int:
+    """PSS of `pid` and all its descendants together (/proc/<pid>/smaps_rollup): their memory cost."""
+    total = 0
+    for p in [pid, *children(pid)]:
+        try:
+            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1]) * 1024
+                    break
+        except OSError:
+            continue
+    return total
 
 
 def hwm_bytes(pid: int) -> int:
@@ -87,7 +104,7 @@ class RssSampler:
     def __init__(self, pid: int, interval: float = 0.2):
         self.pid = pid
         self.interval = interval
-        self.samples: list[tuple[float, int, int]] = []  # (time, rss bytes, threads)
+        self.samples: list[tuple[float, int, int, int]] = []  # (time, rss, threads, pss of the tree)
         self._marks: dict[str, int] = {}
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -110,9 +127,16 @@ class RssSampler:
         rss = rss_bytes(self.pid)
         th = thread_count(self.pid)
         if rss:
+            pss = pss_bytes(self.pid)
             with self._lock:
-                self.samples.append((time.monotonic(), rss, th))
+                self.samples.append((time.monotonic(), rss, th, pss))
         return rss
+
+    def pss_peak_since(self, label: str) -> int:
+        """Peak PSS of the server and its training processes since `mark(label)`."""
+        with self._lock:
+            window = self.samples[self._marks.get(label, 0) :]
+        return max((s[3] for s in window), default=0)
 
     def mark(self, label: str) -> None:
         """Start a phase: later `peak_since(label)` looks at samples from here on."""

@@ -51,7 +51,10 @@ def widget_state(wid: str, **value: Any) -> WidgetState:
         raise ValueError("give exactly one value field")
     ws = WidgetState(id=wid)
     ((name, v),) = value.items()
-    setattr(ws, name, v)
+    if name in ("string_array_value", "int_array_value", "double_array_value"):
+        getattr(ws, name).data.extend(v)  # a message field: filled in, not assigned
+    else:
+        setattr(ws, name, v)
     return ws
 
 
@@ -282,6 +285,7 @@ class StreamlitSession:
         widgets: list[WidgetState] | None = None,
         fragment_id: str = "",
         is_auto_rerun: bool = False,
+        query_string: str = "",
     ) -> RunResult:
         """Send one rerun_script and collect the run until script_finished."""
         self._drain()
@@ -292,6 +296,7 @@ class StreamlitSession:
             encode_rerun(
                 page_name=page_name,
                 page_script_hash=page_script_hash,
+                query_string=query_string,
                 widgets=widgets,
                 fragment_id=fragment_id,
                 is_auto_rerun=is_auto_rerun,

@@ -149,9 +149,34 @@ def _join_or_start() -> None:
                 _join(code_in, name)
     with start:
         with st.form("class_start_form", border=False):
-            title = st.text_input("Class title", max_chars=80, placeholder="e.g. CNNs, lesson 3")
-            if st.form_submit_button("Start a class", type="primary", icon=":material/co_present:"):
+            title = st.text_input(
+                "Class title", max_chars=80, placeholder="e.g. CNNs, lesson 3", key="class_title"
+            )
+            if st.form_submit_button("Start a class", type="primary", icon=":material/co_present:",
+                                     key="class_start_submit"):  # fmt: skip
                 _start(title)
+
+
+def invite() -> None:
+    """A link with a class code and no membership yet (a scanned QR code): the join form, in view."""
+    invited = ss.get("class_invite")
+    if not invited or member() is not None:
+        return
+    with st.container(border=True, key="class_invite_box"):
+        with st.form("class_invite_form", border=False):
+            st.markdown(
+                f"**:material/groups: Join class `{invited}`**: type a nickname (no real name needed)."
+            )
+            left, right = st.columns([4, 1], vertical_alignment="bottom")
+            name = left.text_input("Your nickname", max_chars=40, key="class_invite_name")
+            joined = right.form_submit_button(
+                "Join", type="primary", key="class_invite_submit", width="stretch"
+            )
+        if joined:
+            _join(invited, name)
+        if st.button("Not now", key="class_invite_dismiss", type="tertiary"):
+            ss.pop("class_invite", None)
+            st.rerun()
 
 
 def _join(code_in: str, name: str) -> None:

@@ -153,6 +153,8 @@ def frame(page_key: str) -> PageInfo:
     lesson_strip(page)
     if ss.get("class"):
         classroom.live(classroom.app_link(page.url, url_params()), go)
+    elif ss.get("class_invite"):
+        classroom.invite()
     prepay_model_summaries()  # once per process, in the background, after a lesson page loaded torch
     return page
 

@@ -13,7 +13,7 @@ from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.Element_pb2 import Element
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
-from loadtest.run_load import pct
+from loadtest.harness import pct
 from loadtest.ws_client import (
     RunResult,
     StreamlitSession,
@@ -126,3 +126,9 @@ def test_percentile_nearest_rank():
     assert pct([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 95) == 10
     assert pct([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 50) == 5
     assert pct([3.0], 95) == 3.0
+
+
+def test_widget_state_fills_array_values():
+    ws = widget_state("w", string_array_value=["a", "b"])
+    assert list(ws.string_array_value.data) == ["a", "b"]
+    assert widget_state("w", bool_value=True).bool_value is True
