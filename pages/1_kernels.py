@@ -6,7 +6,9 @@ frame("kernels")
 
 import streamlit as st
 
+from cnnlib.kernels import KERNELS_LINK
 from pages.ui.kernels import controls, views
+from pages.ui.links import link_notice, read_link, write_link
 
 st.markdown(
     "A **kernel** is a small grid of numbers. A convolution layer slides it over the image; at each "
@@ -19,7 +21,11 @@ st.caption(
     "used as it is, not flipped."
 )
 
+link = read_link(KERNELS_LINK)  # a shared link, a QR code or a lesson step: its state, before the widgets
+if link is not None:
+    controls.apply_link(link.values)
 controls.init_state()
+link_notice(KERNELS_LINK)
 with st.sidebar:  # the controls sit under the menu, so the pictures stay in view while they change
     st.header("1 · Image")
     image, plane, label, image_key = controls.image_picker()
@@ -59,3 +65,8 @@ st.markdown("The same image and layer settings, with another preset kernel.")
 views.compare(plane, name, fm, settings, image_key, kernel)
 
 controls.save_state()
+write_link(KERNELS_LINK, controls.link_values(kernel))
+if st.session_state.get("k_source") == controls.UPLOAD:
+    st.caption(
+        ":material/link: Your uploaded image stays on this computer: links share a bundled sample instead."
+    )

@@ -7,6 +7,9 @@ frame("shapes")
 
 import streamlit as st
 
+from cnnlib.shapes import SHAPES_LINK
+from pages.ui.links import link_notice, read_link, write_link
+from pages.ui.shapes import links as shapes_links
 from pages.ui.shapes import quiz as shapes_quiz
 from pages.ui.shapes import single as shapes_single
 from pages.ui.shapes import stack as shapes_stack
@@ -52,6 +55,10 @@ EXPLANATIONS = {
 }
 
 MODES = [":material/calculate: One layer", ":material/stacks: Stack of layers", ":material/quiz: Quiz"]
+link = read_link(SHAPES_LINK)  # a shared link, a QR code or a lesson step: its layer or stack
+if link is not None:
+    shapes_links.apply_link(link.values, MODES)
+link_notice(SHAPES_LINK)
 mode = st.radio("Mode", MODES, horizontal=True, key="sc_mode", label_visibility="collapsed")
 
 if mode == MODES[0]:
@@ -71,3 +78,4 @@ elif mode == MODES[1]:
 else:
     st.markdown("Work out the output size yourself, then check. Each question counts once.")
     shapes_quiz.render()
+write_link(SHAPES_LINK, shapes_links.link_values(MODES))

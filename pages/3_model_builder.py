@@ -14,6 +14,7 @@ from cnnlib import spec as S
 from pages.ui.builder import state as B
 from pages.ui.builder import views as V
 from pages.ui.builder.layers import render_add_layer, render_layer_editor
+from pages.ui.links import link_notice, read_link, write_link
 
 st.markdown(
     "A CNN is a stack of layers, each turning one tensor into the next. Start from a preset, then add, "
@@ -23,6 +24,10 @@ st.markdown(
 )
 
 B.init_state()
+link = read_link(S.BUILDER_LINK)  # a shared link, a QR code or a lesson step: its model
+if link is not None:
+    B.apply_link(link.values)
+link_notice(S.BUILDER_LINK)
 
 with st.container(border=True):
     V.render_start_from()
@@ -136,3 +141,4 @@ EXPLANATIONS = {
 picked = st.pills("Explain", list(EXPLANATIONS), selection_mode="single", key="b_explain")
 if picked:
     st.markdown(EXPLANATIONS[picked])
+write_link(S.BUILDER_LINK, {"model": B.current()})

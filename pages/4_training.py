@@ -6,8 +6,10 @@ frame("training")
 
 import streamlit as st
 
-from cnnlib.training import overfitting_flag, prewarm
-from pages.ui.training import live
+from cnnlib.training import TRAINING_LINK, overfitting_flag, prewarm
+from pages.ui.links import link_notice, read_link, write_link
+from pages.ui.training import live, shared
+from pages.ui.training import setup as training_setup
 from pages.ui.training.results import render_results
 from pages.ui.training.setup import render_setup
 from pages.ui.training.slow_motion import render_slow_motion
@@ -22,6 +24,11 @@ st.markdown(
 )
 
 live.harvest()  # a run that finished while we were away: keep its curves and model
+link = read_link(TRAINING_LINK)  # a shared link or a lesson step: its settings (never a run)
+if link is not None:
+    training_setup.apply_link(link.values)
+    st.session_state["train_settings_open"] = True  # show the settings the link brought
+link_notice(TRAINING_LINK)
 
 TABS = [
     ":material/monitoring: Train",
@@ -108,6 +115,7 @@ def predict_then_reveal() -> None:
 if tab_train.open is not False:
     with tab_train:
         run = live.current_run()
+        shared.watch()  # in a class: the teacher's shared run, live (nothing otherwise)
         row = st.container()  # Train / Stop first, filled once the settings below are read
         with st.expander(
             "Settings: data, model, optimizer…",
@@ -137,6 +145,7 @@ if tab_train.open is not False:
                 st.caption(f"Next run: {setup.summary()}" if setup.ready else f"To fix: {setup.errors[0]}")
         with c_pred:
             predict_then_reveal()
+        shared.share_toggle()  # the teacher's "share my run with the class" (nothing for others)
         live.live_view(setup.config.epochs if setup.config is not None else None)
         live.history_table()
         explain()
@@ -148,3 +157,5 @@ if tab_results.open:
 if tab_slow.open:
     with tab_slow:
         render_slow_motion()
+
+write_link(TRAINING_LINK, training_setup.link_values())

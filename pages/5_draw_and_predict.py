@@ -6,9 +6,16 @@ from pages.ui.frame import frame
 
 frame("draw")
 
-from cnnlib.inference import predict, preprocess_drawing
+from cnnlib.inference import DRAW_LINK, predict, preprocess_drawing
+from pages.ui import classroom
 from pages.ui.draw import inputs as draw_input
 from pages.ui.draw import views as draw_views
+from pages.ui.links import link_notice, read_link, write_link
+
+link = read_link(DRAW_LINK)  # a shared link or a lesson step: pen, channels, the quiz
+if link is not None:
+    draw_views.apply_link(link.values)
+link_notice(DRAW_LINK)
 
 st.markdown(
     "Draw a digit and watch a trained CNN read it. Your drawing is first turned into the kind of "
@@ -75,6 +82,11 @@ def drawing(choice: draw_views.ModelChoice, quiz: bool) -> None:
         else:
             probs = predict(choice.model, pre.tensor)
             hidden = quiz and st.session_state.get("draw_revealed") != pre.signature
+            if hidden:  # in a class, the teacher can ask everyone first
+                top = str(choice.classes[int(probs.argmax())])
+                classroom.ask(
+                    "Which digit will the network read?", [str(c) for c in choice.classes], top, "draw"
+                )
             st.caption(f"Model: {choice.title}")
             for note in pre.notes:  # about the drawing itself: read before the answer
                 st.warning(note, icon=":material/warning:")
@@ -132,5 +144,8 @@ def drawing(choice: draw_views.ModelChoice, quiz: bool) -> None:
                 "deeper layers see combinations of them over larger areas, on smaller maps."
             )
 
+    write_link(DRAW_LINK, draw_views.link_values())  # a stroke reruns only this: keep the URL current
+
 
 drawing(choice, quiz)
+write_link(DRAW_LINK, draw_views.link_values())

@@ -88,9 +88,7 @@ KERNELS_LINK = LinkSchema(
         Field("image", "choice", "MNIST digit", choices=slug_choices(SAMPLE_NAMES)),
         Field("index", "int", 0, lo=0, hi=9999),
         Field("channel", "choice", "Grayscale", choices=slug_choices(CHANNEL_VIEWS)),
-        Field(
-            "kernel", "choice", "Sobel x", choices=slug_choices([*PRESETS, CUSTOM]) + (("custom", CUSTOM),)
-        ),
+        Field("kernel", "choice", "Sobel x", choices=(("custom", CUSTOM), *slug_choices([*PRESETS, CUSTOM]))),
         Field("weights", "custom", None, max_len=600, parse_fn=parse_weights, format_fn=format_weights),
         Field("normalise", "bool", False),
         Field("stride", "int", 1, lo=1, hi=8),

@@ -92,7 +92,10 @@ class Field:
             for word, value in self.choices:
                 if low == word.lower():
                     return value
-            words = ", ".join(dict.fromkeys(w for w, _ in self.choices))
+            first: dict[Any, str] = {}
+            for word, value in self.choices:  # one word per value: the one links write
+                first.setdefault(repr(value), word)
+            words = ", ".join(first.values())
             raise ValueError(f"{shown(text)} is not one of: {words}")
         if self.kind == "text":
             return t

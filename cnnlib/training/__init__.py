@@ -60,6 +60,7 @@ from cnnlib.training.evaluation import (
     predict_proba,
 )
 from cnnlib.training.link import (
+    DEMO_MODEL,
     TRAINING_LINK,
 )
 from cnnlib.training.run import (
@@ -80,6 +81,7 @@ from cnnlib.training.worker import (
 )
 
 __all__ = [
+    "DEMO_MODEL",
     "backend_default",
     "prewarm",
     "TRAINING_LINK",

@@ -6,8 +6,9 @@ Train. Uploaded zips are never in links (`data=upload` is refused with that reas
 
     data     shapes, mnist_sample, mnist, fashion_mnist, cifar10
     model    demo, a preset (simplecnn, lenet_5, ...) or a spec token (see cnnlib.spec.link)
-    opt, lr, mom, batch, epochs, wd, sched (none, step, cosine, onecycle), stepsize, gamma,
-    ls (label smoothing), aug (e.g. "rotate,shift"), val (validation share), patience, seed, device
+    opt, lr, batch, epochs, wd (weight decay), sched (none, step, cosine, onecycle), ls (label
+    smoothing), aug (e.g. "rotate,shift"), val (validation share), patience, seed, device: the
+    settings the page shows
 """
 
 from __future__ import annotations
@@ -70,13 +71,10 @@ TRAINING_LINK = LinkSchema(
         Field("model", "custom", DEMO_MODEL, max_len=6000, parse_fn=parse_model, format_fn=format_model),
         _choice("opt", OPTIMIZERS, d.optimizer, "optimizer"),
         Field("lr", "float", d.lr, "learning rate", lo=1e-8, hi=MAX_LR),
-        Field("mom", "float", d.momentum, "momentum", lo=0, hi=0.999),
         Field("batch", "int", d.batch_size, "batch size", lo=1, hi=MAX_BATCH_SIZE),
         Field("epochs", "int", d.epochs, lo=1, hi=MAX_EPOCHS),
         Field("wd", "float", d.weight_decay, "weight decay", lo=0, hi=1),
         _choice("sched", SCHEDULERS, d.scheduler, "scheduler"),
-        Field("stepsize", "int", d.step_size, "StepLR step", lo=1, hi=MAX_EPOCHS),
-        Field("gamma", "float", d.gamma, "StepLR gamma", lo=1e-6, hi=1),
         Field("ls", "float", d.label_smoothing, "label smoothing", lo=0, hi=0.9),
         Field("aug", "custom", tuple(d.augment), "augmentation", parse_fn=parse_augment, format_fn=",".join),
         Field("val", "float", d.val_fraction, "validation share", lo=0, hi=0.5),

@@ -24,6 +24,7 @@ from cnnlib.share import FRAME_KEYS, LinkSchema, Parsed, first_value
 
 WRITTEN = "link_written_{page}"  # the params this session last wrote for a page
 MESSAGE = "link_message_{page}"  # what the last link applied to a page ignored, until the state changes
+LAST = "link_written_last"  # the params this session wrote last, whatever the page
 
 
 def url_params() -> dict[str, str]:
@@ -45,8 +46,8 @@ def read_link(schema: LinkSchema) -> Parsed | None:
     """
     incoming = page_params()
     written = st.session_state.get(WRITTEN.format(page=schema.page))
-    if not incoming or incoming == written:
-        return None
+    if not incoming or incoming == written or incoming == st.session_state.get(LAST):
+        return None  # nothing new: empty, this page's own, or what the page before wrote (a page switch)
     parsed = schema.parse(incoming)
     st.session_state[MESSAGE.format(page=schema.page)] = parsed.message()
     st.session_state[WRITTEN.format(page=schema.page)] = incoming  # applied once, not on every rerun
@@ -74,6 +75,7 @@ def write_params(page: str, params: Mapping[str, str]) -> dict[str, str]:
         st.session_state[key] = params
         st.session_state.pop(MESSAGE.format(page=page), None)
     st.session_state["frame_written"] = frame_params()
+    st.session_state[LAST] = params
     full = {**frame_params(), **params}
     if url_params() != full:
         st.query_params.from_dict(full)

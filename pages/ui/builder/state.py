@@ -229,3 +229,12 @@ def use_for_training() -> None:
     st.session_state[HANDOFF_NOTICE] = (
         f"Sent: the Training page will train {name()} (fitted to the dataset you choose there)."
     )
+
+
+def apply_link(values: dict) -> None:
+    """A link's model (cnnlib.spec.BUILDER_LINK) becomes the model being edited; undo goes back."""
+    spec = values.get("model", S.BUILDER_LINK.field("model").default)
+    preset = next((n for n, p in PRESETS.items() if p.to_dict() == spec.to_dict()), None)
+    st.session_state[SELECTED] = 0
+    commit(spec, preset or "Shared model")
+    notice("info", f"Opened from a link: {preset or 'a model someone shared'}. Undo goes back to yours.")

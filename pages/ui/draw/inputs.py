@@ -85,7 +85,8 @@ def canvas_panel() -> DrawingInput:
     clear.button("Clear", icon=":material/delete:", on_click=_clear, key="draw_clear", width="stretch")
     if flash := st.session_state.pop("draw_flash", None):
         st.info(flash)
-    st.slider("Pen width (px)", 8, 40, 20, step=2, key="draw_pen")
+    st.session_state.setdefault("draw_pen", 20)  # a link may set it before it is drawn
+    st.slider("Pen width (px)", 8, 40, step=2, key="draw_pen")
     try:
         image = result.image_data
     except (ValueError, OSError) as err:  # a truncated picture from the browser: wait for the next one

@@ -10,6 +10,7 @@ import numpy as np
 import streamlit as st
 
 from cnnlib.inference import (
+    DRAW_LINK,
     Preprocessed,
     PretrainedError,
     answer,
@@ -220,7 +221,8 @@ def feature_maps_panel(model, pre: Preprocessed) -> None:
     if not maps:
         st.info("This model has no convolution layers, so there are no feature maps to show.")
         return
-    shown = st.radio("Channels per layer", [8, 16, 32], index=1, horizontal=True, key="draw_channels")
+    st.session_state.setdefault("draw_channels", 16)
+    shown = st.radio("Channels per layer", [8, 16, 32], horizontal=True, key="draw_channels")
     cols = st.columns(min(3, len(maps)))
     for i, (name, fmap) in enumerate(maps):
         order = channel_order(fmap)[: int(shown)]
@@ -233,3 +235,25 @@ def feature_maps_panel(model, pre: Preprocessed) -> None:
             )
             fig = feature_grid_figure(fmap, order, cols=4)
             chart(st, fig, width="stretch", config=PLOT_CONFIG, key=f"draw_fmap_{i}")
+
+
+def apply_link(values: dict) -> None:
+    """A link's state (cnnlib.inference.DRAW_LINK) into the page's widgets, before they are drawn."""
+    v = {**DRAW_LINK.defaults, **values}
+    ss = st.session_state
+    ss["draw_model"] = 0  # the pretrained digit CNN: models trained in a session never travel in links
+    ss["draw_pen"] = int(v["pen"])
+    ss["draw_channels"] = int(v["channels"])
+    ss["draw_quiz"] = bool(v["quiz"])
+    ss["draw_mode"] = v["input"]
+
+
+def link_values() -> dict:
+    """The page's state for its link (a session's own model is not in it: links open the pretrained one)."""
+    ss = st.session_state
+    return {
+        "pen": int(ss.get("draw_pen", 20)),
+        "channels": int(ss.get("draw_channels", 16)),
+        "quiz": bool(ss.get("draw_quiz", False)),
+        "input": ss.get("draw_mode", "Draw"),
+    }

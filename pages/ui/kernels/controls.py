@@ -276,3 +276,68 @@ def describe(s: K.ConvSettings) -> str:
     if s.pool != "none":
         parts.append(f"{POOL_LABELS[s.pool].lower()} pooling {s.pool_size}×{s.pool_size}")
     return ", ".join(parts)
+
+
+# ----------------------------------------------------------------------------- the page's link
+
+
+def apply_link(values: dict) -> None:
+    """Put a link's state (cnnlib.kernels.KERNELS_LINK values; a missing key is its default) into the
+    page's widgets, before they are drawn."""
+    d = K.KERNELS_LINK.defaults
+    v = {**d, **values}
+    ss["k_source"] = v["image"]
+    ss["k_index"] = int(v["index"])
+    ss["k_channel"] = v["channel"]
+    weights = v["weights"]
+    if weights is not None and v["kernel"] in (CUSTOM, d["kernel"]) and "kernel" not in values:
+        v["kernel"] = CUSTOM  # typed weights without a preset name: a custom kernel
+    if v["kernel"] == CUSTOM:
+        _write_grid(weights if weights is not None else K.KERNELS[DEFAULT_PRESET])
+        ss["k_preset"] = CUSTOM
+    else:
+        ss["k_preset"] = v["kernel"]
+        _write_grid(K.KERNELS[v["kernel"]])
+    ss["k_normalise"] = bool(v["normalise"])
+    ss["k_stride"] = int(v["stride"])
+    if isinstance(v["padding"], str):
+        ss["k_pad_mode"], ss["k_padding"] = v["padding"], 0
+    else:
+        ss["k_pad_mode"], ss["k_padding"] = "number", int(v["padding"])
+    ss["k_dilation"] = int(v["dilation"])
+    ss["k_bias"] = float(v["bias"])
+    ss["k_relu"] = bool(v["relu"])
+    ss["k_pool"] = v["pool"]
+    ss["k_pool_size"] = int(v["poolsize"])
+    ss["k_predict"] = bool(v["predict"])
+    if v["pixel"] is not None:
+        ss["k_row"], ss["k_col"] = v["pixel"]
+        ss.pop("k_pixel_context", None)  # kept where the link put it (then clamped to the map)
+    else:
+        ss.pop("k_row", None)
+        ss.pop("k_col", None)
+    ss["k_saved"] = {}
+
+
+def link_values(kernel: np.ndarray) -> dict:
+    """The page's state for its link (uploads are never in links: the image falls back to a sample)."""
+    source = ss.get("k_source")
+    custom = ss.get("k_preset") not in K.KERNELS
+    pad_mode = ss.get("k_pad_mode", "number")
+    return {
+        "image": source if source in K.SAMPLE_NAMES else K.KERNELS_LINK.field("image").default,
+        "index": int(ss.get("k_index", 0)),
+        "channel": ss.get("k_channel", "Grayscale"),
+        "kernel": CUSTOM if custom else ss.get("k_preset"),
+        "weights": kernel if custom else None,
+        "normalise": bool(ss.get("k_normalise")),
+        "stride": int(ss.get("k_stride", 1)),
+        "padding": pad_mode if pad_mode != "number" else int(ss.get("k_padding", 0)),
+        "dilation": int(ss.get("k_dilation", 1)),
+        "bias": float(ss.get("k_bias", 0.0)),
+        "relu": bool(ss.get("k_relu")),
+        "pool": ss.get("k_pool", "none"),
+        "poolsize": int(ss.get("k_pool_size", 2)),
+        "pixel": (int(ss.get("k_row", 0)), int(ss.get("k_col", 0))),
+        "predict": bool(ss.get("k_predict")),
+    }

@@ -31,7 +31,8 @@ def settings_panel(kind: str, slots: Slots) -> dict | None:
     """Draw the fields for one layer type; the settings as keyword arguments, or None if unreadable."""
     d = DEFAULTS[kind]
     pool = kind in ("MaxPool2d", "AvgPool2d")
-    square = st.toggle("Square (same height and width)", value=True, key="sc_square")
+    st.session_state.setdefault("sc_square", True)  # a link may set it before it is drawn
+    square = st.toggle("Square (same height and width)", key="sc_square")
     channels = FieldRows(2)
     with channels.cell():
         cin = int_field("Input channels", "sc_cin", 3, "in_channels", slots, minimum=1, slot=channels.slot)
@@ -80,7 +81,8 @@ def settings_panel(kind: str, slots: Slots) -> dict | None:
     if kind == "ConvTranspose2d":
         output_padding = pair("Output padding", "sc_op", d["output_padding"], "output_padding", minimum=0)
     ceil_mode = st.checkbox("ceil_mode (round up)", key="sc_ceil") if pool else False
-    bias = st.checkbox("bias", value=True, key="sc_bias") if not pool else True
+    st.session_state.setdefault("sc_bias", True)
+    bias = st.checkbox("bias", key="sc_bias") if not pool else True
     if slots.bad:
         return None
     return {

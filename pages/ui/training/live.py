@@ -21,7 +21,10 @@ from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_r
 from cnnlib.plots import curves_from_snapshot, live_figure_dict
 from cnnlib.spec import SpecError
 from cnnlib.training import ConfigError, TrainingRun, cpu_state_dict
+from pages.ui.classroom import app_link
+from pages.ui.links import page_params
 from pages.ui.live_plotly import live_plotly
+from pages.ui.training import shared
 from pages.ui.training.setup import OPTIMIZERS, Setup
 
 POLL_S = 0.5
@@ -93,6 +96,7 @@ def start(setup: Setup) -> None:
         "dataset": setup.dataset_name,
         "model": setup.model_name,
         "started": datetime.now().strftime("%H:%M:%S"),
+        "link": app_link("training", page_params()),  # its settings, for the class board
     }
     new.start()
     new.heartbeat()
@@ -283,6 +287,7 @@ def live_view(planned_epochs: int | None = None) -> None:
             return
         run.heartbeat()
         snap = run.snapshot()
+        shared.publish(snap)  # the teacher's run, shared with the class (nothing otherwise)
         stamp = time.time()
         _progress(snap)
         live_plotly(

@@ -24,6 +24,7 @@ from cnnlib.training import (
     first_layer_filters,
     overfitting_flag,
 )
+from pages.ui.board import post_button
 from pages.ui.figures import plain
 
 GREEN, RED = "#1a7f37", "#cf222e"
@@ -276,6 +277,25 @@ def _download(run, ev: Evaluation) -> None:
     )
 
 
+def _post(run) -> None:
+    """In a class session: the button that posts this run to the class board."""
+    snap = run.snapshot()
+    info = st.session_state.get("train_run_info") or {}
+    if snap.test_accuracy is None:
+        return
+    post_button(
+        {
+            "run_id": run.id,
+            "accuracy": float(snap.test_accuracy),
+            "params": int(run.num_params),
+            "model": str(info.get("model") or run.name)[:200],
+            "link": info.get("link", ""),
+            "seconds": float(snap.elapsed),
+            "dataset": str(info.get("dataset", ""))[:40],
+        }
+    )
+
+
 def render_results() -> None:
     """The Results tab: everything about the latest run that trained at least one batch."""
     run = st.session_state.get("train_results_run")
@@ -293,6 +313,7 @@ def render_results() -> None:
         )
     ev = _evaluation(run)
     _overview(run, ev)
+    _post(run)
     _confusion(run, ev)
     _predictions(run, ev)
     _inside(run, ev)
