@@ -49,6 +49,7 @@ from cnnlib.shapes.quiz import (
     check_answer,
     common_mistakes,
     make_question,
+    poll_options,
 )
 from cnnlib.shapes.stack import (
     StackResult,
@@ -63,6 +64,7 @@ from cnnlib.shapes.window import (
 )
 
 __all__ = [
+    "poll_options",
     "SHAPES_LINK",
     "Answer",
     "LAYER_KINDS",

@@ -252,3 +252,18 @@ class Score:
     def text(self) -> str:
         """e.g. "3 / 4 right"."""
         return f"{self.correct} / {self.answered} right"
+
+
+def poll_options(correct: int, size: int, n: int = 4) -> list[str]:
+    """Answers for a class poll on an output size: the right one among the usual slips (off by one,
+    "the size stays the same", "halved"), `n` distinct positive whole numbers in increasing order."""
+    candidates = [correct, correct - 1, correct + 1, size, size // 2, correct - 2, correct + 2, size - 1]
+    picked: list[int] = []
+    for c in candidates:
+        if c >= 1 and c not in picked:
+            picked.append(c)
+        if len(picked) == n:
+            break
+    while len(picked) < n:  # tiny sizes: fill with the next numbers up
+        picked.append(max(picked) + 1)
+    return [str(v) for v in sorted(picked)]

@@ -107,3 +107,14 @@ def test_score_counts_checked_answers_only():
     assert (s.answered, s.correct, s.streak) == (2, 1, 0)
     s.record(check_answer(q, "3"))
     assert s.text() == "2 / 3 right" and s.streak == 1
+
+
+def test_poll_options_hold_the_answer_among_distinct_positive_slips():
+    from cnnlib.shapes import poll_options
+
+    for correct in range(1, 60):
+        for size in range(1, 70, 7):
+            opts = poll_options(correct, size)
+            values = [int(o) for o in opts]
+            assert str(correct) in opts and len(set(opts)) == len(opts) == 4
+            assert values == sorted(values) and min(values) >= 1

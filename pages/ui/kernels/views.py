@@ -13,6 +13,7 @@ import streamlit as st
 from cnnlib import kernels as K
 from cnnlib import plots as P
 from cnnlib import shapes
+from pages.ui import classroom
 from pages.ui.figures import shared
 
 ss = st.session_state
@@ -130,6 +131,12 @@ def predict_gate(name: str, kernel: np.ndarray) -> bool:
             K.EFFECT_CHOICES,
             index=None,
             key="k_guess",
+        )
+        classroom.ask(
+            "What will this kernel do to the image?",
+            list(K.EFFECT_CHOICES),
+            K.KERNEL_EFFECTS.get(name),
+            "kernels",
         )
         if not st.button("Reveal the feature map", key="k_reveal", type="primary"):
             return False

@@ -11,9 +11,11 @@ from cnnlib.shapes import (
     LayerResult,
     ShapeError,
     describe_indices,
+    poll_options,
     refused_formulas,
     single_layer,
 )
+from pages.ui import classroom
 from pages.ui.figures import shared
 from pages.ui.shapes.inputs import FieldRows, Slots, int_field, pair_field, stepper
 
@@ -241,6 +243,9 @@ def render() -> None:
             if predict and st.session_state.get("sc_revealed") != key:
                 st.subheader(":material/help: What shape comes out?", anchor=False)
                 st.markdown("Work it out with the formula (or guess!), then reveal.")
+                h = result.output_shape[1]
+                classroom.ask(f"{kind}: what height comes out of a height of {result.input_shape[1]}?",
+                              poll_options(h, result.input_shape[1]), str(h), "shapes")  # fmt: skip
                 if st.button("Reveal the answer", key="sc_reveal", type="primary"):
                     st.session_state["sc_revealed"] = key
                     st.rerun()
