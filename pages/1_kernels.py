@@ -9,8 +9,9 @@ import streamlit as st
 from cnnlib.kernels import KERNELS_LINK
 from pages.ui.kernels import controls, views
 from pages.ui.links import link_notice, read_link, write_link
+from pages.ui.share import intro
 
-st.markdown(
+intro(
     "A **kernel** is a small grid of numbers. A convolution layer slides it over the image; at each "
     "position it multiplies the pixels under it by the kernel's numbers and adds the products up. "
     "Each sum is one pixel of the **feature map**. Pick an image, a kernel and the layer's settings "

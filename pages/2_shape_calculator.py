@@ -13,8 +13,9 @@ from pages.ui.shapes import links as shapes_links
 from pages.ui.shapes import quiz as shapes_quiz
 from pages.ui.shapes import single as shapes_single
 from pages.ui.shapes import stack as shapes_stack
+from pages.ui.share import intro
 
-st.markdown(
+intro(
     "A convolution or pooling layer slides a small **window** over its input, and each stop of the "
     "window makes one output pixel. So the output size is just a count of window positions: "
     "this page shows that count as a formula with your numbers in it, draws the window sliding, "

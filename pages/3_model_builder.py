@@ -15,8 +15,9 @@ from pages.ui.builder import state as B
 from pages.ui.builder import views as V
 from pages.ui.builder.layers import render_add_layer, render_layer_editor
 from pages.ui.links import link_notice, read_link, write_link
+from pages.ui.share import intro
 
-st.markdown(
+intro(
     "A CNN is a stack of layers, each turning one tensor into the next. Start from a preset, then add, "
     "move and change layers: the table shows the **shape** each layer outputs, how many **parameters** it "
     "learns and how much of the image each output pixel **sees**. When a layer cannot run, it turns red "

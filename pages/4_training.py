@@ -8,6 +8,7 @@ import streamlit as st
 
 from cnnlib.training import TRAINING_LINK, overfitting_flag, prewarm
 from pages.ui.links import link_notice, read_link, write_link
+from pages.ui.share import intro
 from pages.ui.training import live, shared
 from pages.ui.training import setup as training_setup
 from pages.ui.training.results import render_results
@@ -16,7 +17,7 @@ from pages.ui.training.slow_motion import render_slow_motion
 
 prewarm()  # the training processes' forkserver (imports torch once, ~2 s): ready before Train
 
-st.markdown(
+intro(
     "Training is a loop: show the network a **batch** of images, measure how wrong it is (the **loss**), "
     "and nudge every weight a little downhill (the **optimizer**, with a step size called the **learning "
     "rate**). Press **Train** and watch the loss fall and the accuracy climb, then open **Results** to see "

@@ -11,13 +11,14 @@ from pages.ui import classroom
 from pages.ui.draw import inputs as draw_input
 from pages.ui.draw import views as draw_views
 from pages.ui.links import link_notice, read_link, write_link
+from pages.ui.share import intro
 
 link = read_link(DRAW_LINK)  # a shared link or a lesson step: pen, channels, the quiz
 if link is not None:
     draw_views.apply_link(link.values)
 link_notice(DRAW_LINK)
 
-st.markdown(
+intro(
     "Draw a digit and watch a trained CNN read it. Your drawing is first turned into the kind of "
     "image the network learned from (a centred 28×28 MNIST digit); the network then gives every "
     "class a probability. Below, look inside: what each convolution layer responds to, and which "

@@ -8,8 +8,9 @@ import streamlit as st
 
 from pages.ui import board, classroom
 from pages.ui.links import write_params
+from pages.ui.share import intro
 
-st.markdown(
+intro(
     "When a class session is on, every student can post a finished training run here from the "
     "Training page's results. The board ranks them by **test accuracy**, and by **accuracy per "
     "parameter** (who got the most out of the smallest model?). Open an entry's settings to train the "

@@ -123,6 +123,9 @@ def frame(page_key: str) -> PageInfo:
     page = PAGE_BY_KEY[page_key]
     ss = st.session_state
     ss["page_url"] = page.url
+    # The projector toggle is drawn on every page, but Streamlit forgets a widget's value when the
+    # page changes; written back as the session's own value, it keeps across pages.
+    ss["present"] = bool(ss.get("present", False))
     link = read_frame_link()
     st.set_page_config(
         page_title=f"{page.title} · CNN Classroom" if page.key != "home" else "CNN Classroom",
@@ -167,7 +170,7 @@ def read_frame_link() -> dict:
     mine = {k: v for k, v in params.items() if k in FRAME_KEYS and k != "key"}
     if mine == ss.get("frame_written", {}) and "key" not in params:
         return {}  # what this session wrote itself: its own widgets are the truth
-    parsed = FRAME_LINK.parse(params)
+    parsed = FRAME_LINK.parse({k: v for k, v in params.items() if k in FRAME_KEYS})  # the page reads the rest
     values = parsed.values
     if parsed.ignored:
         ss["frame_notice"] = parsed.message("this link's classroom settings")

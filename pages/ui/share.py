@@ -3,7 +3,8 @@
 The share dialog shows the address of what is on screen (the URL the page keeps up to date, see
 pages/ui/links.py) as copyable text and as a QR code for students to scan from the projector. In
 a class session the code carries the class too (never the teacher's key). The projector view
-(`present=1`) enlarges the type and folds the sidebar, for the back of a room.
+(`present=1`) enlarges the type, folds the sidebar and the page's introduction, and draws the main
+figures taller, for the back of a room.
 """
 
 from __future__ import annotations
@@ -22,6 +23,29 @@ html { font-size: 22px; }
 [data-testid="stCaptionContainer"] { font-size: 0.95rem; }
 h1 { font-size: 2.4rem !important; }
 </style>"""
+
+
+FIGURE_SCALE = 1.5  # main figures in the projector view: 380 px tall becomes 570 px
+
+
+def projecting() -> bool:
+    """Whether this session shows the projector view."""
+    return bool(st.session_state.get("present"))
+
+
+def figure_height(height: int) -> int:
+    """A main figure's height: taller in the projector view, where the screen is the teacher's."""
+    return int(height * FIGURE_SCALE) if projecting() else height
+
+
+def intro(text: str) -> None:
+    """A page's introduction: shown in full for a student, folded in the projector view (the teacher
+    says it aloud; the figures get the room)."""
+    if projecting():
+        with st.expander("About this page", icon=":material/info:"):
+            st.markdown(text)
+    else:
+        st.markdown(text)
 
 
 def base_url() -> str:

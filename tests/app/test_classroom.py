@@ -60,6 +60,20 @@ def test_projector_view_from_a_link_and_off_again():
     assert not any("font-size: 22px" in h.proto.body for h in at.get("html"))
 
 
+def test_projector_view_folds_the_introduction_and_draws_the_figures_taller():
+    import json
+
+    def heights(at: AppTest) -> list[int]:
+        return [json.loads(c.proto.spec)["layout"].get("height") for c in at.get("plotly_chart")]
+
+    student = app(page=KERNELS)
+    projector = app({"present": "1"}, page=KERNELS)
+    assert not student.exception and not projector.exception
+    assert "About this page" in [e.label for e in projector.expander]
+    assert "About this page" not in [e.label for e in student.expander]
+    assert heights(student)[:2] == [380, 380] and heights(projector)[:2] == [570, 570]
+
+
 def test_a_lesson_link_opens_its_step_and_next_goes_to_the_following_one():
     at = app({"lesson": "edges_and_kernels", "step": "2"})
     assert not at.exception

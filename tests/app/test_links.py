@@ -180,3 +180,19 @@ def test_hostile_links_give_defaults_and_one_message(page, params, keys):
         assert key not in at.query_params  # rewritten with what is actually shown
     at.run()  # the next interaction: the message goes once the state changes, never an exception
     assert not at.exception
+
+
+VALID_WITH_FRAME_KEYS = [
+    (KERNELS, {"kernel": "sobel_y", "stride": "2"}),
+    (SHAPES, {"k": "5", "s": "1"}),
+    (TRAINING, {"epochs": "2"}),
+    (DRAW, {"pen": "30"}),
+]
+
+
+@pytest.mark.parametrize(("page", "params"), VALID_WITH_FRAME_KEYS, ids=lambda v: str(v)[:24])
+def test_page_keys_beside_the_frame_keys_give_no_message(page, params):
+    """The frame reads its own keys (present, lesson, ...) and leaves the page's keys to the page."""
+    at = open_page(page, {"present": "1", **params})
+    assert message(at) == ""
+    assert all(at.query_params[k] == v for k, v in params.items()) and at.query_params["present"] == "1"

@@ -15,6 +15,7 @@ from cnnlib import plots as P
 from cnnlib import shapes
 from pages.ui import classroom
 from pages.ui.figures import shared
+from pages.ui.share import figure_height
 
 ss = st.session_state
 CHART_CONFIG = {"displayModeBar": False}
@@ -158,7 +159,7 @@ def maps(plane: np.ndarray, label: str, fm: K.FeatureMap, name: str, kernel: np.
     pads = K.resolve_padding(kernel.shape, s.padding, s.stride, s.dilation)
     patch = K.patch_indices(*pixel, kernel.shape, s.stride, s.padding, s.dilation)
     cols = st.columns(3 if fm.pooled is not None else 2)
-    height = 380 if fm.pooled is None else 330
+    height = figure_height(380 if fm.pooled is None else 330)  # taller on the projector
     title = "Input" + (" + zero padding" if any(pads) else "")
     cols[0].plotly_chart(
         shared(

@@ -24,6 +24,7 @@ from cnnlib.training import ConfigError, TrainingRun, cpu_state_dict
 from pages.ui.classroom import app_link
 from pages.ui.links import page_params
 from pages.ui.live_plotly import live_plotly
+from pages.ui.share import figure_height
 from pages.ui.training import shared
 from pages.ui.training.setup import OPTIMIZERS, Setup
 
@@ -280,7 +281,7 @@ def live_view(planned_epochs: int | None = None) -> None:
         run = current_run()
         if run is None:
             live_plotly(
-                live_figure_dict(None, _earlier(None), height=CHART_H, epochs=planned_epochs),
+                live_figure_dict(None, _earlier(None), height=figure_height(CHART_H), epochs=planned_epochs),
                 key="train_live_chart",
                 config=CHART_CONFIG,
             )
@@ -291,7 +292,9 @@ def live_view(planned_epochs: int | None = None) -> None:
         stamp = time.time()
         _progress(snap)
         live_plotly(
-            live_figure_dict(curves_from_snapshot(snap, "this run"), _earlier(run.id), height=CHART_H),
+            live_figure_dict(
+                curves_from_snapshot(snap, "this run"), _earlier(run.id), height=figure_height(CHART_H)
+            ),
             key="train_live_chart",
             stamp=stamp,
             scroll_id=run.id if snap.active else None,
