@@ -61,6 +61,7 @@ from cnnlib.classroom.records import (
     FollowState,
     PollInfo,
     ProjectorView,
+    counted,
 )
 from cnnlib.classroom.schema import SCHEMA_VERSION
 from cnnlib.classroom.sessions import MAX_STUDENTS
@@ -68,6 +69,7 @@ from cnnlib.classroom.store import DEFAULT_SESSION_HOURS, ENV_HOURS, ClassStore
 from cnnlib.classroom.validation import MAX_LINK, MAX_NICKNAME, MAX_OPTIONS, RECORD_FIELDS
 
 __all__ = [
+    "counted",
     "BOARD_KEYS",
     "CODE_ALPHABET",
     "CODE_LENGTH",

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -146,12 +148,26 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
     try:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
-        mode = cur.execute("PRAGMA journal_mode").fetchone()[0]
-        if str(mode).lower() != "wal":
-            cur.execute("PRAGMA journal_mode=WAL")  # needs a writable file; persistent once set
+        _wal(cur)
         cur.execute("PRAGMA synchronous=NORMAL")  # with WAL: safe on an app crash, fast commits
     finally:
         cur.close()
+
+
+def _wal(cur: Any) -> None:
+    """Switch the file to WAL (persistent once set; needs a writable file). Switching takes an
+    exclusive lock and SQLite answers "database is locked" at once, without waiting the busy
+    timeout, while another connection opening the same fresh file holds it: try again a while."""
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_S
+    while True:
+        try:
+            if str(cur.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def _sqlite_on_begin(conn: Connection) -> None:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from cnnlib.classroom.codes import format_code
+
 POLL_STATES = ("open", "closed", "revealed")  # closed: no more answers; revealed: closed + answer shown
 BOARD_KEYS = (
     "rank",  # by accuracy, best first; equal accuracy, equal rank
@@ -94,3 +96,13 @@ class ProjectorView:
     poll: PollInfo | None  # the current poll, or None
     best: list[dict] = field(default_factory=list)  # top board entries by accuracy
     lean: list[dict] = field(default_factory=list)  # top board entries by accuracy per parameter
+
+    @property
+    def headline(self) -> str:
+        """One line for the projector: "12 students in class K7M-Q2R · 1 run on the board"."""
+        return f"{counted(self.students, 'student')} in class {format_code(self.code)} · {counted(self.runs, 'run')} on the board"
+
+
+def counted(n: int, noun: str) -> str:
+    """`n` and the noun, singular or plural, with thousands separators: "1 answer", "1,204 answers"."""
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")

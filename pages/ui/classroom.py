@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import streamlit as st
 
-from cnnlib.classroom import ClassError, ClassStore, ClassUnavailable
+from cnnlib.classroom import ClassError, ClassStore, ClassUnavailable, counted, format_code
 from pages.ui.share import page_link_url
 
 STUDENT_EVERY_S = 2.0
@@ -107,7 +107,7 @@ def panel(url_name: str) -> None:
         return
     s = store()
     if m["role"] == "teacher":
-        st.markdown(f"**You teach class `{m['code']}`.** Students join with this code.")
+        st.markdown(f"**You teach class `{format_code(m['code'])}`.** Students join with this code.")
         st.toggle("Students follow my page", key="class_lead", value=m.get("lead", True),
                   on_change=lambda: m.update(lead=ss["class_lead"]))  # fmt: skip
         teacher_link = page_link_url(url_name, {"class": m["code"], "key": m["key"]})
@@ -116,7 +116,7 @@ def panel(url_name: str) -> None:
             st.caption("It makes any browser the teacher of this class. Never show it on the projector.")
         if st.button("Clear the results board", key="class_clear", icon=":material/delete_sweep:") and s:
             try:
-                st.toast(f"Removed {s.clear_board(m['code'], m['key'])} run(s) from the board.")
+                st.toast(f"Removed {counted(s.clear_board(m['code'], m['key']), 'run')} from the board.")
             except ClassError as err:
                 fail(err)
         if st.button("End the class", key="class_end", icon=":material/logout:") and s:
@@ -127,7 +127,7 @@ def panel(url_name: str) -> None:
             leave()
             st.rerun()
     else:
-        st.markdown(f"**You are in class `{m['code']}` as {m['name']}.**")
+        st.markdown(f"**You are in class `{format_code(m['code'])}` as {m['name']}.**")
         st.toggle("Follow the teacher without asking", key="class_auto", value=m.get("auto", False),
                   on_change=lambda: m.update(auto=ss["class_auto"]))  # fmt: skip
         if st.button("Leave the class", key="class_leave", icon=":material/logout:"):
@@ -165,7 +165,7 @@ def invite() -> None:
     with st.container(border=True, key="class_invite_box"):
         with st.form("class_invite_form", border=False):
             st.markdown(
-                f"**:material/groups: Join class `{invited}`**: type a nickname (no real name needed)."
+                f"**:material/groups: Join class `{format_code(invited)}`**: type a nickname (no real name needed)."
             )
             left, right = st.columns([4, 1], vertical_alignment="bottom")
             name = left.text_input("Your nickname", max_chars=40, key="class_invite_name")
@@ -312,12 +312,12 @@ def teacher_strip() -> None:
         fail(err)
         return
     poll = view.poll
-    head = f":material/groups: **{view.students}** student(s) in class `{m['code']}` · {view.runs} run(s) on the board"
+    head = f":material/groups: {view.headline}"
     if poll is None or poll.state == "closed":
         st.caption(head)
         return
     with st.container(border=True, key="class_poll_live"):
-        st.markdown(f"{head}  \n**:material/how_to_vote: {poll.question}** · {poll.total} answer(s)")
+        st.markdown(f"{head}  \n**:material/how_to_vote: {poll.question}** · {counted(poll.total, 'answer')}")
         st.markdown(poll_bars(poll.counts, poll.correct if poll.state == "revealed" else None))
         if poll.state == "open":
             if st.button("Reveal the answer to everyone", key="class_reveal", type="primary"):

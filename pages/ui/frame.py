@@ -22,6 +22,7 @@ os.environ.setdefault("MKL_NUM_THREADS", os.environ["OMP_NUM_THREADS"])
 
 import streamlit as st  # noqa: E402
 
+from cnnlib.classroom import format_code  # noqa: E402
 from cnnlib.device import device_label  # noqa: E402
 from cnnlib.process import limit_malloc_arenas  # noqa: E402
 from cnnlib.share import FRAME_KEYS, FRAME_LINK  # noqa: E402
@@ -211,14 +212,14 @@ def go(url_name: str, params: dict[str, str]) -> None:
 def tools(page: PageInfo) -> None:
     """Share, projector view, lessons and the class: one row in the sidebar, the rest opened on demand."""
     ss = st.session_state
-    share, present = st.columns(2, vertical_alignment="center")
+    share, present = st.columns([4, 5], vertical_alignment="center")  # room for "Projector" and its (?)
     if share.button("Share", icon=":material/qr_code_2:", key="frame_share", width="stretch",
                     help="This page as it is now: a link and a QR code to scan"):  # fmt: skip
         share_dialog(page.url)
     present.toggle(
         "Projector", key="present", help="Large type for the back of the room (present=1 in links)"
     )
-    label = f"Class {ss['class']['code']}" if ss.get("class") else "Lesson & class"
+    label = f"Class {format_code(ss['class']['code'])}" if ss.get("class") else "Lesson & class"
     with st.popover(
         label, icon=":material/groups:", width="stretch", key="frame_class", on_change="rerun"
     ) as box:

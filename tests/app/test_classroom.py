@@ -125,7 +125,7 @@ def test_start_a_class_then_a_student_joins_answers_a_poll_and_sees_the_answer(d
     student.run()
     assert db.poll(m["code"], pid) == {"26": 0, "28": 1}
     teacher.run()
-    assert "1** student(s)" in texts(teacher) and "Output size?" in texts(teacher)
+    assert "1 student in class" in texts(teacher) and "Output size?" in texts(teacher)
     teacher.button(key="class_reveal").click().run()
     student.run()
     assert any("The answer: **26**" in s.value for s in student.success)

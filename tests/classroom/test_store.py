@@ -7,7 +7,15 @@ import threading
 import pytest
 from sqlalchemy import event, inspect, text
 
-from cnnlib.classroom import BOARD_KEYS, ClassError, ClassStore, ClassUnavailable, FollowState
+from cnnlib.classroom import (
+    BOARD_KEYS,
+    ClassError,
+    ClassStore,
+    ClassUnavailable,
+    FollowState,
+    counted,
+    format_code,
+)
 from cnnlib.classroom import schema as schema_mod
 from tests.classroom.conftest import dump
 
@@ -160,6 +168,17 @@ def test_the_projector_reads_everything_in_one_statement_and_agrees_with_the_oth
     empty = store.create_class()
     view = store.projector(empty.code)
     assert (view.students, view.runs, view.poll, view.best, view.lean) == (0, 0, None, [], [])
+    assert view.headline == f"0 students in class {format_code(view.code)} · 0 runs on the board"
+    store.post_run(empty.code, store.join(empty.code, "Ana"), {"accuracy": 0.5, "params": 10})
+    assert store.projector(empty.code).headline.startswith("1 student in class ")
+    assert store.projector(empty.code).headline.endswith(" · 1 run on the board")
+
+
+@pytest.mark.parametrize(
+    ("n", "text"), [(0, "0 answers"), (1, "1 answer"), (2, "2 answers"), (1204, "1,204 answers")]
+)
+def test_counted_says_one_or_many(n, text):
+    assert counted(n, "answer") == text
 
 
 def test_only_the_teacher_key_runs_teacher_actions(store, lesson):
@@ -297,27 +316,36 @@ def test_the_teacher_shares_a_run_and_students_read_it(store, clock):
     assert store.shared_run(info.code) is None
 
 
-def test_stores_opening_a_fresh_database_at_once_create_it_once(store_url):
-    errors, stores = [], []
-    barrier = threading.Barrier(4)
+def test_stores_opening_a_fresh_database_at_once_create_it_once(store_url, tmp_path):
+    """Eight app threads open the class database at once, for SQLite on 20 fresh files: switching a
+    fresh file to WAL answers "database is locked" at once to all but one of them (no busy wait),
+    which the store waits out."""
+    urls = (
+        [store_url]
+        if not store_url.startswith("sqlite")
+        else [f"sqlite:///{tmp_path}/f{i}.db" for i in range(20)]
+    )
+    for url in urls:
+        errors, stores = [], []
+        barrier = threading.Barrier(8)
 
-    def open_one():
-        barrier.wait()
-        try:
-            stores.append(ClassStore.open(store_url))
-        except Exception as e:  # noqa: BLE001 - reported below
-            errors.append(e)
+        def open_one(url=url, errors=errors, stores=stores, barrier=barrier):
+            barrier.wait()
+            try:
+                stores.append(ClassStore.open(url))
+            except Exception as e:  # noqa: BLE001 - reported below
+                errors.append(e)
 
-    threads = [threading.Thread(target=open_one) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert errors == [] and len(stores) == 4
-    info = stores[0].create_class()
-    assert stores[3].status(info.code).students == 0
-    for s in stores:
-        s.close()
+        threads = [threading.Thread(target=open_one) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert errors == [] and len(stores) == 8, (url, errors)
+        info = stores[0].create_class()
+        assert stores[7].status(info.code).students == 0
+        for s in stores:
+            s.close()
 
 
 def store_url_of(store: ClassStore) -> str:
