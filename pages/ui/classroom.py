@@ -13,6 +13,7 @@ and every lesson page keeps working without them. The live parts are fragments t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -127,7 +128,7 @@ def panel(url_name: str) -> None:
             leave()
             st.rerun()
     else:
-        st.markdown(f"**You are in class `{format_code(m['code'])}` as {m['name']}.**")
+        st.markdown(f"**You are in class `{format_code(m['code'])}` as {as_typed(m['name'])}.**")
         st.toggle("Follow the teacher without asking", key="class_auto", value=m.get("auto", False),
                   on_change=lambda: m.update(auto=ss["class_auto"]))  # fmt: skip
         if st.button("Leave the class", key="class_leave", icon=":material/logout:"):
@@ -327,14 +328,20 @@ def teacher_strip() -> None:
                     fail(err)
 
 
+def as_typed(text: str) -> str:
+    """Text for Markdown, shown as typed: a nickname like _Ada_ or `Ada` is not formatting."""
+    return re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", text)
+
+
 def poll_bars(counts: dict[str, int], correct: str | None = None, width: int = 24) -> str:
     """The poll's counts as text bars (Markdown), readable on a projector and cheap to redraw."""
     total = max(1, sum(counts.values()))
     lines = []
     for option, n in counts.items():
-        bar = "█" * round(width * n / total)
+        # Padded with no-break spaces: Markdown empties a code span of plain spaces after a line break.
+        bar = ("█" * round(width * n / total)).ljust(width, "\u00a0")
         mark = " ✓" if option == correct else ""
-        lines.append(f"`{bar:<{width}}` **{n}** · {option}{mark}")
+        lines.append(f"`{bar}` **{n}** · {option}{mark}")
     return "  \n".join(lines)
 
 
