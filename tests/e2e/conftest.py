@@ -72,6 +72,9 @@ def server():
     base = f"http://127.0.0.1:{port}"
     db = Path(tempfile.mkdtemp(prefix="cc-e2e-")) / "classes.db"  # a class store of its own
     env = dict(os.environ, CNN_CLASSROOM_TEST="1", CNN_CLASSROOM_DB=f"sqlite:///{db}")
+    # The server's log goes to a file: a pipe nobody reads fills up (64 KB) and then blocks every
+    # writer, the training processes included (each run logs Streamlit's bare-mode warnings).
+    log = open(db.parent / "server.log", "wb")  # closed when the server stops
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -93,7 +96,7 @@ def server():
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log,
     )
     try:
         deadline = time.time() + 120
@@ -104,7 +107,7 @@ def server():
             except OSError:
                 time.sleep(0.3)
         else:
-            pytest.fail("streamlit did not answer /_stcore/health within 120 s")
+            pytest.fail(f"streamlit did not answer /_stcore/health within 120 s (log: {log.name})")
         yield base
     finally:
         proc.terminate()
@@ -112,6 +115,7 @@ def server():
             proc.wait(15)
         except subprocess.TimeoutExpired:
             proc.kill()
+        log.close()
 
 
 @pytest.fixture(scope="session")
