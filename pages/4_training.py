@@ -9,8 +9,8 @@ import streamlit as st
 from cnnlib.training import TRAINING_LINK, overfitting_flag, prewarm
 from pages.ui.links import link_notice, read_link, write_link
 from pages.ui.share import intro
+from pages.ui.training import links as training_links
 from pages.ui.training import live, shared
-from pages.ui.training import setup as training_setup
 from pages.ui.training.results import render_results
 from pages.ui.training.setup import render_setup
 from pages.ui.training.slow_motion import render_slow_motion
@@ -27,7 +27,7 @@ intro(
 live.harvest()  # a run that finished while we were away: keep its curves and model
 link = read_link(TRAINING_LINK)  # a shared link or a lesson step: its settings (never a run)
 if link is not None:
-    training_setup.apply_link(link.values)
+    training_links.apply_link(link.values)
     st.session_state["train_settings_open"] = True  # show the settings the link brought
 link_notice(TRAINING_LINK)
 
@@ -159,4 +159,4 @@ if tab_slow.open:
     with tab_slow:
         render_slow_motion()
 
-write_link(TRAINING_LINK, training_setup.link_values())
+write_link(TRAINING_LINK, training_links.link_values())

@@ -19,9 +19,7 @@ from cnnlib.plots import gallery_figure
 from cnnlib.spec import PRESETS, ModelSpec, SpecError, adapt_to_dataset, format_count, totals
 from cnnlib.training import (
     DEFAULT_DEMO,
-    DEMO_MODEL,
     DEMO_SPEC,
-    TRAINING_LINK,
     ConfigError,
     TrainConfig,
     adaptation_notes,
@@ -125,18 +123,18 @@ def _load_upload() -> DatasetBundle | None:
     """A zip of class folders, resized to the chosen size; kept in this session only."""
     c1, c2, c3 = st.columns([3, 1, 1])
     up = c1.file_uploader("Zip of class folders (cats/…, dogs/…)", type=["zip"], key="tr_zip")
-    side = _keep(
+    side = keep(
         "tr_zip_size",
         c2.number_input(
             "Image size (px)",
             MIN_IMAGE_SIDE,
             MAX_IMAGE_SIDE,
-            _kept("tr_zip_size", 32),
+            kept("tr_zip_size", 32),
             step=4,
             key="tr_zip_size",
         ),
     )
-    gray = _keep("tr_zip_gray", c3.checkbox("Grayscale", _kept("tr_zip_gray", False), key="tr_zip_gray"))
+    gray = keep("tr_zip_gray", c3.checkbox("Grayscale", kept("tr_zip_gray", False), key="tr_zip_gray"))
     cache = st.session_state.get("tr_upload_cache")
     if up is None:
         st.caption(DATASETS["upload"].description)
@@ -172,28 +170,28 @@ def run_threads() -> int | None:
     return 1 if cpu_cores() <= 2 else None
 
 
-def _kept(key: str, default):
+def kept(key: str, default):
     """The value a setting had when the student last saw it (widget state is dropped off-page)."""
     return st.session_state.get("_" + key, default)
 
 
-def _keep(key: str, value):
+def keep(key: str, value):
     st.session_state["_" + key] = value
     return value
 
 
 def _select(where, label: str, options: list, key: str, default, **kw):
-    cur = _kept(key, default)
+    cur = kept(key, default)
     index = options.index(cur) if cur in options else (options.index(default) if default in options else 0)
-    return _keep(key, where.selectbox(label, options, index=index, key=key, **kw))
+    return keep(key, where.selectbox(label, options, index=index, key=key, **kw))
 
 
 def _number(where, label: str, key: str, default, **kw):
-    return _keep(key, where.number_input(label, value=_kept(key, default), key=key, **kw))
+    return keep(key, where.number_input(label, value=kept(key, default), key=key, **kw))
 
 
 def _slider(where, label: str, lo: float, hi: float, key: str, default: float, step: float, **kw):
-    return _keep(key, where.slider(label, lo, hi, _kept(key, default), step, key=key, **kw))
+    return keep(key, where.slider(label, lo, hi, kept(key, default), step, key=key, **kw))
 
 
 def _bundle_for(name: str) -> DatasetBundle | None:
@@ -349,13 +347,13 @@ def render_setup() -> Setup:
         device = _select(
             c, "Device", ["auto", *available_devices()], "tr_device", "auto", help=HELP["device"]
         )
-        augment = _keep(
+        augment = keep(
             "tr_augment",
             st.pills(
                 "Augmentation",
                 list(AUGMENTS),
                 selection_mode="multi",
-                default=_kept("tr_augment", []),
+                default=kept("tr_augment", []),
                 format_func=AUGMENTS.get,
                 key="tr_augment",
                 help=HELP["augment"],
@@ -393,67 +391,3 @@ def render_setup() -> Setup:
     elif setup.spec is None:
         setup.errors.append("Choose a model that fits the dataset first.")
     return setup
-
-
-# ----------------------------------------------------------------------------- the page's link
-
-# link key -> (widget key, what the widget holds)
-LINKED = {
-    "data": "tr_dataset",
-    "opt": "tr_opt",
-    "lr": "tr_lr",
-    "batch": "tr_bs",
-    "epochs": "tr_ep",
-    "wd": "tr_wd",
-    "sched": "tr_sched",
-    "ls": "tr_smooth",
-    "val": "tr_val",
-    "patience": "tr_patience",
-    "seed": "tr_seed",
-    "device": "tr_device",
-    "aug": "tr_augment",
-}
-
-
-def apply_link(values: dict) -> None:
-    """A link's settings into the setup's widgets (before they are drawn; a missing key is the demo's
-    default). A link never starts a run: the student presses Train."""
-    v = {**TRAINING_LINK.defaults, **values}
-    for link_key, widget in LINKED.items():
-        value = list(v[link_key]) if link_key == "aug" else v[link_key]
-        _keep(widget, value)
-        st.session_state.pop(widget, None)  # the widget takes its value from what was kept
-    model = v["model"]
-    if model == DEMO_MODEL:
-        _keep("tr_model", DEMO)
-    elif isinstance(model, ModelSpec):
-        preset = next((n for n, p in PRESETS.items() if p.to_dict() == model.to_dict()), None)
-        if preset:
-            _keep("tr_model", preset)
-        else:  # a model built elsewhere: it becomes this session's model, as the builder's hand-off does
-            st.session_state["model_spec"] = model.to_dict()
-            st.session_state["model_spec_name"] = "Shared model"
-            handoff.select_if_new(st.session_state["model_spec"])
-            _keep("tr_model", BUILDER)
-    st.session_state.pop("tr_model", None)
-
-
-def link_values() -> dict:
-    """The setup's settings for the page's link (an uploaded dataset is never in a link)."""
-    values = {k: _kept(w, None) for k, w in LINKED.items()}
-    values = {k: v for k, v in values.items() if v is not None}
-    if values.get("data") == "upload":
-        values.pop("data")
-    if "aug" in values:
-        values["aug"] = tuple(a for a in ("rotate", "shift", "flip", "color") if a in values["aug"])
-    choice = _kept("tr_model", None)
-    if choice == DEMO:
-        values["model"] = DEMO_MODEL
-    elif choice in PRESETS:
-        values["model"] = PRESETS[choice]
-    elif choice == BUILDER and st.session_state.get("model_spec"):
-        try:
-            values["model"] = ModelSpec.from_dict(st.session_state["model_spec"])
-        except SpecError:
-            pass
-    return values

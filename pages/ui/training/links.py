@@ -1,0 +1,76 @@
+"""Training page, its link: the setup's settings <-> the page's URL (cnnlib.training.TRAINING_LINK).
+
+Every hyperparameter, the dataset and the model travel in the link; an uploaded dataset never does,
+and a link never starts a run (the student presses Train). The widgets' kept values (setup.kept /
+setup.keep) are the state both directions read and write.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from cnnlib.spec import PRESETS, ModelSpec, SpecError
+from cnnlib.training import DEMO_MODEL, TRAINING_LINK
+from pages.ui import handoff
+from pages.ui.training.setup import AUGMENTS, BUILDER, DEMO, keep, kept
+
+# link key -> (widget key, what the widget holds)
+LINKED = {
+    "data": "tr_dataset",
+    "opt": "tr_opt",
+    "lr": "tr_lr",
+    "batch": "tr_bs",
+    "epochs": "tr_ep",
+    "wd": "tr_wd",
+    "sched": "tr_sched",
+    "ls": "tr_smooth",
+    "val": "tr_val",
+    "patience": "tr_patience",
+    "seed": "tr_seed",
+    "device": "tr_device",
+    "aug": "tr_augment",
+}
+
+
+def apply_link(values: dict) -> None:
+    """A link's settings into the setup's widgets (before they are drawn; a missing key is the demo's
+    default). A link never starts a run: the student presses Train."""
+    v = {**TRAINING_LINK.defaults, **values}
+    for link_key, widget in LINKED.items():
+        value = list(v[link_key]) if link_key == "aug" else v[link_key]
+        keep(widget, value)
+        st.session_state.pop(widget, None)  # the widget takes its value from what was kept
+    model = v["model"]
+    if model == DEMO_MODEL:
+        keep("tr_model", DEMO)
+    elif isinstance(model, ModelSpec):
+        preset = next((n for n, p in PRESETS.items() if p.to_dict() == model.to_dict()), None)
+        if preset:
+            keep("tr_model", preset)
+        else:  # a model built elsewhere: it becomes this session's model, as the builder's hand-off does
+            st.session_state["model_spec"] = model.to_dict()
+            st.session_state["model_spec_name"] = "Shared model"
+            handoff.select_if_new(st.session_state["model_spec"])
+            keep("tr_model", BUILDER)
+    st.session_state.pop("tr_model", None)
+
+
+def link_values() -> dict:
+    """The setup's settings for the page's link (an uploaded dataset is never in a link)."""
+    values = {k: kept(w, None) for k, w in LINKED.items()}
+    values = {k: v for k, v in values.items() if v is not None}
+    if values.get("data") == "upload":
+        values.pop("data")
+    if "aug" in values:
+        values["aug"] = tuple(a for a in AUGMENTS if a in values["aug"])  # in the link's order
+    choice = kept("tr_model", None)
+    if choice == DEMO:
+        values["model"] = DEMO_MODEL
+    elif choice in PRESETS:
+        values["model"] = PRESETS[choice]
+    elif choice == BUILDER and st.session_state.get("model_spec"):
+        try:
+            values["model"] = ModelSpec.from_dict(st.session_state["model_spec"])
+        except SpecError:
+            pass
+    return values
