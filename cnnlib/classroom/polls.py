@@ -20,7 +20,14 @@ from cnnlib.classroom.codes import format_code
 from cnnlib.classroom.errors import ClassError
 from cnnlib.classroom.records import PollInfo
 from cnnlib.classroom.schema import answers, classes, polls, students
-from cnnlib.classroom.sessions import bump_version, check_live, live_class, not_in_class, require_teacher
+from cnnlib.classroom.sessions import (
+    LIFETIME_COLUMNS,
+    bump_version,
+    check_live,
+    live_class,
+    not_in_class,
+    require_teacher,
+)
 from cnnlib.classroom.validation import clean_answer, clean_poll
 
 MAX_POLLS = 500  # per class
@@ -90,10 +97,7 @@ def answer(conn: Connection, code: str, poll_id: object, student_id: object, tex
     sid = student_id if isinstance(student_id, str) and len(student_id) <= 64 else ""
     row = conn.execute(
         select(
-            classes.c.code,
-            classes.c.created_at,
-            classes.c.expires_at,
-            classes.c.closed_at,
+            *LIFETIME_COLUMNS,
             polls.c.id.label("poll"),
             polls.c.options,
             polls.c.state,

@@ -41,6 +41,10 @@ class Lifetime(NamedTuple):
     closed_at: float | None
 
 
+# What check_live reads of a class: select these beside what a query needs for itself.
+LIFETIME_COLUMNS = (classes.c.code, classes.c.created_at, classes.c.expires_at, classes.c.closed_at)
+
+
 def check_live(row: Row | Lifetime | None, code: str, now: float) -> None:
     """Refuse a class that does not exist, was closed, or has expired."""
     if row is None:
@@ -174,10 +178,7 @@ def follow_query() -> Select:
     """The follow-me row (class and current poll, one indexed query); bind `code`. Built once."""
     return (
         select(
-            classes.c.code,
-            classes.c.created_at,
-            classes.c.expires_at,
-            classes.c.closed_at,
+            *LIFETIME_COLUMNS,
             classes.c.version,
             classes.c.follow_link,
             classes.c.current_poll_id,

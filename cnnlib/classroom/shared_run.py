@@ -16,7 +16,7 @@ from sqlalchemy import Connection, select, update
 
 from cnnlib.classroom.errors import ClassError
 from cnnlib.classroom.schema import classes
-from cnnlib.classroom.sessions import check_live, live_class, require_teacher
+from cnnlib.classroom.sessions import LIFETIME_COLUMNS, check_live, live_class, require_teacher
 
 MAX_RUN_CHARS = 20_000  # the JSON of one shared run
 MAX_POINTS = 400  # per curve
@@ -60,10 +60,7 @@ def shared_run(conn: Connection, code: str, now: float) -> dict | None:
     """The teacher's shared run with its age in seconds ("age_s"), or None."""
     row = conn.execute(
         select(
-            classes.c.code,
-            classes.c.created_at,
-            classes.c.expires_at,
-            classes.c.closed_at,
+            *LIFETIME_COLUMNS,
             classes.c.shared_run,
             classes.c.shared_run_at,
         ).where(classes.c.code == code)  # fmt: skip
