@@ -38,18 +38,6 @@ MAX_SESSIONS = 30
 MAX_BROWSERS = 8
 
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
-
-
 SPEED_RE = re.compile(r"([0-9][0-9,]*(?:\.[0-9]+)?)\s*(?:samples|images|imgs|img|examples|ex)\s*/\s*s", re.I)
 
 

@@ -10,10 +10,9 @@ import statistics
 import time
 from collections import defaultdict
 
+from loadtest.chromium import CHROMIUM, CHROMIUM_ARGS
 from loadtest.harness import (
     ANSWER_RE,
-    CHROMIUM,
-    CHROMIUM_ARGS,
     DONE_RE,
     NUMBER_RE,
     PAGES,
@@ -36,6 +35,17 @@ from loadtest.ws_client import (
     digit_png,
     widget_state,
 )
+
+
+async def stay_until_measured(s: StreamlitSession, stats: Stats, ok: bool, hold: asyncio.Event) -> None:
+    """A student who got through stays connected (a tab left open) until the whole phase has been
+    measured, then leaves; one who failed leaves at once."""
+    try:
+        if ok:
+            stats.sessions_done += 1
+            await hold.wait()
+    finally:
+        await s.close()
 
 
 async def watch_training(
@@ -139,12 +149,7 @@ async def student(
         stats.disconnects.append(f"student {i}: {exc}")
     finally:
         stats.settled += 1
-    try:
-        if ok:
-            stats.sessions_done += 1
-            await hold.wait()  # keep the tab open until the whole phase has been measured
-    finally:
-        await s.close()
+    await stay_until_measured(s, stats, ok, hold)
 
 
 async def burst_student(
@@ -166,12 +171,7 @@ async def burst_student(
         stats.disconnects.append(f"burst student {i}: barrier broken (another burst student failed)")
     finally:
         stats.settled += 1
-    try:
-        if ok:
-            stats.sessions_done += 1
-            await hold.wait()
-    finally:
-        await s.close()
+    await stay_until_measured(s, stats, ok, hold)
 
 
 async def browser_students(base: str, k: int, stats: Stats, plan: Plan) -> None:
@@ -383,9 +383,4 @@ async def class_student(
         stats.disconnects.append(f"class student {i}: {exc}")
     finally:
         stats.settled += 1
-    try:
-        if ok:
-            stats.sessions_done += 1
-            await hold.wait()
-    finally:
-        await s.close()
+    await stay_until_measured(s, stats, ok, hold)

@@ -19,20 +19,14 @@ from pathlib import Path
 
 import pytest
 
+from loadtest.chromium import CHROMIUM, CHROMIUM_ARGS
+
 try:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 except ImportError:  # the tests skip then
     PlaywrightTimeout = TimeoutError
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 ARTIFACTS = Path(os.environ.get("E2E_ARTIFACTS", ROOT / "artifacts" / "screenshots"))
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 RUNNING = "[data-testid='stApp'][data-test-script-state='running']"
