@@ -167,11 +167,11 @@ def read_frame_link() -> dict:
     """The frame's keys from the URL (projector view, lesson and step, class, teacher key) into the
     session. Returns the values the link gave."""
     ss = st.session_state
-    params = url_params()
-    mine = {k: v for k, v in params.items() if k in FRAME_KEYS and k != "key"}
-    if mine == ss.get("frame_written", {}) and "key" not in params:
+    given = {k: v for k, v in url_params().items() if k in FRAME_KEYS}  # the page reads the rest
+    mine = {k: v for k, v in given.items() if k != "key"}
+    if mine == ss.get("frame_written", {}) and "key" not in given:
         return {}  # what this session wrote itself: its own widgets are the truth
-    parsed = FRAME_LINK.parse({k: v for k, v in params.items() if k in FRAME_KEYS})  # the page reads the rest
+    parsed = FRAME_LINK.parse(given)
     values = parsed.values
     if parsed.ignored:
         ss["frame_notice"] = parsed.message("this link's classroom settings")
