@@ -5,7 +5,10 @@ loopback ports and talks to them with the load test's websocket client (loadtest
 one session at a time, nothing else on the server. For every page it measures:
 
 - **first view**: a new session opens the landing page by URL, then each page by its link (what
-  the sidebar menu sends), after a warm-up visit, so shared caches are warm. Server CPU is the
+  the sidebar menu sends), after a warm-up visit, so shared caches are warm. One more session stays
+  connected to each server throughout, as in class (the projector): when the last session of a
+  server closes, Streamlit empties its bytecode cache and the next view recompiles the app's
+  scripts (`--no-hold` measures that case). Server CPU is the
   process's CPU clock (utime + stime of all threads, exited ones included, read with
   `clock_getcpuclockid` at nanosecond resolution; /proc/<pid>/stat's 10 ms ticks if that fails)
   from sending the rerun to 50 ms after its `script_finished` (the last messages' send), minus the
@@ -206,7 +209,13 @@ def start_server(app: str, args, log: Path) -> Server:
 async def warm(args, log_dir: Path, out: dict) -> None:
     """All apps' servers up at once; each repeat visits them in turn, so load drifts hit all alike."""
     servers = {app: start_server(app, args, log_dir / f"bench_pages_{app}.log") for app in args.apps}
+    held: list[StreamlitSession] = []
     try:
+        if not args.no_hold:  # in class someone is always connected (the projector, say)
+            for srv in servers.values():
+                held.append(StreamlitSession(srv.base, timeout=120))
+                await held[-1].connect()
+                await held[-1].run(page_name="")
         clocks = {app: CpuClock(srv.pid) for app, srv in servers.items()}
         for app, srv in servers.items():  # warm-up: shared caches, figures, imports
             await visit(
@@ -233,6 +242,8 @@ async def warm(args, log_dir: Path, out: dict) -> None:
                 "series": series[app],
             }
     finally:
+        for session in held:
+            await session.close()
         for srv in servers.values():
             srv.stop()
 
@@ -347,6 +358,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="a copy of the app to compare with (e.g. `git archive HEAD | tar -x -C DIR`)",
     )
     ap.add_argument("--server-arg", action="append", default=[], help="extra `streamlit run` option")
+    ap.add_argument(
+        "--no-hold",
+        action="store_true",
+        help="no session held open beside the measured ones (Streamlit then empties its bytecode "
+        "cache each time the last session closes and every view recompiles its scripts)",
+    )
     ap.add_argument(
         "--pages", default=",".join(PAGES), help="pages to measure (the landing page opens first)"
     )

@@ -22,11 +22,15 @@ reason in STOP_REASONS (the parent sets it: the student's Stop, or the page gone
 from __future__ import annotations
 
 import gc
+import importlib.machinery
 import os
 import pickle
+import sys
 import threading
 import time
-from collections.abc import Callable
+import types
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -44,12 +48,13 @@ STOP_REASONS = ("", "user", "stale")
 SEND_EVERY_S = 0.1  # batch events are gathered and sent this often
 PRELOAD = [
     "torch",
-    "torch._dynamo",
+    "torch._dynamo",  # torch.optim imports dynamo: 1 s
     "cnnlib.training.worker",
-]  # torch.optim imports dynamo: 1 s  # torch.optim imports dynamo: 1 s
+]
 
 _CONTEXT: Any = None
 _CONTEXT_LOCK = threading.Lock()
+_START_LOCK = threading.Lock()
 _PREWARMED = False
 
 
@@ -145,13 +150,37 @@ def exit_message(exitcode: int | None) -> str:
     return f"The training process stopped unexpectedly (exit code {exitcode}). Train again."
 
 
+@contextmanager
+def main_module_hidden() -> Iterator[None]:
+    """While a child starts, `__main__` is a bare module, so the child does not run the main script.
+
+    multiprocessing tells each child the path of `sys.modules["__main__"]` and the child runs that
+    file as `__mp_main__` before its target. In a web server `__main__` is the page script that
+    ran last (Streamlit installs each run's script there): the child re-ran a whole page in bare
+    mode (~0.76 s of CPU and ~58 KB of warnings per run) for nothing, as the target is a function
+    of this module. A module named `__main__` by its spec is skipped by the child. The real one is
+    put back unless a page run has installed its own meanwhile.
+    """
+    bare = types.ModuleType("__main__")
+    bare.__spec__ = importlib.machinery.ModuleSpec("__main__", None)
+    with _START_LOCK:
+        real = sys.modules.get("__main__")
+        sys.modules["__main__"] = bare
+        try:
+            yield
+        finally:
+            if sys.modules.get("__main__") is bare and real is not None:
+                sys.modules["__main__"] = real
+
+
 def start_child(payload: dict[str, Any]) -> tuple[Any, Connection, Any]:
     """Fork a training child from the forkserver. Returns (process, the parent's pipe end, stop value)."""
     ctx = context()
     parent_conn, child_conn = ctx.Pipe(duplex=False)
     stop = ctx.Value("i", 0, lock=False)
     proc = ctx.Process(target=child_main, args=(child_conn, stop, payload), name="cnn-training", daemon=True)
-    proc.start()
+    with main_module_hidden():
+        proc.start()
     child_conn.close()
     return proc, parent_conn, stop
 

@@ -123,6 +123,23 @@ def test_a_model_that_cannot_be_pickled_trains_in_a_thread(shapes):
     assert r.snapshot().status == "finished" and r.backend == "thread" and r.child_pid is None
 
 
+def test_the_child_does_not_run_the_main_script(shapes, tmp_path, monkeypatch):
+    """In the web server `__main__` is the last page script; a child must not run it again."""
+    import sys
+    import types
+
+    marker = tmp_path / "ran.txt"
+    script = tmp_path / "page.py"
+    script.write_text(f"open({str(marker)!r}, 'a').write('ran')\n")
+    page = types.ModuleType("__main__")
+    page.__file__ = str(script)  # as Streamlit's script runner installs a page: a file, no spec
+    monkeypatch.setitem(sys.modules, "__main__", page)
+    r = make(spec_for(shapes), shapes, "process", epochs=1).start()
+    assert r.wait(60) and r.snapshot().status == "finished" and r.backend == "process"
+    assert not marker.exists()
+    assert sys.modules["__main__"] is page  # put back after the start
+
+
 def test_backend_choice(monkeypatch, shapes):
     monkeypatch.setenv("CNN_CLASSROOM_TRAIN_IN", "thread")
     assert backend_default() == "thread"
