@@ -61,9 +61,18 @@ st.markdown(
 )
 views.step_through(plane, kernel, settings, fm, image_key)
 
-st.subheader("Compare with a second kernel")
-st.markdown("The same image and layer settings, with another preset kernel.")
-views.compare(plane, name, fm, settings, image_key, kernel)
+# Built only while open: its two maps and the picker cost every view otherwise (and it stays open
+# across reruns and page switches once a student opens it).
+with st.expander(
+    "Compare with a second kernel",
+    icon=":material/compare:",
+    expanded=bool(st.session_state.get("k_compare_open")),
+    key="k_compare_open",
+    on_change="rerun",
+) as box:
+    if box.open:
+        st.markdown("The same image and layer settings, with another preset kernel.")
+        views.compare(plane, name, fm, settings, image_key, kernel)
 
 controls.save_state()
 write_link(KERNELS_LINK, controls.link_values(kernel))

@@ -39,7 +39,8 @@ rows, err = S.summarize_partial(spec)
 v = B.version()
 
 # ---- input shape and classes
-c = st.columns([1, 1, 1, 1, 2.2], vertical_alignment="bottom")
+row = st.container(horizontal=True, vertical_alignment="bottom")  # one block (columns: one each)
+c = [row] * 5
 keys = (f"bin_c_{v}", f"bin_h_{v}", f"bin_w_{v}")
 ch, hh, ww = spec.input_shape
 c[0].number_input(
@@ -52,6 +53,7 @@ c[0].number_input(
     on_change=B.set_input,
     args=keys,
     help="1 for grey images (MNIST), 3 for colour (CIFAR-10)",
+    width=150,
 )
 c[1].number_input(
     "Height",
@@ -62,6 +64,7 @@ c[1].number_input(
     key=keys[1],
     on_change=B.set_input,
     args=keys,
+    width=150,
 )
 c[2].number_input(
     "Width",
@@ -72,6 +75,7 @@ c[2].number_input(
     key=keys[2],
     on_change=B.set_input,
     args=keys,
+    width=150,
 )
 n_classes = S.num_classes(spec)
 c[3].number_input(
@@ -87,6 +91,7 @@ c[3].number_input(
     help="out_features of the last Linear layer: one score per class"
     if n_classes
     else "Add a Linear layer at the end to output class scores",
+    width=150,
 )
 c[4].markdown(f"### {B.name()}")
 
@@ -102,15 +107,21 @@ with st.container(border=True):
 st.subheader(":material/table_rows: Summary")
 V.render_summary(spec, rows, err)
 
+# Only the open tab is built and sent (the code, the JSON and their buttons cost every view otherwise).
 tab_d, tab_c, tab_j = st.tabs(
-    [":material/view_in_ar: Diagram", ":material/code: PyTorch code", ":material/save: Save / load JSON"]
+    [":material/view_in_ar: Diagram", ":material/code: PyTorch code", ":material/save: Save / load JSON"],
+    key="b_tab",
+    on_change="rerun",
 )
-with tab_d:
-    V.render_diagram(spec)
-with tab_c:
-    V.render_code(spec, err)
-with tab_j:
-    V.render_json(spec)
+if tab_d.open:
+    with tab_d:
+        V.render_diagram(spec)
+if tab_c.open:
+    with tab_c:
+        V.render_code(spec, err)
+if tab_j.open:
+    with tab_j:
+        V.render_json(spec)
 
 with st.container(border=True):
     st.subheader(":material/rocket_launch: Hand-off")

@@ -81,7 +81,7 @@ def explain() -> None:
 
 
 def predict_then_reveal() -> None:
-    with st.popover("Predict first", icon=":material/psychology_alt:", width="stretch"):
+    with st.popover("Predict first", icon=":material/psychology_alt:", width="content"):
         st.markdown("**Will this model overfit?**")
         st.radio(
             "Before you press Train, guess:",
@@ -127,16 +127,20 @@ if tab_train.open is not False:
         ):
             setup = render_setup()
         st.session_state["train_setup_ok"] = setup.ready
-        c_train, c_stop, c_pred, c_msg = row.columns([1, 1, 1.3, 3.2], vertical_alignment="center")
+        # One flex row (columns would send a block each); the message area is the one nested block.
+        c_train = c_stop = c_pred = row.container(horizontal=True, vertical_alignment="center")
         train_clicked = c_train.button(
             "Train",
             key="train_start",
             type="primary",
-            width="stretch",
+            width=130,
             icon=":material/play_arrow:",
             on_click=live.fold_settings,
         )
-        stop_clicked = c_stop.button("Stop", key="train_stop", width="stretch", icon=":material/stop:")
+        stop_clicked = c_stop.button("Stop", key="train_stop", width=130, icon=":material/stop:")
+        with c_pred:
+            predict_then_reveal()
+        c_msg = c_train.container()
         with c_msg:
             if train_clicked:
                 live.start(setup)
@@ -144,8 +148,6 @@ if tab_train.open is not False:
                 live.stop()
             else:
                 st.caption(f"Next run: {setup.summary()}" if setup.ready else f"To fix: {setup.errors[0]}")
-        with c_pred:
-            predict_then_reveal()
         shared.share_toggle()  # the teacher's "share my run with the class" (nothing for others)
         live.live_view(setup.config.epochs if setup.config is not None else None)
         live.history_table()

@@ -212,8 +212,8 @@ def go(url_name: str, params: dict[str, str]) -> None:
 def tools(page: PageInfo) -> None:
     """Share, projector view, lessons and the class: one row in the sidebar, the rest opened on demand."""
     ss = st.session_state
-    share, present = st.columns([4, 5], vertical_alignment="center")  # room for "Projector" and its (?)
-    if share.button("Share", icon=":material/qr_code_2:", key="frame_share", width="stretch",
+    share = present = st.container(horizontal=True, vertical_alignment="center")  # one block on every page
+    if share.button("Share", icon=":material/qr_code_2:", key="frame_share",
                     help="This page as it is now: a link and a QR code to scan"):  # fmt: skip
         share_dialog(page.url)
     present.toggle(

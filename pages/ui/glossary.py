@@ -17,5 +17,9 @@ def glossary_markdown() -> str:
 
 def render_glossary(label: str = ":material/menu_book: Glossary", key: str = "glossary_popover") -> None:
     """A popover button that opens the whole glossary (put it in the sidebar or next to a control)."""
-    with st.popover(label, width="stretch", key=key, help="The words of CNNs, in plain language"):
-        st.markdown("#### Glossary\n" + glossary_markdown())  # one element: every page shows this
+    # Filled only while open: every page shows the button, and the list is ~3 KB a view otherwise.
+    with st.popover(
+        label, width="stretch", key=key, help="The words of CNNs, in plain language", on_change="rerun"
+    ) as box:
+        if box.open:
+            st.markdown("#### Glossary\n" + glossary_markdown())

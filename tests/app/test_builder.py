@@ -84,11 +84,25 @@ def by_suffix(widgets, suffix: str):
     return found[0]
 
 
+CODE_TAB = ":material/code: PyTorch code"
+JSON_TAB = ":material/save: Save / load JSON"
+
+
+def open_tab(at: AppTest, label: str) -> AppTest:
+    """Open a tab below the summary, as a click does: only the open tab is built."""
+    at.session_state["b_tab"] = label
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
 def select_layer(at: AppTest, i: int) -> None:
     by_prefix(at.selectbox, "bsel_").set_value(i).run()
 
 
 def upload(at: AppTest, name: str, data: bytes) -> AppTest:
+    if not any((w.key or "").startswith("bupload_") for w in at.file_uploader):
+        open_tab(at, JSON_TAB)
     by_prefix(at.file_uploader, "bupload_").set_value((name, data, "application/json")).run()
     assert not at.exception, at.exception
     return at
@@ -103,8 +117,14 @@ def test_opens_with_simplecnn_summary():
     assert list(df["output shape"])[:3] == ["4 × 28 × 28", "4 × 28 × 28", "4 × 14 × 14"]
     assert df.iloc[7]["params"] == "25,152" and df.iloc[7]["% params"] == "96.2 %"
     assert not at.error
+    assert not at.code and not at.download_button and not at.file_uploader  # closed tabs: not built
+    open_tab(at, CODE_TAB)
     assert "class Net(nn.Module)" in at.code[0].value
-    assert len(at.download_button) == 2
+    assert [b.label for b in at.download_button] == ["Download net.py"]
+    open_tab(at, JSON_TAB)
+    assert json.loads(at.code[0].value) == S.PRESETS["SimpleCNN"].to_dict()
+    assert [b.label for b in at.download_button] == ["Download model_spec.json"]
+    assert len(at.file_uploader) == 1
 
 
 def test_load_each_preset():
@@ -392,13 +412,15 @@ def test_json_download_reuploads_to_the_same_model(monkeypatch):
     at.selectbox(key="bpreset").set_value("BatchNorm + Dropout CNN").run()
     click(at, "bload_preset")
     spec = PRESETS["BatchNorm + Dropout CNN"]
+    open_tab(at, CODE_TAB)
+    assert at.code[0].value == S.to_pytorch_code(spec).rstrip("\n")  # st.code drops the last newline
+    open_tab(at, JSON_TAB)
+    assert at.code[0].value == spec.to_json()
     saved = served["model_spec.json"]
     saved = saved.encode() if isinstance(saved, str) else saved
     assert S.ModelSpec.from_json(saved) == spec
     code = served["net.py"]
     assert (code.decode() if isinstance(code, bytes) else code) == S.to_pytorch_code(spec)
-    assert at.code[0].value == S.to_pytorch_code(spec).rstrip("\n")  # st.code drops the last newline
-    assert at.code[1].value == spec.to_json()
     # edit it, then load the saved file: the preset comes back, and undo returns to the edit
     by_prefix(at.number_input, "bcls_").set_value(7).run()
     upload(at, "model_spec.json", saved)

@@ -240,10 +240,15 @@ def test_predict_then_reveal():
 def test_compare_and_state_survives_a_page_switch():
     at = _open("Text")
     at.selectbox(key="k_preset").set_value("Emboss").run()
+    assert not [s for s in at.selectbox if s.key == "k_compare"]  # closed: not built
+    at.session_state["k_compare_open"] = True  # a click on the expander
+    at.run()
     at.selectbox(key="k_compare").set_value("Laplacian").run()
     assert not at.exception and not _errors(at)
+    assert len([c for c in at.get("plotly_chart")]) >= 2
     at.switch_page("app.py").run()
     at.switch_page(PAGE).run()
+    assert at.selectbox(key="k_compare").value == "Laplacian"  # still open, same kernel
     assert at.selectbox(key="k_preset").value == "Emboss"
     assert at.selectbox(key="k_source").value == "Text"
     assert at.text_input(key="k_cell_0_0").value == "-2"
@@ -309,6 +314,7 @@ def test_more_uploads_each_format_and_each_refusal_beside_the_uploader():
 
 def test_same_kernel_twice_in_the_comparison_does_not_break_the_page():
     at = _open("Text")
+    at.session_state["k_compare_open"] = True
     at.selectbox(key="k_preset").set_value("Sobel y").run()  # the comparison's default is Sobel y too
     assert not at.exception
     assert any("same kernel as above" in c.value for c in at.caption)

@@ -231,6 +231,8 @@ def test_model_that_cannot_fit_gets_a_clear_message():
 
 def test_glossary_popover_lists_the_terms():
     at = _open()
+    assert not any("Glossary" in m.value for m in at.sidebar.markdown)  # closed: not sent
+    at = _open(glossary_popover=True)  # opened
     text = " ".join(m.value for m in at.sidebar.markdown)
     for term in [
         "tensor",

@@ -58,3 +58,20 @@ def test_menu_navigation_visits_every_page(server, page):
         )
         wait_idle(page)
         assert_no_exception(page)
+
+
+def test_lazy_sections_fill_when_opened(server, page):
+    """The glossary popover and the Kernels comparison are built only when opened: a click fills them."""
+    open_page(page, server, "kernels")
+    sidebar = page.locator("[data-testid='stSidebar']")
+    sidebar.get_by_role("button", name="Glossary").click()
+    page.get_by_text("A grid of numbers with any number of dimensions", exact=False).first.wait_for()
+    page.keyboard.press("Escape")
+    wait_idle(page)
+    main = page.locator("[data-testid='stMain']")
+    assert main.get_by_text("Second kernel", exact=True).count() == 0
+    main.get_by_text("Compare with a second kernel").click()
+    main.get_by_text("Second kernel", exact=True).first.wait_for()
+    wait_idle(page)
+    assert_no_exception(page)
+    assert main.locator("[data-testid='stPlotlyChart']").count() >= 4  # feature maps + two to compare

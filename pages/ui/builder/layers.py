@@ -156,7 +156,7 @@ def render_layer_editor(spec: S.ModelSpec, rows: list[S.LayerSummary], err: S.Sp
         return
     sel = min(st.session_state.get(B.SELECTED, 0), n - 1)
     key = f"bsel_{v}"
-    c0, c1, c2, c3, c4 = st.columns([2.4, 1, 1.2, 1.1, 1.3], vertical_alignment="bottom")
+    c0 = c1 = c2 = c3 = c4 = st.container(horizontal=True, vertical_alignment="bottom")  # one block
     i = c0.selectbox(
         "Layer to edit",
         list(range(n)),
@@ -165,6 +165,7 @@ def render_layer_editor(spec: S.ModelSpec, rows: list[S.LayerSummary], err: S.Sp
         on_change=_select,
         args=(key,),
         format_func=lambda j: row_label(spec, rows, j, err),
+        width=320,
     )
     layer = spec.layers[i]
     c1.button(
@@ -174,7 +175,6 @@ def render_layer_editor(spec: S.ModelSpec, rows: list[S.LayerSummary], err: S.Sp
         disabled=i == 0,
         on_click=B.move_layer,
         args=(i, i - 1),
-        width="stretch",
         help="Move this layer one place earlier",
     )
     c2.button(
@@ -184,7 +184,6 @@ def render_layer_editor(spec: S.ModelSpec, rows: list[S.LayerSummary], err: S.Sp
         disabled=i == n - 1,
         on_click=B.move_layer,
         args=(i, i + 1),
-        width="stretch",
         help="Move this layer one place later",
     )
     c3.button(
@@ -193,11 +192,10 @@ def render_layer_editor(spec: S.ModelSpec, rows: list[S.LayerSummary], err: S.Sp
         icon=":material/content_copy:",
         on_click=B.duplicate_layer,
         args=(i,),
-        width="stretch",
         help="Insert a copy right after it",
     )
     c4.button(
-        "Remove", key="b_del", icon=":material/delete:", on_click=B.remove_layer, args=(i,), width="stretch"
+        "Remove", key="b_del", icon=":material/delete:", on_click=B.remove_layer, args=(i,)
     )
     st.caption(f"**{layer.type}**: {S.LAYER_DOCS[layer.type]}")
     infos = S.FIELDS[layer.type]
@@ -215,8 +213,8 @@ def render_add_layer(spec: S.ModelSpec) -> None:
     """Choose a layer type and where it goes, then add it."""
     v, n = B.version(), len(spec.layers)
     sel = st.session_state.get(B.SELECTED, 0)
-    c1, c2, c3 = st.columns([2, 3, 1.6], vertical_alignment="bottom")
-    t = c1.selectbox("Add a layer of type", S.LAYER_TYPES, key="badd_type")
+    c1 = c2 = c3 = st.container(horizontal=True, vertical_alignment="bottom")  # one block for the row
+    t = c1.selectbox("Add a layer of type", S.LAYER_TYPES, key="badd_type", width=220)
     default = min(sel + 1, n) if n else 0
     c2.selectbox(
         "at position",
@@ -224,6 +222,7 @@ def render_add_layer(spec: S.ModelSpec) -> None:
         index=default,
         key=f"badd_pos_{v}",
         format_func=lambda p: "the end" if p == n else f"before layer {p} ({spec.layers[p].type})",
+        width=320,
     )
     c3.button(
         f"Add {t}",
@@ -232,6 +231,5 @@ def render_add_layer(spec: S.ModelSpec) -> None:
         type="primary",
         on_click=B.add_layer,
         args=("badd_type", f"badd_pos_{v}"),
-        width="stretch",
     )
     st.caption(f"**{t}**: {S.LAYER_DOCS[t]}")

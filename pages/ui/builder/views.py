@@ -33,7 +33,8 @@ def render_notice() -> None:
 
 def render_start_from() -> None:
     """Load a preset or the session's model; undo the last change."""
-    c1, c2, c3, c4 = st.columns([2.6, 1.3, 2.7, 1.2], vertical_alignment="bottom")
+    # One flex row, not columns: a column is a block of its own, sent and handled on every view.
+    c1 = c2 = c3 = c4 = st.container(horizontal=True, vertical_alignment="bottom")
     names = list(PRESETS)
     preset = c1.selectbox(
         "Start from a preset",
@@ -41,23 +42,16 @@ def render_start_from() -> None:
         index=names.index(DEFAULT_PRESET),
         key="bpreset",
         help="The seed tutorials' models first, then LeNet-5 and a small VGG",
+        width=260,
     )
-    c2.button(
-        "Load preset",
-        key="bload_preset",
-        on_click=lambda: B.load_preset(st.session_state["bpreset"]),
-        width="stretch",
-    )
-    c3.button(
-        "Load model sent to training", key="bload_session", on_click=B.load_session_model, width="stretch"
-    )
+    c2.button("Load preset", key="bload_preset", on_click=lambda: B.load_preset(st.session_state["bpreset"]))
+    c3.button("Load model sent to training", key="bload_session", on_click=B.load_session_model)
     c4.button(
         "Undo",
         icon=":material/undo:",
         key="bundo",
         disabled=not st.session_state[B.UNDO],
         on_click=B.undo,
-        width="stretch",
     )
     st.caption(
         f"**{preset}**: {PRESET_NOTES[preset]} A JSON file loads from the *Save / load JSON* tab below."
@@ -281,9 +275,9 @@ def render_quiz(spec: S.ModelSpec, rows: list[S.LayerSummary]) -> None:
         "How many parameters (weights + biases) will it have?"
     )
     key = f"bquiz_{B.version()}_{i}"
-    c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
-    guess = c1.number_input("Your prediction", min_value=0, value=0, step=1, key=key)
-    if c2.button("Reveal", key="bquiz_reveal", width="stretch"):
+    c1 = c2 = st.container(horizontal=True, vertical_alignment="bottom")
+    guess = c1.number_input("Your prediction", min_value=0, value=0, step=1, key=key, width=260)
+    if c2.button("Reveal", key="bquiz_reveal"):
         st.session_state["bquiz_shown"] = key
     if st.session_state.get("bquiz_shown") == key:
         answer = S.explain_params(spec, i)

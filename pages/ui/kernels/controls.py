@@ -21,7 +21,7 @@ POOL_LABELS = {"none": "None", "max": "Max", "avg": "Average"}
 PERSISTED = (
     "k_source", "k_index", "k_channel", "k_preset", "k_size", "k_normalise", "k_stride", "k_pad_mode",
     "k_padding", "k_dilation", "k_bias", "k_relu", "k_pool", "k_pool_size", "k_row", "k_col", "k_compare",
-    "k_predict",
+    "k_predict", "k_compare_open",
 )  # fmt: skip
 WIDGET_DEFAULTS = {
     "k_index": 0, "k_channel": "Grayscale", "k_size": 3, "k_normalise": False, "k_stride": 1, "k_pad_mode": "number",

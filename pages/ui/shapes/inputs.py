@@ -132,23 +132,8 @@ def stepper(n: int, key: str, label: str) -> int:
 
         return go
 
-    prev, slider, nxt = st.columns([1, 8, 1], vertical_alignment="bottom")
-    prev.button(
-        "",
-        icon=":material/chevron_left:",
-        key=f"{key}_prev",
-        on_click=move(-1),
-        width="stretch",
-        help="Previous position",
-    )
-    with slider:
-        st.slider(label, 1, n, key=key)
-    nxt.button(
-        "",
-        icon=":material/chevron_right:",
-        key=f"{key}_next",
-        on_click=move(1),
-        width="stretch",
-        help="Next position",
-    )
+    row = st.container(horizontal=True, vertical_alignment="bottom", gap="medium")  # one block, not four
+    row.button("", icon=":material/chevron_left:", key=f"{key}_prev", on_click=move(-1), help="Previous position")
+    row.slider(label, 1, n, key=key)
+    row.button("", icon=":material/chevron_right:", key=f"{key}_next", on_click=move(1), help="Next position")
     return int(st.session_state[key]) - 1

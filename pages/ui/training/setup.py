@@ -303,7 +303,8 @@ def render_setup() -> Setup:
     lr = _number(c_lr, "Learning rate", "tr_lr", d.lr, step=1e-4, format="%g", help=HELP["lr"])
     bs = _number(c_bs, "Batch size", "tr_bs", d.batch_size, step=16, help=HELP["batch_size"])
     ep = _number(c_ep, "Epochs", "tr_ep", d.epochs, step=1, help=HELP["epochs"])
-    slots = {k: st.empty() for k in ("lr", "batch_size", "epochs")}
+    row_slot = st.empty()  # a field's error goes under its row (one placeholder per row: each is sent)
+    slots = dict.fromkeys(("lr", "batch_size", "epochs"), row_slot)
     bundle = _bundle_for(name)
     setup = Setup(name, bundle, model_name)
     if bundle is not None:
@@ -360,7 +361,8 @@ def render_setup() -> Setup:
             )
             or [],
         )
-        more = {k: st.empty() for k in ("weight_decay", "patience", "val_fraction", "device", "augment")}
+        more_slot = st.empty()
+        more = dict.fromkeys(("weight_decay", "patience", "val_fraction", "device", "augment"), more_slot)
         if bundle is not None:
             _augment_preview(bundle, augment)
     cfg = TrainConfig(
@@ -383,7 +385,7 @@ def render_setup() -> Setup:
     except ConfigError as err:
         setup.errors.append(err.message)
         for key, slot in {**slots, **more}.items():
-            _field_error(slot, err, key)
+            _field_error(slot, err, key)  # a ConfigError names one field: one slot gets written
         if err.field not in slots and err.field not in more:
             st.error(err.message, icon=":material/warning:")
     if bundle is None:
