@@ -28,6 +28,7 @@ from cnnlib.process import limit_malloc_arenas  # noqa: E402
 from cnnlib.share import FRAME_KEYS, FRAME_LINK  # noqa: E402
 from pages.ui import (
     admission,  # noqa: E402
+    batching,  # noqa: E402
     classroom,  # noqa: E402
 )
 from pages.ui.glossary import render_glossary  # noqa: E402
@@ -35,6 +36,7 @@ from pages.ui.links import url_params  # noqa: E402
 from pages.ui.share import PROJECTOR_CSS, share_dialog  # noqa: E402
 
 admission.install()  # page opens queue for a slot; clicks, strokes and fragment ticks never wait
+batching.install()  # a run's messages wake the event loop once per batch, not once per element
 
 # Every session's script runs in its own thread: cap malloc's per-thread arenas, or the heap stays
 # fragmented (and hundreds of MB larger) after a class has gone (cnnlib/process.py, loadtest/RESULTS.md).

@@ -194,9 +194,7 @@ def render_layer_editor(spec: S.ModelSpec, rows: list[S.LayerSummary], err: S.Sp
         args=(i,),
         help="Insert a copy right after it",
     )
-    c4.button(
-        "Remove", key="b_del", icon=":material/delete:", on_click=B.remove_layer, args=(i,)
-    )
+    c4.button("Remove", key="b_del", icon=":material/delete:", on_click=B.remove_layer, args=(i,))
     st.caption(f"**{layer.type}**: {S.LAYER_DOCS[layer.type]}")
     infos = S.FIELDS[layer.type]
     if not infos:

@@ -133,7 +133,9 @@ def stepper(n: int, key: str, label: str) -> int:
         return go
 
     row = st.container(horizontal=True, vertical_alignment="bottom", gap="medium")  # one block, not four
-    row.button("", icon=":material/chevron_left:", key=f"{key}_prev", on_click=move(-1), help="Previous position")
+    row.button(
+        "", icon=":material/chevron_left:", key=f"{key}_prev", on_click=move(-1), help="Previous position"
+    )
     row.slider(label, 1, n, key=key)
     row.button("", icon=":material/chevron_right:", key=f"{key}_next", on_click=move(1), help="Next position")
     return int(st.session_state[key]) - 1

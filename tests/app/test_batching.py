@@ -1,0 +1,95 @@
+"""Script events reach the event loop in batches (pages/ui/batching.py): same events, same order, fewer wake-ups."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+from streamlit.runtime import app_session
+
+from pages.ui import batching
+
+
+class FakeSession:
+    """What the wrapped method uses of an AppSession: the loop hop and the handler."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.handled: list[tuple] = []
+        self.hops = 0
+
+    def _call_soon_on_event_loop(self, callback) -> None:
+        self.hops += 1
+        self.loop.call_soon_threadsafe(callback)
+
+    def _handle_scriptrunner_event_on_event_loop(self, sender, event, forward_msg=None, *rest) -> None:
+        assert threading.current_thread() is threading.main_thread()
+        self.handled.append((event, forward_msg))
+
+
+def test_installed_on_appsession_and_idempotent():
+    assert batching.install() is True
+    assert getattr(app_session.AppSession._on_scriptrunner_event, "cc_batched", False)
+    assert batching.install() is True  # a second call changes nothing
+    assert app_session.AppSession._on_scriptrunner_event.cc_original is not None  # kept alive
+
+
+def test_events_keep_their_order_with_fewer_wakeups():
+    batching.install()
+    wrapped = app_session.AppSession._on_scriptrunner_event
+    loop = asyncio.new_event_loop()
+    session = FakeSession(loop)
+    n = 500
+
+    def script_thread() -> None:  # a run sending its messages while the loop is busy elsewhere
+        for i in range(n):
+            wrapped(session, None, "msg", forward_msg=i)
+        wrapped(session, None, "stopped")
+
+    try:
+        t = threading.Thread(target=script_thread)
+        t.start()
+        t.join()
+        loop.run_until_complete(asyncio.sleep(0.05))
+    finally:
+        loop.close()
+    assert [m for _, m in session.handled] == [*range(n), None]
+    assert session.handled[-1][0] == "stopped"
+    batch = batching.batch_of(session)
+    assert batch.events == n + 1 and batch.wakeups == session.hops
+    assert session.hops == 1  # the loop was not running: one wake-up carried every event
+
+
+def test_off_by_environment():
+    assert batching.enabled({}) is True
+    for off in ("0", "off", "false", "No"):
+        assert batching.enabled({batching.ENV_BATCH: off}) is False
+
+
+def test_order_kept_while_the_loop_drains_concurrently():
+    batching.install()
+    wrapped = app_session.AppSession._on_scriptrunner_event
+    loop = asyncio.new_event_loop()
+    session = FakeSession(loop)
+    n = 2000
+
+    def script_thread() -> None:
+        for i in range(n):
+            wrapped(session, None, "msg", forward_msg=i)
+            if i % 97 == 0:
+                threading.Event().wait(0.001)  # let the loop drain part of it
+        wrapped(session, None, "stopped")
+
+    async def until_stopped() -> None:
+        t = threading.Thread(target=script_thread)
+        t.start()
+        while not session.handled or session.handled[-1][0] != "stopped":
+            await asyncio.sleep(0.001)
+        t.join()
+
+    try:
+        loop.run_until_complete(asyncio.wait_for(until_stopped(), 30))
+    finally:
+        loop.close()
+    assert [m for _, m in session.handled] == [*range(n), None]
+    assert 1 < session.hops < n  # several batches, far fewer than one per event
