@@ -14,7 +14,7 @@ class FakeSession:
     """What the wrapped method uses of an AppSession: the loop hop and the handler."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
+        self.loop = self._event_loop = loop
         self.handled: list[tuple] = []
         self.hops = 0
 
