@@ -23,8 +23,27 @@ class FakeSession:
         self.loop.call_soon_threadsafe(callback)
 
     def _handle_scriptrunner_event_on_event_loop(self, sender, event, forward_msg=None, *rest) -> None:
-        assert threading.current_thread() is threading.main_thread()
+        assert asyncio.get_running_loop() is self.loop  # handled on the event loop, never elsewhere
         self.handled.append((event, forward_msg))
+
+
+def run_loop(coro_factory, loop: asyncio.AbstractEventLoop) -> None:
+    """Run a coroutine on `loop` in a thread of its own (the main thread may hold a browser
+    test's event loop already), then close the loop."""
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            loop.run_until_complete(coro_factory())
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            loop.close()
+
+    t = threading.Thread(target=target)
+    t.start()
+    t.join(60)
+    assert not t.is_alive() and not errors, errors
 
 
 def test_installed_on_appsession_and_idempotent():
@@ -46,13 +65,10 @@ def test_events_keep_their_order_with_fewer_wakeups():
             wrapped(session, None, "msg", forward_msg=i)
         wrapped(session, None, "stopped")
 
-    try:
-        t = threading.Thread(target=script_thread)
-        t.start()
-        t.join()
-        loop.run_until_complete(asyncio.sleep(0.05))
-    finally:
-        loop.close()
+    t = threading.Thread(target=script_thread)
+    t.start()
+    t.join()
+    run_loop(lambda: asyncio.sleep(0.05), loop)
     assert [m for _, m in session.handled] == [*range(n), None]
     assert session.handled[-1][0] == "stopped"
     batch = batching.batch_of(session)
@@ -87,9 +103,6 @@ def test_order_kept_while_the_loop_drains_concurrently():
             await asyncio.sleep(0.001)
         t.join()
 
-    try:
-        loop.run_until_complete(asyncio.wait_for(until_stopped(), 30))
-    finally:
-        loop.close()
+    run_loop(lambda: asyncio.wait_for(until_stopped(), 30), loop)
     assert [m for _, m in session.handled] == [*range(n), None]
     assert 1 < session.hops < n  # several batches, far fewer than one per event
