@@ -10,6 +10,8 @@ Prints figures, asserts nothing. From the repo root:
    CPU-only wheel (e.g. a throwaway venv: `python -m venv /tmp/venv-torchcpu &&
    /tmp/venv-torchcpu/bin/pip install /opt/wheels/torch-2.13.0+cpu-*.whl numpy`; torch alone:
    a torchvision from the index does not import beside that torch).
+   Run by the CPU-only venv's interpreter (with the app's other requirements but no torchvision),
+   parts 2 and 3 measure the app on the CPU-only build.
 2. Where the app's memory goes: RSS in one fresh interpreter after each step (streamlit, torch,
    torchvision, plotly, the bundled datasets, the pretrained model), cumulative.
 3. `streamlit run app.py` on a loopback port: RSS at start, idle after the first page view, after
@@ -45,7 +47,10 @@ def rss():
 steps = [('python', rss())]
 import streamlit; steps.append(('import streamlit', rss()))
 import torch; steps.append(('import torch', rss()))
-import torchvision; steps.append(('import torchvision', rss()))
+try:  # the app imports it only for optional downloads; the CPU-only torch wheel comes without it
+    import torchvision; steps.append(('import torchvision', rss()))
+except ImportError:
+    pass
 import plotly.graph_objects as go; go.Figure().to_json(); steps.append(('plotly (a figure)', rss()))
 from cnnlib.data import load_dataset
 b1 = load_dataset('shapes'); steps.append(('dataset shapes', rss()))
@@ -116,10 +121,13 @@ def main() -> None:
     rows = []
     cuda = import_rss(sys.executable, "torch")
     rows.append((f"import torch {cuda['version']} (this venv)", cuda["after_mb"], cuda["delta_mb"]))
-    tv = import_rss(sys.executable, "torchvision")
-    rows.append(
-        (f"import torchvision {tv['version']} (this venv, with torch)", tv["after_mb"], tv["delta_mb"])
-    )
+    try:
+        tv = import_rss(sys.executable, "torchvision")
+        rows.append(
+            (f"import torchvision {tv['version']} (this venv, with torch)", tv["after_mb"], tv["delta_mb"])
+        )
+    except subprocess.CalledProcessError:
+        print("(no torchvision in this interpreter: the app needs it only for optional downloads)")
     if args.cpu_python:
         cpu = import_rss(args.cpu_python, "torch")
         rows.append(
