@@ -327,6 +327,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--class-db", default=None, help="the class database URL (default: a file in a temp folder)"
     )
     ap.add_argument("--json", type=Path, help="write all figures as JSON here")
+    ap.add_argument("--from-json", type=Path, help="measure nothing: report the figures of a saved --json run")
     ap.add_argument("--markdown", type=Path, help="write the results table as markdown here")
     args = ap.parse_args(argv)
     args.sessions = max(1, min(args.sessions, MAX_SESSIONS))
@@ -378,7 +379,7 @@ async def amain(args) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    out = asyncio.run(amain(args))
+    out = json.loads(args.from_json.read_text()) if args.from_json else asyncio.run(amain(args))
     lines = report(out, args)
     print(f"\nload average before {out['loadavg_before']}, after {out['loadavg_after']}")
     print("\n" + "\n".join(lines))
