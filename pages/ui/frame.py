@@ -150,7 +150,8 @@ def frame(page_key: str) -> PageInfo:
             st.page_link(p.path, label=p.title if p.key != "home" else "Home", icon=p.icon, query_params=keep)
         tools(page)
         render_glossary()
-        st.caption(f"Compute: {device_label()}")
+        if page.key != "home":  # the landing page says it in its text
+            st.caption(f"Compute: {device_label()}")
     if page.key != "home":
         st.title(f"{page.icon} {page.title}")
     for notice in ("frame_notice", "class_notice"):

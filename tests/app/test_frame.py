@@ -35,8 +35,8 @@ def test_landing_page_has_menu_links_and_device():
         "Draw & predict",
         "Class board",
     ]
-    assert any("Compute" in c.value for c in at.sidebar.caption)
-    assert any("Compute device" in m.value for m in at.markdown)
+    assert any("Compute device" in m.value for m in at.markdown)  # in its text, so not in the sidebar
+    assert not any("Compute" in c.value for c in at.sidebar.caption)
 
 
 def test_five_lesson_pages_and_the_class_board_exist():
@@ -49,6 +49,7 @@ def test_every_page_opens_with_the_frame(page):
     assert not at.exception, f"{page}: {at.exception}"
     assert _menu_labels(at)[0] == "Home"
     assert at.title, f"{page} has no title"
+    assert any(c.value.startswith("Compute:") for c in at.sidebar.caption)  # the device, on every page
 
 
 def test_deep_link_without_landing_page_still_has_frame():
