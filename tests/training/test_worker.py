@@ -155,3 +155,18 @@ def test_exit_messages_say_what_happened():
     assert "SIGKILL" in exit_message(-9) and "out of memory" in exit_message(-9)
     assert "SIGSEGV" in exit_message(-11) and "out of memory" not in exit_message(-11)
     assert "exit code 3" in exit_message(3)
+
+
+def test_normalising_once_trains_the_same_weights(shapes, monkeypatch):
+    """Without augmentation the loop normalises the images once per run: same weights as per batch."""
+    from cnnlib.training import loop
+
+    def weights(limit: int):
+        monkeypatch.setattr(loop, "PRENORMALISE_MAX_BYTES", limit)
+        r = make(spec_for(shapes), shapes, "thread", epochs=1, seed=5).start()
+        assert r.wait(60) and r.snapshot().status == "finished"
+        return r.model.state_dict()
+
+    once, per_batch = weights(64 * 2**20), weights(0)
+    for k in once:
+        assert torch.equal(once[k], per_batch[k]), k
