@@ -33,6 +33,10 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from loadtest.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 PROBE = """() => { const d = document.querySelector('div.cc-live-plotly');
   return d ? [d.ccTag || null, d.ccDraws || 0, +d.dataset.stamp, +d.dataset.drawnAt,
@@ -83,16 +87,7 @@ def main() -> None:
             except OSError:
                 time.sleep(0.5)
         with sync_playwright() as pw:
-            br = pw.chromium.launch(
-                executable_path="/usr/bin/chromium",
-                args=[
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--disable-background-networking",
-                    "--disable-component-update",
-                    "--no-first-run",
-                ],
-            )
+            br = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             pg = br.new_page(viewport={"width": 1280, "height": 800})
             frames: list[int] = []
             static: list[tuple[str, int]] = []  # (file, bytes on the wire) of app/static requests

@@ -48,7 +48,7 @@ def drawing(choice: draw_views.ModelChoice, quiz: bool) -> None:
         "<style>.st-key-draw_top > div:has(> .st-key-draw_right) { min-width: min(100%, 280px); }</style>"
     )
     row = st.container(horizontal=True, gap="medium", key="draw_top")
-    left = row.container(width=330, key="draw_left")
+    left = row.container(width=draw_input.canvas_size() + 50, key="draw_left")  # the canvas and its margin
     right = row.container(key="draw_right")
     with left:
         given = draw_input.input_panel()

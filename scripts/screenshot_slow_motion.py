@@ -17,14 +17,11 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from loadtest.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 STEPS = ["zero_grad", "forward", "loss", "backward", "step"]
 
 
@@ -63,7 +60,7 @@ def main(out: Path) -> None:
     try:
         _wait_healthy(base)
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1280, "height": 800})
             page.goto(f"{base}/training")
             _idle(page)

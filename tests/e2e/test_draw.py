@@ -121,3 +121,21 @@ def test_finger_drawing_on_a_tablet(server, browser):
         assert_no_exception(pg)
     finally:
         ctx.close()
+
+
+def test_the_projector_view_draws_on_a_bigger_canvas(server, browser):
+    """present=1: the canvas is 420 px (half as big again) and a digit drawn at that scale reads the same."""
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = ctx.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        page.goto(f"{server}/draw_and_predict?present=1")  # the sidebar starts folded: no menu to wait for
+        page.locator("h1").first.wait_for()
+        wait_idle(page)
+        box = _canvas_box(page)
+        assert round(box["width"]) == 420 and round(box["height"]) == 420
+        draw(page, [[(x * 1.5, y * 1.5) for x, y in stroke] for stroke in SEVEN])
+        assert answer(page) == "7"
+        assert_no_exception(page)
+    finally:
+        ctx.close()

@@ -128,6 +128,7 @@ def test_projector_view_screenshots(server, browser, size):
             ("kernels", "kernel=sobel_y&stride=2"),
             ("shape_calculator", "k=5&s=1"),
             ("training", ""),
+            ("draw_and_predict", ""),
         ]:
             pg.goto(f"{server}/{slug}?present=1&{state}")
             pg.locator("h1").first.wait_for()
@@ -135,6 +136,11 @@ def test_projector_view_screenshots(server, browser, size):
             assert pg.evaluate("() => getComputedStyle(document.documentElement).fontSize") == "22px"
             assert_no_exception(pg)
             assert pg.locator("[data-testid=stAlertContentWarning]").count() == 0  # the link is used whole
+            if slug == "draw_and_predict":  # the canvas half as big again, for the back of the room
+                frame = pg.locator("iframe[title*='drawable_canvas'], [class*='st-key-draw_canvas']").first
+                frame.wait_for()
+                pg.screenshot(path=str(ARTIFACTS / f"projector_{slug}_{size[0]}x{size[1]}.png"))
+                assert frame.bounding_box()["width"] >= 400
             pg.screenshot(path=str(ARTIFACTS / f"projector_{slug}_{size[0]}x{size[1]}.png"))
     finally:
         ctx.close()

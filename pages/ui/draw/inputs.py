@@ -19,6 +19,7 @@ from cnnlib.inference import MAX_UPLOAD_BYTES, ImageInputError, read_image
 from cnnlib.plots import enlarge
 
 CANVAS_SIZE = 280
+PROJECTOR_CANVAS_SIZE = 420
 KEY_PREFIX = "draw_canvas_"
 MAX_UPLOAD_MB = MAX_UPLOAD_BYTES // (1024 * 1024)
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff"]
@@ -32,8 +33,15 @@ class DrawingInput:
     source: str  # "canvas" or "upload"
 
 
+def canvas_size() -> int:
+    """The canvas side: half as big again in the projector view, so the back of the room sees it."""
+    return PROJECTOR_CANVAS_SIZE if st.session_state.get("present") else CANVAS_SIZE
+
+
 def canvas_key() -> str:
-    return f"{KEY_PREFIX}{st.session_state.get('draw_canvas_n', 0)}"
+    """The canvas's key: a new one after Clear, and another size is another canvas."""
+    big = "_big" if canvas_size() != CANVAS_SIZE else ""
+    return f"{KEY_PREFIX}{st.session_state.get('draw_canvas_n', 0)}{big}"
 
 
 def _objects(key: str) -> list:
@@ -64,7 +72,8 @@ def canvas_panel() -> DrawingInput:
     """The canvas and its controls; returns its RGBA picture (None before the first stroke)."""
     from streamlit_drawable_canvas import st_canvas  # only inside a script run (see module doc)
 
-    pen = st.session_state.get("draw_pen", 20)
+    size = canvas_size()
+    pen = st.session_state.get("draw_pen", 20) * size / CANVAS_SIZE  # the same stroke, relative to the canvas
     st.caption(
         "Draw with the mouse, a finger or a pen. Point at the canvas for its own toolbar: undo, redo, reset."
     )
@@ -72,8 +81,8 @@ def canvas_panel() -> DrawingInput:
         stroke_width=int(pen),
         stroke_color="#FFFFFF",
         background_color="#000000",
-        width=CANVAS_SIZE,
-        height=CANVAS_SIZE,
+        width=size,
+        height=size,
         drawing_mode="freedraw",
         initial_drawing=st.session_state.get("draw_initial"),
         return_image_data=True,
