@@ -12,6 +12,7 @@ from pages.ui.links import write_params
 
 CARDS_CSS = (
     "<style>"
+    ".st-key-home_cards {align-items: stretch !important;}"  # cards of a row share its height
     ".st-key-home_cards > [data-testid='stElementContainer'] {flex: 1 1 15rem; width: auto !important;}"
     ".st-key-home_cards [data-testid='stPageLink'], .st-key-home_cards [data-testid='stPageLink'] > div"
     " {height: 100%;}"

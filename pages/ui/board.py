@@ -58,7 +58,9 @@ def board_view() -> None:
         column_config={
             "test accuracy": st.column_config.NumberColumn(format="%.1f %%"),
             "parameters": st.column_config.NumberColumn(format="localized"),
-            "settings": st.column_config.LinkColumn(display_text="open these settings"),
+            "settings": st.column_config.LinkColumn(
+                display_text="open", help="Open Training with this run's settings", width="small"
+            ),
         },
         key="board_table",
     )
