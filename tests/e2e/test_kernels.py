@@ -34,6 +34,9 @@ def test_preset_step_through_and_bad_upload(server, page):
     sidebar = page.locator(SIDEBAR)
     sobel = feature_map(page)
     assert sidebar.get_by_text("Weights add up to 0").count() == 1  # Sobel x, the default
+    # The grid's style (sent with the page's caption) applies: centred, same-width digits.
+    cell = page.locator(".st-key-k_grid_box input").first
+    assert cell.evaluate("e => getComputedStyle(e).textAlign") == "center"
 
     choose(page, "k_preset", "Box blur")
     blur = feature_map(page)

@@ -201,8 +201,7 @@ def kernel_editor() -> tuple[str, np.ndarray]:
         format_func=lambda n: f"{n}×{n}",
     )
     size = len(ss["k_grid"])
-    st.html(GRID_CSS)
-    with st.container(key="k_grid_box"):
+    with st.container(key="k_grid_box"):  # styled by GRID_CSS, which the page sends with its caption
         for r in range(size):
             row = st.container(horizontal=True, gap=None)  # one block per row, not one per cell
             for c in range(size):

@@ -88,9 +88,8 @@ def output_size(image_shape: tuple[int, int], kernel_shape: tuple[int, int], s: 
     axes = [("Height", image_shape[0], kernel_shape[0], conv_h)]
     if (image_shape[1], kernel_shape[1]) != (image_shape[0], kernel_shape[0]):
         axes.append(("Width", image_shape[1], kernel_shape[1], conv_w))
-    st.markdown("k = kernel size, p = padding, s = stride, d = dilation")
     for name, size, k, conv_size in axes:
-        st.markdown(f"**{name}** of the feature map")
+        st.markdown(f"**{name}** of the feature map (k = kernel size, p = padding, s = stride, d = dilation)")
         st.latex(shapes.conv2d_formula_latex(size, k, s.stride, s.padding, s.dilation))
         if s.pool != "none":
             st.markdown(f"**{name}** after {s.pool_size}×{s.pool_size} pooling (stride {s.pool_size})")
