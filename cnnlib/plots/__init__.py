@@ -52,6 +52,7 @@ from cnnlib.plots.kernels import (
     image_figure,
     is_signed,
     map_figure,
+    step_figure,
 )
 from cnnlib.plots.shapes import (
     MAX_PICTURE_CELLS,
@@ -116,6 +117,7 @@ __all__ = [
     "live_figure_dict",
     "loss_reveal_figure",
     "map_figure",
+    "step_figure",
     "mosaic",
     "network_diagram",
     "network_diagram_dict",

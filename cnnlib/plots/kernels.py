@@ -22,6 +22,7 @@ PAD_TINT = "rgba(255, 127, 14, 0.35)"  # the zero padding, tinted so it differs 
 PAD_CELL = "#ffe0b2"  # a "pad" cell in the step-through grids
 FONT_SIZE = 16
 TICK_SIZE = 14  # axis numbers, readable from the back of a classroom
+TITLE_COLOUR = "#111827"  # the app's text colour (.streamlit/config.toml)
 TITLE_ROOM = 76  # px above the plot: the title, then the column numbers under it
 CELL_OUTLINE_MAX = 64  # outline each patch cell only on images this small (else one box)
 CLICK_MAX_PIXELS = 128 * 128  # maps up to this many pixels get a clickable layer (it doubles the data sent)
@@ -276,3 +277,43 @@ def grid_figure(
         title, min(380, 50 * k_rows + 70), (-0.5, k_cols - 0.5), (-0.5, k_rows - 0.5), ticklabels=False
     )
     return go.Figure(data=data, layout=layout)
+
+
+def step_figure(
+    patch: np.ndarray, kernel: np.ndarray, products: np.ndarray, padded: np.ndarray | None = None
+) -> dict:
+    """The step-through's three grids side by side in one figure: the input patch, × the kernel,
+    = their products (each drawn as `grid_figure` draws it).
+
+    One chart instead of three: every element of a page costs the server work on each student's
+    view. A plain dict (three subplots: axes x/y, x2/y2, x3/y3, titles as annotations).
+    """
+    parts = [
+        grid_figure(patch, "Input patch", signed=False, padded=padded),
+        grid_figure(kernel, "× Kernel", signed=True, fractions=True),
+        grid_figure(products, "= Products", signed=True),
+    ]
+    gap = 0.04
+    data: list[dict] = []
+    layout: dict = {
+        "height": max(int(p.layout.height) for p in parts),
+        "margin": {"l": 10, "r": 10, "t": 44, "b": 10},
+        "font": {"size": FONT_SIZE - 2},
+        "plot_bgcolor": "rgba(0,0,0,0)",
+        "annotations": [],
+    }
+    for i, part in enumerate(parts):
+        n = "" if i == 0 else str(i + 1)
+        for trace in part.data:
+            data.append({**trace.to_plotly_json(), "xaxis": f"x{n}", "yaxis": f"y{n}"})
+        lo, hi = i / 3 + (gap if i else 0), (i + 1) / 3 - (gap if i < 2 else 0)
+        xaxis = part.layout.xaxis.to_plotly_json()
+        yaxis = part.layout.yaxis.to_plotly_json()
+        layout[f"xaxis{n}"] = {**xaxis, "domain": [lo, hi], "anchor": f"y{n}"}
+        layout[f"yaxis{n}"] = {**yaxis, "anchor": f"x{n}", "scaleanchor": f"x{n}"}
+        layout["annotations"].append(  # the grid's title, centred over it (its cells are square)
+            {"text": f"<b>{part.layout.title.text}</b>", "x": (lo + hi) / 2, "xref": "paper",
+             "xanchor": "center", "y": 1.0, "yref": "paper", "yanchor": "bottom", "showarrow": False,
+             "font": {"size": FONT_SIZE + 2, "color": TITLE_COLOUR}}
+        )  # fmt: skip
+    return {"data": data, "layout": layout}

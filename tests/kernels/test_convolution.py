@@ -416,3 +416,38 @@ def test_ordinal_and_strongest_pixel():
     fmap = np.array([[0.5, -3.0, 1.0], [3.0, 0.0, -1.0]])
     assert K.strongest_pixel(fmap) == (0, 1)  # |-3| first, on a tie with the 3 after it
     assert K.strongest_pixel(np.zeros((2, 2))) == (0, 0)
+
+
+def test_step_figure_is_the_three_grids_in_one_chart():
+    from cnnlib import plots as P
+
+    kernel = K.KERNELS["Sobel x"]
+    patch = np.arange(9, dtype=float).reshape(3, 3) / 8
+    padded = np.zeros((3, 3), dtype=bool)
+    padded[0, :] = True
+    products = np.where(padded, 0.0, patch) * kernel
+    fig = P.step_figure(patch, kernel, products, padded)
+    grids = [
+        P.grid_figure(patch, "Input patch", signed=False, padded=padded),
+        P.grid_figure(kernel, "× Kernel", signed=True, fractions=True),
+        P.grid_figure(products, "= Products", signed=True),
+    ]
+    expected = [(t, f"x{'' if i == 0 else i + 1}") for i, g in enumerate(grids) for t in g.data]
+    assert len(fig["data"]) == len(expected) == 4  # the patch's padding layer included
+    for got, (want, axis) in zip(fig["data"], expected, strict=True):
+        assert got["xaxis"] == axis and got["yaxis"] == axis.replace("x", "y")
+        assert [list(r) for r in got["text"]] == [list(r) for r in want.text]
+    assert [a["text"] for a in fig["layout"]["annotations"]] == [
+        "<b>Input patch</b>",
+        "<b>× Kernel</b>",
+        "<b>= Products</b>",
+    ]
+    domains = [fig["layout"][k]["domain"] for k in ("xaxis", "xaxis2", "xaxis3")]
+    assert domains[0][0] == 0 and domains[2][1] == 1
+    assert all(a[1] < b[0] for a, b in zip(domains, domains[1:], strict=False))  # side by side, apart
+    for n in ("", "2", "3"):  # square cells, row 0 at the top, as in each grid alone
+        assert fig["layout"][f"yaxis{n}"]["scaleanchor"] == f"x{n}"
+        assert fig["layout"][f"yaxis{n}"]["range"][0] > fig["layout"][f"yaxis{n}"]["range"][1]
+    import plotly.graph_objects as go
+
+    go.Figure(fig)  # valid for plotly

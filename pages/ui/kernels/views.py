@@ -217,21 +217,8 @@ def step_through(
     )
     rows, cols = K.patch_indices(row, col_, kernel.shape, s.stride, s.padding, s.dilation)
     outside = K.padding_mask(plane.shape, rows, cols)
-    g = st.container(horizontal=True)
-    g.plotly_chart(
-        shared(
-            P.grid_figure, patch, "Input patch", signed=False, padded=outside, key=(made, "patch", row, col_)
-        ),
-        width="stretch",
-        config=CHART_CONFIG,
-    )
-    g.plotly_chart(
-        shared(P.grid_figure, kernel, "× Kernel", signed=True, fractions=True, key=kernel_key(kernel)),
-        width="stretch",
-        config=CHART_CONFIG,
-    )
-    g.plotly_chart(
-        shared(P.grid_figure, products, "= Products", signed=True, key=(made, "products", row, col_)),
+    st.plotly_chart(  # the patch, the kernel and their products: one chart of three grids
+        shared(P.step_figure, patch, kernel, products, outside, key=(made, "step", row, col_)),
         width="stretch",
         config=CHART_CONFIG,
     )
