@@ -327,7 +327,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--class-db", default=None, help="the class database URL (default: a file in a temp folder)"
     )
     ap.add_argument("--json", type=Path, help="write all figures as JSON here")
-    ap.add_argument("--from-json", type=Path, help="measure nothing: report the figures of a saved --json run")
+    ap.add_argument(
+        "--from-json", type=Path, help="measure nothing: report the figures of a saved --json run"
+    )
     ap.add_argument("--markdown", type=Path, help="write the results table as markdown here")
     args = ap.parse_args(argv)
     args.sessions = max(1, min(args.sessions, MAX_SESSIONS))
