@@ -40,10 +40,9 @@ v = B.version()
 
 # ---- input shape and classes
 row = st.container(horizontal=True, vertical_alignment="bottom")  # one block (columns: one each)
-c = [row] * 5
 keys = (f"bin_c_{v}", f"bin_h_{v}", f"bin_w_{v}")
 ch, hh, ww = spec.input_shape
-c[0].number_input(
+row.number_input(
     "Input channels",
     min_value=1,
     max_value=max(S.MAX_INPUT_CHANNELS, ch),
@@ -55,7 +54,7 @@ c[0].number_input(
     help="1 for grey images (MNIST), 3 for colour (CIFAR-10)",
     width=150,
 )
-c[1].number_input(
+row.number_input(
     "Height",
     min_value=1,
     max_value=max(S.MAX_INPUT_SIDE, hh),
@@ -66,7 +65,7 @@ c[1].number_input(
     args=keys,
     width=150,
 )
-c[2].number_input(
+row.number_input(
     "Width",
     min_value=1,
     max_value=max(S.MAX_INPUT_SIDE, ww),
@@ -78,7 +77,7 @@ c[2].number_input(
     width=150,
 )
 n_classes = S.num_classes(spec)
-c[3].number_input(
+row.number_input(
     "Classes",
     min_value=1,
     max_value=max(1000, n_classes or 0),
@@ -93,7 +92,7 @@ c[3].number_input(
     else "Add a Linear layer at the end to output class scores",
     width=150,
 )
-c[4].markdown(f"### {B.name()}")
+row.markdown(f"### {B.name()}")
 
 V.render_error(err)
 V.render_totals(spec, rows, err)

@@ -128,8 +128,8 @@ if tab_train.open is not False:
             setup = render_setup()
         st.session_state["train_setup_ok"] = setup.ready
         # One flex row (columns would send a block each); the message area is the one nested block.
-        c_train = c_stop = c_pred = row.container(horizontal=True, vertical_alignment="center")
-        train_clicked = c_train.button(
+        bar = row.container(horizontal=True, vertical_alignment="center")
+        train_clicked = bar.button(
             "Train",
             key="train_start",
             type="primary",
@@ -137,10 +137,10 @@ if tab_train.open is not False:
             icon=":material/play_arrow:",
             on_click=live.fold_settings,
         )
-        stop_clicked = c_stop.button("Stop", key="train_stop", width=130, icon=":material/stop:")
-        with c_pred:
+        stop_clicked = bar.button("Stop", key="train_stop", width=130, icon=":material/stop:")
+        with bar:
             predict_then_reveal()
-        c_msg = c_train.container()
+        c_msg = bar.container()
         with c_msg:
             if train_clicked:
                 live.start(setup)

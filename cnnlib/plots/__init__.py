@@ -117,7 +117,6 @@ __all__ = [
     "live_figure_dict",
     "loss_reveal_figure",
     "map_figure",
-    "step_figure",
     "mosaic",
     "network_diagram",
     "network_diagram_dict",
@@ -129,5 +128,6 @@ __all__ = [
     "sliding_figure",
     "spec_diagram",
     "stack_figure",
+    "step_figure",
     "thin_labels",
 ]

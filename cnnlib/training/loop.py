@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnnlib.data import DatasetBundle, stratified_split
+from cnnlib.data import DatasetBundle, normalize, stratified_split
 from cnnlib.training.advice import divergence_message
 from cnnlib.training.augment import augment_batch
 from cnnlib.training.config import TrainConfig
@@ -112,7 +112,7 @@ def train_loop(
     # the float copy is small (the bundled MNIST sample: 12.5 MB).
     ready = None
     if not augment and images.numel() * 4 <= PRENORMALISE_MAX_BYTES:
-        ready = images.float().div_(255).sub_(mean).div_(std)  # [N, C, H, W] float32
+        ready = normalize(images, bundle)  # [N, C, H, W] float32
 
     optimizer = make_optimizer(model, cfg)
     scheduler, per_batch = make_scheduler(optimizer, cfg, plan.total_steps)

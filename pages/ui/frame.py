@@ -215,13 +215,11 @@ def go(url_name: str, params: dict[str, str]) -> None:
 def tools(page: PageInfo) -> None:
     """Share, projector view, lessons and the class: one row in the sidebar, the rest opened on demand."""
     ss = st.session_state
-    share = present = st.container(horizontal=True, vertical_alignment="center")  # one block on every page
-    if share.button("Share", icon=":material/qr_code_2:", key="frame_share",
+    row = st.container(horizontal=True, vertical_alignment="center")  # one block on every page
+    if row.button("Share", icon=":material/qr_code_2:", key="frame_share",
                     help="This page as it is now: a link and a QR code to scan"):  # fmt: skip
         share_dialog(page.url)
-    present.toggle(
-        "Projector", key="present", help="Large type for the back of the room (present=1 in links)"
-    )
+    row.toggle("Projector", key="present", help="Large type for the back of the room (present=1 in links)")
     label = f"Class {format_code(ss['class']['code'])}" if ss.get("class") else "Lesson & class"
     with st.popover(
         label, icon=":material/groups:", width="stretch", key="frame_class", on_change="rerun"

@@ -46,6 +46,17 @@ def run_loop(coro_factory, loop: asyncio.AbstractEventLoop) -> None:
     assert not t.is_alive() and not errors, errors
 
 
+def send_run(session: FakeSession, n: int, pause_every: int = 0) -> None:
+    """What a script run sends: n messages through the wrapped method, then its end; pausing 1 ms
+    every `pause_every` messages lets a running loop drain part of it."""
+    wrapped = app_session.AppSession._on_scriptrunner_event
+    for i in range(n):
+        wrapped(session, None, "msg", forward_msg=i)
+        if pause_every and i % pause_every == 0:
+            threading.Event().wait(0.001)
+    wrapped(session, None, "stopped")
+
+
 def test_installed_on_appsession_and_idempotent():
     assert batching.install() is True
     assert getattr(app_session.AppSession._on_scriptrunner_event, "cc_batched", False)
@@ -55,17 +66,10 @@ def test_installed_on_appsession_and_idempotent():
 
 def test_events_keep_their_order_with_fewer_wakeups():
     batching.install()
-    wrapped = app_session.AppSession._on_scriptrunner_event
     loop = asyncio.new_event_loop()
     session = FakeSession(loop)
     n = 500
-
-    def script_thread() -> None:  # a run sending its messages while the loop is busy elsewhere
-        for i in range(n):
-            wrapped(session, None, "msg", forward_msg=i)
-        wrapped(session, None, "stopped")
-
-    t = threading.Thread(target=script_thread)
+    t = threading.Thread(target=send_run, args=(session, n))  # while the loop is busy elsewhere
     t.start()
     t.join()
     run_loop(lambda: asyncio.sleep(0.05), loop)
@@ -84,20 +88,12 @@ def test_off_by_environment():
 
 def test_order_kept_while_the_loop_drains_concurrently():
     batching.install()
-    wrapped = app_session.AppSession._on_scriptrunner_event
     loop = asyncio.new_event_loop()
     session = FakeSession(loop)
     n = 2000
 
-    def script_thread() -> None:
-        for i in range(n):
-            wrapped(session, None, "msg", forward_msg=i)
-            if i % 97 == 0:
-                threading.Event().wait(0.001)  # let the loop drain part of it
-        wrapped(session, None, "stopped")
-
     async def until_stopped() -> None:
-        t = threading.Thread(target=script_thread)
+        t = threading.Thread(target=send_run, args=(session, n, 97))
         t.start()
         while not session.handled or session.handled[-1][0] != "stopped":
             await asyncio.sleep(0.001)

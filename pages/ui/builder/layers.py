@@ -156,8 +156,8 @@ def render_layer_editor(spec: S.ModelSpec, rows: list[S.LayerSummary], err: S.Sp
         return
     sel = min(st.session_state.get(B.SELECTED, 0), n - 1)
     key = f"bsel_{v}"
-    c0 = c1 = c2 = c3 = c4 = st.container(horizontal=True, vertical_alignment="bottom")  # one block
-    i = c0.selectbox(
+    row = st.container(horizontal=True, vertical_alignment="bottom")  # one block, not a column each
+    i = row.selectbox(
         "Layer to edit",
         list(range(n)),
         index=sel,
@@ -168,7 +168,7 @@ def render_layer_editor(spec: S.ModelSpec, rows: list[S.LayerSummary], err: S.Sp
         width=320,
     )
     layer = spec.layers[i]
-    c1.button(
+    row.button(
         "Up",
         key="b_up",
         icon=":material/arrow_upward:",
@@ -177,7 +177,7 @@ def render_layer_editor(spec: S.ModelSpec, rows: list[S.LayerSummary], err: S.Sp
         args=(i, i - 1),
         help="Move this layer one place earlier",
     )
-    c2.button(
+    row.button(
         "Down",
         key="b_down",
         icon=":material/arrow_downward:",
@@ -186,7 +186,7 @@ def render_layer_editor(spec: S.ModelSpec, rows: list[S.LayerSummary], err: S.Sp
         args=(i, i + 1),
         help="Move this layer one place later",
     )
-    c3.button(
+    row.button(
         "Copy",
         key="b_dup",
         icon=":material/content_copy:",
@@ -194,7 +194,7 @@ def render_layer_editor(spec: S.ModelSpec, rows: list[S.LayerSummary], err: S.Sp
         args=(i,),
         help="Insert a copy right after it",
     )
-    c4.button("Remove", key="b_del", icon=":material/delete:", on_click=B.remove_layer, args=(i,))
+    row.button("Remove", key="b_del", icon=":material/delete:", on_click=B.remove_layer, args=(i,))
     st.caption(f"**{layer.type}**: {S.LAYER_DOCS[layer.type]}")
     infos = S.FIELDS[layer.type]
     if not infos:
@@ -211,10 +211,10 @@ def render_add_layer(spec: S.ModelSpec) -> None:
     """Choose a layer type and where it goes, then add it."""
     v, n = B.version(), len(spec.layers)
     sel = st.session_state.get(B.SELECTED, 0)
-    c1 = c2 = c3 = st.container(horizontal=True, vertical_alignment="bottom")  # one block for the row
-    t = c1.selectbox("Add a layer of type", S.LAYER_TYPES, key="badd_type", width=220)
+    row = st.container(horizontal=True, vertical_alignment="bottom")  # one block for the row
+    t = row.selectbox("Add a layer of type", S.LAYER_TYPES, key="badd_type", width=220)
     default = min(sel + 1, n) if n else 0
-    c2.selectbox(
+    row.selectbox(
         "at position",
         list(range(n + 1)),
         index=default,
@@ -222,7 +222,7 @@ def render_add_layer(spec: S.ModelSpec) -> None:
         format_func=lambda p: "the end" if p == n else f"before layer {p} ({spec.layers[p].type})",
         width=320,
     )
-    c3.button(
+    row.button(
         f"Add {t}",
         key="badd_btn",
         icon=":material/add:",

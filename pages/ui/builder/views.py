@@ -34,9 +34,9 @@ def render_notice() -> None:
 def render_start_from() -> None:
     """Load a preset or the session's model; undo the last change."""
     # One flex row, not columns: a column is a block of its own, sent and handled on every view.
-    c1 = c2 = c3 = c4 = st.container(horizontal=True, vertical_alignment="bottom")
+    row = st.container(horizontal=True, vertical_alignment="bottom")
     names = list(PRESETS)
-    preset = c1.selectbox(
+    preset = row.selectbox(
         "Start from a preset",
         names,
         index=names.index(DEFAULT_PRESET),
@@ -44,9 +44,9 @@ def render_start_from() -> None:
         help="The seed tutorials' models first, then LeNet-5 and a small VGG",
         width=260,
     )
-    c2.button("Load preset", key="bload_preset", on_click=lambda: B.load_preset(st.session_state["bpreset"]))
-    c3.button("Load model sent to training", key="bload_session", on_click=B.load_session_model)
-    c4.button(
+    row.button("Load preset", key="bload_preset", on_click=lambda: B.load_preset(st.session_state["bpreset"]))
+    row.button("Load model sent to training", key="bload_session", on_click=B.load_session_model)
+    row.button(
         "Undo",
         icon=":material/undo:",
         key="bundo",
@@ -275,9 +275,9 @@ def render_quiz(spec: S.ModelSpec, rows: list[S.LayerSummary]) -> None:
         "How many parameters (weights + biases) will it have?"
     )
     key = f"bquiz_{B.version()}_{i}"
-    c1 = c2 = st.container(horizontal=True, vertical_alignment="bottom")
-    guess = c1.number_input("Your prediction", min_value=0, value=0, step=1, key=key, width=260)
-    if c2.button("Reveal", key="bquiz_reveal"):
+    row = st.container(horizontal=True, vertical_alignment="bottom")
+    guess = row.number_input("Your prediction", min_value=0, value=0, step=1, key=key, width=260)
+    if row.button("Reveal", key="bquiz_reveal"):
         st.session_state["bquiz_shown"] = key
     if st.session_state.get("bquiz_shown") == key:
         answer = S.explain_params(spec, i)
