@@ -17,7 +17,7 @@ intro(
     "Each sum is one pixel of the **feature map**. Pick an image, a kernel and the layer's settings "
     "in the sidebar, then step through one output pixel to check the arithmetic."
 )
-st.caption(  # the kernel grid's style rides along (one element less on every view)
+st.caption(  # the weights box's style rides along (one element less on every view)
     "Computed with PyTorch's `conv2d`, as `nn.Conv2d` does: a cross-correlation, so the kernel is "
     "used as it is, not flipped." + controls.GRID_CSS,
     unsafe_allow_html=True,

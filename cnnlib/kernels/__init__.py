@@ -6,7 +6,8 @@ element-wise products and their sum.
 
 This package's public face is this module; the modules inside it:
 
-    convolution.py  KERNELS and their notes, apply_kernel, explain_position, ReLU, pooling, typed kernels
+    convolution.py  apply_kernel, explain_position, feature_map, ReLU, pooling, output sizes
+    presets.py      KERNELS with their notes, and kernels typed by hand (a cell, a grid, a text)
     images.py       bundled samples, test patterns and safe image uploads
     link.py         the page's state as a link (KERNELS_LINK)
 """
@@ -59,11 +60,13 @@ from cnnlib.kernels.presets import (
     KERNEL_SIZES,
     KERNELS,
     KernelError,
+    format_kernel_text,
     format_weight,
     kernel_sum,
     needs_normalising,
     normalise_kernel,
     parse_kernel_grid,
+    parse_kernel_text,
     parse_weight,
     resize_kernel,
 )
@@ -96,6 +99,7 @@ __all__ = [
     "dataset_sample_count",
     "explain_position",
     "feature_map",
+    "format_kernel_text",
     "format_weight",
     "kernel_sum",
     "load_image",
@@ -106,6 +110,7 @@ __all__ = [
     "output_shape",
     "padding_mask",
     "parse_kernel_grid",
+    "parse_kernel_text",
     "parse_weight",
     "patch_indices",
     "pool",

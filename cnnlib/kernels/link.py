@@ -22,14 +22,8 @@ import numpy as np
 
 from cnnlib.kernels.convolution import POOL_KINDS
 from cnnlib.kernels.images import CHANNEL_VIEWS, SAMPLE_NAMES
-from cnnlib.kernels.presets import (
-    KERNEL_SIZES,
-    MAX_KERNEL_SIZE,
-    KernelError,
-    format_weight,
-    parse_kernel_grid,
-)
 from cnnlib.kernels.presets import KERNELS as PRESETS
+from cnnlib.kernels.presets import KernelError, format_weight, parse_kernel_text
 from cnnlib.share import FRAME_KEYS, Field, LinkSchema, slug_choices
 
 CUSTOM = "Custom (edited)"
@@ -37,18 +31,8 @@ CUSTOM = "Custom (edited)"
 
 def parse_weights(text: str) -> np.ndarray:
     """ "1,0,-1;2,0,-2;1,0,-1" -> a square kernel; ValueError naming the problem."""
-    rows = [r for r in text.split(";")]
-    if len(rows) > MAX_KERNEL_SIZE:
-        raise ValueError(f"{len(rows)} rows: kernels here are at most {MAX_KERNEL_SIZE}x{MAX_KERNEL_SIZE}")
-    cells = [r.split(",") for r in rows]
-    if any(len(r) != len(rows) for r in cells):
-        raise ValueError("a kernel here is square: as many values in each row as there are rows")
-    if len(rows) not in KERNEL_SIZES and len(rows) != 1:
-        raise ValueError(
-            f"{len(rows)}x{len(rows)}: the page offers {', '.join(f'{k}x{k}' for k in KERNEL_SIZES)}"
-        )
     try:
-        return parse_kernel_grid(cells)
+        return parse_kernel_text(text)
     except KernelError as exc:
         raise ValueError(str(exc).rstrip(".")) from None
 

@@ -10,6 +10,7 @@ refusal is a `KernelError` naming the cell.
 from __future__ import annotations
 
 import math
+import re
 from fractions import Fraction
 
 import numpy as np
@@ -17,6 +18,11 @@ import numpy as np
 KERNEL_SIZES = (3, 5, 7)
 MAX_KERNEL_SIZE = 7
 MAX_WEIGHT = 1000.0  # a typed weight larger than this is refused (the numbers stop meaning anything)
+MAX_KERNEL_TEXT = 2000  # characters: 7 rows of 7 long numbers fit several times over
+_ROW_END = re.compile(r"[\n;]")  # a line break or a ';' (MATLAB) ends a row
+_BRACKET_ROW_END = re.compile(r"[;\]]")  # pasted lists: a ']' ends a row (numpy wraps long rows)
+_EDGES = " \t\r\n\v\f,"  # stripped from each row's ends
+_BETWEEN = re.compile(r"[\s,]+")  # values are split by spaces, tabs or commas
 
 
 class KernelError(ValueError):
@@ -185,6 +191,58 @@ def parse_kernel_grid(cells: list[list[object]]) -> np.ndarray:
         ],
         dtype=np.float64,
     )
+
+
+def parse_kernel_text(text: str) -> np.ndarray:
+    """Typed weights -> a square kernel [k, k] (1x1, or a size in KERNEL_SIZES); KernelError says what
+    to fix, naming the row or the cell.
+
+    One row per line (or rows split by ';'), values split by spaces, tabs or commas; numbers or
+    fractions (1/9). Brackets are ignored, so a kernel pasted as numpy or a Python list prints it
+    ("[[1, 0, -1], [2, 0, -2], [1, 0, -1]]", rows wrapped or not) reads as typed. Decimals take a point: in this text a
+    comma splits values.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise KernelError("The kernel is empty: type its rows, one per line, e.g. 1 0 -1.")
+    if len(text) > MAX_KERNEL_TEXT:
+        raise KernelError(
+            f"That is {len(text):,} characters: a kernel here is at most {MAX_KERNEL_SIZE} rows of "
+            f"{MAX_KERNEL_SIZE} numbers."
+        )
+    rows = []
+    for line in (_BRACKET_ROW_END if "[" in text else _ROW_END).split(text):
+        line = line.replace("[", " ").strip(_EDGES)
+        if line:
+            rows.append(_BETWEEN.split(line))
+    if not rows:
+        raise KernelError("The kernel is empty: type its rows, one per line, e.g. 1 0 -1.")
+    for i, row in enumerate(rows[1:], start=2):
+        if len(row) != len(rows[0]):
+            raise KernelError(
+                f"Row {i} has {_count(len(row))} but row 1 has {len(rows[0])}: a kernel here is a square "
+                "grid, every row as long as the others."
+            )
+    size = len(rows)
+    if len(rows[0]) != size:
+        raise KernelError(
+            f"{size} row{'s' * (size != 1)} of {_count(len(rows[0]))}: a kernel here is square, as many "
+            "numbers in each row as there are rows."
+        )
+    if size != 1 and size not in KERNEL_SIZES:
+        sizes = ", ".join(f"{k}x{k}" for k in KERNEL_SIZES)
+        raise KernelError(f"A {size}x{size} kernel: the page offers 1x1, {sizes} (odd, so it has a centre).")
+    return parse_kernel_grid(rows)
+
+
+def _count(n: int) -> str:
+    return f"{n} number{'s' * (n != 1)}"
+
+
+def format_kernel_text(kernel: np.ndarray) -> str:
+    """A kernel as the text parse_kernel_text reads: one row per line, columns right-aligned."""
+    cells = [[format_weight(v) for v in row] for row in as_kernel(kernel)]
+    width = max(len(c) for row in cells for c in row)
+    return "\n".join(" ".join(c.rjust(width) for c in row) for row in cells)
 
 
 def format_weight(value: float) -> str:

@@ -30,6 +30,7 @@ from pages.ui import (
     admission,  # noqa: E402
     batching,  # noqa: E402
     classroom,  # noqa: E402
+    widget_state,  # noqa: E402
 )
 from pages.ui.glossary import render_glossary  # noqa: E402
 from pages.ui.links import url_params  # noqa: E402
@@ -37,6 +38,7 @@ from pages.ui.share import PROJECTOR_CSS, share_dialog  # noqa: E402
 
 admission.install()  # page opens queue for a slot; clicks, strokes and fragment ticks never wait
 batching.install()  # a run's messages wake the event loop once per batch, not once per element
+widget_state.install()  # a value widget looks up its own key, not a copy of the whole session state
 
 # Every session's script runs in its own thread: cap malloc's per-thread arenas, or the heap stays
 # fragmented (and hundreds of MB larger) after a class has gone (cnnlib/process.py, loadtest/RESULTS.md).
@@ -110,6 +112,12 @@ PAGE_BY_KEY = {p.key: p for p in PAGES}
 PAGE_BY_URL = {p.url: p for p in PAGES}
 LESSON_PAGES = ("kernels", "shapes", "builder", "training", "draw")
 
+# A sidebar wide enough for a 5x5 kernel of fractions typed in the Kernels page's box (Streamlit's
+# default is ~320 px); still resizable, and folded in the projector view. Rides with the menu's title.
+SIDEBAR_CSS = """<style>
+[data-testid="stSidebar"][data-collapsed="false"] {min-width: 360px !important;}
+</style>"""
+
 # Session-state keys shared between pages, with their defaults.
 DEFAULTS: dict[str, object] = {
     # The session's model: a ModelSpec as a JSON-able dict (None: the default preset is used).
@@ -145,7 +153,7 @@ def frame(page_key: str) -> PageInfo:
     if ss.get("present"):
         st.html(PROJECTOR_CSS)
     with st.sidebar:
-        st.markdown("### :material/school: CNN Classroom")
+        st.markdown(SIDEBAR_CSS + "\n\n### :material/school: CNN Classroom", unsafe_allow_html=True)
         for p in PAGES:
             st.page_link(p.path, label=p.title if p.key != "home" else "Home", icon=p.icon, query_params=keep)
         tools(page)

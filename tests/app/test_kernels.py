@@ -51,7 +51,7 @@ def test_page_opens_with_a_digit_and_sobel_x():
     assert at.title[0].value.endswith("Kernels")
     assert any("cross-correlation" in c.value for c in at.caption)
     assert at.selectbox(key="k_preset").value == "Sobel x"
-    assert [at.text_input(key=f"k_cell_1_{c}").value for c in range(3)] == ["-2", "0", "2"]
+    assert at.text_area(key="k_text").value == "-1  0  1\n-2  0  2\n-1  0  1"  # rows lined up
     source = at.selectbox(key="k_source").value
     plane = K.load_sample(source, 0).view()
     h, w = plane.shape
@@ -70,7 +70,7 @@ def test_choose_a_preset_and_step_to_a_pixel():
     at = _open("Text")
     plane = K.load_sample("Text").view()
     at.selectbox(key="k_preset").set_value("Box blur").run()
-    assert at.text_input(key="k_cell_0_0").value == "1/9"
+    assert at.text_area(key="k_text").value.split("\n")[0] == "1/9 1/9 1/9"
     at.slider(key="k_row").set_value(20).run()
     at.slider(key="k_col").set_value(40).run()
     _check_step_through(at, plane, K.KERNELS["Box blur"])
@@ -78,33 +78,48 @@ def test_choose_a_preset_and_step_to_a_pixel():
     assert _number(at, "Sum of the products") == pytest.approx(_number(at, "= By hand"))
 
 
-def test_edit_a_cell_makes_a_custom_kernel():
+def test_typing_weights_makes_a_custom_kernel():
     at = _open("Text")
     plane = K.load_sample("Text").view()
     at.selectbox(key="k_preset").set_value("Identity").run()
-    at.text_input(key="k_cell_0_2").input("1/2").run()
+    at.text_area(key="k_text").input("0 0 1/2\n0 1 0\n0 0 0").run()
     assert at.selectbox(key="k_preset").value == "Custom (edited)"
+    assert at.text_area(key="k_text").value == "  0   0 1/2\n  0   1   0\n  0   0   0"  # lined up again
     kernel = K.KERNELS["Identity"].copy()
     kernel[0, 2] = 0.5
     _check_step_through(at, plane, kernel)
     at.selectbox(key="k_preset").set_value("Identity").run()  # back to the preset
-    assert at.text_input(key="k_cell_0_2").value == "0"
+    assert at.text_area(key="k_text").value == "0 0 0\n0 1 0\n0 0 0"
+    # a 5x5 typed (or pasted from numpy): the size picker follows, every digit typed is kept
+    pasted = repr(np.full((5, 5), 0.123456789).tolist())
+    at.text_area(key="k_text").input(pasted).run()
+    assert at.radio(key="k_size").value == 5 and at.text_area(key="k_text").value == pasted
+    _check_step_through(at, plane, np.full((5, 5), 0.123456789))
+    at.selectbox(key="k_preset").set_value("Sobel x").run()  # a preset puts its size back
+    assert at.radio(key="k_size").value == 3 and not _errors(at)
 
 
 @pytest.mark.parametrize(
     "text, message",
-    [("abc", "not a number"), ("", "empty"), ("nan", "NaN"), ("inf", "infinite"), ("1/0", "divide")],
-)
-def test_bad_cells_show_an_error_and_keep_the_last_good_kernel(text, message):
+    [("-1 0 1\n-2 abc 2\n-1 0 1", "row 2, column 2 holds 'abc': not a number"), ("", "empty"), ("1 nan 1\n1 1 1\n1 1 1", "NaN"),
+     ("1 1 1\n1 inf 1\n1 1 1", "infinite"), ("1/0 0 0\n0 0 0\n0 0 0", "divide"), ("1 0\n0 1", "2x2"),
+     ("1 0 -1\n2 0\n1 0 -1", "Row 2 has 2 numbers"), ("1 0 -1", "1 row of 3 numbers"), ("9 " * 1500, "characters"),
+     ("<b>1</b> 0 0\n0 0 0\n0 0 0", "not a number")],
+)  # fmt: skip
+def test_bad_weights_show_an_error_and_keep_the_last_good_kernel(text, message):
     at = _open("Text")
     plane = K.load_sample("Text").view()
-    at.text_input(key="k_cell_1_1").input(text).run()
+    before = {k: at.session_state[k] for k in ("k_source", "k_stride", "k_padding", "k_size")}
+    at.text_area(key="k_text").input(text).run()
     assert not at.exception
     errors = _errors(at)
-    assert len(errors) == 1 and "row 2, column 2" in errors[0] and message in errors[0]
+    assert len(errors) == 1 and message in errors[0], errors
+    assert at.text_area(key="k_text").value == text  # kept as typed, to fix
     _check_step_through(at, plane, K.KERNELS["Sobel x"])  # still the last good kernel
-    at.text_input(key="k_cell_1_1").input("0").run()
+    assert {k: at.session_state[k] for k in before} == before  # nothing else moved
+    at.text_area(key="k_text").input("0 0 0\n0 1 0\n0 0 0").run()
     assert not _errors(at)
+    _check_step_through(at, plane, K.KERNELS["Identity"])
 
 
 def test_stride_and_padding_change_the_size_and_the_numbers():
@@ -171,10 +186,7 @@ def test_normalise_divides_by_the_sum():
     at = _open("Text")
     plane = K.load_sample("Text").view()
     at.selectbox(key="k_preset").set_value("Identity").run()
-    for r in range(3):
-        for c in range(3):
-            at.text_input(key=f"k_cell_{r}_{c}").input("1")
-    at.run()
+    at.text_area(key="k_text").input("1 1 1\n1 1 1\n1 1 1").run()
     _check_step_through(at, plane, np.ones((3, 3)))
     at.toggle(key="k_normalise").set_value(True).run()
     assert any("divided by 9" in c.value for c in at.caption)
@@ -251,7 +263,7 @@ def test_compare_and_state_survives_a_page_switch():
     assert at.selectbox(key="k_compare").value == "Laplacian"  # still open, same kernel
     assert at.selectbox(key="k_preset").value == "Emboss"
     assert at.selectbox(key="k_source").value == "Text"
-    assert at.text_input(key="k_cell_0_0").value == "-2"
+    assert at.text_area(key="k_text").value.startswith("-2 -1  0")
 
 
 def _png_header_only(width: int, height: int) -> bytes:
@@ -369,3 +381,18 @@ def test_missing_mnist_sample_is_explained_and_the_page_still_works(monkeypatch,
         assert any("could not be loaded on this server" in e.value for e in at.error)
     finally:
         K.sample_dataset.cache_clear()
+
+
+def test_the_page_keeps_its_own_values_in_one_dict():
+    """Each session-state key costs every value widget of every view (pages/ui/memory.py): besides its
+    widgets' keys, the page keeps one."""
+    from pages.ui.kernels.controls import MEMORY, PERSISTED
+
+    at = _open("Text")
+    at.text_area(key="k_text").input("1 2 1\n0 0 0\n-1 -2 -1").run()
+    at.slider(key="k_row").set_value(3).run()
+    drawn = {w.key for kind in ("selectbox", "radio", "number_input", "slider", "toggle", "text_area")
+             for w in getattr(at, kind) if w.key}  # fmt: skip
+    keys = {k for k in at.session_state._state._state.filtered_state if k.startswith("k_")}
+    assert keys - drawn - set(PERSISTED) - {k for k in keys if k.startswith("k_map_chart_")} == {MEMORY}
+    assert {"image", "kernel", "settings", "saved", "pixel_context"} <= set(at.session_state[MEMORY])

@@ -70,7 +70,7 @@ def test_kernels_state_round_trips_through_the_url():
 def test_a_typed_kernel_travels_in_the_link():
     at = open_page(KERNELS, {"kernel": "custom", "weights": "0,1/4,0;1/4,0,1/4;0,1/4,0"})
     assert at.selectbox(key="k_preset").value == "Custom (edited)"
-    assert at.text_input(key="k_cell_0_1").value == "1/4"
+    assert at.text_area(key="k_text").value == "  0 1/4   0\n1/4   0 1/4\n  0 1/4   0"
     assert at.query_params["weights"] == "0,1/4,0;1/4,0,1/4;0,1/4,0"
 
 

@@ -34,9 +34,33 @@ def test_preset_step_through_and_bad_upload(server, page):
     sidebar = page.locator(SIDEBAR)
     sobel = feature_map(page)
     assert sidebar.get_by_text("Weights add up to 0").count() == 1  # Sobel x, the default
-    # The grid's style (sent with the page's caption) applies: centred, same-width digits.
-    cell = page.locator(".st-key-k_grid_box input").first
-    assert cell.evaluate("e => getComputedStyle(e).textAlign") == "center"
+    # The weights box's style (sent with the page's caption) applies: same-width digits, rows lined up.
+    box = page.locator(".st-key-k_text textarea")
+    assert "mono" in box.evaluate("e => getComputedStyle(e).fontFamily").lower()
+    assert box.input_value() == "-1  0  1\n-2  0  2\n-1  0  1"
+    assert box.evaluate("e => e.scrollHeight <= e.clientHeight + 1"), "the 3 rows do not fit the box"
+
+    # Type a kernel as a student does (Ctrl+Enter applies): the map changes and the preset says Custom.
+    box.click()
+    box.press("Control+a")
+    box.type("0 0 0\n0 2 0\n0 0 0")
+    box.press("Control+Enter")
+    wait_idle(page)
+    doubled = feature_map(page)
+    assert page.locator(".st-key-k_preset input").first.input_value() == "Custom (edited)"
+    assert box.input_value() == "0 0 0\n0 2 0\n0 0 0"
+    # a typo: a clear message beside the box, the map unchanged, the text kept to fix
+    box.click()
+    box.press("Control+a")
+    box.type("0 0 0\n0 two 0\n0 0 0")
+    box.press("Control+Enter")
+    wait_idle(page)
+    assert (
+        sidebar.locator("[data-testid=stAlert]").filter(has_text="row 2, column 2 holds 'two'").count() == 1
+    )
+    assert feature_map(page) == doubled and box.input_value() == "0 0 0\n0 two 0\n0 0 0"
+    assert_no_exception(page)
+    screenshot(page, "kernels_typed_weights")
 
     choose(page, "k_preset", "Box blur")
     blur = feature_map(page)

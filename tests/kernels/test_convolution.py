@@ -451,3 +451,55 @@ def test_step_figure_is_the_three_grids_in_one_chart():
     import plotly.graph_objects as go
 
     go.Figure(fig)  # valid for plotly
+
+
+def _random_kernel(rng: np.random.Generator) -> np.ndarray:
+    """Weights a student would type: integers, fractions with small denominators, short decimals."""
+    size = int(rng.choice([1, *K.KERNEL_SIZES]))
+    kind = rng.integers(0, 3, size=(size, size))
+    ints = rng.integers(-9, 10, size=(size, size)).astype(float)
+    fracs = ints / rng.choice([2, 3, 4, 8, 9, 16, 256], size=(size, size))
+    decimals = np.round(rng.uniform(-5, 5, size=(size, size)), 3)
+    return np.choose(kind, [ints, fracs, decimals])
+
+
+def test_kernel_text_round_trips_over_random_kernels():
+    rng = np.random.default_rng(21)
+    for _ in range(300):
+        kernel = _random_kernel(rng)
+        text = K.format_kernel_text(kernel)
+        back = K.parse_kernel_text(text)
+        np.testing.assert_allclose(back, kernel, rtol=1e-5, atol=1e-12)  # format_weight keeps 6 digits
+        lines = text.split("\n")
+        assert len(lines) == kernel.shape[0] and len({len(line) for line in lines}) == 1  # aligned columns
+        # the same kernel pasted as numpy and Python print it, or as a link writes it
+        for pasted in (
+            np.array2string(kernel, precision=17),
+            repr(kernel.tolist()),
+            K.format_weights(kernel),
+        ):
+            np.testing.assert_allclose(K.parse_kernel_text(pasted), kernel, rtol=1e-5, atol=1e-12)
+
+
+def test_kernel_text_reads_what_people_type():
+    sobel = K.KERNELS["Sobel x"]
+    for text in ("-1 0 1\n-2 0 2\n-1 0 1", "-1, 0, 1\n-2, 0, 2\n-1, 0, 1\n\n", "-1 0 1; -2 0 2; -1 0 1",
+                 "[[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]", "  -1\t0\t1 \r\n-2\t0\t2\r\n-1\t0\t1", "−1 0 1\n−2 0 2\n−1 0 1"):  # fmt: skip
+        np.testing.assert_array_equal(K.parse_kernel_text(text), sobel)
+    np.testing.assert_allclose(K.parse_kernel_text("1/9 1/9 1/9\n" * 3), K.KERNELS["Box blur"])
+    assert K.format_kernel_text(K.KERNELS["Sobel x"]) == "-1  0  1\n-2  0  2\n-1  0  1"
+    assert K.parse_kernel_text("2").tolist() == [[2.0]]
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [("", "empty"), (" \n ;\n", "empty"), ("[[]]", "empty"), (None, "empty"), ("1 0 -1", "1 row of 3 numbers"),
+     ("1 0\n0 1", "2x2 kernel"), ("1 0 -1\n2 0\n1 0 -1", "Row 2 has 2 numbers but row 1 has 3"),
+     ("1 0 -1\n2 x -2\n1 0 -1", "row 2, column 2"), ("1 0 nan\n0 0 0\n0 0 0", "NaN"),
+     ("1 0 1e999\n0 0 0\n0 0 0", "infinite"), ("1/0 0 0\n0 0 0\n0 0 0", "divide by 0"),
+     ("5000 0 0\n0 0 0\n0 0 0", "between"), ("1 " * 2000, "characters"), ("0 " * 9 + "\n" * 9, "square"),
+     (("0 " * 9 + "\n") * 9, "9x9 kernel"), ("0,5 0,5 0,5\n0 0 0\n0 0 0", "Row 2 has 3 numbers but row 1 has 6")],
+)  # fmt: skip
+def test_kernel_text_refuses_bad_input_with_a_clear_message(text, message):
+    with pytest.raises(KernelError, match=message):
+        K.parse_kernel_text(text)

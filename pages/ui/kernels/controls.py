@@ -1,7 +1,7 @@
-"""Kernels page controls: the image picker, the kernel grid editor and the layer settings.
+"""Kernels page controls: the image picker, the kernel's weights and the layer settings.
 
-Each control shows its own error next to it and falls back to the last good value kept in
-st.session_state, so a bad upload, a bad cell or impossible settings never break the page.
+Each control shows its own error next to it and falls back to the last good value kept in the
+page's memory, so a bad upload, a bad weight or impossible settings never break the page.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import streamlit as st
 
 from cnnlib import kernels as K
 from pages.ui.figures import shared
+from pages.ui.memory import memory
 
 CUSTOM = "Custom (edited)"
 UPLOAD = "Upload your own…"
@@ -21,57 +22,45 @@ POOL_LABELS = {"none": "None", "max": "Max", "avg": "Average"}
 PERSISTED = (
     "k_source", "k_index", "k_channel", "k_preset", "k_size", "k_normalise", "k_stride", "k_pad_mode",
     "k_padding", "k_dilation", "k_bias", "k_relu", "k_pool", "k_pool_size", "k_row", "k_col", "k_compare",
-    "k_predict", "k_compare_open",
+    "k_predict", "k_compare_open", "k_text",
 )  # fmt: skip
 WIDGET_DEFAULTS = {
     "k_index": 0, "k_channel": "Grayscale", "k_size": 3, "k_normalise": False, "k_stride": 1, "k_pad_mode": "number",
     "k_padding": 0, "k_dilation": 1, "k_bias": 0.0, "k_relu": False, "k_pool": "none", "k_pool_size": 2,
     "k_predict": False,
 }  # fmt: skip
+MEMORY = "k_memory"  # the page's non-widget values (pages/ui/memory.py): last good image, kernel, ...
 ss = st.session_state
-# Tighter text boxes so a 7x7 grid fits the sidebar; centred, same-width digits.
+# The weights box: same-width digits, so the typed rows line up as a grid (sent with the page's caption).
 GRID_CSS = """<style>
-.st-key-k_grid_box input {padding: 0.35rem 0.1rem; text-align: center; font-variant-numeric: tabular-nums;}
-.st-key-k_grid_box [data-testid="stHorizontalBlock"] {gap: 0.3rem; flex-wrap: nowrap;}
-.st-key-k_grid_box [data-testid="stColumn"] {min-width: 0 !important; flex: 1 1 0 !important; width: auto !important;}
-.st-key-k_grid_box [data-testid="stVerticalBlock"] {gap: 0.3rem;}
+.st-key-k_text textarea {font-family: "Source Code Pro", ui-monospace, monospace; font-size: 0.95rem;
+  line-height: 1.5; white-space: pre; overflow-x: auto;}
 </style>"""
 
 
-def _cell_key(r: int, c: int) -> str:
-    return f"k_cell_{r}_{c}"
-
-
-def _write_grid(kernel: np.ndarray) -> None:
-    """Put a kernel's weights into the grid's text boxes (and the saved copy of the grid)."""
-    size = kernel.shape[0]
-    ss["k_size"] = size
-    ss["k_grid"] = [[K.format_weight(v) for v in row] for row in kernel]
-    for r in range(size):
-        for c in range(size):
-            ss[_cell_key(r, c)] = ss["k_grid"][r][c]
+def _write_kernel(kernel: np.ndarray) -> None:
+    """Put a kernel's weights into the weights box (rows lined up) and its size into the size picker."""
+    ss["k_size"] = kernel.shape[0]
+    ss["k_text"] = K.format_kernel_text(kernel)
 
 
 def init_state() -> None:
     """Defaults on a fresh session; restore this page's widgets after a visit to another page."""
-    saved = ss.setdefault("k_saved", {})
-    for key in PERSISTED:
-        if key not in ss and key in saved:
-            ss[key] = saved[key]
-    for key, value in WIDGET_DEFAULTS.items():
-        ss.setdefault(key, value)
-    if "k_source" not in ss:  # a digit if the bundled MNIST sample is there, else a generated circle
+    now = ss.to_dict()  # one copy of the state (each `key in ss` would cost as much as a read)
+    saved = memory(MEMORY).setdefault("saved", {})
+    for key, value in {**WIDGET_DEFAULTS, **saved}.items():
+        if key not in now:
+            ss[key] = value
+    if "k_source" not in now and "k_source" not in saved:  # the bundled digits if they load, else a circle
         ss["k_source"] = "MNIST digit" if K.dataset_sample_count("MNIST digit") else "Circle"
-    if "k_grid" not in ss:
+    if "k_text" not in now and "k_text" not in saved:
         ss["k_preset"] = DEFAULT_PRESET
-        _write_grid(K.KERNELS[DEFAULT_PRESET])
-    for r, row in enumerate(ss["k_grid"]):
-        for c, text in enumerate(row):
-            ss.setdefault(_cell_key(r, c), text)
+        _write_kernel(K.KERNELS[DEFAULT_PRESET])
 
 
 def save_state() -> None:
-    ss["k_saved"] = {key: ss[key] for key in PERSISTED if key in ss}
+    now = ss.to_dict()
+    memory(MEMORY)["saved"] = {key: now[key] for key in PERSISTED if key in now}
 
 
 # ----------------------------------------------------------------------------- image
@@ -79,13 +68,14 @@ def save_state() -> None:
 
 def _decode_upload(upload) -> K.LoadedImage:
     """Decode once per uploaded file (reruns reuse it); ImageError for a bad file."""
-    cached = ss.get("k_upload_cache")
+    mem = memory(MEMORY)
+    cached = mem.get("upload")
     if cached is None or cached[0] != upload.file_id:
         try:
             cached = (upload.file_id, K.load_image(upload.getvalue(), upload.name))
         except K.ImageError as exc:
             cached = (upload.file_id, exc)
-        ss["k_upload_cache"] = cached
+        mem["upload"] = cached
     if isinstance(cached[1], Exception):
         raise cached[1]
     return cached[1]
@@ -132,13 +122,11 @@ def image_picker() -> tuple[K.LoadedImage, np.ndarray, str, tuple]:
     except K.ImageError as exc:
         st.error(str(exc), icon=":material/broken_image:")
         image = None
+    mem = memory(MEMORY)
     if image is None:
-        image, key = (
-            ss.get("k_good_image") or K.load_sample("Circle"),
-            ss.get("k_good_image_key", ("sample", "Circle")),
-        )
+        image, key = mem.get("image") or (K.load_sample("Circle"), ("sample", "Circle"))
         st.caption(f"Using the last good image: **{image.name}**.")
-    ss["k_good_image"], ss["k_good_image_key"] = image, key
+    mem["image"] = image, key
     for note in image.notes:
         st.caption(f"ℹ️ {note}")
     channel = "Grayscale"
@@ -157,41 +145,51 @@ def image_picker() -> tuple[K.LoadedImage, np.ndarray, str, tuple]:
 
 def _on_preset() -> None:
     if ss["k_preset"] in K.KERNELS:
-        _write_grid(K.KERNELS[ss["k_preset"]])
+        _write_kernel(K.KERNELS[ss["k_preset"]])
+
+
+def _typed_kernel() -> np.ndarray:
+    """The kernel in the weights box, or the last good one while the box cannot be read."""
+    try:
+        return K.parse_kernel_text(ss["k_text"])
+    except K.KernelError:
+        return memory(MEMORY).get("kernel", K.KERNELS[DEFAULT_PRESET])
+
+
+def _custom_unless_preset(kernel: np.ndarray | None) -> None:
+    preset = K.KERNELS.get(ss.get("k_preset"))
+    if kernel is None or preset is None or not np.array_equal(kernel, preset):
+        ss["k_preset"] = CUSTOM
 
 
 def _on_size() -> None:
     """Keep the current kernel centred in the new size (zeros around it, or its border cropped)."""
-    try:
-        kernel = K.parse_kernel_grid(ss["k_grid"])
-    except K.KernelError:
-        kernel = ss.get("k_good_kernel", K.KERNELS["Identity"])
-    resized = K.resize_kernel(kernel, int(ss["k_size"]))
-    _write_grid(resized)
-    preset = K.KERNELS.get(ss.get("k_preset"))
-    if preset is None or preset.shape != resized.shape or not np.array_equal(preset, resized):
-        ss["k_preset"] = CUSTOM
+    resized = K.resize_kernel(_typed_kernel(), int(ss["k_size"]))
+    _write_kernel(resized)
+    _custom_unless_preset(resized)
 
 
-def _on_cell() -> None:
-    size = len(ss["k_grid"])
-    ss["k_grid"] = [[ss.get(_cell_key(r, c), "") for c in range(size)] for r in range(size)]
-    preset = K.KERNELS.get(ss.get("k_preset"))
+def _on_text() -> None:
+    """Typed weights: the size picker follows them, and the rows are lined up again when that keeps
+    every digit typed; a typo stays as typed (the box shows what to fix)."""
     try:
-        same = preset is not None and np.array_equal(K.parse_kernel_grid(ss["k_grid"]), preset)
+        kernel = K.parse_kernel_text(ss["k_text"])
     except K.KernelError:
-        same = False
-    if not same:
-        ss["k_preset"] = CUSTOM
+        _custom_unless_preset(None)
+        return
+    if kernel.shape[0] in K.KERNEL_SIZES:
+        ss["k_size"] = kernel.shape[0]
+    tidy = K.format_kernel_text(kernel)
+    if np.array_equal(K.parse_kernel_text(tidy), kernel):
+        ss["k_text"] = tidy
+    _custom_unless_preset(kernel)
 
 
 def kernel_editor() -> tuple[str, np.ndarray]:
-    """Draw the preset menu, the size, the grid and the normalise toggle; return (name, kernel)."""
-    st.selectbox("Preset", [*K.KERNELS, CUSTOM], key="k_preset", on_change=_on_preset)
-    if ss["k_preset"] in K.KERNEL_NOTES:
-        st.caption(
-            K.KERNEL_NOTES[ss["k_preset"]] if not ss.get("k_predict") else "Predict first, then reveal."
-        )
+    """Draw the preset menu, the size, the weights box and the normalise toggle; return (name, kernel)."""
+    preset = st.selectbox("Preset", [*K.KERNELS, CUSTOM], key="k_preset", on_change=_on_preset)
+    if preset in K.KERNEL_NOTES:
+        st.caption(K.KERNEL_NOTES[preset] if not ss.get("k_predict") else "Predict first, then reveal.")
     st.radio(
         "Size",
         K.KERNEL_SIZES,
@@ -200,20 +198,21 @@ def kernel_editor() -> tuple[str, np.ndarray]:
         on_change=_on_size,
         format_func=lambda n: f"{n}×{n}",
     )
-    size = len(ss["k_grid"])
-    with st.container(key="k_grid_box"):  # styled by GRID_CSS, which the page sends with its caption
-        for r in range(size):
-            row = st.container(horizontal=True, gap=None)  # one block per row, not one per cell
-            for c in range(size):
-                label = f"row {r + 1}, column {c + 1}"
-                row.text_input(label, key=_cell_key(r, c), on_change=_on_cell, label_visibility="collapsed")
+    text = st.text_area(  # one box for every size: a 7x7 grid of boxes was 49 widgets on every view
+        "Weights, one row per line",
+        key="k_text",
+        on_change=_on_text,
+        height="content",
+        help="Numbers or fractions (1/9), split by spaces or commas; rows by new lines or ';'. A kernel "
+        "copied from numpy or Python ([[1, 0, -1], ...]) works too. Ctrl+Enter or a click outside applies it.",
+    )
+    mem = memory(MEMORY)
     try:
-        kernel = K.parse_kernel_grid(ss["k_grid"])
-        ss["k_good_kernel"] = kernel
+        kernel = mem["kernel"] = K.parse_kernel_text(text)
     except K.KernelError as exc:
         st.error(str(exc), icon=":material/grid_on:")
-        kernel = ss.get("k_good_kernel", K.KERNELS[DEFAULT_PRESET])
-        st.caption("Still using the last good kernel until the cell is fixed.")
+        kernel = mem.get("kernel", K.KERNELS[DEFAULT_PRESET])
+        st.caption("Still using the last good kernel until the weights are fixed.")
     total = K.kernel_sum(kernel)
     if st.toggle("Normalise (divide by the sum)", key="k_normalise") and K.needs_normalising(kernel):
         kernel = K.normalise_kernel(kernel)
@@ -221,7 +220,7 @@ def kernel_editor() -> tuple[str, np.ndarray]:
     else:
         why = {0.0: "0 (flat areas become 0)", 1.0: "1 (brightness kept)"}.get(round(total, 9), f"{total:g}")
         st.caption(f"Weights add up to {why}.")
-    return ss["k_preset"], kernel
+    return preset, kernel
 
 
 # ----------------------------------------------------------------------------- settings
@@ -249,13 +248,14 @@ def _settings_from_widgets() -> K.ConvSettings:
 def layer_settings(image_shape: tuple[int, int], kernel_shape: tuple[int, int]) -> K.ConvSettings:
     """Draw the layer's settings; return them, or the last ones that worked if these cannot."""
     settings = _settings_from_widgets()
+    mem = memory(MEMORY)
     try:
         settings.check(image_shape, kernel_shape)
-        ss["k_good_settings"] = settings
+        mem["settings"] = settings
         return settings
     except K.KernelError as exc:
         st.error(str(exc), icon=":material/settings:")
-    for fallback in (ss.get("k_good_settings"), K.ConvSettings()):
+    for fallback in (mem.get("settings"), K.ConvSettings()):
         try:
             fallback.check(image_shape, kernel_shape)
         except (K.KernelError, AttributeError):
@@ -292,11 +292,11 @@ def apply_link(values: dict) -> None:
     if weights is not None and v["kernel"] in (CUSTOM, d["kernel"]) and "kernel" not in values:
         v["kernel"] = CUSTOM  # typed weights without a preset name: a custom kernel
     if v["kernel"] == CUSTOM:
-        _write_grid(weights if weights is not None else K.KERNELS[DEFAULT_PRESET])
+        _write_kernel(weights if weights is not None else K.KERNELS[DEFAULT_PRESET])
         ss["k_preset"] = CUSTOM
     else:
         ss["k_preset"] = v["kernel"]
-        _write_grid(K.KERNELS[v["kernel"]])
+        _write_kernel(K.KERNELS[v["kernel"]])
     ss["k_normalise"] = bool(v["normalise"])
     ss["k_stride"] = int(v["stride"])
     if isinstance(v["padding"], str):
@@ -311,11 +311,11 @@ def apply_link(values: dict) -> None:
     ss["k_predict"] = bool(v["predict"])
     if v["pixel"] is not None:
         ss["k_row"], ss["k_col"] = v["pixel"]
-        ss.pop("k_pixel_context", None)  # kept where the link put it (then clamped to the map)
+        memory(MEMORY).pop("pixel_context", None)  # kept where the link put it (then clamped to the map)
     else:
         ss.pop("k_row", None)
         ss.pop("k_col", None)
-    ss["k_saved"] = {}
+    memory(MEMORY)["saved"] = {}
 
 
 def link_values(kernel: np.ndarray) -> dict:

@@ -15,6 +15,8 @@ from cnnlib import plots as P
 from cnnlib import shapes
 from pages.ui import classroom
 from pages.ui.figures import shared
+from pages.ui.kernels.controls import MEMORY
+from pages.ui.memory import memory
 from pages.ui.share import figure_height
 
 ss = st.session_state
@@ -104,12 +106,16 @@ def clamp_pixel(conv: np.ndarray, image_label: str = "") -> tuple[int, int]:
     """
     shape = conv.shape
     context = (image_label, shape)
-    if "k_row" not in ss or "k_col" not in ss or ss.get("k_pixel_context", context) != context:
-        ss["k_row"], ss["k_col"] = (int(i) for i in K.strongest_pixel(conv))
-    ss["k_pixel_context"] = context
-    ss["k_row"] = min(max(int(ss.get("k_row", 0)), 0), shape[0] - 1)
-    ss["k_col"] = min(max(int(ss.get("k_col", 0)), 0), shape[1] - 1)
-    return ss["k_row"], ss["k_col"]
+    mem = memory(MEMORY)
+    kept = ss.get("k_row"), ss.get("k_col")
+    row, col = kept
+    if row is None or col is None or mem.get("pixel_context", context) != context:
+        row, col = (int(i) for i in K.strongest_pixel(conv))
+    mem["pixel_context"] = context
+    clamped = min(max(int(row), 0), shape[0] - 1), min(max(int(col), 0), shape[1] - 1)
+    if clamped != kept:  # written only when it moves: each write through session state costs a view
+        ss["k_row"], ss["k_col"] = clamped
+    return clamped
 
 
 def _on_map_click(key: str) -> None:
