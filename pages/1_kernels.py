@@ -55,8 +55,8 @@ views.maps(plane, label, fm, name, kernel, settings, pixel, image_key)
 st.subheader("Output size")
 views.output_size(plane.shape, kernel.shape, settings)
 
-st.subheader("Step through one output pixel")
-st.markdown(
+st.markdown(  # heading and text in one element
+    "### Step through one output pixel\n"
     "Pick an output pixel. The kernel sits on the input patch outlined in cyan; each input value is "
     "multiplied by the kernel weight on top of it, and the products are added up (plus the bias)."
 )

@@ -135,7 +135,6 @@ def image_picker() -> tuple[K.LoadedImage, np.ndarray, str, tuple]:
         channel = st.radio("Use", K.CHANNEL_VIEWS, horizontal=True, key="k_channel")
     key = (*key, channel)
     plane = shared(image_plane, image, channel, key=key)
-    st.caption(f"{image.size[1]} × {image.size[0]} pixels (height × width), values 0 (black) to 1 (white).")
     label = image.name if channel == "Grayscale" else f"{image.name}, {channel.lower()} channel"
     return image, plane, label, key
 

@@ -174,7 +174,11 @@ def maps(plane: np.ndarray, label: str, fm: K.FeatureMap, name: str, kernel: np.
         config=CHART_CONFIG,
     )
     pad_note = " Orange band: the zero padding (all 0); dashed line: the image's edge." if any(pads) else ""
-    cols[0].caption(f"{label}. Cyan: the pixels the kernel covers for output pixel {pixel}.{pad_note}")
+    h, w = plane.shape
+    cols[0].caption(  # the image's size here, beside it (not one more caption in the sidebar)
+        f"{label}: {h} × {w} pixels (height × width), 0 black to 1 white. Cyan: the pixels the kernel "
+        f"covers for output pixel {pixel}.{pad_note}"
+    )
     with cols[1]:
         if not predict_gate(name, kernel):
             st.info("The feature map appears after you reveal.", icon=":material/visibility_off:")
