@@ -3,8 +3,9 @@
 A kernel is a float64 grid [kh, kw], at most MAX_KERNEL_SIZE on a side, every weight finite.
 `KERNELS` holds the presets of the usual tutorials (blur, sharpen, Sobel, Prewitt, Laplacian,
 emboss, edges); `KERNEL_NOTES` says what each one does and `KERNEL_EFFECTS` which effect a
-"predict first" question expects. Typed weights accept numbers and fractions ("1/9"), and every
-refusal is a `KernelError` naming the cell.
+"predict first" question expects. Typed weights (a cell, a grid of cells, or a whole kernel as
+text, `parse_kernel_text`) accept numbers and fractions ("1/9"), and every refusal is a
+`KernelError` naming the row or the cell.
 """
 
 from __future__ import annotations
@@ -198,9 +199,9 @@ def parse_kernel_text(text: str) -> np.ndarray:
     to fix, naming the row or the cell.
 
     One row per line (or rows split by ';'), values split by spaces, tabs or commas; numbers or
-    fractions (1/9). Brackets are ignored, so a kernel pasted as numpy or a Python list prints it
-    ("[[1, 0, -1], [2, 0, -2], [1, 0, -1]]", rows wrapped or not) reads as typed. Decimals take a point: in this text a
-    comma splits values.
+    fractions (1/9). A kernel pasted as numpy or a Python list prints it reads as typed: with
+    brackets, each ']' ends a row ("[[1, 0, -1], [2, 0, -2], [1, 0, -1]]", or numpy's wrapped rows).
+    Decimals take a point: in this text a comma splits values.
     """
     if not isinstance(text, str) or not text.strip():
         raise KernelError("The kernel is empty: type its rows, one per line, e.g. 1 0 -1.")
