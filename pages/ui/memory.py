@@ -1,9 +1,9 @@
 """A page's own values that are not widgets (the last good image, kernel, ...): one plain dict.
 
-Each key in `st.session_state` costs every view: Streamlit 1.67 copies the whole session state
-for every value widget it draws (`filtered_state`, ~1 µs a key, for each selectbox, radio, number
-input, slider and text box), and each read or write through `st.session_state` takes 3-5 µs. A
-page keeps what only it reads in one dict under one key and changes that dict in place.
+Each read or write through `st.session_state` takes 3-5 µs (a dict's: nothing), and each key is
+one more entry in every full copy of the state Streamlit makes (`st.session_state.to_dict()`, ~1 µs
+a key; in 1.67 also each value widget, unless pages/ui/widget_state.py is installed). A page keeps
+what only it reads in one dict under one key and changes that dict in place.
 """
 
 from __future__ import annotations

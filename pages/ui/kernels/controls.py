@@ -147,12 +147,17 @@ def _on_preset() -> None:
         _write_kernel(K.KERNELS[ss["k_preset"]])
 
 
+def _last_good_kernel() -> np.ndarray:
+    """The last kernel the weights box held that could be read (the default preset at first)."""
+    return memory(MEMORY).get("kernel", K.KERNELS[DEFAULT_PRESET])
+
+
 def _typed_kernel() -> np.ndarray:
     """The kernel in the weights box, or the last good one while the box cannot be read."""
     try:
         return K.parse_kernel_text(ss["k_text"])
     except K.KernelError:
-        return memory(MEMORY).get("kernel", K.KERNELS[DEFAULT_PRESET])
+        return _last_good_kernel()
 
 
 def _custom_unless_preset(kernel: np.ndarray | None) -> None:
@@ -205,12 +210,11 @@ def kernel_editor() -> tuple[str, np.ndarray]:
         help="Numbers or fractions (1/9), split by spaces or commas; rows by new lines or ';'. A kernel "
         "copied from numpy or Python ([[1, 0, -1], ...]) works too. Ctrl+Enter or a click outside applies it.",
     )
-    mem = memory(MEMORY)
     try:
-        kernel = mem["kernel"] = K.parse_kernel_text(text)
+        kernel = memory(MEMORY)["kernel"] = K.parse_kernel_text(text)
     except K.KernelError as exc:
         st.error(str(exc), icon=":material/grid_on:")
-        kernel = mem.get("kernel", K.KERNELS[DEFAULT_PRESET])
+        kernel = _last_good_kernel()
         st.caption("Still using the last good kernel until the weights are fixed.")
     total = K.kernel_sum(kernel)
     if st.toggle("Normalise (divide by the sum)", key="k_normalise") and K.needs_normalising(kernel):
