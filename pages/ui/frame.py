@@ -112,12 +112,6 @@ PAGE_BY_KEY = {p.key: p for p in PAGES}
 PAGE_BY_URL = {p.url: p for p in PAGES}
 LESSON_PAGES = ("kernels", "shapes", "builder", "training", "draw")
 
-# A sidebar wide enough for a 5x5 kernel of fractions typed in the Kernels page's box (Streamlit's
-# default is ~320 px); still resizable, and folded in the projector view. Rides with the menu's title.
-SIDEBAR_CSS = """<style>
-[data-testid="stSidebar"][data-collapsed="false"] {min-width: 360px !important;}
-</style>"""
-
 # Session-state keys shared between pages, with their defaults.
 DEFAULTS: dict[str, object] = {
     # The session's model: a ModelSpec as a JSON-able dict (None: the default preset is used).
@@ -153,7 +147,7 @@ def frame(page_key: str) -> PageInfo:
     if ss.get("present"):
         st.html(PROJECTOR_CSS)
     with st.sidebar:
-        st.markdown(SIDEBAR_CSS + "\n\n### :material/school: CNN Classroom", unsafe_allow_html=True)
+        st.markdown("### :material/school: CNN Classroom")
         for p in PAGES:
             st.page_link(p.path, label=p.title if p.key != "home" else "Home", icon=p.icon, query_params=keep)
         tools(page)

@@ -62,6 +62,10 @@ def test_preset_step_through_and_bad_upload(server, page):
     assert_no_exception(page)
     screenshot(page, "kernels_typed_weights")
 
+    # The widest preset (Gaussian 5x5: a row of 29 characters) fits the default sidebar unscrolled.
+    choose(page, "k_preset", "Gaussian blur 5x5")
+    assert box.evaluate("e => e.scrollWidth <= e.clientWidth && e.scrollHeight <= e.clientHeight + 1")
+
     choose(page, "k_preset", "Box blur")
     blur = feature_map(page)
     assert blur != sobel, "the feature map did not change with the kernel"

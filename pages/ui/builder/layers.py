@@ -165,7 +165,7 @@ def render_layer_editor(spec: S.ModelSpec, rows: list[S.LayerSummary], err: S.Sp
         on_change=_select,
         args=(key,),
         format_func=lambda j: row_label(spec, rows, j, err),
-        width=300,  # the row (select, Up, Down, Copy, Remove) fits one line beside a 360 px sidebar
+        width=320,
     )
     layer = spec.layers[i]
     row.button(

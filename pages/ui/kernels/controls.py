@@ -31,9 +31,10 @@ WIDGET_DEFAULTS = {
 }  # fmt: skip
 MEMORY = "k_memory"  # the page's non-widget values (pages/ui/memory.py): last good image, kernel, ...
 ss = st.session_state
-# The weights box: same-width digits, so the typed rows line up as a grid (sent with the page's caption).
+# The weights box: same-width digits, so the typed rows line up as a grid (sent with the page's caption);
+# small enough that a 5x5 kernel of fractions (Gaussian 5x5: 29 characters a row) fits the sidebar.
 GRID_CSS = """<style>
-.st-key-k_text textarea {font-family: "Source Code Pro", ui-monospace, monospace; font-size: 0.95rem;
+.st-key-k_text textarea {font-family: "Source Code Pro", ui-monospace, monospace; font-size: 0.8rem;
   line-height: 1.5; white-space: pre; overflow-x: auto;}
 </style>"""
 
