@@ -1,0 +1,56 @@
+"""The gate every patch of Streamlit's internals passes before it installs (pages/ui/batching.py and
+its kin): the Streamlit version it was written for, the signatures it wraps, and an off switch.
+
+A patch that finds anything else logs one warning and leaves Streamlit as it is, so an upgrade
+never breaks a page: it only loses the patch's gain until the patch is checked again.
+`CNN_CLASSROOM_PATCHES=0` turns every patch off.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import os
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import streamlit
+
+ENV_PATCHES = "CNN_CLASSROOM_PATCHES"
+WRITTEN_FOR = "1.67."  # the Streamlit release line the patches were written against
+_LOG = logging.getLogger(__name__)
+_OFF = ("0", "off", "false", "no")
+
+
+def switched_on(name: str, environ: Mapping[str, str] | None = None) -> bool:
+    """False when $CNN_CLASSROOM_PATCHES or the patch's own variable `name` says 0/off/false/no."""
+    env = environ if environ is not None else os.environ
+    return all(env.get(var, "").strip().lower() not in _OFF for var in (ENV_PATCHES, name))
+
+
+def parameters(func: Callable[..., Any]) -> tuple[str, ...]:
+    """The names of a function's parameters, in order."""
+    return tuple(inspect.signature(func).parameters)
+
+
+def fits(patch: str, checks: Sequence[tuple[Any, Sequence[str]]], version: str | None = None) -> bool:
+    """True when Streamlit is the version the patch was written for and each (function, parameter
+    names) in `checks` matches; otherwise one warning naming what differs, and False."""
+    found = version if version is not None else streamlit.__version__
+    if not found.startswith(WRITTEN_FOR):
+        _LOG.warning("%s: written for Streamlit %sx, found %s: not installed", patch, WRITTEN_FOR, found)
+        return False
+    for func, names in checks:
+        if func is None or not callable(func):
+            _LOG.warning("%s: a function it wraps is missing in Streamlit %s: not installed", patch, found)
+            return False
+        if parameters(func) != tuple(names):
+            _LOG.warning(
+                "%s: %s takes %s, expected %s: not installed",
+                patch,
+                getattr(func, "__qualname__", func),
+                parameters(func),
+                tuple(names),
+            )
+            return False
+    return True
