@@ -82,7 +82,8 @@ def drawing(choice: draw_views.ModelChoice, quiz: bool) -> None:
                 )
         else:
             probs = predict(choice.model, pre.tensor)
-            hidden = quiz and st.session_state.get("draw_revealed") != pre.signature
+            held = classroom.poll_open_for_students()  # a student while the class is asked
+            hidden = held or (quiz and st.session_state.get("draw_revealed") != pre.signature)
             if hidden:  # in a class, the teacher can ask everyone first
                 top = str(choice.classes[int(probs.argmax())])
                 classroom.ask(
@@ -91,7 +92,7 @@ def drawing(choice: draw_views.ModelChoice, quiz: bool) -> None:
             st.caption(f"Model: {choice.title}")
             for note in pre.notes:  # about the drawing itself: read before the answer
                 st.warning(note, icon=":material/warning:")
-            draw_views.answer_panel(probs, choice.classes, hidden, pre.signature)
+            draw_views.answer_panel(probs, choice.classes, hidden, pre.signature, held)
 
     if pre is not None and not pre.empty:
         st.subheader("1 · What the network sees")

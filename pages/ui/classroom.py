@@ -18,8 +18,9 @@ from collections.abc import Callable
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
-from cnnlib.classroom import ClassError, ClassStore, ClassUnavailable, counted, format_code
+from cnnlib.classroom import ClassError, ClassStore, ClassUnavailable, PollInfo, counted, format_code
 from pages.ui.share import page_link_url
 
 STUDENT_EVERY_S = 2.0
@@ -220,6 +221,7 @@ def publish(link: str) -> None:
     if s is None:
         return
     try:
+        close_poll_on_move(s, m, ss.get("class_published"), link)
         s.set_follow(m["code"], m["key"], link)
         ss["class_published"] = link
     except ClassError as err:
@@ -250,18 +252,29 @@ def student_strip(here: str, go: Callable[[str, dict[str, str]], None]) -> None:
         if "ended" in str(err) or "expired" in str(err) or "not a class" in str(err):
             leave()
         return
+    hiding = poll_open_for_students()
+    ss["class_follow_state"] = state
+    if hiding != poll_open_for_students():
+        st.rerun()  # the poll opened or was revealed: the page shows or hides its answer
     link = state.link
-    if link and link != here and _page_part(link) != _page_part(here):
-        url_name, params = split_link(link)
-        if m.get("auto") and ss.get("class_followed") != state.version:
-            ss["class_followed"] = state.version
-            go(url_name, params)
-            return
-        left, right = st.columns([5, 1], vertical_alignment="center")
-        left.info(f"Your teacher is on **{_title(url_name)}**.", icon=":material/co_present:")
-        if right.button("Follow", key="class_follow", type="primary", width="stretch"):
-            ss["class_followed"] = state.version
-            go(url_name, params)
+    if link and state.version != ss.get("class_followed"):
+        # A newer teacher state than the one this student last followed: another page, or the same
+        # page with other settings (a lesson step on Kernels, a new kernel).
+        if link == here:
+            ss["class_followed"] = state.version  # already there
+        else:
+            url_name, params = split_link(link)
+            if m.get("auto"):
+                ss["class_followed"] = state.version
+                go(url_name, params)
+                return
+            same_page = _page_part(link) == _page_part(here)
+            where = "changed this page" if same_page else f"is on **{_title(url_name)}**"
+            row = st.container(horizontal=True, vertical_alignment="center", key="class_follow_row")
+            row.info(f"Your teacher {where}.", icon=":material/co_present:", width="stretch")
+            if row.button("Follow", key="class_follow", type="primary"):
+                ss["class_followed"] = state.version
+                go(url_name, params)
     if state.poll_id is not None and state.poll_state in ("open", "revealed"):
         poll_for_student(s, m, state.poll_id)
 
@@ -287,10 +300,7 @@ def poll_for_student(s: ClassStore, m: dict, poll_id: int) -> None:
     with st.container(border=True, key="class_poll"):
         st.markdown(f"**:material/how_to_vote: {info.question}**")
         if info.state == "revealed":
-            verdict = (
-                "" if mine is None else (" You got it." if mine == info.correct else f" You said {mine}.")
-            )
-            st.success(f"The answer: **{info.correct}**.{verdict}", icon=":material/check:")
+            reveal_for_student(info, mine)
             return
         choice = st.pills("Your answer", info.options, key=f"class_answer_{poll_id}", default=mine,
                           label_visibility="collapsed")  # fmt: skip
@@ -300,6 +310,29 @@ def poll_for_student(s: ClassStore, m: dict, poll_id: int) -> None:
                 st.caption("Sent. You can change it until the teacher reveals the answer.")
             except ClassError as err:
                 fail(err)
+
+
+def reveal_for_student(info: PollInfo, mine: str | None) -> None:
+    """A revealed poll on a student's screen: the answer and theirs, or (a poll of opinions, with no
+    right answer) how the class answered."""
+    if info.correct is None:
+        said = "" if mine is None else f" You said {mine}."
+        st.markdown(
+            f"How the class answered ({counted(info.total, 'answer')}).{said}  \n" + poll_bars(info.counts)
+        )
+        return
+    verdict = "" if mine is None else (" You got it." if mine == info.correct else f" You said {mine}.")
+    st.success(f"The answer: **{info.correct}**.{verdict}", icon=":material/check:")
+
+
+def poll_open_for_students() -> bool:
+    """True for a student in a class while the teacher's poll is open: the page then keeps the
+    answer to itself (the output size, the pixel's value, the prediction) until the reveal."""
+    m = member()
+    if not m or m.get("role") != "student":
+        return False
+    state = ss.get("class_follow_state")
+    return bool(state and state.poll_id is not None and state.poll_state == "open")
 
 
 @st.fragment(run_every=TEACHER_EVERY_S)
@@ -318,14 +351,53 @@ def teacher_strip() -> None:
         st.caption(head)
         return
     with st.container(border=True, key="class_poll_live"):
-        st.markdown(f"{head}  \n**:material/how_to_vote: {poll.question}** · {counted(poll.total, 'answer')}")
-        st.markdown(poll_bars(poll.counts, poll.correct if poll.state == "revealed" else None))
+        answers = counted(poll.total, "answer")
+        if poll.state == "revealed" and ss.get("present"):
+            # Folded to one line on the projector: the page is the picture, the poll is done.
+            answer = f" · answer: **{poll.correct}**" if poll.correct is not None else ""
+            st.markdown(f"{head} · :material/how_to_vote: {poll.question}{answer} · {answers}")
+        else:
+            st.markdown(f"{head}  \n**:material/how_to_vote: {poll.question}** · {answers}")
+            st.markdown(poll_bars(poll.counts, poll.correct if poll.state == "revealed" else None))
+        row = st.container(horizontal=True, key="class_poll_actions")
         if poll.state == "open":
-            if st.button("Reveal the answer to everyone", key="class_reveal", type="primary"):
-                try:
-                    s.reveal_poll(m["code"], m["key"], poll.id)
-                except ClassError as err:
-                    fail(err)
+            label = (
+                "Reveal the answer to everyone" if poll.correct is not None else "Show everyone the counts"
+            )
+            if row.button(label, key="class_reveal", type="primary"):
+                teacher_act(lambda: s.reveal_poll(m["code"], m["key"], poll.id))
+            if row.button("Ask again", key="class_reask", help="Clear the answers and ask the same question"):
+                options = list(poll.options)
+                teacher_act(lambda: s.open_poll(m["code"], m["key"], poll.question, options, poll.correct))
+        if row.button("Close", key="class_close_poll", help="Take the question off every screen"):
+            teacher_act(lambda: s.close_poll(m["code"], m["key"], poll.id))
+
+
+def teacher_act(action: Callable[[], object]) -> None:
+    """A teacher's poll action, then the strip again at once (not at the next tick)."""
+    try:
+        action()
+    except ClassError as err:
+        fail(err)
+        return
+    try:
+        st.rerun(scope="fragment")  # a click inside the strip: only the strip again
+    except StreamlitAPIException:
+        st.rerun()  # the strip drawn by a full run (a test's click, a page switch)
+
+
+def close_poll_on_move(s: ClassStore, m: dict, old: str | None, new: str) -> None:
+    """A new page or lesson step closes the poll the teacher left open or revealed."""
+    if old is None or _step_part(old) == _step_part(new):
+        return
+    state = s.follow(m["code"])
+    if state.poll_id is not None and state.poll_state in ("open", "revealed"):
+        s.close_poll(m["code"], m["key"], state.poll_id)
+
+
+def _step_part(link: str) -> tuple[str, str | None]:
+    """A link's page and lesson step: what makes it another moment of the lesson."""
+    return _page_part(link), split_link(link)[1].get("step")
 
 
 def as_typed(text: str) -> str:
@@ -353,6 +425,6 @@ def ask(question: str, options: list[str], correct: str | None, key: str) -> Non
     if st.button("Ask the class", key=f"class_ask_{key}", icon=":material/how_to_vote:"):
         try:
             s.open_poll(m["code"], m["key"], question, options, correct)
-            st.toast("The question is on every student's screen. Their answers appear live above.")
+            st.toast("The question is on every student's screen. Their answers count up in the poll box.")
         except ClassError as err:
             fail(err)

@@ -91,35 +91,41 @@ def bar(
     n = len(lesson.steps)
     step = max(1, min(step, n))
     s = lesson.steps[step - 1]
+    student = classroom.member() is not None and not classroom.is_teacher()
     with st.container(border=True, key="lesson_bar"):
-        head, prev, nxt, end = st.columns([6, 1.3, 1.3, 1], vertical_alignment="center")
-        head.markdown(f"**:material/school: {lesson.title}** · step {step} of {n}")
-        if prev.button("Previous", icon=":material/chevron_left:", key="lesson_prev", disabled=step <= 1,
-                       shortcut="PageUp", width="stretch", help="Previous step (PageUp)"):  # fmt: skip
-            go(step - 1)
-        if nxt.button("Next", icon=":material/chevron_right:", key="lesson_next", disabled=step >= n,
-                      shortcut="PageDown", width="stretch", type="primary", help="Next step (PageDown)"):  # fmt: skip
-            go(step + 1)
-        if end.button("End", key="lesson_end", width="stretch", help="Leave the lesson"):
-            stop()
-            st.rerun()
+        row = st.container(horizontal=True, vertical_alignment="center", key="lesson_row")
+        row.markdown(f"**:material/school: {lesson.title}** · step {step} of {n}", width="stretch")
+        if student:
+            # A student in a class follows the teacher's steps (the Follow banner): no buttons of its own.
+            row.caption(":material/co_present: Your teacher moves the class along.", width="content")
+        else:
+            if row.button("Previous", icon=":material/chevron_left:", key="lesson_prev", disabled=step <= 1,
+                          shortcut="PageUp", help="Previous step (PageUp)"):  # fmt: skip
+                go(step - 1)
+            if row.button("Next", icon=":material/chevron_right:", key="lesson_next", disabled=step >= n,
+                          shortcut="PageDown", type="primary", help="Next step (PageDown)"):  # fmt: skip
+                go(step + 1)
+            if row.button("End", key="lesson_end", help="Leave the lesson"):
+                stop()
+                st.rerun()
         if s.page != page_key:
             st.info("This step is on another page.", icon=":material/arrow_forward:")
-            if st.button("Open this step", key="lesson_open", type="primary"):
+            if not student and st.button("Open this step", key="lesson_open", type="primary"):
                 go(step)
             return
         if s.note:
             st.markdown(s.note)
         if s.question is not None:
-            question(s.question, step)
+            question(s.question, step, student)
 
 
-def question(q, step: int) -> None:
-    """The step's question; its answer behind a reveal (class polls take over in a class session)."""
+def question(q, step: int, student: bool = False) -> None:
+    """The step's question; its answer behind a reveal (in a class the teacher's poll takes over: a
+    student sees the answer when the teacher reveals it, never through a box of their own)."""
     st.markdown(f"**:material/help: {q.text}**")
     st.markdown("  ·  ".join(f"**{chr(65 + i)}** {o}" for i, o in enumerate(q.options)))
     classroom.ask(q.text, list(q.options), q.answer, key=f"lesson_{step}")  # in a class: a live poll
-    if q.answer is not None:
+    if q.answer is not None and not student:
         with st.expander("Reveal the answer", key=f"lesson_reveal_{step}", on_change="rerun") as box:
             if box.open:
                 st.success(f"**{chr(65 + q.options.index(q.answer))}** {q.answer}", icon=":material/check:")

@@ -134,10 +134,17 @@ def _reveal(signature: str) -> None:
     st.session_state["draw_revealed"] = signature
 
 
-def answer_panel(probs: np.ndarray, classes: list[str], hidden: bool, signature: str = "") -> None:
-    """The top class big, the probability bars, and the low-confidence warning (or the quiz prompt)."""
+def answer_panel(
+    probs: np.ndarray, classes: list[str], hidden: bool, signature: str = "", held: bool = False
+) -> None:
+    """The top class big, the probability bars, and the low-confidence warning (or the quiz prompt;
+    `held`: the teacher is asking the class, so only the teacher's reveal shows the answer)."""
     if hidden:
         st.markdown("### What will the network say?")
+        if held:
+            st.write("Your teacher is asking the class: answer in the poll; the network's answer shows "
+                     "when the teacher reveals it.")  # fmt: skip
+            return
         st.write("Ask the class to guess first, then reveal the answer.")
         st.button(
             "Reveal the answer",

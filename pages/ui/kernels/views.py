@@ -128,6 +128,10 @@ def _on_map_click(key: str) -> None:
 
 def predict_gate(name: str, kernel: np.ndarray) -> bool:
     """'Predict, then reveal': True once the feature map may be shown."""
+    if classroom.poll_open_for_students():
+        st.info("Your teacher is asking the class: the feature map shows when the answer is revealed.",
+                icon=":material/how_to_vote:")  # fmt: skip
+        return False
     if not ss.get("k_predict"):
         return True
     token = (name, kernel.tobytes())
@@ -237,6 +241,9 @@ def step_through(
     )
     pads = " Orange 'pad' cells lie in the zero padding and count as 0." if outside.any() else ""
     st.caption(f"Patch: input {span}.{pads}")
+    if classroom.poll_open_for_students():  # the sum is the answer the class is asked for
+        st.caption(":material/how_to_vote: The sum shows when your teacher reveals the answer.")
+        return
     m = st.container(horizontal=True)
     m.metric("Sum of the products", _fmt(float(products.sum())))
     m.metric("+ bias", _fmt(s.bias))

@@ -231,6 +231,7 @@ def render() -> None:
     good: dict = st.session_state.setdefault("sc_last_good", {})
     with right:
         predict = st.toggle("Predict first: hide the answer until I reveal it", key="sc_predict")
+        held = classroom.poll_open_for_students()  # a student while the class is asked: no answer yet
         result, problem = None, None
         if settings is not None:
             try:
@@ -240,8 +241,13 @@ def render() -> None:
         if result is not None:
             key = repr(sorted(settings.items(), key=lambda kv: kv[0]))  # type: ignore[union-attr]
             good[kind] = (key, settings, result)
-            if predict and st.session_state.get("sc_revealed") != key:
+            if held or (predict and st.session_state.get("sc_revealed") != key):
                 st.subheader(":material/help: What shape comes out?", anchor=False)
+                if held:
+                    st.info("Your teacher is asking the class: work it out with the formula, answer in "
+                            "the poll above; the output shows when the answer is revealed.",
+                            icon=":material/how_to_vote:")  # fmt: skip
+                    return
                 st.markdown("Work it out with the formula (or guess!), then reveal.")
                 h = result.output_shape[1]
                 classroom.ask(f"{kind}: what height comes out of a height of {result.input_shape[1]}?",
@@ -258,7 +264,7 @@ def render() -> None:
             else:
                 _refusal(settings, problem, slots)  # type: ignore[arg-type]
             last = good.get(kind)
-            if last is None or (predict and st.session_state.get("sc_revealed") != last[0]):
+            if last is None or held or (predict and st.session_state.get("sc_revealed") != last[0]):
                 return
             st.caption(f"Meanwhile, the last {kind} that worked ({_settings_text(last[1])}):")
             result = last[2]

@@ -1,0 +1,159 @@
+"""AppTest: a lesson run in a class session, teacher and students in separate sessions on one store:
+every step reaches the students (on another page or the same one), polls open, clear, close and
+reveal (an opinion poll reveals its counts), a new step closes the last poll, and a student never
+sees the answer the class is asked for before the teacher reveals it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from cnnlib.classroom import ClassStore
+
+ROOT = Path(__file__).resolve().parents[2]
+KERNELS = "pages/1_kernels.py"
+SHAPES = "pages/2_shape_calculator.py"
+
+
+@pytest.fixture
+def db(tmp_path, monkeypatch):
+    from pages.ui import classroom
+
+    url = f"sqlite:///{tmp_path / 'classes.db'}"
+    monkeypatch.setenv("CNN_CLASSROOM_DB", url)
+    classroom._store.clear()
+    store = ClassStore.open(url)
+    yield store
+    store.close()
+    classroom._store.clear()
+
+
+def session(member: dict, params: dict | None = None, page: str | None = None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    for k, v in (params or {}).items():
+        at.query_params[k] = v
+    at.session_state["class"] = dict(member)
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def texts(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [str(m.value) for m in at.metric]
+    parts += [i.value for i in at.info] + [s.value for s in at.success]
+    return " ".join(parts)
+
+
+def outputs(at: AppTest) -> list[str]:
+    """The Shape calculator's output shape, where it shows."""
+    return [str(m.value) for m in at.metric if m.label.startswith("Output")]
+
+
+def a_class(db: ClassStore) -> tuple[dict, dict]:
+    info = db.create_class("Lesson")
+    teacher = {"code": info.code, "role": "teacher", "key": info.teacher_key, "lead": True}
+    sid = db.join(info.code, "Ana")
+    student = {"code": info.code, "role": "student", "sid": sid, "name": "Ana", "auto": False}
+    return teacher, student
+
+
+def test_same_page_lesson_steps_reach_students_with_the_step_settings(db):
+    t, s = a_class(db)
+    lesson = {"lesson": "edges_and_kernels", "step": "1"}
+    teacher = session(t, lesson)
+    teacher.button(key="lesson_open").click().run()  # step 1 is on Kernels: the teacher opens it
+    assert teacher.query_params["kernel"] == "identity"
+    student = session(s, page=KERNELS)
+    assert "Your teacher changed this page" in texts(student)
+    student.button(key="class_follow").click().run()
+    assert student.selectbox(key="k_preset").value == "Identity" and "step 1 of 6" in texts(student)
+
+    teacher.button(key="lesson_next").click().run()  # step 2, the same page: box blur
+    assert teacher.query_params["kernel"] == "box_blur"
+    student.run()
+    assert "Your teacher changed this page" in texts(student)
+    student.button(key="class_follow").click().run()
+    assert student.selectbox(key="k_preset").value == "Box blur" and "step 2 of 6" in texts(student)
+    student.run()
+    assert "Your teacher changed this page" not in texts(student)  # followed: no banner left
+
+    auto = session({**s, "auto": True}, page=KERNELS)  # follows without asking
+    teacher.button(key="lesson_next").click().run()  # step 3: Sobel x
+    auto.run()
+    assert auto.selectbox(key="k_preset").value == "Sobel x" and "step 3 of 6" in texts(auto)
+
+
+def test_a_student_has_no_lesson_buttons_and_no_answer_box(db):
+    t, s = a_class(db)
+    lesson = {"lesson": "edges_and_kernels", "step": "1"}
+    student = session(s, lesson, page=KERNELS)
+    keys = {b.key for b in student.button}
+    assert not keys & {"lesson_prev", "lesson_next", "lesson_end", "lesson_open"}
+    assert "Reveal the answer" not in [e.label for e in student.expander]
+    assert "Your teacher moves the class along" in texts(student)
+    teacher = session(t, lesson, page=KERNELS)
+    assert {"lesson_next", "lesson_end"} <= {b.key for b in teacher.button}
+    assert "Reveal the answer" in [e.label for e in teacher.expander]
+
+
+def test_polls_ask_again_close_and_a_new_step_closes_the_last_one(db):
+    t, s = a_class(db)
+    teacher = session(t, {"lesson": "edges_and_kernels", "step": "1"}, page=KERNELS)
+    teacher.button(key="class_ask_lesson_1").click().run()
+    student = session(s, page=KERNELS)
+    poll_id = db.follow(t["code"]).poll_id
+    student.session_state[f"class_answer_{poll_id}"] = "The same image"
+    student.run()
+    teacher.run()
+    assert "1 answer" in texts(teacher)
+
+    teacher.button(key="class_reask").click().run()  # clear: the same question, no answers yet
+    again = db.follow(t["code"]).poll_id
+    assert again != poll_id and sum(db.poll(t["code"], again).values()) == 0
+    assert "0 answers" in texts(teacher)
+    teacher.button(key="class_close_poll").click().run()
+    student.run()
+    assert db.follow(t["code"]).poll_state == "closed" and not student.get("button_group")
+
+    teacher.button(key="class_ask_lesson_1").click().run()
+    assert db.follow(t["code"]).poll_state == "open"
+    teacher.button(key="lesson_next").click().run()  # a new step: the poll leaves every screen
+    assert db.follow(t["code"]).poll_state == "closed"
+
+
+def test_an_opinion_poll_reveals_the_counts_not_an_answer(db):
+    t, s = a_class(db)
+    teacher = session(t, page=KERNELS)  # first: a teacher who moves to another page closes the poll
+    pid = db.open_poll(t["code"], t["key"], "How sure are you?", ["Very", "A bit"], None)
+    student = session(s, page=KERNELS)
+    student.session_state[f"class_answer_{pid}"] = "A bit"
+    student.run()
+    teacher.run()
+    assert teacher.button(key="class_reveal").label == "Show everyone the counts"
+    teacher.button(key="class_reveal").click().run()
+    student.run()
+    shown = texts(student)
+    assert "How the class answered (1 answer). You said A bit." in shown and "None" not in shown
+
+
+def test_students_see_the_answer_only_after_the_reveal(db):
+    t, s = a_class(db)
+    alone = session({**t}, page=SHAPES)  # the teacher's own page keeps its answer
+    student = session(s, page=SHAPES)
+    assert outputs(student) == ["8 × 14 × 14"]  # no poll: the page shows its answer as always
+    pid = db.open_poll(t["code"], t["key"], "Conv2d: what height comes out?", ["24", "26", "28"], "26")
+    student.run()
+    assert "Your teacher is asking the class" in texts(student) and outputs(student) == []
+    kernels = session(s, page=KERNELS)
+    assert "Your teacher is asking the class" in texts(kernels)
+    assert "Sum of the products" not in [m.label for m in kernels.metric]
+    alone.run()
+    assert "Your teacher is asking" not in texts(alone) and outputs(alone) == ["8 × 14 × 14"]
+    db.reveal_poll(t["code"], t["key"], pid)
+    student.run()
+    assert "Your teacher is asking the class" not in texts(student) and outputs(student) == ["8 × 14 × 14"]
+    assert "The answer: **26**" in texts(student)
