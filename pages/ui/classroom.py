@@ -348,7 +348,7 @@ def teacher_strip() -> None:
     poll = view.poll
     head = f":material/groups: {view.headline}"
     if poll is None or poll.state == "closed":
-        st.caption(head)
+        st.container(key="class_headline").caption(head)
         return
     with st.container(border=True, key="class_poll_live"):
         answers = counted(poll.total, "answer")

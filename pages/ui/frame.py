@@ -110,6 +110,10 @@ PAGES.append(
 )
 PAGE_BY_KEY = {p.key: p for p in PAGES}
 PAGE_BY_URL = {p.url: p for p in PAGES}
+# The browser tab's icon, served by the app (static/, made by scripts/make_favicon.py): a `:material/`
+# page icon is fetched by every browser from a Google host, which fails offline and sends each
+# student's address out of the school.
+FAVICON = "/app/static/favicon.png"
 LESSON_PAGES = ("kernels", "shapes", "builder", "training", "draw")
 
 # Session-state keys shared between pages, with their defaults.
@@ -134,7 +138,7 @@ def frame(page_key: str) -> PageInfo:
     link = read_frame_link()
     st.set_page_config(
         page_title=f"{page.title} · CNN Classroom" if page.key != "home" else "CNN Classroom",
-        page_icon=page.icon,
+        page_icon=FAVICON,
         layout="wide",
         initial_sidebar_state="collapsed" if ss.get("present") else "expanded",
     )

@@ -228,7 +228,8 @@ def test_a_class_session_poll_and_board(server, browser):
         assert teacher.evaluate(NO_RELOAD), "the teacher's page was reloaded"
         cells = board_names(teacher)
         assert HTML_NAME not in cells and "Ada" not in cells  # the Markdown nickname is kept as typed
-        wait_text(teacher, "class_poll_live", rf"3 students in class {code} · 3 runs on the board")
+        # The revealed poll closed when the teacher moved on to Training: the headline stands alone.
+        wait_text(teacher, "class_headline", rf"3 students in class {code} · 3 runs on the board")
         assert_no_exception(teacher)
         screenshot(teacher, "class_teacher_board")
         for pg in students:
