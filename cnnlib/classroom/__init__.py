@@ -20,12 +20,35 @@ the default (one app process); PostgreSQL is the same code when several processe
     store.follow(info.code)              # FollowState(version, link, poll_id, poll_state): poll every 1-2 s
     store.projector(info.code)           # ProjectorView: everything the projector shows, one query
 
+Seats and the class list (schema v3):
+
+    token = store.issue_seat(info.code, "student", student_id=sid)       # keep it in a cookie
+    token = store.issue_seat(info.code, "teacher", teacher_key=info.teacher_key)
+    seat = store.redeem_seat(token)      # Seat(code, role, student_id, nickname, teacher_key, expires_at)
+    store.leave(info.code, sid)          # the student stops counting; runs and answers stay
+    store.students(info.code, info.teacher_key)  # [ClassMember(student_id, nickname, present), ...]
+    store.remove_student(info.code, info.teacher_key, sid)  # with their answers and runs: "Ana"
+    store.lock_class(info.code, info.teacher_key, True)     # no new joins; status().locked
+
 For the pages: open one store per process (`st.cache_resource`; it is thread-safe) and catch
 `ClassError` around every call, showing its message as text. A student page polls
 `follow(code)` every 1-2 s and acts only when `.version` changed (a new link to follow, a poll
 opened, revealed or closed); the projector polls `projector(code)` (one query) every 1-2 s. Keep the
 student id from `join` in the student's session (or link) and the teacher key only in the
 teacher's link; `check_teacher` verifies a teacher link, `nickname` a kept student id.
+
+A seat token keeps a browser's place across a reload and a server restart: after a join (or a
+checked teacher link) the page asks `issue_seat` for one and keeps it (a cookie); a fresh session
+calls `redeem_seat` first and joins only if that raises ClassError (a token that is forged,
+garbled or expired, of a class that ended, of a student who left or was removed: each gives a
+message to show). Tokens are HMAC-SHA256 signed with a secret kept in the database, so every app
+process and a restarted server accept them; the teacher key is never inside one. Counts
+(`status().students`, the projector's headline) are of students present: `leave` takes a student
+out of the count. The teacher's panel lists `students` (each present or not), can `remove_student`
+(their answers and runs go too, and their seat stops working) and `lock_class` (a locked class
+refuses new joins with "Class K7M-Q2R is locked: ask your teacher."; `status().locked` and
+`projector().locked` say so). A nickname that could pass for the teacher or another student (a
+teacher-like word, letters of two look-alike alphabets, stacked accents) is refused on joining.
 
 Every refusal is a `ClassError` (a ValueError) whose message a student or teacher can act on;
 `ClassUnavailable` (a ClassError) means the database cannot be used, and the lesson goes on
@@ -35,12 +58,14 @@ Modules:
 
     store.py       ClassStore: one short transaction per call, errors in plain words
     shared_run.py  the teacher's training run shared for the class to watch (schema v2)
+    seats.py       seat tokens: issue (signed, with the class's expiry) and redeem (schema v3)
+    roster.py      leaving, the teacher's list of students, removing a student, locking (v3)
     sessions.py    classes, students, the teacher and student checks, follow-me
     polls.py       polls: open, answer (upsert), close/reveal, counts
     board.py       the results board and its two rankings
     projector.py   the projector's view as one UNION ALL query
-    records.py     the dataclasses returned (ClassInfo, FollowState, PollInfo, ...)
-    validation.py  nicknames, text, links, run records, polls: checked before any query
+    records.py     the dataclasses returned (ClassInfo, FollowState, PollInfo, Seat, ...)
+    validation.py  nicknames (and look-alikes), text, links, run records, polls: before any query
     codes.py       class codes, teacher keys (hashed, constant-time compare), student ids
     schema.py      the tables, the schema version and the migrations
     engine.py      the database URL, the engines (SQLite WAL / PostgreSQL), errors in words
@@ -56,17 +81,27 @@ from cnnlib.classroom.errors import ClassError, ClassUnavailable
 from cnnlib.classroom.records import (
     BOARD_KEYS,
     POLL_STATES,
+    SEAT_ROLES,
     ClassInfo,
+    ClassMember,
     ClassStatus,
     FollowState,
     PollInfo,
     ProjectorView,
+    Seat,
     counted,
 )
 from cnnlib.classroom.schema import SCHEMA_VERSION
 from cnnlib.classroom.sessions import MAX_STUDENTS
 from cnnlib.classroom.store import DEFAULT_SESSION_HOURS, ENV_HOURS, ClassStore
-from cnnlib.classroom.validation import MAX_LINK, MAX_NICKNAME, MAX_OPTIONS, RECORD_FIELDS
+from cnnlib.classroom.validation import (
+    MAX_LINK,
+    MAX_NICKNAME,
+    MAX_OPTIONS,
+    RECORD_FIELDS,
+    TEACHER_SHORT_WORDS,
+    TEACHER_WORDS,
+)
 
 __all__ = [
     "counted",
@@ -75,6 +110,7 @@ __all__ = [
     "CODE_LENGTH",
     "ClassError",
     "ClassInfo",
+    "ClassMember",
     "ClassStatus",
     "ClassStore",
     "ClassUnavailable",
@@ -92,6 +128,10 @@ __all__ = [
     "ProjectorView",
     "RECORD_FIELDS",
     "SCHEMA_VERSION",
+    "SEAT_ROLES",
+    "Seat",
+    "TEACHER_SHORT_WORDS",
+    "TEACHER_WORDS",
     "default_sqlite_path",
     "format_code",
     "normalize_code",

@@ -22,6 +22,7 @@ from cnnlib.classroom.records import PollInfo
 from cnnlib.classroom.schema import answers, classes, polls, students
 from cnnlib.classroom.sessions import (
     LIFETIME_COLUMNS,
+    PRESENT,
     bump_version,
     check_live,
     live_class,
@@ -106,7 +107,10 @@ def answer(conn: Connection, code: str, poll_id: object, student_id: object, tex
         .select_from(
             classes.outerjoin(
                 polls, and_(polls.c.class_code == classes.c.code, polls.c.id == poll_id)
-            ).outerjoin(students, and_(students.c.class_code == classes.c.code, students.c.id == sid))
+            ).outerjoin(
+                students,
+                and_(students.c.class_code == classes.c.code, students.c.id == sid, PRESENT),
+            )
         )
         .where(classes.c.code == code)
     ).first()

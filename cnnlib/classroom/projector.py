@@ -6,13 +6,14 @@ statement (one round trip to PostgreSQL): a UNION ALL of small indexed selects, 
 
     kind      a         b             c         d        n          m        x          y          z
     class     title     follow_link   -         -        version    poll id  expires_at closed_at  created_at
-    students  -         -             -         -        count      -        -          -
+    students  -         -             -         -        count      -        -          -       (present ones)
     runs      -         -             -         -        count      -        -          -
     poll      question  options JSON  correct   state    -          poll id  -          -
     vote      answer    -             -         -        count      -        -          -
     best/lean nickname  model         link      dataset  params     run id   accuracy   seconds    posted_at
 
-`best` rows are the top runs by accuracy, `lean` the top by accuracy per parameter.
+`best` rows are the top runs by accuracy, `lean` the top by accuracy per parameter. The class row
+also carries a tenth column, `k`: 1 when the class is locked, else 0 (every other branch: NULL).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ from cnnlib.classroom.board import BY_ACCURACY, BY_PER_PARAM, competition_ranks
 from cnnlib.classroom.polls import ordered_counts
 from cnnlib.classroom.records import FollowState, PollInfo, ProjectorView
 from cnnlib.classroom.schema import answers, classes, polls, runs, students
-from cnnlib.classroom.sessions import Lifetime, check_live
+from cnnlib.classroom.sessions import PRESENT, Lifetime, check_live
 
 COLUMNS = {
     "a": Text,
@@ -56,6 +57,7 @@ COLUMNS = {
     "x": Float,
     "y": Float,
     "z": Float,
+    "k": Integer,
 }
 
 
@@ -113,9 +115,12 @@ def projector_query(top: int) -> CompoundSelect:
                 x=classes.c.expires_at,
                 y=classes.c.closed_at,
                 z=classes.c.created_at,
+                k=classes.c.locked,
             )
         ).where(classes.c.code == code),
-        select(*_row("students", n=func.count())).select_from(students).where(students.c.class_code == code),
+        select(*_row("students", n=func.count()))
+        .select_from(students)
+        .where(students.c.class_code == code, PRESENT),
         select(*_row("runs", n=func.count())).select_from(runs).where(runs.c.class_code == code),
         select(
             *_row(
@@ -189,4 +194,5 @@ def projector(conn: Connection, code: str, now: float, top: int = 10) -> Project
         poll=poll,
         best=[_entry(r, "rank", k) for r, k in zip(best, best_ranks, strict=True)],
         lean=[_entry(r, "rank_per_param", k) for r, k in zip(lean, lean_ranks, strict=True)],
+        locked=bool(cls.k),
     )

@@ -5,6 +5,8 @@
     FollowState  the one tiny row students poll every 1-2 s: act only when `version` changes
     PollInfo     a poll: question, options, state, counts in option order, the answer if revealed
     ProjectorView everything the projector shows, read in one query
+    Seat         who a seat token belongs to (a teacher or a student), checked against the database
+    ClassMember  one student on the teacher's list: id, nickname, whether still present
 
 Board entries are plain dicts (the `board()` contract); `BOARD_KEYS` lists their keys.
 """
@@ -12,9 +14,11 @@ Board entries are plain dicts (the `board()` contract); `BOARD_KEYS` lists their
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from cnnlib.classroom.codes import format_code
 
+SEAT_ROLES = ("teacher", "student")
 POLL_STATES = ("open", "closed", "revealed")  # closed: no more answers; revealed: closed + answer shown
 BOARD_KEYS = (
     "rank",  # by accuracy, best first; equal accuracy, equal rank
@@ -64,6 +68,7 @@ class ClassStatus:
     students: int
     runs: int
     follow: FollowState
+    locked: bool = False  # the teacher locked the class: new joins are refused
 
 
 @dataclass(frozen=True)
@@ -96,11 +101,41 @@ class ProjectorView:
     poll: PollInfo | None  # the current poll, or None
     best: list[dict] = field(default_factory=list)  # top board entries by accuracy
     lean: list[dict] = field(default_factory=list)  # top board entries by accuracy per parameter
+    locked: bool = False  # the teacher locked the class: new joins are refused
 
     @property
     def headline(self) -> str:
         """One line for the projector: "12 students in class K7M-Q2R · 1 run on the board"."""
         return f"{counted(self.students, 'student')} in class {format_code(self.code)} · {counted(self.runs, 'run')} on the board"
+
+
+@dataclass(frozen=True, repr=False)
+class Seat:
+    """A redeemed seat token: who this browser is in which class (`ClassStore.redeem_seat`).
+
+    `teacher_key` is None for a student; for a teacher it is unsealed server-side from the database
+    with a wrap value the token carries (the key itself is never in the token). Not shown by repr,
+    so a logged Seat does not leak it.
+    """
+
+    code: str
+    role: str  # "teacher" or "student" (SEAT_ROLES)
+    student_id: str | None
+    nickname: str | None
+    teacher_key: str | None
+    expires_at: float  # when the token stops working (epoch seconds): a cookie's lifetime
+
+    def __repr__(self) -> str:
+        who = self.role if self.nickname is None else f"{self.role} {self.nickname!r}"
+        return f"Seat({who} in {format_code(self.code)}, until {self.expires_at:.0f})"
+
+
+class ClassMember(NamedTuple):
+    """One student on the teacher's list (`ClassStore.students`), in the order they joined."""
+
+    student_id: str
+    nickname: str
+    present: bool  # False once the student left (their runs and answers stay until removed)
 
 
 def counted(n: int, noun: str) -> str:

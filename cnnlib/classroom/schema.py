@@ -5,12 +5,17 @@ Tables (SQLAlchemy Core, the same on SQLite and PostgreSQL; times are UTC epoch 
     classes         code (PK), title, teacher_key_hash, created_at, expires_at, closed_at,
                     version (bumped by every teacher action: students poll this one row),
                     follow_link (the teacher's "follow me" link), current_poll_id,
-                    shared_run, shared_run_at (v2: the teacher's run for everyone to watch)
-    students        id (random, PK), class_code, nickname, nickname_key (unique per class)
+                    shared_run, shared_run_at (v2: the teacher's run for everyone to watch),
+                    locked (v3: no new joins), teacher_key_sealed (v3: the teacher key sealed
+                    for teacher seats, see seats.py: useless without a teacher's seat token)
+    students        id (random, PK), class_code, nickname, nickname_key (unique per class),
+                    joined_at, left_at (v3: set when the student leaves; they no longer count)
     polls           id, class_code, question, options (JSON list), correct, state, created_at
     answers         (poll_id, student_id) PK, answer: one answer per student, replaced on change
     runs            the results board: id, class_code, student_id, accuracy, params, model,
                     link, seconds, dataset, posted_at
+    seat_secret     v3: one row, the HMAC key that signs seat tokens (made on first use, so
+                    every app process and a restarted server accept the same seats)
     schema_version  one row: the schema version this database is at
 
 `ensure_schema(engine)` runs when a store opens: a fresh database gets today's tables at once and
@@ -29,6 +34,7 @@ from collections.abc import Callable
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Connection,
     Engine,
@@ -42,6 +48,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     func,
     inspect,
     select,
@@ -50,7 +57,7 @@ from sqlalchemy import (
 
 from cnnlib.classroom.errors import ClassUnavailable
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 ADVISORY_LOCK_ID = 1_717_170_017  # pg_advisory_xact_lock key for migrations (any constant)
 
 metadata = MetaData()
@@ -69,6 +76,8 @@ classes = Table(
     Column("current_poll_id", Integer),
     Column("shared_run", Text, nullable=False, server_default=""),  # v2: the teacher's run, as JSON
     Column("shared_run_at", Float),  # v2
+    Column("locked", Boolean, nullable=False, server_default=false()),  # v3: new joins refused
+    Column("teacher_key_sealed", String(128)),  # v3: hex, see seats.py (None before the first seat)
 )
 
 students = Table(
@@ -79,6 +88,7 @@ students = Table(
     Column("nickname", String(40), nullable=False),
     Column("nickname_key", String(160), nullable=False),
     Column("joined_at", Float, nullable=False),
+    Column("left_at", Float),  # v3: the student left (their runs and answers stay)
     UniqueConstraint("class_code", "nickname_key", name="uq_students_nickname"),
 )
 
@@ -126,6 +136,14 @@ runs = Table(
     Index("ix_runs_class_accuracy", "class_code", "accuracy"),
 )
 
+seat_secret = Table(
+    "seat_secret",
+    metadata,
+    Column("id", Integer, primary_key=True),  # always 1
+    Column("secret", String(64), nullable=False),  # 32 random bytes, hex
+    Column("created_at", Float, nullable=False),
+)
+
 schema_version = Table(
     "schema_version",
     metadata,
@@ -141,8 +159,17 @@ def _v2_shared_run(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE classes ADD COLUMN shared_run_at FLOAT"))
 
 
+def _v3_seats_and_roster(conn: Connection) -> None:
+    """v3: seat tokens (their secret, the sealed teacher key), leaving, locking a class."""
+    no = "false" if conn.dialect.name == "postgresql" else "0"
+    conn.execute(text(f"ALTER TABLE classes ADD COLUMN locked BOOLEAN NOT NULL DEFAULT {no}"))
+    conn.execute(text("ALTER TABLE classes ADD COLUMN teacher_key_sealed VARCHAR(128)"))
+    conn.execute(text("ALTER TABLE students ADD COLUMN left_at FLOAT"))
+    seat_secret.create(conn)
+
+
 # version -> fn(conn) that takes a database at version - 1 to this version.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _v2_shared_run}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _v2_shared_run, 3: _v3_seats_and_roster}
 
 
 def current_version(conn: Connection) -> int:

@@ -3,7 +3,9 @@
 Each function takes an open SQLAlchemy connection inside the store's transaction and the current
 time (`now`, epoch seconds), so the store decides transactions and the clock, and a test can
 move time. `live_class` loads a class and refuses a wrong, closed or expired code;
-`require_teacher` checks the teacher key (constant-time); `require_student` a student id.
+`require_teacher` checks the teacher key (constant-time); `require_student` a student id (of a
+student who has not left). A locked class refuses joins; `PRESENT` is the filter of students who
+count (joined and not left).
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from cnnlib.classroom.validation import (
     unique_nickname,
 )
 
-MAX_STUDENTS = 500  # per class
+MAX_STUDENTS = 500  # per class, counting the students present (not those who left)
+MAX_JOINS = 4 * MAX_STUDENTS  # per class, counting those who left too (their rows stay)
 PURGE_AFTER_S = 7 * 24 * 3600.0  # classes expired this long ago are deleted with their data
 TEACHER_ONLY = (
     "Only the teacher can {action}: open the class with the teacher link (it carries the teacher key)."
@@ -39,6 +42,15 @@ class Lifetime(NamedTuple):
     created_at: float
     expires_at: float
     closed_at: float | None
+
+
+# The students who count: joined and not left.
+PRESENT = students.c.left_at.is_(None)
+
+
+def locked_message(code: str) -> str:
+    """What a student who tries to join a locked class reads."""
+    return f"Class {format_code(code)} is locked: ask your teacher."
 
 
 # What check_live reads of a class: select these beside what a query needs for itself.
@@ -84,8 +96,8 @@ def require_teacher(row: Row, teacher_key: object, action: str) -> None:
         )
 
 
-def require_student(conn: Connection, code: str, student_id: object) -> Row:
-    """The student row, refused unless `student_id` joined class `code`."""
+def require_student(conn: Connection, code: str, student_id: object, *, present: bool = True) -> Row:
+    """The student row, refused unless `student_id` joined class `code` (and, if `present`, has not left)."""
     row = None
     if isinstance(student_id, str) and len(student_id) <= 64:
         row = conn.execute(
@@ -93,6 +105,8 @@ def require_student(conn: Connection, code: str, student_id: object) -> Row:
         ).first()
     if row is None:
         raise not_in_class(code)
+    if present and row.left_at is not None:
+        raise ClassError(f"You left class {format_code(code)}: join it again with your nickname.")
     return row
 
 
@@ -150,10 +164,17 @@ def close_class(conn: Connection, code: str, teacher_key: object, now: float) ->
 def join(conn: Connection, code: str, nickname: object, now: float) -> tuple[str, str]:
     """Add a student; return (student_id, the nickname as stored, made unique)."""
     name = clean_nickname(nickname)
-    live_class(conn, code, now, lock=True)
-    count = conn.scalar(select(func.count()).select_from(students).where(students.c.class_code == code))
-    if count >= MAX_STUDENTS:
+    row = live_class(conn, code, now, lock=True)
+    if row.locked:
+        raise ClassError(locked_message(code))
+    joined, present = conn.execute(
+        select(func.count(), func.count().filter(PRESENT)).where(students.c.class_code == code)
+    ).one()
+    if present >= MAX_STUDENTS:
         raise ClassError(f"Class {format_code(code)} is full ({MAX_STUDENTS} students).")
+    if joined >= MAX_JOINS:  # students who left still have a row: bound the table
+        raise ClassError(f"Class {format_code(code)} has had {MAX_JOINS:,} joins; start a new class.")
+    # Names of students who left stay taken: their runs are still on the board under that name.
     taken = conn.scalars(select(students.c.nickname_key).where(students.c.class_code == code)).all()
     name = unique_nickname(name, taken)
     student_id = new_student_id()
@@ -200,8 +221,14 @@ def status(conn: Connection, code: str, now: float) -> ClassStatus:
     """A class at a glance."""
     follow = follow_state(conn, code, now)
     row = conn.execute(
-        select(classes.c.title, classes.c.created_at, classes.c.expires_at).where(classes.c.code == code)
+        select(classes.c.title, classes.c.created_at, classes.c.expires_at, classes.c.locked).where(
+            classes.c.code == code
+        )
     ).first()
-    n_students = conn.scalar(select(func.count()).select_from(students).where(students.c.class_code == code))
+    n_students = conn.scalar(
+        select(func.count()).select_from(students).where(students.c.class_code == code, PRESENT)
+    )
     n_runs = conn.scalar(select(func.count()).select_from(runs).where(runs.c.class_code == code))
-    return ClassStatus(code, row.title, row.created_at, row.expires_at, n_students, n_runs, follow)
+    return ClassStatus(
+        code, row.title, row.created_at, row.expires_at, n_students, n_runs, follow, bool(row.locked)
+    )

@@ -22,13 +22,21 @@ from sqlalchemy.engine import URL
 
 from cnnlib.classroom import board as board_ops
 from cnnlib.classroom import polls as poll_ops
-from cnnlib.classroom import sessions
+from cnnlib.classroom import roster, seats, sessions
 from cnnlib.classroom import shared_run as shared_run_ops
 from cnnlib.classroom.codes import new_teacher_key, normalize_code
 from cnnlib.classroom.engine import database_error, describe, make_engines, resolve_url
 from cnnlib.classroom.errors import ClassError, ClassUnavailable
 from cnnlib.classroom.projector import projector as projector_view
-from cnnlib.classroom.records import ClassInfo, ClassStatus, FollowState, PollInfo, ProjectorView
+from cnnlib.classroom.records import (
+    ClassInfo,
+    ClassMember,
+    ClassStatus,
+    FollowState,
+    PollInfo,
+    ProjectorView,
+    Seat,
+)
 from cnnlib.classroom.schema import ensure_schema
 
 ENV_HOURS = "CNN_CLASSROOM_SESSION_HOURS"
@@ -63,6 +71,7 @@ class ClassStore:
     store.post_run(info.code, sid, {"accuracy": 0.97, "params": 21_840, "link": "/training?lr=0.01"})
     store.board(info.code)                             # [{"rank": 1, "nickname": "Ana", ...}]
     store.projector(info.code)                         # everything the projector shows, one query
+    seat = store.redeem_seat(store.issue_seat(info.code, "student", student_id=sid))  # after a reload
     """
 
     RETRY_AFTER_S = 5.0  # how long a store that found the database down answers "unavailable" at once
@@ -194,6 +203,44 @@ class ClassStore:
         """The stored nickname of a student; ClassError if the id is not in the class."""
         code = normalize_code(code)
         return self._run(False, lambda c, now: sessions.student_name(c, code, student_id, now))
+
+    def leave(self, code: str, student_id: str) -> None:
+        """A student leaves: they stop counting; their runs and answers stay; their seat stops working."""
+        code = normalize_code(code)
+        self._run(True, lambda c, now: roster.leave(c, code, student_id, now))
+
+    # -- seats: a browser keeps its place across reloads and restarts --------------------------
+
+    def issue_seat(
+        self, code: str, role: str, *, student_id: str | None = None, teacher_key: str | None = None
+    ) -> str:
+        """A signed seat token (URL- and cookie-safe) for the teacher (with the teacher key) or a student."""
+        code = normalize_code(code)
+        hours = self.session_hours
+        return self._run(
+            True, lambda c, now: seats.issue_seat(c, code, role, student_id, teacher_key, now, hours)
+        )
+
+    def redeem_seat(self, token: str) -> Seat:
+        """Who a seat token belongs to, if it still works; ClassError in plain words if not."""
+        return self._run(False, lambda c, now: seats.redeem_seat(c, token, now))
+
+    # -- the teacher's list of students ----------------------------------------------------------
+
+    def students(self, code: str, teacher_key: str) -> list[ClassMember]:
+        """Every student who joined, in joining order: (student_id, nickname, present) (teacher only)."""
+        code = normalize_code(code)
+        return self._run(False, lambda c, now: roster.members(c, code, teacher_key, now))
+
+    def remove_student(self, code: str, teacher_key: str, student_id: str) -> str:
+        """Remove a student with their poll answers and board runs (teacher only); return their nickname."""
+        code = normalize_code(code)
+        return self._run(True, lambda c, now: roster.remove_student(c, code, teacher_key, student_id, now))
+
+    def lock_class(self, code: str, teacher_key: str, locked: bool) -> None:
+        """Lock (refuse new joins) or unlock the class (teacher only); seats already issued still work."""
+        code = normalize_code(code)
+        self._run(True, lambda c, now: roster.lock_class(c, code, teacher_key, locked, now))
 
     # -- follow the teacher --------------------------------------------------------------------
 

@@ -5,9 +5,30 @@ Text is stored and returned as plain text (pages render it as text, never as HTM
 characters, bidi controls (U+202A-E, U+2066-9, U+200E/F), zero-width marks (U+200B-D, U+2060,
 U+FEFF) and other invisible characters, collapses runs of spaces, and caps the length. Nicknames
 are stricter (`clean_nickname`): letters, digits, marks, spaces, emoji and - _ . ' only, so markup
-such as `<b>` is refused with a message instead of stored. `unique_nickname` turns a second "Ana"
-into "Ana 2" (case-insensitively). `clean_record` checks a training run before it is posted
-(accuracy finite in [0, 1], parameter count an integer > 0, bounded strings, a relative link),
+such as `<b>` is refused with a message instead of stored; and a nickname must not pass for someone
+else (`check_identity`):
+
+- no Zalgo: at most 2 generic combining marks (named "COMBINING ...": accents that fit any
+  letter) in a row, and at most 4 marks of any kind (scripts that write vowels as marks, such as
+  Hindi's "ज़िंदगी", stack 3). After NFKC an accented letter such as "é" is one character, no mark.
+- not teacher-like (TEACHER_WORDS, English as the app is): a word that is or contains "teacher",
+  "instructor", "professor", "lecturer", "administrator" or "moderator", a word that is "prof",
+  "tutor" or "admin" (so "Profit" and "Badminton" pass), or a whole name that reads as one of them
+  once spaces and digits go ("T e a c h e r", "the teacher 2"); compared on a look-alike skeleton
+  (`lookalike_skeleton`: accents dropped, LOOKALIKES' Cyrillic, Greek and Cherokee letters and
+  Latin small capitals read as the Latin letter they look like, case folded), so "Тeacher" with a
+  Cyrillic Т, "ᴛᴇᴀᴄʜᴇʀ" or "TEÁCHER" are refused too. Words in other languages ("Lehrer") are not.
+- one alphabet: letters of at most one of LOOKALIKE_SCRIPTS (Latin, Cyrillic, Greek, Armenian,
+  Cherokee), whose letters are confused with each other; "Ana" with a Cyrillic а is refused. Other
+  scripts mix freely (Japanese uses three; "Ana 陈" is fine), as in the "highly restrictive" level
+  of Unicode's UTS #39. `unicodedata` has no script property, and this needs no package for one:
+  after NFKC, the Unicode name of a letter of these five scripts starts with the script's name
+  ("CYRILLIC SMALL LETTER A"; checked against the `regex` package's Script property over every
+  letter NFKC keeps: the same but for 7 rare turned or modifier Latin letters, left unclassified).
+
+`unique_nickname` turns a second "Ana" into "Ana 2" (case-insensitively). `clean_record` checks a
+training run before it is posted (accuracy finite in [0, 1], parameter count an integer > 0,
+bounded strings, a relative link),
 `clean_poll` a poll's question and options, `clean_link` the settings or follow-me link.
 Every refusal raises ClassError with a message a student or teacher can act on.
 """
@@ -41,6 +62,29 @@ _REMOVED = {"Cc", "Cf", "Cs", "Co", "Cn"}
 _INVISIBLE = {"\u115f", "\u1160", "\u3164", "\uffa0", "\u2800"}
 _SPACES = re.compile(r"\s+")
 _LINK_OK = re.compile(r"[!-~]*")  # printable ASCII, no spaces: an already-encoded URL
+MAX_STACKED_ACCENTS = 2  # generic combining marks ("COMBINING ...") in a row: more is Zalgo text
+MAX_MARKS_IN_A_ROW = 4  # any combining marks in a row (vowel signs, Hebrew points)
+# Teacher-like words: refused inside any word (long ones) or as a whole word (short ones, which
+# are parts of ordinary words: "Profit", "Tutorial", "Badminton").
+TEACHER_WORDS = ("teacher", "instructor", "professor", "lecturer", "administrator", "moderator")
+TEACHER_SHORT_WORDS = ("prof", "tutor", "admin")
+TEACHER_TITLES = ("the", "your", "our", "mr", "mrs", "ms", "miss", "dr", "sir")  # "the teacher"
+LOOKALIKE_SCRIPTS = ("LATIN", "CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE")  # as letter names begin
+# Letters that look like a Latin letter (a small part of Unicode's confusables list). Looked up as
+# typed, then case folded: Greek capitals first (Η looks like H, its small η like n).
+LOOKALIKES = {
+    **dict(zip("ΑΒΕΖΗΙΚΜΝΟΡΤΥΧϹ", "abezhikmnoptyxc", strict=True)),  # Greek capitals
+    **dict(zip("αβεικνορτυχηϲ", "abeikvoptuxnc", strict=True)),  # Greek small letters
+    **dict(zip("аеорсухіјѕһԁӏԛԝвкмнтгп", "aeopcyxijshdlqwbkmhtrn", strict=True)),  # Cyrillic (folded)
+    **dict(zip("օոսհ", "onuh", strict=True)),  # Armenian (folded)
+    # Cherokee capitals (case folding turns Cherokee small letters into these)
+    **dict(zip("ᎠᎡᎢᎥᎪᎫᎬᎳᎷᎻᏀᏃᏙᏚᏞᏟᏢᏦᏴ", "drtiajewmhgzvslcpkb", strict=True)),
+}
+_LATIN_NAME = re.compile(r"LATIN (?:SMALL |CAPITAL )?LETTER (?:SMALL CAPITAL )?([A-Z])\b")
+_WORD_WORDS = "|".join(TEACHER_WORDS)
+_SHORT_WORDS = "|".join(TEACHER_SHORT_WORDS)
+_TEACHER_WORD = re.compile(rf"(?:\w*(?:{_WORD_WORDS})\w*|(?:{_SHORT_WORDS})s?)")
+_TEACHER_NAME = re.compile(rf"(?:{'|'.join(TEACHER_TITLES)})?(?:{_WORD_WORDS}|{_SHORT_WORDS})s?")
 RECORD_FIELDS = ("accuracy", "params", "model", "link", "seconds", "dataset")
 
 
@@ -89,7 +133,84 @@ def clean_nickname(value: object) -> str:
         )
     if not any(unicodedata.category(ch)[0] in "LNS" for ch in name):
         raise ClassError("A nickname needs at least one letter, digit or emoji.")
+    check_identity(name)
     return name
+
+
+def lookalike_skeleton(word: str) -> str:
+    """The lower-case letters `word` looks like: accents dropped, look-alikes read as Latin.
+
+    'Тeacher' (Cyrillic Т), 'ᴛᴇᴀᴄʜᴇʀ' (small capitals) and 'TEÁCHER' all give 'teacher'.
+    Characters that are not letters are dropped.
+    """
+    out = []
+    for ch in unicodedata.normalize("NFKD", word):
+        if unicodedata.category(ch)[0] == "M":
+            continue
+        for c in LOOKALIKES.get(ch) or ch.casefold():
+            c = LOOKALIKES.get(c, c)
+            if not c.isascii():
+                latin = _LATIN_NAME.match(unicodedata.name(c, ""))
+                c = latin.group(1).lower() if latin else c
+            if c.isalpha():
+                out.append(c)
+    return "".join(out)
+
+
+def letter_script(ch: str) -> str | None:
+    """Which of LOOKALIKE_SCRIPTS a letter belongs to ("CYRILLIC" for "а"); None for anything else."""
+    if unicodedata.category(ch)[0] != "L":
+        return None
+    script = unicodedata.name(ch, "").partition(" ")[0]
+    return script if script in LOOKALIKE_SCRIPTS else None
+
+
+def _longest_mark_runs(name: str) -> tuple[int, int]:
+    """The longest runs of generic combining marks, and of any marks, in a row."""
+    accents = marks = longest_accents = longest_marks = 0
+    for ch in name:
+        is_mark = unicodedata.category(ch)[0] == "M"
+        marks = marks + 1 if is_mark else 0
+        accents = accents + 1 if is_mark and unicodedata.name(ch, "").startswith("COMBINING ") else 0
+        longest_accents, longest_marks = max(longest_accents, accents), max(longest_marks, marks)
+    return longest_accents, longest_marks
+
+
+def _words(name: str) -> list[str]:
+    """The runs of letters (with their marks) in `name`: spaces, digits and punctuation split them."""
+    words, current = [], []
+    for ch in name:
+        if unicodedata.category(ch)[0] in "LM":
+            current.append(ch)
+        elif current:
+            words.append("".join(current))
+            current = []
+    return [*words, "".join(current)] if current else words
+
+
+def check_identity(name: str) -> None:
+    """Refuse a nickname that could pass for someone else (see the module docstring)."""
+    accents, marks = _longest_mark_runs(name)
+    if accents > MAX_STACKED_ACCENTS or marks > MAX_MARKS_IN_A_ROW:
+        most, found = (
+            (MAX_STACKED_ACCENTS, accents) if accents > MAX_STACKED_ACCENTS else (MAX_MARKS_IN_A_ROW, marks)
+        )
+        raise ClassError(
+            f"A nickname can stack at most {most} accents or marks on one letter (this one stacks "
+            f"{found}): stacked marks spill over other names on the screen."
+        )
+    words = [w for w in (lookalike_skeleton(w) for w in _words(name)) if w]
+    if _TEACHER_NAME.fullmatch("".join(words)) or any(_TEACHER_WORD.fullmatch(w) for w in words):
+        raise ClassError(
+            f"The nickname {name!r} could pass for the teacher: pick a name of your own (not teacher, "
+            "instructor, professor, tutor or admin)."
+        )
+    scripts = sorted({letter_script(ch) for ch in name} - {None}, key=LOOKALIKE_SCRIPTS.index)
+    if len(scripts) > 1:
+        raise ClassError(
+            f"A nickname cannot mix {' and '.join(s.title() for s in scripts)} letters: look-alike letters (a Cyrillic а "
+            "for a Latin a) could pass for another name. Type it in one alphabet."
+        )
 
 
 def nickname_key(name: str) -> str:

@@ -3,16 +3,17 @@
 `pg_cluster` starts one PostgreSQL cluster for the test session (skipped with a one-line reason
 where it cannot start); `store_url` is a fresh empty database per test, once per backend;
 `store` a ClassStore opened on it; `clock` a settable clock the store reads its time from.
-`dump(url)` reads every table, so a test can check that a refused request wrote nothing.
+`dump(url)` reads every table, so a test can check that a refused request wrote nothing;
+`old_database(url, version)` makes the tables as an older schema version left them.
 """
 
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine, select, text
 
 from cnnlib.classroom import ClassStore
-from cnnlib.classroom.schema import metadata
+from cnnlib.classroom.schema import metadata, schema_version
 from tests.classroom.pgcluster import PgCluster, unavailable_reason
 from tests.classroom.scaleout import scaleout_stack  # noqa: F401 - the fixture, for this folder's tests
 
@@ -75,5 +76,33 @@ def dump(url: str) -> dict[str, list[tuple]]:
                 t.name: sorted(tuple(map(str, row)) for row in conn.execute(select(t)))
                 for t in metadata.sorted_tables
             }
+    finally:
+        engine.dispose()
+
+
+# What each schema version added, undone newest first to rebuild an older database.
+UNDO = {
+    3: [
+        "DROP TABLE seat_secret",
+        "ALTER TABLE classes DROP COLUMN locked",
+        "ALTER TABLE classes DROP COLUMN teacher_key_sealed",
+        "ALTER TABLE students DROP COLUMN left_at",
+    ],
+    2: ["ALTER TABLE classes DROP COLUMN shared_run", "ALTER TABLE classes DROP COLUMN shared_run_at"],
+}
+
+
+def old_database(url: str, version: int) -> None:
+    """Create the class tables as schema `version` (1 or more) left them, stamped `version`."""
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            metadata.create_all(conn)
+            for undone in sorted(UNDO, reverse=True):
+                if undone > version:
+                    for statement in UNDO[undone]:
+                        conn.execute(text(statement))
+            conn.execute(schema_version.delete())
+            conn.execute(schema_version.insert().values(id=1, version=version, migrated_at=0.0))
     finally:
         engine.dispose()

@@ -17,7 +17,7 @@ from cnnlib.classroom import (
     format_code,
 )
 from cnnlib.classroom import schema as schema_mod
-from tests.classroom.conftest import dump
+from tests.classroom.conftest import dump, old_database
 
 RUN = {"accuracy": 0.9, "params": 1000, "model": "TinyCNN", "link": "/training?lr=0.01", "seconds": 3.5}
 
@@ -252,35 +252,33 @@ def test_a_restart_keeps_everything(store_url, clock):
 
 def test_the_schema_is_versioned_and_a_migration_runs_once(store, store_url, monkeypatch):
     writer = store._writer
+    now, nxt = schema_mod.SCHEMA_VERSION, schema_mod.SCHEMA_VERSION + 1
     with writer.connect() as conn:
-        assert schema_mod.current_version(conn) == schema_mod.SCHEMA_VERSION == 2
+        assert schema_mod.current_version(conn) == now == 3
     calls = []
 
     def add_note(conn):
         calls.append(1)
         conn.execute(text("ALTER TABLE classes ADD COLUMN note VARCHAR(40)"))
 
-    monkeypatch.setitem(schema_mod.MIGRATIONS, 3, add_note)
-    assert schema_mod.ensure_schema(writer, latest=3) == 2
-    assert schema_mod.ensure_schema(writer, latest=3) == 3
+    monkeypatch.setitem(schema_mod.MIGRATIONS, nxt, add_note)
+    assert schema_mod.ensure_schema(writer, latest=nxt) == now
+    assert schema_mod.ensure_schema(writer, latest=nxt) == nxt
     assert calls == [1]
     with writer.connect() as conn:
         assert "note" in {c["name"] for c in inspect(conn).get_columns("classes")}
     # A database newer than the code is refused, not touched.
-    with pytest.raises(ClassUnavailable, match="schema version 3, newer than this app"):
+    with pytest.raises(ClassUnavailable, match=f"schema version {nxt}, newer than this app"):
         ClassStore.open(store_url)
 
 
-def test_a_version_1_database_migrates_to_version_2_keeping_its_classes(store_url, clock):
+def test_a_version_1_database_migrates_to_the_latest_keeping_its_classes(store_url, clock):
     """A database as v1 left it (no shared-run columns, stamped 1) gets the v2 columns and keeps its rows."""
     from sqlalchemy import create_engine
 
+    old_database(store_url, 1)
     engine = create_engine(store_url)
     with engine.begin() as conn:
-        schema_mod.metadata.create_all(conn)
-        conn.execute(text("ALTER TABLE classes DROP COLUMN shared_run"))
-        conn.execute(text("ALTER TABLE classes DROP COLUMN shared_run_at"))
-        conn.execute(schema_mod.schema_version.insert().values(id=1, version=1, migrated_at=0.0))
         conn.execute(
             text(
                 "INSERT INTO classes (code, title, teacher_key_hash, created_at, expires_at, version, follow_link) "
@@ -293,7 +291,7 @@ def test_a_version_1_database_migrates_to_version_2_keeping_its_classes(store_ur
     try:
         assert store.status("KXMQ2R").title == "Old" and store.shared_run("KXMQ2R") is None
         with store._writer.connect() as conn:
-            assert schema_mod.current_version(conn) == 2
+            assert schema_mod.current_version(conn) == schema_mod.SCHEMA_VERSION
     finally:
         store.close()
 

@@ -12,6 +12,7 @@ from cnnlib.classroom import CODE_ALPHABET, CODE_LENGTH, ClassError, format_code
 from cnnlib.classroom.board import competition_ranks
 from cnnlib.classroom.codes import hash_key, key_matches, new_class_code, new_student_id, new_teacher_key
 from cnnlib.classroom.validation import (
+    LOOKALIKES,
     MAX_NICKNAME,
     clean_answer,
     clean_link,
@@ -19,6 +20,7 @@ from cnnlib.classroom.validation import (
     clean_poll,
     clean_record,
     clean_text,
+    lookalike_skeleton,
     unique_nickname,
 )
 
@@ -102,6 +104,94 @@ def test_nicknames_are_plain_visible_text(raw, stored):
 def test_bad_nicknames_are_refused_with_a_message(raw, message):
     with pytest.raises(ClassError, match=message):
         clean_nickname(raw)
+
+
+TEACHER_LIKE = [
+    "Teacher",
+    "teacher 2",
+    "TEACHER",
+    "Тeacher",  # Cyrillic Т
+    "Teаcher",  # Cyrillic а
+    "Τeacher",  # Greek Τ
+    "T e a c h e r",
+    "T.e.a.c.h.e.r",
+    "the teacher",
+    "Mr Teacher",
+    "Ana the Teacher",
+    "TeacherAna",
+    "Teachers",
+    "TEÁCHER",
+    "ᴛᴇᴀᴄʜᴇʀ",  # Latin small capitals
+    "𝐓𝐞𝐚𝐜𝐡𝐞𝐫",  # mathematical bold (NFKC: Teacher)
+    "ᎢᎬᎪᏟᎻᎬᎡ",  # Cherokee look-alikes, one script
+    "Instructor",
+    "Professor X",
+    "Prof",
+    "Prof. Ana",
+    "the prof",
+    "Tutor",
+    "Admin",
+    "Moderator",
+    "Lecturer 1",
+]
+
+
+@pytest.mark.parametrize("raw", TEACHER_LIKE)
+def test_nicknames_that_pass_for_the_teacher_are_refused(raw):
+    with pytest.raises(ClassError, match="could pass for the teacher: pick a name of your own"):
+        clean_nickname(raw)
+
+
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        ("Аna", "cannot mix Latin and Cyrillic letters"),  # Cyrillic А
+        ("Anna Мария", "cannot mix Latin and Cyrillic letters"),
+        ("Αna", "cannot mix Latin and Greek letters"),  # Greek Α
+        ("Мαрия", "cannot mix Cyrillic and Greek letters"),  # Greek α
+        ("Ꭺna", "cannot mix Latin and Cherokee letters"),
+        ("Ana̶̷̸", "at most 2 accents or marks on one letter .this one stacks 3"),
+        ("Z͓͔͕͑͒a͖lgo", "this one stacks 5"),
+        ("निंंंं", "at most 4 accents or marks"),  # Devanagari marks, 5
+    ],
+)
+def test_look_alike_and_zalgo_nicknames_are_refused_with_why(raw, message):
+    with pytest.raises(ClassError, match=message):
+        clean_nickname(raw)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "Анна",  # Cyrillic
+        "陈",
+        "Zoë",
+        "Zoë",  # decomposed: NFKC makes it Zoë
+        "José",
+        "Αλέξανδρος",  # Greek
+        "Հայկ",  # Armenian
+        "ज़िंदगी",  # Hindi: three marks in a row (nukta, vowel sign, anusvara)
+        "さくら 桜",  # Japanese: Hiragana and Han
+        "Ana 陈",  # Latin with Han
+        "Profit",
+        "Badminton",
+        "Tutorial",
+        "Kate Acher",
+        "Preacher",
+        "Lehrer",
+        "Aná̂",  # two accents: fine
+        "1️⃣ 🚀",  # keycap emoji: two marks
+    ],
+)
+def test_single_script_and_ordinary_nicknames_are_kept(raw):
+    assert clean_nickname(raw)
+
+
+def test_the_lookalike_skeleton_reads_lookalikes_as_latin():
+    assert lookalike_skeleton("Тeаcher") == lookalike_skeleton("ᴛᴇᴀᴄʜᴇʀ") == "teacher"
+    assert lookalike_skeleton("José 2!") == "jose"
+    assert all(len(v) == 1 and v.isascii() and v.isalpha() for v in LOOKALIKES.values())
+    assert all(not k.isascii() for k in LOOKALIKES)
 
 
 def test_duplicates_are_made_unique_case_insensitively_within_the_cap():
