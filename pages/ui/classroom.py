@@ -21,6 +21,7 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from cnnlib.classroom import ClassError, ClassStore, ClassUnavailable, PollInfo, counted, format_code
+from pages.ui import seat
 from pages.ui.share import page_link_url
 
 STUDENT_EVERY_S = 2.0
@@ -78,8 +79,54 @@ def split_link(link: str) -> tuple[str, dict[str, str]]:
 # ----------------------------------------------------------------------------- joining
 
 
+def restore_seat(frame: dict) -> None:
+    """A new session (a reload, a dropped connection, a restarted server): the browser's seat brings
+    this person back as who they were, unless the link names another class (a new class's QR code)."""
+    if member() is not None or ss.get("seat_checked"):
+        return
+    ss["seat_checked"] = True
+    token = seat.browser_token()
+    if not token:
+        return
+    s = store()
+    if s is None:
+        return
+    try:
+        found = s.redeem_seat(token)
+    except ClassError as err:
+        seat.keep(None)  # gone for good: the browser forgets it
+        ss["class_notice"] = f"{err} Join again with the class code." if "not valid" not in str(err) else None
+        return
+    if frame.get("class") and frame["class"].replace("-", "").upper() != found.code:
+        return  # a link to another class: its join form, this seat stays in the browser
+    if found.role == "teacher":
+        ss["class"] = {"code": found.code, "role": "teacher", "key": found.teacher_key, "lead": True}
+    else:
+        name = found.nickname or ""
+        ss["class"] = {
+            "code": found.code,
+            "role": "student",
+            "sid": found.student_id,
+            "name": name,
+            "auto": False,
+        }
+    ss["seat_token"] = token
+
+
+def keep_seat(s: ClassStore, role: str, **who: str) -> None:
+    """Ask the browser to keep this session's seat (a failure only costs the seat, never the class)."""
+    m = member()
+    if m is None:
+        return
+    try:
+        seat.keep(s.issue_seat(m["code"], role, **who))
+    except ClassError as err:
+        ss["class_notice"] = f"This browser could not keep your seat: {err}"
+
+
 def adopt_link(frame: dict) -> None:
     """Called by the frame with the link's frame keys: a teacher link makes this session the teacher."""
+    restore_seat(frame)
     code_in, key_in = frame.get("class"), frame.get("key")
     m = member()
     if code_in and key_in and not (m and m.get("role") == "teacher" and m["code"] == code_in):
@@ -92,13 +139,23 @@ def adopt_link(frame: dict) -> None:
             ss["class_notice"] = str(err)
             return
         ss["class"] = {"code": code_in, "role": "teacher", "key": key_in, "lead": True}
+        keep_seat(s, "teacher", teacher_key=key_in)  # the key leaves the address bar for a signed seat
     elif code_in and not m:
         ss["class_invite"] = code_in  # the join form is filled in; joining needs a nickname
 
 
-def leave() -> None:
-    ss.pop("class", None)
+def leave(tell_store: bool = False) -> None:
+    """Forget the class in this session and this browser; `tell_store`: a student leaving frees the seat."""
+    m = ss.pop("class", None)
     ss.pop("class_invite", None)
+    seat.keep(None)
+    if tell_store and m and m.get("role") == "student":
+        s = store()
+        try:
+            if s is not None:
+                s.leave(m["code"], m["sid"])
+        except ClassError:
+            pass  # already gone (ended, removed): nothing to free
 
 
 def panel(url_name: str) -> None:
@@ -112,6 +169,7 @@ def panel(url_name: str) -> None:
         st.markdown(f"**You teach class `{format_code(m['code'])}`.** Students join with this code.")
         st.toggle("Students follow my page", key="class_lead", value=m.get("lead", True),
                   on_change=lambda: m.update(lead=ss["class_lead"]))  # fmt: skip
+        roster(s, m)
         teacher_link = page_link_url(url_name, {"class": m["code"], "key": m["key"]})
         with st.expander("Your teacher link (keep it private)"):
             st.code(teacher_link, language=None, wrap_lines=True)
@@ -133,8 +191,44 @@ def panel(url_name: str) -> None:
         st.toggle("Follow the teacher without asking", key="class_auto", value=m.get("auto", False),
                   on_change=lambda: m.update(auto=ss["class_auto"]))  # fmt: skip
         if st.button("Leave the class", key="class_leave", icon=":material/logout:"):
-            leave()
+            leave(tell_store=True)
             st.rerun()
+
+
+def roster(s: ClassStore | None, m: dict) -> None:
+    """The teacher's list of students (remove one, with their answers and runs) and the class lock."""
+    if s is None:
+        return
+    try:
+        people = [p for p in s.students(m["code"], m["key"]) if p.present]
+        locked = s.status(m["code"]).locked
+    except ClassError as err:
+        fail(err)
+        return
+    if st.toggle("Lock the class (no new joins)", value=locked, key="class_lock"):
+        if not locked:
+            teacher_call(lambda: s.lock_class(m["code"], m["key"], True), "Class locked: no new joins.")
+    elif locked:
+        teacher_call(lambda: s.lock_class(m["code"], m["key"], False), "Class open to new joins again.")
+    with st.expander(f"Students ({len(people)})", icon=":material/group:"):
+        if not people:
+            st.caption("Nobody has joined yet.")
+        for p in people:
+            row = st.container(horizontal=True, vertical_alignment="center")
+            row.markdown(as_typed(p.nickname), width="stretch")
+            if row.button("Remove", key=f"class_remove_{p.student_id}", type="tertiary",
+                          help="Remove this student, their answers and their runs"):  # fmt: skip
+                teacher_call(lambda sid=p.student_id: s.remove_student(m["code"], m["key"], sid),
+                             f"Removed {p.nickname}.")  # fmt: skip
+                st.rerun()
+
+
+def teacher_call(action: Callable[[], object], done: str) -> None:
+    try:
+        action()
+        st.toast(done)
+    except ClassError as err:
+        fail(err)
 
 
 def _join_or_start() -> None:
@@ -193,6 +287,7 @@ def _join(code_in: str, name: str) -> None:
         return
     ss["class"] = {"code": code_, "role": "student", "sid": sid, "name": stored, "auto": False}
     ss.pop("class_invite", None)
+    keep_seat(s, "student", student_id=sid)
     st.rerun()
 
 
@@ -206,6 +301,7 @@ def _start(title: str) -> None:
         fail(err)
         return
     ss["class"] = {"code": info.code, "role": "teacher", "key": info.teacher_key, "lead": True}
+    keep_seat(s, "teacher", teacher_key=info.teacher_key)
     st.rerun()
 
 
@@ -247,11 +343,14 @@ def student_strip(here: str, go: Callable[[str, dict[str, str]], None]) -> None:
         return
     try:
         state = s.follow(m["code"])
-    except ClassError as err:
-        fail(err)
-        if "ended" in str(err) or "expired" in str(err) or "not a class" in str(err):
-            leave()
+        s.nickname(m["code"], m["sid"])  # still in the class (not removed by the teacher)
+    except ClassUnavailable as err:
+        fail(err)  # the database is away for now: the seat stays
         return
+    except ClassError as err:
+        ss["class_notice"] = str(err)
+        leave()  # ended, expired or removed: back to the lessons, said once at the top
+        st.rerun()
     hiding = poll_open_for_students()
     ss["class_follow_state"] = state
     if hiding != poll_open_for_students():

@@ -30,6 +30,7 @@ from pages.ui import (
     admission,  # noqa: E402
     batching,  # noqa: E402
     classroom,  # noqa: E402
+    seat,  # noqa: E402
     widget_state,  # noqa: E402
 )
 from pages.ui.glossary import render_glossary  # noqa: E402
@@ -114,6 +115,7 @@ PAGE_BY_URL = {p.url: p for p in PAGES}
 # page icon is fetched by every browser from a Google host, which fails offline and sends each
 # student's address out of the school.
 FAVICON = "/app/static/favicon.png"
+PRESENT = "cc_present"  # the projector view's truth (the toggle's own key can be dropped on a page switch)
 LESSON_PAGES = ("kernels", "shapes", "builder", "training", "draw")
 
 # Session-state keys shared between pages, with their defaults.
@@ -132,9 +134,10 @@ def frame(page_key: str) -> PageInfo:
     page = PAGE_BY_KEY[page_key]
     ss = st.session_state
     ss["page_url"] = page.url
-    # The projector toggle is drawn on every page, but Streamlit forgets a widget's value when the
-    # page changes; written back as the session's own value, it keeps across pages.
-    ss["present"] = bool(ss.get("present", False))
+    # The projector toggle is drawn on every page, but Streamlit drops a widget's value on some page
+    # switches (Training -> Class board: the toggle came back off). The session's own key PRESENT is
+    # the truth; the widget is set from it on every run and writes it back when clicked.
+    ss["present"] = bool(ss.get(PRESENT, False))
     link = read_frame_link()
     st.set_page_config(
         page_title=f"{page.title} · CNN Classroom" if page.key != "home" else "CNN Classroom",
@@ -145,8 +148,8 @@ def frame(page_key: str) -> PageInfo:
     for key, value in DEFAULTS.items():
         if key not in ss:
             ss[key] = copy.deepcopy(value)  # never share a mutable default between sessions
-    if "class" in link or ss.get("class"):
-        classroom.adopt_link(link)
+    if "class" in link or ss.get("class") or not ss.get("seat_checked"):
+        classroom.adopt_link(link)  # a teacher link, a class invite, or this browser's seat
     keep = frame_keys()
     if ss.get("present"):
         st.html(PROJECTOR_CSS)
@@ -168,6 +171,7 @@ def frame(page_key: str) -> PageInfo:
         classroom.live(classroom.app_link(page.url, url_params()), go)
     elif ss.get("class_invite"):
         classroom.invite()
+    seat.sync()  # the browser keeps this session's class seat (a cookie), or forgets it
     prepay_model_summaries()  # once per process, in the background, after a lesson page loaded torch
     return page
 
@@ -186,7 +190,7 @@ def read_frame_link() -> dict:
         ss["frame_notice"] = parsed.message("this link's classroom settings")
     ss["frame_written"] = mine
     if "present" in values:
-        ss["present"] = values["present"]
+        ss["present"] = ss[PRESENT] = values["present"]
     if "lesson" in values:
         ss["lesson"] = values["lesson"]
         ss["step"] = values.get("step", 1)
@@ -225,7 +229,8 @@ def tools(page: PageInfo) -> None:
     if row.button("Share", icon=":material/qr_code_2:", key="frame_share",
                     help="This page as it is now: a link and a QR code to scan"):  # fmt: skip
         share_dialog(page.url)
-    row.toggle("Projector", key="present", help="Large type for the back of the room (present=1 in links)")
+    row.toggle("Projector", key="present", help="Large type for the back of the room (present=1 in links)",
+               on_change=lambda: ss.__setitem__(PRESENT, bool(ss["present"])))  # fmt: skip
     label = f"Class {format_code(ss['class']['code'])}" if ss.get("class") else "Lesson & class"
     with st.popover(
         label, icon=":material/groups:", width="stretch", key="frame_class", on_change="rerun"

@@ -157,3 +157,105 @@ def test_students_see_the_answer_only_after_the_reveal(db):
     student.run()
     assert "Your teacher is asking the class" not in texts(student) and outputs(student) == ["8 × 14 × 14"]
     assert "The answer: **26**" in texts(student)
+
+
+# ------------------------------------------------------------------------------- seats
+
+
+def join_in_browser(db: ClassStore, code: str, name: str) -> AppTest:
+    """A student joins from the class link's invite form, as in a browser."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.query_params["class"] = code
+    at.run()
+    at.text_input(key="class_invite_name").input(name)
+    at.button(key="class_invite_submit").click().run()
+    assert not at.exception and at.session_state["class"]["name"] == name
+    return at
+
+
+def reloaded(monkeypatch, token: str, params: dict | None = None, page: str | None = None) -> AppTest:
+    """A new session of the same browser: its cookie carries the seat token."""
+    from pages.ui import seat
+
+    monkeypatch.setattr(seat, "browser_token", lambda: token)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    for k, v in (params or {}).items():
+        at.query_params[k] = v
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_a_reload_and_a_restart_keep_each_seat_and_the_count(db, monkeypatch):
+    from pages.ui import classroom
+
+    info = db.create_class("Seats")
+    teacher = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    teacher.query_params["class"], teacher.query_params["key"] = (
+        info.code,
+        info.teacher_key,
+    )  # the teacher link
+    teacher.run()
+    assert "key" not in teacher.query_params
+    teacher_token = teacher.session_state["seat_token"]
+    assert teacher_token and info.teacher_key not in teacher_token  # never the key itself
+    ana = join_in_browser(db, info.code, "Ana")
+    ana_token, sid = ana.session_state["seat_token"], ana.session_state["class"]["sid"]
+    assert db.status(info.code).students == 1
+
+    again = reloaded(monkeypatch, ana_token, {"class": info.code})  # a reload: the class link again
+    assert again.session_state["class"] == {**ana.session_state["class"], "auto": False}
+    assert "class_invite" not in again.session_state  # no join form, no "Ana 2"
+    assert db.status(info.code).students == 1
+
+    classroom._store.clear()  # a server restart on the same database
+    back = reloaded(monkeypatch, teacher_token, page=KERNELS)
+    m = back.session_state["class"]
+    assert m["role"] == "teacher" and m["key"] == info.teacher_key and m["code"] == info.code
+    student = reloaded(monkeypatch, ana_token, page=KERNELS)
+    assert student.session_state["class"]["sid"] == sid and student.session_state["class"]["name"] == "Ana"
+    assert db.status(info.code).students == 1
+
+
+def test_leaving_frees_the_seat_and_a_removed_student_is_told(db, monkeypatch):
+    info = db.create_class("Leave")
+    t = {"code": info.code, "role": "teacher", "key": info.teacher_key, "lead": True}
+    ana = join_in_browser(db, info.code, "Ana")
+    ben = join_in_browser(db, info.code, "Ben")
+    assert db.status(info.code).students == 2
+    ana.session_state["frame_class"] = True
+    ana.run()
+    ana.button(key="class_leave").click().run()
+    assert "class" not in ana.session_state and db.status(info.code).students == 1
+    assert ana.session_state["seat_token"] == ""  # the browser forgets the seat too
+
+    teacher = session(t)
+    teacher.session_state["frame_class"] = True
+    teacher.run()
+    ben_id = ben.session_state["class"]["sid"]
+    teacher.button(key=f"class_remove_{ben_id}").click().run()
+    assert db.status(info.code).students == 0
+    ben.run()
+    assert "class" not in ben.session_state
+    assert any("not in class" in w.value for w in ben.warning)
+
+    teacher.toggle(key="class_lock").set_value(True).run()
+    late = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    late.query_params["class"] = info.code
+    late.run()
+    late.text_input(key="class_invite_name").input("Cleo")
+    late.button(key="class_invite_submit").click().run()
+    assert "class" not in late.session_state and any("locked" in e.value for e in late.error)
+
+
+def test_nicknames_that_pass_for_the_teacher_are_refused(db):
+    info = db.create_class("Names")
+    for name in ("Teacher", "Тeacher", "teacher 2"):
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+        at.query_params["class"] = info.code
+        at.run()
+        at.text_input(key="class_invite_name").input(name)
+        at.button(key="class_invite_submit").click().run()
+        assert "class" not in at.session_state and at.error, name

@@ -1,0 +1,67 @@
+"""A person's seat in a class, kept by their browser: a reload, a dropped connection or a server
+restart brings them back as who they were (the teacher as the teacher, a student with their
+nickname, answers and runs), and the class counts people, not browser tabs.
+
+The seat is a signed token from the class store (`ClassStore.issue_seat`: HMAC-signed, short-lived,
+never the teacher key, which stays in the database) kept in a cookie of the app's own origin,
+`cc_seat`. Streamlit 1.67 cannot set a cookie from a script (`st.context.cookies` is read-only), so
+a one-line components-v2 element writes it from the page (`document.cookie`, `SameSite=Strict`,
+`Secure` on https). It is therefore not HttpOnly: it is signed, expires with the class, and a stolen
+seat is one student's seat (the teacher removes it). A new session (a reload, a restart) reads it
+from the websocket's cookies on its first run and redeems it with the store.
+
+Chosen over serving a route of the app's own through Streamlit's ASGI entry point (`st.App`), which
+would set an HttpOnly cookie but changes how the app starts everywhere (AppTest, the load test, the
+nginx recipe, Community Cloud, which runs `streamlit run`); the element costs one block in the run
+that writes the cookie and nothing after the next reload.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import streamlit as st
+
+COOKIE = "cc_seat"
+MAX_AGE_S = 12 * 3600  # the store's tokens expire with the class (at most this long)
+ss = st.session_state
+
+_JS = """
+export default function (component) {
+  const { data } = component;
+  if (!data || !data.name) return;
+  const secure = window.location.protocol === "https:" ? "; Secure" : "";
+  const value = data.value ? encodeURIComponent(data.value) : "";
+  const age = data.value ? data.max_age : 0;
+  document.cookie = `${data.name}=${value}; Path=/; Max-Age=${age}; SameSite=Strict${secure}`;
+  window.ccSeatWritten = (window.ccSeatWritten || 0) + 1;
+}
+"""
+
+
+@lru_cache(maxsize=1)
+def _writer():
+    return st.components.v2.component("cc_seat_cookie", js=_JS, isolate_styles=False)
+
+
+def browser_token() -> str | None:
+    """The seat token this browser sent when the session connected (None if it had none)."""
+    try:
+        value = st.context.cookies.get(COOKIE)
+    except Exception:  # noqa: BLE001 - no request context (a test runner): no cookie
+        return None
+    return value if isinstance(value, str) and value else None  # AppTest's context is a mock
+
+
+def keep(token: str | None) -> None:
+    """Ask the browser to keep this seat (None: forget it). The element is drawn until the browser
+    is known to hold the token (the next session reads it from the cookie)."""
+    ss["seat_token"] = token or ""
+
+
+def sync() -> None:
+    """Draw the cookie writer when the browser's cookie differs from the session's seat."""
+    wanted = ss.get("seat_token")
+    if wanted is None or wanted == (browser_token() or ""):
+        return
+    _writer()(key="cc_seat_cookie", data={"name": COOKIE, "value": wanted, "max_age": MAX_AGE_S}, height=0)
