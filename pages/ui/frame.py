@@ -34,7 +34,7 @@ from pages.ui import (
     widget_state,  # noqa: E402
 )
 from pages.ui.glossary import render_glossary  # noqa: E402
-from pages.ui.links import url_params  # noqa: E402
+from pages.ui.links import APPLY, url_params  # noqa: E402
 from pages.ui.share import PROJECTOR_CSS, share_dialog  # noqa: E402
 
 admission.install()  # page opens queue for a slot; clicks, strokes and fragment ticks never wait
@@ -143,7 +143,8 @@ def frame(page_key: str) -> PageInfo:
         page_title=f"{page.title} · CNN Classroom" if page.key != "home" else "CNN Classroom",
         page_icon=FAVICON,
         layout="wide",
-        initial_sidebar_state="collapsed" if ss.get("present") else "expanded",
+        # "auto": open on a laptop, folded on a phone (open, it covered the join form of a scanned QR code).
+        initial_sidebar_state="collapsed" if ss.get("present") else "auto",
     )
     for key, value in DEFAULTS.items():
         if key not in ss:
@@ -161,6 +162,8 @@ def frame(page_key: str) -> PageInfo:
         render_glossary()
         if page.key != "home":  # the landing page says it in its text
             st.caption(f"Compute: {device_label()}")
+    if ss.get(APPLY) not in (None, page.key):
+        ss.pop(APPLY)  # meant for a page that did not open
     if page.key != "home":
         st.title(f"{page.icon} {page.title}")
     for notice in ("frame_notice", "class_notice"):
@@ -219,6 +222,7 @@ def go(url_name: str, params: dict[str, str]) -> None:
     target = PAGE_BY_URL.get(url_name)
     if target is None:
         return
+    st.session_state[APPLY] = target.key  # its settings apply even when all are the page's defaults
     st.switch_page(target.path, query_params={**frame_keys(), **params})
 
 

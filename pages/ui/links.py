@@ -25,6 +25,7 @@ from cnnlib.share import FRAME_KEYS, LinkSchema, Parsed, first_value
 WRITTEN = "link_written_{page}"  # the params this session last wrote for a page
 MESSAGE = "link_message_{page}"  # what the last link applied to a page ignored, until the state changes
 LAST = "link_written_last"  # the params this session wrote last, whatever the page
+APPLY = "link_apply"  # the page key whose next link must be applied as it is (set by the frame's go())
 
 
 def url_params() -> dict[str, str]:
@@ -46,7 +47,11 @@ def read_link(schema: LinkSchema) -> Parsed | None:
     """
     incoming = page_params()
     written = st.session_state.get(WRITTEN.format(page=schema.page))
-    if not incoming or incoming == written or incoming == st.session_state.get(LAST):
+    # A lesson step or the teacher's page opened with go(): applied whatever it holds, even nothing
+    # (every setting at the page's default is a state too: "Why the output shrinks", step 3).
+    forced = st.session_state.get(APPLY) == schema.page
+    st.session_state.pop(APPLY, None)
+    if not forced and (not incoming or incoming == written or incoming == st.session_state.get(LAST)):
         return None  # nothing new: empty, this page's own, or what the page before wrote (a page switch)
     parsed = schema.parse(incoming)
     st.session_state[MESSAGE.format(page=schema.page)] = parsed.message()

@@ -259,3 +259,20 @@ def test_nicknames_that_pass_for_the_teacher_are_refused(db):
         at.text_input(key="class_invite_name").input(name)
         at.button(key="class_invite_submit").click().run()
         assert "class" not in at.session_state and at.error, name
+
+
+def test_a_step_whose_settings_are_all_defaults_still_applies(db):
+    """'Why the output shrinks' step 3 (stride 2, padding 1) is the Shape calculator's defaults, so its
+    link holds no setting; after step 2 (stride 1) it must still set stride 2, for the teacher and
+    for a student who follows."""
+    t, s = a_class(db)
+    lesson = {"lesson": "why_the_output_shrinks", "step": "2"}
+    teacher = session(t, lesson)
+    teacher.button(key="lesson_open").click().run()
+    student = session({**s, "auto": True}, page=SHAPES)
+    assert teacher.text_input(key="sc_Conv2d_s_h").value == "1"
+    assert student.text_input(key="sc_Conv2d_s_h").value == "1"
+    teacher.button(key="lesson_next").click().run()
+    assert teacher.text_input(key="sc_Conv2d_s_h").value == "2" and "step 3 of 7" in texts(teacher)
+    student.run()
+    assert student.text_input(key="sc_Conv2d_s_h").value == "2" and "step 3 of 7" in texts(student)

@@ -59,57 +59,73 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(pytest.mark.skip(reason=reason))
 
 
-@pytest.fixture(scope="session")
-def server():
-    """Start the app once for the browser tests; yield its base URL."""
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    db = Path(tempfile.mkdtemp(prefix="cc-e2e-")) / "classes.db"  # a class store of its own
-    env = dict(os.environ, CNN_CLASSROOM_TEST="1", CNN_CLASSROOM_DB=f"sqlite:///{db}")
-    # The server's log goes to a file: a pipe nobody reads fills up (64 KB) and then blocks every
-    # writer, the training processes included (each run logs Streamlit's bare-mode warnings).
-    log = open(db.parent / "server.log", "wb")  # closed when the server stops
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.fileWatcherType",
-            "none",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=log,
-    )
-    try:
+class App:
+    """A `streamlit run app.py` of the tests' own on a loopback port, its class store at `db`."""
+
+    def __init__(self, db: Path, port: int | None = None) -> None:
+        self.db, self.port = db, port or _free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> str:
+        env = dict(os.environ, CNN_CLASSROOM_TEST="1", CNN_CLASSROOM_DB=f"sqlite:///{self.db}")
+        # The server's log goes to a file: a pipe nobody reads fills up (64 KB) and then blocks every
+        # writer, the training processes included (each run logs Streamlit's bare-mode warnings).
+        self.log = self.db.parent / "server.log"
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "streamlit",
+                    "run",
+                    "app.py",
+                    "--server.headless",
+                    "true",
+                    "--server.port",
+                    str(self.port),
+                    "--server.address",
+                    "127.0.0.1",
+                    "--server.fileWatcherType",
+                    "none",
+                    "--browser.gatherUsageStats",
+                    "false",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+            )
         deadline = time.time() + 120
         while time.time() < deadline:
             try:
-                if urllib.request.urlopen(base + "/_stcore/health", timeout=1).read().strip() == b"ok":
-                    break
+                if urllib.request.urlopen(self.base + "/_stcore/health", timeout=1).read().strip() == b"ok":
+                    return self.base
             except OSError:
                 time.sleep(0.3)
-        else:
-            pytest.fail(f"streamlit did not answer /_stcore/health within 120 s (log: {log.name})")
-        yield base
-    finally:
-        proc.terminate()
+        self.stop()
+        pytest.fail(f"streamlit did not answer /_stcore/health within 120 s (log: {self.log})")
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        self.proc.terminate()
         try:
-            proc.wait(15)
+            self.proc.wait(15)
         except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+            self.proc.kill()
+            self.proc.wait(15)
+        self.proc = None
+
+
+@pytest.fixture(scope="session")
+def server():
+    """Start the app once for the browser tests; yield its base URL."""
+    app = App(Path(tempfile.mkdtemp(prefix="cc-e2e-")) / "classes.db")  # a class store of its own
+    try:
+        yield app.start()
+    finally:
+        app.stop()
 
 
 @pytest.fixture(scope="session")
