@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from cnnlib.classroom import ClassStore
@@ -15,19 +14,6 @@ from cnnlib.classroom import ClassStore
 ROOT = Path(__file__).resolve().parents[2]
 KERNELS = "pages/1_kernels.py"
 SHAPES = "pages/2_shape_calculator.py"
-
-
-@pytest.fixture
-def db(tmp_path, monkeypatch):
-    from pages.ui import classroom
-
-    url = f"sqlite:///{tmp_path / 'classes.db'}"
-    monkeypatch.setenv("CNN_CLASSROOM_DB", url)
-    classroom._store.clear()
-    store = ClassStore.open(url)
-    yield store
-    store.close()
-    classroom._store.clear()
 
 
 def session(member: dict, params: dict | None = None, page: str | None = None) -> AppTest:

@@ -5,28 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from streamlit.testing.v1 import AppTest
-
-from cnnlib.classroom import ClassStore
 
 ROOT = Path(__file__).resolve().parents[2]
 KERNELS = "pages/1_kernels.py"
 BOARD = "pages/6_class_board.py"
-
-
-@pytest.fixture
-def db(tmp_path, monkeypatch):
-    """A class database of this test's own, and the app's cached store pointed at it."""
-    from pages.ui import classroom
-
-    url = f"sqlite:///{tmp_path / 'classes.db'}"
-    monkeypatch.setenv("CNN_CLASSROOM_DB", url)
-    classroom._store.clear()
-    store = ClassStore.open(url)
-    yield store
-    store.close()
-    classroom._store.clear()
 
 
 def app(params: dict | None = None, page: str | None = None, state: dict | None = None) -> AppTest:

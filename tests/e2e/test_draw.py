@@ -31,6 +31,23 @@ def draw(page, strokes) -> None:
         wait_rerun(page)
 
 
+def finger_stroke(ctx, pg, x0: float, y0: float, points: list[tuple[float, float]]) -> None:
+    """One stroke as touch events (Chrome DevTools Protocol), from the canvas's corner (x0, y0)."""
+    cdp = ctx.new_cdp_session(pg)
+
+    def touch(kind: str, x: float | None = None, y: float | None = None) -> None:
+        at = [] if x is None else [{"x": x0 + x, "y": y0 + y, "id": 1, "radiusX": 4, "radiusY": 4}]
+        cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": at})
+
+    (sx, sy), *rest = points
+    touch("touchStart", sx, sy)
+    for x, y in rest:
+        for k in range(1, 11):
+            touch("touchMove", sx + (x - sx) * k / 10, sy + (y - sy) * k / 10)
+        sx, sy = x, y
+    touch("touchEnd")
+
+
 def answer(page) -> str:
     page.wait_for_selector(ANSWER, timeout=60_000)
     return page.locator(ANSWER).first.inner_text().strip()
@@ -103,19 +120,7 @@ def test_finger_drawing_on_a_tablet(server, browser):
         x0, y0 = box["x"], box["y"]
         hit = "([x, y]) => document.elementFromPoint(x, y)?.closest('[data-testid=stBidiComponentIsolated]') !== null"
         assert pg.evaluate(hit, [x0 + 275, y0 + 140]), "the canvas's right edge is hidden"
-        cdp = ctx.new_cdp_session(pg)
-
-        def touch(kind: str, x: float | None = None, y: float | None = None) -> None:
-            points = [] if x is None else [{"x": x0 + x, "y": y0 + y, "id": 1, "radiusX": 4, "radiusY": 4}]
-            cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
-
-        (sx, sy), *rest = SEVEN[0]
-        touch("touchStart", sx, sy)
-        for x, y in rest:
-            for k in range(1, 11):
-                touch("touchMove", sx + (x - sx) * k / 10, sy + (y - sy) * k / 10)
-            sx, sy = x, y
-        touch("touchEnd")
+        finger_stroke(ctx, pg, x0, y0, SEVEN[0])
         wait_idle(pg, settle=1.0)
         assert answer(pg) == "7"
         assert_no_exception(pg)
