@@ -25,17 +25,18 @@ intro(
 )
 
 live.harvest()  # a run that finished while we were away: keep its curves and model
-link = read_link(TRAINING_LINK)  # a shared link or a lesson step: its settings (never a run)
-if link is not None:
-    training_links.apply_link(link.values)
-    st.session_state["train_settings_open"] = True  # show the settings the link brought
-link_notice(TRAINING_LINK)
-
 TABS = [
     ":material/monitoring: Train",
     live.RESULTS_TAB,
     ":material/slow_motion_video: One step in slow motion",
 ]
+link = read_link(TRAINING_LINK)  # a shared link or a lesson step: its settings (never a run)
+if link is not None:
+    training_links.apply_link(link.values)
+    st.session_state["train_settings_open"] = True  # show the settings the link brought
+    st.session_state["train_tab"] = TABS[0]  # on the Train tab (a student may be reading Results)
+link_notice(TRAINING_LINK)
+
 tab_train, tab_results, tab_slow = st.tabs(TABS, key="train_tab", on_change="rerun")
 
 

@@ -38,8 +38,7 @@ def apply_link(values: dict) -> None:
     v = {**TRAINING_LINK.defaults, **values}
     for link_key, widget in LINKED.items():
         value = list(v[link_key]) if link_key == "aug" else v[link_key]
-        keep(widget, value)
-        st.session_state.pop(widget, None)  # the widget takes its value from what was kept
+        show(widget, keep(widget, value))
     model = v["model"]
     if model == DEMO_MODEL:
         keep("tr_model", DEMO)
@@ -52,7 +51,19 @@ def apply_link(values: dict) -> None:
             st.session_state["model_spec_name"] = "Shared model"
             handoff.select_if_new(st.session_state["model_spec"])
             keep("tr_model", BUILDER)
-    st.session_state.pop("tr_model", None)
+    show("tr_model", kept("tr_model", None))
+
+
+def show(widget: str, value: object) -> None:
+    """Put a link's value into a widget the browser may already show. Dropping the widget's state
+    is not enough there: a keyed widget's identity is its key, so the browser kept showing (and
+    sending back) its old value; lesson step 4 of "Your first CNN" trained with Adam 0.002 instead
+    of SGD 5. A value set through the session state reaches the browser (the duplicate-default
+    warning that comes with it is off in .streamlit/config.toml)."""
+    if widget in st.session_state and value is not None:
+        st.session_state[widget] = value
+    else:
+        st.session_state.pop(widget, None)  # not drawn yet: it takes its value from what was kept
 
 
 def link_values() -> dict:
