@@ -34,7 +34,6 @@ link = read_link(TRAINING_LINK)  # a shared link or a lesson step: its settings 
 if link is not None:
     training_links.apply_link(link.values)
     st.session_state["train_settings_open"] = True  # show the settings the link brought
-    st.session_state["train_tab"] = TABS[0]  # on the Train tab (a student may be reading Results)
 link_notice(TRAINING_LINK)
 
 tab_train, tab_results, tab_slow = st.tabs(TABS, key="train_tab", on_change="rerun")

@@ -406,9 +406,11 @@ def poll_for_student(s: ClassStore, m: dict, poll_id: int) -> None:
         if choice is not None and choice != mine:
             try:
                 s.answer(m["code"], poll_id, m["sid"], choice)
-                st.caption("Sent. You can change it until the teacher reveals the answer.")
+                mine = choice
             except ClassError as err:
                 fail(err)
+        if mine is not None:  # said on every tick, not only the one after the click
+            st.caption("Sent. You can change it until the teacher reveals the answer.")
 
 
 def reveal_for_student(info: PollInfo, mine: str | None) -> None:
