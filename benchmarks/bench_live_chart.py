@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from loadtest.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from loadtest.harness import streamlit_command  # noqa: E402
 
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 PROBE = """() => { const d = document.querySelector('div.cc-live-plotly');
@@ -60,21 +61,7 @@ def main() -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     srv = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(port),
-            "--server.fileWatcherType",
-            "none",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
+        streamlit_command("app.py", port),
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

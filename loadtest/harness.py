@@ -105,6 +105,28 @@ class Stats:
         return len(self.exceptions) + len(self.disconnects) + len(self.browser_errors)
 
 
+def streamlit_command(script: str, port: int, *extra: str) -> list[str]:
+    """`streamlit run` as every test server here starts it: headless, loopback, no file watcher."""
+    return [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        script,
+        "--server.headless",
+        "true",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.fileWatcherType",
+        "none",
+        "--browser.gatherUsageStats",
+        "false",
+        *extra,
+    ]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -124,24 +146,7 @@ class Server:
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 180) -> float:
-        cmd = [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            self.script,
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(self.port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.fileWatcherType",
-            "none",
-            "--browser.gatherUsageStats",
-            "false",
-            *self.extra,
-        ]
+        cmd = streamlit_command(self.script, self.port, *self.extra)
         t0 = time.perf_counter()
         self._logf = open(self.log, "w")  # noqa: SIM115
         env = {**os.environ, **self.env} if self.env else None

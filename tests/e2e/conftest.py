@@ -11,7 +11,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
@@ -20,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from loadtest.chromium import CHROMIUM, CHROMIUM_ARGS
+from loadtest.harness import streamlit_command
 
 try:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -74,23 +74,7 @@ class App:
         self.log = self.db.parent / "server.log"
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "streamlit",
-                    "run",
-                    "app.py",
-                    "--server.headless",
-                    "true",
-                    "--server.port",
-                    str(self.port),
-                    "--server.address",
-                    "127.0.0.1",
-                    "--server.fileWatcherType",
-                    "none",
-                    "--browser.gatherUsageStats",
-                    "false",
-                ],
+                streamlit_command("app.py", self.port),
                 cwd=ROOT,
                 env=env,
                 stdout=subprocess.DEVNULL,
