@@ -7,7 +7,7 @@ from pages.ui.frame import frame
 frame("draw")
 
 from cnnlib.inference import DRAW_LINK, predict, preprocess_drawing
-from pages.ui import classroom
+from pages.ui import strip
 from pages.ui.draw import inputs as draw_input
 from pages.ui.draw import views as draw_views
 from pages.ui.links import link_notice, read_link, write_link
@@ -82,13 +82,11 @@ def drawing(choice: draw_views.ModelChoice, quiz: bool) -> None:
                 )
         else:
             probs = predict(choice.model, pre.tensor)
-            held = classroom.poll_open_for_students()  # a student while the class is asked
+            held = strip.poll_open_for_students()  # a student while the class is asked
             hidden = held or (quiz and st.session_state.get("draw_revealed") != pre.signature)
             if hidden:  # in a class, the teacher can ask everyone first
                 top = str(choice.classes[int(probs.argmax())])
-                classroom.ask(
-                    "Which digit will the network read?", [str(c) for c in choice.classes], top, "draw"
-                )
+                strip.ask("Which digit will the network read?", [str(c) for c in choice.classes], top, "draw")
             st.caption(f"Model: {choice.title}")
             for note in pre.notes:  # about the drawing itself: read before the answer
                 st.warning(note, icon=":material/warning:")

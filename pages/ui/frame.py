@@ -31,6 +31,7 @@ from pages.ui import (
     batching,  # noqa: E402
     classroom,  # noqa: E402
     seat,  # noqa: E402
+    strip,  # noqa: E402
     widget_state,  # noqa: E402
 )
 from pages.ui.glossary import render_glossary  # noqa: E402
@@ -171,7 +172,7 @@ def frame(page_key: str) -> PageInfo:
             st.warning(ss.pop(notice), icon=":material/link_off:")
     lesson_strip(page)
     if ss.get("class"):
-        classroom.live(classroom.app_link(page.url, url_params()), go)
+        strip.live(classroom.app_link(page.url, url_params()), go)
     elif ss.get("class_invite"):
         classroom.invite()
     seat.sync()  # the browser keeps this session's class seat (a cookie), or forgets it

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import streamlit as st
 
 from cnnlib.share import BUNDLED, Lesson, LessonError, LinkSchema, bundled_lesson_text, parse_lesson
-from pages.ui import classroom
+from pages.ui import classroom, strip
 
 UPLOAD = "upload"
 
@@ -124,7 +124,7 @@ def question(q, step: int, student: bool = False) -> None:
     student sees the answer when the teacher reveals it, never through a box of their own)."""
     st.markdown(f"**:material/help: {q.text}**")
     st.markdown("  ·  ".join(f"**{chr(65 + i)}** {o}" for i, o in enumerate(q.options)))
-    classroom.ask(q.text, list(q.options), q.answer, key=f"lesson_{step}")  # in a class: a live poll
+    strip.ask(q.text, list(q.options), q.answer, key=f"lesson_{step}")  # in a class: a live poll
     if q.answer is not None and not student:
         with st.expander("Reveal the answer", key=f"lesson_reveal_{step}", on_change="rerun") as box:
             if box.open:

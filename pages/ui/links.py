@@ -86,7 +86,8 @@ def write_params(page: str, params: Mapping[str, str]) -> dict[str, str]:
         st.query_params.from_dict(full)
     member = st.session_state.get("class")
     if member and member.get("role") == "teacher":
-        from pages.ui.classroom import app_link, publish
+        from pages.ui.classroom import app_link
+        from pages.ui.strip import publish
 
         publish(app_link(st.session_state.get("page_url", ""), full))
     return params

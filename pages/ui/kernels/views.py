@@ -13,7 +13,7 @@ import streamlit as st
 from cnnlib import kernels as K
 from cnnlib import plots as P
 from cnnlib import shapes
-from pages.ui import classroom
+from pages.ui import strip
 from pages.ui.figures import shared
 from pages.ui.kernels.controls import MEMORY
 from pages.ui.memory import memory
@@ -128,7 +128,7 @@ def _on_map_click(key: str) -> None:
 
 def predict_gate(name: str, kernel: np.ndarray) -> bool:
     """'Predict, then reveal': True once the feature map may be shown."""
-    if classroom.poll_open_for_students():
+    if strip.poll_open_for_students():
         st.info("Your teacher is asking the class: the feature map shows when the answer is revealed.",
                 icon=":material/how_to_vote:")  # fmt: skip
         return False
@@ -142,7 +142,7 @@ def predict_gate(name: str, kernel: np.ndarray) -> bool:
             index=None,
             key="k_guess",
         )
-        classroom.ask(
+        strip.ask(
             "What will this kernel do to the image?",
             list(K.EFFECT_CHOICES),
             K.KERNEL_EFFECTS.get(name),
@@ -241,7 +241,7 @@ def step_through(
     )
     pads = " Orange 'pad' cells lie in the zero padding and count as 0." if outside.any() else ""
     st.caption(f"Patch: input {span}.{pads}")
-    if classroom.poll_open_for_students():  # the sum is the answer the class is asked for
+    if strip.poll_open_for_students():  # the sum is the answer the class is asked for
         st.caption(":material/how_to_vote: The sum shows when your teacher reveals the answer.")
         return
     m = st.container(horizontal=True)

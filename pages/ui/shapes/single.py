@@ -15,7 +15,7 @@ from cnnlib.shapes import (
     refused_formulas,
     single_layer,
 )
-from pages.ui import classroom
+from pages.ui import strip
 from pages.ui.figures import shared
 from pages.ui.shapes.inputs import FieldRows, Slots, int_field, pair_field, stepper
 
@@ -231,7 +231,7 @@ def render() -> None:
     good: dict = st.session_state.setdefault("sc_last_good", {})
     with right:
         predict = st.toggle("Predict first: hide the answer until I reveal it", key="sc_predict")
-        held = classroom.poll_open_for_students()  # a student while the class is asked: no answer yet
+        held = strip.poll_open_for_students()  # a student while the class is asked: no answer yet
         result, problem = None, None
         if settings is not None:
             try:
@@ -250,7 +250,7 @@ def render() -> None:
                     return
                 st.markdown("Work it out with the formula (or guess!), then reveal.")
                 h = result.output_shape[1]
-                classroom.ask(f"{kind}: what height comes out of a height of {result.input_shape[1]}?",
+                strip.ask(f"{kind}: what height comes out of a height of {result.input_shape[1]}?",
                               poll_options(h, result.input_shape[1]), str(h), "shapes")  # fmt: skip
                 if st.button("Reveal the answer", key="sc_reveal", type="primary"):
                     st.session_state["sc_revealed"] = key

@@ -1,0 +1,239 @@
+"""The class strip at the top of every page: a student follows the teacher and answers the poll,
+the teacher sees the answers come in, reveals, asks again and closes; pages ask the class through
+`ask` and keep an answer back while a poll is open (`poll_open_for_students`).
+
+Both strips are fragments that rerun every 1.5-2 s and read one small row (students: the follow-me
+state; teacher: the projector view). The teacher's page publishes its link (`publish`, called by
+pages/ui/links.py) whenever it changes; a new page or lesson step closes the last poll.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import streamlit as st
+from streamlit.errors import StreamlitAPIException
+
+from cnnlib.classroom import ClassError, ClassStore, ClassUnavailable, PollInfo, counted
+from pages.ui.classroom import STUDENT_EVERY_S, fail, leave, member, split_link, store
+
+TEACHER_EVERY_S = 1.5
+ss = st.session_state
+
+
+def publish(link: str) -> None:
+    """The teacher's page changed: tell the class (only when leading, only when the link changed)."""
+    m = member()
+    if not (m and m["role"] == "teacher" and m.get("lead", True)) or ss.get("class_published") == link:
+        return
+    s = store()
+    if s is None:
+        return
+    try:
+        close_poll_on_move(s, m, ss.get("class_published"), link)
+        s.set_follow(m["code"], m["key"], link)
+        ss["class_published"] = link
+    except ClassError as err:
+        ss["class_notice"] = str(err)
+
+
+def live(here: str, go: Callable[[str, dict[str, str]], None]) -> None:
+    """The class strip at the top of a page: a student's follow banner and poll, or the teacher's
+    live poll counts. `here` is this page's app link; `go(url_name, params)` opens another page."""
+    m = member()
+    if m is None:
+        return
+    if m["role"] == "teacher":
+        teacher_strip()
+    else:
+        student_strip(here, go)
+
+
+@st.fragment(run_every=STUDENT_EVERY_S)
+def student_strip(here: str, go: Callable[[str, dict[str, str]], None]) -> None:
+    m, s = member(), store()
+    if m is None or s is None:
+        return
+    try:
+        state = s.follow(m["code"])
+        s.nickname(m["code"], m["sid"])  # still in the class (not removed by the teacher)
+    except ClassUnavailable as err:
+        fail(err)  # the database is away for now: the seat stays
+        return
+    except ClassError as err:
+        ss["class_notice"] = str(err)
+        leave()  # ended, expired or removed: back to the lessons, said once at the top
+        st.rerun()
+    hiding = poll_open_for_students()
+    ss["class_follow_state"] = state
+    if hiding != poll_open_for_students():
+        st.rerun()  # the poll opened or was revealed: the page shows or hides its answer
+    link = state.link
+    if link and state.version != ss.get("class_followed"):
+        # A newer teacher state than the one this student last followed: another page, or the same
+        # page with other settings (a lesson step on Kernels, a new kernel).
+        if link == here:
+            ss["class_followed"] = state.version  # already there
+        else:
+            url_name, params = split_link(link)
+            if m.get("auto"):
+                ss["class_followed"] = state.version
+                go(url_name, params)
+                return
+            same_page = _page_part(link) == _page_part(here)
+            where = "changed this page" if same_page else f"is on **{_title(url_name)}**"
+            row = st.container(horizontal=True, vertical_alignment="center", key="class_follow_row")
+            row.info(f"Your teacher {where}.", icon=":material/co_present:", width="stretch")
+            if row.button("Follow", key="class_follow", type="primary"):
+                ss["class_followed"] = state.version
+                go(url_name, params)
+    if state.poll_id is not None and state.poll_state in ("open", "revealed"):
+        poll_for_student(s, m, state.poll_id)
+
+
+def _page_part(link: str) -> str:
+    return link.split("?", 1)[0]
+
+
+def _title(url_name: str) -> str:
+    from pages.ui.frame import PAGE_BY_URL
+
+    page = PAGE_BY_URL.get(url_name)
+    return page.title if page else "another page"
+
+
+def poll_for_student(s: ClassStore, m: dict, poll_id: int) -> None:
+    try:
+        info = s.poll_info(m["code"], poll_id)
+        mine = s.my_answer(m["code"], poll_id, m["sid"])
+    except ClassError as err:
+        fail(err)
+        return
+    with st.container(border=True, key="class_poll"):
+        st.markdown(f"**:material/how_to_vote: {info.question}**")
+        if info.state == "revealed":
+            reveal_for_student(info, mine)
+            return
+        choice = st.pills("Your answer", info.options, key=f"class_answer_{poll_id}", default=mine,
+                          label_visibility="collapsed")  # fmt: skip
+        if choice is not None and choice != mine:
+            try:
+                s.answer(m["code"], poll_id, m["sid"], choice)
+                mine = choice
+            except ClassError as err:
+                fail(err)
+        if mine is not None:  # said on every tick, not only the one after the click
+            st.caption("Sent. You can change it until the teacher reveals the answer.")
+
+
+def reveal_for_student(info: PollInfo, mine: str | None) -> None:
+    """A revealed poll on a student's screen: the answer and theirs, or (a poll of opinions, with no
+    right answer) how the class answered."""
+    if info.correct is None:
+        said = "" if mine is None else f" You said {mine}."
+        st.markdown(
+            f"How the class answered ({counted(info.total, 'answer')}).{said}  \n" + poll_bars(info.counts)
+        )
+        return
+    verdict = "" if mine is None else (" You got it." if mine == info.correct else f" You said {mine}.")
+    st.success(f"The answer: **{info.correct}**.{verdict}", icon=":material/check:")
+
+
+def poll_open_for_students() -> bool:
+    """True for a student in a class while the teacher's poll is open: the page then keeps the
+    answer to itself (the output size, the pixel's value, the prediction) until the reveal."""
+    m = member()
+    if not m or m.get("role") != "student":
+        return False
+    state = ss.get("class_follow_state")
+    return bool(state and state.poll_id is not None and state.poll_state == "open")
+
+
+@st.fragment(run_every=TEACHER_EVERY_S)
+def teacher_strip() -> None:
+    m, s = member(), store()
+    if m is None or s is None:
+        return
+    try:
+        view = s.projector(m["code"], top=3)
+    except ClassError as err:
+        fail(err)
+        return
+    poll = view.poll
+    head = f":material/groups: {view.headline}"
+    if poll is None or poll.state == "closed":
+        st.container(key="class_headline").caption(head)
+        return
+    with st.container(border=True, key="class_poll_live"):
+        answers = counted(poll.total, "answer")
+        if poll.state == "revealed" and ss.get("present"):
+            # Folded to one line on the projector: the page is the picture, the poll is done.
+            answer = f" · answer: **{poll.correct}**" if poll.correct is not None else ""
+            st.markdown(f"{head} · :material/how_to_vote: {poll.question}{answer} · {answers}")
+        else:
+            st.markdown(f"{head}  \n**:material/how_to_vote: {poll.question}** · {answers}")
+            st.markdown(poll_bars(poll.counts, poll.correct if poll.state == "revealed" else None))
+        row = st.container(horizontal=True, key="class_poll_actions")
+        if poll.state == "open":
+            label = (
+                "Reveal the answer to everyone" if poll.correct is not None else "Show everyone the counts"
+            )
+            if row.button(label, key="class_reveal", type="primary"):
+                teacher_act(lambda: s.reveal_poll(m["code"], m["key"], poll.id))
+            if row.button("Ask again", key="class_reask", help="Clear the answers and ask the same question"):
+                options = list(poll.options)
+                teacher_act(lambda: s.open_poll(m["code"], m["key"], poll.question, options, poll.correct))
+        if row.button("Close", key="class_close_poll", help="Take the question off every screen"):
+            teacher_act(lambda: s.close_poll(m["code"], m["key"], poll.id))
+
+
+def teacher_act(action: Callable[[], object]) -> None:
+    """A teacher's poll action, then the strip again at once (not at the next tick)."""
+    try:
+        action()
+    except ClassError as err:
+        fail(err)
+        return
+    try:
+        st.rerun(scope="fragment")  # a click inside the strip: only the strip again
+    except StreamlitAPIException:
+        st.rerun()  # the strip drawn by a full run (a test's click, a page switch)
+
+
+def close_poll_on_move(s: ClassStore, m: dict, old: str | None, new: str) -> None:
+    """A new page or lesson step closes the poll the teacher left open or revealed."""
+    if old is None or _step_part(old) == _step_part(new):
+        return
+    state = s.follow(m["code"])
+    if state.poll_id is not None and state.poll_state in ("open", "revealed"):
+        s.close_poll(m["code"], m["key"], state.poll_id)
+
+
+def _step_part(link: str) -> tuple[str, str | None]:
+    """A link's page and lesson step: what makes it another moment of the lesson."""
+    return _page_part(link), split_link(link)[1].get("step")
+
+
+def poll_bars(counts: dict[str, int], correct: str | None = None, width: int = 24) -> str:
+    """The poll's counts as text bars (Markdown), readable on a projector and cheap to redraw."""
+    total = max(1, sum(counts.values()))
+    lines = []
+    for option, n in counts.items():
+        # Padded with no-break spaces: Markdown empties a code span of plain spaces after a line break.
+        bar = ("█" * round(width * n / total)).ljust(width, "\u00a0")
+        mark = " ✓" if option == correct else ""
+        lines.append(f"`{bar}` **{n}** · {option}{mark}")
+    return "  \n".join(lines)
+
+
+def ask(question: str, options: list[str], correct: str | None, key: str) -> None:
+    """On a prompt with fixed answers: the teacher's button that asks the whole class."""
+    m, s = member(), store()
+    if not (m and m["role"] == "teacher" and s):
+        return
+    if st.button("Ask the class", key=f"class_ask_{key}", icon=":material/how_to_vote:"):
+        try:
+            s.open_poll(m["code"], m["key"], question, options, correct)
+            st.toast("The question is on every student's screen. Their answers count up in the poll box.")
+        except ClassError as err:
+            fail(err)
