@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import streamlit as st
 
-from cnnlib.classroom import ClassError, ClassStore, ClassUnavailable, counted, format_code
+from cnnlib.classroom import ClassError, ClassStore, ClassUnavailable, counted, format_code, normalize_code
 from pages.ui import seat
 from pages.ui.share import page_link_url
 
@@ -95,7 +95,7 @@ def restore_seat(frame: dict) -> None:
         seat.keep(None)  # gone for good: the browser forgets it
         ss["class_notice"] = f"{err} Join again with the class code." if "not valid" not in str(err) else None
         return
-    if frame.get("class") and frame["class"].replace("-", "").upper() != found.code:
+    if frame.get("class") and normalize_code(frame["class"]) != found.code:
         return  # a link to another class: its join form, this seat stays in the browser
     if found.role == "teacher":
         ss["class"] = {"code": found.code, "role": "teacher", "key": found.teacher_key, "lead": True}

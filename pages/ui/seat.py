@@ -12,8 +12,9 @@ from the websocket's cookies on its first run and redeems it with the store.
 
 Chosen over serving a route of the app's own through Streamlit's ASGI entry point (`st.App`), which
 would set an HttpOnly cookie but changes how the app starts everywhere (AppTest, the load test, the
-nginx recipe, Community Cloud, which runs `streamlit run`); the element costs one block in the run
-that writes the cookie and nothing after the next reload.
+nginx recipe, Community Cloud, which runs `streamlit run`); the element costs one block in each run
+of the session that wrote the cookie (its websocket still carries the old cookies) and nothing after
+the next reload.
 """
 
 from __future__ import annotations
@@ -54,8 +55,8 @@ def browser_token() -> str | None:
 
 
 def keep(token: str | None) -> None:
-    """Ask the browser to keep this seat (None: forget it). The element is drawn until the browser
-    is known to hold the token (the next session reads it from the cookie)."""
+    """Ask the browser to keep this seat (None: forget it). `sync` draws the writer in every run of
+    this session: the cookies it can read are those of its connection, which never see the write."""
     ss["seat_token"] = token or ""
 
 
