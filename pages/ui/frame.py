@@ -325,7 +325,8 @@ def prepay_model_summaries() -> threading.Thread | None:
             return None
         _prepay["started"] = True
     # Not a daemon: a process that exits meanwhile waits for it (killing a thread inside torch's
-    # imports aborts the interpreter).
-    thread = threading.Thread(target=_first_summary, name="cc-prepay-summaries")
+    # imports aborts the interpreter: SIGABRT at exit). Said explicitly, since a thread inherits the
+    # daemon flag of the thread that starts it, and Streamlit's script threads are daemons.
+    thread = threading.Thread(target=_first_summary, name="cc-prepay-summaries", daemon=False)
     thread.start()
     return thread
