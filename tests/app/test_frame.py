@@ -110,6 +110,22 @@ def test_first_model_summary_is_prepaid_in_the_background_once_torch_is_loaded()
     )
 
 
+def test_a_process_exiting_while_the_prepay_runs_exits_cleanly():
+    """Started from a script thread (a daemon, in Streamlit and AppTest), the prepay thread is still
+    no daemon: the interpreter waits for it instead of aborting inside torch (SIGABRT, rc 134)."""
+    _run_fresh(
+        "import threading\n"
+        "import torch\n"
+        "import pages.ui.frame as F\n"
+        "found = []\n"
+        "script = threading.Thread(target=lambda: found.append(F.prepay_model_summaries()), daemon=True)\n"
+        "script.start()\n"
+        "script.join()\n"
+        "assert found[0] is not None and not found[0].daemon\n"
+        "# exits at once, the summary still running\n"
+    )
+
+
 @pytest.mark.parametrize(
     "page,key,option,words",
     [
