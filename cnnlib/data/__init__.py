@@ -22,7 +22,8 @@ This package's public face is this module; the modules inside it:
     catalog.py    DatasetInfo, DATASETS (names, titles, classes, sizes), offline_alternatives
     synthetic.py  make_shapes and the "shapes" dataset
     downloads.py  torchvision downloads: cache folder, fast offline probe, DOWNLOAD_TIMEOUT_S
-    uploads.py    load_image_folder_zip and its upload limits (patch those there, where read)
+    uploads.py    load_image_folder_zip, its upload limits and budgets (patch those there, where
+                  read), dataset_price, UploadStopped
     files/        the bundled files: the MNIST sample and the pretrained digit model
 """
 
@@ -54,8 +55,12 @@ from cnnlib.data.synthetic import (
     make_shapes,
 )
 from cnnlib.data.uploads import (
+    MAX_DATASET_BYTES,
+    MAX_DECODED_PIXELS,
     MAX_IMAGE_SIDE,
     MIN_IMAGE_SIDE,
+    UploadStopped,
+    dataset_price,
     load_image_folder_zip,
 )
 
@@ -66,6 +71,8 @@ __all__ = [
     "DATASETS",
     "DatasetBundle",
     "DatasetError",
+    "MAX_DATASET_BYTES",
+    "MAX_DECODED_PIXELS",
     "MAX_IMAGE_SIDE",
     "MIN_IMAGE_SIDE",
     "PALETTE_NOTE",
@@ -74,6 +81,8 @@ __all__ = [
     "load_image_folder_zip",
     "make_shapes",
     "normalize",
+    "UploadStopped",
+    "dataset_price",
     "stratified_split",
     "to_plane_image",
 ]

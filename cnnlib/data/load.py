@@ -8,7 +8,7 @@ network and no path relative to the working directory.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
 
@@ -72,6 +72,7 @@ def load_dataset(
     data: bytes | None = None,
     image_size: Sequence[int] | int = (32, 32),
     grayscale: bool = False,
+    should_stop: Callable[[], bool] | None = None,
 ) -> DatasetBundle:
     """Load a dataset by name (a key of DATASETS) and return its DatasetBundle.
 
@@ -79,7 +80,7 @@ def load_dataset(
     - "mnist-sample": the bundled 5,000 digits, fixed 4,000/1,000 split.
     - "mnist", "fashion-mnist", "cifar10": torchvision, cached under `root` (default
       $CNN_CLASSROOM_DATA or ~/.cache/cnn-classroom); downloaded when missing if `download`.
-    - "upload": `data` (zip bytes), `image_size`, `grayscale` -> load_image_folder_zip.
+    - "upload": `data` (zip bytes), `image_size`, `grayscale`, `should_stop` -> load_image_folder_zip.
     Raises DatasetError with a message that says what to do.
     """
     key = str(name).strip().lower()
@@ -97,5 +98,7 @@ def load_dataset(
     if key == "upload":
         if data is None:
             raise DatasetError("Upload a zip of class folders first.")
-        return load_image_folder_zip(data, image_size=image_size, grayscale=grayscale, seed=seed)
+        return load_image_folder_zip(
+            data, image_size=image_size, grayscale=grayscale, seed=seed, should_stop=should_stop
+        )
     raise DatasetError(f"Unknown dataset {name!r}. Choose one of: {', '.join(DATASETS)}.")

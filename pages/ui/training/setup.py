@@ -7,7 +7,6 @@ done by cnnlib (load_dataset, adapt_to_dataset, TrainConfig.validate); this modu
 
 from __future__ import annotations
 
-import hashlib
 import time
 from dataclasses import dataclass, field
 
@@ -28,6 +27,7 @@ from cnnlib.training import (
 )
 from pages.ui import handoff
 from pages.ui.resources import get_dataset
+from pages.ui.session_alive import session_gone_check
 
 BUILDER, DEMO = handoff.BUILDER_OPTION, handoff.DEFAULT_OPTION
 OPTIMIZERS = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD with momentum 0.9"}
@@ -142,13 +142,20 @@ def _load_upload() -> DatasetBundle | None:
             st.caption("Using the zip you uploaded earlier; upload another to replace it.")
             return cache["bundle"]
         return None
-    data = up.getvalue()
-    ident = (hashlib.sha1(data).hexdigest(), int(side), bool(gray))
+    # One decode per upload and setting: keyed by the upload's file_id (no hash of 20 MB per rerun).
+    ident = (up.file_id, int(side), bool(gray))
     if not cache or cache["ident"] != ident:
+        st.session_state.pop("tr_upload_cache", None)  # the old bundle goes before the new is decoded
         try:
             with st.spinner("Reading your images…"):
                 bundle, error = (
-                    load_dataset("upload", data=data, image_size=int(side), grayscale=bool(gray)),
+                    load_dataset(
+                        "upload",
+                        data=up.getvalue(),
+                        image_size=int(side),
+                        grayscale=bool(gray),
+                        should_stop=session_gone_check(),
+                    ),
                     None,
                 )
         except DatasetError as err:
