@@ -11,19 +11,22 @@ answer p95 0.12-0.18 s without, 0.08-0.12 s with; live-chart ticks p95 23-55 ms 
 with (two slots measured worse than one).
 
 Streamlit has no hook around a script run, so this wraps `ScriptRunner._run_script` (1.67), the
-method each session's script thread calls once per run; if that method is missing (another
-Streamlit version), nothing is installed and the app runs as before.
+method each session's script thread calls once per run, and reads the `RerunData` fields it is
+given. It installs only through the gate of pages/ui/guard.py: on another Streamlit version, a
+moved module or another signature it logs one warning and the app runs as before;
+`CNN_CLASSROOM_PAGE_SLOTS=0` or `CNN_CLASSROOM_PATCHES=0` turns it off.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import threading
 import weakref
 from typing import Any
 
-from streamlit.runtime.scriptrunner import script_runner
+from pages.ui import guard
 
 ENV_SLOTS = "CNN_CLASSROOM_PAGE_SLOTS"
 DEFAULT_SLOTS = 1
@@ -83,15 +86,31 @@ class PageGate:
 GATE = PageGate(configured_slots())
 
 
+RUN_PARAMS = ("self", "rerun_data")
+RERUN_FIELDS = ("page_script_hash", "page_name", "fragment_id_queue")  # what the wrapper reads
+
+
 def install(gate: PageGate = GATE) -> bool:
-    """Wrap ScriptRunner._run_script once per process; False if this Streamlit has no such method."""
+    """Wrap ScriptRunner._run_script once per process; False if not installed (switched off, or not
+    the Streamlit this was written for)."""
+    if gate.slots <= 0 or not guard.switched_on(ENV_SLOTS):
+        return False  # no limit: nothing to wrap
+    try:
+        from streamlit.runtime.scriptrunner import script_runner
+        from streamlit.runtime.scriptrunner_utils.script_requests import RerunData
+    except ImportError as exc:  # a moved module: the app runs without the limit
+        _LOG.warning("admission limit: %s: not installed", exc)
+        return False
     runner = script_runner.ScriptRunner
     original = getattr(runner, "_run_script", None)
-    if original is None:
-        _LOG.warning("ScriptRunner._run_script not found: no admission limit on page opens")
-        return False
     if getattr(original, "cc_gated", False):
         return True
+    fields = {f.name for f in dataclasses.fields(RerunData)} if dataclasses.is_dataclass(RerunData) else set()
+    if not set(RERUN_FIELDS) <= fields:
+        _LOG.warning("admission limit: RerunData lacks %s: not installed", sorted(set(RERUN_FIELDS) - fields))
+        return False
+    if not guard.fits("admission limit", [(original, RUN_PARAMS)]):
+        return False
 
     def _run_script(self: Any, rerun_data: Any) -> Any:
         state = getattr(self._session_state, "_state", self._session_state)  # the session's own state
@@ -99,5 +118,6 @@ def install(gate: PageGate = GATE) -> bool:
         return gate.run(state, page, rerun_data.fragment_id_queue, lambda: original(self, rerun_data))
 
     _run_script.cc_gated = True  # type: ignore[attr-defined]
+    _run_script.cc_original = original  # type: ignore[attr-defined]
     runner._run_script = _run_script  # type: ignore[method-assign]
     return True

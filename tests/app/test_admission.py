@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import threading
-import time
 
+import streamlit
 from streamlit.runtime.scriptrunner import script_runner
 
 from pages.ui import admission as A
+from pages.ui import guard
 
 
 class _Session:  # stands for a session's SessionState (weak-referenceable)
@@ -30,15 +32,19 @@ def test_page_opens_are_first_runs_and_page_changes_only():
 
 
 def test_one_slot_serialises_page_opens_but_never_clicks():
+    """While one page open holds the slot and five wait, a click runs at once (it would wait forever
+    if it needed the slot: the open holding it waits for the click). Timed: benchmarks/bench_limits.py."""
     gate = A.PageGate(1)
     inside, most, clicks = [0], [0], []
     lock = threading.Lock()
+    holding, clicked = threading.Event(), threading.Event()
 
     def work() -> None:
         with lock:
             inside[0] += 1
             most[0] = max(most[0], inside[0])
-        time.sleep(0.02)
+        holding.set()
+        clicked.wait(30)  # the first open holds the slot until the click has run
         with lock:
             inside[0] -= 1
 
@@ -46,14 +52,20 @@ def test_one_slot_serialises_page_opens_but_never_clicks():
     threads = [threading.Thread(target=gate.run, args=(s, "p", None, work)) for s in sessions]
     for th in threads:
         th.start()
-    # while the opens queue, a click (a rerun of the page a session is on) goes straight through
-    clicker = sessions[0]
-    gate.opens_page(clicker, "p", None)
-    t0 = time.perf_counter()
-    gate.run(clicker, "p", None, lambda: clicks.append(time.perf_counter() - t0))
-    for th in threads:
+    clicker = _Session()
+    gate.opens_page(clicker, "p", None)  # its page is open: what follows is a click on it
+    assert holding.wait(30)
+
+    def click() -> None:
+        clicks.append(inside[0])  # page opens running while the click runs
+        clicked.set()
+
+    t = threading.Thread(target=gate.run, args=(clicker, "p", None, click))
+    t.start()
+    assert clicked.wait(30), "the click waited for the page opens"
+    for th in (*threads, t):
         th.join()
-    assert most[0] == 1 and clicks and clicks[0] < 0.05
+    assert most[0] == 1 and clicks == [1]
 
 
 def test_slots_from_the_environment():
@@ -79,3 +91,41 @@ def test_installed_once_and_every_page_still_runs():
     for page in ("pages/1_kernels.py", "pages/2_shape_calculator.py"):
         at.switch_page(page).run()
         assert not at.exception, page
+
+
+def _streamlits_run_script():
+    found = script_runner.ScriptRunner._run_script
+    return getattr(found, "cc_original", found)
+
+
+def test_not_installed_on_another_streamlit(monkeypatch, caplog):
+    """A faked other Streamlit version, or a changed signature: one warning, Streamlit left alone."""
+    original = _streamlits_run_script()
+    other = type("ScriptRunner", (script_runner.ScriptRunner,), {"_run_script": original})
+    monkeypatch.setattr(script_runner, "ScriptRunner", other)
+    monkeypatch.setattr(streamlit, "__version__", "1.68.0")
+    with caplog.at_level(logging.WARNING):
+        assert A.install(A.PageGate(1)) is False
+    assert caplog.text.count("written for Streamlit 1.67") == 1
+    assert other.__dict__["_run_script"] is original
+
+    monkeypatch.setattr(streamlit, "__version__", "1.67.0")
+    changed = type("ScriptRunner", (other,), {"_run_script": lambda self, rerun_data, extra=None: None})
+    monkeypatch.setattr(script_runner, "ScriptRunner", changed)
+    with caplog.at_level(logging.WARNING):
+        assert A.install(A.PageGate(1)) is False  # a new parameter: not the method it was written for
+    assert "takes ('self', 'rerun_data', 'extra')" in caplog.text
+    assert getattr(changed._run_script, "cc_gated", False) is False
+
+
+def test_not_installed_when_switched_off(monkeypatch):
+    original = _streamlits_run_script()
+    other = type("ScriptRunner", (script_runner.ScriptRunner,), {"_run_script": original})
+    monkeypatch.setattr(script_runner, "ScriptRunner", other)
+    for env in (A.ENV_SLOTS, guard.ENV_PATCHES):
+        monkeypatch.setenv(env, "0")
+        assert A.install(A.PageGate(1)) is False
+        monkeypatch.delenv(env)
+    assert A.install(A.PageGate(0)) is False  # no slots: nothing to limit
+    assert not getattr(other._run_script, "cc_gated", False)
+    assert A.install(A.PageGate(1)) is True and other._run_script.cc_original is original  # switched on

@@ -4,12 +4,14 @@ copy of the session state, over many random states, and the widgets behave as be
 from __future__ import annotations
 
 import importlib
+import logging
 import random
 
 import pytest
+import streamlit
 from streamlit.testing.v1 import AppTest
 
-from pages.ui import widget_state
+from pages.ui import guard, widget_state
 
 # A widget of each patched module, with a key the test sets beforehand (not the slider: Streamlit's
 # own slider refuses a None value, patched or not).
@@ -71,7 +73,7 @@ def test_key_view_answers_as_the_full_copy_over_random_states():
             "        except KeyError:",
             "            pass",
             "        else:",
-            "            assert key not in full, key",
+            "            raise AssertionError(f'{key!r} is not in the full copy but the view has it')",
             "assert sorted(view) == sorted(full) and len(view) == len(full)",
             "st.write('checked')",
         ]
@@ -98,3 +100,52 @@ def test_a_key_set_to_none_still_empties_the_widget(module):
     at.run()
     assert not at.exception, at.exception
     assert "None" in at.markdown[-1].value
+
+
+def _lookups() -> list:
+    return [
+        importlib.import_module(f"streamlit.elements.widgets.{m}").get_session_state
+        for m in widget_state.MODULES
+    ]
+
+
+def test_not_installed_on_another_streamlit_or_when_switched_off(monkeypatch, caplog):
+    """A faked other Streamlit version, or the off switch: one warning (for the version), and every
+    widget module keeps Streamlit's own get_session_state."""
+    widget_state.uninstall()
+    try:
+        streamlits = _lookups()
+        assert not any(getattr(f, "cc_lazy", False) for f in streamlits)
+        monkeypatch.setattr(streamlit, "__version__", "1.68.0")
+        with caplog.at_level(logging.WARNING):
+            assert widget_state.install() == 0
+        assert caplog.text.count("written for Streamlit 1.67") == 1
+        assert _lookups() == streamlits
+        monkeypatch.setattr(streamlit, "__version__", "1.67.0")
+        for env in (widget_state.ENV_LAZY, guard.ENV_PATCHES):
+            monkeypatch.setenv(env, "0")
+            assert widget_state.install() == 0 and _lookups() == streamlits
+            monkeypatch.delenv(env)
+    finally:
+        monkeypatch.undo()
+        assert widget_state.install() == len(widget_state.MODULES)
+
+
+def test_not_installed_when_a_wrapped_signature_changed(monkeypatch, caplog):
+    from streamlit.runtime.state import safe_session_state
+
+    widget_state.uninstall()
+    try:
+        streamlits = _lookups()
+        changed = type(
+            "SafeSessionState",
+            (safe_session_state.SafeSessionState,),
+            {"__getitem__": lambda self, key, default=None: None},
+        )
+        monkeypatch.setattr(safe_session_state, "SafeSessionState", changed)
+        with caplog.at_level(logging.WARNING):
+            assert widget_state.install() == 0
+        assert "takes ('self', 'key', 'default')" in caplog.text and _lookups() == streamlits
+    finally:
+        monkeypatch.undo()
+        assert widget_state.install() == len(widget_state.MODULES)

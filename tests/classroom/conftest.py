@@ -1,7 +1,7 @@
 """Fixtures of the class-store tests: every store test runs on SQLite and on a throwaway PostgreSQL.
 
-`pg_cluster` starts one PostgreSQL cluster for the test session (skipped with a one-line reason
-where it cannot start); `store_url` is a fresh empty database per test, once per backend;
+`pg_cluster` (tests/conftest.py) is one PostgreSQL cluster for the test session (skipped with a
+one-line reason where it cannot start); `store_url` is a fresh empty database per test, once per backend;
 `store` a ClassStore opened on it; `clock` a settable clock the store reads its time from.
 `dump(url)` reads every table, so a test can check that a refused request wrote nothing;
 `old_database(url, version)` makes the tables as an older schema version left them.
@@ -14,23 +14,9 @@ from sqlalchemy import create_engine, select, text
 
 from cnnlib.classroom import ClassStore
 from cnnlib.classroom.schema import metadata, schema_version
-from tests.classroom.pgcluster import PgCluster, unavailable_reason
 from tests.classroom.scaleout import scaleout_stack  # noqa: F401 - the fixture, for this folder's tests
 
 BACKENDS = ["sqlite", "postgresql"]
-
-
-@pytest.fixture(scope="session")
-def pg_cluster():
-    reason = unavailable_reason()
-    if reason:
-        pytest.skip(reason)
-    try:
-        cluster = PgCluster.start_new()
-    except (RuntimeError, OSError) as e:
-        pytest.skip(f"PostgreSQL could not start: {str(e).splitlines()[0][:200]}")
-    yield cluster
-    cluster.destroy()
 
 
 @pytest.fixture(params=BACKENDS)

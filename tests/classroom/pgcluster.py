@@ -1,6 +1,6 @@
 """A throwaway PostgreSQL cluster for tests: initdb into a temp dir, pg_ctl on a free port, then gone.
 
-    cluster = PgCluster.start_new()          # or the `pg_cluster` fixture (tests/classroom/conftest.py)
+    cluster = PgCluster.start_new()          # or the `pg_cluster` fixture (tests/conftest.py)
     url = cluster.new_database()             # postgresql+psycopg://postgres@/db_1?host=<socket dir>&port=...
     cluster.stop(); cluster.start()          # a "PostgreSQL down" test, then back
     cluster.destroy()

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.classroom.pgcluster import PgCluster, unavailable_reason
+from tests.conftest import postgresql_or_skip
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 300  # two app processes importing torch on two shared cores
@@ -97,13 +97,7 @@ def scaleout_stack():
     nginx = nginx_path()
     if nginx is None:
         pytest.skip("nginx not found (apt-get install -y nginx)")
-    reason = unavailable_reason()
-    if reason:
-        pytest.skip(reason)
-    try:
-        cluster = PgCluster.start_new()
-    except (RuntimeError, OSError) as e:
-        pytest.skip(f"PostgreSQL could not start: {str(e).splitlines()[0][:200]}")
+    cluster = postgresql_or_skip()
     prefix = Path(tempfile.mkdtemp(prefix="cnn-scaleout-"))
     launcher = None
     try:

@@ -20,7 +20,7 @@ import pytest
 
 from cnnlib.classroom import ClassError, ClassStore, ClassUnavailable
 from tests.classroom.conftest import dump
-from tests.classroom.pgcluster import PgCluster, unavailable_reason
+from tests.conftest import postgresql_or_skip
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN = {"accuracy": 0.9, "params": 1000}
@@ -218,13 +218,7 @@ def test_the_default_database_is_in_the_data_folder_never_the_app_folder(tmp_pat
 @pytest.fixture
 def own_cluster():
     """A cluster of this test's own, to stop and start."""
-    reason = unavailable_reason()
-    if reason:
-        pytest.skip(reason)
-    try:
-        cluster = PgCluster.start_new()
-    except (RuntimeError, OSError) as e:
-        pytest.skip(f"PostgreSQL could not start: {str(e).splitlines()[0][:200]}")
+    cluster = postgresql_or_skip()
     yield cluster
     cluster.destroy()
 
