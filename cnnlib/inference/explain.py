@@ -3,7 +3,9 @@
 `feature_maps` and `grad_cam` walk an `nn.Sequential` (what `cnnlib.spec.build_model` returns)
 child by child instead of registering hooks, so a model shared by every session of the app (the
 cached pretrained model) is never mutated and concurrent calls cannot see each other's tensors.
-Other models fall back to forward hooks.
+Other models fall back to forward hooks. Both price the pass on the meta device first
+(`price_forward`) and refuse, with a ValueError saying what to change, one that would take more
+memory than the shared server allows.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnnlib.inference.model_input import as_input, ensure_eval
+from cnnlib.inference.model_input import as_input, ensure_eval, price_forward
 
 # Layers that count as part of a conv block when reading its (post-activation) feature map.
 _BLOCK_FOLLOWERS = (
@@ -90,6 +92,7 @@ def feature_maps(model: nn.Module, x: torch.Tensor) -> list[tuple[str, np.ndarra
     """
     ensure_eval(model)
     batch = as_input(model, x)[:1]  # [1, C, H, W]
+    price_forward(model, batch, what="The feature maps of this model")  # before anything runs
     maps: list[tuple[str, np.ndarray]] = []
     with torch.no_grad():
         if isinstance(model, nn.Sequential):
@@ -140,6 +143,7 @@ def grad_cam(model: nn.Module, x: torch.Tensor, target: int | None = None) -> np
     """
     ensure_eval(model)
     batch = as_input(model, x)[:1].detach()  # [1, C, H, W]
+    price_forward(model, batch, backward=True, what="Grad-CAM for this model")  # before anything runs
     size = (batch.shape[2], batch.shape[3])
     with torch.enable_grad():
         if isinstance(model, nn.Sequential):

@@ -18,7 +18,14 @@ import torch
 from PIL import Image
 from torch import nn
 
-from cnnlib.inference.model_input import MNIST_MEAN, MNIST_STD, as_input, ensure_eval, scalar_stat
+from cnnlib.inference.model_input import (
+    MNIST_MEAN,
+    MNIST_STD,
+    as_input,
+    ensure_eval,
+    price_forward,
+    scalar_stat,
+)
 
 # Preprocessing constants (MNIST: digits scaled into a 20x20 box, centred by mass in 28x28).
 BOX = 20
@@ -214,6 +221,7 @@ def predict(model: nn.Module, x: torch.Tensor) -> np.ndarray:
     """Class probabilities (softmax of the model's logits): [K] for one input, [N, K] for a batch."""
     ensure_eval(model)
     batch = as_input(model, x)  # [N, C, H, W]
+    price_forward(model, batch, what="A prediction with this model")  # before anything runs
     with torch.no_grad():
         probs = torch.softmax(model(batch).float(), dim=1).cpu().numpy()  # [N, K]
     return probs[0] if probs.shape[0] == 1 else probs
@@ -290,6 +298,9 @@ def check_compatible(
                 f"grey {want[1]}×{want[2]} image ({'×'.join(map(str, want))}). Train a model on a "
                 "1×28×28 dataset (e.g. the MNIST sample) to use it here.",
             )
+    refusal = _memory_refusal(spec_or_model, want)
+    if refusal is not None:
+        return Compatibility(False, refusal)
     n_out = None
     try:
         if isinstance(spec_or_model, nn.Module):
@@ -316,6 +327,22 @@ def check_compatible(
             "of those. Draw one of them!",
         )
     return Compatibility(True, None)
+
+
+def _memory_refusal(spec_or_model: Any, input_shape: Sequence[int]) -> str | None:
+    """Why this model may not run in the server (explaining a drawing: a forward and a backward
+    pass, priced on the meta device), or None when it fits or cannot be priced (a broken spec)."""
+    from cnnlib.spec import MemoryBudgetError, ModelSpec, SpecError, check_memory
+
+    try:
+        model = ModelSpec.from_dict(spec_or_model) if isinstance(spec_or_model, dict) else spec_or_model
+        if isinstance(model, (ModelSpec, nn.Module)):
+            check_memory(model, 1, training=True, input_shape=tuple(input_shape), what="This model")
+    except MemoryBudgetError as err:
+        return str(err)
+    except SpecError:
+        return None
+    return None
 
 
 def model_from_record(record: dict) -> nn.Module:

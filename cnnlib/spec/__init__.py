@@ -21,6 +21,8 @@ This package's public face is this module; the modules inside it:
     formatting.py  format_shape/count/bytes/rf, summary_records, explain_params
     codegen.py     to_pytorch_code
     presets.py     PRESETS, PRESET_NOTES, DEFAULT_PRESET
+    memory.py      estimate_memory / check_memory: a model's memory priced on the meta device
+                   (spec or module) before anything runs; MAX_SERVER_WORK_BYTES
     token.py       a spec as a link token (spec_to_token / spec_from_token)
     link.py        the Model builder's link state (BUILDER_LINK) and the model field of links
 """
@@ -79,6 +81,13 @@ from cnnlib.spec.link import (
     model_field,
     parse_model,
 )
+from cnnlib.spec.memory import (
+    MAX_SERVER_WORK_BYTES,
+    MemoryBudgetError,
+    MemoryEstimate,
+    check_memory,
+    estimate_memory,
+)
 from cnnlib.spec.model import (
     LayerSpec,
     ModelSpec,
@@ -115,6 +124,9 @@ __all__ = [
     "MAX_INT_FIELD",
     "MAX_LAYERS",
     "MAX_PARAMS",
+    "MAX_SERVER_WORK_BYTES",
+    "MemoryBudgetError",
+    "MemoryEstimate",
     "ModelSpec",
     "PRESETS",
     "PRESET_NOTES",
@@ -124,9 +136,11 @@ __all__ = [
     "add_layer",
     "apply_fix",
     "build_model",
+    "check_memory",
     "check",
     "default_layer",
     "duplicate_layer",
+    "estimate_memory",
     "explain_params",
     "format_bytes",
     "format_count",

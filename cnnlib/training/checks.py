@@ -3,7 +3,8 @@
 resolve_model turns a ModelSpec, a spec dict or an nn.Module into the module to train;
 check_model makes sure it takes the dataset's images, outputs one score per class and fits the
 server (parameters, estimated training memory), raising ConfigError (field "model") with what
-to change.
+to change. check_model prices everything on the meta device, so TrainingRun calls it before
+resolve_model builds anything: an oversized model is refused before any real allocation.
 """
 
 from __future__ import annotations
@@ -41,57 +42,52 @@ def resolve_model(model_or_spec: Any, seed: int) -> tuple[nn.Module, Any]:
 _INIT_LOCK = threading.Lock()
 
 
-def check_model(model: nn.Module, bundle: DatasetBundle, batch_size: int = 64) -> int:
-    """Check that the model takes the dataset's images and outputs one score per class, and fits the
-    server; return its parameter count. Raises ConfigError (field "model") with what to change."""
+def check_model(model: Any, bundle: DatasetBundle, batch_size: int = 64) -> int:
+    """Check that the model takes the dataset's images, outputs one score per class and fits the
+    server; return its parameter count. Raises ConfigError (field "model") with what to change.
+
+    `model` is a ModelSpec, a spec dict or an nn.Module. Everything is priced on the meta device
+    (`cnnlib.spec.estimate_memory`): nothing of the student's model runs here, so a model whose
+    activations would take gigabytes is refused before a byte of them is allocated; what must
+    really run runs in the training child.
+    """
+    from cnnlib.spec import ModelSpec, SpecError, estimate_memory
+
     c, h, w = bundle.input_shape
     k = bundle.num_classes
-    n_params = sum(p.numel() for p in model.parameters())
-    if n_params > MAX_PARAMETERS:
+    if isinstance(model, dict):
+        model = ModelSpec.from_dict(model)
+    if not isinstance(model, (ModelSpec, nn.Module)):
         raise ConfigError(
-            f"The model has {n_params:,} parameters; this server trains at most {MAX_PARAMETERS:,}. "
-            "Use fewer channels or a smaller Linear layer (a pooling layer before Flatten helps most).",
-            "model",
+            f"Expected a ModelSpec, a spec dict or an nn.Module, got {type(model).__name__}.", "model"
         )
-    activations: list[int] = []
-
-    def hook(_m: nn.Module, _inp: Any, out: Any) -> None:
-        if isinstance(out, torch.Tensor):
-            activations.append(out.numel() // 2)
-
-    leaves = [m for m in model.modules() if not list(m.children())]
-    handles = [m.register_forward_hook(hook) for m in leaves]
-    was_training = model.training
     try:
-        model.eval()
-        dev = next((p.device for p in model.parameters()), torch.device("cpu"))
-        with torch.no_grad():
-            out = model(torch.zeros(2, c, h, w, device=dev))  # [2, K]
-    except Exception as exc:
+        est = estimate_memory(model, batch_size, training=True, input_shape=(c, h, w))
+    except SpecError as exc:
         raise ConfigError(
-            f"The model cannot take this dataset's {c} x {h} x {w} images: {str(exc).splitlines()[0]}. "
+            f"The model cannot take this dataset's {c} x {h} x {w} images: {str(exc).splitlines()[0]} "
             f"Set the model's input shape to {c} x {h} x {w} (the Model builder can adapt it).",
             "model",
         ) from None
-    finally:
-        for hd in handles:
-            hd.remove()
-        model.train(was_training)
-    if tuple(out.shape) != (2, k):
-        got = " x ".join(str(s) for s in out.shape[1:]) or "1"
+    if est.params > MAX_PARAMETERS:
+        raise ConfigError(
+            f"The model has {est.params:,} parameters; this server trains at most {MAX_PARAMETERS:,}. "
+            "Use fewer channels or a smaller Linear layer (a pooling layer before Flatten helps most).",
+            "model",
+        )
+    if tuple(est.output_shape) != (k,):
+        got = " x ".join(str(s) for s in est.output_shape) or "1"
         raise ConfigError(
             f"The model outputs {got} values per image but the dataset has {k} classes "
             f"({', '.join(bundle.classes[:6])}{', ...' if k > 6 else ''}): end the model with a Linear "
             f"layer whose out_features is {k}.",
             "model",
         )
-    per_image = c * h * w + sum(activations)  # floats kept for backward, per image
-    estimate = per_image * batch_size * 4 * 3 + n_params * 4 * 4  # activations+grads, weights+grads+Adam
-    if estimate > MAX_RUN_MEMORY_BYTES:
+    if est.total_bytes > MAX_RUN_MEMORY_BYTES:
         raise ConfigError(
-            f"Training this model with batch size {batch_size} needs about {estimate / 1e9:.1f} GB of memory; "
-            f"this server allows {MAX_RUN_MEMORY_BYTES / 1e9:.1f} GB per run. Lower the batch size or use "
-            "fewer channels.",
+            f"Training this model with batch size {batch_size} needs about {est.total_bytes / 1e9:.1f} GB of "
+            f"memory; this server allows {MAX_RUN_MEMORY_BYTES / 1e9:.1f} GB per run. Lower the batch size "
+            "or use fewer channels.",
             "model",
         )
-    return n_params
+    return est.params

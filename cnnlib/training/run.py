@@ -76,8 +76,9 @@ class TrainingRun:
         self.config.validate(len(dataset.train))
         self.bundle = dataset
         self.classes = list(dataset.classes)
+        # Priced on the meta device first: nothing of the student's model is allocated before it fits.
+        self.num_params = check_model(model, dataset, self.config.batch_size)
         self.model, self.spec = resolve_model(model, self.config.seed)
-        self.num_params = check_model(self.model, dataset, self.config.batch_size)
         self.id = uuid.uuid4().hex[:8]
         self.name = name or f"run {self.id}"
         self.slots = slots if slots is not None else get_limiter()

@@ -101,16 +101,29 @@ def setup_slow_step(
     settings: OptimizerSettings | None = None,
     weight: WeightRef | None = None,
     n_show: int = 4,
+    max_bytes: int | None = None,
 ) -> SlowStepSetup:
     """Build the model (seeded init) and the DataLoader's first batch, and wrap them in a SlowStep.
 
     spec: a ModelSpec, its dict, or None (the default preset). bundle: a cnnlib.data.DatasetBundle.
     A spec made for other images or another number of classes is adapted to the dataset; one that
-    cannot be raises StepError with the reason.
+    cannot be raises StepError with the reason, and so does one whose step would take more than
+    `max_bytes` of memory (default `cnnlib.spec.MAX_SERVER_WORK_BYTES`), before anything is built.
     """
     from cnnlib.data import normalize
-    from cnnlib.spec import DEFAULT_PRESET, PRESETS, ModelSpec, SpecError, adapt_to_dataset, build_model
+    from cnnlib.spec import (
+        DEFAULT_PRESET,
+        MAX_SERVER_WORK_BYTES,
+        PRESETS,
+        MemoryBudgetError,
+        ModelSpec,
+        SpecError,
+        adapt_to_dataset,
+        build_model,
+        check_memory,
+    )
 
+    max_bytes = MAX_SERVER_WORK_BYTES if max_bytes is None else int(max_bytes)
     try:
         if spec is None:
             spec = PRESETS[DEFAULT_PRESET]
@@ -118,9 +131,13 @@ def setup_slow_step(
             spec = ModelSpec.from_dict(spec)
         fitted = adapt_to_dataset(spec, bundle.input_shape, len(bundle.classes))
         adapted = fitted.to_dict() != spec.to_dict()
+        # Priced on the meta device before anything is built: this step runs in the web server.
+        check_memory(fitted, batch_size, budget=max_bytes, training=True, what="One step in slow motion")
         with torch.random.fork_rng(devices=[]):  # seeded init, others' RNG untouched
             torch.manual_seed(int(seed))
             model = build_model(fitted)
+    except MemoryBudgetError as exc:
+        raise StepError(str(exc)) from None
     except SpecError as exc:
         raise StepError(f"The session's model does not fit the {bundle.name} images: {exc}") from exc
     batch = first_batch(bundle.train_images, bundle.train_labels, batch_size, shuffle, seed)

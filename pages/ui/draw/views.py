@@ -224,7 +224,11 @@ def grad_cam_panel(model, pre: Preprocessed, classes: list[str], top: int) -> No
 
 def feature_maps_panel(model, pre: Preprocessed) -> None:
     """Each conv layer's channels for this drawing, strongest first."""
-    maps = feature_maps(model, pre.tensor)
+    try:
+        maps = feature_maps(model, pre.tensor)
+    except ValueError as err:  # priced before it runs: too big for the shared server
+        st.info(f"No feature maps for this model: {err}")
+        return
     if not maps:
         st.info("This model has no convolution layers, so there are no feature maps to show.")
         return

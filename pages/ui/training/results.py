@@ -230,12 +230,17 @@ def _inside(run, ev: Evaluation) -> None:
         _gallery(run, ev, np.array([i]), key="train_fm_image", cols=1)
 
     def build_maps():
-        maps = conv_feature_maps(run.model, run.bundle.test_images[i], run.bundle.mean, run.bundle.std)
+        try:
+            maps = conv_feature_maps(run.model, run.bundle.test_images[i], run.bundle.mean, run.bundle.std)
+        except ValueError as err:  # priced before it runs: too big for the shared server
+            return str(err)
         return feature_maps_figure(maps) if maps else None
 
     fig = _memo(run, ("feature_maps", i), build_maps)
     with c2:
-        if fig is not None:
+        if isinstance(fig, str):
+            st.info(f"No feature maps for this model: {fig}")
+        elif fig is not None:
             st.plotly_chart(fig, width="stretch", theme=None, key="train_fm", config=STATIC)
         else:
             st.info("This model has no Conv2d layer, so there are no feature maps.")
