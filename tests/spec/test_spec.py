@@ -44,27 +44,24 @@ def random_pair(rng: random.Random, lo: int, hi: int):
     return rng.randint(lo, hi)
 
 
-def random_layer(rng: random.Random, flat: bool) -> dict:
+# Every type in LAYER_TYPES is swept (a new one too, with its defaults until it gets a random branch
+# below): these need a [C, H, W] input, Linear a flat one; Flatten is placed by random_spec; Conv2d
+# and Linear are drawn more often.
+SPATIAL_ONLY = {"Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "BatchNorm2d", "Dropout2d"}
+WEIGHTS = {"Conv2d": 3, "Linear": 2}
+
+
+def layer_types(flat: bool) -> list[str]:
+    """The types random_layer draws from, each repeated by its weight."""
     if flat:
-        t = rng.choice(["Linear", "Linear", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Dropout", "Flatten"])
+        kinds = [t for t in S.LAYER_TYPES if t not in SPATIAL_ONLY]
     else:
-        t = rng.choice(
-            [
-                "Conv2d",
-                "Conv2d",
-                "Conv2d",
-                "MaxPool2d",
-                "AvgPool2d",
-                "AdaptiveAvgPool2d",
-                "BatchNorm2d",
-                "ReLU",
-                "LeakyReLU",
-                "Sigmoid",
-                "Tanh",
-                "Dropout",
-                "Dropout2d",
-            ]
-        )
+        kinds = [t for t in S.LAYER_TYPES if t not in ("Linear", "Flatten")]
+    return [t for t in kinds for _ in range(WEIGHTS.get(t, 1))]
+
+
+def random_layer(rng: random.Random, flat: bool) -> dict:
+    t = rng.choice(layer_types(flat))
     d: dict = {"type": t}
     if t == "Conv2d":
         d["out_channels"] = rng.randint(1, 6)
@@ -145,6 +142,10 @@ def valid_random_specs(n: int, seed: int = 1234) -> list[ModelSpec]:
 
 
 RANDOM_SPECS = valid_random_specs(300)
+
+
+def test_the_random_specs_sweep_every_layer_type():
+    assert {layer.type for spec in RANDOM_SPECS for layer in spec.layers} == set(S.LAYER_TYPES)
 
 
 def test_random_specs_summary_matches_torch():
