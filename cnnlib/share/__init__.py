@@ -7,7 +7,8 @@ a class session sends the teacher's state to the students. Links are untrusted i
 This package's public face is this module; the modules inside it:
 
     fields.py   Field, LinkSchema: typed, bounded parsing of query params; Ignored items and the message
-    pack.py     pack / unpack: JSON in a link ("v1." + base64 of zlib), with limits against bombs
+    pack.py     pack / unpack: JSON in a link ("v1." + base64 of zlib), with limits against bombs;
+                loads_untrusted: json.loads refusing deep nesting, huge numbers, NaN (PackError)
     qr.py       qr_svg / qr_png: a link as a QR code for the projector (segno)
     lessons.py  parse_lesson: lesson plans (steps of page states, notes, questions); the bundled ones
     files/      the bundled lessons (JSON)
@@ -41,7 +42,7 @@ from cnnlib.share.lessons import (
     bundled_lesson_text,
     parse_lesson,
 )
-from cnnlib.share.pack import PackError, pack, unpack
+from cnnlib.share.pack import MAX_JSON_DEPTH, MAX_NUMBER_CHARS, PackError, loads_untrusted, pack, unpack
 from cnnlib.share.qr import QRError, qr_png, qr_svg
 
 __all__ = [
@@ -55,6 +56,8 @@ __all__ = [
     "Lesson",
     "LessonError",
     "LinkSchema",
+    "MAX_JSON_DEPTH",
+    "MAX_NUMBER_CHARS",
     "PackError",
     "Parsed",
     "QRError",
@@ -63,6 +66,7 @@ __all__ = [
     "bundled_lesson_text",
     "first_value",
     "ignored_message",
+    "loads_untrusted",
     "pack",
     "parse_lesson",
     "qr_png",

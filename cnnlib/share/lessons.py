@@ -22,6 +22,7 @@ from importlib import resources
 from typing import Any
 
 from cnnlib.share.fields import LinkSchema, first_value
+from cnnlib.share.pack import PackError, loads_untrusted
 
 MAX_FILE_BYTES = 200_000
 MAX_STEPS = 40
@@ -94,6 +95,7 @@ def _question(q: Any, where: str) -> Question | None:
 
 def parse_lesson(data: str | bytes | dict, schemas: Mapping[str, LinkSchema], lesson_id: str = "") -> Lesson:
     """Check a lesson (JSON text, bytes or an already-parsed dict) against the pages' link schemas."""
+    given_parsed = not isinstance(data, (str, bytes, bytearray))
     if isinstance(data, (bytes, bytearray)):
         if len(data) > MAX_FILE_BYTES:
             raise LessonError(f"The lesson file is {len(data):,} bytes; at most {MAX_FILE_BYTES:,}.")
@@ -105,11 +107,21 @@ def parse_lesson(data: str | bytes | dict, schemas: Mapping[str, LinkSchema], le
         if len(data) > MAX_FILE_BYTES:
             raise LessonError(f"The lesson file is {len(data):,} characters; at most {MAX_FILE_BYTES:,}.")
         try:
-            data = json.loads(data)
+            data = loads_untrusted(data, "lesson file")
         except json.JSONDecodeError as exc:
             raise LessonError(f"The lesson file is not valid JSON (line {exc.lineno}: {exc.msg}).") from None
+        except PackError as exc:  # nested too deeply, a number of thousands of digits, NaN
+            raise LessonError(str(exc)) from None
     if not isinstance(data, dict):
         raise LessonError('A lesson is a JSON object: {"title": ..., "steps": [...]}.')
+    if given_parsed:  # an already-parsed dict is held to the same bounds as text (it is dumped below)
+        try:
+            loads_untrusted(json.dumps(data, allow_nan=False), "lesson")
+        except (PackError, RecursionError, ValueError, TypeError) as exc:
+            detail = (
+                str(exc) if isinstance(exc, PackError) else "it nests too deeply or holds what JSON cannot"
+            )
+            raise LessonError(f"The lesson cannot be used: {detail}") from None
     unknown = sorted(set(data) - {"title", "description", "steps"})
     if unknown:
         raise LessonError(f"The lesson has unknown field(s): {', '.join(map(repr, unknown))}.")

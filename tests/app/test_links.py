@@ -4,15 +4,13 @@ message naming what was ignored, and never an exception."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from cnnlib.share import pack
 from cnnlib.spec import PRESETS, set_layer_field, spec_to_token
+from tests.conftest import open_app
 
-ROOT = Path(__file__).resolve().parents[2]
 KERNELS, SHAPES, BUILDER, TRAINING, DRAW = (
     "pages/1_kernels.py",
     "pages/2_shape_calculator.py",
@@ -23,12 +21,7 @@ KERNELS, SHAPES, BUILDER, TRAINING, DRAW = (
 
 
 def open_page(page: str, params: dict | None = None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    for k, v in (params or {}).items():
-        at.query_params[k] = v
-    at.switch_page(page).run()
-    assert not at.exception, at.exception
-    return at
+    return open_app(page, params=params, landing=False)
 
 
 def reopen(at: AppTest, page: str) -> AppTest:
@@ -156,6 +149,10 @@ HOSTILE = [
         ["model"],
     ),
     (BUILDER, {"model": pack("just a string")}, ["model"]),
+    # Issue 24 item 8: 47 characters that unpack to 1,200 nested lists (a RecursionError before).
+    (BUILDER, {"model": "v1.eNqLjh4Fo2AUjIKhAWJHwSgYBaNgiAAAo1lerg"}, ["model"]),
+    (TRAINING, {"model": "v1.eNqLjh4Fo2AUjIKhAWJHwSgYBaNgiAAAo1lerg"}, ["model"]),
+    (BUILDER, {"model": pack({"input_shape": [1, 28, int("9" * 39)], "layers": []})}, ["model"]),
     (
         TRAINING,
         {"data": "upload", "lr": "1e999", "aug": "rotate,telepathy", "epochs": "-3"},
