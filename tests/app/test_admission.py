@@ -10,6 +10,7 @@ from streamlit.runtime.scriptrunner import script_runner
 
 from pages.ui import admission as A
 from pages.ui import guard
+from tests.conftest import open_app
 
 
 class _Session:  # stands for a session's SessionState (weak-referenceable)
@@ -82,12 +83,7 @@ def test_installed_once_and_every_page_still_runs():
 
     assert getattr(script_runner.ScriptRunner._run_script, "cc_gated", False)
     assert A.install() is True  # idempotent
-    from pathlib import Path
-
-    from streamlit.testing.v1 import AppTest
-
-    at = AppTest.from_file(str(Path(__file__).resolve().parents[2] / "app.py"), default_timeout=60).run()
-    assert not at.exception
+    at = open_app()
     for page in ("pages/1_kernels.py", "pages/2_shape_calculator.py"):
         at.switch_page(page).run()
         assert not at.exception, page

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -12,17 +11,13 @@ from streamlit.testing.v1 import AppTest
 
 from cnnlib import spec as S
 from cnnlib.spec import PRESETS
+from tests.conftest import open_app
 
-ROOT = Path(__file__).resolve().parents[2]
 PAGE = "pages/3_model_builder.py"
 
 
 def open_builder() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.run()
-    at.switch_page(PAGE).run()
-    assert not at.exception, at.exception
-    return at
+    return open_app(PAGE)
 
 
 def by_prefix(widgets, prefix: str):

@@ -5,27 +5,17 @@ sees the answer the class is asked for before the teacher reveals it."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from streamlit.testing.v1 import AppTest
 
 from cnnlib.classroom import ClassStore
+from tests.conftest import ROOT, open_app
 
-ROOT = Path(__file__).resolve().parents[2]
 KERNELS = "pages/1_kernels.py"
 SHAPES = "pages/2_shape_calculator.py"
 
 
 def session(member: dict, params: dict | None = None, page: str | None = None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    for k, v in (params or {}).items():
-        at.query_params[k] = v
-    at.session_state["class"] = dict(member)
-    at.run()
-    if page:
-        at.switch_page(page).run()
-    assert not at.exception, at.exception
-    return at
+    return open_app(page, params=params, state={"class": dict(member)})
 
 
 def texts(at: AppTest) -> str:
@@ -150,9 +140,7 @@ def test_students_see_the_answer_only_after_the_reveal(db):
 
 def join_in_browser(db: ClassStore, code: str, name: str) -> AppTest:
     """A student joins from the class link's invite form, as in a browser."""
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.query_params["class"] = code
-    at.run()
+    at = open_app(params={"class": code}, check=False)
     at.text_input(key="class_invite_name").input(name)
     at.button(key="class_invite_submit").click().run()
     assert not at.exception and at.session_state["class"]["name"] == name
@@ -164,14 +152,7 @@ def reloaded(monkeypatch, token: str, params: dict | None = None, page: str | No
     from pages.ui import seat
 
     monkeypatch.setattr(seat, "browser_token", lambda: token)
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    for k, v in (params or {}).items():
-        at.query_params[k] = v
-    at.run()
-    if page:
-        at.switch_page(page).run()
-    assert not at.exception, at.exception
-    return at
+    return open_app(page, params=params)
 
 
 def test_a_reload_and_a_restart_keep_each_seat_and_the_count(db, monkeypatch):
@@ -228,9 +209,7 @@ def test_leaving_frees_the_seat_and_a_removed_student_is_told(db, monkeypatch):
     assert any("not in class" in w.value for w in ben.warning)
 
     teacher.toggle(key="class_lock").set_value(True).run()
-    late = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    late.query_params["class"] = info.code
-    late.run()
+    late = open_app(params={"class": info.code}, check=False)
     late.text_input(key="class_invite_name").input("Cleo")
     late.button(key="class_invite_submit").click().run()
     assert "class" not in late.session_state and any("locked" in e.value for e in late.error)
@@ -239,9 +218,7 @@ def test_leaving_frees_the_seat_and_a_removed_student_is_told(db, monkeypatch):
 def test_nicknames_that_pass_for_the_teacher_are_refused(db):
     info = db.create_class("Names")
     for name in ("Teacher", "Тeacher", "teacher 2"):
-        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-        at.query_params["class"] = info.code
-        at.run()
+        at = open_app(params={"class": info.code}, check=False)
         at.text_input(key="class_invite_name").input(name)
         at.button(key="class_invite_submit").click().run()
         assert "class" not in at.session_state and at.error, name

@@ -3,25 +3,16 @@ polls, the results board; and the lesson pages going on when the class database 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from streamlit.testing.v1 import AppTest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.conftest import open_app
+
 KERNELS = "pages/1_kernels.py"
 BOARD = "pages/6_class_board.py"
 
 
 def app(params: dict | None = None, page: str | None = None, state: dict | None = None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    for k, v in (params or {}).items():
-        at.query_params[k] = v
-    for k, v in (state or {}).items():
-        at.session_state[k] = v
-    at.run()
-    if page:
-        at.switch_page(page).run()
-    return at
+    return open_app(page, params=params, state=state, check=False)
 
 
 def texts(at: AppTest) -> str:

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import base64
 import io
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
-ROOT = Path(__file__).resolve().parents[2]
 PAGE = "pages/5_draw_and_predict.py"
 KEY = "draw_canvas_0"
 
@@ -60,14 +58,6 @@ def _session_record(name: str, test_accuracy: float, **extra) -> dict:
     }
 
 
-def _open() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.run()
-    at.switch_page(PAGE).run()
-    assert not at.exception, at.exception
-    return at
-
-
 def _draw(at: AppTest, data_url: str, n_objects: int = 1, key: str = KEY) -> AppTest:
     at.session_state[key] = {"drawing": {"raw": {"objects": [PATH] * n_objects}, "data": data_url}}
     at.run()
@@ -89,8 +79,8 @@ def _texts(at: AppTest) -> str:
     return "\n".join(str(p) for p in parts)
 
 
-def test_drawing_gets_a_prediction_with_every_view():
-    at = _open()
+def test_drawing_gets_a_prediction_with_every_view(open_page):
+    at = open_page(PAGE)
     assert "Draw a digit" in _texts(at) and _answer(at) is None
     _draw(at, _canvas_png(SEVEN))
     assert _answer(at) == "7"
@@ -116,13 +106,13 @@ def test_drawing_gets_a_prediction_with_every_view():
     ],
     ids=["blank", "dot", "scribble", "edges"],
 )
-def test_bad_drawings_get_a_message(png, words):
-    at = _draw(_open(), png)
+def test_bad_drawings_get_a_message(png, words, open_page):
+    at = _draw(open_page(PAGE), png)
     assert words in _texts(at)
 
 
-def test_quiz_mode_hides_then_reveals():
-    at = _open()
+def test_quiz_mode_hides_then_reveals(open_page):
+    at = open_page(PAGE)
     at.toggle(key="draw_quiz").set_value(True).run()
     _draw(at, _canvas_png(SEVEN))
     assert _answer(at) is None and "What will the network say?" in _texts(at)
@@ -130,8 +120,8 @@ def test_quiz_mode_hides_then_reveals():
     assert _answer(at) == "7"
 
 
-def test_undo_and_clear():
-    at = _draw(_open(), _canvas_png(SEVEN), n_objects=2)
+def test_undo_and_clear(open_page):
+    at = _draw(open_page(PAGE), _canvas_png(SEVEN), n_objects=2)
     at.button(key="draw_undo").click().run()
     assert not at.exception
     initial = at.session_state["draw_initial"]
@@ -141,8 +131,8 @@ def test_undo_and_clear():
     assert _answer(at) is None  # the new canvas is empty
 
 
-def test_upload_fallback_and_bad_uploads():
-    at = _open()
+def test_upload_fallback_and_bad_uploads(open_page):
+    at = open_page(PAGE)
     at.radio(key="draw_mode").set_value("Upload an image").run()
     paper = Image.new("L", (300, 300), 235)  # a dark "7" on light paper, as in a photo
     ImageDraw.Draw(paper).line([(70, 60), (230, 60), (120, 260)], fill=20, width=22)
@@ -153,8 +143,8 @@ def test_upload_fallback_and_bad_uploads():
     assert _answer(at) is None
 
 
-def test_incompatible_session_model_is_explained():
-    at = _open()
+def test_incompatible_session_model_is_explained(open_page):
+    at = open_page(PAGE)
     bad = {
         "name": "CIFAR net",
         "spec": {
@@ -177,10 +167,10 @@ def test_incompatible_session_model_is_explained():
     assert _answer(at) == "7"  # the pretrained model stands in
 
 
-def test_session_model_is_used():
+def test_session_model_is_used(open_page):
     """A model trained this session (here: the pretrained weights, renamed) answers the drawing."""
     record = _session_record("My CNN", 0.91, dataset="mnist-sample")
-    at = _open()
+    at = open_page(PAGE)
     at.session_state["trained_models"] = [record]
     at.run()
     at.selectbox(key="draw_model").set_value(1).run()
@@ -189,7 +179,7 @@ def test_session_model_is_used():
     assert np.isclose(record["test_accuracy"], 0.91)
 
 
-def test_session_model_without_convolutions_and_broken_records():
+def test_session_model_without_convolutions_and_broken_records(open_page):
     mlp = {
         "name": "MLP on MNIST sample (91.0%, 10:00)",
         "spec": {
@@ -207,7 +197,7 @@ def test_session_model_without_convolutions_and_broken_records():
     torch.manual_seed(0)
     mlp["state_dict"] = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 10)).state_dict()
     broken = dict(mlp, name="Broken", state_dict={"0.weight": torch.zeros(3)})
-    at = _open()
+    at = open_page(PAGE)
     at.session_state["trained_models"] = [mlp, broken]
     at.run()
     options = at.selectbox(key="draw_model").options
@@ -224,8 +214,8 @@ def test_session_model_without_convolutions_and_broken_records():
     assert _answer(at) == "7"
 
 
-def test_undo_on_an_empty_canvas_and_huge_upload():
-    at = _open()
+def test_undo_on_an_empty_canvas_and_huge_upload(open_page):
+    at = open_page(PAGE)
     at.button(key="draw_undo").click().run()
     assert not at.exception and "Nothing to undo" in _texts(at)
     at.radio(key="draw_mode").set_value("Upload an image").run()
@@ -237,14 +227,14 @@ def test_undo_on_an_empty_canvas_and_huge_upload():
     assert not at.exception and "blank" in _texts(at)
 
 
-def test_missing_pretrained_file_is_explained(monkeypatch, tmp_path):
+def test_missing_pretrained_file_is_explained(monkeypatch, tmp_path, open_page):
     from cnnlib.inference import pretrained
     from pages.ui.resources import get_pretrained
 
     monkeypatch.setattr(pretrained, "DATA_DIR", tmp_path)  # where pretrained_path looks it up
     get_pretrained.clear()
     try:
-        at = _open()
+        at = open_page(PAGE)
         texts = _texts(at)
         assert "mnist_cnn.pt is missing" in texts and "train_pretrained.py" in texts
         assert "No model to use yet" in texts
@@ -278,8 +268,8 @@ def _expected_cam(png: str, target: int) -> np.ndarray:
     return grad_cam(bundle.model, preprocess_drawing(rgba, bundle.mean, bundle.std).tensor, target)
 
 
-def test_grad_cam_follows_each_new_answer_until_a_class_is_chosen():
-    at = _open()
+def test_grad_cam_follows_each_new_answer_until_a_class_is_chosen(open_page):
+    at = open_page(PAGE)
     seven, one = _canvas_png(SEVEN), _canvas_png(ONE)
     _draw(at, seven)
     sel = at.selectbox(key="draw_cam_class_10")
@@ -296,9 +286,9 @@ def test_grad_cam_follows_each_new_answer_until_a_class_is_chosen():
     assert at.selectbox(key="draw_cam_class_10").value == 3 and "answer is **7**" in _texts(at)
 
 
-def test_naive_squash_comparison_and_quiz_keeps_it_hidden():
+def test_naive_squash_comparison_and_quiz_keeps_it_hidden(open_page):
     corner = _canvas_png([[(8, 8), (60, 8), (25, 75)]], width=8)  # a small 7 in the corner
-    at = _draw(_open(), corner)
+    at = _draw(open_page(PAGE), corner)
     assert "Squashed whole" not in _texts(at)  # the expander is lazy: nothing runs while it is closed
     at.session_state["draw_why_open"] = True  # the student opens "Why preprocess the drawing like MNIST?"
     at.run()
@@ -310,8 +300,8 @@ def test_naive_squash_comparison_and_quiz_keeps_it_hidden():
     assert "Through the MNIST recipe" not in texts and "Reveal the answer first" in texts
 
 
-def test_upload_mode_words_and_a_16_bit_scan():
-    at = _open()
+def test_upload_mode_words_and_a_16_bit_scan(open_page):
+    at = open_page(PAGE)
     at.radio(key="draw_mode").set_value("Upload an image").run()
     texts = _texts(at)
     assert "### Upload a digit" in texts and "### Draw a digit" not in texts
@@ -325,7 +315,7 @@ def test_upload_mode_words_and_a_16_bit_scan():
     assert not at.exception and "too small" in _texts(at) and _answer(at) is None
 
 
-def test_corrupt_pretrained_file_is_explained_and_session_models_still_work(monkeypatch, tmp_path):
+def test_corrupt_pretrained_file_is_explained_and_session_models_still_work(monkeypatch, tmp_path, open_page):
     from cnnlib.inference import pretrained
     from pages.ui.resources import get_pretrained
 
@@ -334,7 +324,7 @@ def test_corrupt_pretrained_file_is_explained_and_session_models_still_work(monk
     monkeypatch.setattr(pretrained, "DATA_DIR", tmp_path)
     get_pretrained.clear()
     try:
-        at = _open()
+        at = open_page(PAGE)
         assert "could not be read" in _texts(at) and "No model to use yet" in _texts(at)
         at.session_state["trained_models"] = [record]
         at.run()
@@ -347,7 +337,7 @@ def test_corrupt_pretrained_file_is_explained_and_session_models_still_work(monk
         get_pretrained.clear()
 
 
-def test_session_models_with_other_classes():
+def test_session_models_with_other_classes(open_page):
     """Output count and class names that disagree are refused; other class names work, with a note."""
     from cnnlib.inference import load_pretrained_bundle
 
@@ -355,7 +345,7 @@ def test_session_models_with_other_classes():
     base = {"spec": bundle.spec, "state_dict": bundle.model.state_dict(), "test_accuracy": 0.8}
     wrong = dict(base, name="Three names", classes=["a", "b", "c"])
     fashion = dict(base, name="Fashion", classes=["T-shirt", "Trouser", "Pullover", *"3456789"])
-    at = _open()
+    at = open_page(PAGE)
     at.session_state["trained_models"] = [wrong, fashion]
     at.run()
     at.selectbox(key="draw_model").set_value(1).run()
@@ -368,13 +358,13 @@ def test_session_models_with_other_classes():
     assert "not the digits 0-9" in texts and "Model: Fashion" in texts and not at.exception
 
 
-def test_a_model_trained_since_the_last_visit_is_selected_once():
+def test_a_model_trained_since_the_last_visit_is_selected_once(open_page):
     """The newest session model that can read drawings is picked when it appears; then the student's pick stands."""
     from cnnlib.inference import load_pretrained_bundle
 
     bundle = load_pretrained_bundle()
     record = _session_record("Just trained", 0.9)
-    at = _open()
+    at = open_page(PAGE)
     assert at.selectbox(key="draw_model").value == 0  # only the pretrained model so far
     at.session_state["trained_models"] = [record]
     at.run()

@@ -1,28 +1,19 @@
 """AppTest: the landing page and every page open through app.py with the shared frame."""
 
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.conftest import ROOT, open_app
+
 PAGE_FILES = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "pages").glob("*.py"))
-
-
-def _open(page: str | None = None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.run()
-    if page:
-        at.switch_page(page).run()
-    return at
 
 
 def _menu_labels(at: AppTest) -> list[str]:
     return [el.proto.label for el in at.sidebar.get("page_link")]
 
 
-def test_landing_page_has_menu_links_and_device():
-    at = _open()
+def test_landing_page_has_menu_links_and_device(open_page):
+    at = open_page()
     assert not at.exception
     assert at.title[0].value.endswith("CNN Classroom")
     labels = _menu_labels(at)
@@ -44,8 +35,8 @@ def test_five_lesson_pages_and_the_class_board_exist():
 
 
 @pytest.mark.parametrize("page", PAGE_FILES)
-def test_every_page_opens_with_the_frame(page):
-    at = _open(page)
+def test_every_page_opens_with_the_frame(page, open_page):
+    at = open_page(page)
     assert not at.exception, f"{page}: {at.exception}"
     assert _menu_labels(at)[0] == "Home"
     assert at.title, f"{page} has no title"
@@ -54,9 +45,7 @@ def test_every_page_opens_with_the_frame(page):
 
 def test_deep_link_without_landing_page_still_has_frame():
     """A fresh session whose first run is a page (as a deep link is) draws the frame."""
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.switch_page(PAGE_FILES[0]).run()
-    assert not at.exception
+    at = open_app(PAGE_FILES[0], landing=False)
     assert "Home" in _menu_labels(at)
 
 
@@ -76,10 +65,8 @@ def test_cnnlib_never_imports_streamlit():
 def _run_fresh(code: str) -> None:
     import subprocess
     import sys
-    from pathlib import Path
 
-    root = Path(__file__).resolve().parents[2]
-    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120)
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
 
 
@@ -134,9 +121,9 @@ def test_a_process_exiting_while_the_prepay_runs_exits_cleanly():
         ("pages/4_training.py", "train_explain", "Learning rate", "The size of each step"),
     ],
 )
-def test_explanations_open_one_at_a_time(page, key, option, words):
+def test_explanations_open_one_at_a_time(page, key, option, words, open_page):
     """The explanations are a row of pills: nothing until one is picked, then just that one."""
-    at = _open(page)
+    at = open_page(page)
     assert not any(words in m.value for m in at.markdown)
     at.button_group(key=key).set_value(option).run()
     assert not at.exception

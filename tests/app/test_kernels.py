@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,16 +10,13 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from cnnlib import kernels as K
+from tests.conftest import open_app
 
-ROOT = Path(__file__).resolve().parents[2]
 PAGE = "pages/1_kernels.py"
 
 
 def _open(source: str | None = "Text") -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.run()
-    at.switch_page(PAGE).run()
-    assert not at.exception, at.exception
+    at = open_app(PAGE)
     if source is not None and at.selectbox(key="k_source").value != source:
         at.selectbox(key="k_source").set_value(source).run()
     return at
@@ -370,10 +366,7 @@ def test_missing_mnist_sample_is_explained_and_the_page_still_works(monkeypatch,
     monkeypatch.setattr(D.load_mnist_sample, "__defaults__", (tmp_path / "missing.npz",))
     K.sample_dataset.cache_clear()
     try:
-        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-        at.run()
-        at.switch_page("pages/1_kernels.py").run()
-        assert not at.exception
+        at = open_app("pages/1_kernels.py")
         assert at.sidebar.selectbox(key="k_source").value == "Circle"
         assert any("MNIST digits could not be loaded" in c.value for c in at.sidebar.caption)
         at.sidebar.selectbox(key="k_source").set_value("MNIST digit").run()

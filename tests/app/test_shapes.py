@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.conftest import open_app
+
 PAGE = "pages/2_shape_calculator.py"
 MODES = [":material/calculate: One layer", ":material/stacks: Stack of layers", ":material/quiz: Quiz"]
 
 
 def _open(mode: int = 0) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.run()
-    at.switch_page(PAGE).run()
+    at = open_app(PAGE)
     if mode:
         at.radio(key="sc_mode").set_value(MODES[mode]).run()
     assert not at.exception

@@ -8,7 +8,6 @@ Every shown number is compared with a plain PyTorch recomputation from the same 
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import pytest
 import torch
@@ -18,8 +17,8 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from cnnlib.data import load_dataset, normalize
 from cnnlib.spec import PRESETS, build_model
+from tests.conftest import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 STEP_KEYS = ["step_zero_grad", "step_forward", "step_loss", "step_backward", "step_step"]
 
 

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import gzip
 import tomllib
-from pathlib import Path
 
 from pages.ui import live_plotly as L
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.conftest import ROOT
 
 
 def test_the_static_bundle_is_the_installed_plotly_js_byte_for_byte():

@@ -9,21 +9,11 @@ import io
 import json
 import time
 import zipfile
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-ROOT = Path(__file__).resolve().parents[2]
 PAGE = "pages/4_training.py"
-
-
-def _open() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.run()
-    at.switch_page(PAGE).run()
-    assert not at.exception, at.exception
-    return at
 
 
 def _texts(elements) -> list[str]:
@@ -50,8 +40,8 @@ def _poll_until_done(at: AppTest, max_polls: int = 600):
     return run
 
 
-def test_page_opens_with_intro_buttons_and_tabs():
-    at = _open()
+def test_page_opens_with_intro_buttons_and_tabs(open_page):
+    at = open_page(PAGE, timeout=120)
     assert at.title[0].value.endswith("Training")
     assert any("Training is a loop" in m.value for m in at.markdown)
     keys = [b.key for b in at.button]
@@ -60,8 +50,8 @@ def test_page_opens_with_intro_buttons_and_tabs():
     assert at.session_state["train_tab"].endswith("Train")
 
 
-def test_stop_when_nothing_runs_is_harmless():
-    at = _open()
+def test_stop_when_nothing_runs_is_harmless(open_page):
+    at = open_page(PAGE, timeout=120)
     at.button(key="train_stop").click().run()
     assert not at.exception
     assert any("Nothing is training" in t for t in _texts(at.info))
@@ -79,8 +69,8 @@ def test_stop_when_nothing_runs_is_harmless():
         ("tr_bs", 100_000, "batch size must be from 1"),
     ],
 )
-def test_bad_settings_get_a_message_and_train_does_nothing(key, value, message):
-    at = _open()
+def test_bad_settings_get_a_message_and_train_does_nothing(key, value, message, open_page):
+    at = open_page(PAGE, timeout=120)
     at.selectbox(key="tr_dataset").set_value("shapes").run()
     at.number_input(key=key).set_value(value).run()
     assert not at.exception
@@ -91,8 +81,8 @@ def test_bad_settings_get_a_message_and_train_does_nothing(key, value, message):
     assert at.selectbox(key="tr_dataset").value == "shapes"  # nothing else lost
 
 
-def test_builder_model_without_linear_layer_gets_a_message():
-    at = _open()
+def test_builder_model_without_linear_layer_gets_a_message(open_page):
+    at = open_page(PAGE, timeout=120)
     at.session_state["model_spec"] = {
         "input_shape": [1, 28, 28],
         "layers": [{"type": "Conv2d", "out_channels": 4, "kernel_size": 3}, {"type": "ReLU"}],
@@ -104,8 +94,8 @@ def test_builder_model_without_linear_layer_gets_a_message():
     assert "train_run" not in at.session_state
 
 
-def test_zip_that_is_not_a_zip_gets_a_message():
-    at = _open()
+def test_zip_that_is_not_a_zip_gets_a_message(open_page):
+    at = open_page(PAGE, timeout=120)
     at.selectbox(key="tr_dataset").set_value("upload").run()
     at.get("file_uploader")[0].upload("cats.zip", b"this is not a zip", "application/zip")
     at.run()
@@ -113,19 +103,19 @@ def test_zip_that_is_not_a_zip_gets_a_message():
     assert at.error, "a clear message for a broken upload"
 
 
-def test_zip_with_one_class_only_gets_a_message():
+def test_zip_with_one_class_only_gets_a_message(open_page):
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
         z.writestr("cats/readme.txt", "not an image")
-    at = _open()
+    at = open_page(PAGE, timeout=120)
     at.selectbox(key="tr_dataset").set_value("upload").run()
     at.get("file_uploader")[0].upload("cats.zip", buf.getvalue(), "application/zip")
     at.run()
     assert not at.exception and at.error
 
 
-def test_short_run_finishes_and_shows_the_results():
-    at = _open()
+def test_short_run_finishes_and_shows_the_results(open_page):
+    at = open_page(PAGE, timeout=120)
     _setup_small(at)
     at.button(key="train_start").click().run()
     assert not at.exception, at.exception
@@ -159,8 +149,8 @@ def test_short_run_finishes_and_shows_the_results():
     assert at.get("download_button")
 
 
-def test_train_twice_gives_a_message_and_keeps_the_first_run():
-    at = _open()
+def test_train_twice_gives_a_message_and_keeps_the_first_run(open_page):
+    at = open_page(PAGE, timeout=120)
     _setup_small(at)
     at.number_input(key="tr_ep").set_value(50).run()
     at.button(key="train_start").click().run()
@@ -175,8 +165,8 @@ def test_train_twice_gives_a_message_and_keeps_the_first_run():
     assert not at.exception
 
 
-def test_leaving_the_page_mid_run_keeps_the_run_and_the_view_picks_it_up():
-    at = _open()
+def test_leaving_the_page_mid_run_keeps_the_run_and_the_view_picks_it_up(open_page):
+    at = open_page(PAGE, timeout=120)
     _setup_small(at)
     at.number_input(key="tr_ep").set_value(50).run()
     at.button(key="train_start").click().run()
@@ -194,8 +184,8 @@ def test_leaving_the_page_mid_run_keeps_the_run_and_the_view_picks_it_up():
     assert run.wait(60)
 
 
-def test_model_too_big_for_the_server_gets_a_message():
-    at = _open()
+def test_model_too_big_for_the_server_gets_a_message(open_page):
+    at = open_page(PAGE, timeout=120)
     at.session_state["model_spec"] = {
         "input_shape": [1, 28, 28],
         "layers": [
@@ -213,7 +203,7 @@ def test_model_too_big_for_the_server_gets_a_message():
 
 @pytest.mark.parametrize("name", ["mnist", "fashion-mnist", "cifar10"])
 def test_download_dataset_offline_gives_a_clear_message_and_is_not_retried_every_run(
-    name, monkeypatch, tmp_path
+    name, monkeypatch, tmp_path, open_page
 ):
     from cnnlib.data import downloads as DL  # where the download probe looks up socket.create_connection
 
@@ -225,7 +215,7 @@ def test_download_dataset_offline_gives_a_clear_message_and_is_not_retried_every
 
     monkeypatch.setattr(DL.socket, "create_connection", offline)
     monkeypatch.setenv("CNN_CLASSROOM_DATA", str(tmp_path))  # an empty cache
-    at = _open()
+    at = open_page(PAGE, timeout=120)
     at.selectbox(key="tr_dataset").set_value(name).run()
     assert not at.exception
     assert at.button(key=f"tr_fetch_{name}") and not calls  # nothing is downloaded until asked
@@ -249,15 +239,15 @@ def test_download_dataset_offline_gives_a_clear_message_and_is_not_retried_every
     assert not at.exception and not at.error
 
 
-def test_augmentation_preview_shows_original_and_augmented_images():
-    at = _open()
+def test_augmentation_preview_shows_original_and_augmented_images(open_page):
+    at = open_page(PAGE, timeout=120)
     at.button_group(key="tr_augment").set_value(["rotate", "shift"]).run()
     assert not at.exception
     charts = [c.proto.spec for c in at.get("plotly_chart")]
     assert any("augmented" in spec for spec in charts)
 
 
-def test_a_queued_run_shows_its_place_and_stop_leaves_the_queue():
+def test_a_queued_run_shows_its_place_and_stop_leaves_the_queue(open_page):
     from cnnlib.training import get_limiter
 
     limiter = get_limiter()
@@ -266,7 +256,7 @@ def test_a_queued_run_shows_its_place_and_stop_leaves_the_queue():
     blocker = limiter.try_acquire("another student")
     assert blocker is not None, "the slot must be free at the start of this test"
     try:
-        at = _open()
+        at = open_page(PAGE, timeout=120)
         _setup_small(at)
         at.button(key="train_start").click().run()
         run = at.session_state["train_run"]
@@ -283,8 +273,8 @@ def test_a_queued_run_shows_its_place_and_stop_leaves_the_queue():
         limiter.max_runs = saved
 
 
-def test_the_slow_motion_tab_opens_and_results_tab_is_empty_before_training():
-    at = _open()
+def test_the_slow_motion_tab_opens_and_results_tab_is_empty_before_training(open_page):
+    at = open_page(PAGE, timeout=120)
     tabs = list(at.tabs) if hasattr(at, "tabs") else []
     labels = [t.label for t in tabs]
     slow = next(label for label in labels if "slow motion" in label)
@@ -297,7 +287,7 @@ def test_the_slow_motion_tab_opens_and_results_tab_is_empty_before_training():
     assert not at.exception, at.exception
 
 
-def test_zip_of_two_class_folders_loads_and_the_model_adapts():
+def test_zip_of_two_class_folders_loads_and_the_model_adapts(open_page):
     import numpy as np
     from PIL import Image
 
@@ -309,7 +299,7 @@ def test_zip_of_two_class_folders_loads_and_the_model_adapts():
                 png = io.BytesIO()
                 Image.fromarray(rng.integers(0, 255, (20, 30, 3), dtype=np.uint8)).save(png, "PNG")
                 z.writestr(f"pets/{cls}/{i}.png", png.getvalue())
-    at = _open()
+    at = open_page(PAGE, timeout=120)
     at.selectbox(key="tr_dataset").set_value("upload").run()
     at.get("file_uploader")[0].upload("pets.zip", buf.getvalue(), "application/zip")
     at.number_input(key="tr_zip_size").set_value(16)
@@ -320,8 +310,8 @@ def test_zip_of_two_class_folders_loads_and_the_model_adapts():
     assert any("3×16×16 → 2 class scores" in c.value for c in at.caption), [c.value for c in at.caption]
 
 
-def test_a_second_run_with_new_settings_keeps_the_first_for_overlay():
-    at = _open()
+def test_a_second_run_with_new_settings_keeps_the_first_for_overlay(open_page):
+    at = open_page(PAGE, timeout=120)
     _setup_small(at)
     at.button(key="train_start").click().run()
     first = _poll_until_done(at)
@@ -337,8 +327,8 @@ def test_a_second_run_with_new_settings_keeps_the_first_for_overlay():
     assert "run 1 · Adam 0.002 · batch 128" in names  # the first run, overlaid on the live chart
 
 
-def test_learning_rate_1e6_trains_then_stops_with_a_message_naming_it():
-    at = _open()
+def test_learning_rate_1e6_trains_then_stops_with_a_message_naming_it(open_page):
+    at = open_page(PAGE, timeout=120)
     _setup_small(at)
     at.selectbox(key="tr_opt").set_value("sgd")
     at.number_input(key="tr_lr").set_value(1e6).run()
@@ -356,8 +346,8 @@ def test_learning_rate_1e6_trains_then_stops_with_a_message_naming_it():
     assert at.session_state["train_run"].wait(60)
 
 
-def test_a_builder_model_for_other_data_is_adapted_and_says_how():
-    at = _open()
+def test_a_builder_model_for_other_data_is_adapted_and_says_how(open_page):
+    at = open_page(PAGE, timeout=120)
     at.session_state["model_spec"] = {
         "input_shape": [1, 28, 28],
         "layers": [
@@ -380,8 +370,8 @@ def _live_figure(at: AppTest) -> dict:
     return json.loads(json.loads(live[0].json)["figure"])
 
 
-def test_the_live_chart_spans_the_planned_epochs_from_the_start():
-    at = _open()
+def test_the_live_chart_spans_the_planned_epochs_from_the_start(open_page):
+    at = open_page(PAGE, timeout=120)
     at.number_input(key="tr_ep").set_value(20).run()
     fig = _live_figure(at)  # before any run: the setup's 20 epochs
     assert all(20 <= fig["layout"][a]["range"][1] <= 21 for a in ("xaxis", "xaxis2", "xaxis3"))
@@ -398,8 +388,8 @@ def test_the_live_chart_spans_the_planned_epochs_from_the_start():
         assert run.wait(60)
 
 
-def test_predict_then_reveal_answers_with_the_apps_own_verdict():
-    at = _open()
+def test_predict_then_reveal_answers_with_the_apps_own_verdict(open_page):
+    at = open_page(PAGE, timeout=120)
     _setup_small(at)
     at.number_input(key="tr_ep").set_value(3).run()
     at.radio(key="train_guess").set_value("Yes, validation loss will rise").run()
@@ -415,8 +405,8 @@ def test_predict_then_reveal_answers_with_the_apps_own_verdict():
     assert any("guess matches" in t or "Not this time" in t for t in boxes), boxes
 
 
-def test_results_gallery_weights_download_and_draw_page():
-    at = _open()
+def test_results_gallery_weights_download_and_draw_page(open_page):
+    at = open_page(PAGE, timeout=120)
     _setup_small(at)
     at.button(key="train_start").click().run()
     run = _poll_until_done(at)
@@ -489,8 +479,8 @@ def _png() -> bytes:
     ],
     ids=["path-escape", "no-class-folders", "non-images", "decompression-bomb"],
 )
-def test_bad_zips_get_a_message_and_nothing_else_is_lost(files, message):
-    at = _open()
+def test_bad_zips_get_a_message_and_nothing_else_is_lost(files, message, open_page):
+    at = open_page(PAGE, timeout=120)
     at.number_input(key="tr_ep").set_value(3).run()
     at.selectbox(key="tr_dataset").set_value("upload").run()
     at.get("file_uploader")[0].upload("data.zip", _zip(files), "application/zip")
