@@ -112,6 +112,9 @@ def make_engines(url: URL) -> tuple[Engine, Engine]:
         if url.query.get("mode") != "ro":
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
+                # Created here, readable by this user only (it holds the class's students); SQLite
+                # gives its -wal and -shm files the same mode. An existing file keeps its own.
+                os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
             except OSError as e:
                 raise ClassUnavailable(
                     f"{OFF}: the folder for the class database ({path.parent}) cannot be created "

@@ -9,6 +9,7 @@ This package's public face is this module; the modules inside it:
     fields.py   Field, LinkSchema: typed, bounded parsing of query params; Ignored items and the message
     pack.py     pack / unpack: JSON in a link ("v1." + base64 of zlib), with limits against bombs;
                 loads_untrusted: json.loads refusing deep nesting, huge numbers, NaN (PackError)
+    export.py   spreadsheet_safe: a cell a spreadsheet would run as a formula, made plain text
     qr.py       qr_svg / qr_png: a link as a QR code for the projector (segno)
     lessons.py  parse_lesson: lesson plans (steps of page states, notes, questions); the bundled ones
     files/      the bundled lessons (JSON)
@@ -20,6 +21,7 @@ page shares (projector view, lesson step, class code).
 
 from __future__ import annotations
 
+from cnnlib.share.export import FORMULA_STARTS, spreadsheet_safe
 from cnnlib.share.fields import (
     MAX_KEYS,
     MAX_QUERY_CHARS,
@@ -46,6 +48,8 @@ from cnnlib.share.pack import MAX_JSON_DEPTH, MAX_NUMBER_CHARS, PackError, loads
 from cnnlib.share.qr import QRError, qr_png, qr_svg
 
 __all__ = [
+    "FORMULA_STARTS",
+    "spreadsheet_safe",
     "BUNDLED",
     "FRAME_KEYS",
     "FRAME_LINK",

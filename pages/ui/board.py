@@ -2,6 +2,7 @@
 
 Runs come from cnnlib.classroom (ranked there by accuracy and by accuracy per parameter); each
 entry carries its settings as an app link, so a click opens the Training page set up the same way.
+The table downloads as CSV, so the text students typed goes through `spreadsheet_safe`.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from cnnlib.classroom import ClassError
+from cnnlib.share import spreadsheet_safe
 from pages.ui.classroom import STUDENT_EVERY_S, code, fail, member, split_link, store
 from pages.ui.share import page_link_url
 
@@ -40,12 +42,13 @@ def board_view() -> None:
     table = [
         {
             "rank": r["rank_per_param"] if per_param else r["rank"],
-            "who": r["nickname"] + (" (you)" if r.get("mine") else ""),
+            # typed by students, and the table downloads as CSV: no cell may run as a formula
+            "who": spreadsheet_safe(r["nickname"]) + (" (you)" if r.get("mine") else ""),
             "test accuracy": round(100 * r["accuracy"], 1),
             "parameters": r["params"],
             "accuracy per 1k parameters": round(100_000 * r["per_param"], 3),
-            "model": r["model"],
-            "dataset": r["dataset"],
+            "model": spreadsheet_safe(r["model"]),
+            "dataset": spreadsheet_safe(r["dataset"]),
             "seconds": None if r["seconds"] is None else round(r["seconds"], 1),
             "settings": page_link_url(*_link_parts(r["link"])) if r["link"] else None,
         }
