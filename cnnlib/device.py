@@ -43,7 +43,7 @@ def available_devices() -> list[str]:
     """Names of the devices usable here, "cpu" always last."""
     import torch
 
-    names = []
+    names: list[str] = []
     if torch.cuda.is_available():
         names.append("cuda")
     mps = getattr(torch.backends, "mps", None)
@@ -85,7 +85,7 @@ def torch_build() -> str | None:
 
 def nvidia_gpu_names(proc: Path = NVIDIA_PROC) -> list[str]:
     """The models the NVIDIA driver lists in /proc (Linux), e.g. ["NVIDIA H100 80GB HBM3"]; [] if none."""
-    names = []
+    names: list[str] = []
     try:
         folders = sorted(proc.iterdir())
     except OSError:

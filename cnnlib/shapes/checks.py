@@ -12,6 +12,7 @@ import math
 import numbers
 import re
 from collections.abc import Sequence
+from typing import Any
 
 MAX_VALUE = 100_000
 """The largest size, kernel, stride, padding, dilation or channel count accepted."""
@@ -119,8 +120,9 @@ def parse_int(text: str, field: str, minimum: int | None = None, maximum: int = 
     return check_int(value, field, minimum, maximum)
 
 
-def as_pair(value: object, field: str) -> tuple[object, object]:
-    """An int (or anything) -> (value, value); a 2-sequence -> a tuple; refuse other lengths."""
+def as_pair(value: Any, field: str) -> tuple[Any, Any]:
+    """An int (or anything) -> (value, value); a 2-sequence -> a tuple; refuse other lengths (each
+    half is checked by the caller: Any, not a promise of a type)."""
     if isinstance(value, Sequence) and not isinstance(value, str):
         if len(value) != 2:
             raise ShapeError(

@@ -181,7 +181,7 @@ def refused_formulas(
             as_pair(output_padding, "output_padding"),
             strict=True,
         )
-        found = []
+        found: list[tuple[str, str | None]] = []
         for axis, (n, k, st, p, d, op) in zip(("Height", "Width"), per_dim, strict=True):
             try:
                 layer_output_hw(kind, n, kernel_size=k, stride=st if st is not None or "Pool" in kind else 1,
@@ -193,11 +193,11 @@ def refused_formulas(
                 if e.field not in ("kernel", "padding") or not too_small:
                     return []  # refused for another reason: the formula can't show it
             if kind == "Conv2d":
-                tex = conv2d_formula_latex(n, k, st, p, d)  # type: ignore[arg-type]
+                tex = conv2d_formula_latex(n, k, st, p, d)
             elif kind == "ConvTranspose2d":
-                tex = conv_transpose2d_formula_latex(n, k, st, p, op, d)  # type: ignore[arg-type]
+                tex = conv_transpose2d_formula_latex(n, k, st, p, op, d)
             else:
-                tex = pool2d_formula_latex(n, k, st, p, d if kind == "MaxPool2d" else 1, ceil_mode)  # type: ignore[arg-type]
+                tex = pool2d_formula_latex(n, k, st, p, d if kind == "MaxPool2d" else 1, ceil_mode)
             found.append((axis, tex))
     except ShapeError:
         return []
@@ -258,14 +258,14 @@ def single_layer(
     elif kind == "Conv2d":
         hw = conv2d_output_hw(size, kernel, stride or 0, padding, dilation)
         cout = check_int(out_channels, "out_channels", 1)
-        params, p_latex = conv2d_params(cin, cout, kernel, bias), params_latex(cin, cout, kernel, bias)  # type: ignore[arg-type]
+        params, p_latex = conv2d_params(cin, cout, kernel, bias), params_latex(cin, cout, kernel, bias)
     elif kind == "ConvTranspose2d":
         hw = conv_transpose2d_output_hw(size, kernel, stride or 0, padding, output_padding, dilation)  # type: ignore[arg-type]
         cout = check_int(out_channels, "out_channels", 1)
         params, p_latex = (
             conv_transpose2d_params(cin, cout, kernel, bias),
             params_latex(cin, cout, kernel, bias),
-        )  # type: ignore[arg-type]
+        )
     else:
         raise ShapeError(f"Unknown layer type {kind!r}: use one of {', '.join(LAYER_KINDS)}.")
     pad_pair = (padding, padding) if isinstance(padding, str) else as_pair(padding, "padding")
@@ -301,7 +301,7 @@ def single_layer(
     hs, ws = as_pair(size, "size")
     return LayerResult(
         kind=kind,
-        input_shape=(cin, int(hs), int(ws)),  # type: ignore[call-overload]
+        input_shape=(cin, int(hs), int(ws)),
         output_shape=(cout, hw[0], hw[1]),
         params=params,
         params_latex=p_latex,

@@ -20,7 +20,8 @@ cnnlib.shapes.stack (a chain of layers with its receptive field).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from cnnlib.shapes.checks import LAYER_KINDS, ShapeError, as_pair, check_int, normalize_padding
 
@@ -182,7 +183,7 @@ def conv_transpose2d_output_size(
 # Height and width
 
 
-def _per_dim(fn, args: dict[str, object]) -> tuple[int, int]:
+def _per_dim(fn: Callable[..., int], args: Mapping[str, Any]) -> tuple[int, int]:
     pairs = {
         k: as_pair(v, k) if not (k == "padding" and isinstance(v, str)) else (v, v) for k, v in args.items()
     }
@@ -245,7 +246,7 @@ def conv_transpose2d_output_hw(
     return _per_dim(conv_transpose2d_output_size, args)
 
 
-def layer_output_hw(kind: str, size: IntPair, **settings: object) -> tuple[int, int]:
+def layer_output_hw(kind: str, size: IntPair, **settings: Any) -> tuple[int, int]:
     """Output (height, width) of a layer given by its type name and torch's argument names.
 
     kind: "Conv2d", "MaxPool2d", "AvgPool2d" or "ConvTranspose2d"; settings: kernel_size,

@@ -173,7 +173,7 @@ def common_mistakes(q: Question) -> dict[int, str]:
     """Wrong answers students often give for this question, each with a hint."""
     if q.kind == "ConvTranspose2d":
         s, p, k, d, op = q.stride or 1, int(q.padding), q.kernel, q.dilation, q.output_padding
-        hints = {
+        hints: dict[int, str] = {
             (q.size - 1) * s
             + 2 * p
             + d * (k - 1)
@@ -191,7 +191,7 @@ def common_mistakes(q: Question) -> dict[int, str]:
     p = 0 if q.padding == "valid" else int(q.padding)
     s = q.kernel if q.stride is None else q.stride
     n, k, d = q.size, q.kernel, q.dilation
-    hints: dict[int, str] = {}
+    hints = {}
     if q.stride is None:
         hints[_conv_raw(n, k, 1, p, d, q.ceil_mode)] = "A pool's stride defaults to its kernel size, not 1."
     if d > 1:

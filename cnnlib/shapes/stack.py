@@ -96,7 +96,7 @@ def _spatial(kind: str, shape: tuple[int, ...], i: int) -> tuple[int, int, int]:
             f"{shape[0]:,} numbers: put it before the Flatten.",
             layer_index=i,
         )
-    return shape  # type: ignore[return-value]
+    return shape
 
 
 def _channels(kind: str, d: dict, key: str, have: int, i: int) -> None:

@@ -44,7 +44,7 @@ def uncovered_indices(
     if pool:
         out = pool2d_output_size(size, kernel, stride, padding, dilation, ceil_mode)  # type: ignore[arg-type]
         stride = kernel if stride is None else stride
-        before = int(padding)  # type: ignore[arg-type]
+        before = int(padding)
     else:
         out = conv2d_output_size(size, kernel, stride or 0, padding, dilation)
         before, _ = conv_pads(size, kernel, int(stride or 0), normalize_padding(padding), dilation)
@@ -92,7 +92,7 @@ def uncovered_reasons(
     if pool:
         out = pool2d_output_size(size, kernel, stride, padding, dilation, ceil_mode)  # type: ignore[arg-type]
         s = kernel if stride is None else int(stride)
-        before = int(padding)  # type: ignore[arg-type]
+        before = int(padding)
     else:
         out = conv2d_output_size(size, kernel, stride or 0, padding, dilation)
         s = int(stride or 0)
@@ -218,7 +218,7 @@ def sliding_axis(
     if kind in ("MaxPool2d", "AvgPool2d"):
         out = pool2d_output_size(size, kernel, stride, padding, dilation, ceil_mode)  # type: ignore[arg-type]
         s = kernel if stride is None else int(stride)
-        before = after = int(padding)  # type: ignore[arg-type]
+        before = after = int(padding)
     elif kind == "Conv2d":
         out = conv2d_output_size(size, kernel, stride or 0, padding, dilation)
         s = int(stride or 0)

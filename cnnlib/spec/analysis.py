@@ -17,7 +17,7 @@ import copy
 import functools
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 import torch
 from torch import nn
@@ -230,6 +230,14 @@ def analyse_cached(key: str) -> Analysis:
 
 def analyse(spec: ModelSpec) -> Analysis:
     return analyse_cached(spec.to_json(indent=None))
+
+
+@overload
+def _fresh(e: SpecError) -> SpecError: ...
+@overload
+def _fresh(e: None) -> None: ...
+@overload
+def _fresh(e: SpecError | None) -> SpecError | None: ...
 
 
 def _fresh(e: SpecError | None) -> SpecError | None:

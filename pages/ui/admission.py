@@ -109,7 +109,7 @@ def install(gate: PageGate = GATE) -> bool:
     if not set(RERUN_FIELDS) <= fields:
         _LOG.warning("admission limit: RerunData lacks %s: not installed", sorted(set(RERUN_FIELDS) - fields))
         return False
-    if not guard.fits("admission limit", [(original, RUN_PARAMS)]):
+    if not guard.fits("admission limit", [(original, RUN_PARAMS)]) or original is None:
         return False
 
     def _run_script(self: Any, rerun_data: Any) -> Any:
