@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 from cnnlib.classroom.codes import format_code
 
-SEAT_ROLES = ("teacher", "student")
+SEAT_ROLES = ("teacher", "student", "projector")  # projector: display-only, follows the class
 POLL_STATES = ("open", "closed", "revealed")  # closed: no more answers; revealed: closed + answer shown
 BOARD_KEYS = (
     "rank",  # by accuracy, best first; equal accuracy, equal rank
@@ -119,7 +119,7 @@ class Seat:
     """
 
     code: str
-    role: str  # "teacher" or "student" (SEAT_ROLES)
+    role: str  # "teacher", "student" or "projector" (SEAT_ROLES)
     student_id: str | None
     nickname: str | None
     teacher_key: str | None

@@ -6,8 +6,8 @@ redeems it (`redeem_seat`) instead of joining again, so a reload is the same stu
 
 A token is base64url (URL- and cookie-safe, 80-90 characters, no padding) of
 
-    payload = version (1 byte) | role (b"t" or b"s") | class code (6 ASCII) | expiry (uint32, epoch s)
-              | the student id (ASCII) or, for a teacher, a 16-byte wrap value
+    payload = version (1 byte) | role (b"t", b"s" or b"p") | class code (6 ASCII) | expiry (uint32, epoch s)
+              | the student id (ASCII), for a teacher a 16-byte wrap value, for a projector 8 random bytes
     mac     = HMAC-SHA256(secret, DOMAIN + payload)   (32 bytes)
 
 signed with a secret of 32 random bytes kept in the database (`seat_secret`, one row made on
@@ -21,6 +21,11 @@ seat carries `wrap` = HMAC-SHA256(teacher key, WRAP_LABEL)[:16]; the class row k
 sealed as key XOR SHAKE-256(wrap) (`teacher_key_sealed`). Redeeming unseals it and checks it
 against the stored hash. A copy of the database alone (which also holds the signing secret, so it
 could forge tokens) still cannot recover a teacher key, and a token alone holds no key.
+
+A projector seat (role "projector") is the display the teacher opens on the projector's computer:
+issued with the teacher key, it carries no key and no student id (8 random bytes only make each
+one distinct), does not count as a student, and lets its browser follow the class and show it,
+never act for the teacher.
 
 Every refusal is a ClassError in plain words: a forged, tampered, truncated or garbage token gets
 the same "not valid" message, whatever was wrong with it.
@@ -56,7 +61,8 @@ DOMAIN = b"cnn-classroom seat v1\x00"
 WRAP_LABEL = b"cnn-classroom teacher seat wrap"
 SEAL_LABEL = b"cnn-classroom teacher seat seal\x00"
 MAX_EXPIRY = 2**32 - 1
-_ROLE_BYTES = {"teacher": b"t", "student": b"s"}
+PROJECTOR_NONCE_BYTES = 8
+_ROLE_BYTES = {"teacher": b"t", "student": b"s", "projector": b"p"}
 _ROLES = {b: role for role, b in _ROLE_BYTES.items()}
 _TOKEN_CHARS = re.compile(r"[A-Za-z0-9_-]+")
 NOT_VALID = (
@@ -134,11 +140,17 @@ def issue_seat(
     now: float,
     hours: float,
 ) -> str:
-    """A signed seat token for the class's teacher (key checked) or one of its present students."""
+    """A signed seat token for the class's teacher (key checked), one of its present students, or
+    its projector (a display-only seat, issued with the teacher key)."""
     if role not in SEAT_ROLES:
-        raise ClassError(f"A seat is for a 'teacher' or a 'student', not {str(role)[:20]!r}.")
+        raise ClassError(f"A seat is for a 'teacher', a 'student' or a 'projector', not {str(role)[:20]!r}.")
     row = live_class(conn, code, now)
-    if role == "teacher":
+    if role == "projector":
+        if student_id is not None:
+            raise ClassError("A projector's seat takes the teacher key, not a student id.")
+        require_teacher(row, teacher_key, "open a projector screen")
+        tail = secrets.token_bytes(PROJECTOR_NONCE_BYTES)
+    elif role == "teacher":
         if student_id is not None:
             raise ClassError("A teacher's seat takes the teacher key, not a student id.")
         require_teacher(row, teacher_key, "take the teacher's seat")
@@ -184,6 +196,10 @@ def redeem_seat(conn: Connection, token: object, now: float) -> Seat:
         if not key_matches(key, row.teacher_key_hash):
             raise ClassError(TEACHER_SEAT_GONE)
         return Seat(code, "teacher", None, None, key, float(expires))
+    if _ROLES[role_byte] == "projector":
+        if len(tail) != PROJECTOR_NONCE_BYTES:
+            raise ClassError(NOT_VALID)
+        return Seat(code, "projector", None, None, None, float(expires))
     student_id = tail.decode("ascii") if tail.isascii() else ""
     if not looks_like_token(student_id):
         raise ClassError(NOT_VALID)

@@ -5,6 +5,7 @@ lesson=<id>     a lesson plan being stepped through (a bundled id, or "upload" f
 step=<n>        its step, from 1
 class=<code>    a class session the page belongs to
 key=<teacher key>  read once from a teacher's link, kept in the session, then removed from the URL
+screen=<seat>   a projector screen's seat (display only), read once like the key, then removed
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from cnnlib.share.fields import Field, LinkSchema
 _CODE = re.compile(r"^[A-Za-z0-9-]{4,16}$")  # "K7M-Q2R" as shown, or "K7MQ2R"
 _KEY = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
 _LESSON = re.compile(r"^[a-z0-9_]{1,40}$")
+_SEAT = re.compile(r"^[A-Za-z0-9_-]{20,200}$")  # cnnlib.classroom seat tokens (at most 200 characters)
 
 
 def _match(pattern: re.Pattern[str], what: str):
@@ -42,6 +44,9 @@ FRAME_LINK = LinkSchema(
             format_fn=str,
         ),
         Field("key", "custom", None, "teacher key", parse_fn=_match(_KEY, "teacher key"), format_fn=str),
+        Field(
+            "screen", "custom", None, "projector screen", parse_fn=_match(_SEAT, "screen seat"), format_fn=str
+        ),
     ),
     title="every page",
 )

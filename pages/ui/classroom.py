@@ -1,9 +1,11 @@
 """Class sessions on screen: start or join a class, follow the teacher, answer polls, see them live.
 
 The store (cnnlib.classroom) holds the class; this module only draws. A session's part in a class
-is kept in st.session_state["class"]: {"code", "role" ("teacher" or "student"), "key" (teacher),
-"sid" and "name" (student), "lead" (teacher: students follow my page), "auto" (student: follow
-without asking)}. The class code also travels in every link (`class=`), so a reload keeps it;
+is kept in st.session_state["class"]: {"code", "role" ("teacher", "student" or "projector"), "key"
+(teacher), "sid" and "name" (student), "lead" (teacher: students follow my page), "auto" (student:
+follow without asking; a projector screen always does)}. A projector screen is the display the
+teacher opens on the projector's computer with its own link: it follows the class and shows what the
+students see (no teacher controls, notes, answers before the reveal, or key). The class code also travels in every link (`class=`), so a reload keeps it;
 the teacher's key never does (it is read once from the teacher's link, then dropped from the URL).
 
 Everything here fails soft: when the database cannot be reached, the class features say so once
@@ -51,6 +53,11 @@ def is_teacher() -> bool:
     return bool(m and m.get("role") == "teacher")
 
 
+def is_projector() -> bool:
+    m = member()
+    return bool(m and m.get("role") == "projector")
+
+
 def code() -> str | None:
     m = member()
     return m["code"] if m else None
@@ -64,7 +71,7 @@ def fail(err: ClassError) -> None:
 
 def app_link(url_name: str, params: dict[str, str]) -> str:
     """A link inside the app ("/kernels?kernel=sobel_y"), as the follow-me state and the board store it."""
-    query = urlencode({k: v for k, v in params.items() if k not in ("key", "present")}, safe=",;:")
+    query = urlencode({k: v for k, v in params.items() if k not in ("key", "screen", "present")}, safe=",;:")
     return f"/{url_name}" + (f"?{query}" if query else "")
 
 
@@ -99,6 +106,8 @@ def restore_seat(frame: dict) -> None:
         return  # a link to another class: its join form, this seat stays in the browser
     if found.role == "teacher":
         ss["class"] = {"code": found.code, "role": "teacher", "key": found.teacher_key, "lead": True}
+    elif found.role == "projector":
+        ss["class"] = {"code": found.code, "role": "projector", "auto": True}
     else:
         name = found.nickname or ""
         ss["class"] = {
@@ -126,6 +135,9 @@ def adopt_link(frame: dict) -> None:
     """Called by the frame with the link's frame keys: a teacher link makes this session the teacher."""
     restore_seat(frame)
     code_in, key_in = frame.get("class"), frame.get("key")
+    if frame.get("screen"):
+        adopt_screen(frame["screen"])
+        return
     m = member()
     if code_in and key_in and not (m and m.get("role") == "teacher" and m["code"] == code_in):
         s = store()
@@ -140,6 +152,45 @@ def adopt_link(frame: dict) -> None:
         keep_seat(s, "teacher", teacher_key=key_in)  # the key leaves the address bar for a signed seat
     elif code_in and not m:
         ss["class_invite"] = code_in  # the join form is filled in; joining needs a nickname
+
+
+def adopt_screen(token: str) -> None:
+    """A projector link: this browser becomes the class's projector screen (its seat is the link's
+    token, kept as a cookie; the address bar loses it at the page's next write)."""
+    s = store()
+    if s is None:
+        return
+    try:
+        found = s.redeem_seat(token)
+    except ClassError as err:
+        ss["class_notice"] = str(err)
+        return
+    if found.role != "projector":
+        ss["class_notice"] = "This link is not a projector screen's link."
+        return
+    ss["class"] = {"code": found.code, "role": "projector", "auto": True}
+    ss["seat_checked"] = True
+    ss["class_screen_new"] = True  # the frame turns the projector view on
+    seat.keep(token)
+
+
+def screen_link(s: ClassStore | None, m: dict, url_name: str) -> None:
+    """The teacher's projector link: a display-only seat for the projector's computer."""
+    with st.expander("Projector screen (display only)", key="class_screen_open", on_change="rerun") as box:
+        if not box.open or s is None:
+            return
+        if not ss.get("class_screen_link"):
+            try:
+                token = s.issue_seat(m["code"], "projector", teacher_key=m["key"])
+            except ClassError as err:
+                fail(err)
+                return
+            ss["class_screen_link"] = page_link_url(url_name, {"class": m["code"], "screen": token})
+        st.caption(
+            "Open this link on the projector's computer: it follows your page and shows what the "
+            "students see, without your controls, notes, answers or key. Drive the lesson from here."
+        )
+        st.code(ss["class_screen_link"], language=None, wrap_lines=True)
 
 
 def leave(tell_store: bool = False) -> None:
@@ -168,6 +219,7 @@ def panel(url_name: str) -> None:
         st.toggle("Students follow my page", key="class_lead", value=m.get("lead", True),
                   on_change=lambda: m.update(lead=ss["class_lead"]))  # fmt: skip
         roster(s, m)
+        screen_link(s, m, url_name)
         teacher_link = page_link_url(url_name, {"class": m["code"], "key": m["key"]})
         with st.expander("Your teacher link (keep it private)"):
             st.code(teacher_link, language=None, wrap_lines=True)
@@ -182,6 +234,14 @@ def panel(url_name: str) -> None:
                 s.close_class(m["code"], m["key"])
             except ClassError as err:
                 fail(err)
+            leave()
+            st.rerun()
+    elif m["role"] == "projector":
+        st.markdown(f"**The projector screen of class `{format_code(m['code'])}`.**")
+        st.caption(
+            "It follows the teacher and shows what the class sees; the teacher drives from their own device."
+        )
+        if st.button("Stop being the projector screen", key="class_leave", icon=":material/logout:"):
             leave()
             st.rerun()
     else:

@@ -116,6 +116,7 @@ PAGE_BY_URL = {p.url: p for p in PAGES}
 # page icon is fetched by every browser from a Google host, which fails offline and sends each
 # student's address out of the school.
 FAVICON = "/app/static/favicon.png"
+SECRET_KEYS = frozenset({"key", "screen"})  # read once from a link, never written back to the address bar
 PRESENT = "cc_present"  # the projector view's truth (the toggle's own key can be dropped on a page switch)
 LESSON_PAGES = ("kernels", "shapes", "builder", "training", "draw")
 
@@ -151,7 +152,9 @@ def frame(page_key: str) -> PageInfo:
         if key not in ss:
             ss[key] = copy.deepcopy(value)  # never share a mutable default between sessions
     if "class" in link or ss.get("class") or not ss.get("seat_checked"):
-        classroom.adopt_link(link)  # a teacher link, a class invite, or this browser's seat
+        classroom.adopt_link(link)  # a teacher link, a projector link, a class invite, or this browser's seat
+    if ss.pop("class_screen_new", False):
+        ss["present"] = ss[PRESENT] = True  # a projector screen starts in the projector view
     keep = frame_keys()
     if ss.get("present"):
         st.html(PROJECTOR_CSS)
@@ -185,8 +188,8 @@ def read_frame_link() -> dict:
     session. Returns the values the link gave."""
     ss = st.session_state
     given = {k: v for k, v in url_params().items() if k in FRAME_KEYS}  # the page reads the rest
-    mine = {k: v for k, v in given.items() if k != "key"}
-    if mine == ss.get("frame_written", {}) and "key" not in given:
+    mine = {k: v for k, v in given.items() if k not in SECRET_KEYS}
+    if mine == ss.get("frame_written", {}) and not SECRET_KEYS & given.keys():
         return {}  # what this session wrote itself: its own widgets are the truth
     parsed = FRAME_LINK.parse(given)
     values = parsed.values

@@ -66,7 +66,7 @@ def page_link_url(url_name: str, params: dict[str, str] | None = None) -> str:
 
 def share_link(url_name: str) -> str:
     """What students should open: the page as it is now, without the teacher's key or projector view."""
-    params = {k: v for k, v in url_params().items() if k not in ("key", "present")}
+    params = {k: v for k, v in url_params().items() if k not in ("key", "screen", "present")}
     return page_link_url(url_name, params)
 
 

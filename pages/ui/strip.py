@@ -45,6 +45,8 @@ def live(here: str, go: Callable[[str, dict[str, str]], None]) -> None:
         return
     if m["role"] == "teacher":
         teacher_strip()
+    elif m["role"] == "projector":
+        screen_strip(here, go)
     else:
         student_strip(here, go)
 
@@ -89,6 +91,47 @@ def student_strip(here: str, go: Callable[[str, dict[str, str]], None]) -> None:
                 go(url_name, params)
     if state.poll_id is not None and state.poll_state in ("open", "revealed"):
         poll_for_student(s, m, state.poll_id)
+
+
+@st.fragment(run_every=STUDENT_EVERY_S)
+def screen_strip(here: str, go: Callable[[str, dict[str, str]], None]) -> None:
+    """The projector screen's strip: it goes where the teacher goes, shows the poll's question and
+    how many answered (the counts and the answer once revealed), and never answers."""
+    m, s = member(), store()
+    if m is None or s is None:
+        return
+    try:
+        state = s.follow(m["code"])
+        view = s.projector(m["code"], top=3)
+    except ClassUnavailable as err:
+        fail(err)
+        return
+    except ClassError as err:
+        ss["class_notice"] = str(err)
+        leave()  # the class ended: the screen goes back to the lessons
+        st.rerun()
+    hiding = poll_open_for_students()
+    ss["class_follow_state"] = state
+    if hiding != poll_open_for_students():
+        st.rerun()
+    if state.link and state.version != ss.get("class_followed"):
+        ss["class_followed"] = state.version
+        if state.link != here:
+            go(*split_link(state.link))
+            return
+    poll = view.poll
+    head = f":material/groups: {view.headline}"
+    if poll is None or poll.state == "closed":
+        st.container(key="class_headline").caption(head)
+        return
+    with st.container(border=True, key="class_poll"):
+        answers = counted(poll.total, "answer")
+        if poll.state == "open":
+            st.markdown(f"**:material/how_to_vote: {poll.question}** · {answers} so far  \n{head}")
+            return
+        answer = f" · the answer: **{poll.correct}**" if poll.correct is not None else ""
+        st.markdown(f"**:material/how_to_vote: {poll.question}**{answer} · {answers}")
+        st.markdown(poll_bars(poll.counts, poll.correct))
 
 
 def _page_part(link: str) -> str:
@@ -143,7 +186,7 @@ def poll_open_for_students() -> bool:
     """True for a student in a class while the teacher's poll is open: the page then keeps the
     answer to itself (the output size, the pixel's value, the prediction) until the reveal."""
     m = member()
-    if not m or m.get("role") != "student":
+    if not m or m.get("role") not in ("student", "projector"):
         return False
     state = ss.get("class_follow_state")
     return bool(state and state.poll_id is not None and state.poll_state == "open")

@@ -239,3 +239,36 @@ def test_a_step_whose_settings_are_all_defaults_still_applies(db):
     assert teacher.text_input(key="sc_Conv2d_s_h").value == "2" and "step 3 of 7" in texts(teacher)
     student.run()
     assert student.text_input(key="sc_Conv2d_s_h").value == "2" and "step 3 of 7" in texts(student)
+
+
+def test_a_projector_screen_follows_shows_no_controls_and_no_answer(db):
+    t, s = a_class(db)
+    teacher = session(t, {"lesson": "edges_and_kernels", "step": "1"})
+    teacher.button(key="lesson_open").click().run()  # the teacher on Kernels, step 1
+    token = db.issue_seat(t["code"], "projector", teacher_key=t["key"])
+    screen = open_app(params={"class": t["code"], "screen": token})
+    assert screen.session_state["class"] == {"code": t["code"], "role": "projector", "auto": True}
+    assert screen.session_state["present"] is True  # it opens in the projector view
+    assert "screen" not in screen.query_params and "key" not in screen.query_params
+    screen.run()  # the strip's follow: to the teacher's page and step
+    assert screen.selectbox(key="k_preset").value == "Identity" and "step 1 of 6" in texts(screen)
+    keys = {b.key for b in screen.button}
+    assert not keys & {"lesson_prev", "lesson_next", "lesson_end", "lesson_open", "class_reveal"}
+    assert "Reveal the answer" not in [e.label for e in screen.expander]
+    assert db.projector(t["code"]).students == 1  # the screen is not counted
+
+    teacher.button(key="lesson_next").click().run()  # step 2, the same page: box blur, asked
+    teacher.button(key="class_ask_lesson_2").click().run()
+    screen.run()
+    screen.run()
+    assert screen.selectbox(key="k_preset").value == "Box blur"
+    shown = texts(screen)
+    assert "0 answers so far" in shown and "The answer" not in shown
+    assert not screen.pills  # the screen never answers
+    teacher.button(key="class_reveal").click().run()
+    screen.run()
+    assert "the answer:" in texts(screen)
+
+    forged = open_app(params={"class": t["code"], "screen": "A" * 60})
+    assert "class" not in forged.session_state or not forged.session_state["class"]
+    assert "not valid" in " ".join(w.value for w in forged.warning)

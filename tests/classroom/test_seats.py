@@ -72,6 +72,33 @@ def test_seats_round_trip_for_a_student_and_the_teacher(store, lesson):
     assert store.redeem_seat(store.issue_seat(info.code, "teacher", teacher_key=info.teacher_key)) == seat
 
 
+def test_a_projector_seat_shows_the_class_and_holds_no_key_and_no_student(store, lesson):
+    info, ana = lesson
+    first = store.issue_seat(info.code, "projector", teacher_key=info.teacher_key)
+    second = store.issue_seat(info.code, "projector", teacher_key=info.teacher_key)
+    assert first != second and len(first) < 200 and set(first) <= URL_SAFE
+    for token in (first, second):
+        seat = store.redeem_seat(token)
+        assert seat == Seat(info.code, "projector", None, None, None, info.expires_at // 1)
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        assert info.teacher_key.encode() not in raw and ana.encode() not in raw
+    assert store.projector(info.code).students == 1  # a screen is not a student
+    store.close_class(info.code, info.teacher_key)
+    with pytest.raises(ClassError):
+        store.redeem_seat(first)  # the class is over: the screen goes too
+
+
+def test_a_projector_token_with_another_tail_is_refused(store, lesson, clock):
+    info, _ = lesson
+    token = store.issue_seat(info.code, "projector", teacher_key=info.teacher_key)
+    secret = _secret(_url(store))
+    payload = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))[: -seats_mod.MAC_BYTES]
+    head = payload[: seats_mod.HEADER.size]
+    for tail in (b"", b"x" * 7, b"x" * 9, b"x" * 16):
+        with pytest.raises(ClassError, match="not valid"):
+            store.redeem_seat(_sign(secret, head + tail))
+
+
 def test_seats_survive_a_restart_and_work_across_processes(store_url, clock):
     first = ClassStore.open(store_url, clock=clock)
     info = first.create_class()
@@ -179,8 +206,14 @@ def test_issuing_a_seat_checks_who_asks(store, lesson):
         (lambda: store.issue_seat(other.code, "student", student_id=ana), "You are not in class"),
         (lambda: store.issue_seat(info.code, "student", student_id=None), "You are not in class"),
         (lambda: store.issue_seat(info.code, "student", student_id="x" * 10_000), "You are not in class"),
-        (lambda: store.issue_seat(info.code, "admin"), "for a 'teacher' or a 'student'"),
-        (lambda: store.issue_seat(info.code, None), "for a 'teacher' or a 'student'"),
+        (lambda: store.issue_seat(info.code, "admin"), "for a 'teacher', a 'student' or a 'projector'"),
+        (lambda: store.issue_seat(info.code, None), "for a 'teacher', a 'student' or a 'projector'"),
+        (lambda: store.issue_seat(info.code, "projector"), "Only the teacher"),
+        (lambda: store.issue_seat(info.code, "projector", teacher_key="guess"), "does not match"),
+        (
+            lambda: store.issue_seat(info.code, "projector", teacher_key=info.teacher_key, student_id=ana),
+            "not a student id",
+        ),
         (
             lambda: store.issue_seat(info.code, "teacher", teacher_key=info.teacher_key, student_id=ana),
             "not a student id",

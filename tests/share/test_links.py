@@ -73,6 +73,7 @@ def random_value(schema: LinkSchema, f: Field, rng: random.Random):
             "lesson": rng.choice(["edges_and_kernels", "upload"]),
             "class": "ABC234",
             "key": "k" * 32,
+            "screen": "S-_" * 30,
         }[f.key]
     raise AssertionError(f"no generator for {key}")
 

@@ -89,7 +89,7 @@ def curves(progress: dict) -> Curves:
 def watch() -> None:
     """A student's view of the teacher's shared run (nothing when there is none)."""
     m, s = classroom.member(), classroom.store()
-    if m is None or m.get("role") != "student" or s is None:
+    if m is None or m.get("role") not in ("student", "projector") or s is None:
         return
     try:
         progress = s.shared_run(m["code"])
