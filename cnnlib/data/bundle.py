@@ -100,7 +100,7 @@ class DatasetBundle:
         return rows
 
 
-STATS_CHUNK_BYTES = 32 * 1024 * 1024  # float32 working memory of one chunk in channel_stats
+STATS_CHUNK_BYTES = 8 * 1024 * 1024  # float32 working memory of one chunk in channel_stats
 
 
 def channel_stats(

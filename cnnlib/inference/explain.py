@@ -92,7 +92,7 @@ def feature_maps(model: nn.Module, x: torch.Tensor) -> list[tuple[str, np.ndarra
     """
     ensure_eval(model)
     batch = as_input(model, x)[:1]  # [1, C, H, W]
-    price_forward(model, batch, what="The feature maps of this model")  # before anything runs
+    price_forward(model, batch, what="Showing this model's feature maps")  # before anything runs
     maps: list[tuple[str, np.ndarray]] = []
     with torch.no_grad():
         if isinstance(model, nn.Sequential):

@@ -32,8 +32,11 @@ from cnnlib.spec.model import ModelSpec
 # predictions): the server is shared by the whole class; training runs in a child with its own.
 MAX_SERVER_WORK_BYTES = 300_000_000
 # Training keeps each activation, its gradient and a workspace of the same size (x3); weights
-# come with their gradients and two Adam moments (x4).
+# come with their gradients and two Adam moments (x4). A forward pass alone keeps the activations
+# (feature maps are read from all of them) and needs a workspace as big (a convolution's unfolded
+# input: a 3-channel 3x3 conv with padding 500 took 115 MB of it beside its 135 MB output).
 TRAIN_ACTIVATION_FACTOR, TRAIN_WEIGHT_FACTOR = 3, 4
+FORWARD_ACTIVATION_FACTOR = 2
 
 
 class MemoryBudgetError(SpecError):
@@ -46,7 +49,7 @@ class MemoryEstimate:
 
     batch_size: int
     activation_bytes: int  # one image: the input and every layer's output, float32
-    parameter_bytes: int  # weights and buffers, float32
+    parameter_bytes: int  # weights and buffers, as stored
     params: int  # number of parameters
     output_shape: tuple[int, ...]  # one image's output, without the batch dimension
     training: bool
@@ -58,17 +61,17 @@ class MemoryEstimate:
                 self.activation_bytes * self.batch_size * TRAIN_ACTIVATION_FACTOR
                 + self.parameter_bytes * TRAIN_WEIGHT_FACTOR
             )
-        return self.activation_bytes * self.batch_size + self.parameter_bytes
+        return self.activation_bytes * self.batch_size * FORWARD_ACTIVATION_FACTOR + self.parameter_bytes
 
 
 def _spec_values(spec: ModelSpec) -> tuple[int, int, int, tuple[int, ...]]:
-    """(activation values per image, parameters, state values, output shape) from the cached analysis."""
+    """(activation values per image, parameters, state bytes, output shape) from the cached analysis."""
     a = analyse(spec)
     if a.error is not None:
         raise SpecError(a.error.message, a.error.layer_index, a.error.layer_type, a.error.field)
     acts = math.prod(spec.input_shape) + sum(s.output_numel for s in a.summaries)
     params = sum(s.params for s in a.summaries)
-    state = sum(s.state_bytes for s in a.summaries) // BYTES_PER_VALUE
+    state = sum(s.state_bytes for s in a.summaries)
     out = a.summaries[-1].output_shape if a.summaries else tuple(spec.input_shape)
     return acts, params, state, out
 
@@ -85,7 +88,7 @@ def _meta_call(module: nn.Module, x: torch.Tensor) -> Any:
 
 
 def _module_values(model: nn.Module, input_shape: tuple[int, ...]) -> tuple[int, int, int, tuple[int, ...]]:
-    """(activation values per image, parameters, state values, output shape) of a module, on meta."""
+    """(activation values per image, parameters, state bytes, output shape) of a module, on meta."""
     cached = _MODULE_CACHE.get(model, {}).get(input_shape)
     if cached is not None:
         return cached
@@ -100,7 +103,7 @@ def _module_values(model: nn.Module, input_shape: tuple[int, ...]) -> tuple[int,
         if was_training:
             model.train()
     params = sum(p.numel() for p in model.parameters())
-    state = params + sum(b.numel() for b in model.buffers())
+    state = sum(int(t.numel()) * t.element_size() for t in [*model.parameters(), *model.buffers()])
     result = (sum(acts), params, state, tuple(int(s) for s in out.shape[1:]))
     _MODULE_CACHE.setdefault(model, {})[input_shape] = result
     return result
@@ -164,7 +167,7 @@ def estimate_memory(
     return MemoryEstimate(
         batch_size=int(batch_size),
         activation_bytes=acts * BYTES_PER_VALUE,
-        parameter_bytes=state * BYTES_PER_VALUE,
+        parameter_bytes=state,
         params=params,
         output_shape=out,
         training=training,
@@ -187,7 +190,9 @@ def check_memory(
     budget = MAX_SERVER_WORK_BYTES if budget is None else int(budget)
     est = estimate_memory(model, batch_size, training=training, input_shape=input_shape)
     if est.total_bytes > budget:
-        per_image = est.activation_bytes * (TRAIN_ACTIVATION_FACTOR if training else 1)
+        per_image = est.activation_bytes * (
+            TRAIN_ACTIVATION_FACTOR if training else FORWARD_ACTIVATION_FACTOR
+        )
         fix = "use a smaller input, fewer channels, less padding, or pool earlier"
         fix = (
             f"Lower the batch size, or {fix}" if batch_size > 1 and per_image <= budget else fix.capitalize()
