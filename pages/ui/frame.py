@@ -30,6 +30,7 @@ from pages.ui import (
     admission,  # noqa: E402
     batching,  # noqa: E402
     classroom,  # noqa: E402
+    finished_runs,  # noqa: E402
     seat,  # noqa: E402
     strip,  # noqa: E402
     widget_state,  # noqa: E402
@@ -40,6 +41,7 @@ from pages.ui.share import PROJECTOR_CSS, share_dialog  # noqa: E402
 
 admission.install()  # page opens queue for a slot; clicks, strokes and fragment ticks never wait
 batching.install()  # a run's messages wake the event loop once per batch, not once per element
+finished_runs.install()  # a fragment run starting right after a full run never drops that run's messages
 widget_state.install()  # a value widget looks up its own key, not a copy of the whole session state
 
 # Every session's script runs in its own thread: cap malloc's per-thread arenas, or the heap stays
