@@ -64,6 +64,7 @@ Modules:
     polls.py       polls: open, answer (upsert), close/reveal, counts
     board.py       the results board and its two rankings
     projector.py   the projector's view as one UNION ALL query
+    ready.py       the teacher's Ready check: timed steps, failures as lines, the memory there is
     records.py     the dataclasses returned (ClassInfo, FollowState, PollInfo, Seat, ...)
     validation.py  nicknames (and look-alikes), text, links, run records, polls: before any query
     codes.py       class codes, teacher keys (hashed, constant-time compare), student ids
@@ -78,6 +79,7 @@ from cnnlib.classroom.board import MAX_RUNS_PER_STUDENT
 from cnnlib.classroom.codes import CODE_ALPHABET, CODE_LENGTH, format_code, normalize_code
 from cnnlib.classroom.engine import ENV_URL, default_sqlite_path
 from cnnlib.classroom.errors import ClassError, ClassUnavailable
+from cnnlib.classroom.ready import MemoryStatus, ReadyCheck, megabytes, memory_status, run_checks
 from cnnlib.classroom.records import (
     BOARD_KEYS,
     POLL_STATES,
@@ -132,7 +134,12 @@ __all__ = [
     "Seat",
     "TEACHER_SHORT_WORDS",
     "TEACHER_WORDS",
+    "MemoryStatus",
+    "ReadyCheck",
     "default_sqlite_path",
+    "megabytes",
+    "memory_status",
+    "run_checks",
     "format_code",
     "normalize_code",
 ]

@@ -175,6 +175,12 @@ class ClassStore:
         code = normalize_code(code)
         self._run(True, lambda c, now: sessions.close_class(c, code, teacher_key, now))
 
+    def check_writable(self, code: str, teacher_key: str) -> str:
+        """The Ready check's database step (teacher only): a real write to the class's row, committed."""
+        code = normalize_code(code)
+        self._run(True, lambda c, now: sessions.touch_class(c, code, teacher_key, now))
+        return f"writable ({self.backend})"
+
     def check_teacher(self, code: str, teacher_key: str) -> None:
         """ClassError unless `teacher_key` is this live class's teacher key (a teacher link opened)."""
         code = normalize_code(code)

@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import streamlit as st
 
 from cnnlib.classroom import ClassError, ClassStore, ClassUnavailable, counted, format_code, normalize_code
-from pages.ui import seat
+from pages.ui import ready, seat
 from pages.ui.share import page_link_url
 
 STUDENT_EVERY_S = 2.0  # how often a student's page asks the store what the class is doing
@@ -219,6 +219,7 @@ def panel(url_name: str) -> None:
         st.toggle("Students follow my page", key="class_lead", value=m.get("lead", True),
                   on_change=lambda: m.update(lead=ss["class_lead"]))  # fmt: skip
         roster(s, m)
+        ready.panel(s, m)
         screen_link(s, m, url_name)
         teacher_link = page_link_url(url_name, {"class": m["code"], "key": m["key"]})
         with st.expander("Your teacher link (keep it private)"):

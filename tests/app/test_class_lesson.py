@@ -272,3 +272,24 @@ def test_a_projector_screen_follows_shows_no_controls_and_no_answer(db):
     forged = open_app(params={"class": t["code"], "screen": "A" * 60})
     assert "class" not in forged.session_state or not forged.session_state["class"]
     assert "not valid" in " ".join(w.value for w in forged.warning)
+
+
+def test_the_teachers_ready_check_tries_every_part_and_says_what_it_found(db):
+    t, _ = a_class(db)
+    teacher = session(t)
+    teacher.session_state["frame_class"] = True  # the class popover, and the check's box in it
+    teacher.session_state["class_ready_open"] = True
+    teacher.run()
+    teacher.button(key="class_ready_run").click().run()
+    checks = teacher.session_state["class_ready"]
+    assert [c.name for c in checks] == [
+        "Class database",
+        "Training",
+        "Data and pretrained model",
+        "Model builder",
+        "Memory",
+    ]
+    assert all(c.ok for c in checks[:4]), checks
+    shown = texts(teacher)
+    assert "writable (sqlite)" in shown and "training slot" in shown and "MNIST sample" in shown
+    assert "Ready." in shown or "Not ready" in shown  # Memory depends on the machine
