@@ -148,6 +148,7 @@ def test_the_random_specs_sweep_every_layer_type():
     assert {layer.type for spec in RANDOM_SPECS for layer in spec.layers} == set(S.LAYER_TYPES)
 
 
+@pytest.mark.slow  # ~20 s
 def test_random_specs_summary_matches_torch():
     for spec in RANDOM_SPECS:
         summary = S.summarize(spec)
@@ -161,6 +162,7 @@ def test_random_specs_summary_matches_torch():
             assert row.type == type(child).__name__
 
 
+@pytest.mark.slow  # a sweep of 300 random specs (~50 s): the full suite runs it, the quick check does not
 def test_random_specs_round_trip_json_and_code():
     torch.manual_seed(0)
     for spec in RANDOM_SPECS:

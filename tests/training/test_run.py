@@ -225,6 +225,7 @@ def test_run_accepts_spec_dict_and_rejects_mismatch(shapes):
 # ------------------------------------------------------------------------------- training
 
 
+@pytest.mark.slow  # trains to well above chance (~10 s)
 def test_learns_shapes_well_above_chance(shapes):
     torch.manual_seed(0)
     r = run(small_cnn(), shapes, epochs=4, batch_size=32, lr=3e-3, val_fraction=0.1)
