@@ -68,6 +68,7 @@ from cnnlib.training.run import (
     TrainingRun,
 )
 from cnnlib.training.slots import (
+    QueueRefused,
     SlotLimiter,
     cpu_cores,
     get_limiter,
@@ -91,6 +92,7 @@ __all__ = [
     "DEMO_SPEC",
     "Evaluation",
     "MAX_LOSS_POINTS",
+    "QueueRefused",
     "RunSnapshot",
     "SlotLimiter",
     "TrainConfig",

@@ -68,6 +68,8 @@ class TrainingRun:
         name: str = "",
         slots: SlotLimiter | None = None,
         backend: str | None = None,
+        owner: str | None = None,
+        priority: bool = False,
     ) -> None:
         if backend not in (None, "thread", "process"):
             raise ValueError(f"backend must be 'thread' or 'process', got {backend!r}")
@@ -82,6 +84,7 @@ class TrainingRun:
         self.id = uuid.uuid4().hex[:8]
         self.name = name or f"run {self.id}"
         self.slots = slots if slots is not None else get_limiter()
+        self.owner, self.priority = owner, priority  # one run per owner; the teacher's go first
         self.device = pick_device(self.config.device)
         self.num_threads = self.config.num_threads or threads_per_run(self.slots.max_runs)
 
@@ -134,13 +137,21 @@ class TrainingRun:
         return self._state["status"] in DONE_STATUSES
 
     def start(self) -> TrainingRun:
-        """Queue the run for a slot and start its thread. A run starts once; make a new one to retrain."""
+        """Queue the run for a slot and start its thread. A run starts once; make a new one to retrain.
+        Raises QueueRefused (nothing started) when its owner has a run queued or running, or the
+        queue is full."""
         with self._lock:
             if self._thread is not None:
                 raise RuntimeError(
                     "This run has already been started; create a new TrainingRun to train again."
                 )
-            self._ticket = self.slots.enqueue(self.name)
+            self._ticket = self.slots.enqueue(
+                self.name,
+                owner=self.owner,
+                priority=self.priority,
+                work=float(self.total_steps * self.config.batch_size),  # examples over all epochs
+                max_seconds=self.config.max_seconds,
+            )
             self._state.update(status="queued", message="Waiting for a free training slot.")
             self._thread = threading.Thread(target=self._worker, name=f"training-{self.id}", daemon=True)
         self._thread.start()
@@ -254,6 +265,7 @@ class TrainingRun:
         except BaseException as exc:  # never let the thread die silently
             self._set(status="failed", error=f"{type(exc).__name__}: {exc}", message=friendly_error(exc))
         finally:
+            ticket.work_done = float(self._state["step"] * self.config.batch_size)  # for estimates
             ticket.release()
             try:
                 self.model.to("cpu").eval()

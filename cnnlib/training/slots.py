@@ -1,10 +1,10 @@
-"""Training slots: a process-wide limit on concurrent training runs, with a FIFO queue.
+"""Training slots: a process-wide limit on concurrent training runs, with a fair, bounded queue.
 
 One small server trains for a whole class. `SlotLimiter` lets at most `max_runs` runs train at
 once (default: half the CPU cores, at least 1; env `CNN_CLASSROOM_MAX_RUNS`); the others wait
 in arrival order and can see their position and an estimated wait. Each run holds a `Ticket`:
 
-    ticket = limiter.enqueue("alice's run")
+    ticket = limiter.enqueue("alice's run", owner="class:ab12:sid", work=12_000)
     if ticket.wait(timeout=0.5):     # True once it holds a slot
         ...train...
         ticket.release()
@@ -15,12 +15,25 @@ on every poll), a ticket not heard from for `heartbeat_timeout` seconds is stale
 that started it has gone, so a queued stale ticket is dropped and a running one should stop
 (TrainingRun checks `is_stale()` every batch). `max_seconds` is the wall-time cap a run gets
 (env `CNN_CLASSROOM_MAX_SECONDS`). `get_limiter()` returns the process-wide limiter.
+
+One student cannot hold the queue (issue 24): an `owner` (a student id in a class, else the
+browser session) has at most one ticket queued or running, a second `enqueue` raises
+`QueueRefused` ("busy"); a `priority` ticket (the teacher's) waits ahead of every other, behind
+earlier priority ones; at most `max_queue` tickets wait (env `CNN_CLASSROOM_MAX_QUEUE`, default
+16 per core), past that `enqueue` raises `QueueRefused` ("full"); priority tickets are never
+refused for a full queue. `refusal()` says the same before any work is done for the run.
+
+Estimates come from what each run ahead is set to do: a ticket's `work` (the examples it will
+train on over all its epochs) times the seconds per example of recent finished runs (their slot
+time over the `work_done` they report), within the run's time cap; without either, the recent
+runs' average time, or the cap.
 """
 
 from __future__ import annotations
 
 import heapq
 import itertools
+import math
 import os
 import threading
 import time
@@ -30,6 +43,17 @@ from dataclasses import dataclass
 
 DEFAULT_MAX_SECONDS = 600.0
 DEFAULT_HEARTBEAT_TIMEOUT = 60.0
+QUEUE_PER_CORE = 16  # default bound on waiting tickets: 2 x cores x 8
+
+
+class QueueRefused(Exception):
+    """A run the queue does not take: `reason` is "busy" (its owner has one queued or running) or
+    "full" (max_queue tickets wait); `message` says so to the student."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
 
 
 def cpu_cores() -> int:
@@ -56,6 +80,11 @@ def default_max_runs() -> int:
     return int(_env_number("CNN_CLASSROOM_MAX_RUNS", max(1, cpu_cores() // 2), 1))
 
 
+def default_max_queue() -> int:
+    """$CNN_CLASSROOM_MAX_QUEUE if set (>= 1), else 16 per core (2 x cores x 8)."""
+    return int(_env_number("CNN_CLASSROOM_MAX_QUEUE", QUEUE_PER_CORE * cpu_cores(), 1))
+
+
 def threads_per_run(max_runs: int | None = None) -> int:
     """torch threads for one training run so that `max_runs` runs together fill the cores."""
     runs = max_runs if max_runs is not None else get_limiter().max_runs
@@ -65,10 +94,25 @@ def threads_per_run(max_runs: int | None = None) -> int:
 class Ticket:
     """One run's place in the limiter: queued, active (holding a slot) or done."""
 
-    def __init__(self, limiter: SlotLimiter, label: str, ident: int) -> None:
+    def __init__(
+        self,
+        limiter: SlotLimiter,
+        label: str,
+        ident: int,
+        *,
+        owner: str | None = None,
+        priority: bool = False,
+        work: float | None = None,
+        max_seconds: float | None = None,
+    ) -> None:
         self.limiter = limiter
         self.label = label
         self.id = ident
+        self.owner = owner  # who it belongs to: one ticket queued or running per owner
+        self.priority = priority  # the teacher's: waits ahead of everyone else's
+        self.work = work  # examples it will train on, for the estimates (None: unknown)
+        self.work_done: float | None = None  # examples it trained on, set by the run before release
+        self.max_seconds = max_seconds  # its own time cap, if below the limiter's
         self.state = "queued"  # queued -> active -> released, or -> cancelled
         self.enqueued_at = limiter.clock()
         self.started_at: float | None = None
@@ -148,8 +192,22 @@ class LimiterStats:
     queued_labels: tuple[str, ...]
 
 
+BUSY_MESSAGE = (
+    "You already have a run training or waiting in the queue (perhaps in another tab). Stop it "
+    "first, or wait for it to finish: one run per student at a time. Nothing was changed."
+)
+
+
+def full_message(waiting: int) -> str:
+    return (
+        f"The training queue is full ({waiting} {'run is' if waiting == 1 else 'runs are'} waiting). "
+        "Try again in a few minutes: nothing was changed."
+    )
+
+
 class SlotLimiter:
-    """At most `max_runs` active tickets; the rest wait in FIFO order."""
+    """At most `max_runs` active tickets; the rest wait in order (priority tickets first), at most
+    `max_queue` of them, and at most one ticket per owner."""
 
     def __init__(
         self,
@@ -157,6 +215,7 @@ class SlotLimiter:
         *,
         max_seconds: float | None = None,
         heartbeat_timeout: float | None = None,
+        max_queue: int | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._cond = threading.Condition(threading.RLock())
@@ -164,6 +223,8 @@ class SlotLimiter:
         self._active: list[Ticket] = []
         self._ids = itertools.count(1)
         self._durations: deque[float] = deque(maxlen=20)  # recent runs' slot times, for estimates
+        self._rates: deque[tuple[float, float]] = deque(maxlen=20)  # recent (seconds, examples)
+        self.max_queue = max_queue if max_queue is not None else default_max_queue()
         self.clock = clock
         self.max_runs = max_runs if max_runs is not None else default_max_runs()
         self.max_seconds = max_seconds if max_seconds is not None else DEFAULT_MAX_SECONDS
@@ -184,11 +245,49 @@ class SlotLimiter:
             self._admit()
             self._cond.notify_all()
 
-    def enqueue(self, label: str = "") -> Ticket:
-        """Join the queue; the ticket becomes active as soon as a slot is free and it is first."""
+    def refusal(self, owner: str | None = None, priority: bool = False) -> QueueRefused | None:
+        """Why `enqueue` would refuse this owner's run now (None: it would take it)."""
         with self._cond:
-            ticket = Ticket(self, label, next(self._ids))
-            self._queue.append(ticket)
+            self._admit()
+            if owner is not None and any(
+                t.owner == owner and not t.is_stale() for t in (*self._active, *self._queue)
+            ):
+                return QueueRefused("busy", BUSY_MESSAGE)
+            full = len(self._active) >= self._max_runs and len(self._queue) >= self.max_queue
+            if full and not priority:
+                return QueueRefused("full", full_message(len(self._queue)))
+            return None
+
+    def enqueue(
+        self,
+        label: str = "",
+        *,
+        owner: str | None = None,
+        priority: bool = False,
+        work: float | None = None,
+        max_seconds: float | None = None,
+    ) -> Ticket:
+        """Join the queue (a priority ticket ahead of every other, behind earlier priority ones);
+        the ticket becomes active as soon as a slot is free and it is first. Raises QueueRefused
+        when `owner` has a ticket queued or running, or the queue is full."""
+        with self._cond:
+            refused = self.refusal(owner, priority)
+            if refused is not None:
+                raise refused
+            ticket = Ticket(
+                self,
+                label,
+                next(self._ids),
+                owner=owner,
+                priority=priority,
+                work=work,
+                max_seconds=max_seconds,
+            )
+            if priority:
+                ahead = sum(1 for t in self._queue if t.priority)
+                self._queue.insert(ahead, ticket)
+            else:
+                self._queue.append(ticket)
             self._admit()
             self._cond.notify_all()
             return ticket
@@ -214,27 +313,41 @@ class SlotLimiter:
                 tuple(t.label for t in self._queue),
             )
 
+    def expected_seconds(self, ticket: Ticket) -> float:
+        """How long `ticket`'s run should hold its slot: its work at the recent seconds per example,
+        else the recent runs' average time, else the cap; never more than its cap."""
+        with self._cond:
+            cap = min(self.max_seconds, ticket.max_seconds or math.inf)
+            seconds = sum(s for s, _ in self._rates)
+            examples = sum(n for _, n in self._rates)
+            if ticket.work is not None and examples > 0:
+                return min(cap, ticket.work * seconds / examples)
+            if self._durations:
+                return min(cap, sum(self._durations) / len(self._durations))
+            return cap
+
     def estimated_wait(self, ticket: Ticket) -> float | None:
-        """Seconds until `ticket` should start: each slot frees when its run's ETA says (or its cap),
-        and every ticket ahead in the queue takes the first free slot for a typical run's time."""
+        """Seconds until `ticket` should start: each slot frees when its run's ETA says (else its
+        expected time, within its cap), and every ticket ahead in the queue takes the first free
+        slot for its own expected time (`expected_seconds`: from its configured epochs)."""
         with self._cond:
             if ticket.state == "active":
                 return 0.0
             if ticket.state != "queued":
                 return None
             now = self.clock()
-            typical = sum(self._durations) / len(self._durations) if self._durations else self.max_seconds
             free_at = []
             for t in self._active:
                 used = now - (t.started_at or now)
-                left = t.remaining if t.remaining is not None else max(0.0, typical - used)
-                free_at.append(max(0.0, min(left, self.max_seconds - used)))
+                cap = min(self.max_seconds, t.max_seconds or math.inf)
+                left = t.remaining if t.remaining is not None else self.expected_seconds(t) - used
+                free_at.append(max(0.0, min(left, cap - used)))
             free_at += [0.0] * max(0, self._max_runs - len(free_at))
             heapq.heapify(free_at)
             for ahead in self._queue:
                 if ahead is ticket:
                     break
-                heapq.heappush(free_at, heapq.heappop(free_at) + typical)
+                heapq.heappush(free_at, heapq.heappop(free_at) + self.expected_seconds(ahead))
             return free_at[0]
 
     # -- internals (call with the lock held) ------------------------------------------------------
@@ -261,7 +374,10 @@ class SlotLimiter:
             elif ticket.state == "active":
                 self._active.remove(ticket)
                 if state == "released" and ticket.started_at is not None:
-                    self._durations.append(self.clock() - ticket.started_at)
+                    took = self.clock() - ticket.started_at
+                    self._durations.append(took)
+                    if ticket.work_done:
+                        self._rates.append((took, float(ticket.work_done)))
             else:
                 return
             ticket.state = state
@@ -275,7 +391,8 @@ _LIMITER_LOCK = threading.Lock()
 
 def get_limiter() -> SlotLimiter:
     """The process-wide limiter, created on first use from the environment:
-    CNN_CLASSROOM_MAX_RUNS, CNN_CLASSROOM_MAX_SECONDS, CNN_CLASSROOM_HEARTBEAT_S."""
+    CNN_CLASSROOM_MAX_RUNS, CNN_CLASSROOM_MAX_SECONDS, CNN_CLASSROOM_HEARTBEAT_S,
+    CNN_CLASSROOM_MAX_QUEUE."""
     global _LIMITER
     with _LIMITER_LOCK:
         if _LIMITER is None:
@@ -283,5 +400,6 @@ def get_limiter() -> SlotLimiter:
                 default_max_runs(),
                 max_seconds=_env_number("CNN_CLASSROOM_MAX_SECONDS", DEFAULT_MAX_SECONDS, 1),
                 heartbeat_timeout=_env_number("CNN_CLASSROOM_HEARTBEAT_S", DEFAULT_HEARTBEAT_TIMEOUT, 1),
+                max_queue=default_max_queue(),
             )
         return _LIMITER

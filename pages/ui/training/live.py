@@ -20,7 +20,7 @@ from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_r
 
 from cnnlib.plots import curves_from_snapshot, live_figure_dict
 from cnnlib.spec import SpecError
-from cnnlib.training import ConfigError, TrainingRun, cpu_state_dict
+from cnnlib.training import ConfigError, QueueRefused, TrainingRun, cpu_state_dict, get_limiter
 from pages.ui.classroom import app_link
 from pages.ui.links import page_params
 from pages.ui.live_plotly import live_plotly
@@ -67,8 +67,27 @@ def fold_settings() -> None:
         st.session_state["train_settings_open"] = False
 
 
+def queue_owner() -> tuple[str | None, bool]:
+    """Who a run belongs to in the training queue (one run queued or running each), and whether it
+    goes first: in a class, the student id (every tab of that student) or the teacher's class;
+    otherwise this browser session."""
+    m = st.session_state.get("class")
+    if isinstance(m, dict) and m.get("code"):
+        if m.get("role") == "teacher":
+            return f"teacher:{m['code']}", True
+        if m.get("role") == "student" and m.get("sid"):
+            return f"student:{m['code']}:{m['sid']}", False
+    ctx = get_script_run_ctx()
+    return (f"session:{ctx.session_id}" if ctx is not None else None), False
+
+
+def _refused(err: QueueRefused) -> None:
+    st.warning(err.message, icon=":material/hourglass_top:")
+
+
 def start(setup: Setup) -> None:
-    """The Train button: start a run unless one is active or the setup has errors."""
+    """The Train button: start a run unless one is active (here, or for this student in another
+    tab), the queue is full, or the setup has errors."""
     run = current_run()
     if is_active(run):
         st.warning(
@@ -83,12 +102,24 @@ def start(setup: Setup) -> None:
             icon=":material/warning:",
         )
         return
+    owner, first = queue_owner()
+    refused = get_limiter().refusal(owner, first)  # before any work is done for the run
+    if refused is not None:
+        _refused(refused)
+        return
     try:
-        new = TrainingRun(setup.spec, setup.bundle, setup.config, name=_run_label(setup))
+        new = TrainingRun(
+            setup.spec, setup.bundle, setup.config, name=_run_label(setup), owner=owner, priority=first
+        )
     except (ConfigError, SpecError) as err:
         st.error(
             f"Cannot train this model: {getattr(err, 'message', None) or err}", icon=":material/view_in_ar:"
         )
+        return
+    try:
+        new.start()
+    except QueueRefused as err:  # another tab of this student's got there in between
+        _refused(err)
         return
     ss = _state()
     ss["train_run_count"] = ss.get("train_run_count", 0) + 1
@@ -99,7 +130,6 @@ def start(setup: Setup) -> None:
         "started": datetime.now().strftime("%H:%M:%S"),
         "link": app_link("training", page_params()),  # its settings, for the class board
     }
-    new.start()
     new.heartbeat()
     _keep_alive(new, ss["train_run_info"], ss["trained_models"])
 
