@@ -222,21 +222,23 @@ def panel(url_name: str) -> None:
         ready.panel(s, m)
         screen_link(s, m, url_name)
         teacher_link = page_link_url(url_name, {"class": m["code"], "key": m["key"]})
-        with st.expander("Your teacher link (keep it private)"):
+        # Rarely needed, so folded: the panel must fit under the sidebar's button on a 720 px projector.
+        with st.expander("Teacher link, clear the board, end the class", icon=":material/more_horiz:"):
+            st.markdown("**Your teacher link** (keep it private)")
             st.code(teacher_link, language=None, wrap_lines=True)
             st.caption("It makes any browser the teacher of this class. Never show it on the projector.")
-        if st.button("Clear the results board", key="class_clear", icon=":material/delete_sweep:") and s:
-            try:
-                st.toast(f"Removed {counted(s.clear_board(m['code'], m['key']), 'run')} from the board.")
-            except ClassError as err:
-                fail(err)
-        if st.button("End the class", key="class_end", icon=":material/logout:") and s:
-            try:
-                s.close_class(m["code"], m["key"])
-            except ClassError as err:
-                fail(err)
-            leave()
-            st.rerun()
+            if st.button("Clear the results board", key="class_clear", icon=":material/delete_sweep:") and s:
+                try:
+                    st.toast(f"Removed {counted(s.clear_board(m['code'], m['key']), 'run')} from the board.")
+                except ClassError as err:
+                    fail(err)
+            if st.button("End the class", key="class_end", icon=":material/logout:") and s:
+                try:
+                    s.close_class(m["code"], m["key"])
+                except ClassError as err:
+                    fail(err)
+                leave()
+                st.rerun()
     elif m["role"] == "projector":
         st.markdown(f"**The projector screen of class `{format_code(m['code'])}`.**")
         st.caption(

@@ -162,9 +162,11 @@ def frame(page_key: str) -> PageInfo:
         st.html(PROJECTOR_CSS)
     with st.sidebar:
         st.markdown("### :material/school: CNN Classroom")
+        # The tools first: the class popover then opens with the sidebar's height below it (on a
+        # 720 px projector, under the page list, it had 360 px and hid the lesson plan).
+        tools(page)
         for p in PAGES:
             st.page_link(p.path, label=p.title if p.key != "home" else "Home", icon=p.icon, query_params=keep)
-        tools(page)
         render_glossary()
         if page.key != "home":  # the landing page says it in its text
             st.caption(f"Compute: {device_label()}")
@@ -246,15 +248,18 @@ def tools(page: PageInfo) -> None:
         label, icon=":material/groups:", width="stretch", key="frame_class", on_change="rerun"
     ) as box:
         if box.open:
+            m = ss.get("class")
+            if not m or m.get("role") == "teacher":  # students and the projector screen follow the lesson
+                # First: on a 720 px projector the panel scrolls, and the lesson is the next thing to do.
+                st.markdown("#### Lesson plan")
+                if ss.get("lesson"):
+                    st.caption("A lesson is on: its bar sits at the top of the page. End it there.")
+                else:
+                    from pages.ui import lesson
+
+                    lesson.picker(start_lesson)
             st.markdown("#### Class session")
             classroom.panel(page.url)
-            st.markdown("#### Lesson plan")
-            if ss.get("lesson"):
-                st.caption("A lesson is on: its bar sits at the top of the page. End it there.")
-            else:
-                from pages.ui import lesson
-
-                lesson.picker(start_lesson)
 
 
 def start_lesson(lesson_id: str, step: int) -> None:

@@ -61,6 +61,7 @@ def picker(start: Callable[[str, int], None]) -> None:
         options,
         format_func=lambda k: names.get(k, "Your own lesson (a JSON file)"),
         key="lesson_choice",
+        label_visibility="collapsed",  # under the panel's "Lesson plan" heading
     )
     if choice == UPLOAD:
         up = st.file_uploader("Lesson file (JSON)", type=["json"], key="lesson_file")
