@@ -25,8 +25,10 @@ TICK_SIZE = 14  # axis numbers, readable from the back of a classroom
 TITLE_COLOUR = "#111827"  # the app's text colour (.streamlit/config.toml)
 TITLE_ROOM = 76  # px above the plot: the title, then the column numbers under it
 CELL_OUTLINE_MAX = 64  # outline each patch cell only on images this small (else one box)
-CLICK_MAX_PIXELS = 128 * 128  # maps up to this many pixels get a clickable layer (it doubles the data sent)
-SVG_MAX_POINTS = 4096  # beyond this the clickable layer uses WebGL
+# Maps up to this many pixels get a clickable layer (it doubles the data sent; SVG markers, as the
+# app's plotly.js bundle has no WebGL traces). The app's own Plotly element reports clicks on the
+# heatmap's cells without it (pages.ui.live_plotly), so only st.plotly_chart's selections need it.
+CLICK_MAX_PIXELS = 64 * 64
 
 
 def can_click(shape: tuple[int, int]) -> bool:
@@ -202,7 +204,7 @@ def map_figure(
         rows, cols = np.mgrid[0:h, 0:w].astype(np.uint8)  # [2, H', W'] pixel centres (< 128)
         data.append(
             {
-                "type": "scattergl" if h * w > SVG_MAX_POINTS else "scatter",
+                "type": "scatter",
                 "x": cols.ravel(),
                 "y": rows.ravel(),
                 "customdata": z.ravel(),

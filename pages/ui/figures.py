@@ -1,11 +1,15 @@
 """Plotly figures on the page without plotly's validation, and figures shared by every session.
 
-`st.plotly_chart` (1.67) validates a figure given as a dict by building `go.Figure(**fig)` from it
-(5 ms for the Draw page's Grad-CAM figure, most of a stroke's cost), but takes a plotly Figure's
-`to_dict()` as checked already. `PlainFigure` is that door for a figure `cnnlib.plots` built as a
-plain dict: its `to_dict()` is the dict plus the default template (what `go.Figure(**fig)` would
-add), so Streamlit only serialises it (orjson). The builders' tests validate the same dicts with
-`go.Figure`, so nothing unchecked reaches a page.
+Every interactive figure goes through `chart(where, fig, key=...)`: our one Plotly element
+(`pages.ui.live_plotly`, the cartesian partial bundle of plotly.js loaded after the first paint),
+never `st.plotly_chart`, which would ship Streamlit's full plotly.js chunk (4.7 MB) besides it.
+Pictures nobody hovers are PNGs (`cnnlib.plots` makes them with numpy/Pillow) through `st.image`.
+
+`PlainFigure` wraps a figure `cnnlib.plots` built as a plain dict, unvalidated (a `go.Figure(**fig)`
+costs 5 ms for the Draw page's Grad-CAM figure, most of a stroke's cost): its `to_dict()` is the
+dict plus the default template (what `go.Figure(**fig)` would add), and its JSON text is made once
+(orjson) and kept, so a figure shared by every student is serialised once. The builders' tests
+validate the same dicts with `go.Figure`, so nothing unchecked reaches a page.
 
 `shared(fn, ...)` keeps what every student asks for (the same figure or feature map for the same
 defaults) once per process, built once and never mutated: a bounded LRU keyed by the builder and
@@ -27,6 +31,8 @@ from typing import Any
 import plotly.io as pio
 from plotly.basedatatypes import BaseFigure
 
+from pages.ui.live_plotly import live_plotly
+
 MAX_SHARED = 256  # a few MB at most: small heatmaps, diagrams and feature maps
 
 
@@ -47,9 +53,17 @@ class PlainFigure(BaseFigure):
         if "template" not in layout and pio.templates.default:
             layout = {"template": _template(pio.templates.default), **layout}
         self._plain = {"data": list(fig.get("data") or []), "layout": layout}
+        self._json: tuple[str, int] | None = None
 
     def to_dict(self) -> dict:
         return self._plain
+
+    def json_text(self) -> tuple[str, int]:
+        """(the figure as JSON, its height), made on first use and kept (the figure never changes)."""
+        if self._json is None:
+            text = pio.to_json(self._plain, validate=False)
+            self._json = (text, int(self._plain["layout"].get("height") or 400))
+        return self._json
 
     def __repr__(self) -> str:
         return f"PlainFigure({len(self._plain['data'])} traces)"
@@ -109,6 +123,17 @@ def shared(fn: Callable[..., Any], *args: Any, key: Hashable | None = None, **kw
     return SHARED.get(token, lambda: plain(fn(*args, **kwargs)))
 
 
-def chart(where: Any, fig: Any, **kwargs: Any) -> Any:
-    """`where.plotly_chart(fig, **kwargs)` for a figure from `cnnlib.plots` (dict or Figure), unvalidated."""
-    return where.plotly_chart(plain(fig), **kwargs)
+def chart(
+    where: Any,
+    fig: Any,
+    key: str,
+    config: dict | None = None,
+    on_click: Callable[[], None] | None = None,
+) -> Any:
+    """A figure from `cnnlib.plots` (dict, Figure or PlainFigure), unvalidated, in `where` (`st` or a
+    container) through our Plotly element; returns its result (`.click` when `on_click` is given:
+    a callback without arguments that reads `st.session_state[key]["click"]`)."""
+    if hasattr(where, "__enter__"):
+        with where:
+            return live_plotly(plain(fig), key=key, stamp=0.0, config=config, on_click=on_click)
+    return live_plotly(plain(fig), key=key, stamp=0.0, config=config, on_click=on_click)

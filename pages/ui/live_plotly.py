@@ -1,46 +1,62 @@
-"""A flicker-free live Plotly chart: a components-v2 element that redraws with `Plotly.react`.
+"""Every Plotly figure of the app: one components-v2 element that draws with `Plotly.react`.
 
-In Streamlit 1.67 `st.plotly_chart` replaces its DOM node whenever the figure changes, so a chart
-redrawn a few times a second flashes on a projector. This element creates its chart `<div>` once
-and hands every new figure to `Plotly.react`, which updates the SVG in place.
+`st.plotly_chart` (1.67) ships Streamlit's own chunk with the full plotly.js (4.7 MB, every trace
+type) to each student and replaces its DOM node whenever the figure changes, so a chart redrawn a
+few times a second flashes on a projector. This element creates its chart `<div>` once and hands
+every new figure to `Plotly.react`, which updates the SVG in place, and it loads plotly.js itself:
+the cartesian partial bundle (scatter, bar, heatmap, image: every trace `cnnlib.plots` makes;
+1.5 MB, the npm package `plotly.js-cartesian-dist-min` at the installed plotly.js's version), once
+per tab, after the page's first paint (the chart's box keeps its height until then).
 
-plotly.js (4.8 MB, the copy the installed `plotly` package ships; no network) is a static file of
-the app, `static/plotly-<version>.min.js.gz`, served by Streamlit's static file serving
-(`server.enableStaticServing`, .streamlit/config.toml) at `app/static/...`. It is stored gzipped
-(1.5 MB): Streamlit serves a `.gz` file as `application/gzip`, which its gzip middleware leaves
-alone, so the server never compresses 4.8 MB per request (170 ms of CPU at level 9); the browser
-unzips it (DecompressionStream), runs it once per tab, and keeps the file in its HTTP cache
-(`fetch(..., {cache: "force-cache"})`: the version is in the name). `scripts/vendor_plotly_js.py`
-writes the file from the installed package; a test checks it matches byte for byte. Nothing is
-ever written under the app's folder at run time.
+The bundle is a static file of the app, `static/plotly-cartesian-<version>.min.js.gz`, served by
+Streamlit's static file serving (`server.enableStaticServing`, .streamlit/config.toml) at
+`app/static/...`. It is stored gzipped (0.5 MB): Streamlit serves a `.gz` file as
+`application/gzip`, which its gzip middleware leaves alone, so the server never compresses it per
+request; the browser unzips it (DecompressionStream), runs it once per tab, and keeps the file in
+its HTTP cache (`fetch(..., {cache: "force-cache"})`: the version is in the name).
+`scripts/vendor_plotly_js.py` writes the file from the npm registry's tarball; a test checks its
+version and its SHA-256. Nothing is ever written under the app's folder at run time.
 
-`live_plotly(fig, key=...)` carries the figure as JSON; the first one in a tab loads plotly.js, and
-every update calls `Plotly.react(div, data, layout)` on the same div. Under AppTest it is an unknown
-element ("bidi_component").
+`live_plotly(fig, key=...)` carries the figure as JSON (a `PlainFigure` keeps its JSON text, so a
+figure shared by every student is serialised once); a click on a point or a heatmap cell comes
+back as the trigger value `click` ({"x", "y", "curve"}) when `on_click` is given. Under AppTest it
+is an unknown element ("bidi_component"; `figure_specs` in tests reads its figures).
 """
 
 from __future__ import annotations
 
 import gzip
-import json
+import hashlib
 import re
 import time
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import plotly
 import plotly.graph_objects as go
+import plotly.io as pio
 import streamlit as st
 
 STATIC_DIR = Path(__file__).resolve().parents[2] / "static"  # beside app.py, served at app/static/
 STATIC_URL = "app/static/"  # relative to the page, as Streamlit's docs use it (works under a base path)
+BUNDLE_PACKAGE = "plotly.js-cartesian-dist-min"  # npm: bar, box, contour, heatmap, histogram*, image, pie,
+# scatter, scatterternary, violin (no scattergl: cnnlib.plots never asks for it)
+BUNDLE_FILE = "plotly-cartesian.min.js"  # inside the package
+BUNDLE_SHA256 = "79542150855a52c567260e3137095dbe2b744e6d702a5cabe67da246942fba7a"  # of 4.1.1's file
+TRACE_TYPES = frozenset({"scatter", "bar", "heatmap", "image"})  # what the app draws (tests check)
 
-# Loads plotly.js once per browser tab (window.ccPlotly is the promise), then draws.
+# Loads plotly.js once per browser tab (window.ccPlotly is the promise), after the first paint.
 _LOAD_JS = """
+function afterPaint() {
+  return new Promise((ok) => requestAnimationFrame(() => setTimeout(ok, 0)));
+}
 function loadPlotly(src) {
   if (window.Plotly) return Promise.resolve(window.Plotly);
   if (!window.ccPlotly) {
     window.ccPlotly = (async () => {
+      await afterPaint();
       const res = await fetch(src, { cache: "force-cache" });
       if (!res.ok) throw new Error(`plotly.js: HTTP ${res.status} for ${src}`);
       const text = await new Response(res.body.pipeThrough(new DecompressionStream("gzip"))).text();
@@ -69,10 +85,18 @@ function draw(div, item) {
   div.dataset.stamp = item.stamp;            // server time of the data (seconds)
   div.dataset.drawnAt = String(Date.now() / 1000);
   div.ccDraws = (div.ccDraws || 0) + 1;
+  if (!div.ccClickBound) {                   // once per div: a click reports the point to Python
+    div.ccClickBound = true;
+    div.on("plotly_click", (ev) => {
+      const p = ev && ev.points && ev.points[0];
+      if (!p || !div.ccClicks || !div.ccSend) return;
+      div.ccSend("click", { x: p.x, y: p.y, curve: p.curveNumber });
+    });
+  }
 }
 
 export default function (component) {
-  const { data, parentElement } = component;
+  const { data, parentElement, setTriggerValue } = component;
   if (!data || !data.figure) return;
   let div = parentElement.querySelector(":scope > div.cc-live-plotly");
   if (!div) {
@@ -81,6 +105,8 @@ export default function (component) {
     div.style.width = "100%";
     parentElement.appendChild(div);
   }
+  div.ccSend = setTriggerValue;
+  div.ccClicks = !!data.clicks;
   const fig = JSON.parse(data.figure);
   const height = (fig.layout && fig.layout.height) || 400;
   if (div.style.height !== height + "px") div.style.height = height + "px";
@@ -113,13 +139,13 @@ export default function (component) {
 
 
 def installed_plotly_js() -> Path:
-    """plotly.min.js as the installed `plotly` package ships it."""
+    """plotly.min.js as the installed `plotly` package ships it (only its version is read)."""
     return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
 
 @lru_cache(maxsize=1)
 def plotly_js_version() -> str:
-    """The installed plotly.js's version, from its header ("4.1.1")."""
+    """The installed plotly.js's version, from its header ("4.1.1"): the bundle's must match."""
     with installed_plotly_js().open(encoding="utf-8") as f:
         head = f.read(200)
     found = re.search(r"plotly\.js v(\d+\.\d+\.\d+\S*)", head)
@@ -129,13 +155,23 @@ def plotly_js_version() -> str:
 
 
 def bundle_name() -> str:
-    """The static file's name for the installed plotly.js: plotly-<version>.min.js.gz."""
-    return f"plotly-{plotly_js_version()}.min.js.gz"
+    """The static file's name: plotly-cartesian-<version>.min.js.gz."""
+    return f"plotly-cartesian-{plotly_js_version()}.min.js.gz"
 
 
-def bundle_bytes() -> bytes:
-    """The installed plotly.min.js gzipped as the static file holds it (level 9, no timestamp)."""
-    return gzip.compress(installed_plotly_js().read_bytes(), compresslevel=9, mtime=0)
+def bundle_url() -> str:
+    """The npm registry's tarball of the partial bundle at the installed plotly.js's version."""
+    v = plotly_js_version()
+    return f"https://registry.npmjs.org/{BUNDLE_PACKAGE}/-/{BUNDLE_PACKAGE}-{v}.tgz"
+
+
+def bundle_bytes(js: bytes) -> bytes:
+    """The bundle's text gzipped as the static file holds it (level 9, no timestamp)."""
+    return gzip.compress(js, compresslevel=9, mtime=0)
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def plotly_src() -> str:
@@ -147,23 +183,35 @@ def _chart():
     return st.components.v2.component("cc_live_plotly", js=_CHART_JS, isolate_styles=False)
 
 
+def figure_json(fig: Any) -> tuple[str, int]:
+    """(JSON text, height) of a go.Figure, a plain dict (numpy arrays allowed) or a `PlainFigure`;
+    a PlainFigure keeps its text, so a figure shared by every session is serialised once."""
+    cached = getattr(fig, "json_text", None)
+    if callable(cached):
+        return cached()
+    if isinstance(fig, go.Figure):
+        return fig.to_json(), fig.layout.height or 400
+    text = pio.to_json(fig, validate=False)
+    return text, (fig.get("layout") or {}).get("height") or 400
+
+
 def live_plotly(
-    fig: go.Figure | dict,
+    fig: Any,
     key: str,
     stamp: float | None = None,
     config: dict | None = None,
     scroll_id: str | None = None,
-) -> None:
-    """Draw `fig` (a go.Figure, or a plain {"data", "layout"} dict) in place with Plotly.react.
+    on_click: Callable[[], None] | None = None,
+) -> Any:
+    """Draw `fig` (a go.Figure, a plain {"data", "layout"} dict or a `PlainFigure`) in place with
+    Plotly.react; returns the element's result (`.click` after a click when `on_click` is given).
 
     The element is identified by `key`, so its div survives every update. `stamp` (seconds since
     the epoch, default now) is written on the chart div as data-stamp when drawn, to measure the lag
     between data and display in a browser. A new `scroll_id` scrolls the chart into view once.
+    `on_click` (no arguments; read `st.session_state[key]["click"]`) runs when a point is clicked.
     """
-    if isinstance(fig, dict):
-        text, height = json.dumps(fig, allow_nan=False), fig.get("layout", {}).get("height") or 400
-    else:
-        text, height = fig.to_json(), fig.layout.height or 400
+    text, height = figure_json(fig)
     data = {
         "figure": text,
         "src": plotly_src(),
@@ -173,4 +221,8 @@ def live_plotly(
         data["config"] = config
     if scroll_id:
         data["scroll"] = scroll_id
-    _chart()(key=key, data=data, height=int(height))
+    callbacks = {}
+    if on_click is not None:
+        data["clicks"] = True
+        callbacks["on_click_change"] = on_click
+    return _chart()(key=key, data=data, height=int(height), **callbacks)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
+from tests.app.plotly_specs import plotly_specs
 from tests.conftest import open_app
 
 KERNELS = "pages/1_kernels.py"
@@ -38,7 +39,7 @@ def test_projector_view_folds_the_introduction_and_draws_the_figures_taller():
     import json
 
     def heights(at: AppTest) -> list[int]:
-        return [json.loads(c.proto.spec)["layout"].get("height") for c in at.get("plotly_chart")]
+        return [json.loads(spec)["layout"].get("height") for _, spec in plotly_specs(at)]
 
     student = app(page=KERNELS)
     projector = app({"present": "1"}, page=KERNELS)

@@ -10,6 +10,8 @@ import pytest
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
+from tests.app.plotly_specs import plotly_specs
+
 PAGE = "pages/5_draw_and_predict.py"
 KEY = "draw_canvas_0"
 
@@ -84,7 +86,7 @@ def test_drawing_gets_a_prediction_with_every_view(open_page):
     assert "Draw a digit" in _texts(at) and _answer(at) is None
     _draw(at, _canvas_png(SEVEN))
     assert _answer(at) == "7"
-    charts = [e for e in at.get("plotly_chart")]
+    charts = plotly_specs(at)
     assert len(charts) >= 1 + 1 + 3  # probabilities, Grad-CAM, three conv layers
     assert len(at.get("image")) >= 5  # the preprocessing steps
     texts = _texts(at)
@@ -249,8 +251,8 @@ def _cam_z(at: AppTest) -> np.ndarray:
     """The Grad-CAM heat map (the figure's first trace) as the page drew it."""
     import json
 
-    chart = next(c for c in at.get("plotly_chart") if "draw_cam" in c.proto.id)
-    z = json.loads(chart.proto.spec)["data"][0]["z"]
+    chart = next(spec for id_, spec in plotly_specs(at) if "draw_cam" in id_)
+    z = json.loads(chart)["data"][0]["z"]
     if isinstance(z, dict):  # Plotly's typed-array encoding
         shape = [int(n) for n in str(z.get("shape", "28, 28")).split(",")]
         z = np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"]).reshape(shape)

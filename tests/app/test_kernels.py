@@ -10,6 +10,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from cnnlib import kernels as K
+from tests.app.plotly_specs import plotly_elements
 from tests.conftest import open_app
 
 PAGE = "pages/1_kernels.py"
@@ -253,7 +254,7 @@ def test_compare_and_state_survives_a_page_switch():
     at.run()
     at.selectbox(key="k_compare").set_value("Laplacian").run()
     assert not at.exception and not _errors(at)
-    assert len([c for c in at.get("plotly_chart")]) >= 2
+    assert len(plotly_elements(at)) >= 2
     at.switch_page("app.py").run()
     at.switch_page(PAGE).run()
     assert at.selectbox(key="k_compare").value == "Laplacian"  # still open, same kernel
@@ -387,5 +388,10 @@ def test_the_page_keeps_its_own_values_in_one_dict():
     drawn = {w.key for kind in ("selectbox", "radio", "number_input", "slider", "toggle", "text_area")
              for w in getattr(at, kind) if w.key}  # fmt: skip
     keys = {k for k in at.session_state._state._state.filtered_state if k.startswith("k_")}
-    assert keys - drawn - set(PERSISTED) - {k for k in keys if k.startswith("k_map_chart_")} == {MEMORY}
+    figures = {
+        k
+        for k in keys
+        if k.endswith("_chart") or k.startswith(("k_map_chart_", "k_compare_f", "k_compare_s"))
+    }
+    assert keys - drawn - set(PERSISTED) - figures == {MEMORY}
     assert {"image", "kernel", "settings", "saved", "pixel_context"} <= set(at.session_state[MEMORY])

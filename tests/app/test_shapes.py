@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.app.plotly_specs import plotly_specs
 from tests.conftest import open_app
 
 PAGE = "pages/2_shape_calculator.py"
@@ -45,7 +46,7 @@ def test_default_layer_shows_shape_formula_params_and_picture():
     assert r"\frac{28 + 2\cdot 1 - 1\cdot(3-1) - 1}{2}" in tex and "13 + 1 = 14" in tex
     assert "216 + 8 = 224" in tex  # 8·3·3·3 weights + 8 biases
     assert any("Every input pixel" in s.value for s in at.success)
-    assert at.get("plotly_chart"), "the sliding picture is drawn"
+    assert plotly_specs(at), "the sliding picture is drawn"
 
 
 def test_changing_inputs_updates_output_and_substituted_formula():
@@ -197,7 +198,7 @@ def test_stepper_moves_the_window_and_big_inputs_skip_the_picture():
     at.button(key="sc_step_next").click().run()
     assert at.slider(key="sc_step").value == 196  # stays at the last position
     _set(at, "sc_size_h", "100")
-    assert not at.get("plotly_chart") and any("up to 40 cells" in i.value for i in at.info)
+    assert not plotly_specs(at) and any("up to 40 cells" in i.value for i in at.info)
 
 
 def test_predict_then_reveal():

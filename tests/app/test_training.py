@@ -13,6 +13,8 @@ import zipfile
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.app.plotly_specs import plotly_specs
+
 PAGE = "pages/4_training.py"
 
 
@@ -142,7 +144,7 @@ def test_short_run_finishes_and_shows_the_results(open_page):
     assert not at.exception, at.exception
     labels = {m.label: m.value for m in at.metric}
     assert labels["Test accuracy"].endswith("%")
-    charts = [c.proto.spec for c in at.get("plotly_chart")]
+    charts = [spec for _, spec in plotly_specs(at)]
     assert any("predicted class" in spec for spec in charts), "confusion matrix"
     assert any('"precision"' in spec for spec in charts), "per-class metrics"
     assert any(m.label == "Hardest class" for m in at.metric)
@@ -243,7 +245,7 @@ def test_augmentation_preview_shows_original_and_augmented_images(open_page):
     at = open_page(PAGE, timeout=120)
     at.button_group(key="tr_augment").set_value(["rotate", "shift"]).run()
     assert not at.exception
-    charts = [c.proto.spec for c in at.get("plotly_chart")]
+    charts = [spec for _, spec in plotly_specs(at)]
     assert any("augmented" in spec for spec in charts)
 
 
@@ -415,8 +417,8 @@ def test_results_gallery_weights_download_and_draw_page(open_page):
     at.radio(key="train_pred_filter").set_value("wrong only").run()
     assert not at.exception
     ev = at.session_state["train_eval"][1]
-    gallery = next(c for c in at.get("plotly_chart") if "train_pred_gallery" in c.proto.id)
-    titles = [a["text"] for a in json.loads(gallery.proto.spec)["layout"]["annotations"]]
+    gallery = next(spec for id_, spec in plotly_specs(at) if "train_pred_gallery" in id_)
+    titles = [a["text"] for a in json.loads(gallery)["layout"]["annotations"]]
     wrong = int((ev.predictions != ev.labels).sum())
     assert len(titles) == min(16, wrong)
     assert all(t.startswith("✗") and "<br>is " in t for t in titles), titles[:3]

@@ -8,7 +8,8 @@ SIDEBAR = "[data-testid='stSidebar']"
 
 
 def feature_map(pg) -> list[list[float]]:
-    """The feature map's values as drawn (the heatmap's z, row by row)."""
+    """The feature map's values as drawn (the heatmap's z, row by row), once plotly.js has drawn it."""
+    pg.wait_for_selector(f"{MAP} .main-svg")
     return pg.evaluate(f'() => document.querySelector("{MAP}")._fullData[0].z')
 
 
@@ -97,6 +98,7 @@ def test_preset_step_through_and_bad_upload(server, page):
 def test_a_click_on_the_feature_map_picks_the_pixel_to_step_through(server, page):
     """Click a cell of the feature map: the sliders and the step-through follow that pixel."""
     open_page(page, server, "kernels")
+    page.wait_for_selector(f"{MAP} .main-svg")  # plotly.js arrives after the first paint
     plot = page.locator(MAP).first
     plot.scroll_into_view_if_needed()
     # the plot area in page pixels, and the map's size, from Plotly's own layout

@@ -10,7 +10,7 @@ from cnnlib import spec as S
 from cnnlib.plots import spec_diagram
 from cnnlib.spec import DEFAULT_PRESET, PRESET_NOTES, PRESETS
 from pages.ui.builder import state as B
-from pages.ui.figures import shared
+from pages.ui.figures import chart, shared
 
 SUMMARY_COLUMNS = ("#", "layer", "output shape", "params", "% params", "MACs", "receptive field")
 SUMMARY_ALIGN = ("---:", ":---", ":---", "---:", "---:", "---:", ":---")
@@ -213,7 +213,7 @@ def render_error(err: S.SpecError | None) -> None:
 def render_diagram(spec: S.ModelSpec) -> None:
     """The network as blocks (shared by every session that shows the same spec)."""
     fig = shared(spec_diagram, spec.to_json(indent=None))  # a short key: cheap to hash on every view
-    st.plotly_chart(fig, width="stretch", key="bdiagram", config={"displayModeBar": False})
+    chart(st, fig, key="bdiagram", config={"displayModeBar": False})
     st.caption(
         "Block height follows the feature map's height, its depth the width, its thickness the number "
         "of channels. Hover a block for its layers and parameters."

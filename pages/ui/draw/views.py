@@ -159,7 +159,7 @@ def answer_panel(
     big_answer(ans.label, ans.confidence)
     if ans.warning:
         st.warning(ans.warning, icon=":material/help:")
-    chart(st, probability_figure(probs, classes), width="stretch", config=PLOT_CONFIG, key="draw_probs")
+    chart(st, probability_figure(probs, classes), config=PLOT_CONFIG, key="draw_probs")
 
 
 def steps_row(pre: Preprocessed, source: str = "canvas") -> None:
@@ -219,7 +219,7 @@ def grad_cam_panel(model, pre: Preprocessed, classes: list[str], top: int) -> No
     except ValueError as err:
         right.info(f"No Grad-CAM for this model: {err}.")
         return
-    chart(right, cam_figure(pre.steps[-1][1], cam), width="stretch", config=PLOT_CONFIG, key="draw_cam")
+    chart(right, cam_figure(pre.steps[-1][1], cam), config=PLOT_CONFIG, key="draw_cam")
 
 
 def feature_maps_panel(model, pre: Preprocessed) -> None:
@@ -245,7 +245,7 @@ def feature_maps_panel(model, pre: Preprocessed) -> None:
                 f"{'read after ' + ' → '.join(after) if after else 'raw conv output'} · {c} maps of {h}×{w}, {len(order)} strongest"
             )
             fig = feature_grid_figure(fmap, order, cols=4)
-            chart(st, fig, width="stretch", config=PLOT_CONFIG, key=f"draw_fmap_{i}")
+            chart(st, fig, config=PLOT_CONFIG, key=f"draw_fmap_{i}")
 
 
 def apply_link(values: dict) -> None:

@@ -14,7 +14,7 @@ from cnnlib import kernels as K
 from cnnlib import plots as P
 from cnnlib import shapes
 from pages.ui import strip
-from pages.ui.figures import shared
+from pages.ui.figures import chart, shared
 from pages.ui.kernels.controls import MEMORY
 from pages.ui.memory import memory
 from pages.ui.share import figure_height
@@ -119,11 +119,15 @@ def clamp_pixel(conv: np.ndarray, image_label: str = "") -> tuple[int, int]:
 
 
 def _on_map_click(key: str) -> None:
-    """A click on the feature map picks the output pixel to step through."""
+    """A click on the feature map (a heatmap cell: x = column, y = row) picks the pixel to step through."""
     event = ss.get(key) or {}
-    points = (event.get("selection") or {}).get("points") or []
-    if points and "x" in points[0] and "y" in points[0]:
-        ss["k_row"], ss["k_col"] = int(round(points[0]["y"])), int(round(points[0]["x"]))
+    click = event.get("click") if hasattr(event, "get") else getattr(event, "click", None)
+    if (
+        isinstance(click, dict)
+        and isinstance(click.get("x"), int | float)
+        and isinstance(click.get("y"), int | float)
+    ):
+        ss["k_row"], ss["k_col"] = int(round(click["y"])), int(round(click["x"]))
 
 
 def predict_gate(name: str, kernel: np.ndarray) -> bool:
@@ -170,11 +174,12 @@ def maps(plane: np.ndarray, label: str, fm: K.FeatureMap, name: str, kernel: np.
     cols = st.columns(3 if fm.pooled is not None else 2)
     height = figure_height(380 if fm.pooled is None else 330)  # taller on the projector
     title = "Input" + (" + zero padding" if any(pads) else "")
-    cols[0].plotly_chart(
+    chart(
+        cols[0],
         shared(
             P.image_figure, plane, title, pads, patch, height, key=(image_key, kernel.shape, s, pixel, height)
         ),
-        width="stretch",
+        key="k_input_chart",
         config=CHART_CONFIG,
     )
     pad_note = " Orange band: the zero padding (all 0); dashed line: the image's edge." if any(pads) else ""
@@ -189,27 +194,23 @@ def maps(plane: np.ndarray, label: str, fm: K.FeatureMap, name: str, kernel: np.
             return
     steps = "conv + bias" + (" → ReLU" if s.relu else "")
     chart_key = f"k_map_chart_{pixel[0]}_{pixel[1]}"  # a new chart (no stale selection) per pixel
-    cols[1].plotly_chart(
-        shared(P.map_figure, fm.activated, f"Feature map ({steps})", pixel, height=height, clickable=True,
+    chart(
+        cols[1],
+        shared(P.map_figure, fm.activated, f"Feature map ({steps})", pixel, height=height,
                key=(made, "activated", pixel, height)),
-        width="stretch", config=CHART_CONFIG, key=chart_key, on_select=partial(_on_map_click, chart_key), selection_mode="points",
+        key=chart_key, config=CHART_CONFIG, on_click=partial(_on_map_click, chart_key),
     )  # fmt: skip
     signed = P.is_signed(fm.activated)
     cols[1].caption(
         ("Red = positive, blue = negative, white = 0. " if signed else "Gray: 0 black, bright high. ")
-        + (
-            "Click a pixel (or use the sliders below)"
-            if P.can_click(fm.activated.shape)
-            else "Use the sliders below"
-        )
-        + " to step through it."
+        + "Click a pixel (or use the sliders below) to step through it."
     )
     if fm.pooled is not None:  # in the feature map's colours (red-blue stays red-blue)
         name = "Max" if s.pool == "max" else "Average"
         title = f"After {name.lower()} pooling"
-        cols[2].plotly_chart(shared(P.map_figure, fm.pooled, title, signed=signed, height=height,
-                                    key=(made, "pooled", height)),
-                             width="stretch", config=CHART_CONFIG, key="k_pooled_chart")  # fmt: skip
+        chart(cols[2], shared(P.map_figure, fm.pooled, title, signed=signed, height=height,
+                              key=(made, "pooled", height)),
+              key="k_pooled_chart", config=CHART_CONFIG)  # fmt: skip
         cols[2].caption(f"{name} of each {s.pool_size}×{s.pool_size} window of the feature map.")
 
 
@@ -231,9 +232,10 @@ def step_through(
     )
     rows, cols = K.patch_indices(row, col_, kernel.shape, s.stride, s.padding, s.dilation)
     outside = K.padding_mask(plane.shape, rows, cols)
-    st.plotly_chart(  # the patch, the kernel and their products: one chart of three grids
+    chart(  # the patch, the kernel and their products: one chart of three grids
+        st,
         shared(P.step_figure, patch, kernel, products, outside, key=(made, "step", row, col_)),
-        width="stretch",
+        key="k_step_chart",
         config=CHART_CONFIG,
     )
     span = f"rows {rows[0]}…{rows[-1]}, columns {cols[0]}…{cols[-1]}" + (
@@ -273,8 +275,8 @@ def compare(plane: np.ndarray, first_name: str, fm: K.FeatureMap, s: K.ConvSetti
         P.map_figure, fm.output, first_name, key=(image_key, kernel_key(kernel), s, "output", first_name)
     )
     again = shared(P.map_figure, fm2.output, second, key=(image_key, kernel_key(other), s, "output", second))
-    a.plotly_chart(first, width="stretch", config=CHART_CONFIG, key="k_compare_first")
-    b.plotly_chart(again, width="stretch", config=CHART_CONFIG, key="k_compare_second")
+    chart(a, first, key="k_compare_first", config=CHART_CONFIG)
+    chart(b, again, key="k_compare_second", config=CHART_CONFIG)
     if second == first_name:
         b.caption("The same kernel as above: pick another one to compare.")
     b.caption(K.KERNEL_NOTES[second])

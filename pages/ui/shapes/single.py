@@ -16,7 +16,7 @@ from cnnlib.shapes import (
     single_layer,
 )
 from pages.ui import strip
-from pages.ui.figures import shared
+from pages.ui.figures import chart, shared
 from pages.ui.shapes.inputs import FieldRows, Slots, int_field, pair_field, stepper
 
 # Per layer type: default settings (text as typed) and which settings apply.
@@ -180,7 +180,7 @@ def picture(r: LayerResult, stale: bool = False) -> None:
         label,
         r.kind == "ConvTranspose2d",
     )
-    st.plotly_chart(fig, width="stretch", config={"displayModeBar": False}, key="sc_picture")
+    chart(st, fig, key="sc_picture", config={"displayModeBar": False})
     st.caption(
         f"Output pixel row {row}, column {col} is made from the dark cells. Dashed box: the window's "
         "span; with dilation > 1 its taps have gaps between them."

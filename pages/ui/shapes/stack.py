@@ -10,7 +10,7 @@ import streamlit as st
 
 from cnnlib.plots import stack_figure
 from cnnlib.shapes import ShapeError, StackResult, parse_int, stack_shapes
-from pages.ui.figures import shared
+from pages.ui.figures import chart, shared
 from pages.ui.shapes.inputs import Slots, int_field
 
 DEFAULT_INPUT = (1, 28, 28)
@@ -178,11 +178,11 @@ def render() -> None:
     m2.metric("Parameters", f"{sum(r.params for r in res.rows):,}")
     spatial = [r for r in res.rows if r.rf is not None]
     m3.metric("Receptive field (last spatial layer)", _fmt(spatial[-1].rf) if spatial else "1")
-    st.plotly_chart(
+    chart(
+        st,
         shared(stack_figure, res, key=(tuple(shape), json.dumps(layers, sort_keys=True))),  # what made `res`
-        width="stretch",
-        config={"displayModeBar": False},
         key="sc_stack_fig",
+        config={"displayModeBar": False},
     )
     with st.container(border=True):
         add_layer_panel()

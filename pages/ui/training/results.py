@@ -25,7 +25,7 @@ from cnnlib.training import (
     overfitting_flag,
 )
 from pages.ui.board import post_button
-from pages.ui.figures import plain
+from pages.ui.figures import chart, plain
 
 GREEN, RED = "#1a7f37", "#cf222e"
 STATIC = {"displayModeBar": False}
@@ -80,10 +80,9 @@ def _gallery(run, ev: Evaluation, idx: np.ndarray, key: str, cols: int = 8, show
         imgs = run.bundle.test_images[idx].numpy()  # [n, C, H, W] uint8
         return gallery_figure(imgs, [c for c, _ in caps], [col for _, col in caps], cols=cols)
 
-    st.plotly_chart(
+    chart(
+        st,
         _memo(run, ("gallery", tuple(int(i) for i in idx), cols, show_true), build),
-        width="stretch",
-        theme=None,
         key=key,
         config=STATIC,
     )
@@ -109,14 +108,12 @@ def _overview(run, ev: Evaluation) -> None:
 
 def _confusion(run, ev: Evaluation) -> None:
     st.subheader("Confusion matrix")
-    event = st.plotly_chart(
+    event = chart(
+        st,
         _memo(run, ("confusion",), lambda: confusion_figure(ev.confusion, ev.classes)),
-        width="stretch",
-        theme=None,
         key="train_confusion",
-        on_select="rerun",
-        selection_mode="points",
         config={"displayModeBar": False},
+        on_click=_no_callback,
     )
     with st.expander("How to read the confusion matrix, precision and recall"):
         st.markdown(
@@ -151,10 +148,9 @@ def _confusion(run, ev: Evaluation) -> None:
     st.subheader("Precision · recall · F1 per class")
     mt = ev.metrics
     left, right = st.columns([2.2, 1], vertical_alignment="center")
-    left.plotly_chart(
+    chart(
+        left,
         _memo(run, ("per_class",), lambda: per_class_figure(mt.precision, mt.recall, mt.f1, ev.classes)),
-        width="stretch",
-        theme=None,
         key="train_per_class",
         config=STATIC,
     )
@@ -165,15 +161,17 @@ def _confusion(run, ev: Evaluation) -> None:
     )
 
 
+def _no_callback() -> None:
+    """Clicks are read from the element's result in the same run (`_apply_click`)."""
+
+
 def _apply_click(event, ev: Evaluation, cells: list[tuple[int, int, int]]) -> None:
-    """A click on a confusion-matrix cell selects that cell in the selectbox (once per click)."""
-    points = (getattr(event, "selection", None) or {}).get("points", []) if event is not None else []
-    if not points:
+    """A click on a confusion-matrix cell selects that cell in the selectbox (a click is a trigger value:
+    there only in the run it starts, so a second click on the same cell picks it again)."""
+    click = getattr(event, "click", None) if event is not None else None
+    if not isinstance(click, dict):
         return
-    x, y = str(points[0].get("x")), str(points[0].get("y"))
-    if st.session_state.get("train_cell_click") == (x, y):
-        return
-    st.session_state["train_cell_click"] = (x, y)
+    x, y = str(click.get("x")), str(click.get("y"))
     names = [str(c) for c in ev.classes]
     if x in names and y in names:
         cell = (names.index(y), names.index(x))
@@ -205,7 +203,7 @@ def _inside(run, ev: Evaluation) -> None:
         st.info("This model has no Conv2d layer, so there are no filters to show.")
     else:
         fig = _memo(run, ("filters",), lambda: filters_figure(w))
-        st.plotly_chart(fig, width="stretch", theme=None, key="train_filters", config=STATIC)
+        chart(st, fig, key="train_filters", config=STATIC)
         shown = " (the first 32 shown)" if w.shape[0] > 32 else ""
         st.caption(
             f"{w.shape[0]} filters of {w.shape[2]}×{w.shape[3]}{shown}, each scaled to its own range: "
@@ -241,7 +239,7 @@ def _inside(run, ev: Evaluation) -> None:
         if isinstance(fig, str):
             st.info(f"No feature maps for this model: {fig}")
         elif fig is not None:
-            st.plotly_chart(fig, width="stretch", theme=None, key="train_fm", config=STATIC)
+            chart(st, fig, key="train_fm", config=STATIC)
         else:
             st.info("This model has no Conv2d layer, so there are no feature maps.")
     with st.expander("What do the feature maps show?"):

@@ -26,6 +26,7 @@ from cnnlib.training import (
     cpu_cores,
 )
 from pages.ui import handoff
+from pages.ui.figures import chart
 from pages.ui.resources import get_dataset
 from pages.ui.session_alive import session_gone_check
 
@@ -266,11 +267,10 @@ def _augment_preview(bundle: DatasetBundle, augment: list[str]) -> None:
     prev = augment_preview(bundle, augment, n=8, seed=seed)
     imgs = list(prev.original.transpose(0, 3, 1, 2)) + list(prev.augmented.transpose(0, 3, 1, 2))
     titles = [f"{lab}" for lab in prev.labels] + ["augmented"] * len(prev.labels)
-    st.plotly_chart(
+    chart(
+        st,
         gallery_figure(imgs, titles, cols=8, size=64),
-        width="stretch",
         key="tr_aug_fig",
-        theme=None,
         config={"displayModeBar": False, "staticPlot": True},
     )
     if st.button(":material/casino: New random examples", key="tr_aug_new"):

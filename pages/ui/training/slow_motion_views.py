@@ -16,13 +16,14 @@ from cnnlib.plots import (
     probs_figure,
 )
 from cnnlib.training.one_step import STEP_CODE, StepError, fmt
+from pages.ui.figures import chart
 
 CHART_CONFIG = {"displayModeBar": False}
 
 
 def _chart(fig, key: str) -> None:
     """A Plotly figure as cnnlib.plots.step styled it (dark, large text; not Streamlit's theme)."""
-    st.plotly_chart(fig, key=key, theme=None, width="stretch", config=CHART_CONFIG)
+    chart(st, fig, key=key, config=CHART_CONFIG)
 
 
 def _shape(shape) -> str:
