@@ -5,6 +5,7 @@ sees the answer the class is asked for before the teacher reveals it."""
 
 from __future__ import annotations
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from cnnlib.classroom import ClassStore
@@ -155,7 +156,8 @@ def reloaded(monkeypatch, token: str, params: dict | None = None, page: str | No
     return open_app(page, params=params)
 
 
-def test_a_reload_and_a_restart_keep_each_seat_and_the_count(db, monkeypatch):
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_reload_and_a_restart_keep_each_seat_and_the_count(backend, db, monkeypatch):
     from pages.ui import classroom
 
     info = db.create_class("Seats")
