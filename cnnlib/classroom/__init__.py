@@ -50,6 +50,16 @@ refuses new joins with "Class K7M-Q2R is locked: ask your teacher."; `status().l
 `projector().locked` say so). A nickname that could pass for the teacher or another student (a
 teacher-like word, letters of two look-alike alphabets, stacked accents) is refused on joining.
 
+Rate limits and stored ids (schema v4, limits.py): pass the browser's address to `join(...,
+client=address)` and `create_class(..., client=address)` (`client_address(peer, x_forwarded_for)`
+picks it, trusting X-Forwarded-For only from a proxy on this machine or a private network). At
+most JOINS_PER_ADDRESS (60) joins a minute from one address (a class behind one school NAT joins
+at once), JOINS_PER_CLASS (300) a minute into one class, CLASSES_PER_ADDRESS (5) classes a minute
+from one address; past one, a ClassError says when to try again. The tight limit is the page's:
+a browser that holds a seat in the class gets it back instead of joining again. The database keeps
+a student id only as its hash (`students()` lists those: enough to `remove_student`), and a
+client address only as a hash.
+
 Every refusal is a `ClassError` (a ValueError) whose message a student or teacher can act on;
 `ClassUnavailable` (a ClassError) means the database cannot be used, and the lesson goes on
 without class features. Classes expire after $CNN_CLASSROOM_SESSION_HOURS (default 12) hours.
@@ -59,6 +69,7 @@ Modules:
     store.py       ClassStore: one short transaction per call, errors in plain words
     shared_run.py  the teacher's training run shared for the class to watch (schema v2)
     seats.py       seat tokens: issue (signed, with the class's expiry) and redeem (schema v3)
+    limits.py      join and class-start rate limits: token buckets in the database (schema v4)
     roster.py      leaving, the teacher's list of students, removing a student, locking (v3)
     sessions.py    classes, students, the teacher and student checks, follow-me
     polls.py       polls: open, answer (upsert), close/reveal, counts
@@ -67,7 +78,7 @@ Modules:
     ready.py       the teacher's Ready check: timed steps, failures as lines, the memory there is
     records.py     the dataclasses returned (ClassInfo, FollowState, PollInfo, Seat, ...)
     validation.py  nicknames (and look-alikes), text, links, run records, polls: before any query
-    codes.py       class codes, teacher keys (hashed, constant-time compare), student ids
+    codes.py       class codes, teacher keys (hashed, constant-time compare), student ids (stored hashed)
     schema.py      the tables, the schema version and the migrations
     engine.py      the database URL, the engines (SQLite WAL / PostgreSQL), errors in words
     errors.py      ClassError, ClassUnavailable
@@ -79,6 +90,7 @@ from cnnlib.classroom.board import MAX_RUNS_PER_STUDENT
 from cnnlib.classroom.codes import CODE_ALPHABET, CODE_LENGTH, format_code, normalize_code
 from cnnlib.classroom.engine import ENV_URL, default_sqlite_path
 from cnnlib.classroom.errors import ClassError, ClassUnavailable
+from cnnlib.classroom.limits import CLASSES_PER_ADDRESS, JOINS_PER_ADDRESS, JOINS_PER_CLASS, client_address
 from cnnlib.classroom.ready import MemoryStatus, ReadyCheck, megabytes, memory_status, run_checks
 from cnnlib.classroom.records import (
     BOARD_KEYS,
@@ -108,6 +120,10 @@ from cnnlib.classroom.validation import (
 __all__ = [
     "counted",
     "BOARD_KEYS",
+    "CLASSES_PER_ADDRESS",
+    "JOINS_PER_ADDRESS",
+    "JOINS_PER_CLASS",
+    "client_address",
     "CODE_ALPHABET",
     "CODE_LENGTH",
     "ClassError",

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import Connection, Row, func, select
 
+from cnnlib.classroom.codes import student_key
 from cnnlib.classroom.errors import ClassError
 from cnnlib.classroom.schema import runs, students
 from cnnlib.classroom.sessions import bump_version, live_class, require_student, require_teacher
@@ -67,7 +68,7 @@ def entry(row: Row, viewer: object = None) -> dict:
         "seconds": None if row.seconds is None else float(row.seconds),
         "dataset": row.dataset,
         "posted_at": float(row.posted_at),
-        "mine": viewer is not None and row.student_id == viewer,
+        "mine": viewer is not None and row.student_id == viewer,  # both stored keys (student_key)
     }
 
 
@@ -101,7 +102,8 @@ def board(
         .join(students, students.c.id == runs.c.student_id)
         .where(runs.c.class_code == code)
     )
-    entries = [entry(r, viewer) for r in conn.execute(query.order_by(*BY_ACCURACY))]
+    mine = student_key(viewer) or None  # None: no viewer, or not a student id
+    entries = [entry(r, mine) for r in conn.execute(query.order_by(*BY_ACCURACY))]
     rank(entries)
     return entries[:limit] if limit is not None else entries
 

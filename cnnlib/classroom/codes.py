@@ -8,7 +8,12 @@ what a student types (lower case, spaces, a dash: "k7m-q2r") and returns the sto
 A teacher key is 32 random URL-safe characters (192 bits) carried in the teacher's link. Only its
 SHA-256 is stored, and `key_matches` compares digests in constant time (`hmac.compare_digest`),
 so neither a copy of the database nor the timing of a wrong guess gives the key away. A student id
-is 22 random URL-safe characters, returned by `join` and kept by the student's page.
+is 22 random URL-safe characters, returned by `join` and kept by the student's page (and in its seat
+token). The database keeps only `student_key(id)`, 32 hex characters of a SHA-256 of the id (schema
+v4), so a copy of the database holds no id a student could be impersonated with. Plain SHA-256 (with
+a label), not a keyed hash: an id is 128 random bits, so there is nothing to guess from its digest,
+and a key kept in the same database would add nothing. The teacher's list of students shows these
+keys (`ClassMember.student_id`): enough to remove a student, useless to act as one.
 """
 
 from __future__ import annotations
@@ -25,6 +30,9 @@ CODE_LENGTH = 6
 TEACHER_KEY_BYTES = 24  # -> 32 URL-safe characters
 STUDENT_ID_BYTES = 16  # -> 22 URL-safe characters
 MAX_TOKEN_CHARS = 64  # a longer "key" or "student id" is refused before hashing
+STUDENT_KEY_CHARS = 32  # the stored form of a student id: 128 bits of SHA-256, in hex
+STUDENT_KEY_LABEL = b"cnn-classroom student id\x00"
+_STUDENT_KEY_RE = re.compile(rf"^[0-9a-f]{{{STUDENT_KEY_CHARS}}}$")
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 _SEPARATORS = re.compile(r"[\s\-_.]+")
 
@@ -84,3 +92,17 @@ def key_matches(given: object, stored_hash: str) -> bool:
 def looks_like_token(value: object) -> bool:
     """Whether `value` could be a student id or teacher key (checked before any query)."""
     return isinstance(value, str) and 0 < len(value) <= MAX_TOKEN_CHARS and bool(_TOKEN_RE.match(value))
+
+
+def student_key(student_id: object) -> str:
+    """The stored form of a student id (its labelled SHA-256, 32 hex characters); "" for anything
+    that cannot be a student id, which matches no row."""
+    if not looks_like_token(student_id):
+        return ""
+    digest = hashlib.sha256(STUDENT_KEY_LABEL + str(student_id).encode("ascii")).hexdigest()
+    return digest[:STUDENT_KEY_CHARS]
+
+
+def is_student_key(value: object) -> bool:
+    """Whether `value` is a stored student key (what `ClassStore.students` lists), not a raw id."""
+    return isinstance(value, str) and bool(_STUDENT_KEY_RE.match(value))

@@ -16,7 +16,10 @@ a connection a server restart dropped fails on use, SQLAlchemy then empties the 
 store runs the transaction again on a fresh connection.
 
 `database_error(exc, where)` turns a driver error into a ClassError (busy: try again) or a
-ClassUnavailable (unreachable, read-only, damaged) whose message the page can show as it is.
+ClassUnavailable (unreachable, read-only, damaged) whose message the page can show as it is. Every
+message a page may show says "the class database" and never where it is (no file path, host or
+database name: students see these messages); the server's log gets the details, `describe(url)`
+(for logs and the teacher's Ready check) names the file or the server.
 """
 
 from __future__ import annotations
@@ -44,6 +47,8 @@ PG_CONNECT_TIMEOUT_S = 3  # an unreachable PostgreSQL fails within this
 PG_STATEMENT_TIMEOUT_MS = 5000  # no class query runs longer
 OFF = "Class features are unavailable"
 LESSONS_GO_ON = "The lesson pages work without them."
+DB = "the class database"  # what messages say: never its path or host (students read them)
+SEE_LOG = "(the server's log says where)"
 
 
 def default_sqlite_path() -> Path:
@@ -97,8 +102,9 @@ def _sqlite_path(url: URL) -> Path:
         )
     path = Path(database.removeprefix("file:").split("?")[0]).expanduser().resolve()
     if path == APP_ROOT or APP_ROOT in path.parents:
+        log.warning("class database %s is inside the app's folder %s: refused", path, APP_ROOT)
         raise ClassUnavailable(
-            f"{OFF}: the class database {path} is inside the app's folder, and Streamlit Community Cloud "
+            f"{OFF}: {DB} file is inside the app's folder {SEE_LOG}, and Streamlit Community Cloud "
             f"reruns the app when files there change. Set {ENV_URL} or CNN_CLASSROOM_DATA to a folder "
             f"outside it. {LESSONS_GO_ON}"
         )
@@ -116,9 +122,9 @@ def make_engines(url: URL) -> tuple[Engine, Engine]:
                 # gives its -wal and -shm files the same mode. An existing file keeps its own.
                 os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
             except OSError as e:
+                log.warning("class database folder %s cannot be created: %s", path.parent, e)
                 raise ClassUnavailable(
-                    f"{OFF}: the folder for the class database ({path.parent}) cannot be created "
-                    f"({e.strerror}). {LESSONS_GO_ON}"
+                    f"{OFF}: the folder for {DB} cannot be created ({e.strerror}) {SEE_LOG}. {LESSONS_GO_ON}"
                 ) from e
         engine = create_engine(
             url,
@@ -179,10 +185,11 @@ def _sqlite_on_begin(conn: Connection) -> None:
 
 
 def database_error(error: Exception, url: URL) -> ClassError:
-    """The ClassError a page shows for a database error (logged with its details for the admin)."""
+    """The ClassError a page shows for a database error: no path, host or driver text in it (students
+    read it); the details go to the server's log for the admin."""
     text = str(getattr(error, "orig", None) or error).lower()
-    where = describe(url)
-    log.warning("class database error on %s: %s", where, error)
+    log.warning("class database error on %s: %s", describe(url), error)
+    where = DB
     if isinstance(error, exc.TimeoutError) or any(
         w in text for w in ("database is locked", "busy", "statement timeout")
     ):
@@ -193,7 +200,9 @@ def database_error(error: Exception, url: URL) -> ClassError:
         if "unable to open" in text or "permission denied" in text:
             return ClassUnavailable(f"{OFF}: {where} cannot be opened. {LESSONS_GO_ON}")
         if "malformed" in text or "not a database" in text or "disk i/o" in text or "no such table" in text:
-            return ClassUnavailable(f"{OFF}: {where} is damaged or not a class database. {LESSONS_GO_ON}")
+            return ClassUnavailable(
+                f"{OFF}: {where} file is damaged or not a class database. {LESSONS_GO_ON}"
+            )
     if isinstance(error, (exc.OperationalError, exc.InterfaceError)):
         return ClassUnavailable(f"{OFF}: {where} cannot be reached right now. {LESSONS_GO_ON}")
     if isinstance(error, exc.IntegrityError):

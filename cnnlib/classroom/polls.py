@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, Connection, Select, and_, func, select, up
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from cnnlib.classroom.codes import format_code
+from cnnlib.classroom.codes import format_code, student_key
 from cnnlib.classroom.errors import ClassError
 from cnnlib.classroom.records import PollInfo
 from cnnlib.classroom.schema import answers, classes, polls, students
@@ -95,7 +95,7 @@ def set_state(
 def answer(conn: Connection, code: str, poll_id: object, student_id: object, text: object, now: float) -> str:
     """Record (or replace) a student's answer; return it as stored."""
     poll_id = _poll_id(poll_id)
-    sid = student_id if isinstance(student_id, str) and len(student_id) <= 64 else ""
+    sid = student_key(student_id)  # "" (no row) for anything that is not a student id
     row = conn.execute(
         select(
             *LIFETIME_COLUMNS,
@@ -172,10 +172,11 @@ def student_answer(
     """The answer this student gave to this poll, or None."""
     poll_id = _poll_id(poll_id)
     live_class(conn, code, now)
-    if not isinstance(student_id, str):
+    key = student_key(student_id)
+    if not key:
         return None
     return conn.scalar(
         select(answers.c.answer)
         .join(polls, polls.c.id == answers.c.poll_id)
-        .where(answers.c.poll_id == poll_id, answers.c.student_id == student_id, polls.c.class_code == code)
+        .where(answers.c.poll_id == poll_id, answers.c.student_id == key, polls.c.class_code == code)
     )

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, select, update
 
-from cnnlib.classroom.codes import format_code
+from cnnlib.classroom.codes import format_code, is_student_key, student_key
 from cnnlib.classroom.errors import ClassError
 from cnnlib.classroom.records import ClassMember
 from cnnlib.classroom.schema import answers, classes, runs, students
@@ -31,7 +31,8 @@ def leave(conn: Connection, code: str, student_id: object, now: float) -> None:
 
 
 def members(conn: Connection, code: str, teacher_key: object, now: float) -> list[ClassMember]:
-    """Every student who joined, in the order they joined, and whether they are still present."""
+    """Every student who joined, in the order they joined, and whether they are still present (each
+    by the stored key of their id: enough for `remove_student`, useless to act as the student)."""
     row = live_class(conn, code, now)
     require_teacher(row, teacher_key, "see the list of students")
     rows = conn.execute(
@@ -43,14 +44,16 @@ def members(conn: Connection, code: str, teacher_key: object, now: float) -> lis
 
 
 def remove_student(conn: Connection, code: str, teacher_key: object, student_id: object, now: float) -> str:
-    """Delete a student with their poll answers and board runs; return their nickname."""
+    """Delete a student with their poll answers and board runs; return their nickname. `student_id`:
+    the id as `members` lists it (the stored key), or the student's own id."""
     row = live_class(conn, code, now)
     require_teacher(row, teacher_key, "remove a student")
     student = None
-    if isinstance(student_id, str) and len(student_id) <= 64:
+    key = student_id if is_student_key(student_id) else student_key(student_id)
+    if key:
         student = conn.execute(
             select(students.c.id, students.c.nickname).where(
-                students.c.id == student_id, students.c.class_code == code
+                students.c.id == key, students.c.class_code == code
             )
         ).first()
     if student is None:

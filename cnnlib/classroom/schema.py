@@ -8,14 +8,19 @@ Tables (SQLAlchemy Core, the same on SQLite and PostgreSQL; times are UTC epoch 
                     shared_run, shared_run_at (v2: the teacher's run for everyone to watch),
                     locked (v3: no new joins), teacher_key_sealed (v3: the teacher key sealed
                     for teacher seats, see seats.py: useless without a teacher's seat token)
-    students        id (random, PK), class_code, nickname, nickname_key (unique per class),
-                    joined_at, left_at (v3: set when the student leaves; they no longer count)
+    students        id (PK: v4, the student id's hash, codes.student_key; the raw id lives only in
+                    the student's session and seat token), class_code, nickname, nickname_key
+                    (unique per class), joined_at, left_at (v3: set when the student leaves)
     polls           id, class_code, question, options (JSON list), correct, state, created_at
     answers         (poll_id, student_id) PK, answer: one answer per student, replaced on change
+                    (student_id here and in runs: the same hash as students.id)
     runs            the results board: id, class_code, student_id, accuracy, params, model,
                     link, seconds, dataset, posted_at
     seat_secret     v3: one row, the HMAC key that signs seat tokens (made on first use, so
                     every app process and a restarted server accept the same seats)
+    rate_limits     v4: one token bucket per limited thing (bucket: "join-addr:<hash of the client
+                    address>", "join-class:<code>", "create-addr:<hash>"), its tokens and when it
+                    was last taken from (see limits.py); rows a minute old are full and purged
     schema_version  one row: the schema version this database is at
 
 `ensure_schema(engine)` runs when a store opens: a fresh database gets today's tables at once and
@@ -48,6 +53,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    bindparam,
     false,
     func,
     inspect,
@@ -55,9 +61,10 @@ from sqlalchemy import (
     text,
 )
 
+from cnnlib.classroom.codes import student_key
 from cnnlib.classroom.errors import ClassUnavailable
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 ADVISORY_LOCK_ID = 1_717_170_017  # pg_advisory_xact_lock key for migrations (any constant)
 
 metadata = MetaData()
@@ -144,6 +151,14 @@ seat_secret = Table(
     Column("created_at", Float, nullable=False),
 )
 
+rate_limits = Table(
+    "rate_limits",
+    metadata,
+    Column("bucket", String(64), primary_key=True),
+    Column("tokens", Float, nullable=False),
+    Column("updated_at", Float, nullable=False, index=True),
+)
+
 schema_version = Table(
     "schema_version",
     metadata,
@@ -168,8 +183,52 @@ def _v3_seats_and_roster(conn: Connection) -> None:
     seat_secret.create(conn)
 
 
+# The columns that hold a student id, besides students.id: (table, foreign key column).
+STUDENT_ID_REFERENCES = (("answers", "student_id"), ("runs", "student_id"))
+
+
+def _v4_hashed_ids_and_rate_limits(conn: Connection) -> None:
+    """v4: student ids stored as their hash (codes.student_key), and the rate limits' table.
+
+    Every student row, answer and run gets its student id replaced by the id's hash. The foreign
+    keys from answers and runs to students are checked at the end of each statement (not
+    deferrable), so they are set aside for the update: deferred to the commit on SQLite
+    (`PRAGMA defer_foreign_keys`, reset by the commit), dropped and made again on PostgreSQL.
+    """
+    rate_limits.create(conn)
+    ids = list(conn.scalars(select(students.c.id)))
+    if not ids:
+        return
+    mapping = [{"old": i, "new": student_key(i) or i} for i in ids]
+    postgres = conn.dialect.name == "postgresql"
+    dropped: list[tuple[str, str]] = []
+    if postgres:
+        for table, column in STUDENT_ID_REFERENCES:
+            for fk in inspect(conn).get_foreign_keys(table):
+                if fk["constrained_columns"] == [column] and fk["referred_table"] == "students":
+                    conn.execute(text(f'ALTER TABLE {table} DROP CONSTRAINT "{fk["name"]}"'))
+                    dropped.append((table, fk["name"]))
+    else:
+        conn.execute(text("PRAGMA defer_foreign_keys = ON"))
+    old, new = bindparam("old", type_=String), bindparam("new", type_=String)
+    conn.execute(students.update().where(students.c.id == old).values(id=new), mapping)
+    for table in (answers, runs):
+        conn.execute(table.update().where(table.c.student_id == old).values(student_id=new), mapping)
+    for table, name in dropped:
+        conn.execute(
+            text(
+                f'ALTER TABLE {table} ADD CONSTRAINT "{name}" FOREIGN KEY (student_id) '
+                "REFERENCES students (id) ON DELETE CASCADE"
+            )
+        )
+
+
 # version -> fn(conn) that takes a database at version - 1 to this version.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _v2_shared_run, 3: _v3_seats_and_roster}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {
+    2: _v2_shared_run,
+    3: _v3_seats_and_roster,
+    4: _v4_hashed_ids_and_rate_limits,
+}
 
 
 def current_version(conn: Connection) -> int:

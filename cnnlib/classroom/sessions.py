@@ -4,8 +4,9 @@ Each function takes an open SQLAlchemy connection inside the store's transaction
 time (`now`, epoch seconds), so the store decides transactions and the clock, and a test can
 move time. `live_class` loads a class and refuses a wrong, closed or expired code;
 `require_teacher` checks the teacher key (constant-time); `require_student` a student id (of a
-student who has not left). A locked class refuses joins; `PRESENT` is the filter of students who
-count (joined and not left).
+student who has not left), looked up by its hash (codes.student_key: the database keeps no raw
+id). A locked class refuses joins, and joins and new classes pass the rate limits of limits.py;
+`PRESENT` is the filter of students who count (joined and not left).
 """
 
 from __future__ import annotations
@@ -15,8 +16,16 @@ from typing import NamedTuple
 
 from sqlalchemy import Connection, Row, Select, String, bindparam, func, select, update
 
-from cnnlib.classroom.codes import format_code, hash_key, key_matches, new_class_code, new_student_id
+from cnnlib.classroom.codes import (
+    format_code,
+    hash_key,
+    key_matches,
+    new_class_code,
+    new_student_id,
+    student_key,
+)
 from cnnlib.classroom.errors import ClassError
+from cnnlib.classroom.limits import limit_create, limit_join, purge
 from cnnlib.classroom.records import ClassInfo, ClassStatus, FollowState
 from cnnlib.classroom.schema import classes, polls, runs, students
 from cnnlib.classroom.validation import (
@@ -103,11 +112,13 @@ def require_teacher(row: Row, teacher_key: object, action: str) -> None:
 
 
 def require_student(conn: Connection, code: str, student_id: object, *, present: bool = True) -> Row:
-    """The student row, refused unless `student_id` joined class `code` (and, if `present`, has not left)."""
+    """The student row, refused unless `student_id` joined class `code` (and, if `present`, has not left).
+    The row's `id` is the stored key (the id's hash), not `student_id`."""
     row = None
-    if isinstance(student_id, str) and len(student_id) <= 64:
+    key = student_key(student_id)
+    if key:
         row = conn.execute(
-            select(students).where(students.c.id == student_id, students.c.class_code == code)
+            select(students).where(students.c.id == key, students.c.class_code == code)
         ).first()
     if row is None:
         raise not_in_class(code)
@@ -127,10 +138,15 @@ def student_name(conn: Connection, code: str, student_id: object, now: float) ->
     return require_student(conn, code, student_id).nickname
 
 
-def create_class(conn: Connection, title: object, teacher_key: str, now: float, hours: float) -> ClassInfo:
-    """Insert a new class with a fresh code; delete classes that expired long ago."""
+def create_class(
+    conn: Connection, title: object, teacher_key: str, now: float, hours: float, client: object = None
+) -> ClassInfo:
+    """Insert a new class with a fresh code (within the per-address limit); delete classes that
+    expired long ago and rate-limit buckets that are full again."""
     title = clean_text(title, "class title", MAX_TITLE, required=False) or "Class"
+    limit_create(conn, client, now)
     conn.execute(classes.delete().where(classes.c.expires_at < now - PURGE_AFTER_S))
+    purge(conn, now)
     for _ in range(20):
         code = new_class_code()
         if conn.scalar(select(classes.c.code).where(classes.c.code == code)) is None:
@@ -167,12 +183,14 @@ def close_class(conn: Connection, code: str, teacher_key: object, now: float) ->
     bump_version(conn, code, closed_at=now)
 
 
-def join(conn: Connection, code: str, nickname: object, now: float) -> tuple[str, str]:
-    """Add a student; return (student_id, the nickname as stored, made unique)."""
+def join(conn: Connection, code: str, nickname: object, now: float, client: object = None) -> tuple[str, str]:
+    """Add a student (within the rate limits, `client`: their address); return (student_id, the
+    nickname as stored, made unique). The database keeps the id's hash; the id goes to the student."""
     name = clean_nickname(nickname)
     row = live_class(conn, code, now, lock=True)
     if row.locked:
         raise ClassError(locked_message(code))
+    limit_join(conn, code, client, now)
     joined, present = conn.execute(
         select(func.count(), func.count().filter(PRESENT)).where(students.c.class_code == code)
     ).one()
@@ -186,7 +204,11 @@ def join(conn: Connection, code: str, nickname: object, now: float) -> tuple[str
     student_id = new_student_id()
     conn.execute(
         students.insert().values(
-            id=student_id, class_code=code, nickname=name, nickname_key=nickname_key(name), joined_at=now
+            id=student_key(student_id),
+            class_code=code,
+            nickname=name,
+            nickname_key=nickname_key(name),
+            joined_at=now,
         )
     )
     return student_id, name

@@ -165,10 +165,12 @@ class ClassStore:
 
     # -- classes and students ------------------------------------------------------------------
 
-    def create_class(self, title: str = "") -> ClassInfo:
-        """Start a class: a fresh code and teacher key; it expires after `session_hours`."""
+    def create_class(self, title: str = "", *, client: str | None = None) -> ClassInfo:
+        """Start a class: a fresh code and teacher key; it expires after `session_hours`. `client`:
+        the address of the browser asking (at most limits.CLASSES_PER_ADDRESS a minute from one)."""
         key = new_teacher_key()
-        return self._run(True, lambda c, now: sessions.create_class(c, title, key, now, self.session_hours))
+        hours = self.session_hours
+        return self._run(True, lambda c, now: sessions.create_class(c, title, key, now, hours, client))
 
     def close_class(self, code: str, teacher_key: str) -> None:
         """End the class now (teacher only): no more joins, answers or posts."""
@@ -196,14 +198,16 @@ class ClassStore:
         code = normalize_code(code)
         return self._run(False, lambda c, now: sessions.status(c, code, now))
 
-    def join(self, code: str, nickname: str) -> str:
-        """Join a class with a nickname; return the student id (keep it in the student's session)."""
-        return self.join_as(code, nickname)[0]
+    def join(self, code: str, nickname: str, *, client: str | None = None) -> str:
+        """Join a class with a nickname; return the student id (keep it in the student's session).
+        `client`: the address of the browser joining, for the per-address limit (limits.py); the
+        per-class limit applies either way. Past a limit: a ClassError saying when to try again."""
+        return self.join_as(code, nickname, client=client)[0]
 
-    def join_as(self, code: str, nickname: str) -> tuple[str, str]:
+    def join_as(self, code: str, nickname: str, *, client: str | None = None) -> tuple[str, str]:
         """Like `join`, and also return the nickname as stored ("Ana 2" if "Ana" was taken)."""
         code = normalize_code(code)
-        return self._run(True, lambda c, now: sessions.join(c, code, nickname, now))
+        return self._run(True, lambda c, now: sessions.join(c, code, nickname, now, client))
 
     def nickname(self, code: str, student_id: str) -> str:
         """The stored nickname of a student; ClassError if the id is not in the class."""

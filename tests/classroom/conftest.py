@@ -68,6 +68,7 @@ def dump(url: str) -> dict[str, list[tuple]]:
 
 # What each schema version added, undone newest first to rebuild an older database.
 UNDO = {
+    4: ["DROP TABLE rate_limits"],  # and student ids were stored as they are (insert them so)
     3: [
         "DROP TABLE seat_secret",
         "ALTER TABLE classes DROP COLUMN locked",

@@ -8,7 +8,7 @@ from sqlalchemy import create_engine, text
 from cnnlib.classroom import ClassError, ClassMember, ClassStore, format_code
 from cnnlib.classroom import schema as schema_mod
 from cnnlib.classroom import sessions as sessions_mod
-from cnnlib.classroom.codes import hash_key
+from cnnlib.classroom.codes import hash_key, student_key
 from tests.classroom.conftest import dump, old_database
 
 RUN = {"accuracy": 0.9, "params": 1000}
@@ -48,9 +48,9 @@ def test_counts_are_of_students_present_and_leaving_keeps_their_work(store, less
         store.answer(info.code, pid, ana, "28")
     with pytest.raises(ClassError, match="You left class"):
         store.nickname(info.code, ana)
-    assert store.students(info.code, info.teacher_key) == [
-        ClassMember(ana, "Ana", False),
-        ClassMember(bo, "Bo", True),
+    assert store.students(info.code, info.teacher_key) == [  # listed by their ids' hashes
+        ClassMember(student_key(ana), "Ana", False),
+        ClassMember(student_key(bo), "Bo", True),
     ]
     # Her name stays taken (her run is on the board under it): joining again is a new student.
     assert store.join_as(info.code, "Ana")[1] == "Ana 2"
@@ -87,16 +87,17 @@ def test_removing_a_student_removes_their_answers_runs_and_seat(store, lesson):
     assert store.poll(info.code, pid) == {"26": 0, "28": 1}
     assert [e["nickname"] for e in store.board(info.code)] == ["Bo"]
     assert (store.status(info.code).students, store.status(info.code).runs) == (1, 1)
-    assert store.students(info.code, info.teacher_key) == [ClassMember(bo, "Bo", True)]
+    assert store.students(info.code, info.teacher_key) == [ClassMember(student_key(bo), "Bo", True)]
     with pytest.raises(ClassError, match="You are not in class"):
         store.redeem_seat(seat)
     with pytest.raises(ClassError, match="You are not in class"):
         store.post_run(info.code, ana, RUN)
     with pytest.raises(ClassError, match=r"not in class .* \(already removed\?\)"):
         store.remove_student(info.code, info.teacher_key, ana)
-    # A student who left can be removed too (their work goes with them).
+    # A student who left can be removed too (their work goes with them), by the id the list shows.
     store.leave(info.code, bo)
-    assert store.remove_student(info.code, info.teacher_key, bo) == "Bo"
+    (listed,) = store.students(info.code, info.teacher_key)
+    assert store.remove_student(info.code, info.teacher_key, listed.student_id) == "Bo"
     assert store.board(info.code) == [] and store.poll(info.code, pid) == {"26": 0, "28": 0}
     assert store.join_as(info.code, "Ana")[1] == "Ana"  # a removed student's name is free again
 
@@ -168,7 +169,7 @@ def test_a_nickname_that_passes_for_someone_else_is_refused_and_writes_nothing(s
     assert dump(_url(store)) == before
 
 
-def test_a_version_2_database_migrates_to_version_3_in_place(store_url, clock):
+def test_a_version_2_database_migrates_to_the_latest_in_place(store_url, clock):
     """A database as v2 left it (no seats, no locking, no leaving) gets them and keeps its rows."""
     old_database(store_url, 2)
     engine = create_engine(store_url)
@@ -191,7 +192,7 @@ def test_a_version_2_database_migrates_to_version_3_in_place(store_url, clock):
     store = ClassStore.open(store_url, clock=clock)
     try:
         with store._writer.connect() as conn:
-            assert schema_mod.current_version(conn) == schema_mod.SCHEMA_VERSION == 3
+            assert schema_mod.current_version(conn) == schema_mod.SCHEMA_VERSION == 4
         status = store.status("KXMQ2R")
         assert (status.title, status.students, status.locked, status.follow.version) == ("Old", 1, False, 4)
         seat = store.redeem_seat(store.issue_seat("KXMQ2R", "student", student_id="old-student-id-000000"))
