@@ -21,7 +21,15 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import streamlit as st
 
-from cnnlib.classroom import ClassError, ClassStore, ClassUnavailable, counted, format_code, normalize_code
+from cnnlib.classroom import (
+    ClassError,
+    ClassStore,
+    ClassUnavailable,
+    client_address,
+    counted,
+    format_code,
+    normalize_code,
+)
 from pages.ui import ready, seat
 from pages.ui.share import page_link_url
 
@@ -336,19 +344,62 @@ def invite() -> None:
             st.rerun()
 
 
+def client() -> str | None:
+    """This browser's address, for the class's join limits: the connection's peer, or behind a
+    proxy on this machine or a private network (nginx) the last X-Forwarded-For entry (see
+    cnnlib.classroom.client_address). None where there is no request (a test runner)."""
+    try:
+        peer = st.context.ip_address
+        forwarded = st.context.headers.get("X-Forwarded-For")
+    except Exception:  # noqa: BLE001 - no request context: no address, the per-class limit still holds
+        return None
+    return client_address(
+        peer if isinstance(peer, str) else None, forwarded if isinstance(forwarded, str) else None
+    )
+
+
+def seat_in(s: ClassStore, code_: str) -> bool:
+    """One browser is one student: if this browser holds a student's seat in class `code_`, take it
+    back (a second tab, a join form sent again) instead of joining as someone new. True if it did."""
+    wanted = ss.get("seat_token")  # "" once this session left the class: the cookie is forgotten
+    token = wanted if wanted is not None else seat.browser_token()
+    if not token:
+        return False
+    try:
+        found = s.redeem_seat(token)
+    except ClassError:
+        return False  # gone (left, removed, ended): a new join
+    if found.role != "student" or found.code != code_:
+        return False
+    ss["class"] = {
+        "code": found.code,
+        "role": "student",
+        "sid": found.student_id,
+        "name": found.nickname or "",
+        "auto": False,
+    }
+    ss["seat_token"] = token
+    ss["class_notice"] = (
+        f"This browser is already in class {format_code(found.code)} as {found.nickname}: you are back "
+        "in your seat. To join under another name, leave the class first."
+    )
+    return True
+
+
 def _join(code_in: str, name: str) -> None:
     s = store()
     if s is None:
         return
     try:
-        sid, stored = s.join_as(code_in, name)
-        code_ = s.status(code_in).code
+        code_ = normalize_code(code_in)
+        if not seat_in(s, code_):
+            sid, stored = s.join_as(code_, name, client=client())
+            ss["class"] = {"code": code_, "role": "student", "sid": sid, "name": stored, "auto": False}
+            keep_seat(s, "student", student_id=sid)
     except ClassError as err:
         fail(err)
         return
-    ss["class"] = {"code": code_, "role": "student", "sid": sid, "name": stored, "auto": False}
     ss.pop("class_invite", None)
-    keep_seat(s, "student", student_id=sid)
     st.rerun()
 
 
@@ -357,7 +408,7 @@ def _start(title: str) -> None:
     if s is None:
         return
     try:
-        info = s.create_class(title)
+        info = s.create_class(title, client=client())
     except ClassError as err:
         fail(err)
         return

@@ -9,6 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from cnnlib.classroom import ClassStore
+from cnnlib.classroom.codes import student_key
 from tests.conftest import ROOT, open_app
 
 KERNELS = "pages/1_kernels.py"
@@ -204,7 +205,7 @@ def test_leaving_frees_the_seat_and_a_removed_student_is_told(db, monkeypatch):
     teacher.session_state["frame_class"] = True
     teacher.run()
     ben_id = ben.session_state["class"]["sid"]
-    teacher.button(key=f"class_remove_{ben_id}").click().run()
+    teacher.button(key=f"class_remove_{student_key(ben_id)}").click().run()  # the list's id: a hash
     assert db.status(info.code).students == 0
     ben.run()
     assert "class" not in ben.session_state

@@ -155,3 +155,96 @@ def test_lesson_pages_keep_working_when_the_class_database_is_unusable(tmp_path,
     at.switch_page(KERNELS).run()
     assert not at.exception and at.title[0].value.endswith("Kernels")
     classroom._store.clear()
+
+
+# ------------------------------------------------------------------------------- join limits (issue 24)
+
+
+def _as_browser_at(monkeypatch, peer: str | None, forwarded: str | None) -> None:
+    """What st.context says of the connection: its peer (None: this machine, as behind nginx) and
+    the X-Forwarded-For header nginx sent."""
+    from streamlit.runtime.context import ContextProxy
+
+    monkeypatch.setattr(ContextProxy, "ip_address", property(lambda self: peer))
+    headers = {"X-Forwarded-For": forwarded} if forwarded else {}
+    monkeypatch.setattr(ContextProxy, "headers", property(lambda self: headers))
+
+
+def _join_form(at: AppTest, code: str, name: str) -> AppTest:
+    next(t for t in at.text_input if t.label == "Class code").input(code)
+    next(t for t in at.text_input if t.label == "Your nickname").input(name)
+    next(b for b in at.button if b.label == "Join").click().run()
+    assert not at.exception
+    return at
+
+
+def test_the_page_passes_the_browsers_address_to_the_join_and_start_limits(db, monkeypatch):
+    from cnnlib.classroom import limits
+
+    monkeypatch.setattr(limits, "JOINS_PER_ADDRESS", 2)
+    monkeypatch.setattr(limits, "CLASSES_PER_ADDRESS", 1)
+    info = db.create_class("Limits")
+    _as_browser_at(monkeypatch, None, "198.51.100.7")  # behind nginx on this machine
+    for name in ["Ana", "Bo"]:
+        at = _join_form(app(state={"frame_class": True}), info.code, name)
+        assert at.session_state["class"]["name"] == name
+    flood = _join_form(app(state={"frame_class": True}), info.code, "Ana")
+    assert "class" not in flood.session_state
+    assert any("Too many joins from your network" in e.value for e in flood.error)
+    assert db.status(info.code).students == 2
+    _as_browser_at(monkeypatch, None, "198.51.100.8")  # another school
+    assert (
+        _join_form(app(state={"frame_class": True}), info.code, "Cy").session_state["class"]["name"] == "Cy"
+    )
+    _as_browser_at(
+        monkeypatch, "203.0.113.9", "198.51.100.99"
+    )  # straight to the app: its header is not believed
+    assert (
+        _join_form(app(state={"frame_class": True}), info.code, "Di").session_state["class"]["name"] == "Di"
+    )
+    assert (
+        _join_form(app(state={"frame_class": True}), info.code, "Ed").session_state["class"]["name"] == "Ed"
+    )
+    refused = _join_form(app(state={"frame_class": True}), info.code, "Fe")
+    assert any("Too many joins" in e.value for e in refused.error) and "class" not in refused.session_state
+
+    def start() -> AppTest:
+        teacher = app(state={"frame_class": True})
+        next(t for t in teacher.text_input if t.label == "Class title").input("Lesson")
+        next(b for b in teacher.button if b.label == "Start a class").click().run()
+        assert not teacher.exception
+        return teacher
+
+    assert start().session_state["class"]["role"] == "teacher"
+    second = start()
+    assert "class" not in second.session_state
+    assert any("Too many classes started from your network" in e.value for e in second.error)
+
+
+def test_a_browser_that_holds_a_seat_in_the_class_gets_it_back_instead_of_joining_again(db, monkeypatch):
+    from pages.ui import seat
+
+    info, other = db.create_class("Mine"), db.create_class("Another")
+    sid = db.join(info.code, "Ana")
+    token = db.issue_seat(info.code, "student", student_id=sid)
+    monkeypatch.setattr(seat, "browser_token", lambda: token)  # this browser's cookie
+    # Opened from another class's link, its seat stays in the browser; then Ana types her own code.
+    at = app({"class": other.code}, state={"frame_class": True})
+    assert "class" not in at.session_state
+    at.button(key="class_invite_dismiss").click().run()  # "Not now" to the other class's invite
+    _join_form(at, info.code, "Ana 2")
+    m = at.session_state["class"]
+    assert (m["code"], m["role"], m["sid"], m["name"]) == (info.code, "student", sid, "Ana")
+    assert any("already in class" in w.value for w in at.warning)
+    assert db.status(info.code).students == 1  # one browser, one student
+    # Many sessions of that browser are all Ana.
+    for _ in range(3):
+        again = app({"class": info.code})
+        assert again.session_state["class"]["sid"] == sid
+    assert db.status(info.code).students == 1
+    # A browser whose seat is gone (Ana left) joins as someone new.
+    db.leave(info.code, sid)
+    fresh = app({"class": other.code}, state={"frame_class": True})
+    fresh.button(key="class_invite_dismiss").click().run()
+    _join_form(fresh, info.code, "Ana")
+    assert fresh.session_state["class"]["sid"] != sid and fresh.session_state["class"]["name"] == "Ana 2"
