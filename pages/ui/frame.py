@@ -33,6 +33,7 @@ from pages.ui import (
     finished_runs,  # noqa: E402
     seat,  # noqa: E402
     strip,  # noqa: E402
+    uploads_release,  # noqa: E402
     widget_state,  # noqa: E402
 )
 from pages.ui.glossary import render_glossary  # noqa: E402
@@ -41,6 +42,7 @@ from pages.ui.share import PROJECTOR_CSS, share_dialog  # noqa: E402
 
 admission.install()  # page opens queue for a slot; clicks, strokes and fragment ticks never wait
 batching.install()  # a run's messages wake the event loop once per batch, not once per element
+uploads_release.install()  # a closed tab's uploads are released; a session holds 2 x maxUploadSize
 finished_runs.install()  # a fragment run starting right after a full run never drops that run's messages
 widget_state.install()  # a value widget looks up its own key, not a copy of the whole session state
 

@@ -12,6 +12,7 @@ from tests.conftest import ROOT
 SCRIPT = """
 import importlib
 from streamlit.runtime import app_session
+from streamlit.runtime.runtime import Runtime
 from streamlit.runtime.scriptrunner import script_runner
 from streamlit.testing.v1 import AppTest
 import pages.ui.frame  # installs what is switched on
@@ -19,6 +20,7 @@ from pages.ui import widget_state
 
 assert not getattr(script_runner.ScriptRunner._run_script, "cc_gated", False), "admission installed"
 assert not getattr(app_session.AppSession._on_scriptrunner_event, "cc_batched", False), "batching installed"
+assert not getattr(Runtime.disconnect_session, "cc_release", False), "uploads_release installed"
 lookups = [importlib.import_module("streamlit.elements.widgets." + m).get_session_state for m in widget_state.MODULES]
 assert not any(getattr(f, "cc_lazy", False) for f in lookups), "widget_state installed"
 at = AppTest.from_file("app.py", default_timeout=60).run()
