@@ -160,6 +160,7 @@ def test_an_unwritable_database_file_says_class_features_are_off_and_writes_noth
             f.chmod(0o644)
     assert result["error"].startswith("ClassUnavailable: Class features are unavailable"), result
     assert "lesson pages work without them" in result["error"]
+    assert str(tmp_path) not in result["error"]  # no server path for students to read
     assert dump(f"sqlite:///{path}") == before
 
 
@@ -167,24 +168,27 @@ def test_a_read_only_database_says_so_and_writes_nothing(tmp_path):
     path, code, sid, key = _sqlite_file_with_a_class(tmp_path)
     before = dump(f"sqlite:///{path}")
     url = f"sqlite:///file:{path}?mode=ro&uri=true"
-    with pytest.raises(ClassUnavailable, match=r"Class features are unavailable: .* read-only"):
+    with pytest.raises(ClassUnavailable, match=r"Class features are unavailable: .* read-only") as refused:
         store = ClassStore.open(url)
         store.post_run(code, sid, RUN)
+    assert str(tmp_path) not in str(refused.value)
     assert dump(f"sqlite:///{path}") == before
 
 
 def test_a_database_folder_that_cannot_be_created_says_class_features_are_off(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    with pytest.raises(ClassUnavailable, match="cannot be created"):
+    with pytest.raises(ClassUnavailable, match="cannot be created") as refused:
         ClassStore.open(f"sqlite:///{blocker / 'sub' / 'classroom.sqlite3'}")
+    assert str(tmp_path) not in str(refused.value)  # students read it: no server path (the log has it)
 
 
 def test_a_file_that_is_not_a_database_says_so(tmp_path):
     path = tmp_path / "junk.sqlite3"
     path.write_bytes(b"this is not SQLite" * 100)
-    with pytest.raises(ClassUnavailable, match="damaged or not a class database"):
+    with pytest.raises(ClassUnavailable, match="damaged or not a class database") as refused:
         ClassStore.open(f"sqlite:///{path}")
+    assert str(tmp_path) not in str(refused.value) and "junk" not in str(refused.value)
 
 
 @pytest.mark.parametrize(
@@ -210,8 +214,9 @@ def test_the_default_database_is_in_the_data_folder_never_the_app_folder(tmp_pat
     monkeypatch.setenv("CNN_CLASSROOM_DB", f"sqlite:///{tmp_path / 'env.sqlite3'}")
     assert ClassStore.open().description.endswith("env.sqlite3")
     monkeypatch.setenv("CNN_CLASSROOM_DB", f"sqlite:///{ROOT / 'classroom.sqlite3'}")
-    with pytest.raises(ClassUnavailable, match="inside the app's folder"):
+    with pytest.raises(ClassUnavailable, match="inside the app's folder") as refused:
         ClassStore.open()
+    assert str(ROOT) not in str(refused.value)
     assert not (ROOT / "classroom.sqlite3").exists()
 
 
