@@ -171,9 +171,10 @@ def install() -> bool:
     from starlette.exceptions import HTTPException
 
     original_add = mgr_cls.add_file
+    disconnect = rt_cls.disconnect_session  # the checked original (callable: guard.fits says so)
 
     def disconnect_session(self: Any, session_id: str, *, client: Any = None) -> None:
-        original_disconnect(self, session_id, client=client)
+        disconnect(self, session_id, client=client)
         if not self.is_active_session(session_id):
             schedule_release(self, session_id)
 
