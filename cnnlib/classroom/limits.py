@@ -116,7 +116,7 @@ def take(conn: Connection, bucket: str, capacity: int, now: float) -> float:
         insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
         stmt = insert(rate_limits).values(bucket=bucket, tokens=float(capacity), updated_at=now)
         conn.execute(stmt.on_conflict_do_nothing(index_elements=["bucket"]))
-        row = conn.execute(locked).first()
+        row = conn.execute(locked).one()  # there now: inserted, or by another joiner first
     rate = capacity / WINDOW_S  # tokens a second
     elapsed = max(0.0, now - float(row.updated_at))  # a clock that went back refills nothing
     tokens = min(float(capacity), float(row.tokens) + elapsed * rate)

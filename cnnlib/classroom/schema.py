@@ -203,21 +203,25 @@ def _v4_hashed_ids_and_rate_limits(conn: Connection) -> None:
     postgres = conn.dialect.name == "postgresql"
     dropped: list[tuple[str, str]] = []
     if postgres:
-        for table, column in STUDENT_ID_REFERENCES:
-            for fk in inspect(conn).get_foreign_keys(table):
-                if fk["constrained_columns"] == [column] and fk["referred_table"] == "students":
-                    conn.execute(text(f'ALTER TABLE {table} DROP CONSTRAINT "{fk["name"]}"'))
-                    dropped.append((table, fk["name"]))
+        for name, column in STUDENT_ID_REFERENCES:
+            for fk in inspect(conn).get_foreign_keys(name):
+                if (
+                    fk["constrained_columns"] == [column]
+                    and fk["referred_table"] == "students"
+                    and fk["name"]
+                ):
+                    conn.execute(text(f'ALTER TABLE {name} DROP CONSTRAINT "{fk["name"]}"'))
+                    dropped.append((name, fk["name"]))
     else:
         conn.execute(text("PRAGMA defer_foreign_keys = ON"))
     old, new = bindparam("old", type_=String), bindparam("new", type_=String)
     conn.execute(students.update().where(students.c.id == old).values(id=new), mapping)
     for table in (answers, runs):
         conn.execute(table.update().where(table.c.student_id == old).values(student_id=new), mapping)
-    for table, name in dropped:
+    for name, constraint in dropped:
         conn.execute(
             text(
-                f'ALTER TABLE {table} ADD CONSTRAINT "{name}" FOREIGN KEY (student_id) '
+                f'ALTER TABLE {name} ADD CONSTRAINT "{constraint}" FOREIGN KEY (student_id) '
                 "REFERENCES students (id) ON DELETE CASCADE"
             )
         )
