@@ -173,6 +173,7 @@ def report(out: dict, args) -> list[str]:
             f"| a poll answer (sent -> run done), p95 (median) | {fmt(ans.get('p95', math.nan))} "
             f"({fmt(ans.get('median', math.nan))}) | - | - | (info) | - |"
         )
+        lines.extend(teacher_lines(cl, args.sessions))
     # training
     tp = of.get("throughput", []) + ours.get("phases", {}).get("burst", {}).get("throughput", [])
     burst = ours.get("phases", {}).get("burst", {})
@@ -328,3 +329,40 @@ def report(out: dict, args) -> list[str]:
             f"{'yes' if left else 'NO'} |"
         )
     return lines
+
+
+def teacher_lines(cl: dict, n: int) -> list[str]:
+    """Print the class phase's teacher actions (median, p95, max); return their rows for the table."""
+    te = cl.get("teacher")
+    if not te:
+        return []
+    acts = te["pages"]
+    ticking = te.get("students_ticking", n)
+    print(f"\nteacher actions with {ticking} students' strips ticking (rerun sent -> script_finished):")
+    print(f"  {'action':<34} {'n':>3} {'median':>7} {'p95':>7} {'max':>7}")
+    rows = []
+    for name, v in acts.items():
+        action = name.removeprefix("teacher: ")
+        print(f"  {action:<34} {v['n']:>3} {v['median']:>6.2f}s {v['p95']:>6.2f}s {v['max']:>6.2f}s")
+        rows.append(
+            f"| teacher: {action} with {ticking} students, p95 (median, max; n) | {fmt(v['p95'])} "
+            f"({fmt(v['median'])}, {fmt(v['max'])}; {v['n']}) | - | - | <= 1 s | {'yes' if v['p95'] <= 1 else 'NO'} |"
+        )
+    ticks = te.get("strip_ticks", {})
+    print(
+        f"  teacher fragment ticks: median {fmt(ticks.get('median', math.nan))}, p95 "
+        f"{fmt(ticks.get('p95', math.nan))} (n={ticks.get('n', 0)}); "
+        f"errors {te['errors']}; notes: {te.get('notes', [])}"
+    )
+    sv = te.get("server")
+    if sv:
+        wall = max(sv["wall_s"], 1e-9)
+        print(
+            f"  server over the teacher's {sv['wall_s']:.0f} s: CPU {sv['cpu_s']:.0f} s "
+            f"({sv['cpu_s'] / wall:.2f} cores), waiting for a core {sv['run_queue_wait_s']:.0f} s "
+            f"({sv['run_queue_wait_s'] / wall:.2f} threads on average); {sv['student_ticks']} student strip "
+            f"ticks ({sv['student_ticks'] / wall:.1f}/s); load average {sv['loadavg_start']} -> {sv['loadavg_end']}"
+        )
+    for e in (te["exceptions"] + te["disconnects"])[:10]:
+        print(f"  ! {e[:200]}")
+    return rows

@@ -17,16 +17,19 @@ reloads the Training page ten times (a new session each time). A few real Chromi
 (Playwright) open every page by URL in a phase of their own: a browser renders on the same 2 cores
 as the server, so tabs running beside the websocket students would slow the server they measure.
 
-Phases (--phases, in this order): start (RSS once healthy), idle (after one page view),
-one (1 session browsing), ten (10), burst (K sessions press Train in the same second; ours
-only), full (N sessions: browse, train, draw), class (ours: N students open the class link, join
-with a nickname, answer the teacher's poll through the page, then all post a run at once while 10
-new sessions open pages; answers and runs are counted), browsers (the Chromium tabs alone), after
-(all closed: RSS settles, CPU and threads show whether a training thread is left).
+Phases (--phases, in this order): start (RSS once healthy), idle (after one page view), one (1
+session browsing), ten (10), burst (K sessions press Train in the same second; ours only), full (N
+sessions: browse, train, draw), class (ours: N students open the class link, join with a nickname,
+answer the teacher's poll through the page, then all post a run at once while 10 new sessions open
+pages; answers and runs are counted; then, their strips still ticking, a teacher walks every bundled
+lesson --teacher-rounds times: each click timed, loadtest/class_session.py), browsers (the Chromium
+tabs alone), after (all closed: RSS settles, CPU and threads show whether a training thread is
+left).
 
 The modules: harness.py (pages, servers, statistics), students.py (the virtual students and the
-tabs), report.py (the figures and the markdown table), ws_client.py (Streamlit's protocol),
-memory.py (RSS, and PSS of the server with its training processes).
+tabs), class_session.py (the class phase: its students and its teacher), report.py (the figures and
+the markdown table), ws_client.py (Streamlit's protocol), memory.py (RSS, and PSS of the server with
+its training processes).
 
 Figures: time to first render per page (rerun sent -> script_finished), median and 95th
 percentile, ours vs bare; training throughput per run (read from the page); canvas prediction
@@ -48,11 +51,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from loadtest.class_session import class_phase  # noqa: E402
 from loadtest.harness import (  # noqa: E402
     ALL_PHASES,
     MAX_BROWSERS,
     MAX_SESSIONS,
-    PAGES,
     ROOT,
     Plan,
     Server,
@@ -60,7 +63,6 @@ from loadtest.harness import (  # noqa: E402
     busy_threads,
     loadavg,
     machine,
-    med,
     time_left,
 )
 from loadtest.memory import MB, RssSampler, hwm_bytes, thread_count, thread_names  # noqa: E402
@@ -68,7 +70,6 @@ from loadtest.report import inprocess_prediction, report, summarize  # noqa: E40
 from loadtest.students import (  # noqa: E402
     browser_students,
     burst,
-    class_student,
     cpu_per_page,
     crowd,
     release,
@@ -223,77 +224,6 @@ async def measure_app(name: str, server: Server, args, plan: Plan, out: dict) ->
     sampler.stop()
 
 
-async def class_phase(server: Server, args, plan: Plan) -> dict:
-    """A class session of N students: join from the class link, answer a poll the teacher opens, then
-    all post a run at once (through the store, as the Training page's button does) while 10 new
-    sessions open pages. Checks that nothing is lost: N answers counted, N runs on the board."""
-    from cnnlib.classroom import ClassStore
-
-    store = ClassStore.open(args.class_db)
-    info = store.create_class("Load test")
-    stats, hold, poll = Stats(), asyncio.Event(), {}
-    n = args.sessions
-    tasks = [
-        asyncio.create_task(class_student(i, server.base, info.code, stats, plan, poll, hold))
-        for i in range(n)
-    ]
-    for _ in range(600):  # wait until every student has joined (or given up)
-        await asyncio.sleep(0.1)
-        if await asyncio.to_thread(lambda: store.status(info.code).students) >= n or stats.settled >= n:
-            break
-    options = ["26", "28", "14", "13"]
-    poll.update(id=store.open_poll(info.code, info.teacher_key, "Output size of a 3x3 conv on 28x28?", options, "26"),
-                options=options)  # fmt: skip
-    t0 = time.perf_counter()
-    while stats.settled < n and time.perf_counter() - t0 < plan.train_watch + 60:
-        await asyncio.sleep(0.2)
-    answers = await asyncio.to_thread(store.poll, info.code, poll["id"])
-    ids = await asyncio.to_thread(lambda: [store.join(info.code, f"poster {k}") for k in range(n)])
-
-    def post(k: int) -> float:
-        t = time.perf_counter()
-        store.post_run(info.code, ids[k], {"accuracy": 0.9 + k / 1000, "params": 20_000 + k, "model": "SimpleCNN",
-                                            "link": "/training?model=simplecnn", "dataset": "mnist-sample"})  # fmt: skip
-        return time.perf_counter() - t
-
-    opens = Stats()
-
-    async def open_pages() -> None:
-        async def one(j: int) -> None:
-            s = StreamlitSession(server.base, timeout=plan.timeout)
-            try:
-                await s.connect()
-                opens.record("page open during the posting burst", await s.run(page_name=PAGES[1 + j % 5]))
-            except ClientError as exc:
-                opens.disconnects.append(f"opener {j}: {exc}")
-            finally:
-                await s.close()
-
-        await asyncio.gather(*(one(j) for j in range(10)))
-
-    post_times, _ = await asyncio.gather(
-        asyncio.gather(*(asyncio.to_thread(post, k) for k in range(n))), open_pages()
-    )
-    board = await asyncio.to_thread(store.board, info.code)
-    await release(hold, tasks)
-    store.close_class(info.code, info.teacher_key)
-    store.close()
-    out = summarize(stats)
-    out["opens"] = summarize(opens)
-    out["answers"] = answers
-    out["answered"] = sum(answers.values())
-    out["board_size"] = len(board)
-    out["post_s"] = {"median": med(list(post_times)), "max": max(post_times)}
-    out["errors"] = stats.errors() + opens.errors()
-    out["summary"] = (
-        f"{out['answered']}/{n} answers counted, {len(board)}/{n} runs on the board, post median "
-        f"{out['post_s']['median'] * 1000:.0f} ms, page opens during the burst p95 "
-        f"{out['opens']['pages'].get('page open during the posting burst', {}).get('p95', float('nan')):.2f} s, "
-        f"{out['errors']} errors"
-    )
-    return out
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("-n", "--sessions", type=int, default=30, help="students in the full phase (max 30)")
@@ -322,6 +252,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="append",
         default=[],
         help="extra `streamlit run` option for both apps, e.g. --server-arg=--runner.postScriptGC=false",
+    )
+    ap.add_argument(
+        "--teacher-rounds",
+        type=int,
+        default=2,
+        help="times the class phase's teacher walks every bundled lesson (asking on each question step)",
     )
     ap.add_argument(
         "--class-db", default=None, help="the class database URL (default: a file in a temp folder)"

@@ -143,6 +143,7 @@ class RunResult:
     elements: list[Any] = field(default_factory=list)
     arrived: list[float] = field(default_factory=list)  # seconds from send to each element
     fragments: list[str] = field(default_factory=list)  # the fragment each element was drawn in ("" = none)
+    blocks: list[tuple[Any, str]] = field(default_factory=list)  # (Block, fragment id) of each container
     bytes_in: int = 0  # bytes received for this run (references count as their own size)
     exceptions: list[str] = field(default_factory=list)
     errors_shown: list[str] = field(default_factory=list)  # st.error boxes (not failures)
@@ -162,8 +163,9 @@ class RunResult:
         return [(e.metric.label, e.metric.body) for e in self.elements if e.WhichOneof("type") == "metric"]
 
     def widget_id(self, key: str, kind: str | None = None) -> str | None:
-        """The id of the widget with user key `key` (ids end in `-<key>`)."""
-        for e in self.elements:
+        """The id of the widget with user key `key` (ids end in `-<key>`): an element, or a container
+        that is a widget too (a keyed popover, expander or tabs with on_change="rerun")."""
+        for e in [*self.elements, *(b for b, _ in self.blocks)]:
             k = e.WhichOneof("type")
             if kind and k != kind:
                 continue
@@ -172,10 +174,20 @@ class RunResult:
                 return wid
         return None
 
+    def widget_ids(self, prefix: str) -> list[str]:
+        """Ids of the element widgets whose user key starts with `prefix` ("class_answer_")."""
+        out = []
+        for e in self.elements:
+            k = e.WhichOneof("type")
+            wid = getattr(getattr(e, k), "id", "") if k else ""
+            if isinstance(wid, str) and "-" + prefix in wid:
+                out.append(wid)
+        return out
+
     def fragment_of(self, element_id: str) -> str:
         """The fragment the element (widget, component) with this id was drawn in: a browser sends a
         change of it as a rerun of that fragment only (`StreamlitSession.run(fragment_id=...)`)."""
-        for e, frag in zip(self.elements, self.fragments, strict=True):
+        for e, frag in [*zip(self.elements, self.fragments, strict=True), *self.blocks]:
             k = e.WhichOneof("type")
             if k and getattr(getattr(e, k), "id", None) == element_id:
                 return frag
@@ -202,6 +214,13 @@ class StreamlitSession:
         self.pages: dict[str, str] = {}  # url_pathname -> page_script_hash ("" = main)
         self.session_id = ""
         self.auto_reruns: dict[str, float] = {}  # fragment_id -> interval (s)
+        # Where the tab is, as the browser's address bar says it: the page of the last run (a
+        # st.switch_page moves it) and the query string the app last wrote (page_info_changed).
+        self.page_hash = ""
+        self.query_string = ""
+        # The widget values this tab has set (the browser's WidgetStateManager): `rerun_here` sends
+        # them all with every click, as the browser does; a trigger (a button) is sent once.
+        self.widget_values: dict[str, WidgetState] = {}
         self.closed_reason: str | None = None
         self._queue: asyncio.Queue[tuple[ForwardMsg, int] | None] = asyncio.Queue()
         self._reader: asyncio.Task | None = None
@@ -263,7 +282,10 @@ class StreamlitSession:
         if kind == "new_session":
             ns = msg.new_session
             self.session_id = ns.initialize.session_id or self.session_id
+            self.page_hash = ns.page_script_hash or self.page_hash
             self._learn_pages(ns.app_pages)
+        elif kind == "page_info_changed":
+            self.query_string = msg.page_info_changed.query_string
         elif kind == "navigation":  # pages-folder apps list their pages here (1.67)
             self._learn_pages(msg.navigation.app_pages)
         elif kind == "auto_rerun":
@@ -291,6 +313,7 @@ class StreamlitSession:
         self._drain()
         if not fragment_id:
             self.auto_reruns.clear()  # the browser drops its timers on a full rerun
+        self.query_string = query_string  # the address bar the browser sends it from
         t0 = time.perf_counter()
         await self.ws.send(
             encode_rerun(
@@ -319,7 +342,9 @@ class StreamlitSession:
             res.bytes_in += item[1]
             self._note(msg)
             kind = msg.WhichOneof("type")
-            if kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
+            if kind == "delta" and msg.delta.WhichOneof("type") == "add_block":
+                res.blocks.append((msg.delta.add_block, msg.delta.fragment_id))
+            elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
                 el = msg.delta.new_element
                 now = time.perf_counter() - t0
                 if res.first_delta_s is None:
@@ -340,10 +365,40 @@ class StreamlitSession:
                 res.exceptions.append(f"compile error {ex.type}: {ex.message}")
             elif kind == "page_not_found":
                 res.exceptions.append(f"page not found: {msg.page_not_found.page_name}")
+            elif kind == "script_finished" and msg.script_finished == ForwardMsg.FINISHED_EARLY_FOR_RERUN:
+                # st.rerun / st.switch_page: the page the browser keeps is the next run's
+                res.elements.clear()
+                res.arrived.clear()
+                res.fragments.clear()
+                res.blocks.clear()
             elif kind == "script_finished" and msg.script_finished in DONE_STATUSES:
                 res.status = msg.script_finished
                 res.seconds = time.perf_counter() - t0
                 return res
+
+    async def rerun_here(
+        self, widgets: list[WidgetState] | None = None, *, fragment_id: str = "", is_auto_rerun: bool = False
+    ) -> RunResult:
+        """A rerun of the page the tab is on, with its address bar's query string and every widget
+        value the tab holds: what the browser sends for a click (a fragment's id when the widget is
+        inside one). Values of widgets a full run no longer draws are forgotten, as the browser does."""
+        sent = dict(self.widget_values)
+        for w in widgets or []:
+            sent[w.id] = w
+            if w.WhichOneof("value") != "trigger_value":
+                self.widget_values[w.id] = w
+        res = await self.run(
+            page_script_hash=self.page_hash,
+            query_string=self.query_string,
+            widgets=list(sent.values()),
+            fragment_id=fragment_id,
+            is_auto_rerun=is_auto_rerun,
+        )
+        if not fragment_id:
+            drawn = {getattr(getattr(e, k), "id", "") for e in [*res.elements, *(b for b, _ in res.blocks)]
+                     if (k := e.WhichOneof("type"))}  # fmt: skip
+            self.widget_values = {k: v for k, v in self.widget_values.items() if k in drawn}
+        return res
 
     async def open_page(self, slug: str, *, via_link: bool = True) -> RunResult:
         """Go to a page: by its script hash as a `st.page_link` click does, or by URL name."""
