@@ -11,7 +11,6 @@ import copy
 import os
 import sys
 import threading
-from dataclasses import dataclass
 
 # One torch thread per script run, set before anything imports torch: a class's thirty sessions are
 # the server's parallelism, and a second OpenMP thread spinning between tiny operations only burns a
@@ -31,6 +30,7 @@ from pages.ui import (
     batching,  # noqa: E402
     classroom,  # noqa: E402
     finished_runs,  # noqa: E402
+    lesson,  # noqa: E402
     seat,  # noqa: E402
     strip,  # noqa: E402
     uploads_release,  # noqa: E402
@@ -38,6 +38,7 @@ from pages.ui import (
 )
 from pages.ui.glossary import render_glossary  # noqa: E402
 from pages.ui.links import APPLY, url_params  # noqa: E402
+from pages.ui.navigation import PAGE_BY_KEY, PAGE_BY_URL, PAGES, PageInfo  # noqa: E402
 from pages.ui.share import PROJECTOR_CSS, share_dialog  # noqa: E402
 
 admission.install()  # page opens queue for a slot; clicks, strokes and fragment ticks never wait
@@ -51,78 +52,12 @@ widget_state.install()  # a value widget looks up its own key, not a copy of the
 limit_malloc_arenas()
 
 
-@dataclass(frozen=True)
-class PageInfo:
-    key: str
-    path: str
-    title: str
-    icon: str
-    blurb: str
-    url: str = ""  # the page's URL name (Streamlit's pages folder: the file name without its number)
-
-
-PAGES: list[PageInfo] = [
-    PageInfo("home", "app.py", "CNN Classroom", ":material/school:", "Start here: what each page teaches."),
-    PageInfo(
-        "kernels",
-        "pages/1_kernels.py",
-        "Kernels",
-        ":material/filter_center_focus:",
-        "Slide a hand-designed kernel over an image and see the feature map, one output pixel at a time.",
-        url="kernels",
-    ),
-    PageInfo(
-        "shapes",
-        "pages/2_shape_calculator.py",
-        "Shape calculator",
-        ":material/straighten:",
-        "Work out a layer's output size with the formula, check it against PyTorch, and quiz yourself.",
-        url="shape_calculator",
-    ),
-    PageInfo(
-        "builder",
-        "pages/3_model_builder.py",
-        "Model builder",
-        ":material/view_in_ar:",
-        "Stack layers into a CNN and watch every shape, parameter count and receptive field.",
-        url="model_builder",
-    ),
-    PageInfo(
-        "training",
-        "pages/4_training.py",
-        "Training",
-        ":material/monitoring:",
-        "Train a CNN live on real data, watch loss and accuracy move, then read what it learned.",
-        url="training",
-    ),
-    PageInfo(
-        "draw",
-        "pages/5_draw_and_predict.py",
-        "Draw & predict",
-        ":material/draw:",
-        "Draw a digit and see what the network sees: preprocessing, probabilities, feature maps, Grad-CAM.",
-        url="draw_and_predict",
-    ),
-]
-PAGES.append(
-    PageInfo(
-        "board",
-        "pages/6_class_board.py",
-        "Class board",
-        ":material/leaderboard:",
-        "A class session's results board: everyone's runs ranked, live on the projector.",
-        url="class_board",
-    )
-)
-PAGE_BY_KEY = {p.key: p for p in PAGES}
-PAGE_BY_URL = {p.url: p for p in PAGES}
 # The browser tab's icon, served by the app (static/, made by scripts/make_favicon.py): a `:material/`
 # page icon is fetched by every browser from a Google host, which fails offline and sends each
 # student's address out of the school.
 FAVICON = "/app/static/favicon.png"
 SECRET_KEYS = frozenset({"key", "screen"})  # read once from a link, never written back to the address bar
 PRESENT = "cc_present"  # the projector view's truth (the toggle's own key can be dropped on a page switch)
-LESSON_PAGES = ("kernels", "shapes", "builder", "training", "draw")
 
 # Session-state keys shared between pages, with their defaults.
 DEFAULTS: dict[str, object] = {
@@ -257,8 +192,6 @@ def tools(page: PageInfo) -> None:
                 if ss.get("lesson"):
                     st.caption("A lesson is on: its bar sits at the top of the page. End it there.")
                 else:
-                    from pages.ui import lesson
-
                     lesson.picker(start_lesson)
             st.markdown("#### Class session")
             classroom.panel(page.url)
@@ -272,8 +205,6 @@ def start_lesson(lesson_id: str, step: int) -> None:
 
 def open_step(step: int) -> None:
     """Go to a lesson step: its page, with its state."""
-    from pages.ui import lesson
-
     current = lesson.current()
     if current is None:
         return
@@ -298,8 +229,6 @@ def lesson_strip(page: PageInfo) -> None:
     ss = st.session_state
     if not ss.get("lesson"):
         return
-    from pages.ui import lesson
-
     current = lesson.current()
     if current is None:
         ss.pop("lesson", None)

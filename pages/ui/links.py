@@ -15,7 +15,7 @@ types and bounds), so the address is always a link to what the page shows:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import streamlit as st
@@ -25,6 +25,7 @@ from cnnlib.share import FRAME_KEYS, LinkSchema, Parsed, first_value
 WRITTEN = "link_written_{page}"  # the params this session last wrote for a page
 MESSAGE = "link_message_{page}"  # what the last link applied to a page ignored, until the state changes
 LAST = "link_written_last"  # the params this session wrote last, whatever the page
+_LISTENERS: list[Callable[[str, dict[str, str]], None]] = []
 APPLY = "link_apply"  # the page key whose next link must be applied as it is (set by the frame's go())
 
 
@@ -72,8 +73,8 @@ def write_link(schema: LinkSchema, values: Mapping[str, Any]) -> dict[str, str]:
 
 
 def write_params(page: str, params: Mapping[str, str]) -> dict[str, str]:
-    """Put a page's own params (and the frame's keys) in the URL, if they changed; tell the class
-    when this session is its teacher and leads it (pages/ui/classroom.py)."""
+    """Put a page's own params (and the frame's keys) in the URL, if they changed; then tell the
+    listeners (`on_link_written`: the class strip publishes a leading teacher's page)."""
     params = dict(params)
     key = WRITTEN.format(page=page)
     if st.session_state.get(key) != params:
@@ -84,13 +85,16 @@ def write_params(page: str, params: Mapping[str, str]) -> dict[str, str]:
     full = {**frame_params(), **params}
     if url_params() != full:
         st.query_params.from_dict(full)
-    member = st.session_state.get("class")
-    if member and member.get("role") == "teacher":
-        from pages.ui.classroom import app_link
-        from pages.ui.strip import publish
-
-        publish(app_link(st.session_state.get("page_url", ""), full))
+    for listener in _LISTENERS:  # the class strip: a leading teacher's page tells the class
+        listener(st.session_state.get("page_url", ""), full)
     return params
+
+
+def on_link_written(listener: Callable[[str, dict[str, str]], None]) -> None:
+    """Call `listener(url_name, params)` after every link a page writes (once per listener): how the
+    class strip hears of the teacher's page without this module importing the class features."""
+    if listener not in _LISTENERS:
+        _LISTENERS.append(listener)
 
 
 def frame_params() -> dict[str, str]:

@@ -15,7 +15,9 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from cnnlib.classroom import ClassError, ClassStore, ClassUnavailable, PollInfo, counted
-from pages.ui.classroom import STUDENT_EVERY_S, fail, leave, member, split_link, store
+from pages.ui.classroom import STUDENT_EVERY_S, app_link, fail, leave, member, split_link, store
+from pages.ui.links import on_link_written
+from pages.ui.navigation import PAGE_BY_URL
 
 TEACHER_EVERY_S = 1.5
 ss = st.session_state
@@ -35,6 +37,16 @@ def publish(link: str) -> None:
         ss["class_published"] = link
     except ClassError as err:
         ss["class_notice"] = str(err)
+
+
+def publish_page(url_name: str, params: dict[str, str]) -> None:
+    """Every link a page writes (pages/ui/links.py): a teacher's is the class's follow-me link."""
+    m = member()
+    if m and m.get("role") == "teacher":
+        publish(app_link(url_name, params))
+
+
+on_link_written(publish_page)
 
 
 def live(here: str, go: Callable[[str, dict[str, str]], None]) -> None:
@@ -139,8 +151,6 @@ def _page_part(link: str) -> str:
 
 
 def _title(url_name: str) -> str:
-    from pages.ui.frame import PAGE_BY_URL
-
     page = PAGE_BY_URL.get(url_name)
     return page.title if page else "another page"
 
