@@ -259,10 +259,19 @@ class ClassStore:
         code = normalize_code(code)
         return self._run(True, lambda c, now: sessions.set_follow(c, code, teacher_key, link, now))
 
-    def follow(self, code: str) -> FollowState:
-        """The follow-me row students poll every 1-2 s (act only when `.version` changed)."""
+    def follow(self, code: str, student_id: str | None = None) -> FollowState:
+        """The follow-me row students poll every 1-2 s (act only when `.version` changed). With
+        `student_id`, the same transaction checks the student is still in the class (ClassError if
+        they left or were removed): one round trip per tick, not two."""
         code = normalize_code(code)
-        return self._run(False, lambda c, now: sessions.follow_state(c, code, now))
+
+        def read(c: Connection, now: float) -> FollowState:
+            state = sessions.follow_state(c, code, now)
+            if student_id is not None:
+                sessions.require_student(c, code, student_id)
+            return state
+
+        return self._run(False, read)
 
     # -- polls ---------------------------------------------------------------------------------
 

@@ -69,8 +69,7 @@ def student_strip(here: str, go: Callable[[str, dict[str, str]], None]) -> None:
     if m is None or s is None:
         return
     try:
-        state = s.follow(m["code"])
-        s.nickname(m["code"], m["sid"])  # still in the class (not removed by the teacher)
+        state = s.follow(m["code"], m["sid"])  # and still in the class (not removed by the teacher)
     except ClassUnavailable as err:
         fail(err)  # the database is away for now: the seat stays
         return

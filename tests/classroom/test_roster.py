@@ -83,7 +83,10 @@ def test_joining_and_leaving_over_and_over_is_bounded(store, monkeypatch):
 def test_removing_a_student_removes_their_answers_runs_and_seat(store, lesson):
     info, ana, bo, pid = lesson
     seat = store.issue_seat(info.code, "student", student_id=ana)
+    assert store.follow(info.code, ana) == store.follow(info.code)  # a student's tick: in the class
     assert store.remove_student(info.code, info.teacher_key, ana) == "Ana"
+    with pytest.raises(ClassError, match="You are not in class"):
+        store.follow(info.code, ana)  # the student's next tick says so, in the same round trip
     assert store.poll(info.code, pid) == {"26": 0, "28": 1}
     assert [e["nickname"] for e in store.board(info.code)] == ["Bo"]
     assert (store.status(info.code).students, store.status(info.code).runs) == (1, 1)
@@ -96,6 +99,8 @@ def test_removing_a_student_removes_their_answers_runs_and_seat(store, lesson):
         store.remove_student(info.code, info.teacher_key, ana)
     # A student who left can be removed too (their work goes with them), by the id the list shows.
     store.leave(info.code, bo)
+    with pytest.raises(ClassError, match="You left class"):
+        store.follow(info.code, bo)
     (listed,) = store.students(info.code, info.teacher_key)
     assert store.remove_student(info.code, info.teacher_key, listed.student_id) == "Bo"
     assert store.board(info.code) == [] and store.poll(info.code, pid) == {"26": 0, "28": 0}
