@@ -18,6 +18,7 @@ This package's public face is this module; the modules inside it:
     checks.py      a model's checks against the dataset (shape, classes, adaptation)
     advice.py      what a run's numbers mean: chance level, divergence, guessing
     slots.py       the process-wide limit on concurrent runs and its queue
+    selection.py   which images and labels a run trains on: validation split, train_size, label_noise
     evaluation.py  confusion matrix, per-class metrics, mistakes, filters, feature maps
     one_step/      one training step in slow motion (its own public face)
     link.py        the page's settings as a link (TRAINING_LINK)
@@ -42,6 +43,7 @@ from cnnlib.training.config import (
     DEFAULT_DEMO,
     DEMO_DATASET,
     DEMO_SPEC,
+    MIN_TRAIN_SIZE,
     ConfigError,
     TrainConfig,
 )
@@ -66,6 +68,12 @@ from cnnlib.training.link import (
 from cnnlib.training.run import (
     MAX_LOSS_POINTS,
     TrainingRun,
+)
+from cnnlib.training.selection import (
+    TrainingData,
+    noisy_labels,
+    stratified_subset,
+    training_data,
 )
 from cnnlib.training.slots import (
     QueueRefused,
@@ -92,10 +100,12 @@ __all__ = [
     "DEMO_SPEC",
     "Evaluation",
     "MAX_LOSS_POINTS",
+    "MIN_TRAIN_SIZE",
     "QueueRefused",
     "RunSnapshot",
     "SlotLimiter",
     "TrainConfig",
+    "TrainingData",
     "TrainingRun",
     "adaptation_notes",
     "augment_batch",
@@ -113,8 +123,11 @@ __all__ = [
     "get_limiter",
     "guessing_note",
     "load_exported",
+    "noisy_labels",
     "overfitting_flag",
     "per_class_metrics",
     "predict_proba",
     "smaller_lr",
+    "stratified_subset",
+    "training_data",
 ]

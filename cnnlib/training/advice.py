@@ -74,6 +74,11 @@ def guessing_note(
         "the network has not learned anything useful."
     )
     losses = [v for v in batch_loss if math.isfinite(v)]
+    if cfg.label_noise:
+        return note + (
+            f" {cfg.label_noise:.0%} of its training labels were replaced by random ones: what it"
+            " learned from them (compare its training accuracy) does not carry over to new images."
+        )
     if steps < steps_per_epoch:
         return note + " It trained for less than one epoch: let it run longer."
     if losses and max(losses) > 3 * losses[0]:

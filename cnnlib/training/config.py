@@ -27,6 +27,8 @@ MAX_LR = 1e6  # all up to this trains: a far too high rate is a lesson (the loss
 TYPICAL_LR = {"sgd": 0.05, "adam": 0.001, "adamw": 0.001}
 MAX_EPOCHS = 500
 MAX_BATCH_SIZE = 4096
+MIN_TRAIN_SIZE = 20  # a smaller training set (TrainConfig.train_size) has at least this many images
+MAX_TRAIN_SIZE = 10_000_000
 
 
 class ConfigError(ValueError):
@@ -57,6 +59,8 @@ class TrainConfig:
     label_smoothing: float = 0.0
     augment: tuple[str, ...] = ()  # any of "rotate", "shift", "flip", "color"
     val_fraction: float = 0.1  # share of the training images held out for validation
+    train_size: int | None = None  # train on this many of the images left after the split; None: all
+    label_noise: float = 0.0  # share of the training labels replaced by a uniformly drawn class
     patience: int = 0  # early stopping: epochs without a better val loss before stopping; 0 = off
     seed: int = 0
     device: str = "auto"  # "auto" (CUDA, then MPS, then CPU), "cpu", "cuda", "mps"
@@ -78,12 +82,19 @@ class TrainConfig:
         cfg.augment = tuple(cfg.augment) if isinstance(cfg.augment, (list, tuple)) else cfg.augment
         return cfg
 
-    def train_val_sizes(self, dataset_size: int) -> tuple[int, int]:
-        """(training images, validation images) after holding out `val_fraction`."""
+    def train_val_sizes(self, dataset_size: int, subset: bool = True) -> tuple[int, int]:
+        """(training images, validation images) after holding out `val_fraction`, and keeping
+        `train_size` of the rest when it is set (and `subset`) and smaller than what is left.
+
+        The validation split does not depend on `train_size`: fewer training images are measured
+        on the same validation images (cnnlib.training.selection)."""
         n_val = round(dataset_size * float(self.val_fraction)) if self.val_fraction else 0
         if self.val_fraction and dataset_size >= 2:
             n_val = min(max(n_val, 1), dataset_size - 1)
-        return dataset_size - n_val, n_val
+        n_train = dataset_size - n_val
+        if subset and self.train_size is not None:
+            n_train = min(n_train, int(self.train_size))
+        return n_train, n_val
 
     def validate(self, dataset_size: int | None = None) -> TrainConfig:
         """Raise ConfigError (with `.field`) for any setting that cannot work; return self if all good.
@@ -152,6 +163,18 @@ class TrainConfig:
             )
         self.augment = tuple(a for a in AUGMENTATIONS if a in self.augment)  # canonical order, no repeats
         number("val_fraction", 0.0, 0.5, hint=" 0.1 (10%) is typical.")
+        if self.train_size is not None:
+            size = self.train_size
+            if isinstance(size, (int, np.integer)) and not isinstance(size, bool) and size < MIN_TRAIN_SIZE:
+                raise ConfigError(
+                    f"{_LABELS['train_size']} must be at least {MIN_TRAIN_SIZE}, got {size:,}. Leave it "
+                    "empty to train on all of them.",
+                    "train_size",
+                )
+            whole(
+                "train_size", MIN_TRAIN_SIZE, MAX_TRAIN_SIZE, hint=" Leave it empty to train on all of them."
+            )
+        number("label_noise", 0.0, 1.0, hint=" 0 keeps every label; 1 replaces all of them.")
         whole("patience", 0, MAX_EPOCHS)
         if self.patience and not self.val_fraction:
             raise ConfigError(
@@ -174,6 +197,15 @@ class TrainConfig:
         if self.num_threads is not None:
             whole("num_threads", 1, 256)
         if dataset_size is not None:
+            available, n_val = self.train_val_sizes(int(dataset_size), subset=False)
+            if self.train_size is not None and self.train_size > available:
+                raise ConfigError(
+                    f"{_LABELS['train_size']} must be at most {available:,}: the dataset has "
+                    f"{available:,} training image(s)"
+                    + (f" after holding out {n_val:,} for validation" if n_val else "")
+                    + f", got {self.train_size:,}. Leave it empty to train on all of them.",
+                    "train_size",
+                )
             n_train, n_val = self.train_val_sizes(int(dataset_size))
             if n_train < 1 or (self.val_fraction and n_val < 1):
                 raise ConfigError(
@@ -203,6 +235,8 @@ _LABELS = {
     "gamma": "The StepLR gamma",
     "label_smoothing": "Label smoothing",
     "val_fraction": "The validation fraction",
+    "train_size": "The number of training images",
+    "label_noise": "The share of shuffled labels",
     "patience": "Patience",
     "seed": "The seed",
     "device": "The device",

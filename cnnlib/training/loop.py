@@ -33,11 +33,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnnlib.data import DatasetBundle, normalize, stratified_split
+from cnnlib.data import DatasetBundle, normalize
 from cnnlib.training.advice import divergence_message
 from cnnlib.training.augment import augment_batch
 from cnnlib.training.config import TrainConfig
 from cnnlib.training.optim import make_optimizer, make_scheduler
+from cnnlib.training.selection import training_data
 
 EXPLODED_LOSS = 1e3  # a finite batch loss above this (and 100x the first one) has blown up: stop like NaN
 EVAL_BATCH_SIZE = 500
@@ -94,15 +95,12 @@ def train_loop(
     model = model.to(dev)
 
     images = bundle.train_images.to(dev)  # [N, C, H, W] uint8 (no copy on the CPU)
-    labels = bundle.train_labels.to(dev)  # [N]
-    if plan.val_size:
-        train_idx, val_idx = stratified_split(bundle.train_labels, cfg.val_fraction, cfg.seed)
-        if len(val_idx) != plan.val_size:  # tiny classes: fall back to a plain random split
-            perm = torch.randperm(len(bundle.train), generator=g)
-            train_idx, val_idx = perm[plan.val_size :], perm[: plan.val_size]
-        train_idx, val_idx = train_idx.to(dev), val_idx.to(dev)
-    else:
-        train_idx, val_idx = torch.arange(len(bundle.train), device=dev), None
+    # The validation split, then train_size and label_noise (cnnlib.training.selection): the
+    # labels are the bundle's, with the training positions' labels noised when asked.
+    data = training_data(bundle.train_labels, cfg, bundle.num_classes, g)
+    labels = data.labels.to(dev)  # [N]
+    train_idx = data.train_idx.to(dev)  # [n_train]
+    val_idx = data.val_idx.to(dev) if data.val_idx is not None else None  # [n_val]
     c = bundle.input_shape[0]
     mean = torch.tensor(bundle.mean, device=dev, dtype=torch.float32).view(1, c, 1, 1)
     std = torch.tensor(bundle.std, device=dev, dtype=torch.float32).view(1, c, 1, 1)
