@@ -22,6 +22,8 @@ CURRENT = {
     "train": "#1f77b4",
     "val": "#ff7f0e",
     "lr": "#2ca02c",
+    "gap": "rgba(255,127,14,0.16)",  # the band between the train and validation curves
+    "best": "#d62728",  # the epoch of the lowest validation loss
 }
 EARLIER_COLORS = ["#7f7f7f", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22"]
 MAX_POINTS = 1500  # per-batch points drawn per curve (the smoothed curve is computed on all of them)
@@ -138,6 +140,67 @@ def epoch_ticks(x_max: float, max_ticks: int = 6) -> float:
     return next((c for c in nice if x / c <= max(1, max_ticks)), nice[-1])
 
 
+def gap_polygon(
+    train_x: Sequence[float], train: Sequence[float], val_x: Sequence[float], val: Sequence[float]
+) -> tuple[list[float], list[float]]:
+    """The closed outline between a train curve and a validation curve, as Plotly's `fill: toself`
+    draws it: along the train points, then back along the validation points. Epochs where one of
+    the two is missing are left out; fewer than two epochs in common: empty lists (no band)."""
+    n = min(len(train_x), len(train), len(val_x), len(val))
+    if n < 2:
+        return [], []
+    return [*train_x[:n], *val_x[:n][::-1]], [*train[:n], *val[:n][::-1]]
+
+
+def best_epoch(val_loss: Sequence[float]) -> int | None:
+    """The 1-based epoch with the lowest validation loss (the first of equals; NaN/None skipped)."""
+    v = np.asarray([np.nan if x is None else x for x in val_loss], dtype=np.float64)
+    if not np.isfinite(v).any():
+        return None
+    return int(np.nanargmin(np.where(np.isfinite(v), v, np.nan))) + 1
+
+
+def _gap_and_best(current: Curves) -> tuple[list[dict], list[dict], list[dict]]:
+    """The shaded train/validation gap on the loss and accuracy panels, and the lowest validation
+    loss marked (a star on its point, a dotted line across both panels): (bands, star, shapes)."""
+    bands: list[dict] = []
+    pairs = ((current.train_loss, current.val_loss, ""), (current.train_acc, current.val_acc, "2"))
+    for i, (train, val, axis) in enumerate(pairs):
+        mid = [e - 0.5 for e in current.epochs[: len(train)]]  # train: epoch averages, mid-epoch
+        x, y = gap_polygon(mid, train, current.epochs[: len(val)], val)
+        if x:
+            gap = _line(
+                x, y, "train/validation gap", CURRENT["gap"], 0, axis=axis, legend=i == 0, group="gap"
+            )
+            gap.update(fill="toself", fillcolor=CURRENT["gap"], hoverinfo="skip", hoveron="fills")
+            del gap["hovertemplate"]
+            bands.append(gap)
+    star: list[dict] = []
+    shapes: list[dict] = []
+    best = best_epoch(current.val_loss)
+    if best is not None:
+        label = f"lowest validation loss (epoch {best})"
+        mark = _line([best], [current.val_loss[best - 1]], label, CURRENT["best"], mode="markers")
+        mark["marker"].update(symbol="star", size=18, line={"color": "white", "width": 1})
+        mark["hovertemplate"] = f"lowest validation loss: epoch {best}, %{{y:.3f}}<extra></extra>"
+        star.append(mark)
+        for axis in ("", "2"):
+            shapes.append(
+                {
+                    "type": "line",
+                    "xref": "x" + axis,
+                    "yref": f"y{axis} domain",
+                    "x0": best,
+                    "x1": best,
+                    "y0": 0,
+                    "y1": 1,
+                    "line": {"color": CURRENT["best"], "width": 1.5, "dash": "dot"},
+                    "layer": "below",
+                }
+            )
+    return bands, star, shapes
+
+
 def live_figure_dict(
     current: Curves | None,
     earlier: Sequence[Curves] = (),
@@ -150,6 +213,8 @@ def live_figure_dict(
     Three panels: loss (per batch raw + smoothed EMA, per epoch train vs validation), accuracy (per
     epoch train vs validation) and the learning rate. Earlier runs of the session are overlaid dotted
     (smoothed loss, validation accuracy). `uirevision` keeps the student's zoom across updates.
+    The gap between the current run's train and validation curves is shaded on the loss and
+    accuracy panels, and the epoch of its lowest validation loss is marked (a star and a dotted line).
 
     All three x axes span the same epochs from the start: the planned epochs of the current run
     (`Curves.x_end`, or `epochs` before any run), widened to fit the earlier runs, so the curves
@@ -158,6 +223,7 @@ def live_figure_dict(
     middle (epoch - 0.5); validation is measured at the end of the epoch (epoch).
     """
     data: list[dict] = []
+    best_shapes: list[dict] = []
     for i, run in enumerate(earlier):
         color = EARLIER_COLORS[i % len(EARLIER_COLORS)]
         if run.batch_loss:
@@ -185,6 +251,8 @@ def live_figure_dict(
             data.append(_line(x, y, "loss per batch", CURRENT["raw"], 1))
             x, y = downsample(current.batch_x, list(ema(current.batch_loss, alpha)), LIVE_POINTS)
             data.append(_line(x, y, "smoothed", CURRENT["smooth"], 3))
+        bands, star, best_shapes = _gap_and_best(current)
+        data.extend(bands)  # under the curves
         per_epoch = (  # values, name, colour/group, panel, mode, hover, at mid-epoch, in legend
             (current.train_loss, "train (epoch average)", "train", "", "markers", "%{y:.3f}", True, True),
             (current.val_loss, "validation", "val", "", "lines+markers", "%{y:.3f}", False, True),
@@ -208,6 +276,7 @@ def live_figure_dict(
                     )
                 )
                 data[-1]["customdata"] = epochs_done
+        data.extend(star)  # over the validation curve
         if current.lr:
             x, y = downsample(current.lr_x, current.lr, LIVE_POINTS)
             data.append(_line(x, y, "learning rate", CURRENT["lr"], axis="3", hover="%{y:.2e}", legend=False))
@@ -257,6 +326,8 @@ def live_figure_dict(
             for t, d in zip(titles, domains, strict=True)
         ],
     }
+    if best_shapes:
+        layout["shapes"] = best_shapes
     runs = [*([current] if current is not None else []), *earlier]
     x_max = max([r.extent for r in runs] + [float(epochs or 0) if current is None else 0.0]) or 1.0
     for i, dom in enumerate(domains, start=1):
