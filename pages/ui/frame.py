@@ -30,6 +30,7 @@ from pages.ui import (
     batching,  # noqa: E402
     classroom,  # noqa: E402
     finished_runs,  # noqa: E402
+    fragment_page,  # noqa: E402
     lesson,  # noqa: E402
     seat,  # noqa: E402
     strip,  # noqa: E402
@@ -45,6 +46,7 @@ admission.install()  # page opens queue for a slot; clicks, strokes and fragment
 batching.install()  # a run's messages wake the event loop once per batch, not once per element
 uploads_release.install()  # a closed tab's uploads are released; a session holds 2 x maxUploadSize
 finished_runs.install()  # a fragment run starting right after a full run never drops that run's messages
+fragment_page.install()  # a fragment's tick sent for the page just left runs on the page on screen
 widget_state.install()  # a value widget looks up its own key, not a copy of the whole session state
 
 # Every session's script runs in its own thread: cap malloc's per-thread arenas, or the heap stays

@@ -21,6 +21,8 @@ from pages.ui import widget_state
 assert not getattr(script_runner.ScriptRunner._run_script, "cc_gated", False), "admission installed"
 assert not getattr(app_session.AppSession._on_scriptrunner_event, "cc_batched", False), "batching installed"
 assert not getattr(Runtime.disconnect_session, "cc_release", False), "uploads_release installed"
+assert not getattr(app_session.AppSession._clear_queue, "cc_keep_finished", False), "finished_runs installed"
+assert not getattr(script_runner.ScriptRunner._run_script, "cc_fragment_page", False), "fragment_page installed"
 lookups = [importlib.import_module("streamlit.elements.widgets." + m).get_session_state for m in widget_state.MODULES]
 assert not any(getattr(f, "cc_lazy", False) for f in lookups), "widget_state installed"
 at = AppTest.from_file("app.py", default_timeout=60).run()
