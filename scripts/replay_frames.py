@@ -3,7 +3,10 @@
 
 Prints one line per message (direction, time, type, script run, fragment, delta path) and, where a
 delta addresses a block the frontend does not have, says so: that is the frontend's "Cannot set a
-node at a delta path" (SetNodeByDeltaPathVisitor), found in Python.
+node at a delta path" / "Bad delta path index" (SetNodeByDeltaPathVisitor), found in Python. A new
+page's run starts from an empty tree (a `new_session` with another page hash), as in the browser.
+The model is simpler than the frontend (tabs and transient nodes are not modelled), so it may flag
+a delta the browser placed: the one that matters is the last flagged before the page error.
 
     .venv/bin/python scripts/replay_frames.py artifacts/screenshots/frames_Chloé_*.pickle [--all]
 """
@@ -29,7 +32,7 @@ def set_at(root: Node, path: list[int], node: Node) -> str | None:
     for depth, i in enumerate(path):
         last = depth == len(path) - 1
         if i < 0 or i > len(cur.children):
-            return f"bad index {i} at depth {depth} (children {len(cur.children)})"
+            return f"Bad delta path index {i} (should be between [0, {len(cur.children)}]) at depth {depth}"
         if i == len(cur.children) or cur.children[i] is None:
             if not last:
                 return f"Cannot set a node at a delta path (missing block at {path[: depth + 1]})"
@@ -56,7 +59,9 @@ def clear_stale(node: Node, run: str, fragments: set[str], inside: bool = False)
     if fragments and not in_frag and not node.block:
         return node
     if node.block:
-        node.children = [k for k in (clear_stale(c, run, fragments, in_frag) for c in node.children if c) if k]
+        node.children = [
+            k for k in (clear_stale(c, run, fragments, in_frag) for c in node.children if c) if k
+        ]
         if fragments and not in_frag:
             return node
     return node if node.run == run or node.run == "" else None
@@ -72,7 +77,7 @@ def main() -> None:
     root = Node(True, "")
     for _ in range(4):  # main, sidebar, event, bottom
         root.children.append(Node(True, ""))
-    run, fragments = "", set()
+    run, fragments, page = "", set(), None
     lines = []
     for direction, t, raw in frames:
         if direction == "out":
@@ -96,6 +101,13 @@ def main() -> None:
         if kind == "new_session":
             run = msg.metadata.run.script_run_id
             fragments = set(msg.metadata.run.fragment_ids)
+            if page is not None and msg.new_session.page_script_hash != page:
+                # Another page: the frontend starts from an empty tree (what a run of it draws).
+                root.children = [Node(True, "") for _ in range(4)]
+                lines.append(
+                    f"{t - t0:8.3f} IN  (page {page[:8]} -> {msg.new_session.page_script_hash[:8]}: tree cleared)"
+                )
+            page = msg.new_session.page_script_hash
             lines.append(
                 f"{t - t0:8.3f} IN  new_session run={run[:6]} fragments={[f[:8] for f in fragments]}"
             )
