@@ -167,13 +167,11 @@ class TrainConfig:
             size = self.train_size
             if isinstance(size, (int, np.integer)) and not isinstance(size, bool) and size < MIN_TRAIN_SIZE:
                 raise ConfigError(
-                    f"{_LABELS['train_size']} must be at least {MIN_TRAIN_SIZE}, got {size:,}. Leave it "
-                    "empty to train on all of them.",
+                    f"{_LABELS['train_size']} must be at least {MIN_TRAIN_SIZE}, got {size:,}, "
+                    "or no limit to train on all of them.",
                     "train_size",
                 )
-            whole(
-                "train_size", MIN_TRAIN_SIZE, MAX_TRAIN_SIZE, hint=" Leave it empty to train on all of them."
-            )
+            whole("train_size", MIN_TRAIN_SIZE, MAX_TRAIN_SIZE, hint=" Or no limit: all of them.")
         number("label_noise", 0.0, 1.0, hint=" 0 keeps every label; 1 replaces all of them.")
         whole("patience", 0, MAX_EPOCHS)
         if self.patience and not self.val_fraction:
@@ -203,7 +201,7 @@ class TrainConfig:
                     f"{_LABELS['train_size']} must be at most {available:,}: the dataset has "
                     f"{available:,} training image(s)"
                     + (f" after holding out {n_val:,} for validation" if n_val else "")
-                    + f", got {self.train_size:,}. Leave it empty to train on all of them.",
+                    + f", got {self.train_size:,}. Or no limit: all of them.",
                     "train_size",
                 )
             n_train, n_val = self.train_val_sizes(int(dataset_size))

@@ -9,6 +9,8 @@ Train. Uploaded zips are never in links (`data=upload` is refused with that reas
     opt, lr, batch, epochs, wd (weight decay), sched (none, step, cosine, onecycle), ls (label
     smoothing), aug (e.g. "rotate,shift"), val (validation share), patience, seed, device: the
     settings the page shows
+    images   how many training images (20 or more, or "all", the default), noise (the share of
+             training labels shuffled, 0 to 1): overfitting on demand, `?images=200&noise=1`
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from cnnlib.training.config import (
     MAX_BATCH_SIZE,
     MAX_EPOCHS,
     MAX_LR,
+    MAX_TRAIN_SIZE,
+    MIN_TRAIN_SIZE,
     OPTIMIZERS,
     SCHEDULERS,
 )
@@ -59,6 +63,24 @@ def parse_augment(text: str) -> tuple[str, ...]:
     return tuple(a for a in AUGMENTATIONS if a in words)
 
 
+def parse_images(text: str) -> int | None:
+    """ "all" (or empty) -> None: every training image; else a whole number from MIN_TRAIN_SIZE."""
+    word = text.strip().lower()
+    if word in ("", "all"):
+        return None
+    try:
+        n = int(word)
+    except ValueError:
+        raise ValueError(f"{text[:20]!r} is not a whole number or 'all'") from None
+    if not MIN_TRAIN_SIZE <= n <= MAX_TRAIN_SIZE:
+        raise ValueError(f"{n:,} is outside {MIN_TRAIN_SIZE} to {MAX_TRAIN_SIZE:,} (or 'all')")
+    return n
+
+
+def format_images(value: int | None) -> str:
+    return "all" if value is None else str(int(value))
+
+
 def _choice(key: str, values: tuple[str, ...], default: str, label: str) -> Field:
     return Field(key, "choice", default, label, choices=tuple((v, v) for v in values))
 
@@ -78,6 +100,16 @@ TRAINING_LINK = LinkSchema(
         Field("ls", "float", d.label_smoothing, "label smoothing", lo=0, hi=0.9),
         Field("aug", "custom", tuple(d.augment), "augmentation", parse_fn=parse_augment, format_fn=",".join),
         Field("val", "float", d.val_fraction, "validation share", lo=0, hi=0.5),
+        Field(
+            "images",
+            "custom",
+            d.train_size,
+            "training images",
+            max_len=12,
+            parse_fn=parse_images,
+            format_fn=format_images,
+        ),
+        Field("noise", "float", d.label_noise, "shuffled labels", lo=0, hi=1),
         Field("patience", "int", d.patience, "early-stopping patience", lo=0, hi=MAX_EPOCHS),
         Field("seed", "int", d.seed, lo=0, hi=2**31 - 1),
         _choice("device", DEVICES, d.device, "device"),

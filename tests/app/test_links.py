@@ -158,6 +158,8 @@ HOSTILE = [
         {"data": "upload", "lr": "1e999", "aug": "rotate,telepathy", "epochs": "-3"},
         ["data", "lr", "aug", "epochs"],
     ),
+    (TRAINING, {"images": "5", "noise": "2"}, ["images", "noise"]),
+    (TRAINING, {"images": "lots", "noise": "nan"}, ["images", "noise"]),
     (DRAW, {"pen": "7", "channels": "64", "model": "someone else's"}, ["pen", "channels", "model"]),
 ]
 

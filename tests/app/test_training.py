@@ -69,6 +69,7 @@ def test_stop_when_nothing_runs_is_harmless(open_page):
         ("tr_ep", 0, "number of epochs must be from 1"),
         ("tr_bs", 3000, "larger than the"),
         ("tr_bs", 100_000, "batch size must be from 1"),
+        ("tr_train_size", 5000, "number of training images must be at most"),
     ],
 )
 def test_bad_settings_get_a_message_and_train_does_nothing(key, value, message, open_page):

@@ -64,6 +64,8 @@ def random_value(schema: LinkSchema, f: Field, rng: random.Random):
         return rng.choice(pool)
     if key == ("training", "data"):
         return rng.choice(["shapes", "mnist-sample", "mnist", "fashion-mnist", "cifar10"])
+    if key == ("training", "images"):
+        return rng.choice([None, rng.randint(20, 10**6)])
     if key == ("training", "aug"):
         return tuple(a for a in ("rotate", "shift", "flip", "color") if rng.random() < 0.5)
     if key == ("draw", "pen"):

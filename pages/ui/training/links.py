@@ -12,7 +12,8 @@ import streamlit as st
 from cnnlib.spec import PRESETS, ModelSpec, SpecError
 from cnnlib.training import DEMO_MODEL, TRAINING_LINK
 from pages.ui import handoff
-from pages.ui.training.setup import AUGMENTS, BUILDER, DEMO, keep, kept
+from pages.ui.training.setup import BUILDER, DEMO, keep, kept
+from pages.ui.training.texts import AUGMENTS
 
 # link key -> (widget key, what the widget holds)
 LINKED = {
@@ -25,6 +26,8 @@ LINKED = {
     "sched": "tr_sched",
     "ls": "tr_smooth",
     "val": "tr_val",
+    "images": "tr_train_size",
+    "noise": "tr_noise",
     "patience": "tr_patience",
     "seed": "tr_seed",
     "device": "tr_device",
@@ -38,6 +41,8 @@ def apply_link(values: dict) -> None:
     v = {**TRAINING_LINK.defaults, **values}
     for link_key, widget in LINKED.items():
         value = list(v[link_key]) if link_key == "aug" else v[link_key]
+        if link_key == "images":
+            value = value or 0  # the link's "all" (None) is the widget's 0
         show(widget, keep(widget, value))
     model = v["model"]
     if model == DEMO_MODEL:
@@ -70,6 +75,8 @@ def link_values() -> dict:
     """The setup's settings for the page's link (an uploaded dataset is never in a link)."""
     values = {k: kept(w, None) for k, w in LINKED.items()}
     values = {k: v for k, v in values.items() if v is not None}
+    if "images" in values:
+        values["images"] = int(values["images"]) or None  # the widget's 0 is the link's "all"
     if values.get("data") == "upload":
         values.pop("data")
     if "aug" in values:

@@ -29,38 +29,10 @@ from pages.ui import handoff
 from pages.ui.figures import chart
 from pages.ui.resources import get_dataset
 from pages.ui.session_alive import session_gone_check
+from pages.ui.training.texts import AUGMENTS, HELP, SCHEDULERS
 
 BUILDER, DEMO = handoff.BUILDER_OPTION, handoff.DEFAULT_OPTION
 OPTIMIZERS = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD with momentum 0.9"}
-SCHEDULERS = {
-    "none": "none (constant)",
-    "step": "StepLR",
-    "cosine": "cosine",
-    "onecycle": "one-cycle",
-}
-HELP = {
-    "optimizer": "How the weights move downhill. SGD: straight against the gradient, with momentum. Adam: "
-    "its own step size for every weight, a good default. AdamW: Adam with weight decay done properly.",
-    "lr": "The size of each step. Adam: about 0.001; SGD: 0.01 to 0.1. Too large and the loss blows up "
-    "(the run stops and says so); too small and it creeps.",
-    "batch_size": "How many images the network sees before each weight update.",
-    "epochs": "Passes over all the training images.",
-    "weight_decay": "Pulls every weight a little towards 0 at each step, against overfitting (try 1e-4).",
-    "scheduler": "Changes the learning rate during training. StepLR: halve it every 5 epochs. Cosine: "
-    "glide smoothly down to 0. One-cycle: warm up to the learning rate, then glide down (fast and robust).",
-    "label_smoothing": "Trains towards 90% sure instead of 100% (at 0.1): a model that is less over-confident.",
-    "val_fraction": "Share of the training images held out to measure validation loss and accuracy.",
-    "patience": "Epochs without a better validation loss before training stops and keeps the best weights.",
-    "seed": "Fixes the random start: the same seed and settings train the same model again.",
-    "device": "auto uses a GPU (CUDA or Apple MPS) when the server has one, else the CPU.",
-    "augment": "Random changes to every training image, new each epoch: the model must learn shapes, not pixels.",
-}
-AUGMENTS = {
-    "rotate": "rotate ±15°",
-    "shift": "shift ±10%",
-    "flip": "flip left-right",
-    "color": "colour jitter",
-}
 DOWNLOAD_RETRY_S = 60  # a failed download is not retried on every rerun
 
 
@@ -86,6 +58,13 @@ class Setup:
             parts.append(
                 f"{OPTIMIZERS[c.optimizer].split()[0]} lr {c.lr:g}, batch {c.batch_size}, {c.epochs} epochs"
             )
+            if c.train_size is not None or c.label_noise:
+                parts.append(
+                    ", ".join(
+                        ([f"{c.train_size:,} training images"] if c.train_size is not None else [])
+                        + ([f"{c.label_noise:.0%} labels shuffled"] if c.label_noise else [])
+                    )
+                )
         return " · ".join(p for p in parts if p)
 
     @property
@@ -355,6 +334,13 @@ def render_setup() -> Setup:
         device = _select(
             c, "Device", ["auto", *available_devices()], "tr_device", "auto", help=HELP["device"]
         )
+        a = b = st.container(horizontal=True)
+        train_size = _number(
+            a, "Training images (0 = all)", "tr_train_size", 0, min_value=0, step=50, help=HELP["train_size"]
+        )
+        noise = _slider(
+            b, "Shuffled labels", 0.0, 1.0, "tr_noise", d.label_noise, 0.05, help=HELP["label_noise"]
+        )
         augment = keep(
             "tr_augment",
             st.pills(
@@ -369,7 +355,10 @@ def render_setup() -> Setup:
             or [],
         )
         more_slot = st.empty()
-        more = dict.fromkeys(("weight_decay", "patience", "val_fraction", "device", "augment"), more_slot)
+        more = dict.fromkeys(
+            ("weight_decay", "patience", "val_fraction", "device", "augment", "train_size", "label_noise"),
+            more_slot,
+        )
         if bundle is not None:
             _augment_preview(bundle, augment)
     cfg = TrainConfig(
@@ -382,6 +371,8 @@ def render_setup() -> Setup:
         label_smoothing=float(smooth),
         augment=tuple(augment),
         val_fraction=float(val),
+        train_size=int(train_size) or None,  # 0: all of them
+        label_noise=float(noise),
         patience=int(patience),
         seed=int(seed),
         device=device,
