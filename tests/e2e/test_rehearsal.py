@@ -1,8 +1,10 @@
 """Browser: a whole lesson rehearsed as a class runs it, in real Chromium tabs.
 
-A teacher on a 1920x1080 projector view, three students on 1366x768 laptops and one on a phone
-(390x844, touch) share one server of the test's own. The teacher starts a class; the students join
-from the class link; the teacher runs every bundled lesson from its first step to its last. At every
+A teacher on a 1920x1080 projector view, the projector's own screen beside it (display only, from the
+teacher's projector link), three students on 1366x768 laptops and one on a phone (390x844, touch)
+share one server of the test's own. The teacher starts a class; the students join from the class
+link; the teacher runs the lesson from its first step to its last (CI: "Your first CNN", which has
+every kind of step; `CC_REHEARSAL=1`: every bundled lesson). At every
 step each student follows (one automatically, the others with the Follow button), and the test
 reads from their pages that they show the teacher's settings; every question is asked as a poll,
 answered by every student, counted and revealed. In "Your first CNN" all four press Train within
@@ -14,7 +16,9 @@ Then the seats: a student reloads, another loses the network for 10 s, and the s
 the same database: everyone is back with their role and nickname, and the count is unchanged.
 
 `CC_REHEARSAL_TRAIN_LOOPS=20` (by hand) repeats the Train-together moment that many times and
-reports the blank pages (the issue-23 crash: "Cannot set a node at a delta path").
+reports the blank pages (the issue-23 crash: "Cannot set a node at a delta path"). A page that
+fails keeps its websocket messages (`frames_<name>_*.pickle` beside the screenshots):
+`scripts/replay_frames.py` replays them against the frontend's rules and names the delta that broke.
 """
 
 from __future__ import annotations
@@ -35,10 +39,13 @@ from .test_draw import SEVEN, finger_stroke
 
 LONG = 120_000
 TRAIN = 600_000  # four 3-epoch runs share one training slot on 2 cores
+ALL_LESSONS = "edges_and_kernels,why_the_output_shrinks,your_first_cnn"
+# CI runs the lesson that holds every kind of step (the builder, Train together, the board, Draw) and
+# the seats phase; `CC_REHEARSAL=1` runs every bundled lesson (about 10 minutes on 2 cores).
 LESSONS = os.environ.get(
-    "CC_REHEARSAL_LESSONS", "edges_and_kernels,why_the_output_shrinks,your_first_cnn"
+    "CC_REHEARSAL_LESSONS", ALL_LESSONS if os.environ.get("CC_REHEARSAL") else "your_first_cnn"
 ).split(",")
-FRAME_KEYS = {"present", "lesson", "step", "class", "key"}
+FRAME_KEYS = {"present", "lesson", "step", "class", "key", "screen"}
 CODE = r"Class ([A-Z2-9]{3}-?[A-Z2-9]{3})"  # textContent: the icon names run on
 LAPTOP, PHONE, PROJECTOR = (
     {"width": 1366, "height": 768},
@@ -172,6 +179,34 @@ def start_class(teacher: Person) -> str:
     pg.locator(".st-key-present label").first.click()  # the projector view, kept on every page
     wait_idle(pg)
     return code.replace("-", "")
+
+
+def open_screen(browser, teacher: Person) -> Person:
+    """The teacher's projector link, opened by a second 1920x1080 browser: display only."""
+    pg = teacher.pg
+    open_sidebar(pg)
+    pg.locator(".st-key-frame_class button").first.click()
+    pg.locator(".st-key-class_screen_open summary").first.click()
+    pg.locator(".st-key-class_screen_open code").first.wait_for()
+    link = pg.locator(".st-key-class_screen_open code").first.text_content().strip()
+    pg.keyboard.press("Escape")
+    screen = open_person(browser, teacher.base, "screen", PROJECTOR)
+    screen.pg.goto(link)
+    screen.pg.locator("h1").first.wait_for()
+    wait_idle(screen.pg)
+    screen.pg.wait_for_function("() => !new URLSearchParams(location.search).has('screen')")
+    assert screen.pg.locator(".st-key-class_invite_box").count() == 0
+    return screen
+
+
+def keys_of(person: Person) -> set[str]:
+    """The widget keys on a person's page (st-key-* classes)."""
+    return set(
+        person.pg.evaluate(
+            "() => [...document.querySelectorAll('[class*=\"st-key-\"]')].map(e =>"
+            " [...e.classList].find(c => c.startsWith('st-key-')).slice(7))"
+        )
+    )
 
 
 def join(student: Person, code: str) -> None:
@@ -353,12 +388,6 @@ def count_is(teacher: Person, n: int) -> None:
     wait_text(teacher.pg, "class_headline", rf"\b{n} students in class")
 
 
-# Run by hand for now (about 10 minutes on 2 cores): `CC_REHEARSAL=1 pytest tests/e2e/test_rehearsal.py`.
-# It is not in CI yet: its last runs stopped at "Your first CNN" step 3 (a student's Train button not
-# visible after the poll), which is still being looked at (issue 23).
-pytestmark = pytest.mark.skipif(not os.environ.get("CC_REHEARSAL"), reason="by hand: CC_REHEARSAL=1")
-
-
 @pytest.fixture
 def app():
     the_app = App(Path(tempfile.mkdtemp(prefix="cc-rehearsal-")) / "classes.db")
@@ -381,6 +410,9 @@ def test_a_whole_lesson_with_a_class(app, browser):
         for s in students:
             join(s, code)
         count_is(teacher, len(students))
+        screen = open_screen(browser, teacher)  # the projector's own computer: display only
+        people.append(screen)
+        count_is(teacher, len(students))  # a screen is not a student
         auto = students[1]  # follows without asking
         auto.pg.locator(".st-key-frame_class button").first.click()
         auto.pg.locator(".st-key-class_auto label").first.click()
@@ -398,8 +430,9 @@ def test_a_whole_lesson_with_a_class(app, browser):
             for n, step in enumerate(steps, 1):
                 where = f"{lesson_id} step {n}"
                 settings = teacher_settings(teacher, step, n)
-                for s in students:
-                    follow(s, s is auto, URLS[step["page"]], settings, n)
+                for s in [*students, screen]:
+                    follow(s, s is auto or s is screen, URLS[step["page"]], settings, n)
+                assert not {"lesson_next", "lesson_prev", "lesson_end"} & keys_of(screen), where
                 if step["page"] == "kernels":  # read from the page itself, too: the kernel's name
                     wanted = teacher.pg.locator(".st-key-k_preset input").input_value()
                     for s in students:
