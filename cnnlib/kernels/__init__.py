@@ -6,7 +6,9 @@ element-wise products and their sum.
 
 This package's public face is this module; the modules inside it:
 
-    convolution.py  apply_kernel, explain_position, feature_map, ReLU, pooling, output sizes
+    convolution.py  apply_kernel, apply_multichannel_kernel, explain_position, feature_map, ReLU,
+                    pooling, output sizes
+    frames.py       window_frames, pool_frames: every position of the sliding window, for the player
     presets.py      KERNELS with their notes, and kernels typed by hand (a cell, a grid, a text)
     images.py       bundled samples, test patterns and safe image uploads
     link.py         the page's state as a link (KERNELS_LINK)
@@ -18,6 +20,7 @@ from cnnlib.kernels.convolution import (
     ConvSettings,
     FeatureMap,
     apply_kernel,
+    apply_multichannel_kernel,
     explain_position,
     feature_map,
     ordinal,
@@ -29,6 +32,16 @@ from cnnlib.kernels.convolution import (
     relu,
     resolve_padding,
     strongest_pixel,
+)
+from cnnlib.kernels.frames import (
+    MAX_ANIMATED_SIDE,
+    WindowFrames,
+    demo_input,
+    demo_kernel,
+    frames_payload,
+    payload_json,
+    pool_frames,
+    window_frames,
 )
 from cnnlib.kernels.images import (
     CHANNEL_VIEWS,
@@ -72,6 +85,15 @@ from cnnlib.kernels.presets import (
 )
 
 __all__ = [
+    "MAX_ANIMATED_SIDE",
+    "WindowFrames",
+    "apply_multichannel_kernel",
+    "demo_input",
+    "demo_kernel",
+    "frames_payload",
+    "payload_json",
+    "pool_frames",
+    "window_frames",
     "KERNELS_LINK",
     "format_weights",
     "parse_weights",

@@ -127,6 +127,50 @@ def apply_kernel(
     return y.numpy()
 
 
+def apply_multichannel_kernel(
+    image: np.ndarray,
+    kernel: np.ndarray,
+    bias: float = 0.0,
+    stride: int | tuple[int, int] = 1,
+    padding: Padding | tuple[int, int] = 0,
+    dilation: int | tuple[int, int] = 1,
+) -> np.ndarray:
+    """One output channel of a layer over all input channels, as nn.Conv2d(in_channels=C, out_channels=1).
+
+    image [C, H, W] and kernel [C, kh, kw] (one slice per input channel) -> [H', W']: each channel
+    is cross-correlated with its own slice, the C results are added up, then the bias. Computed in
+    float64 with torch's conv2d. KernelError if the channels differ or the output would be empty.
+    """
+    img = as_image(image)
+    img = img[None] if img.ndim == 2 else img  # [C, H, W]
+    ker = np.asarray(kernel, dtype=np.float64)
+    ker = ker[None] if ker.ndim == 2 else ker  # [C, kh, kw]
+    if ker.ndim != 3 or ker.shape[0] != img.shape[0]:
+        raise KernelError(
+            f"A {img.shape[0]}-channel image needs a kernel of {img.shape[0]} slices [C, k, k]; got {ker.shape}."
+        )
+    for plane in ker:
+        as_kernel(plane)  # finite, 2-D, at most MAX_KERNEL_SIZE
+    if not math.isfinite(float(bias)):
+        raise KernelError("The bias must be an ordinary number.")
+    pad = padding.strip().lower() if isinstance(padding, str) else padding
+    pairs = [v if isinstance(v, tuple | list) else (v, v) for v in (stride, dilation)]
+    if not isinstance(pad, str):
+        pairs.append(pad if isinstance(pad, tuple | list) else (pad, pad))
+    with _as_kernel_error():
+        for axis in (0, 1):
+            p = pad if isinstance(pad, str) else pairs[2][axis]
+            shapes.conv2d_output_size(
+                img.shape[1 + axis], ker.shape[1 + axis], pairs[0][axis], p, pairs[1][axis]
+            )
+    x = torch.from_numpy(img)[None]  # [1, C, H, W]
+    w = torch.from_numpy(ker)[None]  # [out=1, in=C, kh, kw]
+    b = torch.tensor([float(bias)], dtype=torch.float64)  # [1]
+    pad_arg = pad if isinstance(pad, str) else tuple(pairs[2])
+    y = F.conv2d(x, w, b, stride=tuple(pairs[0]), padding=pad_arg, dilation=tuple(pairs[1]))  # [1, 1, H', W']
+    return y[0, 0].numpy()
+
+
 def patch_indices(
     row: int,
     col: int,
