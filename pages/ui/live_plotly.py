@@ -80,8 +80,20 @@ function loadPlotly(src) {
 _CHART_JS = (
     _LOAD_JS
     + """
+// Axes make room for their tick labels and titles (as st.plotly_chart's theme did): without it a
+// narrow screen (a phone) cut the labels of figures with small margins ("0" for "100").
+function withMargins(layout) {
+  const out = Object.assign({}, layout || {});
+  const keys = ["xaxis", "yaxis", ...Object.keys(out).filter((k) => /^[xy]axis[0-9]+$/.test(k))];
+  for (const k of keys) {
+    const axis = out[k] || {};
+    if (axis.automargin === undefined) out[k] = Object.assign({}, axis, { automargin: true });
+  }
+  return out;
+}
+
 function draw(div, item) {
-  window.Plotly.react(div, item.fig.data, item.fig.layout, item.config);
+  window.Plotly.react(div, item.fig.data, withMargins(item.fig.layout), item.config);
   div.dataset.stamp = item.stamp;            // server time of the data (seconds)
   div.dataset.drawnAt = String(Date.now() / 1000);
   div.ccDraws = (div.ccDraws || 0) + 1;
