@@ -128,7 +128,7 @@ def drawing(choice: draw_views.ModelChoice, quiz: bool) -> None:
                 "convolution layer's output grew, how much would the score for the chosen class grow?* "
                 "It averages that gradient over each channel to weigh the channels, adds up the "
                 "weighted channels, keeps the positive part and stretches the small map back to "
-                "28×28. Red areas are where the evidence for the class was found. Pick another class "
+                "28×28. Yellow areas are where the evidence for the class was found. Pick another class "
                 "to see where the network found evidence for it (often almost nowhere)."
             )
 

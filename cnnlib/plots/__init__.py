@@ -12,6 +12,8 @@ This package's public face is this module; the modules inside it:
     evaluation.py  Training after a run: confusion matrix, per-class bars, filters, gallery
     step.py        Training in slow motion: the batch, probabilities, loss and gradients
     draw.py        Draw & predict: preprocessing steps, probabilities, feature maps, Grad-CAM
+    palette.py     the one palette every heat map uses: SIGNED (RdBu, centred on 0) for signed
+                   values, MAGNITUDE (viridis) for magnitudes, IMAGE (grey) for pictures
 """
 
 from __future__ import annotations
@@ -50,9 +52,21 @@ from cnnlib.plots.kernels import (
     can_click,
     grid_figure,
     image_figure,
-    is_signed,
     map_figure,
     step_figure,
+)
+from cnnlib.plots.palette import (
+    IMAGE,
+    MAGNITUDE,
+    SCALES,
+    SIGNED,
+    categories,
+    image_range,
+    is_signed,
+    legend,
+    magnitude_range,
+    signed_range,
+    value_range,
 )
 from cnnlib.plots.shapes import (
     MAX_PICTURE_CELLS,
@@ -82,6 +96,10 @@ from cnnlib.plots.training import (
 
 __all__ = [
     "Curves",
+    "IMAGE",
+    "MAGNITUDE",
+    "SCALES",
+    "SIGNED",
     "LIVE_POINTS",
     "MAX_PICTURE_CELLS",
     "OTHER_COLOUR",
@@ -93,6 +111,7 @@ __all__ = [
     "batch_grid_figure",
     "block_geometry",
     "cam_figure",
+    "categories",
     "can_click",
     "confusion_figure",
     "curves_from_snapshot",
@@ -109,13 +128,16 @@ __all__ = [
     "grid_figure",
     "group_blocks",
     "image_figure",
+    "image_range",
     "is_signed",
     "kernel_step_figure",
     "label_rows",
     "label_width_px",
+    "legend",
     "live_figure",
     "live_figure_dict",
     "loss_reveal_figure",
+    "magnitude_range",
     "map_figure",
     "mosaic",
     "network_diagram",
@@ -125,9 +147,11 @@ __all__ = [
     "picture_fits",
     "probability_figure",
     "probs_figure",
+    "signed_range",
     "sliding_figure",
     "spec_diagram",
     "stack_figure",
     "step_figure",
     "thin_labels",
+    "value_range",
 ]

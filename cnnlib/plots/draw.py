@@ -7,6 +7,9 @@ Heat-map values are rounded to 3 decimals (float32): the colours and hover label
 - `probability_figure`: class probabilities as a bar chart, the top class highlighted.
 - `mosaic` / `feature_grid_figure`: one conv layer's channels, strongest first, as a tiled heat map.
 - `cam_figure`: Grad-CAM heat map next to the same map laid over the 28x28 input.
+
+Colours from cnnlib.plots.palette: activations and Grad-CAM on MAGNITUDE (a layer without a ReLU
+that goes negative on SIGNED, centred on 0), the input in grey.
 - `enlarge`: a small grey image blown up with crisp pixels for `st.image`.
 """
 
@@ -16,6 +19,8 @@ from collections.abc import Sequence
 
 import numpy as np
 from PIL import Image
+
+from cnnlib.plots.palette import image_range, magnitude_range, value_range
 
 TOP_COLOUR = "#1F5FBF"  # the theme's primary colour
 OTHER_COLOUR = "#B8C2D1"
@@ -88,8 +93,6 @@ def feature_grid_figure(
     n = len(order)
     cols = max(1, min(cols, n))
     rows = max(1, -(-n // cols))
-    lo = float(min(0.0, np.nanmin(grid)))
-    hi = float(np.nanmax(grid))
     labels = [
         {
             "x": (k % cols) * (w + pad) - 0.5,
@@ -107,9 +110,7 @@ def feature_grid_figure(
     heat = {
         "type": "heatmap",
         "z": heat_values(grid),
-        "colorscale": "Viridis",
-        "zmin": lo,
-        "zmax": hi if hi > lo else lo + 1,
+        **value_range(grid),
         "showscale": False,
         "hovertemplate": "activation %{z:.2f}<extra></extra>",
     }
@@ -141,9 +142,7 @@ def cam_figure(image: np.ndarray, cam: np.ndarray, alpha: float = 0.55, height: 
         raise ValueError(f"image {image.shape} and heat map {cam.shape} differ in size")
     heat = {
         "type": "heatmap",
-        "colorscale": "Jet",
-        "zmin": 0,
-        "zmax": 1,
+        **magnitude_range(top=1.0),
         "hovertemplate": "importance %{z:.2f}<extra></extra>",
     }
     z_cam = heat_values(cam)
@@ -152,9 +151,7 @@ def cam_figure(image: np.ndarray, cam: np.ndarray, alpha: float = 0.55, height: 
         {
             "type": "heatmap",
             "z": heat_values(image),
-            "colorscale": "Gray",
-            "zmin": 0,
-            "zmax": 1,
+            **image_range(1.0),
             "showscale": False,
             "hoverinfo": "skip",
             "xaxis": "x2",

@@ -1,7 +1,9 @@
 """Plotly figures for the Training page after a run: confusion matrix, per-class metrics, filters, maps.
 
 Pure functions from numbers to `go.Figure` (built once per finished run); no Streamlit. Sized for a
-projector: large fonts, square pixels, every image upscaled without smoothing.
+projector: large fonts, square pixels, every image upscaled without smoothing. Colours from
+cnnlib.plots.palette: a confusion row's shares and activations on MAGNITUDE, filters on SIGNED
+centred on 0.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from cnnlib.plots.palette import magnitude_range, signed_range, value_range
 from cnnlib.plots.training import FONT
 
 
@@ -44,9 +47,7 @@ def confusion_figure(confusion: np.ndarray, classes: Sequence[str], height: int 
             text=cm,
             texttemplate="%{text}",
             textfont={"size": 16 if k <= 10 else 11},
-            colorscale="Blues",
-            zmin=0,
-            zmax=1,
+            **magnitude_range(top=1.0),
             showscale=False,
             customdata=cm,
             hoverinfo="skip",
@@ -175,13 +176,10 @@ def filters_figure(weights: np.ndarray, max_filters: int = 32, cols: int = 8) ->
             fig.add_trace(go.Image(z=_upscale(rgb.astype(np.uint8), 48), hoverinfo="skip"), r, c)
         else:
             k = w[j].mean(axis=0)  # [kh, kw]
-            m = np.abs(k).max() or 1.0
             fig.add_trace(
                 go.Heatmap(
                     z=k,
-                    zmin=-m,
-                    zmax=m,
-                    colorscale="RdBu_r",
+                    **signed_range(k),
                     showscale=False,
                     hovertemplate="row %{y}, col %{x}: %{z:.3f}<extra>#" + str(j) + "</extra>",
                 ),
@@ -221,7 +219,7 @@ def feature_maps_figure(maps: Sequence[tuple[str, np.ndarray]], max_channels: in
             fig.add_trace(
                 go.Heatmap(
                     z=m[c],
-                    colorscale="gray",
+                    **value_range(m[c]),
                     showscale=False,
                     hovertemplate="channel " + str(c) + ": %{z:.2f}<extra></extra>",
                 ),

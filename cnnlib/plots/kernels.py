@@ -1,8 +1,9 @@
 """Plotly figures for the kernels page: images and feature maps as heatmaps, small annotated grids.
 
 Pure functions returning `go.Figure`. Heatmaps are drawn like images (row 0 at the top, square
-pixels). Signed values use a diverging red-blue scale centred on zero; values that are never
-negative use gray, so a blurred image still looks like an image.
+pixels). Colours from cnnlib.plots.palette: the input and its patches in grey (IMAGE), signed
+values (kernels, products, signed feature maps) on SIGNED centred on zero, feature maps that are
+never negative (after ReLU, or a blur) on MAGNITUDE.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ import numpy as np
 import plotly.graph_objects as go
 
 from cnnlib.kernels import format_weight
+from cnnlib.plots.palette import categories, image_range, is_signed, magnitude_range, signed_range
 
-DIVERGING = "RdBu_r"  # blue negative, white zero, red positive
 PATCH_COLOUR = "#00e5ff"  # cyan: readable on gray and on red-blue
 PIXEL_COLOUR = "#ffd400"  # yellow: the output pixel being explained
 PAD_EDGE = "#ff7f0e"  # orange: the real image's edge inside its zero padding
@@ -34,11 +35,6 @@ CLICK_MAX_PIXELS = 64 * 64
 def can_click(shape: tuple[int, int]) -> bool:
     """Whether map_figure(clickable=True) adds its clickable layer for a map of this shape."""
     return int(shape[0]) * int(shape[1]) <= CLICK_MAX_PIXELS
-
-
-def is_signed(values: np.ndarray) -> bool:
-    """True when the values go below zero (then a diverging scale centred on 0 is used)."""
-    return bool(np.nanmin(values) < 0) if np.size(values) else False
 
 
 def _layout(
@@ -89,14 +85,14 @@ def _layout(
     return layout
 
 
-def _scale(values: np.ndarray, signed: bool | None) -> dict:
-    """Heatmap colour arguments: diverging around 0 for signed values, else gray from 0."""
+def _scale(values: np.ndarray, signed: bool | None, image: bool = False) -> dict:
+    """Heatmap colour arguments: SIGNED centred on 0 for signed values; else grey from 0 to at
+    least 1 for image values (a patch), MAGNITUDE from 0 for a feature map."""
     signed = is_signed(values) if signed is None else signed
     if signed:
-        bound = float(np.nanmax(np.abs(values))) or 1.0
-        return {"colorscale": DIVERGING, "zmid": 0.0, "zmin": -bound, "zmax": bound}
+        return signed_range(values)
     top = float(np.nanmax(values)) if np.size(values) else 1.0
-    return {"colorscale": "gray", "zmin": 0.0, "zmax": max(1.0, top)}
+    return image_range(max(1.0, top)) if image else magnitude_range(top=top)
 
 
 def _rect(
@@ -152,9 +148,7 @@ def image_figure(
         "z": padded,
         "x": np.arange(-left, w + right),
         "y": np.arange(-top, h + bottom),
-        "colorscale": "gray",
-        "zmin": 0.0,
-        "zmax": 1.0,
+        **image_range(1.0),
         "showscale": False,
         "hovertemplate": "row %{y}, col %{x}<br>value %{z:.3f}<extra></extra>",
     }
@@ -257,7 +251,7 @@ def grid_figure(
         "xgap": 2,
         "ygap": 2,
         "hovertemplate": "%{z:.4f}<extra></extra>",
-        **_scale(z, signed),
+        **_scale(z, signed, image=True),
     }
     data = [heatmap]
     if pad.any():  # padding cells in their own colour on top, so they differ from a black pixel
@@ -268,7 +262,7 @@ def grid_figure(
                 "text": np.where(pad, "pad", ""),
                 "texttemplate": "%{text}",
                 "textfont": {"size": FONT_SIZE - 2, "color": "#5d4037"},
-                "colorscale": [[0.0, PAD_CELL], [1.0, PAD_CELL]],
+                "colorscale": categories([PAD_CELL]),
                 "showscale": False,
                 "xgap": 2,
                 "ygap": 2,

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from cnnlib.plots.palette import categories
 from cnnlib.shapes import SlidingAxis, StackResult
 
 MAX_PICTURE_CELLS = 40
@@ -41,14 +42,6 @@ def picture_fits(rows: SlidingAxis | None, cols: SlidingAxis | None, limit: int 
     if rows is None or cols is None:
         return False
     return max(len(rows.cells), len(cols.cells), rows.out_size, cols.out_size) <= limit
-
-
-def _colorscale() -> list[tuple[float, str]]:
-    n = len(CELLS)
-    scale = []
-    for i, (_, colour, _) in enumerate(CELLS):
-        scale += [(i / n, colour), ((i + 1) / n, colour)]
-    return scale
 
 
 def _cell_kind(r: str, c: str) -> str:
@@ -99,7 +92,7 @@ def sliding_figure(
             z_in[i, j] = CELL_CODE[kind] + 0.5
     common = {
         "type": "heatmap",
-        "colorscale": _colorscale(),
+        "colorscale": categories([colour for _, colour, _ in CELLS]),  # kinds, not values
         "zmin": 0,
         "zmax": n_codes,
         "showscale": False,

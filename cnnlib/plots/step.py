@@ -15,12 +15,13 @@ import plotly.graph_objects as go
 import torch
 from plotly.subplots import make_subplots
 
+from cnnlib.plots.palette import signed_range
+
 TRUE_COLOR = "#2ca02c"
 PRED_COLOR = "#d62728"
 OTHER_COLOR = "#9aa5b1"
 FONT = {"size": 16, "color": "#111827"}
 TEMPLATE = "plotly_white"
-WEIGHT_SCALE = "RdBu_r"  # red = positive, blue = negative (as cnnlib.plots.training.filters_figure)
 
 
 def _to_rgb(images: torch.Tensor) -> np.ndarray:
@@ -173,13 +174,10 @@ def kernel_step_figure(
     r, c = highlight
     for col, (title, mat) in enumerate(panels, start=1):
         z = mat.detach().cpu().double().numpy()  # [kH, kW]
-        lim = float(np.abs(z).max()) or 1.0
         fig.add_trace(
             go.Heatmap(
                 z=z,
-                zmin=-lim,
-                zmax=lim,
-                colorscale=WEIGHT_SCALE,
+                **signed_range(z),  # red = positive, blue = negative, white = 0 (as every page)
                 showscale=False,
                 text=[[f"{v:.3g}" for v in row] for row in z],
                 texttemplate="%{text}",

@@ -213,7 +213,9 @@ def grad_cam_panel(model, pre: Preprocessed, classes: list[str], top: int) -> No
         target = top if choice is None or choice < 0 else int(choice)
         if target != top:
             st.caption(f"Evidence for **{classes[target]}**; the network's answer is **{classes[top]}**.")
-        st.caption("Red: pixels whose features pushed this class up the most. Blue: little or none.")
+        st.caption(
+            "Yellow: pixels whose features pushed this class up the most. Dark purple: little or none."
+        )
     try:
         cam = grad_cam(model, pre.tensor, target=target)
     except ValueError as err:

@@ -202,8 +202,8 @@ def maps(plane: np.ndarray, label: str, fm: K.FeatureMap, name: str, kernel: np.
     )  # fmt: skip
     signed = P.is_signed(fm.activated)
     cols[1].caption(
-        ("Red = positive, blue = negative, white = 0. " if signed else "Gray: 0 black, bright high. ")
-        + "Click a pixel (or use the sliders below) to step through it."
+        P.legend("signed" if signed else "magnitude")
+        + " Click a pixel (or use the sliders below) to step through it."
     )
     if fm.pooled is not None:  # in the feature map's colours (red-blue stays red-blue)
         name = "Max" if s.pool == "max" else "Average"
