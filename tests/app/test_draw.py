@@ -275,11 +275,11 @@ def test_grad_cam_follows_each_new_answer_until_a_class_is_chosen(open_page):
     seven, one = _canvas_png(SEVEN), _canvas_png(ONE)
     _draw(at, seven)
     sel = at.selectbox(key="draw_cam_class_10")
-    assert sel.value == -1 and sel.options[0] == "The answer (7)"
+    assert sel.value == -1 and sel.options[0] == "The network's answer"
     np.testing.assert_allclose(_cam_z(at), _expected_cam(seven, 7), atol=CAM_ATOL)
     _draw(at, one)  # a new drawing: Grad-CAM explains the new answer, not the old one
     sel = at.selectbox(key="draw_cam_class_10")
-    assert _answer(at) == "1" and sel.value == -1 and sel.options[0] == "The answer (1)"
+    assert _answer(at) == "1" and sel.value == -1 and "the network's answer, **1**" in _texts(at)
     np.testing.assert_allclose(_cam_z(at), _expected_cam(one, 1), atol=CAM_ATOL)
     sel.set_value(3).run()
     assert "Evidence for **3**; the network's answer is **1**." in _texts(at)
@@ -378,3 +378,25 @@ def test_a_model_trained_since_the_last_visit_is_selected_once(open_page):
     at.session_state["trained_models"] = [record, wrong]
     at.run()
     assert at.selectbox(key="draw_model").value == 0  # a model that can't read drawings is not picked
+
+
+def test_grad_cam_class_labels_never_go_stale_and_a_chosen_class_stays(open_page):
+    """Issue 25: the selector said "The answer (1)" while the answer was 4 (its labels carried the
+    answer, so the browser kept an old one), and a class chosen by hand reset when it became the answer."""
+    at = open_page(PAGE)
+    _draw(at, _canvas_png(SEVEN))
+    first = list(at.selectbox(key="draw_cam_class_10").options)
+    assert not any("7" in label and label != "7" for label in first)  # no label names today's answer
+    _draw(at, _canvas_png(ONE), n_objects=2)  # another stroke: another answer
+    sel = at.selectbox(key="draw_cam_class_10")
+    assert _answer(at) == "1" and list(sel.options) == first  # the same words whatever the answer
+    assert "the network's answer, **1**" in _texts(at)
+    sel.set_value(7).run()  # chosen by hand
+    assert "Evidence for **7**; the network's answer is **1**." in _texts(at)
+    _draw(at, _canvas_png(SEVEN), n_objects=1)  # undo: the chosen class is now the answer, and stays chosen
+    sel = at.selectbox(key="draw_cam_class_10")
+    assert _answer(at) == "7" and sel.value == 7 and list(sel.options) == first
+    assert "Evidence for **7**, which is also the network's answer." in _texts(at)
+    np.testing.assert_allclose(_cam_z(at), _expected_cam(_canvas_png(SEVEN), 7), atol=CAM_ATOL)
+    _draw(at, _canvas_png(ONE), n_objects=2)
+    assert at.selectbox(key="draw_cam_class_10").value == 7 and "answer is **1**" in _texts(at)

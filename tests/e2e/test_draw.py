@@ -70,8 +70,10 @@ def test_drawing_digits_updates_the_prediction(server, page):
     assert page.locator(ANSWER).count() == 0
     draw(page, ONE)
     assert answer(page) == "1"
-    # Grad-CAM explains the new answer (a keyed select would otherwise keep explaining the 7).
-    assert page.locator(".st-key-draw_cam_class_10 input").input_value() == "The answer (1)"
+    # Grad-CAM explains the new answer (a keyed select would otherwise keep explaining the 7); the
+    # selector's words never name the answer (issue 25: they went stale), its caption does.
+    assert page.locator(".st-key-draw_cam_class_10 input").input_value() == "The network's answer"
+    assert page.get_by_text("Evidence for the network's answer, 1.").count() == 1
     clear(page)
     draw(page, ZERO)
     assert answer(page) == "0"

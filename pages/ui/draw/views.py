@@ -194,13 +194,15 @@ def naive_comparison(choice: ModelChoice, image: np.ndarray, probs: np.ndarray) 
 
 
 def grad_cam_panel(model, pre: Preprocessed, classes: list[str], top: int) -> None:
-    """Grad-CAM for the answer (the default, following each new drawing) or a chosen class."""
+    """Grad-CAM for the answer (the default, following each new drawing) or a chosen class.
+
+    The options' words never name the answer: a label that changes with each stroke goes stale in the
+    browser (it keeps the old words) and resets a class chosen by hand once it becomes the answer. The
+    answer is said in the caption under the selector instead."""
     options = [-1, *range(len(classes))]  # -1: whatever the network answers
 
     def label(i: int) -> str:
-        if i < 0:
-            return f"The answer ({classes[top]})"
-        return f"{classes[i]} (the answer)" if i == top else classes[i]
+        return "The network's answer" if i < 0 else classes[i]
 
     left, right = st.columns([1, 3])
     with left:
@@ -211,7 +213,11 @@ def grad_cam_panel(model, pre: Preprocessed, classes: list[str], top: int) -> No
             key=f"draw_cam_class_{len(classes)}",  # a model with other classes starts afresh
         )
         target = top if choice is None or choice < 0 else int(choice)
-        if target != top:
+        if choice is None or choice < 0:
+            st.caption(f"Evidence for the network's answer, **{classes[top]}**.")
+        elif target == top:
+            st.caption(f"Evidence for **{classes[target]}**, which is also the network's answer.")
+        else:
             st.caption(f"Evidence for **{classes[target]}**; the network's answer is **{classes[top]}**.")
         st.caption(
             "Yellow: pixels whose features pushed this class up the most. Dark purple: little or none."
