@@ -7,7 +7,7 @@ frame("kernels")
 import streamlit as st
 
 from cnnlib.kernels import KERNELS_LINK
-from pages.ui.kernels import controls, views
+from pages.ui.kernels import controls, player, views
 from pages.ui.links import link_notice, read_link, write_link
 from pages.ui.share import intro
 
@@ -51,6 +51,7 @@ st.toggle(
     help="Hide the feature map until you guess.",
 )
 views.maps(plane, label, fm, name, kernel, settings, pixel, image_key)
+player.render(image, plane, image_key, name, kernel, settings)
 
 st.subheader("Output size")
 views.output_size(plane.shape, kernel.shape, settings)

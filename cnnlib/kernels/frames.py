@@ -248,16 +248,19 @@ def payload_json(frames: WindowFrames, digits: int = PAYLOAD_DIGITS) -> str:
     return json.dumps(frames_payload(frames, digits), separators=(",", ":"))
 
 
-def demo_input(height: int, width: int) -> np.ndarray:
-    """[H, W] small whole numbers 0..9 in a fixed pattern: easy to multiply in one's head."""
-    i, j = np.meshgrid(np.arange(height), np.arange(width), indexing="ij")
-    return ((3 * i + 7 * j + i * j) % 10).astype(np.float64)
+def demo_input(height: int, width: int, channels: int = 0) -> np.ndarray:
+    """Small whole numbers 0..9 in a fixed pattern, easy to multiply in one's head: [H, W], or
+    [C, H, W] for channels >= 1 (each channel's pattern shifted)."""
+    c, i, j = np.meshgrid(np.arange(max(channels, 1)), np.arange(height), np.arange(width), indexing="ij")
+    values = ((3 * i + 7 * j + i * j + 4 * c) % 10).astype(np.float64)  # [C, H, W]
+    return values if channels else values[0]
 
 
-def demo_kernel(height: int, width: int) -> np.ndarray:
-    """[kh, kw] weights -1, 0, 1 in a fixed pattern (never all zero)."""
-    i, j = np.meshgrid(np.arange(height), np.arange(width), indexing="ij")
-    return ((i + 2 * j) % 3 - 1).astype(np.float64)
+def demo_kernel(height: int, width: int, channels: int = 0) -> np.ndarray:
+    """Weights -1, 0, 1 in a fixed pattern (never all zero): [kh, kw], or [C, kh, kw] for channels >= 1."""
+    c, i, j = np.meshgrid(np.arange(max(channels, 1)), np.arange(height), np.arange(width), indexing="ij")
+    values = ((i + 2 * j + c) % 3 - 1).astype(np.float64)  # [C, kh, kw]
+    return values if channels else values[0]
 
 
 __all__ = [

@@ -392,6 +392,6 @@ def test_the_page_keeps_its_own_values_in_one_dict():
         k
         for k in keys
         if k.endswith("_chart") or k.startswith(("k_map_chart_", "k_compare_f", "k_compare_s"))
-    }
+    } | {"k_player"}  # the window player's element
     assert keys - drawn - set(PERSISTED) - figures == {MEMORY}
     assert {"image", "kernel", "settings", "saved", "pixel_context"} <= set(at.session_state[MEMORY])

@@ -17,6 +17,7 @@ from cnnlib.shapes import (
 )
 from pages.ui import strip
 from pages.ui.figures import chart, shared
+from pages.ui.shapes import player as shapes_player
 from pages.ui.shapes.inputs import FieldRows, Slots, int_field, pair_field, stepper
 
 # Per layer type: default settings (text as typed) and which settings apply.
@@ -271,3 +272,4 @@ def render() -> None:
             with st.container(border=True):
                 results_panel(result)
     picture(result, stale=settings is None or problem is not None)
+    shapes_player.render(result, good[kind][1])  # the settings that made `result`
