@@ -9,6 +9,8 @@ One package per domain, each `__init__` its public face (import from there):
     cnnlib.training   TrainConfig, TrainingRun, evaluation; training.one_step: one step in slow motion
     cnnlib.inference  preprocess_drawing, predict, feature_maps, grad_cam, load_pretrained
     cnnlib.plots      Plotly figures, one module per page
+    cnnlib.share      page states as links, QR codes, lesson plans (no torch)
+    cnnlib.classroom  ClassStore: class sessions, seats, polls, the board (no torch)
 
 and three small modules: cnnlib.device, cnnlib.process, cnnlib.glossary. Importing `cnnlib`
 itself imports nothing else (no torch), so a page that needs none of it stays light.
