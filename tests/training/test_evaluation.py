@@ -74,13 +74,24 @@ def test_confusion_matrix_small_example_and_errors():
 
 
 @pytest.mark.parametrize("seed", range(20))
-def test_per_class_metrics_match_formulas(seed):
+def test_per_class_metrics_match_scikit_learn_and_the_formulas(seed):
     rng = np.random.default_rng(100 + seed)
     k = int(rng.integers(2, 10))
     n = int(rng.integers(1, 400))
     y = rng.integers(0, k, n)
     p = np.where(rng.random(n) < 0.6, y, rng.integers(0, k, n))  # mostly right, some wrong
-    m = per_class_metrics(confusion_matrix(y, p, k))
+    cm = confusion_matrix(y, p, k)
+    m = per_class_metrics(cm)
+    # An independent oracle: scikit-learn's own confusion matrix and metrics (dev requirement only).
+    from sklearn import metrics as sk
+
+    assert np.array_equal(cm, sk.confusion_matrix(y, p, labels=list(range(k))))
+    prec, rec, f1, support = sk.precision_recall_fscore_support(y, p, labels=list(range(k)), zero_division=0)
+    np.testing.assert_allclose(m.precision, prec)
+    np.testing.assert_allclose(m.recall, rec)
+    np.testing.assert_allclose(m.f1, f1)
+    assert np.array_equal(m.support, support)
+    assert np.trace(cm) / n == pytest.approx(sk.accuracy_score(y, p))  # the confusion identity
     for c in range(k):
         tp = int(np.sum((y == c) & (p == c)))
         fp = int(np.sum((y != c) & (p == c)))
