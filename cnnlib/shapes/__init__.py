@@ -53,6 +53,9 @@ from cnnlib.shapes.quiz import (
 )
 from cnnlib.shapes.stack import (
     StackResult,
+    layer_settings,
+    layer_status,
+    layer_title,
     stack_shapes,
 )
 from cnnlib.shapes.window import (
@@ -100,6 +103,9 @@ __all__ = [
     "single_layer",
     "sliding_axis",
     "stack_shapes",
+    "layer_settings",
+    "layer_status",
+    "layer_title",
     "uncovered_indices",
     "uncovered_reasons",
 ]

@@ -2,7 +2,8 @@
 
 stack_shapes walks the layers as the shape calculator's stack mode shows them, stopping at the
 first layer torch would refuse with its ShapeError (.layer_index set). Sizes come from
-cnnlib.shapes.
+cnnlib.shapes. layer_title names a layer as students count ("3 · MaxPool2d 2×2", from 1) and
+layer_status says which layers ran, which one torch refuses and which it never reaches.
 """
 
 from __future__ import annotations
@@ -56,6 +57,31 @@ class StackResult:
     rows: list[StackRow] = field(default_factory=list)
     error: ShapeError | None = None
     error_type: str | None = None  # the refused layer's type
+
+
+def layer_settings(d: dict) -> str:
+    """A layer's settings in short ("3×3 → 8 ch p=1", "2×2"), as the stack's table shows them;
+    "" for settings too broken to write (the stack's message says what is wrong with them)."""
+    try:
+        return _label(str(d.get("type", "?")), d)
+    except (ShapeError, TypeError, ValueError, KeyError):
+        return ""
+
+
+def layer_title(index: int, d: dict) -> str:
+    """ "3 · MaxPool2d 2×2": layer `index` (0-based) numbered from 1, as students count."""
+    settings = layer_settings(d) if isinstance(d, dict) else ""
+    kind = d.get("type", "?") if isinstance(d, dict) else "?"
+    return f"{index + 1} · {kind}" + (f" {settings}" if settings else "")
+
+
+def layer_status(result: StackResult, n_layers: int) -> list[str]:
+    """Each layer's fate in the stack: "ok" (it ran), "refused" (the first layer torch refuses),
+    "not reached" (after the refused one: nothing arrives there)."""
+    bad = result.error.layer_index if result.error is not None else None
+    if bad is None:
+        return ["ok"] * n_layers
+    return ["ok" if i < bad else "refused" if i == bad else "not reached" for i in range(n_layers)]
 
 
 def _label(t: str, d: dict) -> str:

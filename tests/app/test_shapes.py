@@ -229,11 +229,36 @@ def test_stack_mode_shapes_presets_and_where_size_hits_zero():
     _set(at, "sc_add_p", "0")
     at.button(key="sc_add").click().run()
     assert "Layer 9 (Conv2d)" in _errors(at) and "padded input is only 2" in _errors(at)
-    at.selectbox(key="sc_rm_which").set_value(9).run()
+    at.selectbox(key="sc_rm_which").set_value(8).run()  # layer 9 (from 0: 8)
     at.button(key="sc_rm").click().run()
     assert not at.error and len(at.table[0].value) == 9
     _set(at, "sc_add_p", "abc")
     assert "whole number" in _errors(at) and "same or valid" in _errors(at)
+
+
+def test_stack_table_lists_every_layer_and_the_remove_picker_names_them():
+    """Issue 25: with a 6×6 input the table stopped at layer 6 (layers 7 and 8 missing, only the chart
+    said "7 refused"); the Remove picker showed bare numbers and kept an old one after Start again."""
+    at = _open(1)
+    _set(at, "sc_st_h", "6")
+    _set(at, "sc_st_w", "6")
+    rows = at.table[0].value
+    assert len(rows) == 1 + 8  # the input and every layer
+    assert list(rows["layer"])[7:] == ["✖ 7 · Conv2d", "8 · MaxPool2d"]
+    assert list(rows["output [C, H, W]"])[7:] == ["✖ refused", "not reached"]
+    assert list(rows["settings"])[8] == "2×2" and list(rows["params"])[8] == "—"
+    assert "Layer 7 (Conv2d)" in _errors(at)
+    pick = at.selectbox(key="sc_rm_which")
+    assert pick.options[2] == "3 · MaxPool2d 2×2" and pick.options[0] == "1 · Conv2d 3×3 → 8 ch p=1"
+    assert pick.value == 7  # the last layer
+    pick.set_value(2).run()
+    at.button(key="sc_rm").click().run()
+    pick = at.selectbox(key="sc_rm_which")
+    assert len(pick.options) == 7 and pick.value == 6 and pick.options[6] == "7 · MaxPool2d 2×2"
+    pick.set_value(1).run()
+    at.button(key="sc_reset").click().run()  # Start again: 8 layers, the picker on the last, not on "2"
+    pick = at.selectbox(key="sc_rm_which")
+    assert len(pick.options) == 8 and pick.value == 7 and pick.options[pick.value].startswith("8 · MaxPool2d")
 
 
 def test_stack_mode_bad_input_keeps_the_last_stack_and_says_which_field():

@@ -9,8 +9,17 @@ import pandas as pd
 import streamlit as st
 
 from cnnlib.plots import stack_figure
-from cnnlib.shapes import ShapeError, StackResult, parse_int, stack_shapes
+from cnnlib.shapes import (
+    ShapeError,
+    StackResult,
+    layer_settings,
+    layer_status,
+    layer_title,
+    parse_int,
+    stack_shapes,
+)
 from pages.ui.figures import chart, shared
+from pages.ui.memory import memory
 from pages.ui.shapes.inputs import Slots, int_field
 
 DEFAULT_INPUT = (1, 28, 28)
@@ -26,6 +35,9 @@ DEFAULT_LAYERS: list[dict] = [
 ]
 ADD_TYPES = ["Conv2d", "MaxPool2d", "AvgPool2d", "ConvTranspose2d", "ReLU", "BatchNorm2d"]
 MY_MODEL = "My model (from the Model builder)"
+MEMORY = "sc_stack_memory"  # this mode's own values (pages/ui/memory.py)
+REFUSED_STYLE = "background-color: #fde2e2; color: #9b1c1c; font-weight: 700"
+UNREACHED_STYLE = "color: #9ca3af"  # greyed: nothing arrives there
 
 
 def _sources() -> dict[str, object]:
@@ -117,7 +129,7 @@ def add_layer_panel() -> None:
                 layer["ceil_mode"] = st.checkbox("ceil_mode", key="sc_add_ceil")
     ready = not slots.bad and all(v is not None for k, v in layer.items() if k != "stride")
     if st.button("Add layer", icon=":material/add:", key="sc_add", disabled=not ready, type="primary"):
-        st.session_state["sc_stack_layers"] = st.session_state["sc_stack_layers"] + [layer]
+        set_layers(st.session_state["sc_stack_layers"] + [layer])
         st.rerun()
 
 
@@ -127,15 +139,48 @@ def _fmt(v: tuple[int, int] | None) -> str:
     return f"{v[0]}" if v[0] == v[1] else f"{v[0]}×{v[1]}"
 
 
-def table(res: StackResult) -> pd.DataFrame:
-    """One row per layer (and the input): shape, params, receptive field, jump."""
+def table(res: StackResult, layers: list[dict]) -> pd.DataFrame:
+    """One row per layer (and the input): shape, params, receptive field, jump. Every layer is
+    listed: the one torch refuses marked, those after it (which nothing reaches) with dashes."""
     rows = [{"layer": "input", "settings": "", "output [C, H, W]": " × ".join(map(str, res.input_shape)),
              "params": "", "receptive field": "1", "jump": "1"}]  # fmt: skip
     for r in res.rows:  # "1 · Conv2d", not "1. Conv2d": st.table reads Markdown (a list)
         rows.append({"layer": f"{r.index + 1} · {r.type}", "settings": r.label,
                      "output [C, H, W]": " × ".join(map(str, r.output_shape)), "params": f"{r.params:,}",
                      "receptive field": _fmt(r.rf), "jump": _fmt(r.jump)})  # fmt: skip
+    for i, status in enumerate(layer_status(res, len(layers))):
+        if status == "ok":
+            continue
+        d = layers[i]
+        rows.append({"layer": f"{'✖ ' if status == 'refused' else ''}{i + 1} · {d.get('type', '?')}",
+                     "settings": layer_settings(d),
+                     "output [C, H, W]": "✖ refused" if status == "refused" else "not reached",
+                     "params": "—", "receptive field": "—", "jump": "—"})  # fmt: skip
     return pd.DataFrame(rows)
+
+
+def styled(frame: pd.DataFrame, res: StackResult, layers: list[dict]):
+    """The table with the refused layer's row in red and the rows after it greyed."""
+    styles = [""] + [
+        {"ok": "", "refused": REFUSED_STYLE, "not reached": UNREACHED_STYLE}[s]
+        for s in layer_status(res, len(layers))
+    ]
+    return frame.style.apply(lambda col: styles[: len(col)], axis=0)
+
+
+def set_layers(layers: list[dict]) -> None:
+    """A new stack (the Remove picker then starts again on its last layer: `_remove_picker`)."""
+    st.session_state["sc_stack_layers"] = layers
+
+
+def _remove_picker(layers: list[dict]) -> None:
+    """ "Layer to remove", each layer named ("3 · MaxPool2d 2×2"); on the last layer whenever the
+    stack changed since the picker was last drawn (added, removed, loaded, started again, a link)."""
+    mem = memory(MEMORY)
+    made = json.dumps(layers, sort_keys=True, default=str)
+    if mem.get("picker_for") != made or st.session_state.get("sc_rm_which", 0) >= len(layers):
+        st.session_state["sc_rm_which"] = len(layers) - 1
+        mem["picker_for"] = made
 
 
 def render() -> None:
@@ -166,7 +211,7 @@ def render() -> None:
     else:
         st.session_state["sc_stack_good_shape"] = shape
     res = stack_shapes(shape, layers)  # type: ignore[arg-type]
-    st.table(table(res), hide_index=True)
+    st.table(styled(table(res, layers), res, layers), hide_index=True)
     if res.error is not None:
         st.error(str(res.error), icon=":material/block:")
     last = res.rows[-1] if res.rows else None
@@ -188,12 +233,16 @@ def render() -> None:
         add_layer_panel()
         c1, c2, c3 = st.columns([2, 2, 3], vertical_alignment="bottom")
         if layers:
+            _remove_picker(layers)
             which = c1.selectbox(
-                "Layer to remove", range(1, len(layers) + 1), index=len(layers) - 1, key="sc_rm_which"
+                "Layer to remove",
+                range(len(layers)),
+                format_func=lambda i: layer_title(i, layers[i]),
+                key="sc_rm_which",
             )
             if c2.button("Remove layer", icon=":material/delete:", key="sc_rm", width="stretch"):
-                st.session_state["sc_stack_layers"] = [d for i, d in enumerate(layers) if i != which - 1]
+                set_layers([d for i, d in enumerate(layers) if i != which])
                 st.rerun()
         if c3.button("Start again (small CNN)", key="sc_reset"):
-            st.session_state["sc_stack_layers"] = [dict(d) for d in DEFAULT_LAYERS]
+            set_layers([dict(d) for d in DEFAULT_LAYERS])
             st.rerun()
