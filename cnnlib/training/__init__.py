@@ -19,6 +19,7 @@ This package's public face is this module; the modules inside it:
     advice.py      what a run's numbers mean: chance level, divergence, guessing
     slots.py       the process-wide limit on concurrent runs and its queue
     selection.py   which images and labels a run trains on: validation split, train_size, label_noise
+    compare.py     "same run, but ...": two configs that differ in one setting, and which
     evaluation.py  confusion matrix, per-class metrics, mistakes, filters, feature maps
     one_step/      one training step in slow motion (its own public face)
     link.py        the page's settings as a link (TRAINING_LINK)
@@ -38,6 +39,12 @@ from cnnlib.training.augment import (
 )
 from cnnlib.training.checks import (
     check_model,
+)
+from cnnlib.training.compare import (
+    COMPARABLE,
+    Comparison,
+    differences,
+    same_run_but,
 )
 from cnnlib.training.config import (
     DEFAULT_DEMO,
@@ -90,6 +97,10 @@ from cnnlib.training.worker import (
 )
 
 __all__ = [
+    "COMPARABLE",
+    "Comparison",
+    "differences",
+    "same_run_but",
     "DEMO_MODEL",
     "backend_default",
     "prewarm",

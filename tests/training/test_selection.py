@@ -164,16 +164,17 @@ def test_guessing_note_blames_the_shuffled_labels():
 # ------------------------------------------------------------------------------- a run
 
 
-def train(bundle, **cfg) -> TrainingRun:
+def train(bundle, backend: str = "thread", **cfg) -> TrainingRun:
     cfg.setdefault("num_threads", 1)
-    run = TrainingRun(DEMO_SPEC, bundle, TrainConfig(**cfg), slots=SlotLimiter(4), backend="thread")
+    run = TrainingRun(DEMO_SPEC, bundle, TrainConfig(**cfg), slots=SlotLimiter(4), backend=backend)
     run.start()
     assert run.wait(timeout=300)
     return run
 
 
-def test_a_run_trains_on_the_subset(mnist):
-    run = train(mnist, train_size=40, batch_size=20, epochs=1, label_noise=0.5)
+def test_a_run_trains_on_the_subset_in_its_own_process(mnist):
+    run = train(mnist, "process", train_size=40, batch_size=20, epochs=1, label_noise=0.5)  # config pickled
+    assert run.backend == "process"
     snap = run.snapshot()
     assert snap.status == "finished" and snap.train_size == 40 and snap.val_size == 400
     assert snap.steps_per_epoch == 2 and snap.step == 2 and len(snap.val_acc) == 1
