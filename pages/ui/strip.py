@@ -91,7 +91,7 @@ def student_strip(here: str, go: Callable[[str, dict[str, str]], None]) -> None:
             url_name, params = split_link(link)
             if m.get("auto"):
                 ss["class_followed"] = state.version
-                go(url_name, params)
+                follow_link(go, url_name, params)
                 return
             same_page = _page_part(link) == _page_part(here)
             where = "changed this page" if same_page else f"is on **{_title(url_name)}**"
@@ -99,7 +99,7 @@ def student_strip(here: str, go: Callable[[str, dict[str, str]], None]) -> None:
             row.info(f"Your teacher {where}.", icon=":material/co_present:", width="stretch")
             if row.button("Follow", key="class_follow", type="primary"):
                 ss["class_followed"] = state.version
-                go(url_name, params)
+                follow_link(go, url_name, params)
     if state.poll_id is not None and state.poll_state in ("open", "revealed"):
         poll_for_student(s, m, state.poll_id)
 
@@ -128,7 +128,7 @@ def screen_strip(here: str, go: Callable[[str, dict[str, str]], None]) -> None:
     if state.link and state.version != ss.get("class_followed"):
         ss["class_followed"] = state.version
         if state.link != here:
-            go(*split_link(state.link))
+            follow_link(go, *split_link(state.link))
             return
     poll = view.poll
     head = f":material/groups: {view.headline}"
@@ -143,6 +143,15 @@ def screen_strip(here: str, go: Callable[[str, dict[str, str]], None]) -> None:
         answer = f" · the answer: **{poll.correct}**" if poll.correct is not None else ""
         st.markdown(f"**:material/how_to_vote: {poll.question}**{answer} · {answers}")
         st.markdown(poll_bars(poll.counts, poll.correct))
+
+
+def follow_link(go: Callable[[str, dict[str, str]], None], url_name: str, params: dict[str, str]) -> None:
+    """Go where the teacher is, lesson included: a link without a lesson (the teacher ended it)
+    ends this session's lesson too, instead of keeping its old bar and step."""
+    if "lesson" not in params:
+        ss.pop("lesson", None)
+        ss.pop("step", None)
+    go(url_name, params)
 
 
 def _page_part(link: str) -> str:

@@ -296,3 +296,15 @@ def test_the_teachers_ready_check_tries_every_part_and_says_what_it_found(db):
     shown = texts(teacher)
     assert "writable (sqlite)" in shown and "training slot" in shown and "MNIST sample" in shown
     assert "Ready." in shown or "Not ready" in shown  # Memory depends on the machine
+
+
+def test_when_the_teacher_ends_the_lesson_the_students_lesson_ends_too(db):
+    t, s = a_class(db)
+    lesson = {"lesson": "edges_and_kernels", "step": "6"}
+    teacher = session(t, lesson, page=KERNELS)
+    student = session({**s, "auto": True}, lesson, page=KERNELS)
+    assert "step 6 of 6" in texts(student)
+    teacher.button(key="lesson_end").click().run()
+    student.run()  # the strip follows the teacher's page without a lesson
+    assert "lesson" not in student.query_params and "step 6 of 6" not in texts(student)
+    assert "lesson" not in student.session_state or not student.session_state["lesson"]
