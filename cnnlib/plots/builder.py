@@ -80,7 +80,7 @@ def group_blocks(input_shape: tuple[int, ...], summary: list[LayerSummary]) -> l
             blocks.append(Block(row.type, row.output_shape))
         b = blocks[-1]
         b.names.append(_short(row))
-        b.labels.append(f"{row.index}: {row.label}")
+        b.labels.append(f"{row.index + 1}: {row.label}")  # layers counted from 1
         b.indices.append(row.index)
         b.params += row.params
         b.shape = row.output_shape
@@ -270,13 +270,13 @@ def network_diagram_dict(
                 "fillcolor": "rgba(220,38,38,0.15)",
                 "line": {"color": COLORS["error"], "width": 2, "dash": "dash"},
                 "hoverinfo": "text",
-                "text": f"layer {error_index} cannot run",
+                "text": f"layer {error_index + 1} cannot run",
                 "showlegend": False,
                 "name": "error",
             }
         )
         centres.append(x + 0.3)
-        tops.append(f"{error_type or 'layer'} {error_index}<br>breaks here")
+        tops.append(f"{error_type or 'layer'} {error_index + 1}<br>breaks here")
         colors.append(COLORS["error"])
         x += 0.6 + GAP
     x_range = [-0.4, max(x - GAP + 0.4, 4.0)]

@@ -45,9 +45,12 @@ from cnnlib.spec.edit import (
     adapt_to_dataset,
     add_layer,
     apply_fix,
+    default_position,
     duplicate_layer,
+    insert_positions,
     move_layer,
     num_classes,
+    position_label,
     remove_layer,
     set_input_shape,
     set_layer_field,
@@ -106,6 +109,9 @@ from cnnlib.spec.token import (
 
 __all__ = [
     "BUILDER_LINK",
+    "default_position",
+    "insert_positions",
+    "position_label",
     "format_model",
     "model_field",
     "parse_model",

@@ -116,7 +116,7 @@ def _analyse_impl(spec: ModelSpec) -> Analysis:
 
     for i, layer in enumerate(spec.layers):
         t = layer.type
-        where = f"{t} (layer {i})"
+        where = f"{t} (layer {i + 1})"
         p = layer.params
         resolved: dict[str, Any] = {}
 

@@ -68,7 +68,7 @@ def to_pytorch_code(spec: ModelSpec, class_name: str = "Net") -> str:
     ]
     for layer, kw, s in zip(spec.layers, kwargs, summary, strict=True):
         call = f"nn.{layer.type}({_code_args(layer, kw)}),"
-        lines.append(f"            {call}  # {s.index}: [N, {', '.join(map(str, s.output_shape))}]")
+        lines.append(f"            {call}  # layer {s.index + 1}: [N, {', '.join(map(str, s.output_shape))}]")
     lines += [
         "        )",
         "",

@@ -3,6 +3,8 @@
 Add, remove, move, duplicate and replace layers, set a field or the input shape, set the number
 of classes, apply a SpecError's one-click `fix`, and `adapt_to_dataset` (refit a spec to a
 dataset's input shape and class count). Every edit is validated; a bad one raises SpecError.
+`insert_positions` / `default_position` / `position_label`: where a new layer can go (by default
+right after the layer being edited), in words that count layers from 1.
 """
 
 from __future__ import annotations
@@ -12,6 +14,39 @@ from typing import Any
 from cnnlib.spec.analysis import check, output_shape
 from cnnlib.spec.fields import FIELDS, MAX_LAYERS, SpecError, fmt_shape
 from cnnlib.spec.model import LayerSpec, ModelSpec, default_layer
+
+# ----------------------------------------------------------------------------------------------
+# Where a new layer goes
+
+
+def insert_positions(n_layers: int) -> list[int]:
+    """Where a new layer can go: 0 (before the first layer) to n_layers (the end)."""
+    return list(range(max(0, int(n_layers)) + 1))
+
+
+def default_position(n_layers: int, around: int) -> int:
+    """The position offered first while layer `around` (0-based) is edited: right after it."""
+    if n_layers <= 0:
+        return 0
+    return max(0, min(int(around), n_layers - 1)) + 1
+
+
+def position_label(spec: ModelSpec, position: int, around: int) -> str:
+    """An insert position in words, layers counted from 1, the edited layer `around` named as such:
+    "after layer 7 (Linear), the one you edit", "before layer 3 (ReLU)", "at the end (after layer 9)"."""
+    n = len(spec.layers)
+    if n == 0:
+        return "as the first layer"
+    around = max(0, min(int(around), n - 1))
+    if position == around + 1:
+        end = ", at the end" if position == n else ""
+        return f"after layer {around + 1} ({spec.layers[around].type}), the one you edit{end}"
+    if position == around:
+        return f"before layer {around + 1} ({spec.layers[around].type}), the one you edit"
+    if position >= n:
+        return f"at the end (after layer {n}, {spec.layers[-1].type})"
+    return f"before layer {position + 1} ({spec.layers[position].type})"
+
 
 # ----------------------------------------------------------------------------------------------
 # Editing: every helper returns a new spec.
@@ -30,7 +65,8 @@ def _to_layer(layer: LayerSpec | dict[str, Any] | str, index: int | None = None)
 def _check_index(spec: ModelSpec, index: int, allow_end: bool = False) -> int:
     n = len(spec.layers) + (1 if allow_end else 0)
     if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < n:
-        raise SpecError(f"There is no layer {index}: the model has {len(spec.layers)} layers.", None)
+        shown = index + 1 if isinstance(index, int) and not isinstance(index, bool) else index
+        raise SpecError(f"There is no layer {shown}: the model has {len(spec.layers)} layers.", None)
     return index
 
 
@@ -158,8 +194,8 @@ def adapt_to_dataset(
             e.fix
             and e.fix.get("kind") == "set_field"
             and e.fix.get("field") in ("in_channels", "num_features", "in_features")
-        ):
-            new = apply_fix(new, e.fix)
+        ):  # an explicit count stays explicit: the number that arrives (the fix itself says auto)
+            new = set_layer_field(new, e.fix["layer"], e.fix["field"], e.fix.get("arrives", e.fix["value"]))
             continue
         raise SpecError(
             f"This model cannot take the dataset's {c} x {h} x {w} images: {e.message}",

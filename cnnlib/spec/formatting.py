@@ -69,11 +69,12 @@ def format_rf(row: LayerSummary) -> str:
 
 
 def summary_records(summary: list[LayerSummary]) -> list[dict[str, Any]]:
-    """Table rows: index, layer, output shape, params, % of total params, MACs, receptive field."""
+    """Table rows: number (counted from 1, as students count), layer, output shape, params, % of total
+    params, MACs, receptive field."""
     total = sum(s.params for s in summary) or 1
     return [
         {
-            "#": s.index,
+            "#": s.index + 1,
             "layer": s.label,
             "output shape": format_shape(s.output_shape),
             "params": s.params,

@@ -43,7 +43,7 @@ class LayerSpec:
     @classmethod
     def from_dict(cls, d: Any, index: int | None = None) -> LayerSpec:
         """Validate a layer dict ({"type": ..., fields...}); missing optional fields get defaults."""
-        where_idx = f"Layer {index}" if index is not None else "The layer"
+        where_idx = f"Layer {index + 1}" if index is not None else "The layer"
         if not isinstance(d, dict):
             raise SpecError(
                 f'{where_idx} must be an object like {{"type": "ReLU"}}, not {describe_bad(d)}.', index
@@ -65,7 +65,7 @@ class LayerSpec:
                 index,
                 field="type",
             )
-        where = f"{t} (layer {index})" if index is not None else t
+        where = f"{t} (layer {index + 1})" if index is not None else t
         infos = {f.name: f for f in FIELDS[t]}
         unknown = [k for k in d if k != "type" and k not in infos]
         if unknown:

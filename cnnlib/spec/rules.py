@@ -3,7 +3,8 @@
 The input's size and channels, a layer's input rank (a feature map or a flat vector), channel and
 feature counts that must match the layer before, and settings PyTorch refuses (padding "same" with
 a stride, pooling padding over half the window, windows bigger than the feature map). Each problem
-is a `SpecError` naming the layer, with a one-click `fix` for `apply_fix` where one exists;
+is a `SpecError` naming the layer (numbered from 1, as students count, in every message and fix
+label; `layer_index` stays 0-based), with a one-click `fix` for `apply_fix` where one exists;
 `cnnlib.spec.analysis` asks here before it runs the real layer.
 """
 
@@ -26,13 +27,23 @@ from cnnlib.spec.fields import (
 from cnnlib.spec.model import LayerSpec
 
 
-def fix_set_field(index: int, name: str, value: Any) -> dict[str, Any]:
+def fix_set_field(index: int, name: str, value: Any, why: str = "") -> dict[str, Any]:
+    """A one-click fix that sets field `name` of layer `index` (0-based; its label counts from 1)."""
     return {
         "kind": "set_field",
         "layer": index,
         "field": name,
         "value": value,
-        "label": f"Set {name} of layer {index} to {value}",
+        "label": f"Set {name} of layer {index + 1} to {value}{why}",
+    }
+
+
+def fix_auto(index: int, name: str, got: int, unit: str) -> dict[str, Any]:
+    """The fix for an explicit count that no longer matches what arrives: back to auto, so the next
+    change before it cannot break the layer again (not a pinned number)."""
+    return {
+        **fix_set_field(index, name, AUTO, f" (it follows what arrives: {got:,} {unit} now)"),
+        "arrives": got,
     }
 
 
@@ -86,7 +97,7 @@ def layer_error(
     shape-keeping layers (ReLU, Dropout, ...) since it, so moving a layer before it is safe.
     """
     t = layer.type
-    where = f"{t} (layer {i})"
+    where = f"{t} (layer {i + 1})"
     p = layer.params
 
     def err(msg: str, fld: str | None = None, fix: dict[str, Any] | None = None) -> SpecError:
@@ -97,14 +108,14 @@ def layer_error(
         n = shape[0]
         origin = ""
         if flat_origin is not None:
-            origin = f" (the Flatten at layer {flat_origin[1]} turned the feature map into a vector)"
+            origin = f" (the Flatten at layer {flat_origin[1] + 1} turned the feature map into a vector)"
         what = "a feature map [C, H, W]"
         if t == "Dropout2d":
             fix = {
                 "kind": "replace",
                 "index": i,
                 "layer": {"type": "Dropout", "p": p["p"]},
-                "label": f"Replace layer {i} with Dropout(p={p['p']:g})",
+                "label": f"Replace layer {i + 1} with Dropout(p={p['p']:g})",
             }
             return err(
                 f"{where} drops whole channels of {what}, but receives a flat vector of {n} "
@@ -118,10 +129,10 @@ def layer_error(
                 "kind": "move",
                 "index": i,
                 "to": last_flatten,
-                "label": f"Move layer {i} before the Flatten (layer {last_flatten})",
+                "label": f"Move layer {i + 1} before the Flatten (layer {last_flatten + 1})",
             }
         elif last_flatten is not None:
-            fix = {"kind": "remove", "index": i, "label": f"Remove layer {i} ({t})"}
+            fix = {"kind": "remove", "index": i, "label": f"Remove layer {i + 1} ({t})"}
         return err(
             f"{where} needs {what} but receives a flat vector of {n} features{origin}: "
             f"move it before the Flatten" + (" or remove it." if fix else "."),
@@ -137,7 +148,7 @@ def layer_error(
                 "kind": "insert",
                 "index": i,
                 "layer": {"type": "Flatten"},
-                "label": f"Insert a Flatten before layer {i}",
+                "label": f"Insert a Flatten before layer {i + 1}",
             },
         )
 
@@ -149,9 +160,9 @@ def layer_error(
         elif p["in_channels"] != got:
             return err(
                 f"{where} expects {p['in_channels']} input channels but receives {got}: "
-                f"set in_channels to {got} or leave it on auto.",
+                f"set in_channels back to auto (it follows what arrives) or to {got}.",
                 "in_channels",
-                fix_set_field(i, "in_channels", got),
+                fix_auto(i, "in_channels", got, "channels"),
             )
     elif t == "BatchNorm2d":
         got = shape[0]
@@ -160,9 +171,9 @@ def layer_error(
         elif p["num_features"] != got:
             return err(
                 f"{where} expects {p['num_features']} channels (num_features) but receives {got}: "
-                f"set num_features to {got} or leave it on auto.",
+                f"set num_features back to auto (it follows what arrives) or to {got}.",
                 "num_features",
-                fix_set_field(i, "num_features", got),
+                fix_auto(i, "num_features", got, "channels"),
             )
     elif t == "Linear":
         got = shape[0]
@@ -172,9 +183,9 @@ def layer_error(
             origin = f" ({fmt_shape(flat_origin[0])})" if flat_origin is not None else ""
             return err(
                 f"{where} expects {p['in_features']} input features but receives {got}{origin}: "
-                f"set in_features to {got} or leave it on auto.",
+                f"set in_features back to auto (it follows what arrives) or to {got}.",
                 "in_features",
-                fix_set_field(i, "in_features", got),
+                fix_auto(i, "in_features", got, "features"),
             )
 
     # --- settings torch refuses, and windows bigger than the feature map
@@ -226,6 +237,6 @@ def layer_error(
                 f"{fmt_pair(p['kernel_size'])} window: the output would have no pixels. Remove this layer, "
                 "use a smaller window, or start from a bigger input.",
                 "kernel_size",
-                {"kind": "remove", "index": i, "label": f"Remove layer {i} ({t})"},
+                {"kind": "remove", "index": i, "label": f"Remove layer {i + 1} ({t})"},
             )
     return None

@@ -154,7 +154,7 @@ def test_add_remove_reorder_duplicate_and_undo():
     select_layer(at, 0)
     click(at, "b_dup")
     assert layer_types(at)[:2] == ["Conv2d", "Conv2d"]
-    assert "Conv2d (layer 1) expects 1 input channels but receives 4" in errors(at)
+    assert "Conv2d (layer 2) expects 1 input channels but receives 4" in errors(at)  # counted from 1
     # remove it again
     select_layer(at, 1)
     click(at, "b_del")
@@ -173,21 +173,64 @@ def test_edit_field_then_one_click_fix():
     by_suffix(at.number_input, "_3_out_channels").set_value(16).run()  # Conv2d(4→8) becomes Conv2d(4→16)
     assert at.session_state["builder_spec"]["layers"][3]["out_channels"] == 16
     msg = errors(at)
-    assert "Linear (layer 7) expects 392 input features but receives 784 (16 x 7 x 7)" in msg
-    assert "Layer 7 cannot run" in msg
-    assert table(at).iloc[7]["output shape"] == "✖ error"
+    assert "Linear (layer 8) expects 392 input features but receives 784 (16 x 7 x 7)" in msg
+    assert "Layer 8 cannot run" in msg  # counted from 1, as the table and the Shape calculator
+    assert table(at).iloc[7]["output shape"] == "✖ error" and table(at).iloc[7]["#"] == 8
     colours = row_colours(at)  # the broken layer in red (it opens in the editor)
     assert colours[7] == "red" and colours.count(None) == len(colours) - 1
     assert at.button(key="buse").disabled
-    assert at.button(key="bfix").label == "Set in_features of layer 7 to 784"
+    assert (
+        at.button(key="bfix").label
+        == "Set in_features of layer 8 to auto (it follows what arrives: 784 features now)"
+    )
     click(at, "bfix")
     assert not at.error
-    assert at.session_state["builder_spec"]["layers"][7]["in_features"] == 784
+    assert (
+        at.session_state["builder_spec"]["layers"][7]["in_features"] == "auto"
+    )  # issue 25: not a pinned 784
     colours = row_colours(at)  # fixed: the layer being edited in blue, nothing red
     assert colours[7] == "blue" and colours.count(None) == len(colours) - 1
     assert metric(at, "Parameters") == S.format_count(
         S.totals(S.ModelSpec.from_dict(at.session_state["builder_spec"])).params
     )
+
+
+def test_one_click_fix_sets_auto_so_the_next_change_still_runs():
+    """Issue 25: the fix pinned in_features to 784 (its own message said "or leave it on auto"), so one
+    more conv change broke the model again."""
+    at = open_builder()
+    select_layer(at, 3)
+    by_suffix(at.number_input, "_3_out_channels").set_value(16).run()
+    assert "or to 784" in errors(at) and "back to auto" in errors(at)
+    click(at, "bfix")
+    assert not at.error and at.session_state["builder_spec"]["layers"][7]["in_features"] == "auto"
+    select_layer(at, 3)
+    by_suffix(at.number_input, "_3_out_channels").set_value(32).run()  # one more conv change
+    assert not at.error, errors(at)
+    assert table(at).iloc[7]["layer"].startswith("Linear(1568→")
+
+
+def test_layers_count_from_one_and_add_goes_around_the_edited_layer():
+    """Issue 25: layers were numbered from 0 here and from 1 in the Shape calculator, and "Add ... at
+    position" offered "before layer 1" while layer 7 was being edited."""
+    at = open_builder()
+    assert list(table(at)["#"])[:3] == [1, 2, 3]
+    pick = by_prefix(at.selectbox, "bsel_")
+    assert pick.options[0].startswith("1 · Conv2d") and pick.options[6].startswith("7 · Flatten")
+    select_layer(at, 6)  # the student edits layer 7
+    where = by_prefix(at.selectbox, "badd_pos_")
+    assert where.value == 7 and where.options[7] == "after layer 7 (Flatten), the one you edit"
+    assert where.options[6] == "before layer 7 (Flatten), the one you edit"
+    assert where.options[0] == "before layer 1 (Conv2d)" and where.options[-1].startswith(
+        "at the end (after layer"
+    )
+    at.selectbox(key="badd_type").set_value("Dropout").run()
+    click(at, "badd_btn")
+    assert layer_types(at)[7] == "Dropout" and not at.error
+    assert by_prefix(at.selectbox, "bsel_").value == 7  # the new layer 8 is now edited ...
+    assert by_prefix(at.selectbox, "badd_pos_").value == 8  # ... and the next one goes after it
+    select_layer(at, 1)
+    assert by_prefix(at.selectbox, "badd_pos_").value == 2
 
 
 def test_input_shape_and_classes():
@@ -218,7 +261,7 @@ UNREADABLE = [
     (
         "unknown layer",
         _spec_json([C3, {"type": "Conv3d"}]),
-        '(layer 1): Layer 1 has an unknown type "Conv3d"',
+        '(layer 2): Layer 2 has an unknown type "Conv3d"',  # counted from 1
     ),
     ("strings for numbers", _spec_json([{**C3, "out_channels": "8"}]), 'the text "8" (remove the quotes)'),
     ("binary", b"\x89PNG\r\n\x1a\n\x00\x00", "not UTF-8 text"),
@@ -254,14 +297,14 @@ UNRUNNABLE = [
         _spec_json([C3, {"type": "ReLU"}, {"type": "Linear", "out_features": 10}]),
         2,
         "insert a Flatten before it",
-        "Insert a Flatten before layer 2",
+        "Insert a Flatten before layer 3",
     ),
     (
         "batchnorm after flatten",
         _spec_json([C3, {"type": "Flatten"}, {"type": "BatchNorm2d"}]),
         2,
         "needs a feature map [C, H, W]",
-        "Move layer 2 before the Flatten (layer 1)",
+        "Move layer 3 before the Flatten (layer 2)",
     ),
     (
         "too big",
@@ -283,14 +326,14 @@ UNRUNNABLE = [
         _spec_json([C3, {"type": "MaxPool2d", "kernel_size": 2, "padding": 3}]),
         1,
         "more than half the 2x2 window",
-        "Set padding of layer 1 to 1",
+        "Set padding of layer 2 to 1",
     ),
     (
         "kernel bigger than the map",
         _spec_json([{"type": "Conv2d", "out_channels": 2, "kernel_size": 7}], (1, 5, 5)),
         0,
         "too small for its 7x7 kernel",
-        "Set padding of layer 0 to 3",
+        "Set padding of layer 1 to 3",
     ),
 ]
 
@@ -301,7 +344,7 @@ def test_unrunnable_upload_names_the_layer(name, data, index, words, fix):
     upload(at, "mine.json", data)
     assert at.session_state["builder_spec"] == S.ModelSpec.from_json(data).to_dict()
     msg = errors(at)
-    where = "The input" if index is None else f"Layer {index}"
+    where = "The input" if index is None else f"Layer {index + 1}"  # counted from 1
     assert f"{where} cannot run" in msg and words in msg
     if index is not None:
         df = table(at)
@@ -374,13 +417,13 @@ def test_add_each_layer_type_then_edit_it(layer_type):
     types = layer_types(at)
     where = n if base is None else 7
     assert len(types) == n + 1 and types[where] == layer_type
-    assert len(table(at)) == n + 1 and table(at).iloc[where]["#"] == where
+    assert len(table(at)) == n + 1 and table(at).iloc[where]["#"] == where + 1  # counted from 1
     assert by_prefix(at.selectbox, "bsel_").value == where  # the new layer opens in the editor
     widgets = [*at.number_input, *at.selectbox, *at.checkbox, *at.toggle, *at.text_input]
     fields = {w.key.rsplit(f"_{where}_", 1)[1] for w in widgets if w.key and w.key.startswith("bf_")}
     assert {f.name for f in S.FIELDS[layer_type]} <= {f.removesuffix("_auto") for f in fields}
     if at.error:  # after the final Linear image layers cannot run; a Linear(→10) starves the next one
-        assert f"Layer {where if base is None else where + 1} cannot run" in errors(at)
+        assert f"Layer {where + 1 if base is None else where + 2} cannot run" in errors(at)
         assert at.button(key="bfix").label
     click(at, "bundo")
     assert len(layer_types(at)) == n

@@ -37,14 +37,14 @@ def test_preset_add_layer_break_it_and_bad_json(server, page):
     assert page.locator(MAIN).get_by_text("Loaded the preset Minimal CNN.").count() == 1
     assert len(table(page, 5)) == 5 and params(page) == "7,890"
 
-    add_layer(page, "BatchNorm2d")  # after layer 0, the Conv2d(1→4): 4 scales + 4 shifts
+    add_layer(page, "BatchNorm2d")  # after layer 1, the Conv2d(1→4): 4 scales + 4 shifts
     rows = table(page, 6)
     assert rows[1][1] == "BatchNorm2d(4)" and params(page) == "7,898", rows
 
-    # A pool after it leaves the Linear(784→10), now layer 6, only 196 features: that layer breaks.
+    # A pool after it leaves the Linear(784→10), now layer 7, only 196 features: that layer breaks.
     add_layer(page, "MaxPool2d")
     error = page.locator(f"{MAIN} [data-testid=stAlert]").filter(has_text="cannot run").first
-    assert "Layer 6 cannot run" in error.inner_text()
+    assert "Layer 7 cannot run" in error.inner_text()  # counted from 1, as on every page
     assert "expects 784 input features but receives 196" in error.inner_text()
     rows = table(page, 7)
     assert [r[2] == "✖ error" for r in rows] == [False] * 6 + [True], rows

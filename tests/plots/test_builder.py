@@ -63,7 +63,7 @@ def test_diagram_figure_and_error_marker():
     rows, err = S.summarize_partial(broken)
     fig = network_diagram(broken.input_shape, rows, err.layer_index, err.layer_type)
     assert fig.data[-1].name == "error"
-    assert any("Linear 13<br>breaks here" in a.text for a in fig.layout.annotations)
+    assert any("Linear 14<br>breaks here" in a.text for a in fig.layout.annotations)  # counted from 1
     empty = network_diagram((1, 28, 28), [])
     assert len(empty.data) == 3
 

@@ -335,7 +335,7 @@ BROKEN = [
     ("input 0 channels", spec_d([C3], (0, 28, 28)), None, "at least 1", None),
     ("too many channels", spec_d([C3], (100, 28, 28)), None, "at most 64", None),
     ("linear before flatten", spec_d([C3, {"type": "ReLU"}, LIN]), 2, "insert a Flatten", "insert"),
-    ("bn after flatten", spec_d([C3, FLAT, {"type": "BatchNorm2d"}, LIN]), 2, "Flatten at layer 1", "move"),
+    ("bn after flatten", spec_d([C3, FLAT, {"type": "BatchNorm2d"}, LIN]), 2, "Flatten at layer 2", "move"),
     ("conv after linear", spec_d([C3, FLAT, LIN, C3]), 3, "flat vector of 10 features", "remove"),
     ("pool after flatten", spec_d([C3, FLAT, POOL]), 2, "move it before the Flatten", "move"),
     ("dropout2d after flatten", spec_d([C3, FLAT, {"type": "Dropout2d"}]), 2, "use Dropout", "replace"),
@@ -412,7 +412,7 @@ def test_broken_specs_raise_on_the_right_layer(name, source, index, words, fix_k
         layer = source["layers"][index]
         if isinstance(layer, dict) and layer.get("type") in S.LAYER_TYPES:
             assert e.layer_type == layer["type"]
-            assert f"(layer {index})" in e.message
+            assert f"(layer {index + 1})" in e.message  # messages count layers from 1
     if e.fix:
         assert e.fix["label"]
         fixed = S.apply_fix(spec, e.fix)
@@ -440,17 +440,20 @@ def test_apply_fix_makes_simplecnn_variant_run():
     e = S.check(broken)
     assert e.layer_index == 7
     assert e.message == (
-        "Linear (layer 7) expects 392 input features but receives 1568 (32 x 7 x 7): "
-        "set in_features to 1568 or leave it on auto."
+        "Linear (layer 8) expects 392 input features but receives 1568 (32 x 7 x 7): "
+        "set in_features back to auto (it follows what arrives) or to 1568."
     )
-    assert e.fix == {
+    assert e.fix == {  # issue 25: auto, not a pinned 1568 that the next conv change breaks again
         "kind": "set_field",
         "layer": 7,
         "field": "in_features",
-        "value": 1568,
-        "label": "Set in_features of layer 7 to 1568",
+        "value": "auto",
+        "label": "Set in_features of layer 8 to auto (it follows what arrives: 1,568 features now)",
+        "arrives": 1568,
     }
-    assert S.check(S.apply_fix(broken, e.fix)) is None
+    fixed = S.apply_fix(broken, e.fix)
+    assert S.check(fixed) is None and fixed.layers[7].params["in_features"] == "auto"
+    assert S.check(S.set_layer_field(fixed, 3, "out_channels", 8)) is None  # one more change: still runs
     no_flatten = S.remove_layer(spec, 6)
     e = S.check(no_flatten)
     assert e.fix["kind"] == "insert" and e.layer_index == 6
@@ -645,7 +648,7 @@ def test_to_json_reads_one_layer_per_line():
 
 def test_fix_labels_name_the_layer_type():
     e = S.check(ModelSpec.from_dict(spec_d([POOL] * 5)))
-    assert e.fix["label"] == "Remove layer 4 (MaxPool2d)"
+    assert e.fix["label"] == "Remove layer 5 (MaxPool2d)"  # counted from 1
     e = S.check(ModelSpec.from_dict(spec_d([C3], (1, 1, 1))))
     assert e.fix == {"kind": "set_input", "input_shape": [1, 28, 28], "label": "Set the input to 1 x 28 x 28"}
     assert S.check(S.apply_fix(ModelSpec.from_dict(spec_d([C3], (1, 1, 1))), e.fix)) is None

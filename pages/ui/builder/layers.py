@@ -11,10 +11,10 @@ from pages.ui.builder import state as B
 
 
 def row_label(spec: S.ModelSpec, rows: list[S.LayerSummary], i: int, err: S.SpecError | None) -> str:
-    """ "3 · Conv2d(4→8, 3x3, p=1)" with a warning sign on the broken layer."""
+    """ "3 · Conv2d(4→8, 3x3, p=1)" (layer i, counted from 1) with a warning sign on the broken layer."""
     label = rows[i].label if i < len(rows) else S.layer_label(spec.layers[i])
     broken = err is not None and err.layer_index == i
-    return f"{'✖ ' if broken else ''}{i} · {label}"
+    return f"{'✖ ' if broken else ''}{i + 1} · {label}"  # counted from 1, as on every page
 
 
 def arriving_size(spec: S.ModelSpec, rows: list[S.LayerSummary], i: int) -> int | None:
@@ -213,13 +213,15 @@ def render_add_layer(spec: S.ModelSpec) -> None:
     sel = st.session_state.get(B.SELECTED, 0)
     row = st.container(horizontal=True, vertical_alignment="bottom")  # one block for the row
     t = row.selectbox("Add a layer of type", S.LAYER_TYPES, key="badd_type", width=220)
-    default = min(sel + 1, n) if n else 0
+    sel = max(0, min(sel, n - 1)) if n else 0
+    pos_key = f"badd_pos_{v}_{sel}"  # a fresh picker when another layer is edited: around that one
+    positions = S.insert_positions(n)
     row.selectbox(
         "at position",
-        list(range(n + 1)),
-        index=default,
-        key=f"badd_pos_{v}",
-        format_func=lambda p: "the end" if p == n else f"before layer {p} ({spec.layers[p].type})",
+        positions,
+        index=positions.index(S.default_position(n, sel)),
+        key=pos_key,
+        format_func=lambda p: S.position_label(spec, p, sel),
         width=320,
     )
     row.button(
@@ -228,6 +230,6 @@ def render_add_layer(spec: S.ModelSpec) -> None:
         icon=":material/add:",
         type="primary",
         on_click=B.add_layer,
-        args=("badd_type", f"badd_pos_{v}"),
+        args=("badd_type", pos_key),
     )
     st.caption(f"**{t}**: {S.LAYER_DOCS[t]}")

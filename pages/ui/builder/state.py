@@ -148,7 +148,7 @@ def load_upload(key: str) -> None:
     try:
         spec = S.ModelSpec.from_json(up.getvalue())
     except S.SpecError as e:
-        where = f" (layer {e.layer_index})" if e.layer_index is not None else ""
+        where = f" (layer {e.layer_index + 1})" if e.layer_index is not None else ""
         st.session_state[UPLOAD_NOTICE] = (
             f"Could not load {up.name}{where}: {e.message} Your model is unchanged."
         )

@@ -151,7 +151,7 @@ def summary_rows(spec: S.ModelSpec, rows: list[S.LayerSummary], err: S.SpecError
         broken = err is not None and err.layer_index == i
         recs.append(
             {
-                "#": str(i),
+                "#": str(i + 1),
                 "layer": S.layer_label(spec.layers[i]),
                 "output shape": "✖ error" if broken else "—",
                 "params": "—",
@@ -178,7 +178,7 @@ def summary_markdown(
     bad = err.layer_index if err is not None else None
     lines = ["| " + " | ".join(SUMMARY_COLUMNS) + " |", "| " + " | ".join(SUMMARY_ALIGN) + " |"]
     for rec in summary_rows(spec, rows, err):
-        i = int(rec["#"])
+        i = int(rec["#"]) - 1  # the table counts from 1
         colour = "red" if i == bad else "blue" if i == selected else None
         lines.append("| " + " | ".join(_cell(rec[c], colour) for c in SUMMARY_COLUMNS) + " |")
     return "\n".join(lines)
@@ -197,7 +197,7 @@ def render_summary(spec: S.ModelSpec, rows: list[S.LayerSummary], err: S.SpecErr
 def render_error(err: S.SpecError | None) -> None:
     if err is None:
         return
-    where = "The input" if err.layer_index is None else f"Layer {err.layer_index}"
+    where = "The input" if err.layer_index is None else f"Layer {err.layer_index + 1}"
     st.error(f"**{where} cannot run.** {err.message}", icon=":material/warning:")
     if err.fix:
         st.button(
@@ -271,7 +271,7 @@ def render_quiz(spec: S.ModelSpec, rows: list[S.LayerSummary]) -> None:
         return
     r = rows[i]
     st.markdown(
-        f"Layer **{i}** is **{r.label}** and receives a **{S.format_shape(r.input_shape)}** input. "
+        f"Layer **{i + 1}** is **{r.label}** and receives a **{S.format_shape(r.input_shape)}** input. "
         "How many parameters (weights + biases) will it have?"
     )
     key = f"bquiz_{B.version()}_{i}"
