@@ -515,8 +515,7 @@ def test_a_whole_lesson_with_a_class(app, browser):
             try:
                 screenshot(p.pg, f"rehearsal_failed_{p.name}")
                 print(p.name, p.pg.url, p.errors[:6], len(p.errors))
-                if p.errors:
-                    print("frames:", p.dump_frames(p.pg.url))
+                print("frames:", p.dump_frames(p.pg.url))  # every page's messages, to replay
             except Exception:  # noqa: BLE001 - a closed page: nothing to show
                 pass
         raise
