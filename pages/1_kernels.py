@@ -51,7 +51,7 @@ st.toggle(
     help="Hide the feature map until you guess.",
 )
 views.maps(plane, label, fm, name, kernel, settings, pixel, image_key)
-player.render(image, plane, image_key, name, kernel, settings)
+player.render(image, plane, image_key, name, kernel, settings, pixel)
 
 st.subheader("Output size")
 views.output_size(plane.shape, kernel.shape, settings)

@@ -63,6 +63,10 @@ function fmt(v) {
   return t.replace("-", MINUS);
 }
 
+function fmt2(v) {  // two decimals at most, for the numbers in a picture's cells
+  return fmt(Math.round(v * 100) / 100);
+}
+
 function frameAt(D, n) {
   const orow = Math.floor(n / D.ow), ocol = n % D.ow;
   const [kh, kw] = D.k, [sh, sw] = D.s, [dh, dw] = D.d, top = D.p[0], left = D.p[2];
@@ -130,15 +134,16 @@ function drawInput(S, f, prev) {
     let fill = "#eeeeee", val = null;
     if (inImg) {
       const vs = []; for (let ch = 0; ch < D.C; ch++) vs.push(D.image[(ch * D.H + r) * D.W + c]);
-      if (D.C === 3) fill = `rgb(${vs.map((v) => Math.round(255 * scale(v))).join(",")})`;
+      if (S.neutral) { const g = Math.round(250 - 45 * scale(vs[0])); fill = `rgb(${g},${g},${g})`; }  // made-up numbers: a light tint
+      else if (D.C === 3) fill = `rgb(${vs.map((v) => Math.round(255 * scale(v))).join(",")})`;
       else { const g = Math.round(255 * scale(vs[0])); fill = `rgb(${g},${g},${g})`; }
       if (D.C === 1) val = vs[0];
     } else if (inPad) { fill = "#fdd0a2"; val = D.op === "max" ? null : 0; }
     ctx.fillStyle = fill; ctx.fillRect(x, y, cs, cs);
-    if (cs >= 18 && val !== null) {
-      const dark = inImg ? scale(val) > 0.55 : true;
+    if (cs >= S.textAt && val !== null) {
+      const dark = inImg && !S.neutral ? scale(val) > 0.55 : true;
       ctx.fillStyle = dark ? "#222" : "#fff";
-      ctx.fillText(fmt(val), x + cs / 2, y + cs / 2 + 0.5);
+      ctx.fillText(S.intData ? fmt(val) : fmt2(val), x + cs / 2, y + cs / 2 + 0.5);
     }
   }
   ctx.strokeStyle = "rgba(0,0,0,0.12)"; ctx.lineWidth = 1;
@@ -169,7 +174,7 @@ function drawOutput(S, f) {
   ctx.textAlign = "center"; ctx.textBaseline = "middle";
   for (let n = 0; n < D.oh * D.ow; n++) {
     const r = Math.floor(n / D.ow), c = n % D.ow, x = c * cs, y = r * cs;
-    ctx.fillStyle = n <= f.n ? outColour(D.out[n], S.outP) : "#f4f4f4";
+    ctx.fillStyle = n <= f.n ? outColour(D.out[n], S.outP) : "#d8d8d8";  // grey: not computed yet
     ctx.fillRect(x, y, cs, cs);
     if (cs >= 22 && n <= f.n) {
       ctx.fillStyle = S.outP.signed || (D.out[n] - S.outP.lo) / (S.outP.hi - S.outP.lo || 1) > 0.55 ? "#222" : "#fff";
@@ -202,8 +207,9 @@ function drawMath(S, f) {
     });
     const sums = f.chans.map((ch) => fmt(ch.sum)).join(" + ");
     const bias = D.bias ? ` + ${fmt(D.bias)} (bias)` : "";
-    const what = D.C > 1 ? `${names.join(" + ")}${D.bias ? " + bias" : ""}: ` : D.bias ? "sum + bias: " : "sum: ";
-    parts.push(`<div class="ccwp-big">${what}${sums}${bias} = <b class="ccwp-out">${fmt(f.out)}</b></div>`);
+    const what = D.C > 1 ? `${names.join(" + ")}${D.bias ? " + bias" : ""}: ${sums}${bias} = ` :
+      D.bias ? `output pixel = \\u03a3 + bias = ${sums}${bias} = ` : "output pixel = \\u03a3 = ";
+    parts.push(`<div class="ccwp-big">${what}<b class="ccwp-out">${fmt(f.out)}</b></div>`);
   } else {
     const ch = f.chans[0];
     parts.push(`<div class="ccwp-row">${grid(ch.patch, kw, "", ch.inside, D.op === "max" ? "pad" : "0")}</div>`);
@@ -222,22 +228,30 @@ function show(S, n) {
   S.label.textContent = `Output pixel (row ${f.orow}, column ${f.ocol}) \\u00b7 ${S.n + 1} of ${N}`;
   S.root.dataset.frame = String(S.n);
   S.root.dataset.out = String(f.out);
+  remember(S);
+}
+
+function remember(S) {  // survives a remount of the element (Streamlit redraws it when the page above changes)
+  window.ccwpSeen = window.ccwpSeen || {};
+  window.ccwpSeen[S.id] = { n: S.n, speed: S.speed, playing: !!S.timer };
 }
 
 function pause(S) {
   if (S.timer) clearInterval(S.timer);
   S.timer = null; S.play.textContent = "\\u25b6 Play"; S.root.dataset.playing = "0";
+  remember(S);
 }
 
 function play(S) {
   const N = S.D.oh * S.D.ow;
   if (S.n >= N - 1) show(S, 0);
-  S.play.textContent = "\\u23f8 Pause"; S.root.dataset.playing = "1";
+  S.play.textContent = "\\u2016 Pause"; S.root.dataset.playing = "1";
   S.timer = setInterval(() => {
-    if (!S.root.isConnected) { pause(S); return; }
+    if (!S.root.isConnected) { clearInterval(S.timer); return; }  // remounted: the new element goes on
     if (S.n >= N - 1) { pause(S); return; }
     show(S, S.n + 1);
   }, 1000 / S.speed);
+  remember(S);
 }
 
 function build(root, D, meta) {
@@ -250,17 +264,20 @@ function build(root, D, meta) {
   const ocs = Math.max(3, Math.min(big ? 48 : 36, Math.floor(Math.min(side * 0.8, avail * 0.3) / Math.max(D.oh, D.ow))));
   const names = D.C === 3 ? ["R", "G", "B"] : D.C > 1 ? Array.from({ length: D.C }, (_, c) => `ch ${c + 1}`) : [""];
   const [lo, hi] = range(D.out);
+  const seen = (window.ccwpSeen || {})[meta.id];
+  const intData = D.image.every(Number.isInteger);
   const S = {
-    D, E, cs, ocs, names, n: 0, speed: (root.ccwp && root.ccwp.speed) || meta.speed || 5, timer: null, root,
+    D, E, cs, ocs, names, n: 0, speed: (seen && seen.speed) || (root.ccwp && root.ccwp.speed) || meta.speed || 5,
+    timer: null, root, id: meta.id, neutral: !!meta.neutral, intData, textAt: intData ? 14 : 34,
     inW: cols * cs, inH: rows * cs, outW: D.ow * ocs, outH: D.oh * ocs,
     inRange: meta.in_range || range(D.image), outP: { signed: lo < 0 && hi > 0, lo, hi, mag: Math.max(Math.abs(lo), Math.abs(hi)) },
   };
   const N = D.oh * D.ow;
   root.classList.toggle("ccwp-big", big);
   root.innerHTML = `<div class="ccwp-bar">
-      <button class="ccwp-back" title="Step back">\\u23ee</button>
+      <button class="ccwp-back" title="Step back">\\u25c0</button>
       <button class="ccwp-play" title="Play / pause">\\u25b6 Play</button>
-      <button class="ccwp-next" title="Step forward">\\u23ed</button>
+      <button class="ccwp-next" title="Step forward">\\u25b6</button>
       <label>Speed <select class="ccwp-speed">${SPEEDS.map((v) => `<option value="${v}">${v} / s</option>`).join("")}</select></label>
       <input class="ccwp-scrub" type="range" min="0" max="${N - 1}" step="1" value="0" aria-label="Output pixel">
       <span class="ccwp-label"></span></div>
@@ -285,7 +302,8 @@ function build(root, D, meta) {
   S.scrub.addEventListener("input", () => { pause(S); show(S, Number(S.scrub.value)); });
   root.ccwp = S;
   pause(S);
-  show(S, Math.min(meta.start || 0, N - 1));
+  show(S, Math.min(seen ? seen.n : meta.start || 0, N - 1));
+  if (seen && seen.playing) play(S);
 }
 
 export default function (component) {
@@ -322,10 +340,14 @@ def window_player(
     out_label: str = "Output",
     in_range: tuple[float, float] | None = None,
     big: bool = False,
+    neutral: bool = False,
+    start: int = 0,
     frames_key: str | None = None,
 ) -> None:
     """Draw the player for `payload` (`cnnlib.kernels.payload_json`'s text). in_range: the input's
-    grey scale (min, max; default the input's own); big: the projector's sizes. frames_key: a
+    grey scale (min, max; default the input's own); big: the projector's sizes; neutral: draw the input's
+    cells plain (made-up numbers, not a picture: the numbers themselves show); start: the frame shown
+    first (until the student moves it; a rerun with the same frames keeps their position). frames_key: a
     fingerprint already known (else one is made from the text)."""
     data: dict = {
         "frames": payload,
@@ -334,6 +356,8 @@ def window_player(
         "out_label": out_label,
         "speed": DEFAULT_SPEED,
         "big": big,
+        "neutral": neutral,
+        "start": int(start),
     }
     if in_range is not None:
         data["in_range"] = [float(in_range[0]), float(in_range[1])]

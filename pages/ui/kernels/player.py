@@ -43,8 +43,9 @@ def hidden(name: str, kernel: np.ndarray) -> bool:
 
 
 def render(image: K.LoadedImage, plane: np.ndarray, image_key: tuple, name: str, kernel: np.ndarray,
-           s: K.ConvSettings) -> None:  # fmt: skip
-    """The player with its heading; a note instead when the image is too big or the map is hidden."""
+           s: K.ConvSettings, pixel: tuple[int, int]) -> None:  # fmt: skip
+    """The player with its heading, first at the step-through's pixel; a note instead when the image is
+    too big or the map is hidden."""
     st.markdown(
         "### Watch the kernel slide\n"
         "Press play: the kernel moves over the image one output pixel at a time, and the patch, the "
@@ -64,8 +65,11 @@ def render(image: K.LoadedImage, plane: np.ndarray, image_key: tuple, name: str,
             f"{exc} Pick a smaller image (a sample) to watch the kernel slide.", icon=":material/zoom_in:"
         )
         return
+    start = (
+        pixel[0] * K.output_shape(plane.shape, kernel.shape, s.stride, s.padding, s.dilation)[1] + pixel[1]
+    )
     window_player(text, key="k_player", in_label=image.name, out_label="Feature map (conv + bias)",
-                  in_range=(0.0, 1.0), big=projecting(), frames_key=fid)  # fmt: skip
+                  in_range=(0.0, 1.0), big=projecting(), start=start, frames_key=fid)  # fmt: skip
     if image.is_colour:
         st.caption(
             "A colour image plays as `nn.Conv2d(in_channels=3)` does: one kernel for all three channels "

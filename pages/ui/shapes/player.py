@@ -70,7 +70,7 @@ def render(r: LayerResult, settings: dict) -> None:
     )
     label = "Input (made-up numbers)" + (f", {channels} channel{'s' if channels > 1 else ''}" if conv else "")
     window_player(text, key="sc_player", in_label=label, out_label="Output (one channel)", big=projecting(),
-                  frames_key=fid)  # fmt: skip
+                  neutral=True, frames_key=fid)  # fmt: skip
     notes = []
     if conv and int(settings["in_channels"]) > MAX_CHANNELS:
         notes.append(
