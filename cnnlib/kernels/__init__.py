@@ -73,15 +73,18 @@ from cnnlib.kernels.presets import (
     KERNEL_SIZES,
     KERNELS,
     KernelError,
+    align_kernel_text,
     format_kernel_text,
     format_weight,
     kernel_sum,
+    longest_row,
     needs_normalising,
     normalise_kernel,
     parse_kernel_grid,
     parse_kernel_text,
     parse_weight,
     resize_kernel,
+    resize_kernel_text,
 )
 
 __all__ = [
@@ -123,6 +126,9 @@ __all__ = [
     "feature_map",
     "format_kernel_text",
     "format_weight",
+    "align_kernel_text",
+    "longest_row",
+    "resize_kernel_text",
     "kernel_sum",
     "load_image",
     "load_sample",

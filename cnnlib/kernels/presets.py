@@ -210,11 +210,7 @@ def parse_kernel_text(text: str) -> np.ndarray:
             f"That is {len(text):,} characters: a kernel here is at most {MAX_KERNEL_SIZE} rows of "
             f"{MAX_KERNEL_SIZE} numbers."
         )
-    rows = []
-    for line in (_BRACKET_ROW_END if "[" in text else _ROW_END).split(text):
-        line = line.replace("[", " ").strip(_EDGES)
-        if line:
-            rows.append(_BETWEEN.split(line))
+    rows = _typed_rows(text)
     if not rows:
         raise KernelError("The kernel is empty: type its rows, one per line, e.g. 1 0 -1.")
     for i, row in enumerate(rows[1:], start=2):
@@ -233,6 +229,45 @@ def parse_kernel_text(text: str) -> np.ndarray:
         sizes = ", ".join(f"{k}x{k}" for k in KERNEL_SIZES)
         raise KernelError(f"A {size}x{size} kernel: the page offers 1x1, {sizes} (odd, so it has a centre).")
     return parse_kernel_grid(rows)
+
+
+def _typed_rows(text: str) -> list[list[str]]:
+    """The typed values, row by row, each as typed ("2/16", "-0.50")."""
+    rows = []
+    for line in (_BRACKET_ROW_END if "[" in text else _ROW_END).split(text):
+        line = line.replace("[", " ").strip(_EDGES)
+        if line:
+            rows.append(_BETWEEN.split(line))
+    return rows
+
+
+def align_kernel_text(text: str) -> str:
+    """Typed weights lined up as a grid (one row per line, columns right-aligned), every value kept
+    as the teacher typed it: 2/16 stays 2/16 (its value is 1/8, the text is theirs). Raises
+    KernelError as parse_kernel_text does."""
+    parse_kernel_text(text)
+    cells = _typed_rows(text)
+    width = max(len(c) for row in cells for c in row)
+    return "\n".join(" ".join(c.rjust(width) for c in row) for row in cells)
+
+
+def resize_kernel_text(text: str, size: int) -> str:
+    """The typed weights centred in a size x size grid as resize_kernel does (zeros around them, or
+    the border cropped off), each kept value as typed; lined up. Raises KernelError."""
+    parse_kernel_text(text)
+    if size < 1 or size > MAX_KERNEL_SIZE:
+        raise KernelError(f"Kernel size must be 1 to {MAX_KERNEL_SIZE}; got {size}.")
+    cells = np.array(_typed_rows(text), dtype=object)  # [k, k] of typed strings
+    out = np.full((size, size), "0", dtype=object)
+    k = cells.shape[0]
+    src, dst, n = max(0, (k - size) // 2), max(0, (size - k) // 2), min(k, size)
+    out[dst : dst + n, dst : dst + n] = cells[src : src + n, src : src + n]
+    return align_kernel_text("\n".join(" ".join(row) for row in out))
+
+
+def longest_row(text: str) -> int:
+    """Characters in the longest line of the weights box's text (how wide the box must be)."""
+    return max((len(line) for line in str(text).splitlines()), default=0)
 
 
 def _count(n: int) -> str:

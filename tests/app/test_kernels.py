@@ -90,10 +90,28 @@ def test_typing_weights_makes_a_custom_kernel():
     # a 5x5 typed (or pasted from numpy): the size picker follows, every digit typed is kept
     pasted = repr(np.full((5, 5), 0.123456789).tolist())
     at.text_area(key="k_text").input(pasted).run()
-    assert at.radio(key="k_size").value == 5 and at.text_area(key="k_text").value == pasted
+    assert at.radio(key="k_size").value == 5 and at.text_area(key="k_text").value == K.align_kernel_text(
+        pasted
+    )
+    assert at.text_area(key="k_text").value.count("0.123456789") == 25  # every digit typed is kept
     _check_step_through(at, plane, np.full((5, 5), 0.123456789))
     at.selectbox(key="k_preset").set_value("Sobel x").run()  # a preset puts its size back
     assert at.radio(key="k_size").value == 3 and not _errors(at)
+
+
+def test_typed_fractions_stay_as_typed():
+    """Issue 25: typed 2/16 was rewritten as 1/8. The box keeps the teacher's text (lined up), the
+    kernel is its value; a size change keeps it too."""
+    at = _open("Text")
+    plane = K.load_sample("Text").view()
+    at.text_area(key="k_text").input("1/16 2/16 1/16\n2/16 4/16 2/16\n1/16 2/16 1/16").run()
+    assert at.text_area(key="k_text").value == "1/16 2/16 1/16\n2/16 4/16 2/16\n1/16 2/16 1/16"
+    kernel = np.array([[1, 2, 1], [2, 4, 2], [1, 2, 1]]) / 16
+    _check_step_through(at, plane, kernel)
+    at.radio(key="k_size").set_value(5).run()
+    text = at.text_area(key="k_text").value
+    assert text.count("2/16") == 4 and "1/8" not in text and len(text.splitlines()) == 5
+    _check_step_through(at, plane, np.pad(kernel, 1))
 
 
 @pytest.mark.parametrize(
@@ -242,6 +260,15 @@ def test_predict_then_reveal():
     at.radio(key="k_guess").set_value("Finds horizontal edges").run()
     at.button(key="k_reveal").click().run()
     assert any(s.value.startswith("Right") for s in at.success)
+    # Issue 25: the guess list and its button went on showing above the map (530 px below the input);
+    # now they go, and the verdict sits under the map, which stays level with the input.
+    assert not [r for r in at.radio if r.key == "k_guess"] and not [
+        b for b in at.button if b.key == "k_reveal"
+    ]
+    column = next(c for c in at.columns if any(getattr(e, "type", "") == "success" for e in c))
+    kinds = [getattr(e, "type", "") for e in column]
+    assert kinds[0] not in ("success", "info", "radio", "button"), kinds  # the map first
+    assert kinds.index("success") > 0
     at.selectbox(key="k_preset").set_value("Box blur").run()  # a new kernel asks again
     assert any("after you reveal" in i.value for i in at.info)
 

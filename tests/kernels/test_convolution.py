@@ -503,3 +503,20 @@ def test_kernel_text_reads_what_people_type():
 def test_kernel_text_refuses_bad_input_with_a_clear_message(text, message):
     with pytest.raises(KernelError, match=message):
         K.parse_kernel_text(text)
+
+
+def test_typed_weights_keep_their_text_when_lined_up_or_resized():
+    """Issue 25: 2/16 stays 2/16 in the box (its value is 1/8), lined up, and through a size change."""
+    typed = "1/16 2/16 1/16; 2/16 4/16 2/16\n1/16 2/16  1/16"
+    aligned = K.align_kernel_text(typed)
+    assert aligned == "1/16 2/16 1/16\n2/16 4/16 2/16\n1/16 2/16 1/16"
+    np.testing.assert_array_equal(K.parse_kernel_text(aligned), K.parse_kernel_text(typed))
+    assert K.align_kernel_text("[[1, 0, -1], [2, 0, -2], [1, 0, -1]]") == " 1  0 -1\n 2  0 -2\n 1  0 -1"
+    bigger = K.resize_kernel_text(typed, 5)
+    np.testing.assert_array_equal(K.parse_kernel_text(bigger), K.resize_kernel(K.parse_kernel_text(typed), 5))
+    assert bigger.count("2/16") == 4
+    smaller = K.resize_kernel_text(bigger, 3)
+    assert smaller == aligned
+    assert K.longest_row(aligned) == 14 and K.longest_row("") == 0
+    with pytest.raises(K.KernelError):
+        K.align_kernel_text("1 2\n3")

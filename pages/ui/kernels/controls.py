@@ -37,6 +37,22 @@ GRID_CSS = """<style>
 .st-key-k_text textarea {font-family: "Source Code Pro", ui-monospace, monospace; font-size: 0.8rem;
   line-height: 1.5; white-space: pre; overflow-x: auto;}
 </style>"""
+GRID_CHAR_REM = 0.48  # one character of the box: Source Code Pro's advance is 0.6 em, at 0.8rem
+SIDEBAR_EXTRA_REM = 5.0  # the sidebar's padding, the box's padding and border, a scrollbar
+
+
+def box_width_css(text: str) -> str:
+    """A style that widens the open sidebar so that the weights box is as wide as its longest row
+    (a 7x7 kernel of fractions overflowed a 242 px box, issue 25); half the window at most, then
+    the box scrolls sideways. Empty when the usual sidebar is wide enough."""
+    chars = K.longest_row(text)
+    if chars <= 24:
+        return ""
+    rem = round(chars * GRID_CHAR_REM + SIDEBAR_EXTRA_REM, 2)
+    return (
+        '<style>section[data-testid="stSidebar"][aria-expanded="true"] '
+        f"{{min-width: min({rem}rem, 50vw) !important;}}</style>"
+    )
 
 
 def _write_kernel(kernel: np.ndarray) -> None:
@@ -168,15 +184,20 @@ def _custom_unless_preset(kernel: np.ndarray | None) -> None:
 
 
 def _on_size() -> None:
-    """Keep the current kernel centred in the new size (zeros around it, or its border cropped)."""
-    resized = K.resize_kernel(_typed_kernel(), int(ss["k_size"]))
-    _write_kernel(resized)
+    """Keep the current kernel centred in the new size (zeros around it, or its border cropped),
+    its weights as the teacher typed them."""
+    size = int(ss["k_size"])
+    resized = K.resize_kernel(_typed_kernel(), size)
+    try:
+        ss["k_text"] = K.resize_kernel_text(ss["k_text"], size)
+    except K.KernelError:  # the box cannot be read: the last good kernel, written out
+        _write_kernel(resized)
     _custom_unless_preset(resized)
 
 
 def _on_text() -> None:
-    """Typed weights: the size picker follows them, and the rows are lined up again when that keeps
-    every digit typed; a typo stays as typed (the box shows what to fix)."""
+    """Typed weights: the size picker follows them, and the rows are lined up again, each value as
+    typed (2/16 stays 2/16, issue 25); a typo stays as typed (the box shows what to fix)."""
     try:
         kernel = K.parse_kernel_text(ss["k_text"])
     except K.KernelError:
@@ -184,9 +205,7 @@ def _on_text() -> None:
         return
     if kernel.shape[0] in K.KERNEL_SIZES:
         ss["k_size"] = kernel.shape[0]
-    tidy = K.format_kernel_text(kernel)
-    if np.array_equal(K.parse_kernel_text(tidy), kernel):
-        ss["k_text"] = tidy
+    ss["k_text"] = K.align_kernel_text(ss["k_text"])
     _custom_unless_preset(kernel)
 
 
@@ -220,10 +239,14 @@ def kernel_editor() -> tuple[str, np.ndarray]:
     total = K.kernel_sum(kernel)
     if st.toggle("Normalise (divide by the sum)", key="k_normalise") and K.needs_normalising(kernel):
         kernel = K.normalise_kernel(kernel)
-        st.caption(f"Weights add up to {total:g}: each is divided by {total:g}, so they now add up to 1.")
+        st.caption(
+            f"Weights add up to {total:g}: each is divided by {total:g}, so they now add up to 1."
+            + box_width_css(text),
+            unsafe_allow_html=True,
+        )
     else:
         why = {0.0: "0 (flat areas become 0)", 1.0: "1 (brightness kept)"}.get(round(total, 9), f"{total:g}")
-        st.caption(f"Weights add up to {why}.")
+        st.caption(f"Weights add up to {why}." + box_width_css(text), unsafe_allow_html=True)
     return preset, kernel
 
 

@@ -152,9 +152,21 @@ def predict_gate(name: str, kernel: np.ndarray) -> bool:
             K.KERNEL_EFFECTS.get(name),
             "kernels",
         )
-        if not st.button("Reveal the feature map", key="k_reveal", type="primary"):
-            return False
-        ss["k_revealed"] = token
+        # A callback: the run after the click draws the map where the guess list was (beside the
+        # input), not under the list and its button (530 px down, issue 25).
+        st.button("Reveal the feature map", key="k_reveal", type="primary", on_click=_reveal, args=(token,))
+        return False
+    return True
+
+
+def _reveal(token: tuple) -> None:
+    ss["k_revealed"] = token
+
+
+def reveal_verdict(name: str) -> None:
+    """After a reveal, under the feature map: was the guess right?"""
+    if not ss.get("k_predict") or ss.get("k_revealed") is None or ss["k_revealed"][0] != name:
+        return
     guess, truth = ss.get("k_guess"), K.KERNEL_EFFECTS.get(name)
     if truth is None:
         st.info("A custom kernel: compare the feature map with your prediction.")
@@ -162,7 +174,6 @@ def predict_gate(name: str, kernel: np.ndarray) -> bool:
         st.success(f"Right: it {truth[0].lower() + truth[1:]}. {K.KERNEL_NOTES[name]}")
     else:
         st.info(f"{name} {truth[0].lower() + truth[1:]}. {K.KERNEL_NOTES[name]}")
-    return True
 
 
 def maps(plane: np.ndarray, label: str, fm: K.FeatureMap, name: str, kernel: np.ndarray, s: K.ConvSettings,
@@ -205,6 +216,8 @@ def maps(plane: np.ndarray, label: str, fm: K.FeatureMap, name: str, kernel: np.
         P.legend("signed" if signed else "magnitude")
         + " Click a pixel (or use the sliders below) to step through it."
     )
+    with cols[1]:
+        reveal_verdict(name)  # under the map: the map stays level with the input
     if fm.pooled is not None:  # in the feature map's colours (red-blue stays red-blue)
         name = "Max" if s.pool == "max" else "Average"
         title = f"After {name.lower()} pooling"
