@@ -57,7 +57,7 @@ def _conv_blocks(model: nn.Sequential) -> list[tuple[int, int, str]]:
         while j + 1 < len(children) and isinstance(children[j + 1], _BLOCK_FOLLOWERS):
             j += 1
         name = " → ".join(_describe(children[k]) for k in range(i, j + 1))
-        blocks.append((i, j, f"Layer {i}: {name}"))
+        blocks.append((i, j, f"Layer {i + 1}: {name}"))  # counted from 1, as on every page
     return blocks
 
 

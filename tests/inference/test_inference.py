@@ -272,8 +272,8 @@ def test_feature_maps_match_torch_after_activation():
     x = torch.randn(1, 1, 28, 28)
     maps = inf.feature_maps(model, x)
     assert [name for name, _ in maps] == [
-        "Layer 0: Conv2d 1→4, 3×3 → BatchNorm2d → ReLU",
-        "Layer 4: Conv2d 4→6, 3×3 → ReLU",
+        "Layer 1: Conv2d 1→4, 3×3 → BatchNorm2d → ReLU",
+        "Layer 5: Conv2d 4→6, 3×3 → ReLU",
     ]
     with torch.no_grad():
         a = model[2](model[1](model[0](x)))

@@ -162,8 +162,8 @@ def test_feature_maps_are_the_conv_blocks_outputs():
     model = _model().eval()
     maps = conv_feature_maps(model, bundle.test_images[0], bundle.mean, bundle.std)
     names = [name for name, _ in maps]
-    assert len(names) == 2 and names[0].startswith("Layer 0: Conv2d") and "BatchNorm2d" in names[0]
-    assert names[1].startswith("Layer 4: Conv2d") and names[1].endswith("ReLU")
+    assert len(names) == 2 and names[0].startswith("Layer 1: Conv2d") and "BatchNorm2d" in names[0]
+    assert names[1].startswith("Layer 5: Conv2d") and names[1].endswith("ReLU")
     x = normalize(bundle.test_images[:1], (bundle.mean, bundle.std))  # [1, 1, 8, 8]
     with torch.no_grad():
         a = model[2](model[1](model[0](x)))  # [1, 4, 8, 8]
