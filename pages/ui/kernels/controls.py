@@ -50,7 +50,7 @@ def box_width_css(text: str) -> str:
         return ""
     rem = round(chars * GRID_CHAR_REM + SIDEBAR_EXTRA_REM, 2)
     return (
-        '<style>section[data-testid="stSidebar"][aria-expanded="true"] '
+        '<style>section[data-testid="stSidebar"][data-collapsed="false"] '
         f"{{min-width: min({rem}rem, 50vw) !important;}}</style>"
     )
 
