@@ -103,7 +103,7 @@ def install(gate: PageGate = GATE) -> bool:
         return False
     runner = script_runner.ScriptRunner
     original = getattr(runner, "_run_script", None)
-    if getattr(original, "cc_gated", False):
+    if guard.has_patch(original, "cc_gated"):
         return True
     fields = {f.name for f in dataclasses.fields(RerunData)} if dataclasses.is_dataclass(RerunData) else set()
     if not set(RERUN_FIELDS) <= fields:

@@ -143,7 +143,7 @@ def install() -> bool:
     installed (switched off, or another Streamlit than the one this was written for)."""
     cls = app_session.AppSession
     original = getattr(cls, "_on_scriptrunner_event", None)
-    if getattr(original, "cc_batched", False):
+    if guard.has_patch(original, "cc_batched"):
         return True
     if not enabled():
         return False

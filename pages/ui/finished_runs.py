@@ -55,7 +55,7 @@ def install() -> bool:
     """Wrap AppSession._clear_queue once per process; False if not installed."""
     cls = app_session.AppSession
     original = getattr(cls, "_clear_queue", None)
-    if getattr(original, "cc_keep_finished", False):
+    if guard.has_patch(original, "cc_keep_finished"):
         return True
     if not guard.switched_on(ENV_KEEP):
         return False

@@ -62,7 +62,7 @@ def install() -> bool:
         _LOG.warning("fragment page: %s: not installed", exc)
         return False
     original = getattr(ScriptRunner, "_run_script", None)
-    if getattr(original, "cc_fragment_page", False):
+    if guard.has_patch(original, "cc_fragment_page"):
         return True
     fields = {f.name for f in dataclasses.fields(RerunData)} if dataclasses.is_dataclass(RerunData) else set()
     if not set(RERUN_FIELDS) <= fields:

@@ -28,6 +28,29 @@ def switched_on(name: str, environ: Mapping[str, str] | None = None) -> bool:
     return all(env.get(var, "").strip().lower() not in _OFF for var in (ENV_PATCHES, name))
 
 
+def has_patch(func: Any, flag: str) -> bool:
+    """Whether `func`, or a function it wraps (each wrapper keeps the one below as `cc_original`),
+    carries `flag`: two patches may wrap the same method (admission and fragment_page wrap
+    ScriptRunner._run_script), so a patch finds itself under another one."""
+    for _ in range(16):
+        if func is None:
+            return False
+        if getattr(func, flag, False):
+            return True
+        func = getattr(func, "cc_original", None)
+    return False
+
+
+def innermost(func: Any) -> Any:
+    """Streamlit's own function under every patch wrapped around it."""
+    for _ in range(16):
+        below = getattr(func, "cc_original", None)
+        if below is None:
+            return func
+        func = below
+    return func
+
+
 def parameters(func: Callable[..., Any]) -> tuple[str, ...]:
     """The names of a function's parameters, in order."""
     return tuple(inspect.signature(func).parameters)

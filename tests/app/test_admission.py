@@ -81,7 +81,7 @@ def test_slots_from_the_environment():
 def test_installed_once_and_every_page_still_runs():
     import pages.ui.frame  # noqa: F401  (installs it)
 
-    assert getattr(script_runner.ScriptRunner._run_script, "cc_gated", False)
+    assert guard.has_patch(script_runner.ScriptRunner._run_script, "cc_gated")
     assert A.install() is True  # idempotent
     at = open_app()
     for page in ("pages/1_kernels.py", "pages/2_shape_calculator.py"):
@@ -90,8 +90,7 @@ def test_installed_once_and_every_page_still_runs():
 
 
 def _streamlits_run_script():
-    found = script_runner.ScriptRunner._run_script
-    return getattr(found, "cc_original", found)
+    return guard.innermost(script_runner.ScriptRunner._run_script)  # under every patch
 
 
 def test_not_installed_on_another_streamlit(monkeypatch, caplog):

@@ -64,3 +64,17 @@ def test_not_installed_on_another_streamlit_or_when_switched_off(monkeypatch, ca
     monkeypatch.setattr(streamlit, "__version__", "1.67.0")
     monkeypatch.setenv(fragment_page.ENV_FRAGMENT_PAGE, "0")
     assert fragment_page.install() is False and script_runner.ScriptRunner._run_script is plain
+
+
+def test_two_patches_on_one_method_each_find_themselves():
+    """admission and fragment_page both wrap ScriptRunner._run_script: installing either again finds
+    it under the other (no double wrapping), and Streamlit's own method is at the bottom."""
+    import pages.ui.frame  # noqa: F401  (installs every patch)
+    from pages.ui import admission
+
+    top = script_runner.ScriptRunner._run_script
+    assert guard.has_patch(top, "cc_gated") and guard.has_patch(top, "cc_fragment_page")
+    assert admission.install() is True and fragment_page.install() is True
+    assert script_runner.ScriptRunner._run_script is top  # nothing wrapped twice
+    bottom = guard.innermost(top)
+    assert bottom.__qualname__ == "ScriptRunner._run_script" and not hasattr(bottom, "cc_original")
