@@ -66,7 +66,7 @@ def test_diagram_code_and_handoff(server, page):
     """The default model's diagram is drawn (3 faces per block), the code tab shows the class, and the
     hand-off says what Training will use before and after sending the model."""
     open_page(page, server, "model_builder")
-    chart = page.locator(f"{MAIN} [data-testid=stPlotlyChart]").first
+    chart = page.locator(f"{MAIN} .cc-live-plotly").first  # our Plotly element (pages/ui/live_plotly.py)
     chart.scroll_into_view_if_needed()
     page.wait_for_function(
         "c => c.querySelectorAll('.scatterlayer .trace').length > 0", arg=chart.element_handle()
