@@ -8,6 +8,7 @@ no private name imported from another module, and every module has a docstring.
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 from tests.conftest import ROOT
@@ -22,6 +23,7 @@ def module_name(path: Path) -> str:
     return ".".join(parts)
 
 
+@functools.cache
 def modules() -> dict[str, Path]:
     out = {}
     for package in PACKAGES:
@@ -30,9 +32,14 @@ def modules() -> dict[str, Path]:
     return out
 
 
+@functools.cache
+def tree_of(path: Path) -> ast.Module:
+    return ast.parse(path.read_text(), filename=str(path))
+
+
 def imports(path: Path, name: str, known: dict[str, Path]) -> list[tuple[str, list[str], int]]:
     """(imported module, names taken from it, line) for every import in the file, at any depth."""
-    tree = ast.parse(path.read_text(), filename=str(path))
+    tree = tree_of(path)
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found = []
     for node in ast.walk(tree):
@@ -143,6 +150,6 @@ def test_every_module_has_a_docstring():
     missing = [
         name
         for name, path in modules().items()
-        if path.read_text().strip() and ast.get_docstring(ast.parse(path.read_text())) is None
+        if path.read_text().strip() and ast.get_docstring(tree_of(path)) is None
     ]
     assert not missing, missing
