@@ -3,8 +3,8 @@
 A teacher on a 1920x1080 projector view, the projector's own screen beside it (display only, from the
 teacher's projector link), three students on 1366x768 laptops and one on a phone (390x844, touch)
 share one server of the test's own. The teacher starts a class; the students join from the class
-link; the teacher runs the lesson from its first step to its last (CI: "Your first CNN", which has
-every kind of step; `CC_REHEARSAL=1`: every bundled lesson). At every
+link; the teacher runs every bundled lesson from its first step to its last (`CC_REHEARSAL_LESSONS`
+picks some). At every
 step each student follows (one automatically, the others with the Follow button), and the test
 reads from their pages that they show the teacher's settings; every question is asked as a poll,
 answered by every student, counted and revealed. In "Your first CNN" all four press Train within
@@ -40,11 +40,9 @@ from .test_draw import SEVEN, finger_stroke
 LONG = 120_000
 TRAIN = 600_000  # four 3-epoch runs share one training slot on 2 cores
 ALL_LESSONS = "edges_and_kernels,why_the_output_shrinks,your_first_cnn"
-# CI runs the lesson that holds every kind of step (the builder, Train together, the board, Draw) and
-# the seats phase; `CC_REHEARSAL=1` runs every bundled lesson (about 10 minutes on 2 cores).
-LESSONS = os.environ.get(
-    "CC_REHEARSAL_LESSONS", ALL_LESSONS if os.environ.get("CC_REHEARSAL") else "your_first_cnn"
-).split(",")
+# Every bundled lesson and the seats phase (about 5.5 minutes on 2 quiet cores); CC_REHEARSAL_LESSONS
+# picks some (e.g. "your_first_cnn", the one with every kind of step) when looking at one thing.
+LESSONS = os.environ.get("CC_REHEARSAL_LESSONS", ALL_LESSONS).split(",")
 FRAME_KEYS = {"present", "lesson", "step", "class", "key", "screen"}
 CODE = r"Class ([A-Z2-9]{3}-?[A-Z2-9]{3})"  # textContent: the icon names run on
 LAPTOP, PHONE, PROJECTOR = (
