@@ -1,22 +1,23 @@
-"""Class sessions on screen: start or join a class, follow the teacher, answer polls, see them live.
+"""Class membership: who this session is in a class (seats, teacher and projector links), joining
+and starting a class, leaving. The panel that shows it is pages/ui/class_panel.py; following the
+teacher and the polls are pages/ui/strip.py.
 
 The store (cnnlib.classroom) holds the class; this module only draws. A session's part in a class
 is kept in st.session_state["class"]: {"code", "role" ("teacher", "student" or "projector"), "key"
 (teacher), "sid" and "name" (student), "lead" (teacher: students follow my page), "auto" (student:
 follow without asking; a projector screen always does)}. A projector screen is the display the
 teacher opens on the projector's computer with its own link: it follows the class and shows what the
-students see (no teacher controls, notes, answers before the reveal, or key). The class code also travels in every link (`class=`), so a reload keeps it;
-the teacher's key never does (it is read once from the teacher's link, then dropped from the URL).
+students see (no teacher controls, notes, answers before the reveal, or key). The class code also
+travels in every link (`class=`), so a reload keeps it; the teacher's key never does (it is read once from the teacher's link, then dropped from the URL).
 
 Everything here fails soft: when the database cannot be reached, the class features say so once
 and every lesson page keeps working without them. The live parts are fragments that rerun every
-1-2 s and read one small row (students: the follow-me state; teacher: the projector view).
+1-2 s and read one small row (pages/ui/strip.py).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import streamlit as st
@@ -26,12 +27,10 @@ from cnnlib.classroom import (
     ClassStore,
     ClassUnavailable,
     client_address,
-    counted,
     format_code,
     normalize_code,
 )
-from pages.ui import ready, seat
-from pages.ui.share import page_link_url
+from pages.ui import seat
 
 STUDENT_EVERY_S = 2.0  # how often a student's page asks the store what the class is doing
 ss = st.session_state
@@ -182,25 +181,6 @@ def adopt_screen(token: str) -> None:
     seat.keep(token)
 
 
-def screen_link(s: ClassStore | None, m: dict, url_name: str) -> None:
-    """The teacher's projector link: a display-only seat for the projector's computer."""
-    with st.expander("Projector screen (display only)", key="class_screen_open", on_change="rerun") as box:
-        if not box.open or s is None:
-            return
-        if not ss.get("class_screen_link"):
-            try:
-                token = s.issue_seat(m["code"], "projector", teacher_key=m["key"])
-            except ClassError as err:
-                fail(err)
-                return
-            ss["class_screen_link"] = page_link_url(url_name, {"class": m["code"], "screen": token})
-        st.caption(
-            "Open this link on the projector's computer: it follows your page and shows what the "
-            "students see, without your controls, notes, answers or key. Drive the lesson from here."
-        )
-        st.code(ss["class_screen_link"], language=None, wrap_lines=True)
-
-
 def leave(tell_store: bool = False) -> None:
     """Forget the class in this session and this browser; `tell_store`: a student leaving frees the seat."""
     m = ss.pop("class", None)
@@ -215,92 +195,7 @@ def leave(tell_store: bool = False) -> None:
             pass  # already gone (ended, removed): nothing to free
 
 
-def panel(url_name: str) -> None:
-    """The class controls (inside the frame's Class popover): join, start, or what this session is."""
-    m = member()
-    if m is None:
-        _join_or_start()
-        return
-    s = store()
-    if m["role"] == "teacher":
-        st.markdown(f"**You teach class `{format_code(m['code'])}`.** Students join with this code.")
-        st.toggle("Students follow my page", key="class_lead", value=m.get("lead", True),
-                  on_change=lambda: m.update(lead=ss["class_lead"]))  # fmt: skip
-        roster(s, m)
-        ready.panel(s, m)
-        screen_link(s, m, url_name)
-        teacher_link = page_link_url(url_name, {"class": m["code"], "key": m["key"]})
-        # Rarely needed, so folded: the panel must fit under the sidebar's button on a 720 px projector.
-        with st.expander("Teacher link, clear the board, end the class", icon=":material/more_horiz:"):
-            st.markdown("**Your teacher link** (keep it private)")
-            st.code(teacher_link, language=None, wrap_lines=True)
-            st.caption("It makes any browser the teacher of this class. Never show it on the projector.")
-            if st.button("Clear the results board", key="class_clear", icon=":material/delete_sweep:") and s:
-                try:
-                    st.toast(f"Removed {counted(s.clear_board(m['code'], m['key']), 'run')} from the board.")
-                except ClassError as err:
-                    fail(err)
-            if st.button("End the class", key="class_end", icon=":material/logout:") and s:
-                try:
-                    s.close_class(m["code"], m["key"])
-                except ClassError as err:
-                    fail(err)
-                leave()
-                st.rerun()
-    elif m["role"] == "projector":
-        st.markdown(f"**The projector screen of class `{format_code(m['code'])}`.**")
-        st.caption(
-            "It follows the teacher and shows what the class sees; the teacher drives from their own device."
-        )
-        if st.button("Stop being the projector screen", key="class_leave", icon=":material/logout:"):
-            leave()
-            st.rerun()
-    else:
-        st.markdown(f"**You are in class `{format_code(m['code'])}` as {as_typed(m['name'])}.**")
-        st.toggle("Follow the teacher without asking", key="class_auto", value=m.get("auto", False),
-                  on_change=lambda: m.update(auto=ss["class_auto"]))  # fmt: skip
-        if st.button("Leave the class", key="class_leave", icon=":material/logout:"):
-            leave(tell_store=True)
-            st.rerun()
-
-
-def roster(s: ClassStore | None, m: dict) -> None:
-    """The teacher's list of students (remove one, with their answers and runs) and the class lock."""
-    if s is None:
-        return
-    try:
-        people = [p for p in s.students(m["code"], m["key"]) if p.present]
-        locked = s.status(m["code"]).locked
-    except ClassError as err:
-        fail(err)
-        return
-    if st.toggle("Lock the class (no new joins)", value=locked, key="class_lock"):
-        if not locked:
-            teacher_call(lambda: s.lock_class(m["code"], m["key"], True), "Class locked: no new joins.")
-    elif locked:
-        teacher_call(lambda: s.lock_class(m["code"], m["key"], False), "Class open to new joins again.")
-    with st.expander(f"Students ({len(people)})", icon=":material/group:"):
-        if not people:
-            st.caption("Nobody has joined yet.")
-        for p in people:
-            row = st.container(horizontal=True, vertical_alignment="center")
-            row.markdown(as_typed(p.nickname), width="stretch")
-            if row.button("Remove", key=f"class_remove_{p.student_id}", type="tertiary",
-                          help="Remove this student, their answers and their runs"):  # fmt: skip
-                teacher_call(lambda sid=p.student_id: s.remove_student(m["code"], m["key"], sid),
-                             f"Removed {p.nickname}.")  # fmt: skip
-                st.rerun()
-
-
-def teacher_call(action: Callable[[], object], done: str) -> None:
-    try:
-        action()
-        st.toast(done)
-    except ClassError as err:
-        fail(err)
-
-
-def _join_or_start() -> None:
+def join_or_start() -> None:
     if store() is None:  # said up front: the lessons work, the class features wait for the database
         st.warning(ss.get("class_error", "Class features are unavailable."), icon=":material/cloud_off:")
     join, start = st.tabs(["Join a class", "Start a class"])

@@ -28,6 +28,7 @@ from cnnlib.share import FRAME_KEYS, FRAME_LINK  # noqa: E402
 from pages.ui import (
     admission,  # noqa: E402
     batching,  # noqa: E402
+    class_panel,  # noqa: E402
     classroom,  # noqa: E402
     finished_runs,  # noqa: E402
     fragment_page,  # noqa: E402
@@ -196,7 +197,7 @@ def tools(page: PageInfo) -> None:
                 else:
                     lesson.picker(start_lesson)
             st.markdown("#### Class session")
-            classroom.panel(page.url)
+            class_panel.panel(page.url)
 
 
 def start_lesson(lesson_id: str, step: int) -> None:
