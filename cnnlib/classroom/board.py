@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Row, func, select
 
 from cnnlib.classroom.codes import student_key
 from cnnlib.classroom.errors import ClassError
-from cnnlib.classroom.schema import runs, students
+from cnnlib.classroom.schema import inserted_id, runs, students
 from cnnlib.classroom.sessions import bump_version, live_class, require_student, require_teacher
 from cnnlib.classroom.validation import clean_record
 
@@ -42,7 +42,9 @@ def post_run(conn: Connection, code: str, student_id: object, record: object, no
     clean = clean_record(record)
     live_class(conn, code, now)
     student = require_student(conn, code, student_id)
-    posted = conn.scalar(select(func.count()).select_from(runs).where(runs.c.student_id == student.id))
+    posted = conn.execute(
+        select(func.count()).select_from(runs).where(runs.c.student_id == student.id)
+    ).scalar_one()
     if posted >= MAX_RUNS_PER_STUDENT:
         raise ClassError(
             f"You have posted {MAX_RUNS_PER_STUDENT} runs, the most one student can post in a class."
@@ -50,7 +52,7 @@ def post_run(conn: Connection, code: str, student_id: object, record: object, no
     result = conn.execute(
         runs.insert().values(class_code=code, student_id=student.id, posted_at=now, **clean)
     )
-    return result.inserted_primary_key[0]
+    return inserted_id(result)
 
 
 def entry(row: Row, viewer: object = None) -> dict:

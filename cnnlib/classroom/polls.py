@@ -19,7 +19,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from cnnlib.classroom.codes import format_code, student_key
 from cnnlib.classroom.errors import ClassError
 from cnnlib.classroom.records import PollInfo
-from cnnlib.classroom.schema import answers, classes, polls, students
+from cnnlib.classroom.schema import answers, classes, inserted_id, polls, students
 from cnnlib.classroom.sessions import (
     LIFETIME_COLUMNS,
     PRESENT,
@@ -60,10 +60,12 @@ def open_poll(
     question, options, correct = clean_poll(question, options, correct)
     row = live_class(conn, code, now)
     require_teacher(row, teacher_key, "open a poll")
-    count = conn.scalar(select(func.count()).select_from(polls).where(polls.c.class_code == code))
+    count = conn.execute(
+        select(func.count()).select_from(polls).where(polls.c.class_code == code)
+    ).scalar_one()
     if count >= MAX_POLLS:
         raise ClassError(f"Class {format_code(code)} already has {MAX_POLLS} polls; start a new class.")
-    poll_id = conn.execute(
+    result = conn.execute(
         polls.insert().values(
             class_code=code,
             question=question,
@@ -72,7 +74,8 @@ def open_poll(
             state="open",
             created_at=now,
         )
-    ).inserted_primary_key[0]
+    )
+    poll_id = inserted_id(result)
     bump_version(conn, code, current_poll_id=poll_id)
     return poll_id
 
@@ -96,7 +99,7 @@ def answer(conn: Connection, code: str, poll_id: object, student_id: object, tex
     """Record (or replace) a student's answer; return it as stored."""
     poll_id = _poll_id(poll_id)
     sid = student_key(student_id)  # "" (no row) for anything that is not a student id
-    row = conn.execute(
+    found = conn.execute(
         select(
             *LIFETIME_COLUMNS,
             polls.c.id.label("poll"),
@@ -114,7 +117,7 @@ def answer(conn: Connection, code: str, poll_id: object, student_id: object, tex
         )
         .where(classes.c.code == code)
     ).first()
-    check_live(row, code, now)
+    row = check_live(found, code, now)
     if row.student is None:
         raise not_in_class(code)
     if row.poll is None:

@@ -63,7 +63,7 @@ COLUMNS = {
 
 def _row(kind: str, **cols: ColumnElement) -> list[ColumnElement]:
     """One branch's select list: every shared column, typed, NULL where the branch has none."""
-    out = [literal(kind, String).label("kind")]
+    out: list[ColumnElement] = [literal(kind, String).label("kind")]
     for name, typ in COLUMNS.items():
         value = cols.get(name)
         out.append(cast(null() if value is None else value, typ).label(name))

@@ -36,12 +36,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
     Connection,
+    CursorResult,
     Engine,
     Float,
     ForeignKey,
@@ -233,6 +235,14 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     3: _v3_seats_and_roster,
     4: _v4_hashed_ids_and_rate_limits,
 }
+
+
+def inserted_id(result: CursorResult[Any]) -> int:
+    """The id of the row a one-row insert() just added (SQLAlchemy types `inserted_primary_key` as
+    Optional; a one-row insert() of a table with an integer primary key always has one)."""
+    key = result.inserted_primary_key
+    assert key is not None
+    return key[0]
 
 
 def current_version(conn: Connection) -> int:

@@ -166,6 +166,7 @@ def issue_seat(
         tail = str(student_id).encode("ascii")  # the raw id: the database keeps only its hash
     expires = min(int(min(row.expires_at, now + hours * 3600)), MAX_EXPIRY)
     secret = signing_secret(conn, now, create=True)
+    assert secret is not None  # create=True finds or makes one
     payload = HEADER.pack(TOKEN_VERSION, _ROLE_BYTES[role], code.encode("ascii"), expires) + tail
     return _b64(payload + _mac(secret, payload))
 

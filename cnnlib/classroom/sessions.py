@@ -12,7 +12,7 @@ id). A locked class refuses joins, and joins and new classes pass the rate limit
 from __future__ import annotations
 
 import functools
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from sqlalchemy import Connection, Row, Select, String, bindparam, func, select, update
 
@@ -66,8 +66,12 @@ def locked_message(code: str) -> str:
 LIFETIME_COLUMNS = (classes.c.code, classes.c.created_at, classes.c.expires_at, classes.c.closed_at)
 
 
-def check_live(row: Row | Lifetime | None, code: str, now: float) -> None:
-    """Refuse a class that does not exist, was closed, or has expired."""
+# A class row, or anything else holding the Lifetime columns (check_live hands it back, not None).
+_LiveRow = TypeVar("_LiveRow", bound="Row | Lifetime")
+
+
+def check_live(row: _LiveRow | None, code: str, now: float) -> _LiveRow:
+    """Refuse a class that does not exist, was closed, or has expired; else return `row`."""
     if row is None:
         raise ClassError(
             f"There is no class with code {format_code(code)}. Check the code on the teacher's screen."
@@ -80,6 +84,7 @@ def check_live(row: Row | Lifetime | None, code: str, now: float) -> None:
             f"Class {format_code(code)} has ended: class sessions last {hours:g} hours. "
             "Ask your teacher for a new class code."
         )
+    return row
 
 
 def live_class(conn: Connection, code: str, now: float, *, lock: bool = False) -> Row:
@@ -89,9 +94,7 @@ def live_class(conn: Connection, code: str, now: float, *, lock: bool = False) -
         # PostgreSQL: one joiner at a time per class (SQLite: BEGIN IMMEDIATE). FOR NO KEY UPDATE,
         # so answers and posts (whose foreign keys take KEY SHARE on this row) are not held up.
         query = query.with_for_update(key_share=True)
-    row = conn.execute(query).first()
-    check_live(row, code, now)
-    return row
+    return check_live(conn.execute(query).first(), code, now)
 
 
 def touch_class(conn: Connection, code: str, teacher_key: object, now: float) -> None:
@@ -173,7 +176,7 @@ def bump_version(conn: Connection, code: str, **values: object) -> int:
     conn.execute(
         update(classes).where(classes.c.code == code).values(version=classes.c.version + 1, **values)
     )
-    return conn.scalar(select(classes.c.version).where(classes.c.code == code))
+    return conn.execute(select(classes.c.version).where(classes.c.code == code)).scalar_one()
 
 
 def close_class(conn: Connection, code: str, teacher_key: object, now: float) -> None:
@@ -240,8 +243,7 @@ def follow_query() -> Select:
 
 def follow_state(conn: Connection, code: str, now: float) -> FollowState:
     """The follow-me state students poll every 1-2 s."""
-    row = conn.execute(follow_query(), {"code": code}).first()
-    check_live(row, code, now)
+    row = check_live(conn.execute(follow_query(), {"code": code}).first(), code, now)
     return FollowState(row.version, row.follow_link, row.current_poll_id, row.state)
 
 
@@ -252,11 +254,13 @@ def status(conn: Connection, code: str, now: float) -> ClassStatus:
         select(classes.c.title, classes.c.created_at, classes.c.expires_at, classes.c.locked).where(
             classes.c.code == code
         )
-    ).first()
-    n_students = conn.scalar(
+    ).one()  # follow_state refused a missing class
+    n_students = conn.execute(
         select(func.count()).select_from(students).where(students.c.class_code == code, PRESENT)
-    )
-    n_runs = conn.scalar(select(func.count()).select_from(runs).where(runs.c.class_code == code))
+    ).scalar_one()
+    n_runs = conn.execute(
+        select(func.count()).select_from(runs).where(runs.c.class_code == code)
+    ).scalar_one()
     return ClassStatus(
         code, row.title, row.created_at, row.expires_at, n_students, n_runs, follow, bool(row.locked)
     )

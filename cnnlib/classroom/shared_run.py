@@ -58,14 +58,14 @@ def share_run(conn: Connection, code: str, teacher_key: object, progress: object
 
 def shared_run(conn: Connection, code: str, now: float) -> dict | None:
     """The teacher's shared run with its age in seconds ("age_s"), or None."""
-    row = conn.execute(
+    found = conn.execute(
         select(
             *LIFETIME_COLUMNS,
             classes.c.shared_run,
             classes.c.shared_run_at,
         ).where(classes.c.code == code)  # fmt: skip
     ).first()
-    check_live(row, code, now)
+    row = check_live(found, code, now)
     if not row.shared_run:
         return None
     data = json.loads(row.shared_run)

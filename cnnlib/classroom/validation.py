@@ -205,7 +205,7 @@ def check_identity(name: str) -> None:
             f"The nickname {name!r} could pass for the teacher: pick a name of your own (not teacher, "
             "instructor, professor, tutor or admin)."
         )
-    scripts = sorted({letter_script(ch) for ch in name} - {None}, key=LOOKALIKE_SCRIPTS.index)
+    scripts = sorted({s for s in map(letter_script, name) if s is not None}, key=LOOKALIKE_SCRIPTS.index)
     if len(scripts) > 1:
         raise ClassError(
             f"A nickname cannot mix {' and '.join(s.title() for s in scripts)} letters: look-alike letters (a Cyrillic а "

@@ -59,7 +59,7 @@ class WindowFrames:
 
     def pixel(self, index: int) -> tuple[int, int]:
         """The output pixel (row, col) of frame `index`."""
-        return divmod(int(index), self.out_shape[1])  # type: ignore[return-value]
+        return divmod(int(index), self.out_shape[1])
 
 
 def _pair(value: IntPair, field: str, minimum: int = 1) -> tuple[int, int]:

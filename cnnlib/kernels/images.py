@@ -14,8 +14,10 @@ from __future__ import annotations
 import io
 import re
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
@@ -231,7 +233,7 @@ def colour_shapes(size: int = 64) -> np.ndarray:
     return np.asarray(im, dtype=np.float32) / 255.0
 
 
-PATTERNS = {
+PATTERNS: dict[str, Callable[[], np.ndarray]] = {
     "Checkerboard": checkerboard,
     "Gradient": gradient,
     "Circle": circle,
@@ -239,7 +241,7 @@ PATTERNS = {
     "Colour shapes": colour_shapes,
 }
 # Sample name -> (dataset name, load_dataset keyword arguments): a few dozen shapes are plenty here.
-DATASET_SAMPLES = {
+DATASET_SAMPLES: dict[str, tuple[str, dict[str, Any]]] = {
     "MNIST digit": ("mnist-sample", {}),
     "Synthetic shape": ("shapes", {"train_size": 4, "test_size": 48}),
 }

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from fractions import Fraction
 
 import numpy as np
@@ -175,7 +176,7 @@ def parse_weight(text: object, where: str = "") -> float:
     return value
 
 
-def parse_kernel_grid(cells: list[list[object]]) -> np.ndarray:
+def parse_kernel_grid(cells: Sequence[Sequence[object]]) -> np.ndarray:
     """Typed cells (strings or numbers, row by row) -> a kernel [k, k]; KernelError names the cell."""
     rows = [list(r) for r in cells]
     if not rows or not rows[0]:

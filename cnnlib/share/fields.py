@@ -74,12 +74,12 @@ class Field:
             return self._in_range(v)
         if self.kind == "float":
             try:
-                v = float(t)
+                x = float(t)
             except ValueError:
                 raise ValueError(f"{shown(text)} is not a number") from None
-            if not math.isfinite(v):
+            if not math.isfinite(x):
                 raise ValueError(f"{shown(text)} is not an ordinary number")
-            return self._in_range(v)
+            return self._in_range(x)
         if self.kind == "bool":
             low = t.lower()
             if low in ("1", "true", "yes", "on"):

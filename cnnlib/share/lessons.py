@@ -144,7 +144,7 @@ def _step(s: Any, n: int, schemas: Mapping[str, LinkSchema]) -> Step:
     if unknown:
         raise LessonError(f"Step {n}: unknown field(s) {', '.join(map(repr, unknown))}.")
     page = s.get("page")
-    if page not in schemas:
+    if not isinstance(page, str) or page not in schemas:
         raise LessonError(f"Step {n}, field 'page': {page!r} is not one of: {', '.join(schemas)}.")
     schema = schemas[page]
     where = f"Step {n} ({schema.title or page})"

@@ -106,7 +106,7 @@ def _analyse_impl(spec: ModelSpec) -> Analysis:
         return Analysis(out, kwargs_list, problem)
 
     shape: tuple[int, ...] = (c, h, w)
-    rf: tuple[int, int] | None = (1, 1)
+    rf: tuple[int, int] = (1, 1)  # jump turns None after a Linear layer; rf never does
     jump: tuple[int, int] | None = (1, 1)
     total_params = 0
     act_bytes = math.prod(shape) * BYTES_PER_VALUE
@@ -169,7 +169,7 @@ def _analyse_impl(spec: ModelSpec) -> Analysis:
             macs = math.prod(out_shape) * shape[0] * k[0] * k[1]
         elif t == "Linear":
             macs = shape[0] * out_shape[0]
-        if rf is not None and jump is not None:
+        if jump is not None:
             if t == "Conv2d":
                 k, s, d = as_pair(p["kernel_size"]), as_pair(p["stride"]), as_pair(p["dilation"])
                 steps = [receptive_field_step(rf[a], jump[a], k[a], s[a], d[a]) for a in (0, 1)]

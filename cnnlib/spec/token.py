@@ -20,7 +20,7 @@ def compact_dict(spec: ModelSpec) -> dict[str, Any]:
     """The spec as a dict without the fields at their defaults (`ModelSpec.from_dict` restores them)."""
     layers = []
     for layer in spec.layers:
-        d = {"type": layer.type}
+        d: dict[str, Any] = {"type": layer.type}
         for info in FIELDS[layer.type]:
             value = layer.params.get(info.name)
             if info.required or value != info.default:

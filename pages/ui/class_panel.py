@@ -7,6 +7,7 @@ Membership, seats and joining live in pages/ui/classroom.py; this module only dr
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import streamlit as st
@@ -110,7 +111,7 @@ def roster(s: ClassStore | None, m: dict) -> None:
             row.markdown(as_typed(p.nickname), width="stretch")
             if row.button("Remove", key=f"class_remove_{p.student_id}", type="tertiary",
                           help="Remove this student, their answers and their runs"):  # fmt: skip
-                teacher_call(lambda sid=p.student_id: s.remove_student(m["code"], m["key"], sid),
+                teacher_call(functools.partial(s.remove_student, m["code"], m["key"], p.student_id),
                              f"Removed {p.nickname}.")  # fmt: skip
                 st.rerun()
 

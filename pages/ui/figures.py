@@ -52,7 +52,7 @@ class PlainFigure(BaseFigure):
         layout = fig.get("layout") or {}
         if "template" not in layout and pio.templates.default:
             layout = {"template": _template(pio.templates.default), **layout}
-        self._plain = {"data": list(fig.get("data") or []), "layout": layout}
+        self._plain: dict[str, Any] = {"data": list(fig.get("data") or []), "layout": layout}
         self._json: tuple[str, int] | None = None
 
     def to_dict(self) -> dict:

@@ -66,7 +66,7 @@ def install() -> bool:
             ("self", "retain_lifecycle_msgs", "fragment_ids_this_run"),
         ),
     ]
-    if not guard.fits("keep finished runs", checks):
+    if not guard.fits("keep finished runs", checks) or original is None:  # fits refuses None
         return False
 
     def _clear_queue(self: Any, fragment_ids_this_run: list[str] | None = None) -> None:

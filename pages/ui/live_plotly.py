@@ -224,7 +224,7 @@ def live_plotly(
     `on_click` (no arguments; read `st.session_state[key]["click"]`) runs when a point is clicked.
     """
     text, height = figure_json(fig)
-    data = {
+    data: dict[str, Any] = {
         "figure": text,
         "src": plotly_src(),
         "stamp": f"{stamp if stamp is not None else time.time():.3f}",
@@ -233,7 +233,7 @@ def live_plotly(
         data["config"] = config
     if scroll_id:
         data["scroll"] = scroll_id
-    callbacks = {}
+    callbacks: dict[str, Callable[[], None]] = {}
     if on_click is not None:
         data["clicks"] = True
         callbacks["on_click_change"] = on_click

@@ -99,10 +99,10 @@ def _field_widget(i: int, info: S.FieldInfo, value: Any, arriving: int | None, v
             if info.kind == "opt_pair" and value is None:
                 shown = B.current().layers[i].params["kernel_size"]
                 shown = shown if isinstance(shown, int) else shown[0]
-            lo = 0 if info.kind in ("nonneg_pair", "conv_padding") else 1
+            lowest = 0 if info.kind in ("nonneg_pair", "conv_padding") else 1
             st.number_input(
                 label,
-                min_value=lo,
+                min_value=lowest,
                 max_value=S.MAX_INT_FIELD,
                 value=int(shown),
                 step=1,

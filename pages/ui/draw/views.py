@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import streamlit as st
@@ -27,12 +28,15 @@ from cnnlib.plots import cam_figure, feature_grid_figure, framed, probability_fi
 from pages.ui.figures import chart
 from pages.ui.resources import get_pretrained
 
+if TYPE_CHECKING:  # for the annotations only: pages never import torch
+    from torch import nn
+
 PLOT_CONFIG = {"displayModeBar": False}
 
 
 @dataclass
 class ModelChoice:
-    model: object  # torch.nn.Module (pages never import torch)
+    model: nn.Module
     classes: list[str]
     mean: float
     std: float
@@ -222,6 +226,7 @@ def grad_cam_panel(model, pre: Preprocessed, classes: list[str], top: int) -> No
         st.caption(
             "Yellow: pixels whose features pushed this class up the most. Dark purple: little or none."
         )
+    assert pre.tensor is not None  # the page explains only a drawing with ink
     try:
         cam = grad_cam(model, pre.tensor, target=target)
     except ValueError as err:
@@ -232,6 +237,7 @@ def grad_cam_panel(model, pre: Preprocessed, classes: list[str], top: int) -> No
 
 def feature_maps_panel(model, pre: Preprocessed) -> None:
     """Each conv layer's channels for this drawing, strongest first."""
+    assert pre.tensor is not None  # the page explains only a drawing with ink
     try:
         maps = feature_maps(model, pre.tensor)
     except ValueError as err:  # priced before it runs: too big for the shared server

@@ -178,7 +178,7 @@ def _typed_kernel() -> np.ndarray:
 
 
 def _custom_unless_preset(kernel: np.ndarray | None) -> None:
-    preset = K.KERNELS.get(ss.get("k_preset"))
+    preset = K.KERNELS.get(ss.get("k_preset", ""))  # "" names no preset, as a missing key
     if kernel is None or preset is None or not np.array_equal(kernel, preset):
         ss["k_preset"] = CUSTOM
 
@@ -283,6 +283,8 @@ def layer_settings(image_shape: tuple[int, int], kernel_shape: tuple[int, int]) 
     except K.KernelError as exc:
         st.error(str(exc), icon=":material/settings:")
     for fallback in (mem.get("settings"), K.ConvSettings()):
+        if fallback is None:
+            continue
         try:
             fallback.check(image_shape, kernel_shape)
         except (K.KernelError, AttributeError):
