@@ -6,8 +6,11 @@ check them against PyTorch over many random cases. All sizes are ints; invalid i
 
 This package's public face is this module; the modules inside it:
 
-    formulas.py  the output-size and parameter formulas, receptive field, input parsing
-    explain.py   each formula as LaTeX with the numbers put in; one layer's full result
+    checks.py    ShapeError and the checks of typed numbers
+    formulas.py  the output-size and parameter formulas, receptive field
+    latex.py     each formula as LaTeX with the numbers put in
+    settings.py  one layer's settings (LayerSettings) and what each kind does (LayerKind, KINDS)
+    explain.py   one layer's full result (single_layer); a refused layer's formula
     window.py    the sliding window along one axis and the input pixels it never reads
     stack.py     a stack of layers: shapes and receptive field layer by layer
     quiz.py      the shape quiz: questions, answers, common mistakes, the score
@@ -16,12 +19,9 @@ This package's public face is this module; the modules inside it:
 
 from __future__ import annotations
 
-from cnnlib.shapes.checks import LAYER_KINDS, MAX_VALUE, ShapeError, check_int, parse_int
+from cnnlib.shapes.checks import MAX_VALUE, ShapeError, check_int, parse_int
 from cnnlib.shapes.explain import (
     LayerResult,
-    conv2d_formula_latex,
-    conv_transpose2d_formula_latex,
-    pool2d_formula_latex,
     refused_formulas,
     single_layer,
 )
@@ -38,18 +38,32 @@ from cnnlib.shapes.formulas import (
     receptive_field_step,
     same_padding,
 )
+from cnnlib.shapes.latex import (
+    conv2d_formula_latex,
+    conv_transpose2d_formula_latex,
+    params_latex,
+    pool2d_formula_latex,
+)
 from cnnlib.shapes.link import (
     SHAPES_LINK,
 )
 from cnnlib.shapes.quiz import (
     QUIZ_KINDS,
     Answer,
-    Question,
+    QuizQuestion,
     Score,
     check_answer,
     common_mistakes,
     make_question,
     poll_options,
+)
+from cnnlib.shapes.settings import (
+    KINDS,
+    LAYER_KINDS,
+    LayerKind,
+    LayerSettings,
+    kind_of,
+    layer_output_hw,
 )
 from cnnlib.shapes.stack import (
     StackResult,
@@ -71,10 +85,16 @@ __all__ = [
     "SHAPES_LINK",
     "Answer",
     "LAYER_KINDS",
+    "KINDS",
+    "LayerKind",
     "LayerResult",
+    "LayerSettings",
+    "kind_of",
+    "layer_output_hw",
+    "params_latex",
     "MAX_VALUE",
     "QUIZ_KINDS",
-    "Question",
+    "QuizQuestion",
     "Score",
     "ShapeError",
     "SlidingAxis",

@@ -17,9 +17,6 @@ from typing import Any
 MAX_VALUE = 100_000
 """The largest size, kernel, stride, padding, dilation or channel count accepted."""
 
-LAYER_KINDS = ("Conv2d", "MaxPool2d", "AvgPool2d", "ConvTranspose2d")
-"""The layer types of the single-layer calculator."""
-
 PADDING_WORDS = ("same", "valid")
 
 _NAMES = {

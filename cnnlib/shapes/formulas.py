@@ -8,12 +8,14 @@ against torch over thousands of random cases.
 Per dimension (one int each):
     conv2d_output_size, pool2d_output_size, conv_transpose2d_output_size
 For (height, width) pairs (each argument an int or a pair):
-    conv2d_output_hw, pool2d_output_hw, conv_transpose2d_output_hw, layer_output_hw
+    conv2d_output_hw, pool2d_output_hw, conv_transpose2d_output_hw (layer_output_hw, by the
+    layer's type name, lives in cnnlib.shapes.settings with the other per-kind behaviour)
 Also: conv2d_params / conv_transpose2d_params, receptive_field_step / receptive_field_stack,
 same_padding. ShapeError and the checks of typed numbers live in cnnlib.shapes.checks.
 
-The teaching helpers built on these live beside it: cnnlib.shapes.explain (the formulas' LaTeX
-with the numbers put in, single_layer: everything the single-layer calculator shows),
+The teaching helpers built on these live beside it: cnnlib.shapes.latex (the formulas' LaTeX
+with the numbers put in), cnnlib.shapes.explain (single_layer: everything the single-layer
+calculator shows),
 cnnlib.shapes.window (which input pixels no window reads, the sliding picture's data) and
 cnnlib.shapes.stack (a chain of layers with its receptive field).
 """
@@ -23,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from cnnlib.shapes.checks import LAYER_KINDS, ShapeError, as_pair, check_int, normalize_padding
+from cnnlib.shapes.checks import ShapeError, as_pair, check_int, normalize_padding
 
 # ----------------------------------------------------------------------------------------------
 # One dimension
@@ -244,41 +246,6 @@ def conv_transpose2d_output_hw(
         "dilation": dilation,
     }
     return _per_dim(conv_transpose2d_output_size, args)
-
-
-def layer_output_hw(kind: str, size: IntPair, **settings: Any) -> tuple[int, int]:
-    """Output (height, width) of a layer given by its type name and torch's argument names.
-
-    kind: "Conv2d", "MaxPool2d", "AvgPool2d" or "ConvTranspose2d"; settings: kernel_size,
-    stride, padding, dilation, output_padding, ceil_mode (as the layer's constructor takes them).
-    """
-    k = settings.get("kernel_size")
-    if k is None:
-        raise ShapeError(f"{kind} needs a kernel_size.", "kernel")
-    if kind == "Conv2d":
-        return conv2d_output_hw(
-            size, k, settings.get("stride", 1), settings.get("padding", 0), settings.get("dilation", 1)
-        )
-    if kind in ("MaxPool2d", "AvgPool2d"):
-        dilation = settings.get("dilation", 1) if kind == "MaxPool2d" else 1
-        return pool2d_output_hw(
-            size,
-            k,
-            settings.get("stride"),
-            settings.get("padding", 0),
-            dilation,
-            bool(settings.get("ceil_mode", False)),
-        )
-    if kind == "ConvTranspose2d":
-        return conv_transpose2d_output_hw(
-            size,
-            k,
-            settings.get("stride", 1),
-            settings.get("padding", 0),
-            settings.get("output_padding", 0),
-            settings.get("dilation", 1),
-        )
-    raise ShapeError(f"Unknown layer type {kind!r}: use one of {', '.join(LAYER_KINDS)}.")
 
 
 # ----------------------------------------------------------------------------------------------

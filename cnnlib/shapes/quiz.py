@@ -1,7 +1,7 @@
 """Shape quiz: random but sensible "what size comes out?" questions, answers checked with hints.
 
 The answers come from cnnlib.shapes (tested against PyTorch), the worked formula from the LaTeX
-helpers of cnnlib.shapes.explain. The caller passes a seeded random.Random, so a question can be
+helpers of cnnlib.shapes.latex, both through the question's LayerKind (cnnlib.shapes.settings). The caller passes a seeded random.Random, so a question can be
 made again from its seed.
 """
 
@@ -12,16 +12,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cnnlib.shapes.checks import ShapeError
-from cnnlib.shapes.explain import conv2d_formula_latex, conv_transpose2d_formula_latex, pool2d_formula_latex
-from cnnlib.shapes.formulas import conv2d_output_size, conv_transpose2d_output_size, pool2d_output_size
+from cnnlib.shapes.settings import LAYER_KINDS, LayerKind, LayerSettings, kind_of
 
-QUIZ_KINDS = ("Conv2d", "MaxPool2d", "AvgPool2d", "ConvTranspose2d")
+QUIZ_KINDS = LAYER_KINDS
 _WEIGHTS = {"Conv2d": 6, "MaxPool2d": 3, "AvgPool2d": 2, "ConvTranspose2d": 1}
 
 
 @dataclass(frozen=True)
-class Question:
-    """One square layer: "input size x size through this layer: what size comes out?"."""
+class QuizQuestion:
+    """One square layer: "input size x size through this layer: what size comes out?".
+
+    (cnnlib.share.Question is another thing: a lesson step's multiple-choice question.)
+    """
 
     kind: str
     size: int
@@ -33,29 +35,36 @@ class Question:
     ceil_mode: bool = False
 
     @property
+    def layer_kind(self) -> LayerKind:
+        """What this kind of layer does (cnnlib.shapes.settings)."""
+        return kind_of(self.kind)
+
+    @property
+    def settings(self) -> LayerSettings:
+        """The question's layer as LayerSettings (one axis: height and width are the same)."""
+        return LayerSettings(
+            self.kind,
+            self.size,
+            self.kernel,
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.output_padding,
+            self.ceil_mode,
+        ).applied()
+
+    @property
     def answer(self) -> int:
         """The output height (= width), as PyTorch computes it."""
-        if self.kind == "Conv2d":
-            return conv2d_output_size(self.size, self.kernel, self.stride or 1, self.padding, self.dilation)
-        if self.kind == "ConvTranspose2d":
-            return conv_transpose2d_output_size(
-                self.size,
-                self.kernel,
-                self.stride or 1,
-                int(self.padding),
-                self.output_padding,
-                self.dilation,
-            )
-        return pool2d_output_size(
-            self.size, self.kernel, self.stride, int(self.padding), self.dilation, self.ceil_mode
-        )
+        return self.layer_kind.output_size(self.settings)
 
     def code(self) -> str:
         """The layer as PyTorch code, default arguments left out."""
         args = [f"kernel_size={self.kernel}"]
-        if self.kind in ("Conv2d", "ConvTranspose2d"):
+        lk = self.layer_kind
+        if lk.learns:
             args.insert(0, "in_channels=3, out_channels=16")
-        if self.stride is not None and not (self.kind in ("Conv2d", "ConvTranspose2d") and self.stride == 1):
+        if self.stride is not None and (lk.pool or self.stride != 1):  # a conv's default stride: 1
             args.append(f"stride={self.stride}")
         if self.padding != 0:
             args.append(
@@ -85,47 +94,35 @@ class Question:
 
     def formula_latex(self) -> str:
         """The worked formula with this question's numbers."""
-        if self.kind == "Conv2d":
-            return conv2d_formula_latex(self.size, self.kernel, self.stride or 1, self.padding, self.dilation)
-        if self.kind == "ConvTranspose2d":
-            return conv_transpose2d_formula_latex(
-                self.size,
-                self.kernel,
-                self.stride or 1,
-                int(self.padding),
-                self.output_padding,
-                self.dilation,
-            )
-        return pool2d_formula_latex(
-            self.size, self.kernel, self.stride, int(self.padding), self.dilation, self.ceil_mode
-        )
+        return self.layer_kind.formula_latex(self.settings)
 
 
-def _candidate(rng: random.Random, kind: str) -> Question:
+def _candidate(rng: random.Random, kind: str) -> QuizQuestion:
     size = rng.choice([rng.randint(5, 16), rng.randint(5, 16), rng.choice([28, 32, 64, 224])])
-    if kind == "Conv2d":
-        kernel = rng.choice([1, 3, 3, 3, 5, 5, 7, 2, 4])
-        stride = rng.choice([1, 1, 1, 2, 2, 3])
-        padding: int | str = rng.randint(0, kernel // 2 + 1)
-        if stride == 1 and rng.random() < 0.12:
-            padding = rng.choice(["same", "valid"])
-        dilation = 2 if rng.random() < 0.12 else 1
-        return Question(kind, size, kernel, stride, padding, dilation)
-    if kind in ("MaxPool2d", "AvgPool2d"):
+    lk = kind_of(kind)
+    if lk.pool:
         kernel = rng.choice([2, 2, 3, 3, 4])
         stride = rng.choice([None, None, 1, 2, 3])
-        padding = rng.choice([0, 0, 0, kernel // 2])
+        padding: int | str = rng.choice([0, 0, 0, kernel // 2])
         ceil = rng.random() < 0.2
-        dilation = 2 if kind == "MaxPool2d" and rng.random() < 0.08 else 1
-        return Question(kind, size, kernel, stride, padding, dilation, 0, ceil)
-    size = rng.randint(2, 16)
-    kernel, stride = rng.choice([2, 3, 4]), rng.choice([1, 2, 2])
-    padding = rng.choice([0, 0, 1])
-    output_padding = 1 if stride == 2 and rng.random() < 0.4 else 0
-    return Question(kind, size, kernel, stride, padding, 1, output_padding)
+        dilation = 2 if lk.applies("dilation") and rng.random() < 0.08 else 1
+        return QuizQuestion(kind, size, kernel, stride, padding, dilation, 0, ceil)
+    if lk.transposed:
+        size = rng.randint(2, 16)
+        kernel, stride = rng.choice([2, 3, 4]), rng.choice([1, 2, 2])
+        padding = rng.choice([0, 0, 1])
+        output_padding = 1 if stride == 2 and rng.random() < 0.4 else 0
+        return QuizQuestion(kind, size, kernel, stride, padding, 1, output_padding)
+    kernel = rng.choice([1, 3, 3, 3, 5, 5, 7, 2, 4])
+    stride = rng.choice([1, 1, 1, 2, 2, 3])
+    padding = rng.randint(0, kernel // 2 + 1)
+    if stride == 1 and rng.random() < 0.12:
+        padding = rng.choice(["same", "valid"])
+    dilation = 2 if rng.random() < 0.12 else 1
+    return QuizQuestion(kind, size, kernel, stride, padding, dilation)
 
 
-def make_question(rng: random.Random, kinds: Sequence[str] = QUIZ_KINDS) -> Question:
+def make_question(rng: random.Random, kinds: Sequence[str] = QUIZ_KINDS) -> QuizQuestion:
     """A random question PyTorch accepts, with a sensible output (1 to 300 pixels)."""
     kinds = [k for k in kinds if k in _WEIGHTS] or list(QUIZ_KINDS)
     for _ in range(1000):
@@ -135,7 +132,7 @@ def make_question(rng: random.Random, kinds: Sequence[str] = QUIZ_KINDS) -> Ques
                 return q
         except ShapeError:
             continue
-    return Question("Conv2d", 28, 5, 1, 0)  # unreachable in practice; a classic
+    return QuizQuestion("Conv2d", 28, 5, 1, 0)  # unreachable in practice; a classic
 
 
 @dataclass(frozen=True)
@@ -169,9 +166,9 @@ def _conv_raw(n: int, k: int, s: int, p: int, d: int, ceil: bool = False) -> int
     return (-(-num // s) if ceil else num // s) + 1
 
 
-def common_mistakes(q: Question) -> dict[int, str]:
+def common_mistakes(q: QuizQuestion) -> dict[int, str]:
     """Wrong answers students often give for this question, each with a hint."""
-    if q.kind == "ConvTranspose2d":
+    if q.layer_kind.transposed:
         s, p, k, d, op = q.stride or 1, int(q.padding), q.kernel, q.dilation, q.output_padding
         hints: dict[int, str] = {
             (q.size - 1) * s
@@ -217,7 +214,7 @@ def common_mistakes(q: Question) -> dict[int, str]:
     return hints
 
 
-def check_answer(q: Question, text: str) -> Answer:
+def check_answer(q: QuizQuestion, text: str) -> Answer:
     """Check a typed answer. Spaces are fine; text that isn't a whole number is not marked wrong."""
     if not str(text).strip():
         return Answer("invalid", "Type your answer first: a whole number of pixels.")

@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from cnnlib.shapes.checks import ShapeError, as_pair, check_int
-from cnnlib.shapes.formulas import conv2d_params, layer_output_hw, receptive_field_step
+from cnnlib.shapes.formulas import conv2d_params, receptive_field_step
+from cnnlib.shapes.settings import layer_output_hw
 
 # ----------------------------------------------------------------------------------------------
 # A stack of layers (spec layer dicts)

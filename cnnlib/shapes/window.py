@@ -9,19 +9,14 @@ turns them into short text. sliding_axis lays out one axis of the conv_arithmeti
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from cnnlib.shapes.checks import LAYER_KINDS, ShapeError, normalize_padding
-from cnnlib.shapes.formulas import (
-    conv2d_output_size,
-    conv_pads,
-    conv_transpose2d_output_size,
-    pixels_text,
-    pool2d_output_size,
-)
+from cnnlib.shapes.checks import ShapeError, normalize_padding
+from cnnlib.shapes.formulas import conv2d_output_size, conv_pads, pixels_text, pool2d_output_size
+from cnnlib.shapes.settings import LayerSettings
 
 # ----------------------------------------------------------------------------------------------
 # Which input pixels are never read
@@ -122,6 +117,19 @@ def uncovered_reasons(
     return reasons
 
 
+def unread_pixels(axis: LayerSettings, word: str = "row") -> tuple[list[int], list[str]]:
+    """One axis's input pixels no window reads, and why (uncovered_indices, uncovered_reasons).
+
+    axis: the settings of one axis (LayerSettings.axes, after .applied()). A transposed
+    convolution reads every input pixel: ([], []).
+    """
+    lk = axis.layer_kind
+    if lk.transposed:
+        return [], []
+    args = (axis.size, axis.kernel, axis.stride, axis.padding, axis.dilation, axis.ceil_mode, lk.pool)
+    return uncovered_indices(*args), uncovered_reasons(*args, word=word)  # type: ignore[arg-type]
+
+
 def describe_indices(indices: Sequence[int], word: str = "row", limit: int = 8) -> str:
     """Indices as short text: "row 27", "rows 25-27", "rows 1, 3, 5, … (50 rows)"."""
     if not indices:
@@ -190,41 +198,20 @@ def sliding_axis(
         if limit is not None and cells > limit:
             raise ShapeError(f"The picture would need {cells:,} cells a side; it draws at most {limit:,}.")
 
-    if kind == "ConvTranspose2d":
-        out = conv_transpose2d_output_size(size, kernel, stride or 1, padding, output_padding, dilation)  # type: ignore[arg-type]
-        check_limit(out + dilation * (kernel - 1))
-        s = int(stride or 1)
-        cells: list[str] = []
-        source: list[int | None] = []
-        for i in range(size):
-            if i:
-                cells += ["zero"] * (s - 1)
-                source += [None] * (s - 1)
-            cells.append("input")
-            source.append(i)
-        q = dilation * (kernel - 1) - int(padding)
-        left, right = q, q + output_padding
-        cells = (
-            ["pad"] * max(left, 0)
-            + cells[max(-left, 0) : len(cells) - max(-right, 0)]
-            + ["pad"] * max(right, 0)
+    layer = LayerSettings(kind, size, kernel, stride, padding, dilation, output_padding, ceil_mode).applied()
+    lk = layer.layer_kind
+    out = lk.output_size(layer)
+    dilation = int(layer.dilation)  # type: ignore[arg-type]
+    if lk.transposed:
+        return _stretched_axis(
+            size, kernel, int(stride or 1), int(padding), dilation, output_padding, out, check_limit
         )
-        source = (
-            [None] * max(left, 0)
-            + source[max(-left, 0) : len(source) - max(-right, 0)]
-            + [None] * max(right, 0)
-        )
-        return SlidingAxis(tuple(cells), tuple(source), kernel, 1, dilation, out)
-    if kind in ("MaxPool2d", "AvgPool2d"):
-        out = pool2d_output_size(size, kernel, stride, padding, dilation, ceil_mode)  # type: ignore[arg-type]
+    if lk.pool:
         s = kernel if stride is None else int(stride)
         before = after = int(padding)
-    elif kind == "Conv2d":
-        out = conv2d_output_size(size, kernel, stride or 0, padding, dilation)
+    else:
         s = int(stride or 0)
         before, after = conv_pads(size, kernel, s, normalize_padding(padding), dilation)
-    else:
-        raise ShapeError(f"Unknown layer type {kind!r}: use one of {', '.join(LAYER_KINDS)}.")
     reach = (out - 1) * s + dilation * (kernel - 1) + 1  # cells the last window reaches
     check_limit(max(reach, before + size + after))
     cells = ["pad"] * before + ["input"] * size + ["pad"] * after
@@ -233,3 +220,35 @@ def sliding_axis(
     return SlidingAxis(
         tuple(cells + ["off"] * extra), tuple(source + [None] * extra), kernel, s, dilation, out
     )
+
+
+def _stretched_axis(
+    size: int,
+    kernel: int,
+    stride: int,
+    padding: int,
+    dilation: int,
+    output_padding: int,
+    out: int,
+    check_limit: Callable[[int], None],
+) -> SlidingAxis:
+    """A transposed convolution's axis: the input stretched with stride - 1 zeros between pixels,
+    padded (or cropped, where the padding comes out negative) by d*(k-1)-p each side."""
+    check_limit(out + dilation * (kernel - 1))
+    cells: list[str] = []
+    source: list[int | None] = []
+    for i in range(size):
+        if i:
+            cells += ["zero"] * (stride - 1)
+            source += [None] * (stride - 1)
+        cells.append("input")
+        source.append(i)
+    q = dilation * (kernel - 1) - padding
+    left, right = q, q + output_padding
+    cells = (
+        ["pad"] * max(left, 0) + cells[max(-left, 0) : len(cells) - max(-right, 0)] + ["pad"] * max(right, 0)
+    )
+    source = (
+        [None] * max(left, 0) + source[max(-left, 0) : len(source) - max(-right, 0)] + [None] * max(right, 0)
+    )
+    return SlidingAxis(tuple(cells), tuple(source), kernel, 1, dilation, out)

@@ -13,7 +13,7 @@ import torch
 
 from cnnlib import plots as P
 from cnnlib.plots import palette
-from cnnlib.shapes import single_layer, stack_shapes
+from cnnlib.shapes import LayerSettings, single_layer, stack_shapes
 from cnnlib.spec import PRESETS, summarize
 
 RNG = np.random.default_rng(0)
@@ -43,7 +43,7 @@ def _spec_rows():
 
 
 def _window():
-    r = single_layer("Conv2d", 7, 3, 1, 1, 2)
+    r = single_layer(LayerSettings("Conv2d", 7, 3, 1, 1, 2))
     return P.sliding_figure(r.rows, r.cols, 0, 0, r.uncovered_rows, r.uncovered_cols)
 
 

@@ -6,7 +6,7 @@ import numpy as np
 
 from cnnlib import plots as PS
 from cnnlib.plots.shapes import CELL_CODE, CELLS, TAP_COLOUR
-from cnnlib.shapes import single_layer, stack_shapes
+from cnnlib.shapes import LayerSettings, single_layer, stack_shapes
 
 
 def _cells(fig) -> np.ndarray:
@@ -15,7 +15,7 @@ def _cells(fig) -> np.ndarray:
 
 
 def test_padding_and_input_cells_are_drawn_differently_and_taps_follow_dilation():
-    r = single_layer("Conv2d", 7, 3, 1, 1, 2)
+    r = single_layer(LayerSettings("Conv2d", 7, 3, 1, 1, 2))
     fig = PS.sliding_figure(r.rows, r.cols, 0, 0, r.uncovered_rows, r.uncovered_cols, "Input 7×7")
     codes = _cells(fig)
     assert codes.shape == (9, 9)  # 7 + 2·1 padding
@@ -32,12 +32,12 @@ def test_padding_and_input_cells_are_drawn_differently_and_taps_follow_dilation(
 
 
 def test_ceil_mode_cells_beyond_the_input_are_visible_and_unread_cells_marked():
-    r = single_layer("MaxPool2d", 8, 3, None, 0, 1, ceil_mode=True)
+    r = single_layer(LayerSettings("MaxPool2d", 8, 3, None, 0, 1, ceil_mode=True))
     fig = PS.sliding_figure(r.rows, r.cols, 2, 2)
     assert _cells(fig)[8, 8] == CELL_CODE["off"] + 0.5
     colours = dict((name, colour) for name, colour, _ in CELLS)
     assert colours["off"].lower() not in ("#ffffff", "white", fig.layout.plot_bgcolor)  # not white on white
-    r = single_layer("Conv2d", 9, 2, 3, 0)
+    r = single_layer(LayerSettings("Conv2d", 9, 2, 3, 0))
     fig = PS.sliding_figure(r.rows, r.cols, 0, 0, r.uncovered_rows, r.uncovered_cols)
     assert _cells(fig)[2, 0] == CELL_CODE["unread"] + 0.5 and _cells(fig)[0, 0] == CELL_CODE["input"] + 0.5
 

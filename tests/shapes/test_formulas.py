@@ -19,6 +19,7 @@ import torch.nn.functional as F
 
 from cnnlib.shapes import (
     MAX_VALUE,
+    LayerSettings,
     ShapeError,
     check_int,
     conv2d_formula_latex,
@@ -508,19 +509,20 @@ def test_uncovered_reasons_name_the_tail_and_the_gaps_as_a_brute_force_count_fin
 
 
 def test_refused_formulas_show_the_output_below_one_and_nothing_else():
-    [(axis, tex)] = refused_formulas("Conv2d", 4, 5, 1, 1, 2)
+    [(axis, tex)] = refused_formulas(LayerSettings("Conv2d", 4, 5, 1, 1, 2))
     assert axis == "Height and width" and r"\frac{4 + 2\cdot 1 - 2\cdot(5-1) - 1}{1}" in tex
     assert "-3 + 1 = -2" in tex and "PyTorch refuses" in tex
-    [(axis, tex)] = refused_formulas("Conv2d", (4, 20), (7, 3), 1, 0)
+    [(axis, tex)] = refused_formulas(LayerSettings("Conv2d", (4, 20), (7, 3), 1, 0))
     assert axis == "Height" and "= -3 + 1 = -2" in tex  # only the axis that fails
-    [(axis, tex)] = refused_formulas("MaxPool2d", 2, 3, None)
+    [(axis, tex)] = refused_formulas(LayerSettings("MaxPool2d", 2, 3, None))
     assert r"\lfloor -0.33\ldots \rfloor" in tex and "= -1 + 1 = 0" in tex
-    [(axis, tex)] = refused_formulas("ConvTranspose2d", 1, 1, 2, 1, 1, 1)
+    [(axis, tex)] = refused_formulas(LayerSettings("ConvTranspose2d", 1, 1, 2, 1, 1, 1))
     assert "= 0" in tex and "refuses" in tex
-    assert refused_formulas("Conv2d", 28, 3, 2, 1) == []  # accepted: nothing to show
-    assert refused_formulas("Conv2d", 28, 3, 0, 1) == []  # stride 0: the formula can't be written
-    assert refused_formulas("MaxPool2d", 5, 3, None, 2) == []  # padding over half the kernel
-    assert refused_formulas("Conv2d", 5, 3, 2, "same") == []  # "same" with stride 2
+    assert refused_formulas(LayerSettings("Conv2d", 28, 3, 2, 1)) == []  # accepted: nothing to show
+    # stride 0: the formula can't be written
+    assert refused_formulas(LayerSettings("Conv2d", 28, 3, 0, 1)) == []
+    assert refused_formulas(LayerSettings("MaxPool2d", 5, 3, None, 2)) == []  # padding over half the kernel
+    assert refused_formulas(LayerSettings("Conv2d", 5, 3, 2, "same")) == []  # "same" with stride 2
 
 
 def test_uncovered_is_fast_for_huge_inputs():
@@ -595,22 +597,24 @@ def test_transposed_conv_picture_is_a_stride_one_conv_over_the_stretched_input()
 
 
 def test_single_layer_everything():
-    r = single_layer("Conv2d", (28, 20), (5, 3), 2, 0, in_channels=3, out_channels=8)
+    r = single_layer(LayerSettings("Conv2d", (28, 20), (5, 3), 2, 0, in_channels=3, out_channels=8))
     assert r.output_shape == (8, 12, 9)
     assert r.params == 8 * 3 * 5 * 3 + 8 and "= 368" in r.params_latex
     assert r.uncovered_rows == [27] and r.uncovered_cols == [19]
     assert not r.square and r.rows.out_size == 12 and r.cols.out_size == 9
-    p = single_layer("MaxPool2d", 7, 2, None, 0, ceil_mode=True, in_channels=4)
+    p = single_layer(LayerSettings("MaxPool2d", 7, 2, None, 0, ceil_mode=True, in_channels=4))
     assert p.output_shape == (4, 4, 4) and p.params == 0 and p.params_latex is None and p.square
-    t = single_layer("ConvTranspose2d", 4, 3, 2, 1, output_padding=1, in_channels=2, out_channels=5)
+    t = single_layer(
+        LayerSettings("ConvTranspose2d", 4, 3, 2, 1, output_padding=1, in_channels=2, out_channels=5)
+    )
     assert t.output_shape == (5, 8, 8) and t.params == 2 * 5 * 9 + 5
-    a = single_layer("AvgPool2d", 6, 3, 1, 1, dilation=4)  # AvgPool2d has no dilation: ignored
+    a = single_layer(LayerSettings("AvgPool2d", 6, 3, 1, 1, dilation=4))  # AvgPool2d has no dilation: ignored
     assert a.output_shape == (1, 6, 6)
     with pytest.raises(ShapeError) as info:
-        single_layer("Conv2d", 28, 3, 1, 0, out_channels=0)
+        single_layer(LayerSettings("Conv2d", 28, 3, 1, 0, out_channels=0))
     assert info.value.field == "out_channels"
     with pytest.raises(ShapeError, match="Unknown layer"):
-        single_layer("Conv3d", 28, 3)
+        single_layer(LayerSettings("Conv3d", 28, 3))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -765,21 +769,23 @@ def test_stack_receptive_field_and_errors():
 def test_single_layer_stays_small_for_huge_settings():
     """The largest accepted numbers neither blow up memory nor take long (no picture then)."""
     t = single_layer(
-        "ConvTranspose2d",
-        MAX_VALUE,
-        MAX_VALUE,
-        MAX_VALUE,
-        0,
-        MAX_VALUE,
-        MAX_VALUE - 1,
-        False,
-        MAX_VALUE,
-        MAX_VALUE,
+        LayerSettings(
+            "ConvTranspose2d",
+            MAX_VALUE,
+            MAX_VALUE,
+            MAX_VALUE,
+            0,
+            MAX_VALUE,
+            MAX_VALUE - 1,
+            False,
+            MAX_VALUE,
+            MAX_VALUE,
+        )
     )
     assert t.output_shape[1] == (MAX_VALUE - 1) * MAX_VALUE + MAX_VALUE * (MAX_VALUE - 1) + MAX_VALUE - 1 + 1
     assert t.rows is None and t.cols is None
-    c = single_layer("Conv2d", MAX_VALUE, MAX_VALUE, 1, MAX_VALUE)
+    c = single_layer(LayerSettings("Conv2d", MAX_VALUE, MAX_VALUE, 1, MAX_VALUE))
     assert c.output_shape[1] == 2 * MAX_VALUE + 1 and c.rows is None
     with pytest.raises(ShapeError, match="at most 10"):
         sliding_axis("Conv2d", 28, 3, limit=10)
-    assert single_layer("Conv2d", 28, 3).rows.out_size == 26
+    assert single_layer(LayerSettings("Conv2d", 28, 3)).rows.out_size == 26

@@ -10,7 +10,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from cnnlib.shapes import QUIZ_KINDS, Question, Score, check_answer, common_mistakes, make_question
+from cnnlib.shapes import QUIZ_KINDS, QuizQuestion, Score, check_answer, common_mistakes, make_question
 
 
 def test_questions_are_valid_and_answers_agree_with_torch():
@@ -49,44 +49,44 @@ def test_kinds_can_be_restricted():
 
 
 def test_prompt_code_and_formula():
-    q = Question("Conv2d", 28, 5, 2, 1)
+    q = QuizQuestion("Conv2d", 28, 5, 2, 1)
     assert q.answer == 13
     assert q.code() == "nn.Conv2d(in_channels=3, out_channels=16, kernel_size=5, stride=2, padding=1)"
     assert "28×28" in q.prompt() and "nn.Conv2d" in q.prompt()
     assert r"\frac{28 + 2\cdot 1 - 1\cdot(5-1) - 1}{2}" in q.formula_latex()
-    pool = Question("MaxPool2d", 7, 2, None, ceil_mode=True)
+    pool = QuizQuestion("MaxPool2d", 7, 2, None, ceil_mode=True)
     assert (
         pool.code() == "nn.MaxPool2d(kernel_size=2, ceil_mode=True)"
         and "defaults to its kernel" in pool.prompt()
     )
     assert pool.answer == 4 and r"\lceil" in pool.formula_latex()
-    t = Question("ConvTranspose2d", 4, 3, 2, 1, output_padding=1)
+    t = QuizQuestion("ConvTranspose2d", 4, 3, 2, 1, output_padding=1)
     assert t.answer == 8 and "output_padding=1" in t.code() and r"(4-1)\cdot 2" in t.formula_latex()
-    assert Question("Conv2d", 9, 3, 1, "same").code().endswith("padding='same')")
+    assert QuizQuestion("Conv2d", 9, 3, 1, "same").code().endswith("padding='same')")
 
 
 @pytest.mark.parametrize("text", ["13", " 13 ", "13\n", "\t+13", "13.0"])
 def test_right_answers_tolerate_whitespace(text):
-    a = check_answer(Question("Conv2d", 28, 5, 2, 1), text)
+    a = check_answer(QuizQuestion("Conv2d", 28, 5, 2, 1), text)
     assert a.status == "correct" and a.correct and a.value == 13 and "13×13" in a.message
 
 
 @pytest.mark.parametrize("text", ["", "   ", "abc", "13.5", "thirteen", "1 3", "nan", "inf"])
 def test_non_numbers_are_not_marked_wrong(text):
-    a = check_answer(Question("Conv2d", 28, 5, 2, 1), text)
+    a = check_answer(QuizQuestion("Conv2d", 28, 5, 2, 1), text)
     assert a.status == "invalid" and not a.correct
     assert "whole number" in a.message
 
 
 def test_wrong_answers_say_the_right_one_with_a_hint():
-    q = Question("Conv2d", 28, 5, 2, 1)
+    q = QuizQuestion("Conv2d", 28, 5, 2, 1)
     a = check_answer(q, "12")
     assert a.status == "wrong" and a.value == 12 and "PyTorch gives 13" in a.message
     assert "padding" in a.message  # 12 is what you get without the padding
-    assert "+ 1" in check_answer(Question("Conv2d", 28, 3), "25").message
-    assert "floor" in check_answer(Question("Conv2d", 28, 3, 2, 0), "14").message  # 13.5 rounded up
-    assert "defaults to its kernel" in check_answer(Question("MaxPool2d", 8, 2, None), "7").message
-    assert "both sides" in check_answer(Question("Conv2d", 10, 3, 1, 2), "10").message
+    assert "+ 1" in check_answer(QuizQuestion("Conv2d", 28, 3), "25").message
+    assert "floor" in check_answer(QuizQuestion("Conv2d", 28, 3, 2, 0), "14").message  # 13.5 rounded up
+    assert "defaults to its kernel" in check_answer(QuizQuestion("MaxPool2d", 8, 2, None), "7").message
+    assert "both sides" in check_answer(QuizQuestion("Conv2d", 10, 3, 1, 2), "10").message
     assert "formula below" in check_answer(q, "99").message
     assert "-5" in check_answer(q, "-5").message
 
@@ -99,7 +99,7 @@ def test_common_mistakes_never_include_the_answer():
 
 
 def test_score_counts_checked_answers_only():
-    q = Question("AvgPool2d", 6, 2, None)
+    q = QuizQuestion("AvgPool2d", 6, 2, None)
     s = Score()
     s.record(check_answer(q, "3"))
     s.record(check_answer(q, "x"))

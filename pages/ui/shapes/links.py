@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cnnlib.shapes import ShapeError, parse_int
+from cnnlib.shapes import ShapeError, kind_of, parse_int
 from pages.ui.shapes.single import DEFAULTS, PADDING_MODES
 from pages.ui.shapes.stack import DEFAULT_INPUT
 
@@ -47,7 +47,7 @@ def apply_link(values: dict, modes: list[str]) -> None:
             ss["sc_stack_layers"] = [dict(d) for d in values["stack"]]
         return
     kind = values.get("layer", "Conv2d")
-    d = DEFAULTS[kind]
+    d, lk = DEFAULTS[kind], kind_of(kind)
     ss["sc_kind"] = kind
     pairs = [values.get(k) for k in ("size", "k", "s", "d", "op") if values.get(k) is not None]
     if isinstance(values.get("p"), tuple):
@@ -56,16 +56,16 @@ def apply_link(values: dict, modes: list[str]) -> None:
     _put_pair("sc_size", values.get("size"), SIZE_DEFAULT)
     _put_pair(f"sc_{kind}_k", values.get("k"), d["kernel"])
     _put_pair(f"sc_{kind}_s", values.get("s"), d["stride"])
-    if "dilation" in d:
+    if lk.applies("dilation"):
         _put_pair(f"sc_{kind}_d", values.get("d"), d["dilation"])
     p = values.get("p")
-    if kind == "Conv2d":
+    if lk.padding_words:
         ss["sc_pad_mode"] = PADDING_MODES[0] if not isinstance(p, str) else p
     _put_pair(f"sc_{kind}_p", p if isinstance(p, tuple) else None, d["padding"])
-    if kind == "ConvTranspose2d":
+    if lk.applies("output_padding"):
         _put_pair("sc_op", values.get("op"), d["output_padding"])
     ss["sc_cin"] = str(values.get("cin") or CIN_DEFAULT)
-    if "out" in d:
+    if lk.learns:
         ss[f"sc_{kind}_cout"] = str(values.get("cout") or d["out"])
     ss["sc_ceil"] = bool(values.get("ceil", False))
     ss["sc_bias"] = bool(values.get("bias", True))
@@ -84,7 +84,7 @@ def link_values(modes: list[str]) -> dict:
             pass
         return values
     kind = ss.get("sc_kind", "Conv2d")
-    d = DEFAULTS[kind]
+    d, lk = DEFAULTS[kind], kind_of(kind)
     values = {"layer": kind}
     for key, ss_key, default in (
         ("size", "sc_size", SIZE_DEFAULT),
@@ -98,7 +98,7 @@ def link_values(modes: list[str]) -> dict:
         pair = _text_pair(ss_key)
         if pair is not None and pair != (default, default):
             values[key] = pair
-    if kind == "Conv2d" and ss.get("sc_pad_mode", PADDING_MODES[0]) != PADDING_MODES[0]:
+    if lk.padding_words and ss.get("sc_pad_mode", PADDING_MODES[0]) != PADDING_MODES[0]:
         values["p"] = ss["sc_pad_mode"]
     else:
         pair = _text_pair(f"sc_{kind}_p")

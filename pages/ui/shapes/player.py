@@ -13,12 +13,11 @@ import streamlit as st
 
 from cnnlib import kernels as K
 from cnnlib.plots import picture_fits
-from cnnlib.shapes import LayerResult
+from cnnlib.shapes import LayerResult, LayerSettings, kind_of
 from pages.ui.figures import shared
 from pages.ui.share import projecting
 from pages.ui.window_player import frames_id, window_player
 
-PLAYED = ("Conv2d", "MaxPool2d", "AvgPool2d")
 MAX_CHANNELS = 3  # the player shows at most this many input channels' products
 DEMO_BIAS = 1.0
 
@@ -31,32 +30,34 @@ def build_payload(kind: str, size: tuple[int, int], kernel: tuple[int, int], str
                   dilation: tuple[int, int], ceil_mode: bool, channels: int, bias: bool) -> tuple[str, str]:  # fmt: skip
     """(the payload's JSON text, its fingerprint) for one layer's settings on the made-up input."""
     h, w = size
-    if kind == "Conv2d":
+    lk = kind_of(kind)
+    if lk.learns:
         frames = K.window_frames(K.demo_input(h, w, channels), K.demo_kernel(*kernel, channels),
                                  DEMO_BIAS if bias else 0.0, stride, padding, dilation)  # fmt: skip
     else:
-        frames = K.pool_frames(K.demo_input(h, w), "max" if kind == "MaxPool2d" else "avg", kernel, stride,
+        frames = K.pool_frames(K.demo_input(h, w), lk.pooling or "avg", kernel, stride,
                                padding, dilation, ceil_mode)  # fmt: skip
     text = K.payload_json(frames)
     return text, frames_id(text)
 
 
-def render(r: LayerResult, settings: dict) -> None:
+def render(r: LayerResult, settings: LayerSettings) -> None:
     """The player under the picture, for a Conv2d or a pooling layer whose picture fits."""
-    if r.kind not in PLAYED or settings.get("kind") != r.kind or not picture_fits(r.rows, r.cols):
+    lk = r.layer_kind
+    if lk.transposed or settings.kind != r.kind or not picture_fits(r.rows, r.cols):
         return
-    conv = r.kind == "Conv2d"
-    channels = min(int(settings["in_channels"]), MAX_CHANNELS) if conv else 0
+    conv = lk.learns
+    channels = min(int(settings.in_channels), MAX_CHANNELS) if conv else 0
     args = (
         r.kind,
-        _pair(settings["size"]),
-        _pair(settings["kernel"]),
-        None if settings["stride"] is None else _pair(settings["stride"]),
-        settings["padding"] if isinstance(settings["padding"], str) else _pair(settings["padding"]),
-        _pair(settings["dilation"]),
-        bool(settings["ceil_mode"]),
+        _pair(settings.size),
+        _pair(settings.kernel),
+        None if settings.stride is None else _pair(settings.stride),
+        settings.padding if isinstance(settings.padding, str) else _pair(settings.padding),
+        _pair(settings.dilation),
+        bool(settings.ceil_mode),
         channels,
-        bool(settings["bias"]) if conv else False,
+        bool(settings.bias) if conv else False,
     )
     try:
         text, fid = shared(build_payload, *args)
@@ -72,11 +73,11 @@ def render(r: LayerResult, settings: dict) -> None:
     window_player(text, key="sc_player", in_label=label, out_label="Output (one channel)", big=projecting(),
                   neutral=True, frames_key=fid)  # fmt: skip
     notes = []
-    if conv and int(settings["in_channels"]) > MAX_CHANNELS:
+    if conv and int(settings.in_channels) > MAX_CHANNELS:
         notes.append(
-            f"The layer has {settings['in_channels']} input channels; the player shows the first {MAX_CHANNELS}."
+            f"The layer has {settings.in_channels} input channels; the player shows the first {MAX_CHANNELS}."
         )
-    if conv and settings["bias"]:
+    if conv and settings.bias:
         notes.append(f"Bias {DEMO_BIAS:g} is added to every sum.")
     if notes:
         st.caption(" ".join(notes))

@@ -7,7 +7,7 @@ import random
 
 import streamlit as st
 
-from cnnlib.shapes import QUIZ_KINDS, Answer, Question, Score, check_answer, make_question
+from cnnlib.shapes import QUIZ_KINDS, Answer, QuizQuestion, Score, check_answer, make_question
 
 
 def _new_question() -> None:
@@ -24,7 +24,7 @@ def _new_question() -> None:
 
 
 def _check() -> None:
-    q: Question = st.session_state["sc_quiz_q"]
+    q: QuizQuestion = st.session_state["sc_quiz_q"]
     result = check_answer(q, st.session_state.get("sc_quiz_answer", ""))
     previous: Answer | None = st.session_state.get("sc_quiz_result")
     if previous is None or previous.status == "invalid":  # each question counts once
@@ -39,7 +39,7 @@ def render() -> None:
     if "sc_quiz_q" not in st.session_state:
         _new_question()
     score: Score = st.session_state["sc_quiz_score"]
-    q: Question = st.session_state["sc_quiz_q"]
+    q: QuizQuestion = st.session_state["sc_quiz_q"]
     result: Answer | None = st.session_state.get("sc_quiz_result")
     st.multiselect("Question types", QUIZ_KINDS, default=list(QUIZ_KINDS), key="sc_quiz_kinds")
     left, right = st.columns([3, 1], gap="large")

@@ -3,14 +3,18 @@ right, and the sliding-window picture below. Every number comes from cnnlib.shap
 
 from __future__ import annotations
 
+from typing import Any
+
 import streamlit as st
 
 from cnnlib.plots import MAX_PICTURE_CELLS, picture_fits, sliding_figure
 from cnnlib.shapes import (
     LAYER_KINDS,
     LayerResult,
+    LayerSettings,
     ShapeError,
     describe_indices,
+    kind_of,
     poll_options,
     refused_formulas,
     single_layer,
@@ -20,8 +24,8 @@ from pages.ui.figures import chart, shared
 from pages.ui.shapes import player as shapes_player
 from pages.ui.shapes.inputs import FieldRows, Slots, int_field, pair_field, stepper
 
-# Per layer type: default settings (text as typed) and which settings apply.
-DEFAULTS = {
+# Per layer type: default settings (text as typed); which settings apply: cnnlib.shapes.kind_of.
+DEFAULTS: dict[str, dict[str, Any]] = {
     "Conv2d": {"kernel": 3, "stride": 2, "padding": 1, "dilation": 1, "out": 8},
     "MaxPool2d": {"kernel": 2, "stride": "", "padding": 0, "dilation": 1},
     "AvgPool2d": {"kernel": 2, "stride": "", "padding": 0},
@@ -30,17 +34,18 @@ DEFAULTS = {
 PADDING_MODES = ["a number", "same", "valid"]
 
 
-def settings_panel(kind: str, slots: Slots) -> dict | None:
-    """Draw the fields for one layer type; the settings as keyword arguments, or None if unreadable."""
+def settings_panel(kind: str, slots: Slots) -> LayerSettings | None:
+    """Draw the fields for one layer type; its settings, or None if a field is unreadable."""
     d = DEFAULTS[kind]
-    pool = kind in ("MaxPool2d", "AvgPool2d")
+    lk = kind_of(kind)
+    pool = lk.pool
     st.session_state.setdefault("sc_square", True)  # a link may set it before it is drawn
     square = st.toggle("Square (same height and width)", key="sc_square")
     channels = FieldRows(2)
     with channels.cell():
         cin = int_field("Input channels", "sc_cin", 3, "in_channels", slots, minimum=1, slot=channels.slot)
     cout = 0
-    if "out" in d:
+    if lk.learns:
         with channels.cell():
             cout = int_field("Output channels", f"sc_{kind}_cout", d["out"], "out_channels", slots, minimum=1,
                              slot=channels.slot)  # fmt: skip
@@ -65,13 +70,13 @@ def settings_panel(kind: str, slots: Slots) -> dict | None:
         + (" Blank: the kernel size (PyTorch's default)." if pool else ""),
     )
     dilation = (1, 1)
-    if "dilation" in d:
+    if lk.applies("dilation"):
         dilation = pair(
             "Dilation", f"sc_{kind}_d", d["dilation"], "dilation", help="Gap between kernel taps."
         )
     padding: object = "same"
     mode = "a number"
-    if kind == "Conv2d":
+    if lk.padding_words:
         grid.new_row()
         mode = st.radio("Padding type", PADDING_MODES, horizontal=True, key="sc_pad_mode")
         if mode != "a number":  # "same" with stride 2: the message goes under the padding type
@@ -81,26 +86,26 @@ def settings_panel(kind: str, slots: Slots) -> dict | None:
     elif mode == "valid":
         padding = "valid"
     output_padding = (0, 0)
-    if kind == "ConvTranspose2d":
+    if lk.applies("output_padding"):
         output_padding = pair("Output padding", "sc_op", d["output_padding"], "output_padding", minimum=0)
-    ceil_mode = st.checkbox("ceil_mode (round up)", key="sc_ceil") if pool else False
+    ceil_mode = st.checkbox("ceil_mode (round up)", key="sc_ceil") if lk.applies("ceil_mode") else False
     st.session_state.setdefault("sc_bias", True)
-    bias = st.checkbox("bias", key="sc_bias") if not pool else True
+    bias = st.checkbox("bias", key="sc_bias") if lk.applies("bias") else True
     if slots.bad:
         return None
-    return {
-        "kind": kind,
-        "size": size,
-        "kernel": kernel,
-        "stride": None if pool and stride[0] is None else stride,
-        "padding": padding,
-        "dilation": dilation,
-        "output_padding": output_padding,
-        "ceil_mode": ceil_mode,
-        "in_channels": cin,
-        "out_channels": cout or 1,
-        "bias": bias,
-    }
+    return LayerSettings(
+        kind=kind,
+        size=size,
+        kernel=kernel,
+        stride=None if pool and stride[0] is None else stride,
+        padding=padding,  # type: ignore[arg-type]
+        dilation=dilation,
+        output_padding=output_padding,
+        ceil_mode=ceil_mode,
+        in_channels=cin or 1,  # not None: slots.bad would have returned
+        out_channels=cout or 1,
+        bias=bias,
+    )
 
 
 def _shape(shape: tuple[int, ...]) -> str:
@@ -125,7 +130,7 @@ def results_panel(r: LayerResult) -> None:
         st.latex(r.params_latex)
     else:
         st.markdown("**Parameters: 0** — pooling has nothing to learn; each channel is pooled on its own.")
-    if r.kind == "ConvTranspose2d":
+    if r.layer_kind.transposed:  # a transposed convolution reads every input pixel
         return
     if r.uncovered_rows or r.uncovered_cols:
         st.warning(_unread_text(r), icon=":material/content_cut:")
@@ -166,7 +171,7 @@ def picture(r: LayerResult, stale: bool = False) -> None:
     row, col = divmod(pos, ow)
     hi, wi = r.input_shape[1], r.input_shape[2]
     label = f"Input {hi}×{wi}"
-    if r.kind == "ConvTranspose2d":
+    if r.layer_kind.transposed:
         label += " (stretched)"
     elif len(r.rows.cells) > hi or len(r.cols.cells) > wi:
         label += " + padding"
@@ -179,7 +184,7 @@ def picture(r: LayerResult, stale: bool = False) -> None:
         tuple(r.uncovered_rows),  # hashable: the cache's key is these arguments themselves
         tuple(r.uncovered_cols),
         label,
-        r.kind == "ConvTranspose2d",
+        r.layer_kind.transposed,
     )
     chart(st, fig, key="sc_picture", config={"displayModeBar": False})
     st.caption(
@@ -188,35 +193,34 @@ def picture(r: LayerResult, stale: bool = False) -> None:
     )
 
 
-def _settings_text(settings: dict) -> str:
+def _settings_text(settings: LayerSettings) -> str:
     """The settings in a few words, e.g. "input 28, kernel 3, stride 2, padding 1"."""
 
     def v(x: object) -> str:
         a, b = x if isinstance(x, tuple) else (x, x)
         return f"{a}" if a == b else f"{a}×{b}"
 
-    parts = [f"input {v(settings['size'])}", f"kernel {v(settings['kernel'])}"]
-    parts.append("stride = kernel" if settings["stride"] is None else f"stride {v(settings['stride'])}")
-    pad = settings["padding"]
+    parts = [f"input {v(settings.size)}", f"kernel {v(settings.kernel)}"]
+    parts.append("stride = kernel" if settings.stride is None else f"stride {v(settings.stride)}")
+    pad = settings.padding
     parts.append(f'padding "{pad}"' if isinstance(pad, str) else f"padding {v(pad)}")
-    if settings["dilation"] not in (1, (1, 1)):
-        parts.append(f"dilation {v(settings['dilation'])}")
-    if settings["kind"] == "ConvTranspose2d":
-        parts.append(f"output padding {v(settings['output_padding'])}")
-    if settings["ceil_mode"]:
+    if settings.dilation not in (1, (1, 1)):
+        parts.append(f"dilation {v(settings.dilation)}")
+    if settings.layer_kind.applies("output_padding"):
+        parts.append(f"output padding {v(settings.output_padding)}")
+    if settings.ceil_mode:
         parts.append("ceil_mode")
     return ", ".join(parts)
 
 
-def _refusal(settings: dict, problem: ShapeError, slots: Slots) -> None:
+def _refusal(settings: LayerSettings, problem: ShapeError, slots: Slots) -> None:
     """Why PyTorch refuses: the message beside its field, and the formula if it shows the reason."""
     if slots.show(problem):
         st.error("PyTorch would refuse this layer: see the message marked in red on the left.",
                  icon=":material/block:")  # fmt: skip
     else:
         st.error(f"PyTorch would refuse this layer: {problem}", icon=":material/block:")
-    keys = ("kind", "size", "kernel", "stride", "padding", "dilation", "output_padding", "ceil_mode")
-    for axis, tex in refused_formulas(**{k: settings[k] for k in keys}):
+    for axis, tex in refused_formulas(settings):
         st.markdown(f"**{axis}**: the formula gives less than 1 pixel")
         st.latex(tex)
 
@@ -236,11 +240,11 @@ def render() -> None:
         result, problem = None, None
         if settings is not None:
             try:
-                result = single_layer(**settings)
+                result = single_layer(settings)
             except ShapeError as e:
                 problem = e
         if result is not None:
-            key = repr(sorted(settings.items(), key=lambda kv: kv[0]))  # type: ignore[union-attr]
+            key = repr(settings)
             good[kind] = (key, settings, result)
             if held or (predict and st.session_state.get("sc_revealed") != key):
                 st.subheader(":material/help: What shape comes out?", anchor=False)
