@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 import torch
 from torch.utils.data import Dataset
@@ -166,7 +167,9 @@ def make_bundle(
         train=ImageTensorDataset(train_images, train_labels),
         test=ImageTensorDataset(test_images, test_labels),
         classes=list(classes),
-        input_shape=tuple(int(s) for s in train_images.shape[1:]),  # (C, H, W)
+        input_shape=cast(
+            tuple[int, int, int], tuple(int(s) for s in train_images.shape[1:])
+        ),  # NCHW: (C, H, W)
         mean=mean,
         std=std,
         title=title,

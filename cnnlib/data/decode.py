@@ -7,6 +7,8 @@ resolved as an image viewer shows them, and each conversion leaves a note a stud
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 from PIL import Image
 
@@ -41,7 +43,7 @@ def to_plane_image(im: Image.Image, notes: list[str]) -> Image.Image:
             return im
     if mode in ("LA", "La", "PA", "RGBA", "RGBa"):
         rgba = im.convert("RGBA")
-        if rgba.getchannel("A").getextrema()[0] < 255:
+        if cast(tuple[int, int], rgba.getchannel("A").getextrema())[0] < 255:  # one band: (min, max)
             notes.append("Transparent areas are shown on white (the alpha channel was flattened).")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         flat = Image.alpha_composite(white, rgba)

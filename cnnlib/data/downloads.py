@@ -107,13 +107,15 @@ def load_torchvision(name: str, root: str | os.PathLike | None, download: bool) 
     root_path = Path(root).expanduser() if root is not None else default_data_root()
     train = _open_torchvision(name, root_path, True, download)
     test = _open_torchvision(name, root_path, False, download)
+    classes = list(train.classes) if name == "cifar10" else DATASETS[name].classes
+    assert classes is not None  # the catalog names the classes of every torchvision dataset
     return make_bundle(
         name,
         _as_uint8_nchw(train.data),
         torch.as_tensor(np.asarray(train.targets), dtype=torch.int64),
         _as_uint8_nchw(test.data),
         torch.as_tensor(np.asarray(test.targets), dtype=torch.int64),
-        list(train.classes) if name == "cifar10" else DATASETS[name].classes,
+        classes,
         title=DATASETS[name].title,
         source=f"torchvision.datasets, cached in {root_path}",
     )

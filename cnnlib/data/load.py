@@ -86,11 +86,10 @@ def load_dataset(
     key = str(name).strip().lower()
     if key == "shapes":
         info = DATASETS["shapes"]
-        return load_shapes(
-            seed,
-            train_size if train_size is not None else info.train_size,
-            test_size if test_size is not None else info.test_size,
-        )
+        n_train = train_size if train_size is not None else info.train_size
+        n_test = test_size if test_size is not None else info.test_size
+        assert n_train is not None and n_test is not None  # the catalog sizes "shapes"
+        return load_shapes(seed, n_train, n_test)
     if key == "mnist-sample":
         return load_mnist_sample()
     if key in ("mnist", "fashion-mnist", "cifar10"):

@@ -20,9 +20,9 @@ MNIST_STD = 0.3081
 
 def scalar_stat(value: float | Sequence[float]) -> float:
     """A per-channel statistic as one float (grey models have one channel)."""
-    if isinstance(value, (list, tuple, np.ndarray, torch.Tensor)):
-        return float(np.asarray(value, dtype=np.float64).reshape(-1)[0])
-    return float(value)
+    if isinstance(value, (int, float)):
+        return float(value)
+    return float(np.asarray(value, dtype=np.float64).reshape(-1)[0])
 
 
 def as_input(model: nn.Module, x: torch.Tensor) -> torch.Tensor:

@@ -103,6 +103,7 @@ def read_image(
             f"The file is {len(data) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB. Use a smaller image."
         )
     too_big = f"the limit is {max_pixels / 1e6:.0f} megapixels. Crop or shrink it first."
+    img: Image.Image  # Image.open's ImageFile, then the plain Images made from it
     try:
         with Image.open(io.BytesIO(data)) as img:
             if img.width * img.height > max_pixels:

@@ -65,7 +65,7 @@ def probability_figure(probs: np.ndarray, classes: Sequence[str], height: int = 
     return {"data": [bar], "layout": layout}
 
 
-def mosaic(fmap: np.ndarray, order: Sequence[int], cols: int = 4, pad: int = 1) -> np.ndarray:
+def mosaic(fmap: np.ndarray, order: Sequence[int] | np.ndarray, cols: int = 4, pad: int = 1) -> np.ndarray:
     """Tile the channels `order` of a [C, H, W] map row by row; gaps (and empty tiles) are NaN.
 
     Returns [rows * (H + pad) - pad, cols * (W + pad) - pad].
@@ -83,7 +83,11 @@ def mosaic(fmap: np.ndarray, order: Sequence[int], cols: int = 4, pad: int = 1) 
 
 
 def feature_grid_figure(
-    fmap: np.ndarray, order: Sequence[int], cols: int = 4, title: str = "", height: int | None = None
+    fmap: np.ndarray,
+    order: Sequence[int] | np.ndarray,
+    cols: int = 4,
+    title: str = "",
+    height: int | None = None,
 ) -> dict:
     """One layer's channels (in `order`, strongest first) as a tiled heat map, each tile labelled."""
     fmap = np.asarray(fmap, dtype=np.float32)

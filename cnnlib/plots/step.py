@@ -26,10 +26,10 @@ TEMPLATE = "plotly_white"
 
 def _to_rgb(images: torch.Tensor) -> np.ndarray:
     """uint8 images [B, C, H, W] (C = 1 or 3) -> uint8 RGB [B, H, W, 3]."""
-    arr = images.detach().cpu()
-    if arr.dtype != torch.uint8:  # floats in [0, 1]
-        arr = (arr.clamp(0, 1) * 255).round().to(torch.uint8)
-    arr = arr.numpy()
+    t = images.detach().cpu()
+    if t.dtype != torch.uint8:  # floats in [0, 1]
+        t = (t.clamp(0, 1) * 255).round().to(torch.uint8)
+    arr = t.numpy()
     if arr.shape[1] == 1:
         arr = np.repeat(arr, 3, axis=1)
     return arr[:, :3].transpose(0, 2, 3, 1)
@@ -166,8 +166,8 @@ def kernel_step_figure(
     highlight: tuple[int, int],
 ) -> go.Figure:
     """The chosen weight's kernel [kH, kW] before, its gradient, and after the step; the weight boxed."""
-    panels = [("weights before", before), ("gradient", grad), ("weights after", after)]
-    panels = [(t, m) for t, m in panels if m is not None]
+    given = [("weights before", before), ("gradient", grad), ("weights after", after)]
+    panels = [(t, m) for t, m in given if m is not None]
     fig = make_subplots(
         rows=1, cols=len(panels), subplot_titles=[t for t, _ in panels], horizontal_spacing=0.06
     )
