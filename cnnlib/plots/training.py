@@ -223,32 +223,8 @@ def live_figure_dict(
     loss and accuracy are averages over the epoch while the weights changed, so they sit in its
     middle (epoch - 0.5); validation is measured at the end of the epoch (epoch).
     """
-    data = _earlier_traces(earlier, alpha)
-    best_shapes: list[dict] = []
-    if current is not None:
-        traces, best_shapes = _current_traces(current, alpha)
-        data += traces
-    for axis_id in ("", "2", "3"):  # an empty trace per panel: Plotly draws no axes for a panel without one
-        data.append(
-            {
-                "type": "scatter",
-                "x": [],
-                "y": [],
-                "xaxis": "x" + axis_id,
-                "yaxis": "y" + axis_id,
-                "showlegend": False,
-                "hoverinfo": "skip",
-            }
-        )
-    layout = _live_layout(current, earlier, height, epochs)
-    if best_shapes:
-        layout["shapes"] = best_shapes
-    return layout
-
-
-def _earlier_traces(earlier: Sequence[Curves], alpha: float) -> list[dict]:
-    """Earlier runs, dotted: their smoothed loss and their validation accuracy."""
     data: list[dict] = []
+    best_shapes: list[dict] = []
     for i, run in enumerate(earlier):
         color = EARLIER_COLORS[i % len(EARLIER_COLORS)]
         if run.batch_loss:
@@ -270,53 +246,53 @@ def _earlier_traces(earlier: Sequence[Curves], alpha: float) -> list[dict]:
                     group=run.name,
                 )
             )
-    return data
-
-
-def _current_traces(current: Curves, alpha: float) -> tuple[list[dict], list[dict]]:
-    """The current run's traces, bottom to top (the loss per batch and smoothed, the gap bands, the
-    per-epoch train and validation curves, the best-epoch star, the learning rate), and the shapes
-    marking its best epoch."""
-    data: list[dict] = []
-    if current.batch_loss:
-        x, y = downsample(current.batch_x, current.batch_loss, LIVE_POINTS)
-        data.append(_line(x, y, "loss per batch", CURRENT["raw"], 1))
-        x, y = downsample(current.batch_x, list(ema(current.batch_loss, alpha)), LIVE_POINTS)
-        data.append(_line(x, y, "smoothed", CURRENT["smooth"], 3))
-    bands, star, best_shapes = _gap_and_best(current)
-    data.extend(bands)  # under the curves
-    per_epoch = (  # values, name, colour/group, panel, mode, hover, at mid-epoch, in legend
-        (current.train_loss, "train (epoch average)", "train", "", "markers", "%{y:.3f}", True, True),
-        (current.val_loss, "validation", "val", "", "lines+markers", "%{y:.3f}", False, True),
-        (current.train_acc, "train", "train", "2", "lines+markers", "%{y:.1%}", True, False),
-        (current.val_acc, "validation", "val", "2", "lines+markers", "%{y:.1%}", False, False),
-    )
-    for values, name, group, axis, mode, fmt, mid, legend in per_epoch:
-        if values:
-            epochs_done = current.epochs[: len(values)]
-            data.append(
-                _line(
-                    [e - 0.5 for e in epochs_done] if mid else epochs_done,
-                    values,
-                    name,
-                    CURRENT[group],
-                    mode=mode,
-                    axis=axis,
-                    hover=("average over epoch %{customdata}: " if mid else "end of epoch %{x}: ") + fmt,
-                    legend=legend,
-                    group=group,
+    if current is not None:
+        if current.batch_loss:
+            x, y = downsample(current.batch_x, current.batch_loss, LIVE_POINTS)
+            data.append(_line(x, y, "loss per batch", CURRENT["raw"], 1))
+            x, y = downsample(current.batch_x, list(ema(current.batch_loss, alpha)), LIVE_POINTS)
+            data.append(_line(x, y, "smoothed", CURRENT["smooth"], 3))
+        bands, star, best_shapes = _gap_and_best(current)
+        data.extend(bands)  # under the curves
+        per_epoch = (  # values, name, colour/group, panel, mode, hover, at mid-epoch, in legend
+            (current.train_loss, "train (epoch average)", "train", "", "markers", "%{y:.3f}", True, True),
+            (current.val_loss, "validation", "val", "", "lines+markers", "%{y:.3f}", False, True),
+            (current.train_acc, "train", "train", "2", "lines+markers", "%{y:.1%}", True, False),
+            (current.val_acc, "validation", "val", "2", "lines+markers", "%{y:.1%}", False, False),
+        )
+        for values, name, group, axis, mode, fmt, mid, legend in per_epoch:
+            if values:
+                epochs_done = current.epochs[: len(values)]
+                data.append(
+                    _line(
+                        [e - 0.5 for e in epochs_done] if mid else epochs_done,
+                        values,
+                        name,
+                        CURRENT[group],
+                        mode=mode,
+                        axis=axis,
+                        hover=("average over epoch %{customdata}: " if mid else "end of epoch %{x}: ") + fmt,
+                        legend=legend,
+                        group=group,
+                    )
                 )
-            )
-            data[-1]["customdata"] = epochs_done
-    data.extend(star)  # over the validation curve
-    if current.lr:
-        x, y = downsample(current.lr_x, current.lr, LIVE_POINTS)
-        data.append(_line(x, y, "learning rate", CURRENT["lr"], axis="3", hover="%{y:.2e}", legend=False))
-    return data, best_shapes
-
-
-def _live_layout(current: Curves | None, earlier: Sequence[Curves], height: int, epochs: int | None) -> dict:
-    """The live figure's layout: three panels over the same epochs, their titles, the axes' scales."""
+                data[-1]["customdata"] = epochs_done
+        data.extend(star)  # over the validation curve
+        if current.lr:
+            x, y = downsample(current.lr_x, current.lr, LIVE_POINTS)
+            data.append(_line(x, y, "learning rate", CURRENT["lr"], axis="3", hover="%{y:.2e}", legend=False))
+    for axis_id in ("", "2", "3"):  # an empty trace per panel: Plotly draws no axes for a panel without one
+        data.append(
+            {
+                "type": "scatter",
+                "x": [],
+                "y": [],
+                "xaxis": "x" + axis_id,
+                "yaxis": "y" + axis_id,
+                "showlegend": False,
+                "hoverinfo": "skip",
+            }
+        )
     domains = ([0.0, 0.40], [0.47, 0.75], [0.85, 1.0])  # gaps wide enough for the tick labels
     titles = ("Loss", "Accuracy", "Learning rate")
     axis_style = {
@@ -351,6 +327,8 @@ def _live_layout(current: Curves | None, earlier: Sequence[Curves], height: int,
             for t, d in zip(titles, domains, strict=True)
         ],
     }
+    if best_shapes:
+        layout["shapes"] = best_shapes
     runs = [*([current] if current is not None else []), *earlier]
     x_max = max([r.extent for r in runs] + [float(epochs or 0) if current is None else 0.0]) or 1.0
     for i, dom in enumerate(domains, start=1):
@@ -382,7 +360,7 @@ def _live_layout(current: Curves | None, earlier: Sequence[Curves], height: int,
                 "font": {"size": 20, "color": "#888"},
             }
         )
-    return layout
+    return {"data": data, "layout": layout}
 
 
 def live_figure(
