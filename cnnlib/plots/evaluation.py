@@ -86,9 +86,9 @@ def confusion_figure(confusion: np.ndarray, classes: Sequence[str], height: int 
 
 
 def per_class_figure(
-    precision: Sequence[float],
-    recall: Sequence[float],
-    f1: Sequence[float],
+    precision: Sequence[float] | np.ndarray,
+    recall: Sequence[float] | np.ndarray,
+    f1: Sequence[float] | np.ndarray,
     classes: Sequence[str],
     height: int = 360,
 ) -> go.Figure:
@@ -236,7 +236,7 @@ def feature_maps_figure(maps: Sequence[tuple[str, np.ndarray]], max_channels: in
 
 
 def gallery_figure(
-    images: np.ndarray,
+    images: np.ndarray | Sequence[np.ndarray],
     titles: Sequence[str],
     colors: Sequence[str] | None = None,
     cols: int = 8,

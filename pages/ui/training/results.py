@@ -5,6 +5,8 @@ and the weights download. Numbers come from cnnlib.training.evaluation; figures 
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import streamlit as st
 
@@ -39,7 +41,7 @@ def _memo(run, key: tuple, build):
     if not memo or memo[0] != run.id:
         memo = (run.id, {})
         st.session_state["train_figs"] = memo
-    figs = memo[1]
+    figs: dict[Any, Any] = memo[1]
     if key not in figs:
         if len(figs) >= MAX_MEMO_FIGURES:
             figs.pop(next(iter(figs)))  # the oldest

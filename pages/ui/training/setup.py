@@ -348,7 +348,7 @@ def render_setup() -> Setup:
                 list(AUGMENTS),
                 selection_mode="multi",
                 default=kept("tr_augment", []),
-                format_func=AUGMENTS.get,
+                format_func=AUGMENTS.__getitem__,
                 key="tr_augment",
                 help=HELP["augment"],
             )

@@ -47,7 +47,7 @@ def publish(snap) -> None:
         return
     ss["class_shared_at"] = now
     m, s = classroom.member(), classroom.store()
-    if s is None:
+    if m is None or s is None:  # a teacher is always a member
         return
     progress = {
         "run": snap.run_id,

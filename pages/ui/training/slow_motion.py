@@ -48,7 +48,7 @@ def render_slow_motion() -> None:
     state = st.session_state.setdefault(STATE, {"sig": None, "setup": None, "error": None})
     st.subheader("A batch, seen")
     c1, c2, c3, c4 = st.columns([3, 2, 2, 2])
-    dataset = c1.selectbox("Dataset", list(DATASETS), format_func=DATASETS.get, key="sm_dataset")
+    dataset = c1.selectbox("Dataset", list(DATASETS), format_func=DATASETS.__getitem__, key="sm_dataset")
     batch_size = int(c2.number_input("Batch size", 1, 256, 16, 1, key="sm_batch_size"))
     shuffle = c3.toggle("Shuffle", value=True, key="sm_shuffle", help="DataLoader(shuffle=True)")
     seed = int(c4.number_input("Seed", 0, 10_000, 0, 1, key="sm_seed", help="Random init and shuffle"))
@@ -107,7 +107,7 @@ def render_slow_motion() -> None:
 def _optimizer_controls() -> OptimizerSettings | None:
     """Optimizer, learning rate and friends; None (with a message next to them) when invalid."""
     c1, c2, c3, c4 = st.columns([2, 2, 2, 2])
-    name = c1.selectbox("Optimizer", list(OPTIMIZERS), format_func=OPTIMIZERS.get, key="sm_optimizer")
+    name = c1.selectbox("Optimizer", list(OPTIMIZERS), format_func=OPTIMIZERS.__getitem__, key="sm_optimizer")
     lr = c2.number_input(
         "Learning rate η", 0.0, 10.0, 0.05, 0.01, format="%.4f", key="sm_lr", help="How far each step goes"
     )
