@@ -9,6 +9,7 @@ This package's public face is this module; the modules inside it:
     shapes.py      Shape calculator: the sliding window and the stack
     builder.py     Model builder: the network diagram
     training.py    Training while it trains: the live curves, earlier runs beside them
+    curves.py      one run's history as those charts read it (Curves, from a run's snapshot)
     evaluation.py  Training after a run: confusion matrix, per-class bars, filters, gallery
     step.py        Training in slow motion: the batch, probabilities, loss and gradients
     draw.py        Draw & predict: preprocessing steps, probabilities, feature maps, Grad-CAM
@@ -29,6 +30,7 @@ from cnnlib.plots.builder import (
     spec_diagram,
     thin_labels,
 )
+from cnnlib.plots.curves import Curves, curves_from_snapshot
 from cnnlib.plots.draw import (
     OTHER_COLOUR,
     TOP_COLOUR,
@@ -85,8 +87,6 @@ from cnnlib.plots.step import (
 )
 from cnnlib.plots.training import (
     LIVE_POINTS,
-    Curves,
-    curves_from_snapshot,
     downsample,
     ema,
     epoch_ticks,

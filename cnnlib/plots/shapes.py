@@ -35,6 +35,7 @@ _CURRENT = "#238b45"
 _FONT = 16
 _TEXT = "#262730"  # dark text: the chart theme's light gray fades on a projector
 _TICKS = {"size": 14, "color": _TEXT}
+_GAP = 2.5  # cells between the input grid and the output grid
 
 
 def picture_fits(rows: SlidingAxis | None, cols: SlidingAxis | None, limit: int = MAX_PICTURE_CELLS) -> bool:
@@ -70,13 +71,33 @@ def sliding_figure(
     """
     R, C = len(rows.cells), len(cols.cells)
     OH, OW = rows.out_size, cols.out_size
-    gap = 2.5
-    x0 = C + gap  # where the output grid starts
-    n_codes = len(CELLS)
-    z_in = np.zeros((R, C))
-    text = np.full((R, C), "", dtype=object)
-    hover = np.full((R, C), "", dtype=object)
-    unread_r, unread_c = set(uncovered_rows), set(uncovered_cols)
+    x0 = C + _GAP  # where the output grid starts
+    z_in, text, hover = _input_cells(rows, cols, set(uncovered_rows), set(uncovered_cols))  # [R, C] each
+    data = _grid_traces(z_in, text, hover, OH, OW, x0)
+    taps_r, taps_c = rows.taps(out_row), cols.taps(out_col)
+    shapes = _window_shapes(taps_r, taps_c, x0 + out_col, out_row)
+    annotations = _annotations(taps_r, taps_c, x0 + out_col, out_row, C, R, OH, OW, input_label, transposed)
+    # Legend: one entry per colour in use, plus the window and the current output pixel.
+    used = {int(v) for v in np.unique(z_in)} | {CELL_CODE["output"]}
+    for i, (_, colour, name) in enumerate(CELLS):
+        if i in used:
+            data.append(_legend_marker(colour, name))
+    data.append(_legend_marker(TAP_COLOUR, "kernel taps (the window)"))
+    data.append(_legend_marker(_CURRENT, "the output pixel they make"))
+    layout = _picture_layout(max(R, OH), x0 + OW, transposed, width_px)
+    layout["shapes"], layout["annotations"] = shapes, annotations
+    return go.Figure(data=data, layout=layout)
+
+
+def _input_cells(
+    rows: SlidingAxis, cols: SlidingAxis, unread_r: set[int], unread_c: set[int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The input grid's cells: colour codes (CELL_CODE + 0.5), their text ("0" on padding and
+    inserted zeros) and hover text, each [R, C]."""
+    R, C = len(rows.cells), len(cols.cells)
+    z_in = np.zeros((R, C))  # [R, C]
+    text = np.full((R, C), "", dtype=object)  # [R, C]
+    hover = np.full((R, C), "", dtype=object)  # [R, C]
     for i, rk in enumerate(rows.cells):
         for j, ck in enumerate(cols.cells):
             kind = _cell_kind(rk, ck)
@@ -90,11 +111,19 @@ def sliding_figure(
             if kind in ("pad", "zero"):
                 text[i, j] = "0"
             z_in[i, j] = CELL_CODE[kind] + 0.5
+    return z_in, text, hover
+
+
+def _grid_traces(
+    z_in: np.ndarray, text: np.ndarray, hover: np.ndarray, OH: int, OW: int, x0: float
+) -> list[dict]:
+    """The input grid's heatmap (cells z_in, text, hover: [R, C]) and the output grid's [OH, OW] at x0."""
+    R, C = z_in.shape
     common = {
         "type": "heatmap",
         "colorscale": categories([colour for _, colour, _ in CELLS]),  # kinds, not values
         "zmin": 0,
-        "zmax": n_codes,
+        "zmax": len(CELLS),
         "showscale": False,
         "xgap": 2,
         "ygap": 2,
@@ -114,7 +143,7 @@ def sliding_figure(
     ]
     out_hover = np.array(
         [[f"output row {r}, column {c}" for c in range(OW)] for r in range(OH)], dtype=object
-    )
+    )  # [OH, OW]
     data.append(
         {
             **common,
@@ -124,8 +153,12 @@ def sliding_figure(
             "hovertext": out_hover,
         }
     )
-    # The window: its span (dashed) and its taps (filled); dilation leaves gaps between taps.
-    taps_r, taps_c = rows.taps(out_row), cols.taps(out_col)
+    return data
+
+
+def _window_shapes(taps_r: list[int], taps_c: list[int], out_x: float, out_y: int) -> list[dict]:
+    """The window: its span (dashed) and its taps (filled; dilation leaves gaps between taps), and
+    the output pixel they make, at (out_x, out_y)."""
     shapes: list[dict] = [
         {
             "type": "rect",
@@ -145,18 +178,36 @@ def sliding_figure(
     shapes.append(
         {
             "type": "rect",
-            "x0": x0 + out_col - 0.45,
-            "x1": x0 + out_col + 0.45,
-            "y0": out_row - 0.45,
-            "y1": out_row + 0.45,
+            "x0": out_x - 0.45,
+            "x1": out_x + 0.45,
+            "y0": out_y - 0.45,
+            "y1": out_y + 0.45,
             "fillcolor": _CURRENT,
             "line": {"color": "#00441b", "width": 2},
         }
     )
+    return shapes
+
+
+def _annotations(
+    taps_r: list[int],
+    taps_c: list[int],
+    out_x: float,
+    out_y: int,
+    C: int,
+    R: int,
+    OH: int,
+    OW: int,
+    input_label: str,
+    transposed: bool,
+) -> list[dict]:
+    """The arrow from the window to its output pixel, the two grids' titles, and for a transposed
+    convolution a note on how it is drawn."""
+    x0 = C + _GAP  # where the output grid starts
     annotations: list[dict] = [
         {
-            "x": x0 + out_col,
-            "y": out_row,
+            "x": out_x,
+            "y": out_y,
             "ax": (taps_c[0] + taps_c[-1]) / 2,
             "ay": (taps_r[0] + taps_r[-1]) / 2,
             "xref": "x",
@@ -179,13 +230,6 @@ def sliding_figure(
             {"x": x, "y": -0.9, "text": f"<b>{label}</b>", "showarrow": False, "yanchor": "bottom",
              "font": {"size": _FONT + 2, "color": _TEXT}}
         )  # fmt: skip
-    # Legend: one entry per colour in use, plus the window and the current output pixel.
-    used = {int(v) for v in np.unique(z_in)} | {CELL_CODE["output"]}
-    for i, (_, colour, name) in enumerate(CELLS):
-        if i in used:
-            data.append(_legend_marker(colour, name))
-    data.append(_legend_marker(TAP_COLOUR, "kernel taps (the window)"))
-    data.append(_legend_marker(_CURRENT, "the output pixel they make"))
     if transposed:
         annotations.append(
             {
@@ -197,13 +241,19 @@ def sliding_figure(
                 "font": {"size": 13, "color": "#555"},
             }
         )
-    rows_shown = max(R, OH)
-    # Cells are square, so the drawing is limited by the width too (about 760 px on a 1280 px
-    # wide page): size the figure to what will be drawn, without empty bands above and below.
-    x_span = x0 + OW + 0.6
+    return annotations
+
+
+def _picture_layout(rows_shown: int, x_end: float, transposed: bool, width_px: int) -> dict:
+    """The layout for grids `rows_shown` cells tall ending at x_end (shapes and annotations to add).
+
+    Cells are square, so the drawing is limited by the width too (about 760 px on a 1280 px wide
+    page): the figure is sized to what will be drawn, without empty bands above and below.
+    """
+    x_span = x_end + 0.6
     y_span = rows_shown + 1.1 + (1 if transposed else 0)
     cell_px = max(12, min(50, 640 // max(rows_shown, 1), int(width_px / x_span)))
-    layout = {
+    return {
         "height": int(y_span * cell_px + 90),
         "margin": {"l": 10, "r": 10, "t": 10, "b": 10},
         "plot_bgcolor": "white",
@@ -217,7 +267,7 @@ def sliding_figure(
             "font": {"size": 15, "color": _TEXT},
         },
         "dragmode": False,
-        "xaxis": {"visible": False, "range": [-0.8, x0 + OW - 0.2], "fixedrange": True},
+        "xaxis": {"visible": False, "range": [-0.8, x_end - 0.2], "fixedrange": True},
         "yaxis": {
             "visible": False,
             "range": [rows_shown - 0.5 + (1 if transposed else 0), -1.6],
@@ -225,10 +275,7 @@ def sliding_figure(
             "scaleratio": 1,
             "fixedrange": True,
         },
-        "shapes": shapes,
-        "annotations": annotations,
     }
-    return go.Figure(data=data, layout=layout)
 
 
 def _legend_marker(colour: str, name: str) -> dict:

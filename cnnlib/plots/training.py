@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
+
+from cnnlib.plots.curves import Curves
 
 FONT = {"size": 16}  # projector-sized text
 CURRENT = {
@@ -28,30 +28,6 @@ CURRENT = {
 }
 EARLIER_COLORS = ["#7f7f7f", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22"]
 MAX_POINTS = 1500  # per-batch points drawn per curve (the smoothed curve is computed on all of them)
-
-
-@dataclass
-class Curves:
-    """One run's history, in the units the charts use (x in epochs, 1-based epoch numbers)."""
-
-    name: str
-    batch_x: list[float] = field(default_factory=list)  # fractional epoch of each recorded batch
-    batch_loss: list[float] = field(default_factory=list)
-    epochs: list[int] = field(default_factory=list)  # 1, 2, ... for the per-epoch lists below
-    train_loss: list[float] = field(default_factory=list)
-    val_loss: list[float] = field(default_factory=list)
-    train_acc: list[float] = field(default_factory=list)  # fractions 0..1
-    val_acc: list[float] = field(default_factory=list)
-    lr_x: list[float] = field(default_factory=list)
-    lr: list[float] = field(default_factory=list)
-    x_end: float | None = None  # the epoch the x axes reach: the planned epochs while training
-
-    @property
-    def extent(self) -> float:
-        """How far the x axes must reach for this run: `x_end`, else its last point."""
-        if self.x_end:
-            return float(self.x_end)
-        return float(max([*self.batch_x[-1:], *self.epochs[-1:], *self.lr_x[-1:], 0]))
 
 
 def ema(values: Sequence[float], alpha: float = 0.1) -> np.ndarray:
@@ -223,8 +199,29 @@ def live_figure_dict(
     loss and accuracy are averages over the epoch while the weights changed, so they sit in its
     middle (epoch - 0.5); validation is measured at the end of the epoch (epoch).
     """
-    data: list[dict] = []
+    data = _earlier_traces(earlier, alpha)
     best_shapes: list[dict] = []
+    if current is not None:
+        traces, best_shapes = _current_traces(current, alpha)
+        data += traces
+    for axis_id in ("", "2", "3"):  # an empty trace per panel: Plotly draws no axes for a panel without one
+        data.append(
+            {
+                "type": "scatter",
+                "x": [],
+                "y": [],
+                "xaxis": "x" + axis_id,
+                "yaxis": "y" + axis_id,
+                "showlegend": False,
+                "hoverinfo": "skip",
+            }
+        )
+    return {"data": data, "layout": _live_layout(current, earlier, height, epochs, best_shapes)}
+
+
+def _earlier_traces(earlier: Sequence[Curves], alpha: float) -> list[dict]:
+    """Earlier runs, dotted: their smoothed loss and their validation accuracy."""
+    data: list[dict] = []
     for i, run in enumerate(earlier):
         color = EARLIER_COLORS[i % len(EARLIER_COLORS)]
         if run.batch_loss:
@@ -246,53 +243,60 @@ def live_figure_dict(
                     group=run.name,
                 )
             )
-    if current is not None:
-        if current.batch_loss:
-            x, y = downsample(current.batch_x, current.batch_loss, LIVE_POINTS)
-            data.append(_line(x, y, "loss per batch", CURRENT["raw"], 1))
-            x, y = downsample(current.batch_x, list(ema(current.batch_loss, alpha)), LIVE_POINTS)
-            data.append(_line(x, y, "smoothed", CURRENT["smooth"], 3))
-        bands, star, best_shapes = _gap_and_best(current)
-        data.extend(bands)  # under the curves
-        per_epoch = (  # values, name, colour/group, panel, mode, hover, at mid-epoch, in legend
-            (current.train_loss, "train (epoch average)", "train", "", "markers", "%{y:.3f}", True, True),
-            (current.val_loss, "validation", "val", "", "lines+markers", "%{y:.3f}", False, True),
-            (current.train_acc, "train", "train", "2", "lines+markers", "%{y:.1%}", True, False),
-            (current.val_acc, "validation", "val", "2", "lines+markers", "%{y:.1%}", False, False),
-        )
-        for values, name, group, axis, mode, fmt, mid, legend in per_epoch:
-            if values:
-                epochs_done = current.epochs[: len(values)]
-                data.append(
-                    _line(
-                        [e - 0.5 for e in epochs_done] if mid else epochs_done,
-                        values,
-                        name,
-                        CURRENT[group],
-                        mode=mode,
-                        axis=axis,
-                        hover=("average over epoch %{customdata}: " if mid else "end of epoch %{x}: ") + fmt,
-                        legend=legend,
-                        group=group,
-                    )
+    return data
+
+
+def _current_traces(current: Curves, alpha: float) -> tuple[list[dict], list[dict]]:
+    """The current run's traces, bottom to top (the loss per batch and smoothed, the gap bands, the
+    per-epoch train and validation curves, the best-epoch star, the learning rate), and the shapes
+    marking its best epoch."""
+    data: list[dict] = []
+    if current.batch_loss:
+        x, y = downsample(current.batch_x, current.batch_loss, LIVE_POINTS)
+        data.append(_line(x, y, "loss per batch", CURRENT["raw"], 1))
+        x, y = downsample(current.batch_x, list(ema(current.batch_loss, alpha)), LIVE_POINTS)
+        data.append(_line(x, y, "smoothed", CURRENT["smooth"], 3))
+    bands, star, best_shapes = _gap_and_best(current)
+    data.extend(bands)  # under the curves
+    per_epoch = (  # values, name, colour/group, panel, mode, hover, at mid-epoch, in legend
+        (current.train_loss, "train (epoch average)", "train", "", "markers", "%{y:.3f}", True, True),
+        (current.val_loss, "validation", "val", "", "lines+markers", "%{y:.3f}", False, True),
+        (current.train_acc, "train", "train", "2", "lines+markers", "%{y:.1%}", True, False),
+        (current.val_acc, "validation", "val", "2", "lines+markers", "%{y:.1%}", False, False),
+    )
+    for values, name, group, axis, mode, fmt, mid, legend in per_epoch:
+        if values:
+            epochs_done = current.epochs[: len(values)]
+            data.append(
+                _line(
+                    [e - 0.5 for e in epochs_done] if mid else epochs_done,
+                    values,
+                    name,
+                    CURRENT[group],
+                    mode=mode,
+                    axis=axis,
+                    hover=("average over epoch %{customdata}: " if mid else "end of epoch %{x}: ") + fmt,
+                    legend=legend,
+                    group=group,
                 )
-                data[-1]["customdata"] = epochs_done
-        data.extend(star)  # over the validation curve
-        if current.lr:
-            x, y = downsample(current.lr_x, current.lr, LIVE_POINTS)
-            data.append(_line(x, y, "learning rate", CURRENT["lr"], axis="3", hover="%{y:.2e}", legend=False))
-    for axis_id in ("", "2", "3"):  # an empty trace per panel: Plotly draws no axes for a panel without one
-        data.append(
-            {
-                "type": "scatter",
-                "x": [],
-                "y": [],
-                "xaxis": "x" + axis_id,
-                "yaxis": "y" + axis_id,
-                "showlegend": False,
-                "hoverinfo": "skip",
-            }
-        )
+            )
+            data[-1]["customdata"] = epochs_done
+    data.extend(star)  # over the validation curve
+    if current.lr:
+        x, y = downsample(current.lr_x, current.lr, LIVE_POINTS)
+        data.append(_line(x, y, "learning rate", CURRENT["lr"], axis="3", hover="%{y:.2e}", legend=False))
+    return data, best_shapes
+
+
+def _live_layout(
+    current: Curves | None,
+    earlier: Sequence[Curves],
+    height: int,
+    epochs: int | None,
+    best_shapes: list[dict],
+) -> dict:
+    """The live figure's layout: three panels over the same epochs, their titles, the axes' scales
+    (best_shapes: the lines marking the best epoch)."""
     domains = ([0.0, 0.40], [0.47, 0.75], [0.85, 1.0])  # gaps wide enough for the tick labels
     titles = ("Loss", "Accuracy", "Learning rate")
     axis_style = {
@@ -360,7 +364,7 @@ def live_figure_dict(
                 "font": {"size": 20, "color": "#888"},
             }
         )
-    return {"data": data, "layout": layout}
+    return layout
 
 
 def live_figure(
@@ -372,30 +376,3 @@ def live_figure(
 ) -> go.Figure:
     """`live_figure_dict` as a go.Figure (validated; for static use and tests)."""
     return go.Figure(live_figure_dict(current, earlier, height, alpha, epochs))
-
-
-def curves_from_snapshot(snap: Any, name: str | None = None) -> Curves:
-    """Curves from a cnnlib.training.RunSnapshot (or anything with the same fields).
-
-    While the run is queued, running or finished, the x axes reach its planned epochs; a run that
-    stopped early (by the student, early stopping or a blow-up) reaches as far as it got.
-    """
-    spe = max(1, int(getattr(snap, "steps_per_epoch", 1) or 1))
-    steps = list(getattr(snap, "batch_step", ()))
-    n_epochs = len(getattr(snap, "train_loss", ()))
-    planned = getattr(snap, "epochs", None)
-    status = getattr(snap, "status", "running")
-    x_end = float(planned) if planned and status in ("ready", "queued", "running", "finished") else None
-    return Curves(
-        name=name if name is not None else str(getattr(snap, "name", "")),
-        batch_x=[s / spe for s in steps],
-        batch_loss=list(getattr(snap, "batch_loss", ())),
-        epochs=list(range(1, n_epochs + 1)),
-        train_loss=list(snap.train_loss),
-        val_loss=list(getattr(snap, "val_loss", ())),
-        train_acc=list(getattr(snap, "train_acc", ())),
-        val_acc=list(getattr(snap, "val_acc", ())),
-        lr_x=[s / spe for s in steps],
-        lr=list(getattr(snap, "batch_lr", ())),
-        x_end=x_end,
-    )

@@ -80,6 +80,11 @@ def input_error(input_shape: list[int]) -> SpecError | None:
     return None
 
 
+def problem(i: int, t: str, msg: str, fld: str | None = None, fix: dict[str, Any] | None = None) -> SpecError:
+    """The SpecError of layer `i` (of type `t`): its message, the field at fault, the one-click fix."""
+    return SpecError(msg, i, t, fld, fix)
+
+
 def layer_error(
     i: int,
     layer: LayerSpec,
@@ -96,20 +101,31 @@ def layer_error(
     last_flatten: the last Flatten's index; only_shape_keeping_since_flatten: nothing but
     shape-keeping layers (ReLU, Dropout, ...) since it, so moving a layer before it is safe.
     """
-    t = layer.type
+    return (
+        rank_error(i, layer, shape, flat_origin, last_flatten, only_shape_keeping_since_flatten)
+        or inputs_error(i, layer, shape, resolved, flat_origin)
+        or window_error(i, layer, shape)
+    )
+
+
+def rank_error(
+    i: int,
+    layer: LayerSpec,
+    shape: tuple[int, ...],
+    flat_origin: tuple[tuple[int, ...], int] | None,
+    last_flatten: int | None,
+    only_shape_keeping_since_flatten: bool,
+) -> SpecError | None:
+    """A layer that needs a feature map [C, H, W] but gets a flat vector, or the other way round."""
+    t, p = layer.type, layer.params
     where = f"{t} (layer {i + 1})"
-    p = layer.params
-
-    def err(msg: str, fld: str | None = None, fix: dict[str, Any] | None = None) -> SpecError:
-        return SpecError(msg, i, t, fld, fix)
-
-    # --- the input must have the right rank
     if t in IMAGE_LAYERS and len(shape) != 3:
         n = shape[0]
         origin = ""
         if flat_origin is not None:
             origin = f" (the Flatten at layer {flat_origin[1] + 1} turned the feature map into a vector)"
         what = "a feature map [C, H, W]"
+        fix: dict[str, Any] | None
         if t == "Dropout2d":
             fix = {
                 "kind": "replace",
@@ -117,7 +133,9 @@ def layer_error(
                 "layer": {"type": "Dropout", "p": p["p"]},
                 "label": f"Replace layer {i + 1} with Dropout(p={p['p']:g})",
             }
-            return err(
+            return problem(
+                i,
+                t,
                 f"{where} drops whole channels of {what}, but receives a flat vector of {n} "
                 f"features{origin}: use Dropout after Flatten.",
                 None,
@@ -133,14 +151,18 @@ def layer_error(
             }
         elif last_flatten is not None:
             fix = {"kind": "remove", "index": i, "label": f"Remove layer {i + 1} ({t})"}
-        return err(
+        return problem(
+            i,
+            t,
             f"{where} needs {what} but receives a flat vector of {n} features{origin}: "
             f"move it before the Flatten" + (" or remove it." if fix else "."),
             None,
             fix,
         )
     if t == "Linear" and len(shape) != 1:
-        return err(
+        return problem(
+            i,
+            t,
             f"{where} needs a flat vector of features but receives a feature map of shape {fmt_shape(shape)}: "
             "insert a Flatten before it.",
             None,
@@ -151,14 +173,28 @@ def layer_error(
                 "label": f"Insert a Flatten before layer {i + 1}",
             },
         )
+    return None
 
-    # --- resolve in_channels / num_features / in_features
+
+def inputs_error(
+    i: int,
+    layer: LayerSpec,
+    shape: tuple[int, ...],
+    resolved: dict[str, Any],
+    flat_origin: tuple[tuple[int, ...], int] | None,
+) -> SpecError | None:
+    """in_channels / num_features / in_features that don't match what arrives; fills `resolved`
+    with what "auto" stands for."""
+    t, p = layer.type, layer.params
+    where = f"{t} (layer {i + 1})"
     if t == "Conv2d":
         got = shape[0]
         if p["in_channels"] == AUTO:
             resolved["in_channels"] = got
         elif p["in_channels"] != got:
-            return err(
+            return problem(
+                i,
+                t,
                 f"{where} expects {p['in_channels']} input channels but receives {got}: "
                 f"set in_channels back to auto (it follows what arrives) or to {got}.",
                 "in_channels",
@@ -169,7 +205,9 @@ def layer_error(
         if p["num_features"] == AUTO:
             resolved["num_features"] = got
         elif p["num_features"] != got:
-            return err(
+            return problem(
+                i,
+                t,
                 f"{where} expects {p['num_features']} channels (num_features) but receives {got}: "
                 f"set num_features back to auto (it follows what arrives) or to {got}.",
                 "num_features",
@@ -181,62 +219,89 @@ def layer_error(
             resolved["in_features"] = got
         elif p["in_features"] != got:
             origin = f" ({fmt_shape(flat_origin[0])})" if flat_origin is not None else ""
-            return err(
+            return problem(
+                i,
+                t,
                 f"{where} expects {p['in_features']} input features but receives {got}{origin}: "
                 f"set in_features back to auto (it follows what arrives) or to {got}.",
                 "in_features",
                 fix_auto(i, "in_features", got, "features"),
             )
+    return None
 
-    # --- settings torch refuses, and windows bigger than the feature map
-    if t == "Conv2d":
-        k, d = as_pair(p["kernel_size"]), as_pair(p["dilation"])
-        eff = (d[0] * (k[0] - 1) + 1, d[1] * (k[1] - 1) + 1)
-        pad = p["padding"]
-        if pad == "same" and as_pair(p["stride"]) != (1, 1):
-            good = squeeze_pair(((eff[0] - 1) // 2, (eff[1] - 1) // 2))
-            return err(
-                f'{where}: padding "same" only works with stride 1 (PyTorch refuses it for strided '
-                f"convolutions): use a number, e.g. padding {good}, or stride 1.",
+
+def window_error(i: int, layer: LayerSpec, shape: tuple[int, ...]) -> SpecError | None:
+    """Settings torch refuses, and windows bigger than the feature map."""
+    if layer.type == "Conv2d":
+        return conv_window_error(i, layer, shape)
+    if layer.type in ("MaxPool2d", "AvgPool2d"):
+        return pool_window_error(i, layer, shape)
+    return None
+
+
+def conv_window_error(i: int, layer: LayerSpec, shape: tuple[int, ...]) -> SpecError | None:
+    """A Conv2d's padding "same" with a stride, or a kernel bigger than the padded feature map."""
+    t, p = layer.type, layer.params
+    where = f"{t} (layer {i + 1})"
+    k, d = as_pair(p["kernel_size"]), as_pair(p["dilation"])
+    eff = (d[0] * (k[0] - 1) + 1, d[1] * (k[1] - 1) + 1)
+    pad = p["padding"]
+    if pad == "same" and as_pair(p["stride"]) != (1, 1):
+        good = squeeze_pair(((eff[0] - 1) // 2, (eff[1] - 1) // 2))
+        return problem(
+            i,
+            t,
+            f'{where}: padding "same" only works with stride 1 (PyTorch refuses it for strided '
+            f"convolutions): use a number, e.g. padding {good}, or stride 1.",
+            "padding",
+            fix_set_field(i, "padding", list(good) if isinstance(good, tuple) else good),
+        )
+    pd = (0, 0) if pad in ("same", "valid") else as_pair(pad)
+    if pad != "same" and (shape[1] + 2 * pd[0] < eff[0] or shape[2] + 2 * pd[1] < eff[1]):
+        good = ((eff[0] - 1) // 2, (eff[1] - 1) // 2)
+        fix = None
+        if shape[1] + 2 * good[0] >= eff[0] and shape[2] + 2 * good[1] >= eff[1] and good != pd:
+            fix = fix_set_field(
+                i,
                 "padding",
-                fix_set_field(i, "padding", list(good) if isinstance(good, tuple) else good),
+                squeeze_pair(good) if not isinstance(squeeze_pair(good), tuple) else list(good),
             )
-        pd = (0, 0) if pad in ("same", "valid") else as_pair(pad)
-        if pad != "same" and (shape[1] + 2 * pd[0] < eff[0] or shape[2] + 2 * pd[1] < eff[1]):
-            good = ((eff[0] - 1) // 2, (eff[1] - 1) // 2)
-            fix = None
-            if shape[1] + 2 * good[0] >= eff[0] and shape[2] + 2 * good[1] >= eff[1] and good != pd:
-                fix = fix_set_field(
-                    i,
-                    "padding",
-                    squeeze_pair(good) if not isinstance(squeeze_pair(good), tuple) else list(good),
-                )
-            kern = fmt_pair(p["kernel_size"]) + (
-                f" (dilation {fmt_pair(p['dilation'])})" if d != (1, 1) else ""
-            )
-            return err(
-                f"{where} receives a feature map of only {shape[1]} x {shape[2]} pixels, too small for its {kern} kernel "
-                f"with padding {pd[0] if pd[0] == pd[1] else list(pd)}: the output would have no pixels. "
-                "Add padding, use a smaller kernel, or remove a pooling layer before it.",
-                "kernel_size",
-                fix,
-            )
-    if t in ("MaxPool2d", "AvgPool2d"):
-        k, pd = as_pair(p["kernel_size"]), as_pair(p["padding"])
-        if pd[0] > k[0] // 2 or pd[1] > k[1] // 2:
-            good = squeeze_pair((k[0] // 2, k[1] // 2))
-            return err(
-                f"{where}: padding {p['padding']} is more than half the {fmt_pair(p['kernel_size'])} "
-                f"window (PyTorch allows at most {good}).",
-                "padding",
-                fix_set_field(i, "padding", list(good) if isinstance(good, tuple) else good),
-            )
-        if shape[1] + 2 * pd[0] < k[0] or shape[2] + 2 * pd[1] < k[1]:
-            return err(
-                f"{where} receives a feature map of only {shape[1]} x {shape[2]} pixels, smaller than its "
-                f"{fmt_pair(p['kernel_size'])} window: the output would have no pixels. Remove this layer, "
-                "use a smaller window, or start from a bigger input.",
-                "kernel_size",
-                {"kind": "remove", "index": i, "label": f"Remove layer {i + 1} ({t})"},
-            )
+        kern = fmt_pair(p["kernel_size"]) + (f" (dilation {fmt_pair(p['dilation'])})" if d != (1, 1) else "")
+        return problem(
+            i,
+            t,
+            f"{where} receives a feature map of only {shape[1]} x {shape[2]} pixels, too small for its {kern} kernel "
+            f"with padding {pd[0] if pd[0] == pd[1] else list(pd)}: the output would have no pixels. "
+            "Add padding, use a smaller kernel, or remove a pooling layer before it.",
+            "kernel_size",
+            fix,
+        )
+    return None
+
+
+def pool_window_error(i: int, layer: LayerSpec, shape: tuple[int, ...]) -> SpecError | None:
+    """A pool's padding over half its window, or a window bigger than the padded feature map."""
+    t, p = layer.type, layer.params
+    where = f"{t} (layer {i + 1})"
+    k, pd = as_pair(p["kernel_size"]), as_pair(p["padding"])
+    if pd[0] > k[0] // 2 or pd[1] > k[1] // 2:
+        good = squeeze_pair((k[0] // 2, k[1] // 2))
+        return problem(
+            i,
+            t,
+            f"{where}: padding {p['padding']} is more than half the {fmt_pair(p['kernel_size'])} "
+            f"window (PyTorch allows at most {good}).",
+            "padding",
+            fix_set_field(i, "padding", list(good) if isinstance(good, tuple) else good),
+        )
+    if shape[1] + 2 * pd[0] < k[0] or shape[2] + 2 * pd[1] < k[1]:
+        return problem(
+            i,
+            t,
+            f"{where} receives a feature map of only {shape[1]} x {shape[2]} pixels, smaller than its "
+            f"{fmt_pair(p['kernel_size'])} window: the output would have no pixels. Remove this layer, "
+            "use a smaller window, or start from a bigger input.",
+            "kernel_size",
+            {"kind": "remove", "index": i, "label": f"Remove layer {i + 1} ({t})"},
+        )
     return None
