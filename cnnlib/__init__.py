@@ -12,6 +12,7 @@ One package per domain, each `__init__` its public face (import from there):
     cnnlib.share      page states as links, QR codes, lesson plans (no torch)
     cnnlib.classroom  ClassStore: class sessions, seats, polls, the board (no torch)
 
-and three small modules: cnnlib.device, cnnlib.process, cnnlib.glossary. Importing `cnnlib`
-itself imports nothing else (no torch), so a page that needs none of it stays light.
+and four small modules: cnnlib.device, cnnlib.process, cnnlib.glossary, and cnnlib.trained
+(TrainedModel: a trained model's record, which training makes and inference reads). Importing
+`cnnlib` itself imports nothing else (no torch), so a page that needs none of it stays light.
 """

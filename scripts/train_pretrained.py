@@ -7,8 +7,8 @@ Trains a small CNN (a cnnlib ModelSpec, so the app rebuilds it with `build_model
 training digits of the bundled sample, with augmentation so digits drawn on the canvas work:
 small rotations, shifts, scaling, shear and stroke-thickness changes. Reports the accuracy on the
 1,000 held-out test digits (never used for training or for choosing anything) and stores
-{"spec", "state_dict", "classes", "test_accuracy", "mean", "std", ...} with torch.save; the app
-loads it with torch.load(weights_only=True).
+{"spec", "state_dict", "classes", "test_accuracy", "mean", "std", ...} (a cnnlib.trained.TrainedModel's
+dict form) with torch.save; the app loads it with torch.load(weights_only=True).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 from cnnlib.data import load_dataset, normalize  # noqa: E402
 from cnnlib.inference import pretrained_path  # noqa: E402
 from cnnlib.spec import ModelSpec, build_model  # noqa: E402
+from cnnlib.trained import TrainedModel  # noqa: E402
 
 SPEC = {
     "input_shape": [1, 28, 28],
@@ -156,23 +157,26 @@ def main() -> None:
 
     model.eval()
     test_acc = evaluate(model, test_x, test_y)
-    blob = {
-        "spec": spec.to_dict(),
-        "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
-        "classes": list(bundle.classes),
-        "test_accuracy": test_acc,
-        "mean": list(bundle.mean),
-        "std": list(bundle.std),
-        "dataset": "mnist-sample",
-        "train_size": len(bundle.train),
-        "test_size": len(bundle.test),
-        "epochs": args.epochs,
-        "seed": args.seed,
-        "augmentation": (
-            f"rotate ±{ROTATE_DEG:g}°, shear ±{SHEAR_DEG:g}°, scale {SCALE[0]}-{SCALE[1]}, shift ±{SHIFT:.0%}; "
-            f"strokes thickened {THICKEN_P:.0%} / thinned {THIN_P:.0%} of the time"
-        ),
-    }
+    record = TrainedModel(
+        spec=spec.to_dict(),
+        state_dict={k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
+        classes=list(bundle.classes),
+        mean=list(bundle.mean),
+        std=list(bundle.std),
+        dataset="mnist-sample",
+        test_accuracy=test_acc,
+        extra={
+            "train_size": len(bundle.train),
+            "test_size": len(bundle.test),
+            "epochs": args.epochs,
+            "seed": args.seed,
+            "augmentation": (
+                f"rotate ±{ROTATE_DEG:g}°, shear ±{SHEAR_DEG:g}°, scale {SCALE[0]}-{SCALE[1]}, shift ±{SHIFT:.0%}; "
+                f"strokes thickened {THICKEN_P:.0%} / thinned {THIN_P:.0%} of the time"
+            ),
+        },
+    )
+    blob = record.to_dict()  # the dict form cnnlib.inference.load_pretrained_bundle reads back
     args.out.parent.mkdir(parents=True, exist_ok=True)
     torch.save(blob, args.out)
     size_kb = args.out.stat().st_size / 1024

@@ -24,6 +24,7 @@ This package's public face is this module; the modules inside it:
     downloads.py  torchvision downloads: cache folder, fast offline probe, DOWNLOAD_TIMEOUT_S
     uploads.py    load_image_folder_zip, its upload limits and budgets (patch those there, where
                   read), dataset_price, UploadStopped
+    upload_report.py  what a zip held: its classes with images, notes on what was skipped
     files/        the bundled files: the MNIST sample and the pretrained digit model
 """
 

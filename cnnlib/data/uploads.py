@@ -25,6 +25,7 @@ import torch
 
 from cnnlib.data.bundle import DatasetBundle, DatasetError, make_bundle, stratified_split
 from cnnlib.data.decode import to_plane_image
+from cnnlib.data.upload_report import classes_and_notes
 
 # Limits for uploaded zips: a classroom server has little memory and two cores.
 MAX_UPLOAD_IMAGES = 5_000
@@ -171,6 +172,164 @@ def _check_image_size(image_size: Sequence[int] | int) -> tuple[int, int]:
     return h, w
 
 
+Member = tuple[list[str], zipfile.ZipInfo]  # (path parts: [class, ..., file], the zip entry)
+
+
+def _open_zip(data: bytes) -> zipfile.ZipFile:
+    """The upload as a ZipFile; DatasetError when it is not a zip archive."""
+    try:
+        return zipfile.ZipFile(io.BytesIO(bytes(data)))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
+        raise DatasetError(
+            "This file is not a zip archive. Zip a folder that holds one sub-folder of images per class."
+        ) from None
+
+
+def _image_members(zf: zipfile.ZipFile, max_images: int) -> tuple[list[Member], int, int]:
+    """The image files inside class folders, from the zip's directory alone (nothing is read):
+    (members, files outside the class folders, files that are not images).
+
+    Raises DatasetError for too many entries or images, an unsafe path, no files, no class
+    folders or no images.
+    """
+    infos = zf.infolist()
+    if len(infos) > MAX_ZIP_ENTRIES:
+        raise DatasetError(
+            f"The zip has {len(infos):,} entries; the limit is {MAX_ZIP_ENTRIES:,} files "
+            f"({max_images:,} images). Use a smaller sample of your images."
+        )
+    members: list[Member] = []
+    for info in infos:
+        parts = _safe_member_path(info.filename)
+        if parts is not None and not info.is_dir():
+            members.append((parts, info))
+    if not members:
+        raise DatasetError("The zip is empty: it needs one folder of images per class.")
+
+    # Strip one common top folder ("dataset/cats/1.jpg" -> "cats/1.jpg") when everything is in it.
+    while all(len(p) >= 3 for p, _ in members) and len({p[0] for p, _ in members}) == 1:
+        members = [(p[1:], i) for p, i in members]
+    skipped_loose = sum(1 for p, _ in members if len(p) < 2)
+    members = [(p, i) for p, i in members if len(p) >= 2]  # [class, ..., file]
+    if not members:
+        raise DatasetError(
+            "The zip has no class folders: put the images in one folder per class "
+            "(e.g. cats/1.jpg, dogs/2.jpg), then zip the folders."
+        )
+
+    image_members = [(p, i) for p, i in members if p[-1].lower().endswith(IMAGE_EXTENSIONS)]
+    skipped_type = len(members) - len(image_members)
+    if not image_members:
+        raise DatasetError(
+            f"The zip has no image files ({', '.join(e.lstrip('.') for e in IMAGE_EXTENSIONS[:5])}, ...) "
+            "inside its class folders."
+        )
+    if len(image_members) > max_images:
+        raise DatasetError(
+            f"The zip has {len(image_members):,} images; the limit is {max_images:,}. "
+            "Use a smaller sample (e.g. a few hundred images per class)."
+        )
+    return image_members, skipped_loose, skipped_type
+
+
+def _price_pixels(
+    zf: zipfile.ZipFile,
+    image_members: list[Member],
+    size_hw: tuple[int, int],
+    grayscale: bool,
+    budget_pixels: int,
+    stop_here: Callable[[], None],
+    skipped_bad: list[str],
+) -> list[Member]:
+    """Price 2, from the image headers: the pixels to decode. Nothing is decoded yet.
+
+    Returns the members to decode, in file-name order; unreadable ones are added to `skipped_bad`.
+    Raises DatasetError for a member over MAX_FILE_BYTES or when the pixels pass `budget_pixels`.
+    """
+    priced: list[Member] = []
+    total_pixels = 0
+    for parts, info in sorted(image_members, key=lambda m: m[1].filename):
+        stop_here()
+        if info.file_size > MAX_FILE_BYTES:
+            raise DatasetError(
+                f"{posixpath.join(*parts)} is {info.file_size / 1e6:.0f} MB unpacked; "
+                f"the limit per image is {MAX_FILE_BYTES // (1024 * 1024)} MB."
+            )
+        try:
+            total_pixels += _decoded_pixels(zf, info, size_hw, grayscale)
+        except DatasetError as exc:
+            skipped_bad.append(f"{posixpath.join(*parts)} ({exc})")
+            continue
+        except Exception:  # encrypted, unsupported compression, not an image, ...
+            skipped_bad.append(f"{posixpath.join(*parts)} (not a readable image)")
+            continue
+        if total_pixels > budget_pixels:
+            raise DatasetError(
+                f"The images in this zip hold more than {budget_pixels / 1e6:,.0f} million pixels "
+                f"(the first {len(priced) + 1:,} already do); this server decodes at most "
+                f"{budget_pixels / 1e6:,.0f} million per upload (the whole class shares it). To fit, "
+                "shrink the pictures before zipping them (e.g. to 512 px on the longest side) or "
+                "use fewer images."
+            )
+        priced.append((parts, info))
+    return priced
+
+
+def _decode_members(
+    zf: zipfile.ZipFile,
+    priced: list[Member],
+    class_names: list[str],
+    size_hw: tuple[int, int],
+    grayscale: bool,
+    stop_here: Callable[[], None],
+    skipped_bad: list[str],
+) -> tuple[np.ndarray, list[int]]:
+    """Read and decode the priced members: (pixels [N, C, H, W] uint8, one label per decoded image).
+
+    Decodes straight into the dataset's array: no list of images, no second copy by np.stack.
+    Only the first len(labels) rows of pixels hold images; unreadable ones go to `skipped_bad`.
+    Raises DatasetError for a member that unpacks past MAX_FILE_BYTES or a zip past
+    MAX_UNCOMPRESSED_BYTES, as read (never as the headers claim).
+    """
+    h, w = size_hw
+    channels = 1 if grayscale else 3
+    pixels = np.empty((len(priced), channels, h, w), dtype=np.uint8)  # [N, C, H, W], priced above
+    labels: list[int] = []
+    total = 0
+    for parts, info in priced:
+        stop_here()
+        try:
+            with zf.open(info) as fh:
+                raw = fh.read(MAX_FILE_BYTES + 1)  # never trust the header's size
+        except (RuntimeError, NotImplementedError, zipfile.BadZipFile, OSError, EOFError) as exc:
+            # encrypted members, unsupported compression, CRC errors
+            skipped_bad.append(f"{posixpath.join(*parts)} ({type(exc).__name__})")
+            continue
+        if len(raw) > MAX_FILE_BYTES:
+            raise DatasetError(
+                f"{posixpath.join(*parts)} unpacks to more than {MAX_FILE_BYTES // (1024 * 1024)} MB; "
+                "this looks like a decompression bomb."
+            )
+        total += len(raw)
+        if total > MAX_UNCOMPRESSED_BYTES:
+            raise DatasetError(
+                f"The zip unpacks to more than {MAX_UNCOMPRESSED_BYTES // (1024 * 1024)} MB; "
+                "use fewer or smaller images."
+            )
+        try:
+            image = _decode_image(raw, size_hw, grayscale)  # [H, W] or [H, W, 3]
+        except DatasetError as exc:
+            skipped_bad.append(f"{posixpath.join(*parts)} ({exc})")
+            continue
+        except Exception:  # not really an image, truncated, Pillow's own bomb guard, ...
+            skipped_bad.append(f"{posixpath.join(*parts)} (not a readable image)")
+            continue
+        del raw
+        pixels[len(labels)] = image[None] if grayscale else image.transpose(2, 0, 1)  # [C, H, W]
+        labels.append(class_names.index(parts[0]))
+    return pixels, labels
+
+
 def load_image_folder_zip(
     data: bytes,
     image_size: Sequence[int] | int = (32, 32),
@@ -203,12 +362,7 @@ def load_image_folder_zip(
     channels = 1 if grayscale else 3
     if not 0.0 < float(test_fraction) < 1.0:
         raise DatasetError(f"test_fraction must be between 0 and 1, got {test_fraction!r}.")
-    try:
-        zf = zipfile.ZipFile(io.BytesIO(bytes(data)))
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
-        raise DatasetError(
-            "This file is not a zip archive. Zip a folder that holds one sub-folder of images per class."
-        ) from None
+    zf = _open_zip(data)
 
     def stop_here() -> None:
         if should_stop is not None and should_stop():
@@ -216,141 +370,17 @@ def load_image_folder_zip(
                 "Reading the zip was stopped: the page was closed or another file was chosen."
             )
 
+    skipped_bad: list[str] = []
     with zf:
-        infos = zf.infolist()
-        if len(infos) > MAX_ZIP_ENTRIES:
-            raise DatasetError(
-                f"The zip has {len(infos):,} entries; the limit is {MAX_ZIP_ENTRIES:,} files "
-                f"({max_images:,} images). Use a smaller sample of your images."
-            )
-        members: list[tuple[list[str], zipfile.ZipInfo]] = []
-        for info in infos:
-            parts = _safe_member_path(info.filename)
-            if parts is not None and not info.is_dir():
-                members.append((parts, info))
-        if not members:
-            raise DatasetError("The zip is empty: it needs one folder of images per class.")
-
-        # Strip one common top folder ("dataset/cats/1.jpg" -> "cats/1.jpg") when everything is in it.
-        while all(len(p) >= 3 for p, _ in members) and len({p[0] for p, _ in members}) == 1:
-            members = [(p[1:], i) for p, i in members]
-        skipped_loose = sum(1 for p, _ in members if len(p) < 2)
-        members = [(p, i) for p, i in members if len(p) >= 2]  # [class, ..., file]
-        if not members:
-            raise DatasetError(
-                "The zip has no class folders: put the images in one folder per class "
-                "(e.g. cats/1.jpg, dogs/2.jpg), then zip the folders."
-            )
-
-        image_members = [(p, i) for p, i in members if p[-1].lower().endswith(IMAGE_EXTENSIONS)]
-        skipped_type = len(members) - len(image_members)
-        if not image_members:
-            raise DatasetError(
-                f"The zip has no image files ({', '.join(e.lstrip('.') for e in IMAGE_EXTENSIONS[:5])}, ...) "
-                "inside its class folders."
-            )
-        if len(image_members) > max_images:
-            raise DatasetError(
-                f"The zip has {len(image_members):,} images; the limit is {max_images:,}. "
-                "Use a smaller sample (e.g. a few hundred images per class)."
-            )
+        image_members, skipped_loose, skipped_type = _image_members(zf, max_images)
         # Price 1, from the zip's directory: the decoded dataset's memory.
         if len(image_members) * channels * h * w > budget_bytes:
             raise DatasetError(_too_big_message(len(image_members), h, w, grayscale, budget_bytes))
         class_names = sorted({p[0] for p, _ in image_members})
+        priced = _price_pixels(zf, image_members, (h, w), grayscale, budget_pixels, stop_here, skipped_bad)
+        pixels, labels = _decode_members(zf, priced, class_names, (h, w), grayscale, stop_here, skipped_bad)
 
-        # Price 2, from the image headers: the pixels to decode. Nothing is decoded yet.
-        priced: list[tuple[list[str], zipfile.ZipInfo]] = []
-        skipped_bad: list[str] = []
-        total_pixels = 0
-        for parts, info in sorted(image_members, key=lambda m: m[1].filename):
-            stop_here()
-            if info.file_size > MAX_FILE_BYTES:
-                raise DatasetError(
-                    f"{posixpath.join(*parts)} is {info.file_size / 1e6:.0f} MB unpacked; "
-                    f"the limit per image is {MAX_FILE_BYTES // (1024 * 1024)} MB."
-                )
-            try:
-                total_pixels += _decoded_pixels(zf, info, (h, w), grayscale)
-            except DatasetError as exc:
-                skipped_bad.append(f"{posixpath.join(*parts)} ({exc})")
-                continue
-            except Exception:  # encrypted, unsupported compression, not an image, ...
-                skipped_bad.append(f"{posixpath.join(*parts)} (not a readable image)")
-                continue
-            if total_pixels > budget_pixels:
-                raise DatasetError(
-                    f"The images in this zip hold more than {budget_pixels / 1e6:,.0f} million pixels "
-                    f"(the first {len(priced) + 1:,} already do); this server decodes at most "
-                    f"{budget_pixels / 1e6:,.0f} million per upload (the whole class shares it). To fit, "
-                    "shrink the pictures before zipping them (e.g. to 512 px on the longest side) or "
-                    "use fewer images."
-                )
-            priced.append((parts, info))
-
-        # Decode straight into the dataset's array: no list of images, no second copy by np.stack.
-        pixels = np.empty((len(priced), channels, h, w), dtype=np.uint8)  # [N, C, H, W], priced above
-        labels: list[int] = []
-        total = 0
-        for parts, info in priced:
-            stop_here()
-            try:
-                with zf.open(info) as fh:
-                    raw = fh.read(MAX_FILE_BYTES + 1)  # never trust the header's size
-            except (RuntimeError, NotImplementedError, zipfile.BadZipFile, OSError, EOFError) as exc:
-                # encrypted members, unsupported compression, CRC errors
-                skipped_bad.append(f"{posixpath.join(*parts)} ({type(exc).__name__})")
-                continue
-            if len(raw) > MAX_FILE_BYTES:
-                raise DatasetError(
-                    f"{posixpath.join(*parts)} unpacks to more than {MAX_FILE_BYTES // (1024 * 1024)} MB; "
-                    "this looks like a decompression bomb."
-                )
-            total += len(raw)
-            if total > MAX_UNCOMPRESSED_BYTES:
-                raise DatasetError(
-                    f"The zip unpacks to more than {MAX_UNCOMPRESSED_BYTES // (1024 * 1024)} MB; "
-                    "use fewer or smaller images."
-                )
-            try:
-                image = _decode_image(raw, (h, w), grayscale)  # [H, W] or [H, W, 3]
-            except DatasetError as exc:
-                skipped_bad.append(f"{posixpath.join(*parts)} ({exc})")
-                continue
-            except Exception:  # not really an image, truncated, Pillow's own bomb guard, ...
-                skipped_bad.append(f"{posixpath.join(*parts)} (not a readable image)")
-                continue
-            del raw
-            pixels[len(labels)] = image[None] if grayscale else image.transpose(2, 0, 1)  # [C, H, W]
-            labels.append(class_names.index(parts[0]))
-
-    counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=len(class_names))
-    present = [c for c, n in zip(class_names, counts, strict=True) if n > 0]
-    notes = []
-    if skipped_type:
-        notes.append(f"Skipped {skipped_type} file(s) that are not images.")
-    if skipped_loose:
-        notes.append(f"Skipped {skipped_loose} file(s) outside the class folders.")
-    if skipped_bad:
-        shown = "; ".join(skipped_bad[:3]) + (" ..." if len(skipped_bad) > 3 else "")
-        notes.append(f"Skipped {len(skipped_bad)} unreadable image(s): {shown}")
-    empty = [c for c, n in zip(class_names, counts, strict=True) if n == 0]
-    if empty:
-        notes.append(f"Ignored folder(s) without readable images: {', '.join(empty)}.")
-    skipped = " ".join(n for n in notes if n.startswith("Skipped") and "unreadable" in n)
-    if len(present) < 2:
-        found = f"only one class ({present[0]!r})" if present else "no readable images"
-        raise DatasetError(
-            f"The zip has {found}. A classifier needs at least two classes: one folder of images per class."
-            + (f" {skipped}" if skipped else "")
-        )
-    lonely = [c for c, n in zip(class_names, counts, strict=True) if n == 1]
-    if lonely:
-        raise DatasetError(
-            f"Class {lonely[0]!r} has only one image; each class needs at least two (one to train on, one to test)."
-            + (f" {skipped}" if skipped else "")
-        )
-
+    present, notes = classes_and_notes(class_names, labels, skipped_loose, skipped_type, skipped_bad)
     # Relabel to the classes that have images, in sorted order (as ImageFolder does).
     remap = {class_names.index(c): i for i, c in enumerate(present)}
     label_t = torch.tensor([remap[y] for y in labels], dtype=torch.int64)  # [N]

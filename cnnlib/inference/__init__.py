@@ -7,7 +7,8 @@ then normalise with the dataset's mean and std. Every intermediate image is kept
 
 This package's public face is this module; the modules inside it:
 
-    predict.py      preprocess_drawing, predict, answer, which models can read a drawing
+    classify.py     preprocess_drawing, predict, answer, which models can read a drawing,
+                    model_from_record: a trained model's record built again
     model_input.py  MNIST_MEAN, MNIST_STD, a tensor made ready for a model (batch, device, eval)
     uploads.py      read_image, flatten_paper, ImageInputError: an uploaded photo or scan
     explain.py      feature_maps, grad_cam, channel_order: what the network looked at
@@ -17,16 +18,7 @@ This package's public face is this module; the modules inside it:
 
 from __future__ import annotations
 
-from cnnlib.inference.explain import (
-    channel_order,
-    channel_strength,
-    feature_maps,
-    grad_cam,
-)
-from cnnlib.inference.link import (
-    DRAW_LINK,
-)
-from cnnlib.inference.predict import (
+from cnnlib.inference.classify import (
     Preprocessed,
     answer,
     centre_of_mass,
@@ -36,6 +28,15 @@ from cnnlib.inference.predict import (
     naive_resize,
     predict,
     preprocess_drawing,
+)
+from cnnlib.inference.explain import (
+    channel_order,
+    channel_strength,
+    feature_maps,
+    grad_cam,
+)
+from cnnlib.inference.link import (
+    DRAW_LINK,
 )
 from cnnlib.inference.pretrained import (
     PretrainedError,

@@ -1,9 +1,9 @@
 """The bundled pretrained digit model: `load_pretrained` and `load_pretrained_bundle`.
 
-The model file (`cnnlib/data/<name>_cnn.pt`, made by `scripts/train_pretrained.py`) is a dict of
-plain data (spec, state_dict, classes, accuracy, mean, std) loaded with
-`torch.load(weights_only=True)`, never a pickled module. A missing, corrupt or mismatched file
-raises `PretrainedError` with a message that says how to recreate it.
+The model file (`cnnlib/data/<name>_cnn.pt`, made by `scripts/train_pretrained.py`) is a
+`cnnlib.trained.TrainedModel` in its dict form (spec, state_dict, classes, accuracy, mean, std, and
+how it was trained) loaded with `torch.load(weights_only=True)`, never a pickled module. A missing,
+corrupt or mismatched file raises `PretrainedError` with a message that says how to recreate it.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from torch import nn
 
 from cnnlib.data import DATA_DIR
 from cnnlib.inference.model_input import MNIST_MEAN, MNIST_STD, scalar_stat
+from cnnlib.spec import ModelSpec
+from cnnlib.trained import REQUIRED_KEYS, TrainedModel
 
 
 class PretrainedError(RuntimeError):
@@ -57,31 +59,27 @@ def load_pretrained_bundle(name: str = "mnist", path: Path | str | None = None) 
             f"The pretrained model file {file.name} could not be read ({type(err).__name__}); it may be "
             f"corrupt or incomplete. Recreate it with `{script}`."
         ) from err
-    needed = {"spec", "state_dict", "classes"}
-    if not isinstance(blob, dict) or not needed <= set(blob):
+    if not isinstance(blob, dict) or not set(REQUIRED_KEYS) <= set(blob):
         raise PretrainedError(
-            f"The pretrained model file {file.name} lacks {sorted(needed)}. Recreate it with `{script}`."
+            f"The pretrained model file {file.name} lacks {sorted(REQUIRED_KEYS)}. Recreate it with `{script}`."
         )
-    from cnnlib.spec import ModelSpec, build_model
-
     try:
-        spec = ModelSpec.from_dict(blob["spec"])
-        model = build_model(spec)
-        model.load_state_dict(blob["state_dict"], strict=True)
+        record = TrainedModel.from_dict(blob)
+        spec = ModelSpec.from_dict(record.spec)
+        model = record.build()  # on the CPU, in eval mode
     except Exception as err:  # noqa: BLE001
         raise PretrainedError(
             f"The pretrained model in {file.name} does not match its own spec ({err}). Recreate it with `{script}`."
         ) from err
-    model.eval()
     for p in model.parameters():
         p.requires_grad_(False)  # shared by every session: nothing may train it
     return PretrainedBundle(
         model=model,
         spec=spec.to_dict(),
-        classes=[str(c) for c in blob["classes"]],
-        test_accuracy=float(blob.get("test_accuracy", float("nan"))),
-        mean=scalar_stat(blob.get("mean", MNIST_MEAN)),
-        std=scalar_stat(blob.get("std", MNIST_STD)),
+        classes=record.classes,
+        test_accuracy=float("nan") if record.test_accuracy is None else record.test_accuracy,
+        mean=scalar_stat(record.mean or MNIST_MEAN),
+        std=scalar_stat(record.std or MNIST_STD),
         info={k: v for k, v in blob.items() if k not in ("state_dict", "spec")},
     )
 

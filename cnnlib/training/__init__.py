@@ -8,11 +8,13 @@
 
 This package's public face is this module; the modules inside it:
 
-    run.py         TrainingRun: slots, the background thread, the run's state and snapshots
+    run.py         TrainingRun: slots, the background thread, the run's state and snapshots;
+                   `record()`: the trained model as a TrainedModel
     loop.py        the training loop itself, reporting by events
+    tracking.py    what the loop tracks: progress and speed, early stopping
     worker.py      training in a forkserver child process (the default): events over a pipe
     config.py      TrainConfig, ConfigError, the demo's settings
-    snapshot.py    RunSnapshot and the status names
+    snapshot.py    RunSnapshot, the status names, LossCurve: the batch-loss history kept short
     optim.py       optimizers and learning-rate schedulers
     augment.py     vectorised augmentation on uint8 batches
     checks.py      a model's checks against the dataset (shape, classes, adaptation)
@@ -23,10 +25,16 @@ This package's public face is this module; the modules inside it:
     evaluation.py  confusion matrix, per-class metrics, mistakes, filters, feature maps
     one_step/      one training step in slow motion (its own public face)
     link.py        the page's settings as a link (TRAINING_LINK)
+
+`TrainedModel` (a trained model's spec, weights, classes and statistics as plain data) is
+re-exported from cnnlib.trained, where cnnlib.inference reads it too without an import circle.
 """
 
 from __future__ import annotations
 
+from cnnlib.trained import (
+    TrainedModel,
+)
 from cnnlib.training.advice import (
     adaptation_notes,
     chance_accuracy,
@@ -73,7 +81,6 @@ from cnnlib.training.link import (
     TRAINING_LINK,
 )
 from cnnlib.training.run import (
-    MAX_LOSS_POINTS,
     TrainingRun,
 )
 from cnnlib.training.selection import (
@@ -89,6 +96,7 @@ from cnnlib.training.slots import (
     get_limiter,
 )
 from cnnlib.training.snapshot import (
+    MAX_LOSS_POINTS,
     RunSnapshot,
 )
 from cnnlib.training.worker import (
@@ -116,6 +124,7 @@ __all__ = [
     "RunSnapshot",
     "SlotLimiter",
     "TrainConfig",
+    "TrainedModel",
     "TrainingData",
     "TrainingRun",
     "adaptation_notes",

@@ -20,6 +20,7 @@ from torch import nn
 
 from cnnlib.data import normalize
 from cnnlib.inference import feature_maps
+from cnnlib.trained import TrainedModel
 
 # ----------------------------------------------------------------------------- metrics
 
@@ -264,22 +265,21 @@ def export_weights(
     std: Sequence[float] = (),
     dataset: str = "",
 ) -> bytes:
-    """Bytes of `torch.save({"spec", "state_dict", "classes", "mean", "std", "dataset"})`.
+    """Bytes of `torch.save({"spec", "state_dict", "classes", "mean", "std", "dataset"})`: the
+    dict form of a `cnnlib.trained.TrainedModel` (its `to_bytes()`).
 
     Only tensors (moved to CPU) and plain Python data: `torch.load(f, weights_only=True)` reads it,
     and no pickled module is ever written.
     """
-    payload = {
-        "spec": spec,
-        "state_dict": {k: v.detach().cpu().clone() for k, v in state_dict.items()},
-        "classes": [str(c) for c in classes],
-        "mean": [float(v) for v in mean],
-        "std": [float(v) for v in std],
-        "dataset": str(dataset),
-    }
-    buf = io.BytesIO()
-    torch.save(payload, buf)
-    return buf.getvalue()
+    record = TrainedModel(
+        spec=spec,
+        state_dict=dict(state_dict),
+        classes=[str(c) for c in classes],
+        mean=[float(v) for v in mean],
+        std=[float(v) for v in std],
+        dataset=str(dataset),
+    )
+    return record.to_bytes()
 
 
 def load_exported(data: bytes) -> dict:

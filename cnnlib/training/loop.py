@@ -39,12 +39,11 @@ from cnnlib.training.augment import augment_batch
 from cnnlib.training.config import TrainConfig
 from cnnlib.training.optim import make_optimizer, make_scheduler
 from cnnlib.training.selection import training_data
+from cnnlib.training.tracking import EarlyStopping, Emit, Progress
 
 EXPLODED_LOSS = 1e3  # a finite batch loss above this (and 100x the first one) has blown up: stop like NaN
 EVAL_BATCH_SIZE = 500
 PRENORMALISE_MAX_BYTES = 64 * 2**20  # a dataset normalised once per run when its float copy fits
-
-Emit = Callable[[str, dict[str, Any]], None]
 
 
 @dataclass(frozen=True)
@@ -79,6 +78,143 @@ class _Diverged(Exception):
         self.loss, self.epoch, self.batch, self.lr, self.first_loss = loss, epoch, batch, lr, first_loss
 
 
+@dataclass(frozen=True)
+class LoopData:
+    """The run's tensors on the training device, made once before the first batch."""
+
+    images: torch.Tensor  # [N, C, H, W] uint8
+    labels: torch.Tensor  # [N], the training positions' labels noised when asked
+    train_idx: torch.Tensor  # [n_train]
+    val_idx: torch.Tensor | None  # [n_val]
+    mean: torch.Tensor  # [1, C, 1, 1]
+    std: torch.Tensor  # [1, C, 1, 1]
+    augment: tuple[str, ...]
+    ready: torch.Tensor | None  # [N, C, H, W] float32, normalised once (no augmentation, small data)
+
+    def batch(self, idx: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+        """The normalised (and augmented, when asked) images of positions `idx` [B]: [B, C, H, W]."""
+        if self.ready is not None:
+            return self.ready.index_select(0, idx)  # [B, C, H, W] normalised
+        xb = self.images.index_select(0, idx).float().div_(255)  # [B, C, H, W] in [0, 1]
+        if self.augment:
+            xb = augment_batch(xb, self.augment, g)
+        return xb.sub_(self.mean).div_(self.std)
+
+
+def prepare_data(bundle: DatasetBundle, cfg: TrainConfig, dev: torch.device, g: torch.Generator) -> LoopData:
+    """Move the bundle's training images to `dev` and pick the split (cnnlib.training.selection)."""
+    images = bundle.train_images.to(dev)  # [N, C, H, W] uint8 (no copy on the CPU)
+    # The validation split, then train_size and label_noise (cnnlib.training.selection): the
+    # labels are the bundle's, with the training positions' labels noised when asked.
+    data = training_data(bundle.train_labels, cfg, bundle.num_classes, g)
+    c = bundle.input_shape[0]
+    augment = tuple(cfg.augment)
+    # Without augmentation every batch is a plain slice of the same normalised images: normalise
+    # them once (the bare PyTorch loop's way) instead of three elementwise passes per batch, when
+    # the float copy is small (the bundled MNIST sample: 12.5 MB).
+    ready = None
+    if not augment and images.numel() * 4 <= PRENORMALISE_MAX_BYTES:
+        ready = normalize(images, bundle)  # [N, C, H, W] float32
+    return LoopData(
+        images=images,
+        labels=data.labels.to(dev),  # [N]
+        train_idx=data.train_idx.to(dev),  # [n_train]
+        val_idx=data.val_idx.to(dev) if data.val_idx is not None else None,  # [n_val]
+        mean=torch.tensor(bundle.mean, device=dev, dtype=torch.float32).view(1, c, 1, 1),
+        std=torch.tensor(bundle.std, device=dev, dtype=torch.float32).view(1, c, 1, 1),
+        augment=augment,
+        ready=ready,
+    )
+
+
+@dataclass
+class Optimisation:
+    """What takes a step: the optimizer, its scheduler (stepped per batch or per epoch), the loss."""
+
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    per_batch: bool
+    criterion: nn.Module
+
+    @property
+    def lr(self) -> float:
+        return self.optimizer.param_groups[0]["lr"]
+
+
+def train_epoch(
+    model: nn.Module,
+    data: LoopData,
+    opt: Optimisation,
+    epoch: int,
+    plan: LoopPlan,
+    batch_size: int,
+    g: torch.Generator,
+    progress: Progress,
+    emit: Emit,
+    should_stop: Callable[[int], str | None],
+) -> tuple[float, float]:
+    """One epoch of batches in a fresh random order: (mean training loss, training accuracy).
+
+    Raises _Stop (asked to stop, or past the time cap) and _Diverged (NaN or exploded loss).
+    """
+    model.train()
+    n_train, steps_per_epoch = plan.train_size, plan.steps_per_epoch
+    order = data.train_idx[torch.randperm(n_train, generator=g).to(data.train_idx.device)]  # [n_train]
+    loss_sum, seen = 0.0, 0
+    correct = torch.zeros((), dtype=torch.int64, device=data.labels.device)
+    for i in range(steps_per_epoch):
+        reason = should_stop(progress.step)
+        if reason:
+            raise _Stop(reason)
+        idx = order[i * batch_size : (i + 1) * batch_size if i < steps_per_epoch - 1 else n_train]
+        xb = data.batch(idx, g)  # [B, C, H, W]
+        yb = data.labels.index_select(0, idx)  # [B]
+        out = model(xb)  # [B, K]
+        loss = opt.criterion(out, yb)
+        opt.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.optimizer.step()
+        lr_now = opt.lr
+        if opt.per_batch:
+            opt.scheduler.step()
+        lv = loss.item()  # the one sync per batch
+        if progress.step == 0:
+            progress.first_loss = lv
+        if not math.isfinite(lv) or (lv > EXPLODED_LOSS and lv > 100 * progress.first_loss):
+            raise _Diverged(lv, epoch, i, lr_now, progress.first_loss)
+        nb = idx.shape[0]
+        correct += (out.detach().argmax(1) == yb).sum()
+        loss_sum += lv * nb
+        seen += nb
+        now = progress.batch_done(lv, lr_now, nb, emit)
+        if now - progress.t0 > plan.max_seconds:
+            raise _Stop("time")
+    return loss_sum / max(1, seen), correct.item() / max(1, seen)
+
+
+def stop_message(reason: str, step: int, plan: LoopPlan) -> str:
+    """What the student reads when the loop was stopped for `reason` ("user", "time", "stale")."""
+    return {
+        "user": f"Stopped by you after {step:,} of {plan.total_steps:,} batches; the model keeps "
+        "the weights it had.",
+        "time": f"Stopped at the time limit of {plan.max_seconds:.0f} s after {step:,} of {plan.total_steps:,} "
+        "batches; the model keeps the weights it had.",
+        "stale": "Stopped: the page that started this run was closed.",
+    }.get(reason, "Stopped.")
+
+
+def evaluate_test_set(model: nn.Module, bundle: DatasetBundle, data: LoopData, emit: Emit) -> float:
+    """Evaluate on the bundle's test set ("test" event with the probabilities); the accuracy."""
+    dev = data.images.device
+    test_idx = torch.arange(len(bundle.test), device=dev)  # [N_test]
+    t_images, t_labels = bundle.test_images.to(dev), bundle.test_labels.to(dev)
+    test_loss, test_acc, probs = evaluate_split(
+        model, t_images, t_labels, test_idx, data.mean, data.std, want_probs=True
+    )
+    emit("test", {"test_accuracy": test_acc, "test_loss": test_loss, "probs": probs})
+    return test_acc
+
+
 def train_loop(
     model: nn.Module,
     bundle: DatasetBundle,
@@ -93,93 +229,30 @@ def train_loop(
     dev = device
     g = torch.Generator().manual_seed(cfg.seed)  # data order, split and augmentation
     model = model.to(dev)
-
-    images = bundle.train_images.to(dev)  # [N, C, H, W] uint8 (no copy on the CPU)
-    # The validation split, then train_size and label_noise (cnnlib.training.selection): the
-    # labels are the bundle's, with the training positions' labels noised when asked.
-    data = training_data(bundle.train_labels, cfg, bundle.num_classes, g)
-    labels = data.labels.to(dev)  # [N]
-    train_idx = data.train_idx.to(dev)  # [n_train]
-    val_idx = data.val_idx.to(dev) if data.val_idx is not None else None  # [n_val]
-    c = bundle.input_shape[0]
-    mean = torch.tensor(bundle.mean, device=dev, dtype=torch.float32).view(1, c, 1, 1)
-    std = torch.tensor(bundle.std, device=dev, dtype=torch.float32).view(1, c, 1, 1)
-    augment = tuple(cfg.augment)
-    # Without augmentation every batch is a plain slice of the same normalised images: normalise
-    # them once (the bare PyTorch loop's way) instead of three elementwise passes per batch, when
-    # the float copy is small (the bundled MNIST sample: 12.5 MB).
-    ready = None
-    if not augment and images.numel() * 4 <= PRENORMALISE_MAX_BYTES:
-        ready = normalize(images, bundle)  # [N, C, H, W] float32
-
+    data = prepare_data(bundle, cfg, dev, g)
     optimizer = make_optimizer(model, cfg)
     scheduler, per_batch = make_scheduler(optimizer, cfg, plan.total_steps)
     criterion = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
-    cap = plan.max_seconds
+    opt = Optimisation(optimizer, scheduler, per_batch, criterion)
 
-    bs, n_train, steps_per_epoch = cfg.batch_size, plan.train_size, plan.steps_per_epoch
-    best_loss, best_state, best_epoch, bad_epochs = math.inf, None, None, 0
+    early = EarlyStopping(cfg.patience)
     t0 = time.perf_counter()
     emit("running", {"t_start": t0})
-    speed_mark = (t0, 0)  # (time, examples) for examples_per_sec
-    examples = 0
-    step = 0
-    first_loss = math.nan  # the first batch's loss: the yardstick for "the loss exploded"
+    progress = Progress(t0, plan.total_steps, speed_mark=(t0, 0))
     final_status, final_message = "finished", ""
     try:
         for epoch in range(cfg.epochs):
-            model.train()
-            order = train_idx[torch.randperm(n_train, generator=g).to(dev)]  # [n_train]
-            loss_sum, seen = 0.0, 0
-            correct = torch.zeros((), dtype=torch.int64, device=dev)
-            epoch_lr = optimizer.param_groups[0]["lr"]
-            for i in range(steps_per_epoch):
-                reason = should_stop(step)
-                if reason:
-                    raise _Stop(reason)
-                idx = order[i * bs : (i + 1) * bs if i < steps_per_epoch - 1 else n_train]
-                if ready is not None:
-                    xb = ready.index_select(0, idx)  # [B, C, H, W] normalised
-                else:
-                    xb = images.index_select(0, idx).float().div_(255)  # [B, C, H, W] in [0, 1]
-                    if augment:
-                        xb = augment_batch(xb, augment, g)
-                    xb = xb.sub_(mean).div_(std)
-                yb = labels.index_select(0, idx)  # [B]
-                out = model(xb)  # [B, K]
-                loss = criterion(out, yb)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                lr_now = optimizer.param_groups[0]["lr"]
-                if per_batch:
-                    scheduler.step()
-                lv = loss.item()  # the one sync per batch
-                if step == 0:
-                    first_loss = lv
-                if not math.isfinite(lv) or (lv > EXPLODED_LOSS and lv > 100 * first_loss):
-                    raise _Diverged(lv, epoch, i, lr_now, first_loss)
-                nb = idx.shape[0]
-                correct += (out.detach().argmax(1) == yb).sum()
-                loss_sum += lv * nb
-                seen += nb
-                examples += nb
-                step += 1
-                now = time.perf_counter()
-                tick = now - speed_mark[0] >= 0.5
-                speed = (examples - speed_mark[1]) / (now - speed_mark[0]) if tick else None
-                emit("batch", {"loss": lv, "step": step, "lr": lr_now, "examples_per_sec": speed})
-                if tick:  # twice a second: tell the queue how long this run still needs
-                    speed_mark = (now, examples)
-                    emit("remaining", {"seconds": (plan.total_steps - step) * (now - t0) / step})
-                if now - t0 > cap:
-                    raise _Stop("time")
+            epoch_lr = opt.lr
+            train_loss, train_acc = train_epoch(
+                model, data, opt, epoch, plan, cfg.batch_size, g, progress, emit, should_stop
+            )
             if not per_batch and scheduler is not None:
                 scheduler.step()
-            train_loss, train_acc = loss_sum / max(1, seen), correct.item() / max(1, seen)
             val_loss = val_acc = None
-            if val_idx is not None:
-                val_loss, val_acc = evaluate_split(model, images, labels, val_idx, mean, std)
+            if data.val_idx is not None:
+                val_loss, val_acc = evaluate_split(
+                    model, data.images, data.labels, data.val_idx, data.mean, data.std
+                )
             emit(
                 "epoch",
                 {
@@ -189,67 +262,56 @@ def train_loop(
                     "val_loss": val_loss,
                     "val_acc": val_acc,
                     "lr": epoch_lr,
-                    "current_lr": optimizer.param_groups[0]["lr"],
+                    "current_lr": opt.lr,
                 },
             )
-            now = time.perf_counter()
-            speed_mark = (now, examples)  # the speed counts training time only
-            emit("remaining", {"seconds": (plan.total_steps - step) * (now - t0) / max(1, step)})
-            if cfg.patience and val_loss is not None:
-                if val_loss < best_loss - 1e-4:
-                    best_loss, bad_epochs, best_epoch = val_loss, 0, epoch + 1
-                    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-                    emit("best", {"epoch": best_epoch})
-                else:
-                    bad_epochs += 1
-                    if bad_epochs >= cfg.patience and epoch + 1 < cfg.epochs:
-                        model.load_state_dict(best_state)
-                        final_status = "early-stopped"
-                        final_message = (
-                            f"Early stopping: the validation loss has not improved for {cfg.patience} "
-                            f"epoch(s), so training stopped after epoch {epoch + 1} and kept the weights "
-                            f"of epoch {best_epoch} (validation loss {best_loss:.4f})."
-                        )
-                        break
+            progress.epoch_done(emit)
+            if early.out_of_patience(model, val_loss, epoch + 1, emit) and epoch + 1 < cfg.epochs:
+                model.load_state_dict(early.best_state)
+                final_status, final_message = "early-stopped", early.message(epoch + 1)
+                break
         else:
-            if best_state is not None and cfg.patience:  # finished all epochs: keep the best weights
-                model.load_state_dict(best_state)
+            if early.best_state is not None and cfg.patience:  # finished all epochs: keep the best weights
+                model.load_state_dict(early.best_state)
     except _Stop as stop:
-        final_status = "stopped"
-        final_message = {
-            "user": f"Stopped by you after {step:,} of {plan.total_steps:,} batches; the model keeps "
-            "the weights it had.",
-            "time": f"Stopped at the time limit of {cap:.0f} s after {step:,} of {plan.total_steps:,} "
-            "batches; the model keeps the weights it had.",
-            "stale": "Stopped: the page that started this run was closed.",
-        }.get(stop.reason, "Stopped.")
+        final_status, final_message = "stopped", stop_message(stop.reason, progress.step, plan)
         if stop.reason == "stale":
-            step = 0  # nobody is watching: skip the test pass
+            progress.step = 0  # nobody is watching: skip the test pass
     except _Diverged as d:
         msg = divergence_message(d.loss, d.first_loss, d.epoch, d.batch, d.lr, cfg)
         emit("failed", {"message": msg, "error": f"loss = {d.loss}", "t_end": time.perf_counter()})
         return
 
+    finish(model, bundle, data, cfg, progress, final_status, final_message, emit)
+
+
+def finish(
+    model: nn.Module,
+    bundle: DatasetBundle,
+    data: LoopData,
+    cfg: TrainConfig,
+    progress: Progress,
+    status: str,
+    message: str,
+    emit: Emit,
+) -> None:
+    """After the loop: "trained" (the speed), the test pass unless no batch counts, then "done"."""
     t_train_end = time.perf_counter()
+    examples = progress.examples
     emit(
         "trained",
         {
-            "examples_per_sec": examples / max(1e-9, t_train_end - t0) if examples else 0.0,
+            "examples_per_sec": examples / max(1e-9, t_train_end - progress.t0) if examples else 0.0,
             "t_end": t_train_end,
         },
     )
-    if step > 0:
-        test_idx = torch.arange(len(bundle.test), device=dev)
-        t_images, t_labels = bundle.test_images.to(dev), bundle.test_labels.to(dev)
-        test_loss, test_acc, probs = evaluate_split(
-            model, t_images, t_labels, test_idx, mean, std, want_probs=True
-        )
-        emit("test", {"test_accuracy": test_acc, "test_loss": test_loss, "probs": probs})
-        if final_status == "finished":
-            final_message = f"Finished {cfg.epochs} epoch(s): test accuracy {test_acc:.1%}."
+    if progress.step > 0:
+        test_acc = evaluate_test_set(model, bundle, data, emit)
+        if status == "finished":
+            message = f"Finished {cfg.epochs} epoch(s): test accuracy {test_acc:.1%}."
         else:
-            final_message += f" Test accuracy {test_acc:.1%}."
-    emit("done", {"status": final_status, "message": final_message, "steps": step})
+            message += f" Test accuracy {test_acc:.1%}."
+    emit("done", {"status": status, "message": message, "steps": progress.step})
 
 
 @torch.no_grad()

@@ -27,12 +27,14 @@ import numpy as np
 
 from cnnlib.data import DatasetBundle
 from cnnlib.device import describe_device, pick_device
+from cnnlib.trained import TrainedModel
 from cnnlib.training.advice import chance_accuracy, friendly_error, guessing_note
 from cnnlib.training.checks import check_model, resolve_model
 from cnnlib.training.config import TrainConfig
+from cnnlib.training.evaluation import cpu_state_dict
 from cnnlib.training.loop import LoopPlan, plan_steps, train_loop
 from cnnlib.training.slots import SlotLimiter, Ticket, get_limiter, threads_per_run
-from cnnlib.training.snapshot import DONE_STATUSES, RunSnapshot
+from cnnlib.training.snapshot import DONE_STATUSES, LossCurve, RunSnapshot
 from cnnlib.training.worker import (
     backend_default,
     bundle_payload,
@@ -41,8 +43,6 @@ from cnnlib.training.worker import (
     pump,
     start_child,
 )
-
-MAX_LOSS_POINTS = 2000  # batch-loss history kept in a run (older points are averaged in pairs)
 
 
 class TrainingRun:
@@ -124,8 +124,8 @@ class TrainingRun:
             "test_loss": None,
             "best_epoch": None,
         }
-        self._loss_stride = 1  # batches per kept loss point
-        self._acc = [0.0, 0, 0.0]  # loss sum, batches, lr sum of the point being built
+        self._losses = LossCurve()  # fills s["batch_loss"], s["batch_step"], s["batch_lr"]
+        self._recorded = False
 
     # -- public API ----------------------------------------------------------------------------
     @property
@@ -135,6 +135,35 @@ class TrainingRun:
     @property
     def done(self) -> bool:
         return self._state["status"] in DONE_STATUSES
+
+    @property
+    def recorded(self) -> bool:
+        """True once `claim_record()` has been called: someone has kept (or declined) the model."""
+        return self._recorded
+
+    def claim_record(self) -> bool:
+        """True for the first caller only: whoever gets it keeps `record()` (the page and its
+        keep-alive thread may both try, the moment the run ends), so a run is recorded once."""
+        with self._lock:
+            first, self._recorded = not self._recorded, True
+        return first
+
+    def record(self, name: str = "") -> TrainedModel | None:
+        """The trained model (weights copied to the CPU) once the run is done, or None when there is
+        nothing to keep: not done, no batch trained, no test accuracy, or a module without a spec."""
+        snap = self.snapshot()
+        if not self.done or snap.step == 0 or snap.test_accuracy is None or self.spec is None:
+            return None
+        return TrainedModel(
+            spec=self.spec.to_dict(),
+            state_dict=cpu_state_dict(self.model),
+            classes=list(self.classes),
+            mean=list(self.bundle.mean),
+            std=list(self.bundle.std),
+            dataset=self.bundle.name,
+            name=name,
+            test_accuracy=float(snap.test_accuracy),
+        )
 
     def start(self) -> TrainingRun:
         """Queue the run for a slot and start its thread. A run starts once; make a new one to retrain.
@@ -338,7 +367,8 @@ class TrainingRun:
         with self._lock:
             s = self._state
             if kind == "batch":
-                self._record_batch(data["loss"], data["step"], data["lr"])
+                s.update(step=data["step"], current_lr=data["lr"])
+                self._losses.add(s, data["loss"], data["step"], data["lr"])
                 if data["examples_per_sec"] is not None:
                     s["examples_per_sec"] = data["examples_per_sec"]
             elif kind == "running":
@@ -377,25 +407,3 @@ class TrainingRun:
                 s.update(status=data["status"], message=message)
             elif kind == "failed":
                 s.update(status="failed", message=data["message"], error=data["error"], t_end=data["t_end"])
-
-    def _record_batch(self, loss: float, step: int, lr: float) -> None:
-        """Add one batch loss to the history, averaging `_loss_stride` batches per point (lock held)."""
-        acc = self._acc
-        acc[0] += loss
-        acc[1] += 1
-        acc[2] += lr
-        s = self._state
-        s["step"] = step
-        s["current_lr"] = lr
-        if acc[1] >= self._loss_stride:
-            s["batch_loss"].append(acc[0] / acc[1])
-            s["batch_step"].append(step)
-            s["batch_lr"].append(acc[2] / acc[1])
-            acc[0], acc[1], acc[2] = 0.0, 0, 0.0
-            if len(s["batch_loss"]) >= MAX_LOSS_POINTS:  # halve the history: average pairs
-                for key in ("batch_loss", "batch_lr"):
-                    v = s[key]
-                    s[key] = [(v[j] + v[j + 1]) / 2 for j in range(0, len(v) - 1, 2)]
-                st = s["batch_step"]
-                s["batch_step"] = [st[j + 1] for j in range(0, len(st) - 1, 2)]
-                self._loss_stride *= 2

@@ -1,11 +1,15 @@
 """What a training run reports: its status names and `RunSnapshot`, a frozen copy of its progress.
 
-TrainingRun.snapshot() returns one; the Training page and cnnlib.plots.training read it.
+TrainingRun.snapshot() returns one; the Training page and cnnlib.plots.training read it. The run's
+batch-loss curve is kept short by `LossCurve` (at most MAX_LOSS_POINTS points).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+MAX_LOSS_POINTS = 2000  # batch-loss history kept in a run (older points are averaged in pairs)
 
 STATUSES = ("ready", "queued", "running", "finished", "stopped", "failed", "early-stopped")
 ACTIVE_STATUSES = ("queued", "running")
@@ -65,3 +69,35 @@ class RunSnapshot:
     @property
     def active(self) -> bool:
         return self.status in ACTIVE_STATUSES
+
+
+class LossCurve:
+    """A run's batch-loss history in its state dict: s["batch_loss"], s["batch_step"], s["batch_lr"].
+
+    One point per `stride` batches (their mean loss and learning rate, at the last one's step); when
+    MAX_LOSS_POINTS points are kept, neighbours are averaged in pairs and the stride doubles. The
+    caller holds the run's lock.
+    """
+
+    def __init__(self) -> None:
+        self.stride = 1  # batches per kept loss point
+        self.pending = [0.0, 0, 0.0]  # loss sum, batches, lr sum of the point being built
+
+    def add(self, s: dict[str, Any], loss: float, step: int, lr: float) -> None:
+        """Add one batch's loss (and learning rate) at `step`."""
+        acc = self.pending
+        acc[0] += loss
+        acc[1] += 1
+        acc[2] += lr
+        if acc[1] >= self.stride:
+            s["batch_loss"].append(acc[0] / acc[1])
+            s["batch_step"].append(step)
+            s["batch_lr"].append(acc[2] / acc[1])
+            acc[0], acc[1], acc[2] = 0.0, 0, 0.0
+            if len(s["batch_loss"]) >= MAX_LOSS_POINTS:  # halve the history: average pairs
+                for key in ("batch_loss", "batch_lr"):
+                    v = s[key]
+                    s[key] = [(v[j] + v[j + 1]) / 2 for j in range(0, len(v) - 1, 2)]
+                st = s["batch_step"]
+                s["batch_step"] = [st[j + 1] for j in range(0, len(st) - 1, 2)]
+                self.stride *= 2

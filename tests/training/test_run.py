@@ -375,7 +375,7 @@ def test_queue_then_cancel_and_stale(shapes):
 
 
 def test_loss_history_is_capped(tiny, monkeypatch):
-    from cnnlib.training import run as T
+    from cnnlib.training import snapshot as T
 
     monkeypatch.setattr(T, "MAX_LOSS_POINTS", 16)
     r = run(small_cnn(), tiny, epochs=5, batch_size=12, val_fraction=0.0)  # 100 batches

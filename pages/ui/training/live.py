@@ -20,7 +20,7 @@ from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_r
 
 from cnnlib.plots import curves_from_snapshot, live_figure_dict
 from cnnlib.spec import SpecError
-from cnnlib.training import ConfigError, QueueRefused, TrainingRun, cpu_state_dict, get_limiter
+from cnnlib.training import ConfigError, QueueRefused, TrainingRun, get_limiter
 from pages.ui.classroom import app_link
 from pages.ui.links import page_params
 from pages.ui.live_plotly import live_plotly
@@ -158,37 +158,26 @@ def _keep_alive(run: TrainingRun, info: dict, models: list, every_s: float = 1.0
     threading.Thread(target=beat, name=f"heartbeat-{run.id}", daemon=True).start()
 
 
-_RECORD_LOCK = threading.Lock()
-
-
 def _add_model(run: TrainingRun, info: dict, models: list) -> None:
-    """Once per run (from the page or the keep-alive thread): append its trained model, in place."""
-    with _RECORD_LOCK:
-        if getattr(run, "_cc_recorded", False):
-            return
-        run._cc_recorded = True
-    snap = run.snapshot()
-    if snap.step == 0 or snap.test_accuracy is None or run.spec is None:
+    """Once per run (from the page or the keep-alive thread, whichever claims it first): append its
+    trained model to `models`, in place, in the dict form of a TrainedModel."""
+    if not run.claim_record():
         return
-    models.append(
-        {
-            "name": f"{info.get('model', 'model')} on {run.bundle.title or run.bundle.name} "
-            f"({snap.test_accuracy:.1%}, {info.get('started', '')})",
-            "spec": run.spec.to_dict(),
-            "state_dict": cpu_state_dict(run.model),
-            "classes": list(run.classes),
-            "dataset": run.bundle.name,
-            "test_accuracy": float(snap.test_accuracy),
-            "mean": list(run.bundle.mean),
-            "std": list(run.bundle.std),
-        }
+    trained = run.record()
+    if trained is None:
+        return
+    trained.name = (
+        f"{info.get('model', 'model')} on {run.bundle.title or run.bundle.name} "
+        f"({trained.test_accuracy:.1%}, {info.get('started', '')})"
     )
+    models.append(trained.to_dict())
     del models[:-MAX_TRAINED]
     while len(models) > 1 and sum(_record_bytes(r) for r in models) > MAX_TRAINED_BYTES:
         del models[0]  # big models: keep the session small (the newest always stays)
 
 
 def _record_bytes(record: dict) -> int:
+    """Bytes of a stored record's weights (a TrainedModel's dict form)."""
     return sum(t.numel() * t.element_size() for t in record.get("state_dict", {}).values())
 
 

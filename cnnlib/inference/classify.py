@@ -9,7 +9,7 @@ Every intermediate image is kept for display.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +26,7 @@ from cnnlib.inference.model_input import (
     price_forward,
     scalar_stat,
 )
+from cnnlib.trained import TrainedModel
 
 # Preprocessing constants (MNIST: digits scaled into a 20x20 box, centred by mass in 28x28).
 BOX = 20
@@ -346,13 +347,8 @@ def _memory_refusal(spec_or_model: Any, input_shape: Sequence[int]) -> str | Non
     return None
 
 
-def model_from_record(record: dict) -> nn.Module:
-    """Build a session-trained model from its record {"spec", "state_dict", ...}, on the CPU, eval mode."""
-    from cnnlib.spec import ModelSpec, build_model
-
-    spec = record["spec"]
-    model = build_model(spec if not isinstance(spec, dict) else ModelSpec.from_dict(spec))
-    state = {k: v.detach().to("cpu") for k, v in record["state_dict"].items()}
-    model.load_state_dict(state, strict=True)
-    model.eval()
-    return model
+def model_from_record(record: Mapping[str, Any] | TrainedModel) -> nn.Module:
+    """Build a session-trained model from its record (a `cnnlib.trained.TrainedModel` or its dict
+    form {"spec", "state_dict", ...}), on the CPU, in eval mode."""
+    trained = record if isinstance(record, TrainedModel) else TrainedModel.from_dict(record)
+    return trained.build()
