@@ -16,21 +16,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import http.client
 import os
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from streamlit.web.server.starlette.starlette_app_utils import generate_xsrf_token_string  # noqa: E402
 
 from loadtest.harness import Server, machine  # noqa: E402
-from loadtest.ws_client import StreamlitSession  # noqa: E402
+from loadtest.ws_client import StreamlitSession, put_file  # noqa: E402
 
 MODES = {  # name: the server's environment
     "off (Streamlit 1.67 as it is)": {"CNN_CLASSROOM_RELEASE_UPLOADS": "0"},
@@ -49,31 +46,6 @@ def rss_mb(pid: int) -> float:
     raise RuntimeError("no VmRSS")
 
 
-def put(port: int, session_id: str, data: bytes, token: str) -> int:
-    """One file PUT as the browser's uploader sends it (multipart, one part); the status code."""
-    boundary = uuid.uuid4().hex
-    head = (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="flood.bin"\r\n'
-        "Content-Type: application/octet-stream\r\n\r\n"
-    ).encode()
-    tail = f"\r\n--{boundary}--\r\n".encode()
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-    try:
-        conn.putrequest("PUT", f"/_stcore/upload_file/{session_id}/{uuid.uuid4()}")
-        conn.putheader("Content-Type", f"multipart/form-data; boundary={boundary}")
-        conn.putheader("Content-Length", str(len(head) + len(data) + len(tail)))
-        conn.putheader("X-Xsrftoken", token)
-        conn.putheader("Cookie", f"_streamlit_xsrf={token}")
-        conn.endheaders()
-        for part in (head, data, tail):
-            conn.send(part)
-        resp = conn.getresponse()
-        resp.read()
-        return resp.status
-    finally:
-        conn.close()
-
-
 async def flood(server: Server, files: int, data: bytes, after: list[float]) -> dict:
     session = StreamlitSession(server.base)
     await session.connect()
@@ -81,11 +53,10 @@ async def flood(server: Server, files: int, data: bytes, after: list[float]) -> 
     assert session.session_id, "no session id"
     await asyncio.sleep(1.0)
     row: dict = {"before": rss_mb(server.pid)}
-    token = generate_xsrf_token_string()
     t0 = time.perf_counter()
     codes = Counter()
     for _ in range(files):
-        codes[await asyncio.to_thread(put, server.port, session.session_id, data, token)] += 1
+        codes[await asyncio.to_thread(put_file, server.port, session.session_id, data)] += 1
     row["flood_s"] = time.perf_counter() - t0
     row["codes"] = dict(codes)
     row["after_flood"] = rss_mb(server.pid)

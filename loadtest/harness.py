@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PAGES = ["landing", "kernels", "shape_calculator", "model_builder", "training", "draw_and_predict"]
 
 
-ALL_PHASES = ["start", "idle", "one", "ten", "burst", "full", "class", "browsers", "after"]
+ALL_PHASES = ["start", "idle", "one", "ten", "burst", "full", "class", "hostile", "browsers", "after"]
 
 
 MAX_SESSIONS = 30

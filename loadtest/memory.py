@@ -158,6 +158,11 @@ class RssSampler:
     def now(self) -> int:
         return self.sample()
 
+    def between(self, t0: float, t1: float) -> list[int]:
+        """RSS samples taken between two `time.monotonic()` readings."""
+        with self._lock:
+            return [s[1] for s in self.samples if t0 <= s[0] <= t1]
+
 
 def import_rss(python: str, module: str = "torch") -> dict[str, float]:
     """RSS of a fresh interpreter before and after `import <module>` (MB)."""

@@ -12,6 +12,7 @@ from loadtest.harness import (
     med,
     pct,
 )
+from loadtest.hostile import hostile_table
 from loadtest.ws_client import (
     digit_png,
 )
@@ -328,6 +329,10 @@ def report(out: dict, args) -> list[str]:
             f"{bare.get('after_cpu_share', math.nan) * 100:.1f}% CPU, {bare.get('threads_after', '-')} threads | - | none | "
             f"{'yes' if left else 'NO'} |"
         )
+    hostile = ours.get("phases", {}).get("hostile")
+    if hostile:
+        print(f"\n=== one hostile student among {hostile['students']} ===\n{hostile['summary']}")
+        lines += ["", *hostile_table(hostile)]
     return lines
 
 

@@ -22,12 +22,16 @@ session browsing), ten (10), burst (K sessions press Train in the same second; o
 sessions: browse, train, draw), class (ours: N students open the class link, join with a nickname,
 answer the teacher's poll through the page, then all post a run at once while 10 new sessions open
 pages; answers and runs are counted; then, their strips still ticking, a teacher walks every bundled
-lesson --teacher-rounds times: each click timed, loadtest/class_session.py), browsers (the Chromium
+lesson --teacher-rounds times: each click timed, loadtest/class_session.py), hostile (ours: N
+students go round the pages at a classroom's pace, training and drawing, while one client sends
+issue 24's attacks one by one; each attack's window timed; the RSS 60 s after it left:
+loadtest/hostile.py), browsers (the Chromium
 tabs alone), after (all closed: RSS settles, CPU and threads show whether a training thread is
 left).
 
 The modules: harness.py (pages, servers, statistics), students.py (the virtual students and the
-tabs), class_session.py (the class phase: its students and its teacher), report.py (the figures and
+tabs), class_session.py (the class phase: its students and its teacher), hostile.py (one hostile
+student among N), report.py (the figures and
 the markdown table), ws_client.py (Streamlit's protocol), memory.py (RSS, and PSS of the server with
 its training processes).
 
@@ -65,6 +69,7 @@ from loadtest.harness import (  # noqa: E402
     machine,
     time_left,
 )
+from loadtest.hostile import ATTACKS, hostile_phase  # noqa: E402
 from loadtest.memory import MB, RssSampler, hwm_bytes, thread_count, thread_names  # noqa: E402
 from loadtest.report import inprocess_prediction, report, summarize  # noqa: E402
 from loadtest.students import (  # noqa: E402
@@ -166,6 +171,11 @@ async def measure_app(name: str, server: Server, args, plan: Plan, out: dict) ->
         res["phases"]["class"] = await class_phase(server, args, plan)
         say(f"class session: {res['phases']['class']['summary']}")
 
+    if "hostile" in phases and is_ours and time_left(plan) > 0:
+        sampler.mark("hostile")
+        res["phases"]["hostile"] = await hostile_phase(server, args, plan, sampler)
+        say(f"hostile student: {res['phases']['hostile']['summary']}")
+
     if "browsers" in phases and args.browsers and time_left(plan) > 0:
         sampler.mark("browsers")
         st = Stats()
@@ -262,6 +272,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument(
         "--class-db", default=None, help="the class database URL (default: a file in a temp folder)"
     )
+    ap.add_argument(
+        "--hostile-attacks",
+        default=",".join(ATTACKS),
+        help=f"the hostile phase's attacks, in order: {ATTACKS}",
+    )
+    ap.add_argument(
+        "--hostile-think", type=float, default=4.0, help="mean seconds between pages in the hostile phase"
+    )
+    ap.add_argument("--hostile-warmup", type=float, default=45, help="seconds before the hostile baseline")
+    ap.add_argument("--hostile-quiet", type=float, default=30, help="seconds of the baseline window")
     ap.add_argument("--json", type=Path, help="write all figures as JSON here")
     ap.add_argument(
         "--from-json", type=Path, help="measure nothing: report the figures of a saved --json run"
@@ -272,6 +292,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.browsers = max(0, min(args.browsers, MAX_BROWSERS))
     args.burst = max(1, min(args.burst, MAX_SESSIONS))
     args.phases = [p.strip() for p in args.phases.split(",") if p.strip()]
+    args.hostile_attacks = [a.strip() for a in args.hostile_attacks.split(",") if a.strip()]
+    if set(args.hostile_attacks) - set(ATTACKS):
+        ap.error(f"unknown attacks {sorted(set(args.hostile_attacks) - set(ATTACKS))}")
     bad = set(args.phases) - set(ALL_PHASES)
     if bad:
         ap.error(f"unknown phases {sorted(bad)}")

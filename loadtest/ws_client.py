@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import http.client
 import io
 import json
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,6 +58,45 @@ def widget_state(wid: str, **value: Any) -> WidgetState:
     else:
         setattr(ws, name, v)
     return ws
+
+
+def uploader_state(wid: str, session_id: str, file_id: str, name: str, size: int) -> WidgetState:
+    """A file uploader's value after one file was PUT (`put_file`): the browser's UploadedFileInfo."""
+    ws = WidgetState(id=wid)
+    info = ws.file_uploader_state_value.uploaded_file_info.add()
+    info.file_id, info.name, info.size = file_id, name, size
+    url = f"/_stcore/upload_file/{session_id}/{file_id}"
+    info.file_urls.file_id, info.file_urls.upload_url, info.file_urls.delete_url = file_id, url, url
+    return ws
+
+
+def put_file(port: int, session_id: str, data: bytes, file_id: str = "", filename: str = "upload.bin") -> int:
+    """PUT one file to the session's upload URL as the browser's uploader sends it (multipart, one
+    part, an XSRF cookie/header pair of its own making); the HTTP status (204 stored, 413 refused)."""
+    from streamlit.web.server.starlette.starlette_app_utils import generate_xsrf_token_string
+
+    token = generate_xsrf_token_string()
+    boundary = uuid.uuid4().hex
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n"
+    ).encode()
+    tail = f"\r\n--{boundary}--\r\n".encode()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    try:
+        conn.putrequest("PUT", f"/_stcore/upload_file/{session_id}/{file_id or uuid.uuid4()}")
+        conn.putheader("Content-Type", f"multipart/form-data; boundary={boundary}")
+        conn.putheader("Content-Length", str(len(head) + len(data) + len(tail)))
+        conn.putheader("X-Xsrftoken", token)
+        conn.putheader("Cookie", f"_streamlit_xsrf={token}")
+        conn.endheaders()
+        for part in (head, data, tail):
+            conn.send(part)
+        resp = conn.getresponse()
+        resp.read()
+        return resp.status
+    finally:
+        conn.close()
 
 
 def encode_rerun(
@@ -205,11 +246,19 @@ class RunResult:
 class StreamlitSession:
     """One browser tab against a Streamlit server on loopback."""
 
-    def __init__(self, base_url: str, timeout: float = 120.0):
+    def __init__(
+        self,
+        base_url: str,
+        timeout: float = 120.0,
+        cookies: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ):
         if not base_url.startswith(("http://127.0.0.1:", "http://localhost:")):
             raise ValueError("the load client only targets 127.0.0.1")
         self.url = base_url.replace("http://", "ws://").rstrip("/") + "/_stcore/stream"
         self.timeout = timeout
+        self.cookies = cookies or {}  # sent with the websocket's handshake, as a browser sends its cookies
+        self.headers = headers or {}  # more handshake headers (an X-Forwarded-For, as nginx adds it)
         self.ws = None
         self.pages: dict[str, str] = {}  # url_pathname -> page_script_hash ("" = main)
         self.session_id = ""
@@ -230,8 +279,16 @@ class StreamlitSession:
 
     async def connect(self) -> float:
         t0 = time.perf_counter()
+        headers = dict(self.headers)
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         self.ws = await connect(
-            self.url, subprotocols=["streamlit"], max_size=None, open_timeout=self.timeout, compression=None
+            self.url,
+            subprotocols=["streamlit"],
+            max_size=None,
+            open_timeout=self.timeout,
+            compression=None,
+            additional_headers=headers or None,
         )
         self._reader = asyncio.create_task(self._read())
         return time.perf_counter() - t0
@@ -286,8 +343,9 @@ class StreamlitSession:
             self._learn_pages(ns.app_pages)
         elif kind == "page_info_changed":
             self.query_string = msg.page_info_changed.query_string
-        elif kind == "navigation":  # pages-folder apps list their pages here (1.67)
+        elif kind == "navigation":  # pages-folder apps list their pages here (1.67), and the page on screen
             self._learn_pages(msg.navigation.app_pages)
+            self.page_hash = msg.navigation.page_script_hash or self.page_hash
         elif kind == "auto_rerun":
             self.auto_reruns[msg.auto_rerun.fragment_id] = msg.auto_rerun.interval
         elif kind == "stop_auto_rerun":
