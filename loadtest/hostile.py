@@ -53,6 +53,8 @@ ATTACKS = [
     "join_flood",
     "long_runs",
 ]
+# Attacks refused at once are sent again and again for the window; a flood or a queue is sent once.
+REPEATED = {"tiny_zip", "pixel_bomb", "oversized_train", "oversized_slow", "upload_flood"}
 SLOW_TAB = ":material/slow_motion_video: One step in slow motion"
 # The issue's model: a few hundred parameters whose activations need gigabytes (padding 500).
 OVERSIZED = {
@@ -357,25 +359,33 @@ async def hostile_phase(server: Server, args, plan: Plan, sampler: RssSampler) -
     ]
     out: dict = {"students": n, "roles": dict(Counter(roles)), "windows": {}, "attacks": {}}
 
-    async def timed(label: str, work) -> None:
+    async def timed(label: str, attack=None, quiet: float = 0.0) -> None:
+        """One window: the attack once (a flood, a queue) or, for an attack refused at once, again
+        and again until `--hostile-window` seconds have passed (a student who keeps trying)."""
         t0, cpu0 = time.monotonic(), cpu_seconds(server.pid)
-        result = await work if work is not None else None
-        if work is None:
-            await asyncio.sleep(args.hostile_quiet)
+        result, tries = None, 0
+        if attack is None:
+            await asyncio.sleep(quiet)
+        while attack is not None:
+            got = await attack()
+            result, tries = result or got, tries + 1
+            if label not in REPEATED or time.monotonic() - t0 >= args.hostile_window:
+                break
+            await asyncio.sleep(0.5)
         t1 = time.monotonic()
         out["windows"][label] = window(log, sampler, t0, t1, cpu_seconds(server.pid) - cpu0)
         if result is not None:
-            out["attacks"][label] = result
+            out["attacks"][label] = {**result, "tries": tries}
         w = out["windows"][label]
         print(
-            f"  {label}: {w['seconds']:.0f} s, opens p95 {w['opens']['p95']:.2f} s (n {w['opens']['n']}), "
-            f"RSS peak {w['rss_peak_mb']:.0f} MB, {len(w['errors'])} errors; "
+            f"  {label}: {w['seconds']:.0f} s, {tries} tries, opens p95 {w['opens']['p95']:.2f} s "
+            f"(n {w['opens']['n']}), RSS peak {w['rss_peak_mb']:.0f} MB, {len(w['errors'])} errors; "
             f"{(result or {}).get('said', '')}",
             flush=True,
         )
 
     await asyncio.sleep(args.hostile_warmup)  # every student has been round once
-    await timed("baseline (no attacker)", None)
+    await timed("baseline (no attacker)", quiet=args.hostile_quiet)
     attacks = {
         "tiny_zip": lambda: zip_attack(server, tiny, 256),
         "pixel_bomb": lambda: zip_attack(server, bomb, 32),
@@ -385,9 +395,11 @@ async def hostile_phase(server: Server, args, plan: Plan, sampler: RssSampler) -
         "join_flood": lambda: join_flood(server, info.code, store),
         "long_runs": lambda: long_runs(server, info.code),
     }
+    if not args.hostile_attacks:  # the control: as long as the attacks take, no attacker
+        await timed("control: no attacker", quiet=args.hostile_control)
     for name in args.hostile_attacks:
         try:
-            await timed(name, attacks[name]())
+            await timed(name, attacks[name])
         except ClientError as exc:
             out["attacks"][name] = {"said": [f"attacker's client error: {exc}"]}
         await asyncio.sleep(5)
@@ -418,15 +430,15 @@ async def hostile_phase(server: Server, args, plan: Plan, sampler: RssSampler) -
 def hostile_table(h: dict) -> list[str]:
     """The phase as a markdown table: one row per window."""
     rows = [
-        "| window | s | page opens n | median / p95 / max | train, draw n / p95 | server RSS peak | "
+        "| window | s | tries | page opens n | median / p95 / max | train, draw n / p95 | server RSS peak | "
         "server CPU s | errors | what the attacker was told |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for label, w in h["windows"].items():
         o, a = w["opens"], w["actions"]
         said = "; ".join(h["attacks"].get(label, {}).get("said", []))[:300].replace("|", "/")
         rows.append(
-            f"| {label} | {w['seconds']:.0f} | {o['n']} | {o['median']:.2f} / {o['p95']:.2f} / {o['max']:.2f} s | "
+            f"| {label} | {w['seconds']:.0f} | {h['attacks'].get(label, {}).get('tries', '-')} | {o['n']} | {o['median']:.2f} / {o['p95']:.2f} / {o['max']:.2f} s | "
             f"{a['n']} / {a['p95']:.2f} s | {w['rss_peak_mb']:.0f} MB | {w['server_cpu_s']:.0f} | "
             f"{len(w['errors'])} | {said} |"
         )

@@ -282,6 +282,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     ap.add_argument("--hostile-warmup", type=float, default=45, help="seconds before the hostile baseline")
     ap.add_argument("--hostile-quiet", type=float, default=30, help="seconds of the baseline window")
+    ap.add_argument(
+        "--hostile-control",
+        type=float,
+        default=180,
+        help="with --hostile-attacks '' (a control run): seconds of students alone where the attacks would be",
+    )
+    ap.add_argument(
+        "--hostile-window", type=float, default=20, help="seconds an attack refused at once is sent again"
+    )
     ap.add_argument("--json", type=Path, help="write all figures as JSON here")
     ap.add_argument(
         "--from-json", type=Path, help="measure nothing: report the figures of a saved --json run"

@@ -90,7 +90,14 @@ from cnnlib.classroom.board import MAX_RUNS_PER_STUDENT
 from cnnlib.classroom.codes import CODE_ALPHABET, CODE_LENGTH, format_code, normalize_code
 from cnnlib.classroom.engine import ENV_URL, default_sqlite_path
 from cnnlib.classroom.errors import ClassError, ClassUnavailable
-from cnnlib.classroom.limits import CLASSES_PER_ADDRESS, JOINS_PER_ADDRESS, JOINS_PER_CLASS, client_address
+from cnnlib.classroom.limits import (
+    CLASSES_PER_ADDRESS,
+    ENV_TRUSTED_PROXIES,
+    JOINS_PER_ADDRESS,
+    JOINS_PER_CLASS,
+    client_address,
+    trusted_proxies,
+)
 from cnnlib.classroom.ready import MemoryStatus, ReadyCheck, megabytes, memory_status, run_checks
 from cnnlib.classroom.records import (
     BOARD_KEYS,
@@ -124,6 +131,8 @@ __all__ = [
     "JOINS_PER_ADDRESS",
     "JOINS_PER_CLASS",
     "client_address",
+    "ENV_TRUSTED_PROXIES",
+    "trusted_proxies",
     "CODE_ALPHABET",
     "CODE_LENGTH",
     "ClassError",

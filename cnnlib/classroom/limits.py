@@ -30,6 +30,8 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import math
+import os
+from collections.abc import Mapping
 
 from sqlalchemy import Connection, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -46,8 +48,13 @@ CLASSES_PER_ADDRESS = 5
 MAX_ADDRESS_CHARS = 100  # a longer "address" is cut before hashing
 ADDRESS_LABEL = b"cnn-classroom client address\x00"
 # A peer in these networks is taken for a proxy (nginx on this machine, a platform's router), so
-# its X-Forwarded-For is believed: loopback, RFC 1918, carrier-grade NAT, IPv6 unique-local.
-PROXY_NETWORKS = tuple(
+# its X-Forwarded-For is believed: loopback, RFC 1918, carrier-grade NAT, IPv6 unique-local. The
+# default fits Community Cloud and the nginx recipe. A server on a school network with no proxy
+# in front (browsers reach `streamlit run` straight from 192.168.x.x) must not believe them: any
+# laptop could send a new X-Forwarded-For with each join. There, set ENV_TRUSTED_PROXIES=none.
+ENV_TRUSTED_PROXIES = "CNN_CLASSROOM_TRUSTED_PROXIES"
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+PROXY_NETWORKS: tuple[Network, ...] = tuple(
     ipaddress.ip_network(n)
     for n in (
         "127.0.0.0/8",
@@ -78,21 +85,44 @@ def normalize_address(address: object) -> str | None:
     return str(ip)
 
 
-def client_address(peer: object, forwarded_for: object) -> str | None:
-    """The address of the browser behind a request: the peer's own, unless the peer is this
-    machine or a private network (a proxy: nginx, a platform's router), whose X-Forwarded-For's
-    last entry (the address that proxy saw) is taken instead. A public peer's X-Forwarded-For is
-    ignored, since any client can send one. `peer` None means the local machine (Streamlit's
-    `st.context.ip_address` for 127.0.0.1 and ::1)."""
+def trusted_proxies(environ: Mapping[str, str] | None = None) -> tuple[Network, ...]:
+    """The networks whose peers are taken for proxies, from $CNN_CLASSROOM_TRUSTED_PROXIES: unset
+    or empty, PROXY_NETWORKS; "none", no proxy at all (X-Forwarded-For is never believed); else a
+    comma list of networks or addresses ("127.0.0.1, 10.0.0.0/8"). Entries that are not networks
+    are skipped (a typo must not open the limits wider than the entries that parse)."""
+    text = (os.environ if environ is None else environ).get(ENV_TRUSTED_PROXIES, "").strip()
+    if not text:
+        return PROXY_NETWORKS
+    if text.lower() == "none":
+        return ()
+    out: list[Network] = []
+    for part in text.split(","):
+        try:
+            out.append(ipaddress.ip_network(part.strip(), strict=False))
+        except ValueError:
+            continue
+    return tuple(out)
+
+
+def client_address(
+    peer: object, forwarded_for: object, trusted: tuple[Network, ...] = PROXY_NETWORKS
+) -> str | None:
+    """The address of the browser behind a request: the peer's own, unless the peer is in a
+    `trusted` network (a proxy: nginx on this machine, a platform's router; PROXY_NETWORKS by
+    default), whose X-Forwarded-For's last entry (the address that proxy saw) is taken instead.
+    Any other peer's X-Forwarded-For is ignored, since any client can send one. `peer` None means
+    the local machine (Streamlit's `st.context.ip_address` for 127.0.0.1 and ::1), trusted when
+    loopback is."""
     peer_text = peer.strip() if isinstance(peer, str) and peer.strip() else None
-    trusted = peer_text is None
-    if peer_text is not None:
+    if peer_text is None:
+        trusted_peer = any(ipaddress.ip_address("127.0.0.1") in net for net in trusted if net.version == 4)
+    else:
         try:
             ip = ipaddress.ip_address(peer_text.strip("[]"))
-            trusted = any(ip in net for net in PROXY_NETWORKS if net.version == ip.version)
+            trusted_peer = any(ip in net for net in trusted if net.version == ip.version)
         except ValueError:
-            trusted = False
-    if trusted and isinstance(forwarded_for, str):
+            trusted_peer = False
+    if trusted_peer and isinstance(forwarded_for, str):
         last = forwarded_for[-1000:].split(",")[-1].strip()
         if last:
             return normalize_address(last)

@@ -26,9 +26,11 @@ from cnnlib.classroom import (
     ClassError,
     ClassStore,
     ClassUnavailable,
+    Seat,
     client_address,
     format_code,
     normalize_code,
+    trusted_proxies,
 )
 from pages.ui import seat
 
@@ -116,14 +118,19 @@ def restore_seat(frame: dict) -> None:
     elif found.role == "projector":
         ss["class"] = {"code": found.code, "role": "projector", "auto": True}
     else:
-        name = found.nickname or ""
-        ss["class"] = {
-            "code": found.code,
-            "role": "student",
-            "sid": found.student_id,
-            "name": name,
-            "auto": False,
-        }
+        take_student_seat(found, token)
+    ss["seat_token"] = token
+
+
+def take_student_seat(found: Seat, token: str) -> None:
+    """This session becomes the student whose seat `token` is (redeemed as `found`)."""
+    ss["class"] = {
+        "code": found.code,
+        "role": "student",
+        "sid": found.student_id,
+        "name": found.nickname or "",
+        "auto": False,
+    }
     ss["seat_token"] = token
 
 
@@ -200,6 +207,7 @@ def join_or_start() -> None:
         st.warning(ss.get("class_error", "Class features are unavailable."), icon=":material/cloud_off:")
     join, start = st.tabs(["Join a class", "Start a class"])
     with join:
+        seat_from_other_tab()
         with st.form("class_join_form", border=False):
             code_in = st.text_input("Class code", value=ss.get("class_invite", ""), max_chars=16)
             name = st.text_input(
@@ -217,11 +225,34 @@ def join_or_start() -> None:
                 _start(title)
 
 
+def seat_from_other_tab() -> None:
+    """Beside a join form: a seat this browser took in another tab (opened before it joined) is
+    taken here too, so that one browser stays one student (pages/ui/seat.py's reader)."""
+    token = seat.from_other_tab()
+    s = store() if token else None
+    if token is None or s is None or member() is not None:
+        return
+    try:
+        found = s.redeem_seat(token)
+    except ClassError:
+        return  # gone or forged: the form stays
+    if found.role != "student":
+        return
+    take_student_seat(found, token)
+    ss.pop("class_invite", None)
+    ss["class_notice"] = (
+        f"You joined class {format_code(found.code)} as {found.nickname} in another tab: this tab is in "
+        "your seat too."
+    )
+    st.rerun()
+
+
 def invite() -> None:
     """A link with a class code and no membership yet (a scanned QR code): the join form, in view."""
     invited = ss.get("class_invite")
     if not invited or member() is not None:
         return
+    seat_from_other_tab()
     with st.container(border=True, key="class_invite_box"):
         with st.form("class_invite_form", border=False):
             st.markdown(
@@ -242,14 +273,17 @@ def invite() -> None:
 def client() -> str | None:
     """This browser's address, for the class's join limits: the connection's peer, or behind a
     proxy on this machine or a private network (nginx) the last X-Forwarded-For entry (see
-    cnnlib.classroom.client_address). None where there is no request (a test runner)."""
+    cnnlib.classroom.client_address; $CNN_CLASSROOM_TRUSTED_PROXIES says which peers are proxies).
+    None where there is no request (a test runner)."""
     try:
         peer = st.context.ip_address
         forwarded = st.context.headers.get("X-Forwarded-For")
     except Exception:  # noqa: BLE001 - no request context: no address, the per-class limit still holds
         return None
     return client_address(
-        peer if isinstance(peer, str) else None, forwarded if isinstance(forwarded, str) else None
+        peer if isinstance(peer, str) else None,
+        forwarded if isinstance(forwarded, str) else None,
+        trusted_proxies(),
     )
 
 
@@ -266,14 +300,7 @@ def seat_in(s: ClassStore, code_: str) -> bool:
         return False  # gone (left, removed, ended): a new join
     if found.role != "student" or found.code != code_:
         return False
-    ss["class"] = {
-        "code": found.code,
-        "role": "student",
-        "sid": found.student_id,
-        "name": found.nickname or "",
-        "auto": False,
-    }
-    ss["seat_token"] = token
+    take_student_seat(found, token)
     ss["class_notice"] = (
         f"This browser is already in class {format_code(found.code)} as {found.nickname}: you are back "
         "in your seat. To join under another name, leave the class first."

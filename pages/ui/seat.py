@@ -40,6 +40,61 @@ export default function (component) {
 """
 
 
+# The reader: drawn only beside a join form. A tab opened before its browser joined in another tab
+# connected without the cookie, so its session cannot see the seat and would join a second student.
+# The reader looks at the browser's cookie when the tab comes back into view (focus, visibility)
+# and every 2 s, and sends a seat that appeared once; the form's tab then takes that seat.
+_READ_JS = """
+export default function (component) {
+  const { data, setTriggerValue } = component;
+  const state = window.ccSeatReader || (window.ccSeatReader = { sent: "" });
+  state.known = (data && data.known) || "";
+  state.send = setTriggerValue;
+  if (state.timer) return;
+  const read = () => {
+    const m = document.cookie.match(/(?:^|;\\s*)cc_seat=([^;]*)/);
+    return m ? decodeURIComponent(m[1]) : "";
+  };
+  const check = () => {
+    const now = read();
+    if (now && now !== state.known && now !== state.sent) {
+      state.sent = now;
+      state.send("seat", now);
+    }
+  };
+  state.timer = setInterval(check, 2000);
+  window.addEventListener("focus", check);
+  document.addEventListener("visibilitychange", check);
+  check();
+  return () => {
+    clearInterval(state.timer);
+    state.timer = null;
+    window.removeEventListener("focus", check);
+    document.removeEventListener("visibilitychange", check);
+  };
+}
+"""
+
+
+@lru_cache(maxsize=1)
+def _reader():
+    return st.components.v2.component("cc_seat_reader", js=_READ_JS, isolate_styles=False)
+
+
+def from_other_tab() -> str | None:
+    """A seat this browser took in another tab since this session connected: its token, in the run
+    the reader sends it (None otherwise). Draw it only where a join form is on screen."""
+    result = _reader()(
+        key="cc_seat_reader", data={"known": browser_token() or ""}, height=0, on_seat_change=_noop
+    )
+    token = getattr(result, "seat", None)
+    return token if isinstance(token, str) and token else None
+
+
+def _noop() -> None:
+    """The reader's change callback: the run it causes is all that is needed."""
+
+
 @lru_cache(maxsize=1)
 def _writer():
     return st.components.v2.component("cc_seat_cookie", js=_JS, isolate_styles=False)

@@ -14,12 +14,14 @@ from sqlalchemy import create_engine, func, select
 
 from cnnlib.classroom import (
     CLASSES_PER_ADDRESS,
+    ENV_TRUSTED_PROXIES,
     JOINS_PER_ADDRESS,
     JOINS_PER_CLASS,
     ClassError,
     ClassStore,
     client_address,
     format_code,
+    trusted_proxies,
 )
 from cnnlib.classroom import limits as limits_mod
 from cnnlib.classroom.schema import rate_limits
@@ -219,6 +221,48 @@ def test_ipv6_clients_are_counted_by_their_64_and_mapped_ipv4_as_ipv4(store, mon
 )
 def test_client_address_believes_x_forwarded_for_only_from_a_proxy(peer, forwarded, expected):
     assert client_address(peer, forwarded) == expected
+
+
+@pytest.mark.parametrize(
+    "setting, peer, forwarded, expected",
+    [
+        (None, "192.168.1.50", "203.0.113.9", "203.0.113.9"),  # default: a private peer is a proxy
+        (
+            "none",
+            "192.168.1.50",
+            "203.0.113.9",
+            "192.168.1.50",
+        ),  # a LAN server with no proxy: a spoofed header
+        (
+            "none",
+            "192.168.1.50",
+            "203.0.113.10",
+            "192.168.1.50",
+        ),  # ... is ignored, every join counts for the laptop
+        ("none", None, "203.0.113.9", None),  # the local machine: no address, as without a header
+        ("127.0.0.1", None, "203.0.113.9", "203.0.113.9"),  # only nginx on this machine is believed
+        ("127.0.0.1", "10.0.0.5", "203.0.113.9", "10.0.0.5"),
+        ("10.0.0.0/8, not-a-net", "10.0.0.5", "203.0.113.9", "203.0.113.9"),  # a typo is skipped
+        ("not-a-net", "10.0.0.5", "203.0.113.9", "10.0.0.5"),  # nothing parses: no proxy, never wider
+        ("fc00::/7", "fd00::1", "203.0.113.9", "203.0.113.9"),
+    ],
+)
+def test_the_trusted_proxies_setting_decides_whose_x_forwarded_for_is_believed(
+    setting, peer, forwarded, expected
+):
+    trusted = trusted_proxies({} if setting is None else {ENV_TRUSTED_PROXIES: setting})
+    assert client_address(peer, forwarded, trusted) == expected
+
+
+def test_a_spoofed_x_forwarded_for_cannot_dodge_the_limit_on_a_lan_without_a_proxy(store):
+    """One laptop on a school network (no nginx), a new X-Forwarded-For on every join: with the
+    setting "none" every join counts for the laptop's own address, and the 61st is refused."""
+    info = store.create_class("LAN")
+    trusted = trusted_proxies({ENV_TRUSTED_PROXIES: "none"})
+    for k in range(JOINS_PER_ADDRESS):
+        store.join(info.code, f"S{k}", client=client_address("192.168.1.50", f"198.51.100.{k}", trusted))
+    with pytest.raises(ClassError, match="Too many joins"):
+        store.join(info.code, "Mallory", client=client_address("192.168.1.50", "198.51.100.250", trusted))
 
 
 def test_answers_count_per_student_however_many_sessions_send_them(store):
