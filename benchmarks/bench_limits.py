@@ -29,7 +29,7 @@ from cnnlib.kernels import KERNELS_LINK  # noqa: E402
 from cnnlib.share import pack  # noqa: E402
 from cnnlib.spec import SpecError, spec_from_token  # noqa: E402
 from loadtest.harness import loadavg, machine  # noqa: E402
-from pages.ui.admission import PageGate  # noqa: E402
+from pages.ui.runtime.admission import PageGate  # noqa: E402
 
 
 def spread(values: list[float], unit: str = "ms", scale: float = 1000.0) -> str:

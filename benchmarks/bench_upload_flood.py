@@ -1,7 +1,7 @@
 """The upload flood of issue 24 (item 5): one client PUTs 40 files of 20 MB, never reruns, and leaves.
 
 For each mode, a fresh `streamlit run app.py` (loadtest/harness.py's command) with the patch of
-pages/ui/uploads_release.py switched off (`CNN_CLASSROOM_RELEASE_UPLOADS=0`, Streamlit as it is),
+pages/ui/runtime/uploads_release.py switched off (`CNN_CLASSROOM_RELEASE_UPLOADS=0`, Streamlit as it is),
 on without its per-session cap (the release alone, as for a student who uploads and closes the
 tab), and on: one websocket session opens the landing page (for its session id), then PUTs
 `--files` x `--mb` MB of random bytes to `/_stcore/upload_file/<session>/<file>` with a self-made

@@ -1,4 +1,4 @@
-"""Benchmark: what `pages/ui/widget_state.py` (value widgets look up their own key) saves per page view.
+"""Benchmark: what `pages/ui/runtime/widget_state.py` (value widgets look up their own key) saves per page view.
 
 A/B in one process and one session: AppTest opens every page once through app.py (so the session
 state holds what a student's does after a tour, ~40 keys), then for each page reruns it `--repeats`
@@ -30,7 +30,7 @@ os.chdir(ROOT)
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from loadtest.harness import loadavg, machine  # noqa: E402
-from pages.ui import widget_state  # noqa: E402
+from pages.ui.runtime import widget_state  # noqa: E402
 
 PAGES = {
     "kernels": "pages/1_kernels.py",

@@ -26,21 +26,23 @@ from cnnlib.device import device_label  # noqa: E402
 from cnnlib.process import limit_malloc_arenas  # noqa: E402
 from cnnlib.share import FRAME_KEYS, FRAME_LINK  # noqa: E402
 from pages.ui import (
-    admission,  # noqa: E402
-    batching,  # noqa: E402
     class_panel,  # noqa: E402
     classroom,  # noqa: E402
-    finished_runs,  # noqa: E402
-    fragment_page,  # noqa: E402
     lesson,  # noqa: E402
     seat,  # noqa: E402
     strip,  # noqa: E402
-    uploads_release,  # noqa: E402
-    widget_state,  # noqa: E402
 )
 from pages.ui.glossary import render_glossary  # noqa: E402
 from pages.ui.links import APPLY, url_params  # noqa: E402
 from pages.ui.navigation import PAGE_BY_KEY, PAGE_BY_URL, PAGES, PageInfo  # noqa: E402
+from pages.ui.runtime import (  # noqa: E402
+    admission,
+    batching,
+    finished_runs,
+    fragment_page,
+    uploads_release,
+    widget_state,
+)
 from pages.ui.share import PROJECTOR_CSS, share_dialog  # noqa: E402
 
 admission.install()  # page opens queue for a slot; clicks, strokes and fragment ticks never wait

@@ -1,4 +1,4 @@
-"""The admission limit on page opens (pages/ui/admission.py): which runs wait, and that pages still run."""
+"""The admission limit on page opens (pages/ui/runtime/admission.py): which runs wait, and that pages still run."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import threading
 import streamlit
 from streamlit.runtime.scriptrunner import script_runner
 
-from pages.ui import admission as A
-from pages.ui import guard
+from pages.ui.runtime import admission as A
+from pages.ui.runtime import guard
 from tests.conftest import open_app
 
 

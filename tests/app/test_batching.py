@@ -1,4 +1,4 @@
-"""Script events reach the event loop in batches (pages/ui/batching.py): same events, same order, fewer
+"""Script events reach the event loop in batches (pages/ui/runtime/batching.py): same events, same order, fewer
 wake-ups; a run's end and a rerun request flush the batch first (the blank page of issue 23), checked
 against a real AppSession; the patch installs only on the Streamlit it was written for."""
 
@@ -19,7 +19,7 @@ from streamlit.runtime.scriptrunner.script_cache import ScriptCache
 from streamlit.runtime.scriptrunner.script_runner import ScriptRunnerEvent as Event
 from streamlit.runtime.scriptrunner_utils.run_descriptor import RunDescriptor
 
-from pages.ui import batching, guard
+from pages.ui.runtime import batching, guard
 
 MSG, STOPPED = Event.ENQUEUE_FORWARD_MSG, Event.SCRIPT_STOPPED_WITH_SUCCESS
 

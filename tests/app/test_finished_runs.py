@@ -1,5 +1,5 @@
 """A finished run's messages are never dropped by the fragment run that starts right after it
-(pages/ui/finished_runs.py; the second cause of issue 23's blank page), against a real AppSession."""
+(pages/ui/runtime/finished_runs.py; the second cause of issue 23's blank page), against a real AppSession."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from streamlit.runtime import app_session
 from streamlit.runtime.scriptrunner.script_runner import ScriptRunnerEvent as Event
 from streamlit.runtime.scriptrunner_utils.run_descriptor import RunDescriptor
 
-from pages.ui import finished_runs
+from pages.ui.runtime import finished_runs
 from tests.app.test_batching import real_session, run_loop
 
 FRAGMENT = "class strip"

@@ -1,5 +1,5 @@
 """A fragment's stale rerun (its timer tick sent for the page the session just left) runs on the page
-on screen, not as a page change back to the old page (pages/ui/fragment_page.py; the third cause
+on screen, not as a page change back to the old page (pages/ui/runtime/fragment_page.py; the third cause
 of issue 23's blank page), on Streamlit's real ScriptRunner and RerunData."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import streamlit
 from streamlit.runtime.scriptrunner import script_runner
 from streamlit.runtime.scriptrunner_utils.script_requests import RerunData
 
-from pages.ui import fragment_page, guard
+from pages.ui.runtime import fragment_page, guard
 
 BUILDER, TRAINING = "68f04ee9", "de1fed4d"
 
@@ -70,7 +70,7 @@ def test_two_patches_on_one_method_each_find_themselves():
     """admission and fragment_page both wrap ScriptRunner._run_script: installing either again finds
     it under the other (no double wrapping), and Streamlit's own method is at the bottom."""
     import pages.ui.frame  # noqa: F401  (installs every patch)
-    from pages.ui import admission
+    from pages.ui.runtime import admission
 
     top = script_runner.ScriptRunner._run_script
     assert guard.has_patch(top, "cc_gated") and guard.has_patch(top, "cc_fragment_page")

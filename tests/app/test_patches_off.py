@@ -1,5 +1,5 @@
 """With every patch of Streamlit's internals off (CNN_CLASSROOM_PATCHES=0), nothing is wrapped and the
-pages still render: the app never depends on a patch, only gains from it (pages/ui/guard.py)."""
+pages still render: the app never depends on a patch, only gains from it (pages/ui/runtime/guard.py)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from streamlit.runtime.runtime import Runtime
 from streamlit.runtime.scriptrunner import script_runner
 from streamlit.testing.v1 import AppTest
 import pages.ui.frame  # installs what is switched on
-from pages.ui import widget_state
+from pages.ui.runtime import widget_state
 
 assert not getattr(script_runner.ScriptRunner._run_script, "cc_gated", False), "admission installed"
 assert not getattr(app_session.AppSession._on_scriptrunner_event, "cc_batched", False), "batching installed"

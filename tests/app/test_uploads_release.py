@@ -1,5 +1,5 @@
 """A student's uploads leave the server with the student, and one session holds a bounded amount
-(pages/ui/uploads_release.py; issue 24 item 5), against Streamlit's own Runtime, session manager,
+(pages/ui/runtime/uploads_release.py; issue 24 item 5), against Streamlit's own Runtime, session manager,
 session storage and MemoryUploadedFileManager: the same close path the websocket handler takes.
 
 The waits below are guards against hanging (a release is awaited until it happens), never timings.
@@ -21,7 +21,7 @@ from streamlit.runtime.memory_session_storage import MemorySessionStorage
 from streamlit.runtime.memory_uploaded_file_manager import MemoryUploadedFileManager
 from streamlit.runtime.uploaded_file_manager import UploadedFileRec
 
-from pages.ui import uploads_release
+from pages.ui.runtime import uploads_release
 from tests.app.test_batching import run_loop
 from tests.conftest import ROOT
 

@@ -1,4 +1,4 @@
-"""Value widgets look up their own key (pages/ui/widget_state.py): same answers as Streamlit's full
+"""Value widgets look up their own key (pages/ui/runtime/widget_state.py): same answers as Streamlit's full
 copy of the session state, over many random states, and the widgets behave as before."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 import streamlit
 from streamlit.testing.v1 import AppTest
 
-from pages.ui import guard, widget_state
+from pages.ui.runtime import guard, widget_state
 
 # A widget of each patched module, with a key the test sets beforehand (not the slider: Streamlit's
 # own slider refuses a None value, patched or not).
@@ -47,7 +47,7 @@ def test_key_view_answers_as_the_full_copy_over_random_states():
         keys = [f"k{i}" for i in range(rng.randint(0, 12))]
         lines = [
             "import streamlit as st",
-            "from pages.ui.widget_state import KeyView",
+            "from pages.ui.runtime.widget_state import KeyView",
             "ss = st.session_state",
         ]
         for k in keys:

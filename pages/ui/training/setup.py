@@ -28,7 +28,7 @@ from cnnlib.training import (
 from pages.ui import handoff
 from pages.ui.figures import chart
 from pages.ui.resources import get_dataset
-from pages.ui.session_alive import session_gone_check
+from pages.ui.runtime.session_alive import session_gone_check
 from pages.ui.training.texts import AUGMENTS, HELP, SCHEDULERS
 
 BUILDER, DEMO = handoff.BUILDER_OPTION, handoff.DEFAULT_OPTION

@@ -12,7 +12,7 @@ with (two slots measured worse than one).
 
 Streamlit has no hook around a script run, so this wraps `ScriptRunner._run_script` (1.67), the
 method each session's script thread calls once per run, and reads the `RerunData` fields it is
-given. It installs only through the gate of pages/ui/guard.py: on another Streamlit version, a
+given. It installs only through the gate of pages/ui/runtime/guard.py: on another Streamlit version, a
 moved module or another signature it logs one warning and the app runs as before;
 `CNN_CLASSROOM_PAGE_SLOTS=0` or `CNN_CLASSROOM_PATCHES=0` turns it off.
 """
@@ -26,7 +26,7 @@ import threading
 import weakref
 from typing import Any
 
-from pages.ui import guard
+from pages.ui.runtime import guard
 
 ENV_SLOTS = "CNN_CLASSROOM_PAGE_SLOTS"
 DEFAULT_SLOTS = 1

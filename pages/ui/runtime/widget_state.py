@@ -10,7 +10,7 @@ Here those widget modules get the same session state with one difference: its `f
 is a read-only view that looks up the key asked for (`key in`, `[key]`) and builds the full copy
 only if something iterates it. Nothing else changes. Streamlit has no hook for this, so it replaces
 the modules' `get_session_state` name (1.67). It installs only through the gate of
-pages/ui/guard.py: on another Streamlit version, a moved module or another signature it logs one
+pages/ui/runtime/guard.py: on another Streamlit version, a moved module or another signature it logs one
 warning and leaves every module alone; `CNN_CLASSROOM_LAZY_WIDGETS=0` or `CNN_CLASSROOM_PATCHES=0`
 turns it off.
 """
@@ -22,7 +22,7 @@ import logging
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from pages.ui import guard
+from pages.ui.runtime import guard
 
 ENV_LAZY = "CNN_CLASSROOM_LAZY_WIDGETS"
 MODULES = ("number_input", "radio", "selectbox", "slider", "text_widgets", "time_widgets")

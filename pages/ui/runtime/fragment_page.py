@@ -19,9 +19,9 @@ The fix: a fragment-only rerun whose page hash is not the page the session's las
 that page instead (the fragment runs there if it exists there, as the class strip does, and is
 skipped by Streamlit if not). Full runs, and fragment runs of the page on screen, are untouched.
 
-It wraps `ScriptRunner._run_script` of Streamlit 1.67 (outside pages/ui/admission.py's wrapper) and
+It wraps `ScriptRunner._run_script` of Streamlit 1.67 (outside pages/ui/runtime/admission.py's wrapper) and
 installs only where that method, `_get_script_run_ctx` and the `RerunData` fields it reads are the
-ones it was written for (pages/ui/guard.py); `CNN_CLASSROOM_FRAGMENT_PAGE=0` or
+ones it was written for (pages/ui/runtime/guard.py); `CNN_CLASSROOM_FRAGMENT_PAGE=0` or
 `CNN_CLASSROOM_PATCHES=0` turns it off. The upstream fix it stands for: a fragment rerun request for
 a page that is no longer the session's page should be dropped (or run on the current page), never
 treated as a page change.
@@ -33,7 +33,7 @@ import dataclasses
 import logging
 from typing import Any
 
-from pages.ui import guard
+from pages.ui.runtime import guard
 
 ENV_FRAGMENT_PAGE = "CNN_CLASSROOM_FRAGMENT_PAGE"
 RERUN_FIELDS = ("page_script_hash", "fragment_id_queue")

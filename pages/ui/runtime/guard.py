@@ -1,4 +1,4 @@
-"""The gate every patch of Streamlit's internals passes before it installs (pages/ui/batching.py and
+"""The gate every patch of Streamlit's internals passes before it installs (pages/ui/runtime/batching.py and
 its kin): the Streamlit version it was written for, the signatures it wraps, and an off switch.
 
 A patch that finds anything else logs one warning and leaves Streamlit as it is, so an upgrade

@@ -32,7 +32,7 @@ does not drop the rest of its batch.
 
 Streamlit has no hook for this, so it wraps `AppSession._on_scriptrunner_event` and
 `AppSession.request_rerun` of Streamlit 1.67, and installs only where their signatures are the
-ones it was written for (pages/ui/guard.py); `CNN_CLASSROOM_BATCH_EVENTS=0` or
+ones it was written for (pages/ui/runtime/guard.py); `CNN_CLASSROOM_BATCH_EVENTS=0` or
 `CNN_CLASSROOM_PATCHES=0` turns it off. The upstream fix it stands for: one `call_soon_threadsafe`
 per batch of a run's messages (e.g. the script thread's ForwardMsg queue drained by the loop), so no
 app needs to wrap private methods for it.
@@ -49,7 +49,7 @@ from typing import Any
 from streamlit.runtime import app_session
 from streamlit.runtime.scriptrunner.script_runner import ScriptRunnerEvent
 
-from pages.ui import guard
+from pages.ui.runtime import guard
 
 ENV_BATCH = "CNN_CLASSROOM_BATCH_EVENTS"
 WINDOW_S = 0.003  # a batch gathers events this long before the event loop handles them

@@ -23,7 +23,7 @@ they are kept as they are; only what comes after it (a run still going, now repl
 the way Streamlit clears it. A full run's start is left alone (the new full run redraws all).
 
 It wraps `AppSession._clear_queue` of Streamlit 1.67 and installs only where that and
-`ForwardMsgQueue.clear` have the signatures it was written for (pages/ui/guard.py);
+`ForwardMsgQueue.clear` have the signatures it was written for (pages/ui/runtime/guard.py);
 `CNN_CLASSROOM_KEEP_FINISHED=0` or `CNN_CLASSROOM_PATCHES=0` turns it off. The upstream fix it
 stands for: `ForwardMsgQueue.clear(fragment_ids_this_run=...)` should only drop deltas that come
 after the last `script_finished` (or the server should flush the queue before a new run starts).
@@ -36,7 +36,7 @@ from typing import Any
 
 from streamlit.runtime import app_session, forward_msg_queue
 
-from pages.ui import guard
+from pages.ui.runtime import guard
 
 ENV_KEEP = "CNN_CLASSROOM_KEEP_FINISHED"
 _LOG = logging.getLogger(__name__)

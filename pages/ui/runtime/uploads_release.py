@@ -29,7 +29,7 @@ Two wraps, both on the narrowest surface that reaches the problem:
   flight when its tab closed) with 400, as the handler answers an unknown session. A replaced file
   (the same id again) counts once.
 
-Installed from pages/ui/frame.py through pages/ui/guard.py: only on Streamlit 1.67 with the exact
+Installed from pages/ui/frame.py through pages/ui/runtime/guard.py: only on Streamlit 1.67 with the exact
 signatures below; `CNN_CLASSROOM_RELEASE_UPLOADS=0` or `CNN_CLASSROOM_PATCHES=0` turns it off.
 Measured with `benchmarks/bench_upload_flood.py` (the figures are in deploy/README.md).
 
@@ -51,7 +51,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from pages.ui import guard
+from pages.ui.runtime import guard
 
 ENV_RELEASE = "CNN_CLASSROOM_RELEASE_UPLOADS"
 ENV_GRACE = "CNN_CLASSROOM_UPLOAD_GRACE_S"
