@@ -17,6 +17,7 @@ import streamlit as st
 
 from cnnlib.inference import MAX_UPLOAD_BYTES, ImageInputError, read_image
 from cnnlib.plots import enlarge
+from pages.ui.runtime import uploads_release
 
 CANVAS_SIZE = 280
 PROJECTOR_CANVAS_SIZE = 420
@@ -111,6 +112,7 @@ def upload_panel() -> DrawingInput:
         type=UPLOAD_TYPES,
         key="draw_upload",
         max_upload_size=MAX_UPLOAD_MB,  # the browser refuses bigger files before they are sent
+        help=uploads_release.budget_help(),
     )
     if file is None:
         st.caption("Tip: crop the photo close to the digit; the app works out ink and paper itself.")

@@ -12,6 +12,7 @@ import streamlit as st
 from cnnlib import kernels as K
 from pages.ui.figures import shared
 from pages.ui.memory import memory
+from pages.ui.runtime import uploads_release
 
 CUSTOM = "Custom (edited)"
 UPLOAD = "Upload your own…"
@@ -105,7 +106,12 @@ def _pick_image() -> tuple[K.LoadedImage | None, tuple]:
     if source not in K.DATASET_SAMPLES and not K.dataset_sample_count("MNIST digit"):
         st.caption(":material/warning: The bundled MNIST digits could not be loaded, so a pattern is shown.")
     if source == UPLOAD:
-        upload = st.file_uploader("PNG, JPEG, BMP, GIF or WebP", type=K.UPLOAD_TYPES, key="k_upload")
+        upload = st.file_uploader(
+            "PNG, JPEG, BMP, GIF or WebP",
+            type=K.UPLOAD_TYPES,
+            key="k_upload",
+            help=uploads_release.budget_help(),
+        )
         return (None, ()) if upload is None else (_decode_upload(upload), ("upload", upload.file_id))
     if source in K.DATASET_SAMPLES:
         count = K.dataset_sample_count(source)

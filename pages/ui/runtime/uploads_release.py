@@ -101,6 +101,19 @@ def session_cap_bytes() -> int:
     return int(mb * 1024 * 1024)
 
 
+def budget_help() -> str:
+    """An uploader's help text: the budgets, and what Streamlit's own "status code 413" under a
+    refused file means (its uploader shows no other words for it)."""
+    from streamlit import config
+
+    per_file = float(config.get_option("server.maxUploadSize"))
+    return (
+        f"Up to {per_file:g} MB a file and {session_cap_bytes() / 2**20:g} MB of uploads in all in this tab "
+        "(the whole class shares one server). If a file says **status code 413**, it went past that: "
+        "reload the page (its uploads are let go) and upload it again."
+    )
+
+
 def session_bytes(manager: Any, session_id: str) -> tuple[int, dict[str, int]]:
     """The bytes of a session's uploads, and each file's size by id."""
     files = list(manager.file_storage.get(session_id, {}).values())  # one C call: a stable copy

@@ -28,6 +28,7 @@ from cnnlib.training import (
 from pages.ui import handoff
 from pages.ui.figures import chart
 from pages.ui.resources import get_dataset
+from pages.ui.runtime import uploads_release
 from pages.ui.runtime.session_alive import session_gone_check
 from pages.ui.training.texts import AUGMENTS, HELP, SCHEDULERS
 
@@ -102,7 +103,12 @@ def _load_download(name: str) -> DatasetBundle | None:
 def _load_upload() -> DatasetBundle | None:
     """A zip of class folders, resized to the chosen size; kept in this session only."""
     c1, c2, c3 = st.columns([3, 1, 1])
-    up = c1.file_uploader("Zip of class folders (cats/…, dogs/…)", type=["zip"], key="tr_zip")
+    up = c1.file_uploader(
+        "Zip of class folders (cats/…, dogs/…)",
+        type=["zip"],
+        key="tr_zip",
+        help=uploads_release.budget_help(),
+    )
     side = keep(
         "tr_zip_size",
         c2.number_input(
