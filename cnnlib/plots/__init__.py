@@ -11,6 +11,8 @@ This package's public face is this module; the modules inside it:
     training.py    Training while it trains: the live curves, earlier runs beside them
     curves.py      one run's history as those charts read it (Curves, from a run's snapshot)
     evaluation.py  Training after a run: confusion matrix, per-class bars, filters, gallery
+    grids.py       Kernels: the step-through's grids with their numbers, as a PNG
+    pictures.py    PNG pictures with numpy and Pillow: palettes to pixels, numbered grids
     step.py        Training in slow motion: the batch, probabilities, loss and gradients
     draw.py        Draw & predict: preprocessing steps, probabilities, feature maps, Grad-CAM
     palette.py     the one palette every heat map uses: SIGNED (RdBu, centred on 0) for signed
@@ -48,6 +50,7 @@ from cnnlib.plots.evaluation import (
     gallery_figure,
     per_class_figure,
 )
+from cnnlib.plots.grids import grid_labels, step_picture
 from cnnlib.plots.kernels import (
     PAD_CELL,
     PAD_TINT,
@@ -70,6 +73,7 @@ from cnnlib.plots.palette import (
     signed_range,
     value_range,
 )
+from cnnlib.plots.pictures import colour_rgb, colourize, draw_grid, fitting_font, font, ink_for, to_png
 from cnnlib.plots.shapes import (
     MAX_PICTURE_CELLS,
     picture_fits,
@@ -95,6 +99,15 @@ from cnnlib.plots.training import (
 )
 
 __all__ = [
+    "step_picture",
+    "grid_labels",
+    "to_png",
+    "ink_for",
+    "font",
+    "fitting_font",
+    "draw_grid",
+    "colourize",
+    "colour_rgb",
     "Curves",
     "IMAGE",
     "MAGNITUDE",

@@ -10,7 +10,8 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from cnnlib import kernels as K
-from tests.app.plotly_specs import plotly_elements
+from cnnlib.kernels.images import sample_dataset
+from tests.app.plotly_specs import plotly_elements, plotly_specs
 from tests.conftest import open_app
 
 PAGE = "pages/1_kernels.py"
@@ -376,12 +377,12 @@ def test_step_through_jumps_to_the_strongest_pixel_when_the_image_or_size_change
 def test_padding_and_dilation_are_explained_in_the_step_through():
     at = _open("Text")
     plane = K.load_sample("Text").view()
-    assert not any("'pad' cells" in c.value for c in at.caption)  # no padding: nothing to explain
+    assert not any("'pad' cells" in c for img in at.image for c in img.captions)  # no padding: nothing said
     at.number_input(key="k_padding").set_value(2).run()
     at.number_input(key="k_dilation").set_value(3).run()
     at.slider(key="k_row").set_value(0).run()
     at.slider(key="k_col").set_value(0).run()
-    captions = " ".join(c.value for c in at.caption)
+    captions = " ".join([c.value for c in at.caption] + [c for img in at.image for c in img.captions])
     assert "'pad' cells lie in the zero padding" in captions and "every 3rd one (dilation 3)" in captions
     assert "Orange band: the zero padding" in captions
     _check_step_through(at, plane, K.KERNELS["Sobel x"], padding=2, dilation=3)
@@ -392,7 +393,7 @@ def test_missing_mnist_sample_is_explained_and_the_page_still_works(monkeypatch,
     from cnnlib.data import load as D
 
     monkeypatch.setattr(D.load_mnist_sample, "__defaults__", (tmp_path / "missing.npz",))
-    K.sample_dataset.cache_clear()
+    sample_dataset.cache_clear()
     try:
         at = open_app("pages/1_kernels.py")
         assert at.sidebar.selectbox(key="k_source").value == "Circle"
@@ -401,7 +402,7 @@ def test_missing_mnist_sample_is_explained_and_the_page_still_works(monkeypatch,
         assert not at.exception
         assert any("could not be loaded on this server" in e.value for e in at.error)
     finally:
-        K.sample_dataset.cache_clear()
+        sample_dataset.cache_clear()
 
 
 def test_the_page_keeps_its_own_values_in_one_dict():
@@ -422,3 +423,13 @@ def test_the_page_keeps_its_own_values_in_one_dict():
     } | {"k_player"}  # the window player's element
     assert keys - drawn - set(PERSISTED) - figures == {MEMORY}
     assert {"image", "kernel", "settings", "saved", "pixel_context"} <= set(at.session_state[MEMORY])
+
+
+def test_the_step_through_is_one_picture_with_its_patch_named():
+    """The patch, kernel and products are a PNG (numbers written in, no Plotly), captioned."""
+    at = _open("Text")
+    at.slider(key="k_row").set_value(1).run()
+    at.slider(key="k_col").set_value(2).run()
+    captions = [c for img in at.image for c in img.captions]
+    assert any(c.startswith("Patch: input rows 1…3, columns 2…4") for c in captions), captions
+    assert not any("Products" in text for _, text in plotly_specs(at))  # no step chart left

@@ -245,17 +245,14 @@ def step_through(
     )
     rows, cols = K.patch_indices(row, col_, kernel.shape, s.stride, s.padding, s.dilation)
     outside = K.padding_mask(plane.shape, rows, cols)
-    chart(  # the patch, the kernel and their products: one chart of three grids
-        st,
-        shared(P.step_figure, patch, kernel, products, outside, key=(made, "step", row, col_)),
-        key="k_step_chart",
-        config=CHART_CONFIG,
-    )
     span = f"rows {rows[0]}…{rows[-1]}, columns {cols[0]}…{cols[-1]}" + (
         f", every {K.ordinal(s.dilation)} one (dilation {s.dilation})" if s.dilation > 1 else ""
     )
     pads = " Orange 'pad' cells lie in the zero padding and count as 0." if outside.any() else ""
-    st.caption(f"Patch: input {span}.{pads}")
+    st.image(  # the patch, the kernel and their products: one picture (no plotly.js), numbers written in
+        shared(P.step_picture, patch, kernel, products, outside, key=(made, "step", row, col_)),
+        caption=f"Patch: input {span}.{pads}",  # the caption rides with the picture: one element
+    )
     if strip.poll_open_for_students():  # the sum is the answer the class is asked for
         st.caption(":material/how_to_vote: The sum shows when your teacher reveals the answer.")
         return
