@@ -7,8 +7,8 @@ single page link (its label holds the blurb; the style below turns the links int
 import streamlit as st
 
 from cnnlib.device import device_label
+from pages.ui.classes.links import write_params
 from pages.ui.frame import frame
-from pages.ui.links import write_params
 from pages.ui.navigation import LESSON_PAGES, PAGES
 
 CARDS_CSS = (

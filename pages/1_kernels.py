@@ -7,9 +7,9 @@ frame("kernels")
 import streamlit as st
 
 from cnnlib.kernels import KERNELS_LINK
+from pages.ui.classes.links import link_notice, read_link, write_link
+from pages.ui.classes.share import intro
 from pages.ui.kernels import controls, player, views
-from pages.ui.links import link_notice, read_link, write_link
-from pages.ui.share import intro
 
 intro(
     "A **kernel** is a small grid of numbers. A convolution layer slides it over the image; at each "

@@ -8,12 +8,12 @@ frame("shapes")
 import streamlit as st
 
 from cnnlib.shapes import SHAPES_LINK
-from pages.ui.links import link_notice, read_link, write_link
+from pages.ui.classes.links import link_notice, read_link, write_link
+from pages.ui.classes.share import intro
 from pages.ui.shapes import links as shapes_links
 from pages.ui.shapes import quiz as shapes_quiz
 from pages.ui.shapes import single as shapes_single
 from pages.ui.shapes import stack as shapes_stack
-from pages.ui.share import intro
 
 intro(
     "A convolution or pooling layer slides a small **window** over its input, and each stop of the "

@@ -14,8 +14,8 @@ from cnnlib import spec as S
 from pages.ui.builder import state as B
 from pages.ui.builder import views as V
 from pages.ui.builder.layers import render_add_layer, render_layer_editor
-from pages.ui.links import link_notice, read_link, write_link
-from pages.ui.share import intro
+from pages.ui.classes.links import link_notice, read_link, write_link
+from pages.ui.classes.share import intro
 
 intro(
     "A CNN is a stack of layers, each turning one tensor into the next. Start from a preset, then add, "

@@ -7,8 +7,8 @@ frame("training")
 import streamlit as st
 
 from cnnlib.training import TRAINING_LINK, overfitting_flag, prewarm
-from pages.ui.links import link_notice, read_link, write_link
-from pages.ui.share import intro
+from pages.ui.classes.links import link_notice, read_link, write_link
+from pages.ui.classes.share import intro
 from pages.ui.training import links as training_links
 from pages.ui.training import live, shared
 from pages.ui.training.results import render_results

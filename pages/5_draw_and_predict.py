@@ -7,11 +7,11 @@ from pages.ui.frame import frame
 frame("draw")
 
 from cnnlib.inference import DRAW_LINK, predict, preprocess_drawing
-from pages.ui import strip
+from pages.ui.classes import strip
+from pages.ui.classes.links import link_notice, read_link, write_link
+from pages.ui.classes.share import intro
 from pages.ui.draw import inputs as draw_input
 from pages.ui.draw import views as draw_views
-from pages.ui.links import link_notice, read_link, write_link
-from pages.ui.share import intro
 
 link = read_link(DRAW_LINK)  # a shared link or a lesson step: pen, channels, the quiz
 if link is not None:

@@ -6,9 +6,9 @@ frame("board")
 
 import streamlit as st
 
-from pages.ui import board, classroom
-from pages.ui.links import write_params
-from pages.ui.share import intro
+from pages.ui.classes import board, classroom
+from pages.ui.classes.links import write_params
+from pages.ui.classes.share import intro
 
 intro(
     "When a class session is on, every student can post a finished training run here from the "

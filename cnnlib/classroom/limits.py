@@ -4,7 +4,7 @@ One client must not fill a class (520 joins as "Ana" in 24 s filled a class of 5
 classes by the dozen. A school's laptops often reach the server from one address (NAT), so the
 per-address limit lets a whole class through at once; the tight limit is per browser, and is the
 page's: a browser that holds a seat in the class gets that seat back instead of a second one
-(pages/ui/classroom.py), so one browser is one student however many tabs it opens.
+(pages/ui/classes/classroom.py), so one browser is one student however many tabs it opens.
 
 Each limit is a token bucket: `capacity` tokens, refilled at `capacity` per WINDOW_S, one taken
 per join (or class started). A burst of `capacity` passes at once, then one more every

@@ -25,15 +25,10 @@ from cnnlib.classroom import format_code  # noqa: E402
 from cnnlib.device import device_label  # noqa: E402
 from cnnlib.process import limit_malloc_arenas  # noqa: E402
 from cnnlib.share import FRAME_KEYS, FRAME_LINK  # noqa: E402
-from pages.ui import (
-    class_panel,  # noqa: E402
-    classroom,  # noqa: E402
-    lesson,  # noqa: E402
-    seat,  # noqa: E402
-    strip,  # noqa: E402
-)
+from pages.ui.classes import classroom, lesson, panel, seat, strip  # noqa: E402
+from pages.ui.classes.links import APPLY, url_params  # noqa: E402
+from pages.ui.classes.share import PROJECTOR_CSS, share_dialog  # noqa: E402
 from pages.ui.glossary import render_glossary  # noqa: E402
-from pages.ui.links import APPLY, url_params  # noqa: E402
 from pages.ui.navigation import PAGE_BY_KEY, PAGE_BY_URL, PAGES, PageInfo  # noqa: E402
 from pages.ui.runtime import (  # noqa: E402
     admission,
@@ -43,7 +38,6 @@ from pages.ui.runtime import (  # noqa: E402
     uploads_release,
     widget_state,
 )
-from pages.ui.share import PROJECTOR_CSS, share_dialog  # noqa: E402
 
 admission.install()  # page opens queue for a slot; clicks, strokes and fragment ticks never wait
 batching.install()  # a run's messages wake the event loop once per batch, not once per element
@@ -199,7 +193,7 @@ def tools(page: PageInfo) -> None:
                 else:
                     lesson.picker(start_lesson)
             st.markdown("#### Class session")
-            class_panel.panel(page.url)
+            panel.panel(page.url)
 
 
 def start_lesson(lesson_id: str, step: int) -> None:

@@ -11,7 +11,7 @@ from cnnlib.classroom import ClassStore
 def db(request, tmp_path, monkeypatch):
     """A class database of this test's own, and the app's cached store pointed at it: SQLite, or a
     fresh PostgreSQL database where the test is parametrized with `backend` = "postgresql"."""
-    from pages.ui import classroom
+    from pages.ui.classes import classroom
 
     callspec = getattr(request.node, "callspec", None)
     backend = callspec.params.get("backend", "sqlite") if callspec is not None else "sqlite"

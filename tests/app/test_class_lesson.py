@@ -151,7 +151,7 @@ def join_in_browser(db: ClassStore, code: str, name: str) -> AppTest:
 
 def reloaded(monkeypatch, token: str, params: dict | None = None, page: str | None = None) -> AppTest:
     """A new session of the same browser: its cookie carries the seat token."""
-    from pages.ui import seat
+    from pages.ui.classes import seat
 
     monkeypatch.setattr(seat, "browser_token", lambda: token)
     return open_app(page, params=params)
@@ -159,7 +159,7 @@ def reloaded(monkeypatch, token: str, params: dict | None = None, page: str | No
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_a_reload_and_a_restart_keep_each_seat_and_the_count(backend, db, monkeypatch):
-    from pages.ui import classroom
+    from pages.ui.classes import classroom
 
     info = db.create_class("Seats")
     teacher = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)

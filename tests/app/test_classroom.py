@@ -138,7 +138,7 @@ def test_without_a_class_the_board_says_how_to_join():
 
 
 def test_lesson_pages_keep_working_when_the_class_database_is_unusable(tmp_path, monkeypatch):
-    from pages.ui import classroom
+    from pages.ui.classes import classroom
 
     bad = tmp_path / "not-a-db.sqlite"
     bad.write_text("this is not a database")
@@ -222,7 +222,7 @@ def test_the_page_passes_the_browsers_address_to_the_join_and_start_limits(db, m
 
 
 def test_a_browser_that_holds_a_seat_in_the_class_gets_it_back_instead_of_joining_again(db, monkeypatch):
-    from pages.ui import seat
+    from pages.ui.classes import seat
 
     info, other = db.create_class("Mine"), db.create_class("Another")
     sid = db.join(info.code, "Ana")

@@ -2,7 +2,7 @@
 
 A student opens the class link in two tabs of one browser (both show the join form: neither had
 the seat cookie when it connected), joins in the first, then goes back to the second. The second
-tab's join form reads the browser's cookie when the tab comes back into view (pages/ui/seat.py's
+tab's join form reads the browser's cookie when the tab comes back into view (pages/ui/classes/seat.py's
 reader) and takes the same seat: it names the same nickname, the class counts one student, and
 joining again from that tab does not make a second student.
 """

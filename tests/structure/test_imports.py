@@ -51,7 +51,7 @@ def imports(path: Path, name: str, known: dict[str, Path]) -> list[tuple[str, li
                 anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
                 base = ".".join([*anchor, base] if base else anchor)
             names = [a.name for a in node.names]
-            # `from pages.ui import seat`: each name may be a module of its own
+            # `from pages.ui.classes import seat`: each name may be a module of its own
             subs = [f"{base}.{n}" for n in names if f"{base}.{n}" in known]
             found += [(s, [], node.lineno) for s in subs]
             rest = [n for n in names if f"{base}.{n}" not in known]
@@ -115,7 +115,7 @@ def test_the_walk_sees_function_level_imports_and_nested_packages():
     assert "cnnlib.training.one_step" in known or any(m.startswith("cnnlib.training.one_step") for m in known)
     assert "pages.ui.training.live" in known
     edges = graph()
-    assert "pages.ui.resources" in edges["pages.ui.ready"]  # imported inside a function
+    assert "pages.ui.resources" in edges["pages.ui.classes.ready"]  # imported inside a function
 
 
 def test_no_import_circle():

@@ -12,9 +12,9 @@ import numpy as np
 import streamlit as st
 
 from cnnlib import kernels as K
-from pages.ui import strip
+from pages.ui.classes import strip
+from pages.ui.classes.share import projecting
 from pages.ui.figures import shared
-from pages.ui.share import projecting
 from pages.ui.window_player import frames_id, window_player
 
 ss = st.session_state

@@ -13,11 +13,11 @@ import streamlit as st
 from cnnlib import kernels as K
 from cnnlib import plots as P
 from cnnlib import shapes
-from pages.ui import strip
+from pages.ui.classes import strip
+from pages.ui.classes.share import figure_height
 from pages.ui.figures import chart, shared
 from pages.ui.kernels.controls import MEMORY
 from pages.ui.memory import memory
-from pages.ui.share import figure_height
 
 ss = st.session_state
 CHART_CONFIG = {"displayModeBar": False}

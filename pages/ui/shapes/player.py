@@ -14,8 +14,8 @@ import streamlit as st
 from cnnlib import kernels as K
 from cnnlib.plots import picture_fits
 from cnnlib.shapes import LayerResult, LayerSettings, kind_of
+from pages.ui.classes.share import projecting
 from pages.ui.figures import shared
-from pages.ui.share import projecting
 from pages.ui.window_player import frames_id, window_player
 
 MAX_CHANNELS = 3  # the player shows at most this many input channels' products

@@ -19,7 +19,7 @@ from cnnlib.shapes import (
     refused_formulas,
     single_layer,
 )
-from pages.ui import strip
+from pages.ui.classes import strip
 from pages.ui.figures import chart, shared
 from pages.ui.shapes import player as shapes_player
 from pages.ui.shapes.inputs import FieldRows, Slots, int_field, pair_field, stepper

@@ -21,10 +21,10 @@ from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_r
 from cnnlib.plots import curves_from_snapshot, live_figure_dict
 from cnnlib.spec import SpecError
 from cnnlib.training import ConfigError, QueueRefused, TrainingRun, get_limiter
-from pages.ui.classroom import app_link
-from pages.ui.links import page_params
+from pages.ui.classes.classroom import app_link
+from pages.ui.classes.links import page_params
+from pages.ui.classes.share import figure_height
 from pages.ui.live_plotly import live_plotly
-from pages.ui.share import figure_height
 from pages.ui.training import shared
 from pages.ui.training.setup import OPTIMIZERS, Setup
 

@@ -26,7 +26,7 @@ from cnnlib.training import (
     first_layer_filters,
     overfitting_flag,
 )
-from pages.ui.board import post_button
+from pages.ui.classes.board import post_button
 from pages.ui.figures import chart, plain
 
 GREEN, RED = "#1a7f37", "#cf222e"

@@ -16,7 +16,7 @@ import streamlit as st
 
 from cnnlib.classroom import ClassError
 from cnnlib.plots import Curves, curves_from_snapshot, live_figure_dict
-from pages.ui import classroom
+from pages.ui.classes import classroom
 from pages.ui.live_plotly import live_plotly
 
 PUBLISH_EVERY_S = 1.0

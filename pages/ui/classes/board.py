@@ -11,8 +11,8 @@ import streamlit as st
 
 from cnnlib.classroom import ClassError
 from cnnlib.share import spreadsheet_safe
-from pages.ui.classroom import STUDENT_EVERY_S, code, fail, member, split_link, store
-from pages.ui.share import page_link_url
+from pages.ui.classes.classroom import STUDENT_EVERY_S, code, fail, member, split_link, store
+from pages.ui.classes.share import page_link_url
 
 ss = st.session_state
 

@@ -1,7 +1,7 @@
 """Sharing the screen: the page's link with a large QR code, and the projector view's styling.
 
 The share dialog shows the address of what is on screen (the URL the page keeps up to date, see
-pages/ui/links.py) as copyable text and as a QR code for students to scan from the projector. In
+pages/ui/classes/links.py) as copyable text and as a QR code for students to scan from the projector. In
 a class session the code carries the class too (never the teacher's key). The projector view
 (`present=1`) enlarges the type, folds the sidebar and the page's introduction, and draws the main
 figures taller, for the back of a room.
@@ -14,7 +14,7 @@ from urllib.parse import urlencode, urlsplit
 import streamlit as st
 
 from cnnlib.share import QRError, qr_png
-from pages.ui.links import url_params
+from pages.ui.classes.links import url_params
 
 # Larger type for the projector: Streamlit sizes everything in rem, so one root size scales it all.
 PROJECTOR_CSS = """<style>

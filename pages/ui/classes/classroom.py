@@ -1,6 +1,6 @@
 """Class membership: who this session is in a class (seats, teacher and projector links), joining
-and starting a class, leaving. The panel that shows it is pages/ui/class_panel.py; following the
-teacher and the polls are pages/ui/strip.py.
+and starting a class, leaving. The panel that shows it is pages/ui/classes/panel.py; following the
+teacher and the polls are pages/ui/classes/strip.py.
 
 The store (cnnlib.classroom) holds the class; this module only draws. A session's part in a class
 is kept in st.session_state["class"]: {"code", "role" ("teacher", "student" or "projector"), "key"
@@ -12,7 +12,7 @@ travels in every link (`class=`), so a reload keeps it; the teacher's key never 
 
 Everything here fails soft: when the database cannot be reached, the class features say so once
 and every lesson page keeps working without them. The live parts are fragments that rerun every
-1-2 s and read one small row (pages/ui/strip.py).
+1-2 s and read one small row (pages/ui/classes/strip.py).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from cnnlib.classroom import (
     normalize_code,
     trusted_proxies,
 )
-from pages.ui import seat
+from pages.ui.classes import seat
 
 STUDENT_EVERY_S = 2.0  # how often a student's page asks the store what the class is doing
 ss = st.session_state
@@ -227,7 +227,7 @@ def join_or_start() -> None:
 
 def seat_from_other_tab() -> None:
     """Beside a join form: a seat this browser took in another tab (opened before it joined) is
-    taken here too, so that one browser stays one student (pages/ui/seat.py's reader)."""
+    taken here too, so that one browser stays one student (pages/ui/classes/seat.py's reader)."""
     token = seat.from_other_tab()
     s = store() if token else None
     if token is None or s is None or member() is not None:

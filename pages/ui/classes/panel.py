@@ -2,7 +2,7 @@
 session is in it; for the teacher the list of students (remove, lock), the Ready check, the
 projector screen's link, the teacher link, clearing the board and ending the class.
 
-Membership, seats and joining live in pages/ui/classroom.py; this module only draws the panel.
+Membership, seats and joining live in pages/ui/classes/classroom.py; this module only draws the panel.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from collections.abc import Callable
 import streamlit as st
 
 from cnnlib.classroom import ClassError, ClassStore, counted, format_code
-from pages.ui import ready
-from pages.ui.classroom import as_typed, fail, join_or_start, leave, member, store
-from pages.ui.share import page_link_url
+from pages.ui.classes import ready
+from pages.ui.classes.classroom import as_typed, fail, join_or_start, leave, member, store
+from pages.ui.classes.share import page_link_url
 
 ss = st.session_state
 

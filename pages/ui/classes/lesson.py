@@ -13,7 +13,7 @@ from collections.abc import Callable
 import streamlit as st
 
 from cnnlib.share import BUNDLED, Lesson, LessonError, LinkSchema, bundled_lesson_text, parse_lesson
-from pages.ui import classroom, strip
+from pages.ui.classes import classroom, strip
 
 UPLOAD = "upload"
 

@@ -4,7 +4,7 @@ the teacher sees the answers come in, reveals, asks again and closes; pages ask 
 
 Both strips are fragments that rerun every 1.5-2 s and read one small row (students: the follow-me
 state; teacher: the projector view). The teacher's page publishes its link (`publish`, called by
-pages/ui/links.py) whenever it changes; a new page or lesson step closes the last poll.
+pages/ui/classes/links.py) whenever it changes; a new page or lesson step closes the last poll.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from cnnlib.classroom import ClassError, ClassStore, ClassUnavailable, PollInfo, counted
-from pages.ui.classroom import STUDENT_EVERY_S, app_link, fail, leave, member, split_link, store
-from pages.ui.links import on_link_written
+from pages.ui.classes.classroom import STUDENT_EVERY_S, app_link, fail, leave, member, split_link, store
+from pages.ui.classes.links import on_link_written
 from pages.ui.navigation import PAGE_BY_URL
 
 TEACHER_EVERY_S = 1.5
@@ -40,7 +40,7 @@ def publish(link: str) -> None:
 
 
 def publish_page(url_name: str, params: dict[str, str]) -> None:
-    """Every link a page writes (pages/ui/links.py): a teacher's is the class's follow-me link."""
+    """Every link a page writes (pages/ui/classes/links.py): a teacher's is the class's follow-me link."""
     m = member()
     if m and m.get("role") == "teacher":
         publish(app_link(url_name, params))
