@@ -19,18 +19,16 @@ moved module or another signature it logs one warning and the app runs as before
 
 from __future__ import annotations
 
-import dataclasses
-import logging
 import os
 import threading
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 from pages.ui.runtime import guard
 
 ENV_SLOTS = "CNN_CLASSROOM_PAGE_SLOTS"
 DEFAULT_SLOTS = 1
-_LOG = logging.getLogger(__name__)
 
 
 def configured_slots(environ: dict[str, str] | None = None) -> int:
@@ -86,7 +84,6 @@ class PageGate:
 GATE = PageGate(configured_slots())
 
 
-RUN_PARAMS = ("self", "rerun_data")
 RERUN_FIELDS = ("page_script_hash", "page_name", "fragment_id_queue")  # what the wrapper reads
 
 
@@ -95,29 +92,13 @@ def install(gate: PageGate = GATE) -> bool:
     the Streamlit this was written for)."""
     if gate.slots <= 0 or not guard.switched_on(ENV_SLOTS):
         return False  # no limit: nothing to wrap
-    try:
-        from streamlit.runtime.scriptrunner import script_runner
-        from streamlit.runtime.scriptrunner_utils.script_requests import RerunData
-    except ImportError as exc:  # a moved module: the app runs without the limit
-        _LOG.warning("admission limit: %s: not installed", exc)
-        return False
-    runner = script_runner.ScriptRunner
-    original = getattr(runner, "_run_script", None)
-    if guard.has_patch(original, "cc_gated"):
-        return True
-    fields = {f.name for f in dataclasses.fields(RerunData)} if dataclasses.is_dataclass(RerunData) else set()
-    if not set(RERUN_FIELDS) <= fields:
-        _LOG.warning("admission limit: RerunData lacks %s: not installed", sorted(set(RERUN_FIELDS) - fields))
-        return False
-    if not guard.fits("admission limit", [(original, RUN_PARAMS)]) or original is None:
-        return False
 
-    def _run_script(self: Any, rerun_data: Any) -> Any:
-        state = getattr(self._session_state, "_state", self._session_state)  # the session's own state
-        page = rerun_data.page_script_hash or rerun_data.page_name or ""
-        return gate.run(state, page, rerun_data.fragment_id_queue, lambda: original(self, rerun_data))
+    def wrap(original: Callable[..., Any]) -> Callable[..., Any]:
+        def _run_script(self: Any, rerun_data: Any) -> Any:
+            state = getattr(self._session_state, "_state", self._session_state)  # the session's own state
+            page = rerun_data.page_script_hash or rerun_data.page_name or ""
+            return gate.run(state, page, rerun_data.fragment_id_queue, lambda: original(self, rerun_data))
 
-    _run_script.cc_gated = True  # type: ignore[attr-defined]
-    _run_script.cc_original = original  # type: ignore[attr-defined]
-    runner._run_script = _run_script  # type: ignore[method-assign]
-    return True
+        return _run_script
+
+    return guard.wrap_run_script("admission limit", "cc_gated", RERUN_FIELDS, wrap)

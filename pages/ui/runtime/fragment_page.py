@@ -30,14 +30,13 @@ treated as a page change.
 from __future__ import annotations
 
 import dataclasses
-import logging
+from collections.abc import Callable
 from typing import Any
 
 from pages.ui.runtime import guard
 
 ENV_FRAGMENT_PAGE = "CNN_CLASSROOM_FRAGMENT_PAGE"
 RERUN_FIELDS = ("page_script_hash", "fragment_id_queue")
-_LOG = logging.getLogger(__name__)
 
 
 def on_current_page(rerun_data: Any, current_page: str) -> Any:
@@ -55,34 +54,16 @@ def install() -> bool:
     """Wrap ScriptRunner._run_script once per process; False if not installed."""
     if not guard.switched_on(ENV_FRAGMENT_PAGE):
         return False
-    try:
-        from streamlit.runtime.scriptrunner.script_runner import ScriptRunner
-        from streamlit.runtime.scriptrunner_utils.script_requests import RerunData
-    except ImportError as exc:  # a moved module: the app runs as Streamlit does
-        _LOG.warning("fragment page: %s: not installed", exc)
-        return False
-    original = getattr(ScriptRunner, "_run_script", None)
-    if guard.has_patch(original, "cc_fragment_page"):
-        return True
-    fields = {f.name for f in dataclasses.fields(RerunData)} if dataclasses.is_dataclass(RerunData) else set()
-    if not set(RERUN_FIELDS) <= fields:
-        _LOG.warning("fragment page: RerunData lacks %s: not installed", sorted(set(RERUN_FIELDS) - fields))
-        return False
-    checks = [
-        (original, ("self", "rerun_data")),
-        (getattr(ScriptRunner, "_get_script_run_ctx", None), ("self",)),
-    ]
-    if not guard.fits("fragment page", checks) or original is None:
-        return False
 
-    def _run_script(self: Any, rerun_data: Any) -> Any:
-        try:
-            current = getattr(self._get_script_run_ctx(), "page_script_hash", "") or ""
-        except Exception:  # noqa: BLE001 - no context yet: run as asked
-            current = ""
-        return original(self, on_current_page(rerun_data, current))
+    def wrap(original: Callable[..., Any]) -> Callable[..., Any]:
+        def _run_script(self: Any, rerun_data: Any) -> Any:
+            try:
+                current = getattr(self._get_script_run_ctx(), "page_script_hash", "") or ""
+            except Exception:  # noqa: BLE001 - no context yet: run as asked
+                current = ""
+            return original(self, on_current_page(rerun_data, current))
 
-    _run_script.cc_fragment_page = True  # type: ignore[attr-defined]
-    _run_script.cc_original = original  # type: ignore[attr-defined]
-    ScriptRunner._run_script = _run_script  # type: ignore[method-assign]
-    return True
+        return _run_script
+
+    also = [("_get_script_run_ctx", ("self",))]
+    return guard.wrap_run_script("fragment page", "cc_fragment_page", RERUN_FIELDS, wrap, also)

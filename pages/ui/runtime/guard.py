@@ -8,6 +8,7 @@ never breaks a page: it only loses the patch's gain until the patch is checked a
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import logging
 import os
@@ -18,6 +19,7 @@ import streamlit
 
 ENV_PATCHES = "CNN_CLASSROOM_PATCHES"
 WRITTEN_FOR = "1.67."  # the Streamlit release line the patches were written against
+RUN_SCRIPT_PARAMS = ("self", "rerun_data")  # ScriptRunner._run_script's parameters in 1.67
 _LOG = logging.getLogger(__name__)
 _OFF = ("0", "off", "false", "no")
 
@@ -76,4 +78,43 @@ def fits(patch: str, checks: Sequence[tuple[Any, Sequence[str]]], version: str |
                 tuple(names),
             )
             return False
+    return True
+
+
+def wrap_run_script(
+    patch: str,
+    flag: str,
+    rerun_fields: Sequence[str],
+    wrap: Callable[[Callable[..., Any]], Callable[..., Any]],
+    also: Sequence[tuple[str, Sequence[str]]] = (),
+) -> bool:
+    """Replace `ScriptRunner._run_script` with `wrap(original)`, once per process, where the gate lets
+    it: the private modules import, `RerunData` has the `rerun_fields` the wrapper reads, and the
+    method (and each (ScriptRunner method, parameter names) in `also`) has the signature it was
+    written for. The wrapper is marked with `flag` and keeps `original` as `cc_original`, so several
+    patches stack on the one method and each finds itself. True when installed now or before."""
+    try:
+        from streamlit.runtime.scriptrunner import script_runner
+        from streamlit.runtime.scriptrunner_utils.script_requests import RerunData
+    except ImportError as exc:  # a moved module: the app runs as Streamlit does
+        _LOG.warning("%s: %s: not installed", patch, exc)
+        return False
+    runner = script_runner.ScriptRunner
+    original = getattr(runner, "_run_script", None)
+    if has_patch(original, flag):
+        return True
+    fields = {f.name for f in dataclasses.fields(RerunData)} if dataclasses.is_dataclass(RerunData) else set()
+    if not set(rerun_fields) <= fields:
+        _LOG.warning("%s: RerunData lacks %s: not installed", patch, sorted(set(rerun_fields) - fields))
+        return False
+    checks = [
+        (original, RUN_SCRIPT_PARAMS),
+        *((getattr(runner, name, None), params) for name, params in also),
+    ]
+    if original is None or not fits(patch, checks):
+        return False
+    wrapper = wrap(original)
+    setattr(wrapper, flag, True)
+    wrapper.cc_original = original  # type: ignore[attr-defined]
+    runner._run_script = wrapper  # type: ignore[method-assign]
     return True
