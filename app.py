@@ -4,11 +4,15 @@ A whole class opens this page at once, so it is a handful of elements: each less
 single page link (its label holds the blurb; the style below turns the links into cards).
 """
 
+from pathlib import Path
+
 import streamlit as st
 
+import cnnlib
 from cnnlib.device import device_label
 from pages.ui.classes.links import write_params
 from pages.ui.frame import frame
+from pages.ui.glossary import explain
 from pages.ui.navigation import LESSON_PAGES, PAGES
 
 CARDS_CSS = (
@@ -25,16 +29,30 @@ CARDS_CSS = (
     "</style>"
 )
 
+
+@st.cache_resource(show_spinner=False)
+def landing_picture() -> bytes:
+    """cnnlib.plots.LANDING_PICTURE (a sample digit through the pretrained model), read once per process
+    without importing cnnlib.plots or cnnlib.data: both import torch, and this page stays light."""
+    return (Path(cnnlib.__file__).parent / "data" / "files" / "landing_pipeline.png").read_bytes()
+
+
 frame("home")
 
 st.title(":material/school: CNN Classroom")
-st.markdown(
+explain(
     "#### See, touch and train convolutional neural networks, live.\n"
     "A convolutional neural network (CNN) learns small **kernels** that slide over an image and "
     "light up where they find a pattern. Each page below lets you play with one idea, from a "
     "single 3×3 kernel to a trained network that reads your handwriting. Every number is computed "
     "by PyTorch." + CARDS_CSS,
     unsafe_allow_html=True,
+)
+st.image(
+    landing_picture(),
+    caption="What the app does, computed live by the bundled digit model on an MNIST digit: the image, "
+    "the first conv layer's feature maps (its strongest eight, bright = strong), the class probabilities.",
+    width=900,
 )
 with st.container(horizontal=True, key="home_cards"):
     for page in [p for p in PAGES[1:] if p.key in LESSON_PAGES]:

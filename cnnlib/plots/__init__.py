@@ -5,6 +5,7 @@ tens of milliseconds of the interpreter lock a whole class shares).
 
 This package's public face is this module; the modules inside it:
 
+    landing.py     the landing page: a digit through the pretrained model, as one PNG
     kernels.py     Kernels: image, kernel and feature-map heatmaps with the patch drawn on
     shapes.py      Shape calculator: the sliding window and the stack
     builder.py     Model builder: the network diagram
@@ -60,6 +61,7 @@ from cnnlib.plots.kernels import (
     map_figure,
     step_figure,
 )
+from cnnlib.plots.landing import LANDING_PICTURE, SAMPLE_DIGIT_INDEX, landing_pipeline, pipeline_picture
 from cnnlib.plots.palette import (
     IMAGE,
     MAGNITUDE,
@@ -99,6 +101,10 @@ from cnnlib.plots.training import (
 )
 
 __all__ = [
+    "LANDING_PICTURE",
+    "SAMPLE_DIGIT_INDEX",
+    "landing_pipeline",
+    "pipeline_picture",
     "step_picture",
     "grid_labels",
     "to_png",

@@ -77,5 +77,15 @@ PAGES.append(
         url="class_board",
     )
 )
+PAGES.append(
+    PageInfo(
+        "glossary",
+        "pages/7_glossary.py",
+        "Glossary",
+        ":material/menu_book:",
+        "Every word the pages use, in one or two plain sentences; the pages' links open it at the word.",
+        url="glossary",
+    )
+)
 PAGE_BY_KEY = {p.key: p for p in PAGES}
 PAGE_BY_URL = {p.url: p for p in PAGES}

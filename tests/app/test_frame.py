@@ -25,13 +25,15 @@ def test_landing_page_has_menu_links_and_device(open_page):
         "Training",
         "Draw & predict",
         "Class board",
+        "Glossary",
     ]
     assert any("Compute device" in m.value for m in at.markdown)  # in its text, so not in the sidebar
     assert not any("Compute" in c.value for c in at.sidebar.caption)
 
 
-def test_five_lesson_pages_and_the_class_board_exist():
-    assert len(PAGE_FILES) == 6 and PAGE_FILES[-1].endswith("6_class_board.py")
+def test_five_lesson_pages_the_class_board_and_the_glossary_exist():
+    assert len(PAGE_FILES) == 7 and PAGE_FILES[-2].endswith("6_class_board.py")
+    assert PAGE_FILES[-1].endswith("7_glossary.py")
 
 
 @pytest.mark.parametrize("page", PAGE_FILES)
