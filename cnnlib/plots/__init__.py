@@ -12,6 +12,7 @@ This package's public face is this module; the modules inside it:
     training.py    Training while it trains: the live curves, earlier runs beside them
     curves.py      one run's history as those charts read it (Curves, from a run's snapshot)
     evaluation.py  Training after a run: confusion matrix, per-class bars, filters, gallery
+    blank.py       Training before its first run: the live chart's empty panels, as a PNG
     grids.py       Kernels: the step-through's grids with their numbers, as a PNG
     pictures.py    PNG pictures with numpy and Pillow: palettes to pixels, numbered grids
     step.py        Training in slow motion: the batch, probabilities, loss and gradients
@@ -22,6 +23,7 @@ This package's public face is this module; the modules inside it:
 
 from __future__ import annotations
 
+from cnnlib.plots.blank import empty_live_picture
 from cnnlib.plots.builder import (
     REF_WIDTH_PX,
     block_geometry,
@@ -101,6 +103,7 @@ from cnnlib.plots.training import (
 )
 
 __all__ = [
+    "empty_live_picture",
     "LANDING_PICTURE",
     "SAMPLE_DIGIT_INDEX",
     "landing_pipeline",

@@ -9,6 +9,7 @@ write their numbers in the cells when a grid is small, so nothing a student coul
     fitting_font(text, size, width)            that font, smaller until the text fits
     ink_for(rgb)                               dark or light text, whichever reads on that colour
     draw_grid(draw, x, y, colours, labels, cell, ...)  cells with their numbers written in
+    centred_text(draw, xy, text, fill, size)   a line of text centred, its × drawn (the font has none)
     to_png(image)                              PNG bytes (what st.image shows)
 """
 
@@ -21,7 +22,7 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-__all__ = ["colour_rgb", "colourize", "draw_grid", "fitting_font", "font", "ink_for", "to_png"]
+__all__ = ["centred_text", "colour_rgb", "colourize", "draw_grid", "fitting_font", "font", "ink_for", "to_png"]
 
 TEXT = (17, 24, 39)  # the app's text colour (.streamlit/config.toml)
 LIGHT_TEXT = (255, 255, 255)
@@ -99,6 +100,33 @@ def draw_grid(
                 colour = ink[i][j] if ink is not None and ink[i][j] is not None else ink_for(rgb)
                 f = fitting_font(text, size, cell - 4)
                 draw.text((x0 + cell / 2, y0 + cell / 2), text, fill=colour, font=f, anchor="mm")
+
+
+def centred_text(
+    draw: ImageDraw.ImageDraw,
+    xy: tuple[float, float],
+    text: str,
+    fill: Sequence[int],
+    size: int,
+) -> None:
+    """`text` centred on `xy`, its "×" signs drawn as two short strokes (Pillow's bundled font has
+    no ×, and a DejaVu font may not be installed where the app runs)."""
+    f = font(size)
+    parts = text.split("×")
+    sign = 0.62 * size  # the width a × takes
+    total = sum(f.getlength(p) for p in parts) + sign * (len(parts) - 1)
+    x, y = xy[0] - total / 2, xy[1]
+    colour = tuple(fill)
+    for n, part in enumerate(parts):
+        if part:
+            draw.text((x, y), part, fill=colour, font=f, anchor="lm")
+            x += f.getlength(part)
+        if n < len(parts) - 1:
+            r, cx = 0.2 * size, x + sign / 2
+            width = max(1, size // 9)
+            draw.line((cx - r, y - r, cx + r, y + r), fill=colour, width=width)
+            draw.line((cx - r, y + r, cx + r, y - r), fill=colour, width=width)
+            x += sign
 
 
 def to_png(image: Image.Image) -> bytes:

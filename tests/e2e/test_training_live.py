@@ -49,7 +49,10 @@ def wait_progress(pg, text: str, timeout: int = 120_000) -> None:
 def test_train_stop_train_again_then_results(server, page):
     """A bad zip, then train on shapes: live chart, leave and come back, stop, train again, results."""
     open_page(page, server, "training")
-    page.wait_for_selector(f"{CHART} .main-svg", timeout=120_000)  # plotly.js loaded, empty chart drawn
+    # Before any run: the empty panels are a picture, and the page loads no plotly.js.
+    page.wait_for_selector("[data-testid=stMain] [data-testid=stImage] img", timeout=120_000)
+    assert page.locator(CHART).count() == 0
+    assert not page.evaluate("() => !!window.Plotly || !!window.ccPlotly")
 
     choose(page, "tr_dataset", "Your own images (zip)")
     upload(page, "tr_zip", "classes.zip", b"these bytes are not a zip archive", "application/zip")

@@ -82,3 +82,13 @@ def test_step_picture_colours_the_kernel_on_the_signed_scale():
     x = 4 + grid_w + between  # the kernel's grid
     assert tuple(pic[title_h + 2, x + 2]) == colour_rgb(SIGNED[0][1])  # -1: the darkest blue
     assert tuple(pic[title_h + 2, x + 2 * (cell + gap) + 2]) == colour_rgb(SIGNED[-1][1])  # +1: dark red
+
+
+def test_the_empty_live_picture_has_three_panels_over_the_planned_epochs():
+    from cnnlib.plots import empty_live_picture
+
+    pic = _png(empty_live_picture(20, 1200, 380))
+    assert pic.shape == (380, 1200, 3)
+    assert (pic != 255).any(axis=2).sum() > 2000  # axes, ticks and titles drawn
+    assert not np.array_equal(pic, _png(empty_live_picture(3, 1200, 380)))  # the ticks follow the epochs
+    assert _png(empty_live_picture(0, 600, 300)).shape == (300, 600, 3)  # no epochs yet: still drawn

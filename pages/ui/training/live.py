@@ -18,9 +18,10 @@ import streamlit as st
 from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
-from cnnlib.plots import curves_from_snapshot, live_figure_dict
+from cnnlib.plots import curves_from_snapshot, empty_live_picture, live_figure_dict
 from cnnlib.spec import SpecError
 from cnnlib.training import ConfigError, QueueRefused, TrainingRun, get_limiter
+from pages.ui import figures
 from pages.ui.classes.classroom import app_link
 from pages.ui.classes.links import page_params
 from pages.ui.classes.share import figure_height
@@ -298,6 +299,10 @@ def live_view(planned_epochs: int | None = None) -> None:
     @st.fragment(run_every=run_every)
     def _live() -> None:
         run = current_run()
+        if run is None and not _earlier(None):  # nothing to hover yet: a picture, no plotly.js
+            height = figure_height(CHART_H)
+            st.image(figures.shared(empty_live_picture, planned_epochs or 1, 1200, height), width="stretch")
+            return
         if run is None:
             live_plotly(
                 live_figure_dict(None, _earlier(None), height=figure_height(CHART_H), epochs=planned_epochs),
