@@ -14,7 +14,7 @@ from collections.abc import Callable
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from cnnlib.classroom import ClassError, ClassStore, ClassUnavailable, PollInfo, counted
+from cnnlib.classroom import ClassError, ClassStore, ClassUnavailable, PollInfo, ProjectorView, counted
 from pages.ui.classes.classroom import STUDENT_EVERY_S, app_link, fail, leave, member, split_link, store
 from pages.ui.classes.links import on_link_written
 from pages.ui.navigation import PAGE_BY_URL
@@ -130,19 +130,29 @@ def screen_strip(here: str, go: Callable[[str, dict[str, str]], None]) -> None:
         if state.link != here:
             follow_link(go, *split_link(state.link))
             return
-    poll = view.poll
-    head = f":material/groups: {view.headline}"
-    if poll is None or poll.state == "closed":
-        st.container(key="class_headline").caption(head)
+    shown = poll_or_headline(view)
+    if shown is None:
         return
+    poll, head, answers = shown
     with st.container(border=True, key="class_poll"):
-        answers = counted(poll.total, "answer")
         if poll.state == "open":
             st.markdown(f"**:material/how_to_vote: {poll.question}** · {answers} so far  \n{head}")
             return
         answer = f" · the answer: **{poll.correct}**" if poll.correct is not None else ""
         st.markdown(f"**:material/how_to_vote: {poll.question}**{answer} · {answers}")
         st.markdown(poll_bars(poll.counts, poll.correct))
+
+
+def poll_or_headline(view: ProjectorView) -> tuple[PollInfo, str, str] | None:
+    """The projector view's top line for the projector's and the teacher's strips: with no poll on,
+    the class's headline alone (a caption) and None; else the poll, the headline and the count of
+    answers, for the strip's poll box."""
+    head = f":material/groups: {view.headline}"
+    poll = view.poll
+    if poll is None or poll.state == "closed":
+        st.container(key="class_headline").caption(head)
+        return None
+    return poll, head, counted(poll.total, "answer")
 
 
 def follow_link(go: Callable[[str, dict[str, str]], None], url_name: str, params: dict[str, str]) -> None:
@@ -220,13 +230,11 @@ def teacher_strip() -> None:
     except ClassError as err:
         fail(err)
         return
-    poll = view.poll
-    head = f":material/groups: {view.headline}"
-    if poll is None or poll.state == "closed":
-        st.container(key="class_headline").caption(head)
+    shown = poll_or_headline(view)
+    if shown is None:
         return
+    poll, head, answers = shown
     with st.container(border=True, key="class_poll_live"):
-        answers = counted(poll.total, "answer")
         if poll.state == "revealed" and ss.get("present"):
             # Folded to one line on the projector: the page is the picture, the poll is done.
             answer = f" · answer: **{poll.correct}**" if poll.correct is not None else ""
