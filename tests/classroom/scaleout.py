@@ -18,6 +18,8 @@ through `stack.db_url` with a ClassStore.
 
 from __future__ import annotations
 
+import contextlib
+import http.server
 import json
 import os
 import shutil
@@ -26,13 +28,16 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from deploy.scaleout import nginx_args, write_nginx_conf
 from tests.conftest import postgresql_or_skip
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,6 +52,44 @@ def free_port() -> int:
 
 def nginx_path() -> str | None:
     return shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+
+
+@contextlib.contextmanager
+def nginx_in_front(handler: type[http.server.BaseHTTPRequestHandler], prefix: Path) -> Iterator[int]:
+    """nginx with the scale-out config (deploy/nginx.conf.template, rendered by deploy/scaleout.py)
+    in front of a tiny upstream that `handler` answers, its config and logs in `prefix`: yields the
+    port nginx listens on, once it accepts connections; stops nginx (its logs complete) and the
+    upstream after. Skips the test where nginx is missing."""
+    nginx = nginx_path()
+    if nginx is None:
+        pytest.skip("nginx is not installed (apt-get install -y nginx)")
+    upstream = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=upstream.serve_forever, daemon=True).start()
+    listen = free_port()
+    conf = write_nginx_conf(prefix, [upstream.server_address[1]], f"127.0.0.1:{listen}")
+    proc = subprocess.Popen(
+        nginx_args(nginx, prefix, conf), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", listen), timeout=5).close()
+                break
+            except OSError:
+                if proc.poll() is not None:
+                    assert proc.stderr is not None
+                    raise RuntimeError(
+                        f"nginx exited: {proc.stderr.read().decode(errors='replace')}"
+                    ) from None
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        yield listen
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        upstream.shutdown()
 
 
 @dataclass

@@ -9,18 +9,10 @@ is missing.
 from __future__ import annotations
 
 import http.server
-import shutil
-import subprocess
-import tempfile
-import threading
-import time
 import urllib.request
 from pathlib import Path
 
-import pytest
-
-from deploy.scaleout import nginx_args, write_nginx_conf
-from tests.classroom.scaleout import free_port, nginx_path
+from tests.classroom.scaleout import nginx_in_front
 
 KEY = "TeacherKeySecret_0123456789abcdef"
 SCREEN = "ProjectorSeatToken_xyz"
@@ -40,39 +32,16 @@ class _Ok(http.server.BaseHTTPRequestHandler):
 
 def _get(url: str, referer: str | None = None) -> int:
     request = urllib.request.Request(url, headers={"Referer": referer} if referer else {})
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(request, timeout=5) as response:
-                return response.status
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return response.status
 
 
-def test_the_access_log_has_paths_and_no_query_string_or_referer():
-    nginx = nginx_path()
-    if nginx is None:
-        pytest.skip("nginx is not installed (apt-get install -y nginx)")
-    upstream = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Ok)
-    threading.Thread(target=upstream.serve_forever, daemon=True).start()
-    prefix = Path(tempfile.mkdtemp(prefix="cnn-nginx-log-"))
-    listen = free_port()
-    conf = write_nginx_conf(prefix, [upstream.server_address[1]], f"127.0.0.1:{listen}")
-    proc = subprocess.Popen(
-        nginx_args(nginx, prefix, conf), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    try:
+def test_the_access_log_has_paths_and_no_query_string_or_referer(tmp_path: Path):
+    with nginx_in_front(_Ok, tmp_path) as listen:
         base = f"http://127.0.0.1:{listen}"
         teacher_link = f"{base}/kernels?class=KXMQ2R&key={KEY}"
         assert _get(teacher_link) == 200
         assert _get(f"{base}/training?class=KXMQ2R&screen={SCREEN}", referer=teacher_link) == 200
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        upstream.shutdown()
-    log = (prefix / "access.log").read_text()
-    shutil.rmtree(prefix, ignore_errors=True)
+    log = (tmp_path / "access.log").read_text()
     assert '"GET /kernels HTTP/1.1" 200' in log and '"GET /training HTTP/1.1" 200' in log, log
     assert KEY not in log and SCREEN not in log and "class=" not in log and "?" not in log, log
