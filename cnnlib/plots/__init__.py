@@ -8,6 +8,7 @@ This package's public face is this module; the modules inside it:
     landing.py     the landing page: a digit through the pretrained model, as one PNG
     kernels.py     Kernels: image, kernel and feature-map heatmaps with the patch drawn on
     shapes.py      Shape calculator: the sliding window and the stack
+    sliding.py     Shape calculator: the sliding window as a PNG (what the page shows)
     builder.py     Model builder: the network diagram
     training.py    Training while it trains: the live curves, earlier runs beside them
     curves.py      one run's history as those charts read it (Curves, from a run's snapshot)
@@ -84,6 +85,7 @@ from cnnlib.plots.shapes import (
     sliding_figure,
     stack_figure,
 )
+from cnnlib.plots.sliding import sliding_picture
 from cnnlib.plots.step import (
     TRUE_COLOR,
     batch_grid_figure,
@@ -103,6 +105,7 @@ from cnnlib.plots.training import (
 )
 
 __all__ = [
+    "sliding_picture",
     "empty_live_picture",
     "LANDING_PICTURE",
     "SAMPLE_DIGIT_INDEX",

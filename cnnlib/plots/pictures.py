@@ -22,7 +22,16 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-__all__ = ["centred_text", "colour_rgb", "colourize", "draw_grid", "fitting_font", "font", "ink_for", "to_png"]
+__all__ = [
+    "centred_text",
+    "colour_rgb",
+    "colourize",
+    "draw_grid",
+    "fitting_font",
+    "font",
+    "ink_for",
+    "to_png",
+]
 
 TEXT = (17, 24, 39)  # the app's text colour (.streamlit/config.toml)
 LIGHT_TEXT = (255, 255, 255)

@@ -31,11 +31,11 @@ CELLS = [
 ]
 CELL_CODE = {name: i for i, (name, _, _) in enumerate(CELLS)}
 TAP_COLOUR = "rgba(8, 48, 107, 0.72)"
-_CURRENT = "#238b45"
+CURRENT_COLOUR = "#238b45"
 _FONT = 16
 _TEXT = "#262730"  # dark text: the chart theme's light gray fades on a projector
 _TICKS = {"size": 14, "color": _TEXT}
-_GAP = 2.5  # cells between the input grid and the output grid
+GRID_GAP = 2.5  # cells between the input grid and the output grid
 
 
 def picture_fits(rows: SlidingAxis | None, cols: SlidingAxis | None, limit: int = MAX_PICTURE_CELLS) -> bool:
@@ -71,8 +71,8 @@ def sliding_figure(
     """
     R, C = len(rows.cells), len(cols.cells)
     OH, OW = rows.out_size, cols.out_size
-    x0 = C + _GAP  # where the output grid starts
-    z_in, text, hover = _input_cells(rows, cols, set(uncovered_rows), set(uncovered_cols))  # [R, C] each
+    x0 = C + GRID_GAP  # where the output grid starts
+    z_in, text, hover = input_cells(rows, cols, set(uncovered_rows), set(uncovered_cols))  # [R, C] each
     data = _grid_traces(z_in, text, hover, OH, OW, x0)
     taps_r, taps_c = rows.taps(out_row), cols.taps(out_col)
     shapes = _window_shapes(taps_r, taps_c, x0 + out_col, out_row)
@@ -83,13 +83,13 @@ def sliding_figure(
         if i in used:
             data.append(_legend_marker(colour, name))
     data.append(_legend_marker(TAP_COLOUR, "kernel taps (the window)"))
-    data.append(_legend_marker(_CURRENT, "the output pixel they make"))
+    data.append(_legend_marker(CURRENT_COLOUR, "the output pixel they make"))
     layout = _picture_layout(max(R, OH), x0 + OW, transposed, width_px)
     layout["shapes"], layout["annotations"] = shapes, annotations
     return go.Figure(data=data, layout=layout)
 
 
-def _input_cells(
+def input_cells(
     rows: SlidingAxis, cols: SlidingAxis, unread_r: set[int], unread_c: set[int]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The input grid's cells: colour codes (CELL_CODE + 0.5), their text ("0" on padding and
@@ -182,7 +182,7 @@ def _window_shapes(taps_r: list[int], taps_c: list[int], out_x: float, out_y: in
             "x1": out_x + 0.45,
             "y0": out_y - 0.45,
             "y1": out_y + 0.45,
-            "fillcolor": _CURRENT,
+            "fillcolor": CURRENT_COLOUR,
             "line": {"color": "#00441b", "width": 2},
         }
     )
@@ -203,7 +203,7 @@ def _annotations(
 ) -> list[dict]:
     """The arrow from the window to its output pixel, the two grids' titles, and for a transposed
     convolution a note on how it is drawn."""
-    x0 = C + _GAP  # where the output grid starts
+    x0 = C + GRID_GAP  # where the output grid starts
     annotations: list[dict] = [
         {
             "x": out_x,

@@ -46,7 +46,8 @@ def test_default_layer_shows_shape_formula_params_and_picture():
     assert r"\frac{28 + 2\cdot 1 - 1\cdot(3-1) - 1}{2}" in tex and "13 + 1 = 14" in tex
     assert "216 + 8 = 224" in tex  # 8·3·3·3 weights + 8 biases
     assert any("Every input pixel" in s.value for s in at.success)
-    assert plotly_specs(at), "the sliding picture is drawn"
+    assert any("is made from the dark cells" in c for img in at.image for c in img.captions), "the picture"
+    assert not plotly_specs(at)  # a PNG: the page loads no plotly.js
 
 
 def test_changing_inputs_updates_output_and_substituted_formula():
@@ -193,12 +194,12 @@ def test_stepper_moves_the_window_and_big_inputs_skip_the_picture():
     assert at.slider(key="sc_step").value == 1
     at.button(key="sc_step_next").click().run()
     assert at.slider(key="sc_step").value == 2
-    assert any("row 0, column 1" in c.value for c in at.caption)
+    assert any("row 0, column 1" in c for img in at.image for c in img.captions)
     at.slider(key="sc_step").set_value(196).run()
     at.button(key="sc_step_next").click().run()
     assert at.slider(key="sc_step").value == 196  # stays at the last position
     _set(at, "sc_size_h", "100")
-    assert not plotly_specs(at) and any("up to 40 cells" in i.value for i in at.info)
+    assert not at.image and any("up to 40 cells" in i.value for i in at.info)
 
 
 def test_predict_then_reveal():

@@ -7,7 +7,7 @@ from typing import Any
 
 import streamlit as st
 
-from cnnlib.plots import MAX_PICTURE_CELLS, picture_fits, sliding_figure
+from cnnlib.plots import MAX_PICTURE_CELLS, picture_fits, sliding_picture
 from cnnlib.shapes import (
     LAYER_KINDS,
     LayerResult,
@@ -20,7 +20,7 @@ from cnnlib.shapes import (
     single_layer,
 )
 from pages.ui.classes import strip
-from pages.ui.figures import chart, shared
+from pages.ui.figures import shared
 from pages.ui.shapes import player as shapes_player
 from pages.ui.shapes.inputs import FieldRows, Slots, int_field, pair_field, stepper
 
@@ -175,8 +175,8 @@ def picture(r: LayerResult, stale: bool = False) -> None:
         label += " (stretched)"
     elif len(r.rows.cells) > hi or len(r.cols.cells) > wi:
         label += " + padding"
-    fig = shared(
-        sliding_figure,
+    png = shared(  # a picture (numpy/Pillow): nobody hovers it, and the page then loads no plotly.js
+        sliding_picture,
         r.rows,
         r.cols,
         row,
@@ -186,10 +186,10 @@ def picture(r: LayerResult, stale: bool = False) -> None:
         label,
         r.layer_kind.transposed,
     )
-    chart(st, fig, key="sc_picture", config={"displayModeBar": False})
-    st.caption(
-        f"Output pixel row {row}, column {col} is made from the dark cells. Dashed box: the window's "
-        "span; with dilation > 1 its taps have gaps between them."
+    st.image(
+        png,
+        caption=f"Output pixel row {row}, column {col} is made from the dark cells. Dashed box: the "
+        "window's span; with dilation > 1 its taps have gaps between them.",  # one element with the picture
     )
 
 
