@@ -9,6 +9,7 @@ pages/ui/classes/links.py) whenever it changes; a new page or lesson step closes
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import streamlit as st
@@ -130,29 +131,31 @@ def screen_strip(here: str, go: Callable[[str, dict[str, str]], None]) -> None:
         if state.link != here:
             follow_link(go, *split_link(state.link))
             return
-    shown = poll_or_headline(view)
-    if shown is None:
+    poll_or_headline(view, "class_poll", screen_poll)
+
+
+def screen_poll(poll: PollInfo, head: str, answers: str) -> None:
+    """The poll on the projector screen: the question and how many answered; once revealed, the
+    answer and the counts."""
+    if poll.state == "open":
+        st.markdown(f"**:material/how_to_vote: {poll.question}** · {answers} so far  \n{head}")
         return
-    poll, head, answers = shown
-    with st.container(border=True, key="class_poll"):
-        if poll.state == "open":
-            st.markdown(f"**:material/how_to_vote: {poll.question}** · {answers} so far  \n{head}")
-            return
-        answer = f" · the answer: **{poll.correct}**" if poll.correct is not None else ""
-        st.markdown(f"**:material/how_to_vote: {poll.question}**{answer} · {answers}")
-        st.markdown(poll_bars(poll.counts, poll.correct))
+    answer = f" · the answer: **{poll.correct}**" if poll.correct is not None else ""
+    st.markdown(f"**:material/how_to_vote: {poll.question}**{answer} · {answers}")
+    st.markdown(poll_bars(poll.counts, poll.correct))
 
 
-def poll_or_headline(view: ProjectorView) -> tuple[PollInfo, str, str] | None:
-    """The projector view's top line for the projector's and the teacher's strips: with no poll on,
-    the class's headline alone (a caption) and None; else the poll, the headline and the count of
-    answers, for the strip's poll box."""
+def poll_or_headline(view: ProjectorView, key: str, draw: Callable[[PollInfo, str, str], None]) -> None:
+    """The projector view on the projector's and the teacher's strips: with no poll on, the class's
+    headline alone (a caption); else a bordered box (`key`) in which `draw(poll, headline, answers)`
+    shows the poll (`answers`: how many answered, in words)."""
     head = f":material/groups: {view.headline}"
     poll = view.poll
     if poll is None or poll.state == "closed":
         st.container(key="class_headline").caption(head)
-        return None
-    return poll, head, counted(poll.total, "answer")
+        return
+    with st.container(border=True, key=key):
+        draw(poll, head, counted(poll.total, "answer"))
 
 
 def follow_link(go: Callable[[str, dict[str, str]], None], url_name: str, params: dict[str, str]) -> None:
@@ -230,30 +233,28 @@ def teacher_strip() -> None:
     except ClassError as err:
         fail(err)
         return
-    shown = poll_or_headline(view)
-    if shown is None:
-        return
-    poll, head, answers = shown
-    with st.container(border=True, key="class_poll_live"):
-        if poll.state == "revealed" and ss.get("present"):
-            # Folded to one line on the projector: the page is the picture, the poll is done.
-            answer = f" · answer: **{poll.correct}**" if poll.correct is not None else ""
-            st.markdown(f"{head} · :material/how_to_vote: {poll.question}{answer} · {answers}")
-        else:
-            st.markdown(f"{head}  \n**:material/how_to_vote: {poll.question}** · {answers}")
-            st.markdown(poll_bars(poll.counts, poll.correct if poll.state == "revealed" else None))
-        row = st.container(horizontal=True, key="class_poll_actions")
-        if poll.state == "open":
-            label = (
-                "Reveal the answer to everyone" if poll.correct is not None else "Show everyone the counts"
-            )
-            if row.button(label, key="class_reveal", type="primary"):
-                teacher_act(lambda: s.reveal_poll(m["code"], m["key"], poll.id))
-            if row.button("Ask again", key="class_reask", help="Clear the answers and ask the same question"):
-                options = list(poll.options)
-                teacher_act(lambda: s.open_poll(m["code"], m["key"], poll.question, options, poll.correct))
-        if row.button("Close", key="class_close_poll", help="Take the question off every screen"):
-            teacher_act(lambda: s.close_poll(m["code"], m["key"], poll.id))
+    poll_or_headline(view, "class_poll_live", functools.partial(teacher_poll, s, m))
+
+
+def teacher_poll(s: ClassStore, m: dict, poll: PollInfo, head: str, answers: str) -> None:
+    """The live poll on the teacher's strip: the counts coming in, and reveal, ask again, close."""
+    if poll.state == "revealed" and ss.get("present"):
+        # Folded to one line on the projector: the page is the picture, the poll is done.
+        answer = f" · answer: **{poll.correct}**" if poll.correct is not None else ""
+        st.markdown(f"{head} · :material/how_to_vote: {poll.question}{answer} · {answers}")
+    else:
+        st.markdown(f"{head}  \n**:material/how_to_vote: {poll.question}** · {answers}")
+        st.markdown(poll_bars(poll.counts, poll.correct if poll.state == "revealed" else None))
+    row = st.container(horizontal=True, key="class_poll_actions")
+    if poll.state == "open":
+        label = "Reveal the answer to everyone" if poll.correct is not None else "Show everyone the counts"
+        if row.button(label, key="class_reveal", type="primary"):
+            teacher_act(lambda: s.reveal_poll(m["code"], m["key"], poll.id))
+        if row.button("Ask again", key="class_reask", help="Clear the answers and ask the same question"):
+            options = list(poll.options)
+            teacher_act(lambda: s.open_poll(m["code"], m["key"], poll.question, options, poll.correct))
+    if row.button("Close", key="class_close_poll", help="Take the question off every screen"):
+        teacher_act(lambda: s.close_poll(m["code"], m["key"], poll.id))
 
 
 def teacher_act(action: Callable[[], object]) -> None:
