@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import streamlit as st
 
@@ -268,20 +269,9 @@ def _field_error(slot, err: ConfigError | None, name: str) -> None:
         slot.error(err.message, icon=":material/warning:")
 
 
-def render_setup() -> Setup:
-    """Draw the setup controls; return the Setup (with its errors shown next to the controls)."""
+def _main_settings() -> tuple[dict[str, Any], dict[str, Any]]:
+    """Optimizer, learning rate, batch size, epochs (one row) as TrainConfig fields; their error slots."""
     d = DEFAULT_DEMO
-    c_data, c_model = st.columns(2)
-    name = _select(
-        c_data,
-        "Dataset",
-        list(DATASETS),
-        "tr_dataset",
-        "mnist-sample",
-        format_func=lambda n: DATASETS[n].title,
-    )
-    with c_model:
-        model_name, spec = _model_choice()
     c_opt = c_lr = c_bs = c_ep = st.container(horizontal=True)  # one block per row, not one per column
     opt = _select(
         c_opt,
@@ -296,57 +286,66 @@ def render_setup() -> Setup:
     bs = _number(c_bs, "Batch size", "tr_bs", d.batch_size, step=16, help=HELP["batch_size"])
     ep = _number(c_ep, "Epochs", "tr_ep", d.epochs, step=1, help=HELP["epochs"])
     row_slot = st.empty()  # a field's error goes under its row (one placeholder per row: each is sent)
-    slots = dict.fromkeys(("lr", "batch_size", "epochs"), row_slot)
-    bundle = _bundle_for(name)
-    setup = Setup(name, bundle, model_name)
-    if bundle is not None:
-        st.caption(" · ".join(f"**{k}:** {v}" for k, v in list(bundle.describe().items())[:4]))
-        for note in bundle.notes:
-            st.info(note)
-    if bundle is not None and spec is not None:
-        setup.spec = _adapt(spec, bundle)
+    values = {"optimizer": opt, "lr": float(lr), "batch_size": int(bs), "epochs": int(ep)}
+    return values, dict.fromkeys(("lr", "batch_size", "epochs"), row_slot)
+
+
+def _tuning_settings() -> dict[str, Any]:
+    """Weight decay, LR scheduler, label smoothing and validation split: one row."""
+    d = DEFAULT_DEMO
+    a = b = c = e = st.container(horizontal=True)
+    wd = _number(
+        a, "Weight decay", "tr_wd", d.weight_decay, step=1e-4, format="%g", help=HELP["weight_decay"]
+    )
+    sched = _select(
+        b,
+        "LR scheduler",
+        list(SCHEDULERS),
+        "tr_sched",
+        d.scheduler,
+        format_func=SCHEDULERS.get,
+        help=HELP["scheduler"],
+    )
+    smooth = _slider(
+        c, "Label smoothing", 0.0, 0.3, "tr_smooth", d.label_smoothing, 0.05, help=HELP["label_smoothing"]
+    )
+    val = _slider(e, "Validation split", 0.0, 0.5, "tr_val", d.val_fraction, 0.05, help=HELP["val_fraction"])
+    return {
+        "weight_decay": float(wd),
+        "scheduler": sched,
+        "label_smoothing": float(smooth),
+        "val_fraction": float(val),
+    }
+
+
+def _run_settings() -> dict[str, Any]:
+    """Early stopping, seed and device (one row); training images and shuffled labels (the next)."""
+    d = DEFAULT_DEMO
+    a = b = c = st.container(horizontal=True)
+    patience = _number(
+        a, "Early stopping (0 = off)", "tr_patience", d.patience, min_value=0, step=1, help=HELP["patience"]
+    )
+    seed = _number(b, "Seed", "tr_seed", d.seed, min_value=0, step=1, help=HELP["seed"])
+    device = _select(c, "Device", ["auto", *available_devices()], "tr_device", "auto", help=HELP["device"])
+    a = b = st.container(horizontal=True)
+    train_size = _number(
+        a, "Training images (0 = all)", "tr_train_size", 0, min_value=0, step=50, help=HELP["train_size"]
+    )
+    noise = _slider(b, "Shuffled labels", 0.0, 1.0, "tr_noise", d.label_noise, 0.05, help=HELP["label_noise"])
+    return {
+        "train_size": int(train_size) or None,  # 0: all of them
+        "label_noise": float(noise),
+        "patience": int(patience),
+        "seed": int(seed),
+        "device": device,
+    }
+
+
+def _more_settings(bundle: DatasetBundle | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The "More settings" box as TrainConfig fields, and the slot its errors go in (one for all)."""
     with st.container(border=False):
         st.markdown("**More settings**")
-        a = b = c = e = st.container(horizontal=True)
-        wd = _number(
-            a, "Weight decay", "tr_wd", d.weight_decay, step=1e-4, format="%g", help=HELP["weight_decay"]
-        )
-        sched = _select(
-            b,
-            "LR scheduler",
-            list(SCHEDULERS),
-            "tr_sched",
-            d.scheduler,
-            format_func=SCHEDULERS.get,
-            help=HELP["scheduler"],
-        )
-        smooth = _slider(
-            c, "Label smoothing", 0.0, 0.3, "tr_smooth", d.label_smoothing, 0.05, help=HELP["label_smoothing"]
-        )
-        val = _slider(
-            e, "Validation split", 0.0, 0.5, "tr_val", d.val_fraction, 0.05, help=HELP["val_fraction"]
-        )
-        a = b = c = st.container(horizontal=True)
-        patience = _number(
-            a,
-            "Early stopping (0 = off)",
-            "tr_patience",
-            d.patience,
-            min_value=0,
-            step=1,
-            help=HELP["patience"],
-        )
-        seed = _number(b, "Seed", "tr_seed", d.seed, min_value=0, step=1, help=HELP["seed"])
-        device = _select(
-            c, "Device", ["auto", *available_devices()], "tr_device", "auto", help=HELP["device"]
-        )
-        a = b = st.container(horizontal=True)
-        train_size = _number(
-            a, "Training images (0 = all)", "tr_train_size", 0, min_value=0, step=50, help=HELP["train_size"]
-        )
-        noise = _slider(
-            b, "Shuffled labels", 0.0, 1.0, "tr_noise", d.label_noise, 0.05, help=HELP["label_noise"]
-        )
+        values = {**_tuning_settings(), **_run_settings()}
         augment = keep(
             "tr_augment",
             st.pills(
@@ -361,39 +360,52 @@ def render_setup() -> Setup:
             or [],
         )
         more_slot = st.empty()
-        more = dict.fromkeys(
-            ("weight_decay", "patience", "val_fraction", "device", "augment", "train_size", "label_noise"),
-            more_slot,
-        )
         if bundle is not None:
             _augment_preview(bundle, augment)
-    cfg = TrainConfig(
-        optimizer=opt,
-        lr=float(lr),
-        batch_size=int(bs),
-        epochs=int(ep),
-        weight_decay=float(wd),
-        scheduler=sched,
-        label_smoothing=float(smooth),
-        augment=tuple(augment),
-        val_fraction=float(val),
-        train_size=int(train_size) or None,  # 0: all of them
-        label_noise=float(noise),
-        patience=int(patience),
-        seed=int(seed),
-        device=device,
-        num_threads=run_threads(),
-    )
+    fields = ("weight_decay", "patience", "val_fraction", "device", "augment", "train_size", "label_noise")
+    return {**values, "augment": tuple(augment)}, dict.fromkeys(fields, more_slot)
+
+
+def _check(setup: Setup, cfg: TrainConfig, slots: dict[str, Any]) -> None:
+    """Validate `cfg` into `setup`: its error under its field's row (else above all); what is missing."""
+    bundle = setup.bundle
     try:
         setup.config = cfg.validate(len(bundle.train) if bundle is not None else None)
     except ConfigError as err:
         setup.errors.append(err.message)
-        for key, slot in {**slots, **more}.items():
+        for key, slot in slots.items():
             _field_error(slot, err, key)  # a ConfigError names one field: one slot gets written
-        if err.field not in slots and err.field not in more:
+        if err.field not in slots:
             st.error(err.message, icon=":material/warning:")
     if bundle is None:
         setup.errors.append("Choose a dataset that loads first.")
     elif setup.spec is None:
         setup.errors.append("Choose a model that fits the dataset first.")
+
+
+def render_setup() -> Setup:
+    """Draw the setup controls; return the Setup (with its errors shown next to the controls)."""
+    c_data, c_model = st.columns(2)
+    name = _select(
+        c_data,
+        "Dataset",
+        list(DATASETS),
+        "tr_dataset",
+        "mnist-sample",
+        format_func=lambda n: DATASETS[n].title,
+    )
+    with c_model:
+        model_name, spec = _model_choice()
+    main, slots = _main_settings()
+    bundle = _bundle_for(name)
+    setup = Setup(name, bundle, model_name)
+    if bundle is not None:
+        st.caption(" · ".join(f"**{k}:** {v}" for k, v in list(bundle.describe().items())[:4]))
+        for note in bundle.notes:
+            st.info(note)
+    if bundle is not None and spec is not None:
+        setup.spec = _adapt(spec, bundle)
+    more, more_slots = _more_settings(bundle)
+    cfg = TrainConfig(**main, **more, num_threads=run_threads())
+    _check(setup, cfg, {**slots, **more_slots})
     return setup
