@@ -207,7 +207,8 @@ def join_or_start() -> None:
         st.warning(ss.get("class_error", "Class features are unavailable."), icon=":material/cloud_off:")
     join, start = st.tabs(["Join a class", "Start a class"])
     with join:
-        seat_from_other_tab()
+        if not ss.get("class_invite"):  # else the invite on the page draws the seat reader (one a run)
+            seat_from_other_tab()
         with st.form("class_join_form", border=False):
             code_in = st.text_input("Class code", value=ss.get("class_invite", ""), max_chars=16)
             name = st.text_input(
