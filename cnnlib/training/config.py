@@ -101,41 +101,44 @@ class TrainConfig:
 
         `dataset_size` is the number of training images before the validation split.
         """
+        self._check_optimization()
+        self._check_augment()
+        self._check_data_settings()
+        self._check_run_settings()
+        if dataset_size is not None:
+            self._check_dataset_size(dataset_size)
+        return self
 
-        def number(name: str, lo: float, hi: float, *, lo_open: bool = False, hint: str = "") -> float:
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise ConfigError(f"{_LABELS[name]} must be a number, got {value!r}.", name)
-            if value < lo or (lo_open and value == lo) or value > hi:
-                low = f"above {lo:g}" if lo_open else f"at least {lo:g}"
-                raise ConfigError(
-                    f"{_LABELS[name]} must be {low} and at most {hi:g}, got {value:g}.{hint}", name
-                )
-            return float(value)
+    def _number(self, name: str, lo: float, hi: float, *, lo_open: bool = False, hint: str = "") -> float:
+        value = getattr(self, name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ConfigError(f"{_LABELS[name]} must be a number, got {value!r}.", name)
+        if value < lo or (lo_open and value == lo) or value > hi:
+            low = f"above {lo:g}" if lo_open else f"at least {lo:g}"
+            raise ConfigError(f"{_LABELS[name]} must be {low} and at most {hi:g}, got {value:g}.{hint}", name)
+        return float(value)
 
-        def whole(name: str, lo: int, hi: int, hint: str = "") -> int:
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-                if isinstance(value, float) and value.is_integer():
-                    value = int(value)
-                    setattr(self, name, value)
-                else:
-                    raise ConfigError(f"{_LABELS[name]} must be a whole number, got {value!r}.", name)
-            if not lo <= value <= hi:
-                raise ConfigError(
-                    f"{_LABELS[name]} must be from {lo:,} to {hi:,}, got {value:,}.{hint}", name
-                )
-            return int(value)
+    def _whole(self, name: str, lo: int, hi: int, hint: str = "") -> int:
+        value = getattr(self, name)
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+                setattr(self, name, value)
+            else:
+                raise ConfigError(f"{_LABELS[name]} must be a whole number, got {value!r}.", name)
+        if not lo <= value <= hi:
+            raise ConfigError(f"{_LABELS[name]} must be from {lo:,} to {hi:,}, got {value:,}.{hint}", name)
+        return int(value)
 
-        def choice(name: str, options: Sequence[str]) -> None:
-            value = getattr(self, name)
-            if not isinstance(value, str) or value.lower() not in options:
-                raise ConfigError(
-                    f"{_LABELS[name]} must be one of {', '.join(options)}, got {value!r}.", name
-                )
-            setattr(self, name, value.lower())
+    def _choice(self, name: str, options: Sequence[str]) -> None:
+        value = getattr(self, name)
+        if not isinstance(value, str) or value.lower() not in options:
+            raise ConfigError(f"{_LABELS[name]} must be one of {', '.join(options)}, got {value!r}.", name)
+        setattr(self, name, value.lower())
 
-        choice("optimizer", OPTIMIZERS)
+    def _check_optimization(self) -> None:
+        """Optimizer, learning rate and its schedule, epochs, batch size, regularisation."""
+        self._choice("optimizer", OPTIMIZERS)
         lr = self.lr
         if isinstance(lr, (int, float)) and not isinstance(lr, bool) and math.isfinite(lr) and lr <= 0:
             raise ConfigError(
@@ -143,15 +146,19 @@ class TrainConfig:
                 "negative one climbs the loss instead of descending it. Try 0.001 for Adam or 0.05 for SGD.",
                 "lr",
             )
-        number("lr", 0.0, MAX_LR, lo_open=True, hint=" Typical values: 0.001 for Adam, 0.01 to 0.1 for SGD.")
-        number("momentum", 0.0, 0.999)
-        whole("epochs", 1, MAX_EPOCHS)
-        whole("batch_size", 1, MAX_BATCH_SIZE)
-        number("weight_decay", 0.0, 1.0)
-        choice("scheduler", SCHEDULERS)
-        whole("step_size", 1, MAX_EPOCHS)
-        number("gamma", 0.0, 1.0, lo_open=True)
-        number("label_smoothing", 0.0, 0.9)
+        typical = " Typical values: 0.001 for Adam, 0.01 to 0.1 for SGD."
+        self._number("lr", 0.0, MAX_LR, lo_open=True, hint=typical)
+        self._number("momentum", 0.0, 0.999)
+        self._whole("epochs", 1, MAX_EPOCHS)
+        self._whole("batch_size", 1, MAX_BATCH_SIZE)
+        self._number("weight_decay", 0.0, 1.0)
+        self._choice("scheduler", SCHEDULERS)
+        self._whole("step_size", 1, MAX_EPOCHS)
+        self._number("gamma", 0.0, 1.0, lo_open=True)
+        self._number("label_smoothing", 0.0, 0.9)
+
+    def _check_augment(self) -> None:
+        """Augmentation: a known subset, kept as a tuple in AUGMENTATIONS' order."""
         if isinstance(self.augment, str):
             self.augment = (self.augment,) if self.augment else ()
         if not isinstance(self.augment, (list, tuple, set, frozenset)):
@@ -162,7 +169,10 @@ class TrainConfig:
                 f"Unknown augmentation {bad[0]!r}: choose from {', '.join(AUGMENTATIONS)}.", "augment"
             )
         self.augment = tuple(a for a in AUGMENTATIONS if a in self.augment)  # canonical order, no repeats
-        number("val_fraction", 0.0, 0.5, hint=" 0.1 (10%) is typical.")
+
+    def _check_data_settings(self) -> None:
+        """Validation split, training images, shuffled labels and early stopping."""
+        self._number("val_fraction", 0.0, 0.5, hint=" 0.1 (10%) is typical.")
         if self.train_size is not None:
             size = self.train_size
             if isinstance(size, (int, np.integer)) and not isinstance(size, bool) and size < MIN_TRAIN_SIZE:
@@ -171,16 +181,19 @@ class TrainConfig:
                     "or no limit to train on all of them.",
                     "train_size",
                 )
-            whole("train_size", MIN_TRAIN_SIZE, MAX_TRAIN_SIZE, hint=" Or no limit: all of them.")
-        number("label_noise", 0.0, 1.0, hint=" 0 keeps every label; 1 replaces all of them.")
-        whole("patience", 0, MAX_EPOCHS)
+            self._whole("train_size", MIN_TRAIN_SIZE, MAX_TRAIN_SIZE, hint=" Or no limit: all of them.")
+        self._number("label_noise", 0.0, 1.0, hint=" 0 keeps every label; 1 replaces all of them.")
+        self._whole("patience", 0, MAX_EPOCHS)
         if self.patience and not self.val_fraction:
             raise ConfigError(
                 "Early stopping watches the validation loss: set a validation split above 0, or patience to 0.",
                 "patience",
             )
-        whole("seed", 0, 2**31 - 1)
-        choice("device", DEVICES)
+
+    def _check_run_settings(self) -> None:
+        """Seed, device (one this server has), time cap and threads."""
+        self._whole("seed", 0, 2**31 - 1)
+        self._choice("device", DEVICES)
         if self.device == "cuda" and not torch.cuda.is_available():
             raise ConfigError(
                 "CUDA (an NVIDIA GPU) is not available on this server: choose auto or cpu.", "device"
@@ -191,35 +204,36 @@ class TrainConfig:
                 "MPS (an Apple GPU) is not available on this server: choose auto or cpu.", "device"
             )
         if self.max_seconds is not None:
-            number("max_seconds", 0.0, 7 * 24 * 3600, lo_open=True)
+            self._number("max_seconds", 0.0, 7 * 24 * 3600, lo_open=True)
         if self.num_threads is not None:
-            whole("num_threads", 1, 256)
-        if dataset_size is not None:
-            available, n_val = self.train_val_sizes(int(dataset_size), subset=False)
-            if self.train_size is not None and self.train_size > available:
-                raise ConfigError(
-                    f"{_LABELS['train_size']} must be at most {available:,}: the dataset has "
-                    f"{available:,} training image(s)"
-                    + (f" after holding out {n_val:,} for validation" if n_val else "")
-                    + f", got {self.train_size:,}. Or no limit: all of them.",
-                    "train_size",
-                )
-            n_train, n_val = self.train_val_sizes(int(dataset_size))
-            if n_train < 1 or (self.val_fraction and n_val < 1):
-                raise ConfigError(
-                    f"The dataset has only {dataset_size} training image(s): too few to train"
-                    + (" and validate" if self.val_fraction else "")
-                    + ".",
-                    "val_fraction" if self.val_fraction else "dataset",
-                )
-            if self.batch_size > n_train:
-                raise ConfigError(
-                    f"Batch size {self.batch_size:,} is larger than the {n_train:,} training images"
-                    + (f" (after holding out {n_val:,} for validation)" if n_val else "")
-                    + f": choose at most {n_train:,}.",
-                    "batch_size",
-                )
-        return self
+            self._whole("num_threads", 1, 256)
+
+    def _check_dataset_size(self, dataset_size: int) -> None:
+        """Enough images for the training images asked for, a validation split and one batch."""
+        available, n_val = self.train_val_sizes(int(dataset_size), subset=False)
+        if self.train_size is not None and self.train_size > available:
+            raise ConfigError(
+                f"{_LABELS['train_size']} must be at most {available:,}: the dataset has "
+                f"{available:,} training image(s)"
+                + (f" after holding out {n_val:,} for validation" if n_val else "")
+                + f", got {self.train_size:,}. Or no limit: all of them.",
+                "train_size",
+            )
+        n_train, n_val = self.train_val_sizes(int(dataset_size))
+        if n_train < 1 or (self.val_fraction and n_val < 1):
+            raise ConfigError(
+                f"The dataset has only {dataset_size} training image(s): too few to train"
+                + (" and validate" if self.val_fraction else "")
+                + ".",
+                "val_fraction" if self.val_fraction else "dataset",
+            )
+        if self.batch_size > n_train:
+            raise ConfigError(
+                f"Batch size {self.batch_size:,} is larger than the {n_train:,} training images"
+                + (f" (after holding out {n_val:,} for validation)" if n_val else "")
+                + f": choose at most {n_train:,}.",
+                "batch_size",
+            )
 
 
 _LABELS = {
