@@ -97,6 +97,112 @@ class Analysis:
     error: SpecError | None
 
 
+@dataclass
+class _FlattenTrail:
+    """What the next layer's messages need to know about the Flatten layers before it."""
+
+    flat_origin: tuple[tuple[int, ...], int] | None = None  # (feature-map shape, Flatten index)
+    last_flatten: int | None = None
+    only_shape_keeping: bool = True  # nothing but shape-keeping layers since that Flatten
+
+    def step(self, t: str, i: int, shape: tuple[int, ...]) -> None:
+        """Follow layer `i` of type `t`, whose input has `shape`."""
+        if t == "Flatten":
+            if len(shape) == 3:
+                self.flat_origin = (shape, i)
+            self.last_flatten, self.only_shape_keeping = i, True
+        elif t == "Linear":
+            self.flat_origin = None
+            self.only_shape_keeping = False
+        elif t not in SHAPE_KEEPING:
+            self.only_shape_keeping = False
+
+
+def _run_on_meta(
+    t: str, kw: dict[str, Any], shape: tuple[int, ...], where: str
+) -> tuple[nn.Module, tuple[int, ...]] | str:
+    """The real layer built and run on the meta device: (module, output shape), or why it cannot run."""
+    try:
+        with torch.device("meta"):  # parameters without memory or initialisation cost
+            module = _make_module(t, kw)
+        module.eval()
+        # forward outside the device context: 5x faster, still on meta tensors
+        y = module(torch.empty((1, *shape), device="meta"))  # [1, *shape] -> [1, *out]
+    except Exception as e:  # torch's own refusal, in its words
+        msg = str(e).split("\n")[0]
+        return f"{where} cannot run on a {fmt_shape(shape)} input. PyTorch says: {msg}"
+    out_shape = tuple(int(s) for s in y.shape[1:])
+    if any(s < 1 for s in out_shape):
+        return f"{where} would output an empty {fmt_shape(out_shape)} tensor: shrink less before it."
+    return module, out_shape
+
+
+def _counts(module: nn.Module) -> tuple[int, int, int]:
+    """(parameters, trainable parameters, bytes of parameters and buffers) of one layer."""
+    n_params = sum(int(q.numel()) for q in module.parameters())
+    n_train = sum(int(q.numel()) for q in module.parameters() if q.requires_grad)
+    state_bytes = sum(int(tn.numel()) * tn.element_size() for tn in module.state_dict().values())
+    return n_params, n_train, state_bytes
+
+
+def _cap_error(where: str, total_params: int, act_bytes: int) -> str | None:
+    """Why the model up to `where` is over a classroom cap (parameters, then activations), or None."""
+    if total_params > MAX_PARAMS:
+        return (
+            f"The model is too big for this classroom server: with {where} it has {total_params:,} "
+            f"parameters, over the cap of {MAX_PARAMS:,} ({MAX_PARAMS // 1_000_000} M). Use fewer "
+            "channels or features, or pool more before Flatten."
+        )
+    if act_bytes > MAX_ACTIVATION_BYTES:
+        return (
+            f"The model is too big for this classroom server: by {where} the activations of one image "
+            f"take {act_bytes / 1e9:.2f} GB, over the cap of {MAX_ACTIVATION_BYTES / 1e9:g} GB. Use a "
+            "smaller input, fewer channels, or pool earlier."
+        )
+    return None
+
+
+def _macs(t: str, p: dict[str, Any], shape: tuple[int, ...], out_shape: tuple[int, ...]) -> int:
+    """Multiply-adds of one layer for one image (Conv2d and Linear; the others count 0)."""
+    if t == "Conv2d":
+        k = as_pair(p["kernel_size"])
+        return math.prod(out_shape) * shape[0] * k[0] * k[1]
+    if t == "Linear":
+        return shape[0] * out_shape[0]
+    return 0
+
+
+def _receptive_step(
+    t: str,
+    p: dict[str, Any],
+    shape: tuple[int, ...],
+    out_shape: tuple[int, ...],
+    rf: tuple[int, int],
+    jump: tuple[int, int],
+    input_shape: tuple[int, ...],
+) -> tuple[tuple[int, int], tuple[int, int] | None]:
+    """(receptive field, jump) after one layer, per axis (h, w); jump None once Linear mixed all."""
+    if t == "Conv2d":
+        k, s, d = as_pair(p["kernel_size"]), as_pair(p["stride"]), as_pair(p["dilation"])
+        steps = [receptive_field_step(rf[a], jump[a], k[a], s[a], d[a]) for a in (0, 1)]
+    elif t in ("MaxPool2d", "AvgPool2d"):
+        k = as_pair(p["kernel_size"])
+        s = as_pair(p["stride"]) if p["stride"] is not None else k
+        steps = [receptive_field_step(rf[a], jump[a], k[a], s[a], 1) for a in (0, 1)]
+    elif t == "AdaptiveAvgPool2d":
+        steps = []
+        for a in (0, 1):
+            size_in, size_out = shape[1 + a], out_shape[1 + a]
+            # windows run from floor(j*in/out) to ceil((j+1)*in/out): take the widest
+            kk = max(-(-(j + 1) * size_in // size_out) - (j * size_in // size_out) for j in range(size_out))
+            steps.append(receptive_field_step(rf[a], jump[a], kk, max(1, size_in // size_out), 1))
+    elif t == "Linear":
+        return (max(rf[0], input_shape[1]), max(rf[1], input_shape[2])), None
+    else:
+        return rf, jump
+    return (steps[0][0], steps[1][0]), (steps[0][1], steps[1][1])
+
+
 def _analyse_impl(spec: ModelSpec) -> Analysis:
     out: list[LayerSummary] = []
     kwargs_list: list[dict[str, Any]] = []
@@ -110,93 +216,36 @@ def _analyse_impl(spec: ModelSpec) -> Analysis:
     jump: tuple[int, int] | None = (1, 1)
     total_params = 0
     act_bytes = math.prod(shape) * BYTES_PER_VALUE
-    flat_origin: tuple[tuple[int, ...], int] | None = None  # (feature-map shape, Flatten index)
-    last_flatten: int | None = None
-    only_shape_keeping_since_flatten = True
+    trail = _FlattenTrail()
 
     for i, layer in enumerate(spec.layers):
         t = layer.type
         where = f"{t} (layer {i + 1})"
-        p = layer.params
         resolved: dict[str, Any] = {}
-
-        def err(msg: str, _i: int = i, _t: str = t) -> Analysis:
-            return Analysis(out, kwargs_list, SpecError(msg, _i, _t))
-
         problem = layer_error(
-            i, layer, shape, resolved, flat_origin, last_flatten, only_shape_keeping_since_flatten
+            i, layer, shape, resolved, trail.flat_origin, trail.last_flatten, trail.only_shape_keeping
         )
         if problem is not None:
             return Analysis(out, kwargs_list, problem)
-
-        # --- run the real layer on the meta device
         kw = _torch_kwargs(layer, resolved)
-        try:
-            with torch.device("meta"):  # parameters without memory or initialisation cost
-                module = _make_module(t, kw)
-            module.eval()
-            # forward outside the device context: 5x faster, still on meta tensors
-            y = module(torch.empty((1, *shape), device="meta"))  # [1, *shape] -> [1, *out]
-        except Exception as e:  # torch's own refusal, in its words
-            msg = str(e).split("\n")[0]
-            return err(f"{where} cannot run on a {fmt_shape(shape)} input. PyTorch says: {msg}")
-        out_shape = tuple(int(s) for s in y.shape[1:])
-        if any(s < 1 for s in out_shape):
-            return err(f"{where} would output an empty {fmt_shape(out_shape)} tensor: shrink less before it.")
-
-        n_params = sum(int(q.numel()) for q in module.parameters())
-        n_train = sum(int(q.numel()) for q in module.parameters() if q.requires_grad)
-        state_bytes = sum(int(tn.numel()) * tn.element_size() for tn in module.state_dict().values())
+        ran = _run_on_meta(t, kw, shape, where)
+        if isinstance(ran, str):
+            return Analysis(out, kwargs_list, SpecError(ran, i, t))
+        module, out_shape = ran
+        n_params, n_train, state_bytes = _counts(module)
         total_params += n_params
-        if total_params > MAX_PARAMS:
-            return err(
-                f"The model is too big for this classroom server: with {where} it has {total_params:,} "
-                f"parameters, over the cap of {MAX_PARAMS:,} ({MAX_PARAMS // 1_000_000} M). Use fewer "
-                "channels or features, or pool more before Flatten."
-            )
         act_bytes += math.prod(out_shape) * BYTES_PER_VALUE
-        if act_bytes > MAX_ACTIVATION_BYTES:
-            return err(
-                f"The model is too big for this classroom server: by {where} the activations of one image "
-                f"take {act_bytes / 1e9:.2f} GB, over the cap of {MAX_ACTIVATION_BYTES / 1e9:g} GB. Use a "
-                "smaller input, fewer channels, or pool earlier."
-            )
-
-        # --- multiply-adds and receptive field
-        macs = 0
-        if t == "Conv2d":
-            k = as_pair(p["kernel_size"])
-            macs = math.prod(out_shape) * shape[0] * k[0] * k[1]
-        elif t == "Linear":
-            macs = shape[0] * out_shape[0]
+        too_big = _cap_error(where, total_params, act_bytes)
+        if too_big is not None:
+            return Analysis(out, kwargs_list, SpecError(too_big, i, t))
+        macs = _macs(t, layer.params, shape, out_shape)
         if jump is not None:
-            if t == "Conv2d":
-                k, s, d = as_pair(p["kernel_size"]), as_pair(p["stride"]), as_pair(p["dilation"])
-                steps = [receptive_field_step(rf[a], jump[a], k[a], s[a], d[a]) for a in (0, 1)]
-                rf, jump = (steps[0][0], steps[1][0]), (steps[0][1], steps[1][1])
-            elif t in ("MaxPool2d", "AvgPool2d"):
-                k = as_pair(p["kernel_size"])
-                s = as_pair(p["stride"]) if p["stride"] is not None else k
-                steps = [receptive_field_step(rf[a], jump[a], k[a], s[a], 1) for a in (0, 1)]
-                rf, jump = (steps[0][0], steps[1][0]), (steps[0][1], steps[1][1])
-            elif t == "AdaptiveAvgPool2d":
-                steps = []
-                for a in (0, 1):
-                    size_in, size_out = shape[1 + a], out_shape[1 + a]
-                    # windows run from floor(j*in/out) to ceil((j+1)*in/out): take the widest
-                    kk = max(
-                        -(-(j + 1) * size_in // size_out) - (j * size_in // size_out) for j in range(size_out)
-                    )
-                    steps.append(receptive_field_step(rf[a], jump[a], kk, max(1, size_in // size_out), 1))
-                rf, jump = (steps[0][0], steps[1][0]), (steps[0][1], steps[1][1])
-            elif t == "Linear":
-                rf, jump = (max(rf[0], spec.input_shape[1]), max(rf[1], spec.input_shape[2])), None
-        label = layer_label(layer, resolved)
+            rf, jump = _receptive_step(t, layer.params, shape, out_shape, rf, jump, spec.input_shape)
         out.append(
             LayerSummary(
                 index=i,
                 type=t,
-                label=label,
+                label=layer_label(layer, resolved),
                 input_shape=shape,
                 output_shape=out_shape,
                 params=n_params,
@@ -208,17 +257,7 @@ def _analyse_impl(spec: ModelSpec) -> Analysis:
             )
         )
         kwargs_list.append(kw)
-
-        # --- bookkeeping for the next layer's messages
-        if t == "Flatten":
-            if len(shape) == 3:
-                flat_origin = (shape, i)
-            last_flatten, only_shape_keeping_since_flatten = i, True
-        elif t == "Linear":
-            flat_origin = None
-            only_shape_keeping_since_flatten = False
-        elif t not in SHAPE_KEEPING:
-            only_shape_keeping_since_flatten = False
+        trail.step(t, i, shape)  # for the next layer's messages
         shape = out_shape
     return Analysis(out, kwargs_list, None)
 
