@@ -43,90 +43,112 @@ def _parse_pair(text: str) -> Any:
     return nums[0] if len(nums) == 1 else nums
 
 
+def _auto_int_widget(i: int, info: S.FieldInfo, value: Any, arriving: int | None, key: str) -> None:
+    """An in_* field: an "auto" toggle, then the number when it is off (or what arrives when on)."""
+    label, auto_key = info.name, f"{key}_auto"
+    st.toggle(
+        f"{label}: auto",
+        value=value == S.AUTO,
+        key=auto_key,
+        help=info.help,
+        on_change=B.set_field,
+        args=(i, info.name, auto_key, lambda on: S.AUTO if on else (arriving or 1)),
+    )
+    if value != S.AUTO:
+        st.number_input(
+            label,
+            min_value=1,
+            max_value=S.MAX_PARAMS,  # what arrives may be a flattened big image
+            value=int(value),
+            step=1,
+            key=key,
+            on_change=B.set_field,
+            args=(i, info.name, key),
+        )
+    elif arriving is not None:
+        st.caption(f"{label} = {arriving} (what arrives)")
+
+
+def _padding_widget(i: int, info: S.FieldInfo, value: Any, key: str) -> None:
+    """A Conv2d padding of one number: a choice of small numbers, "same" and "valid"."""
+    options: list[Any] = sorted({0, 1, 2, 3, 4, 5} | ({value} if isinstance(value, int) else set()))
+    options += ["same", "valid"]
+    st.selectbox(
+        info.name,
+        options,
+        index=options.index(value),
+        key=key,
+        help=info.help,
+        on_change=B.set_field,
+        args=(i, info.name, key),
+    )
+
+
+def _pair_widget(i: int, info: S.FieldInfo, value: Any, key: str) -> None:
+    """A size that may differ per axis: "height, width" text for a pair, else one number."""
+    label, helptext, args = info.name, info.help, (i, info.name, key)
+    if isinstance(value, list):
+        st.text_input(
+            f"{label} (height, width)",
+            value=f"{value[0]}, {value[1]}",
+            key=key,
+            help=helptext,
+            on_change=B.set_field,
+            args=(*args, _parse_pair),
+        )
+        return
+    shown = value
+    if info.kind == "opt_pair" and value is None:
+        shown = B.current().layers[i].params["kernel_size"]
+        shown = shown if isinstance(shown, int) else shown[0]
+    lowest = 0 if info.kind in ("nonneg_pair", "conv_padding") else 1
+    st.number_input(
+        label,
+        min_value=lowest,
+        max_value=S.MAX_INT_FIELD,
+        value=int(shown),
+        step=1,
+        key=key,
+        help=helptext,
+        on_change=B.set_field,
+        args=args,
+    )
+    if info.kind == "opt_pair" and value is None:
+        st.caption("stride follows kernel_size")
+
+
+def _float_widget(i: int, info: S.FieldInfo, value: Any, key: str) -> None:
+    """A probability (0 to 1, two decimals) or any other float (three)."""
+    lo, hi, step = (0.0, 1.0, 0.05) if info.kind == "prob" else (-1e6, 1e6, 0.01)
+    st.number_input(
+        info.name,
+        min_value=lo,
+        max_value=hi,
+        value=float(value),
+        step=step,
+        format="%.2f" if info.kind == "prob" else "%.3f",  # a LeakyReLU slope of 0.001 shows as such
+        key=key,
+        help=info.help,
+        on_change=B.set_field,
+        args=(i, info.name, key),
+    )
+
+
 def _field_widget(i: int, info: S.FieldInfo, value: Any, arriving: int | None, v: int) -> None:
+    """Field `info` of layer i: the widget its kind calls for, then its last refused value's message."""
     key = f"bf_{v}_{i}_{info.name}"
     args = (i, info.name, key)
     label, helptext = info.name, info.help
     if info.kind == "bool":
         st.checkbox(label, value=bool(value), key=key, help=helptext, on_change=B.set_field, args=args)
     elif info.kind == "auto_int":
-        auto_key = f"{key}_auto"
-        st.toggle(
-            f"{label}: auto",
-            value=value == S.AUTO,
-            key=auto_key,
-            help=helptext,
-            on_change=B.set_field,
-            args=(i, info.name, auto_key, lambda on: S.AUTO if on else (arriving or 1)),
-        )
-        if value != S.AUTO:
-            st.number_input(
-                label,
-                min_value=1,
-                max_value=S.MAX_PARAMS,  # what arrives may be a flattened big image
-                value=int(value),
-                step=1,
-                key=key,
-                on_change=B.set_field,
-                args=args,
-            )
-        elif arriving is not None:
-            st.caption(f"{label} = {arriving} (what arrives)")
+        _auto_int_widget(i, info, value, arriving, key)
     elif info.kind == "conv_padding" and not isinstance(value, list):
-        options: list[Any] = sorted({0, 1, 2, 3, 4, 5} | ({value} if isinstance(value, int) else set()))
-        options += ["same", "valid"]
-        st.selectbox(
-            label,
-            options,
-            index=options.index(value),
-            key=key,
-            help=helptext,
-            on_change=B.set_field,
-            args=args,
-        )
+        _padding_widget(i, info, value, key)
     elif info.kind in ("pair", "nonneg_pair", "opt_pair", "conv_padding"):
-        if isinstance(value, list):
-            st.text_input(
-                f"{label} (height, width)",
-                value=f"{value[0]}, {value[1]}",
-                key=key,
-                help=helptext,
-                on_change=B.set_field,
-                args=(*args, _parse_pair),
-            )
-        else:
-            shown = value
-            if info.kind == "opt_pair" and value is None:
-                shown = B.current().layers[i].params["kernel_size"]
-                shown = shown if isinstance(shown, int) else shown[0]
-            lowest = 0 if info.kind in ("nonneg_pair", "conv_padding") else 1
-            st.number_input(
-                label,
-                min_value=lowest,
-                max_value=S.MAX_INT_FIELD,
-                value=int(shown),
-                step=1,
-                key=key,
-                help=helptext,
-                on_change=B.set_field,
-                args=args,
-            )
-            if info.kind == "opt_pair" and value is None:
-                st.caption("stride follows kernel_size")
+        _pair_widget(i, info, value, key)
     elif info.kind in ("prob", "float"):
-        lo, hi, step = (0.0, 1.0, 0.05) if info.kind == "prob" else (-1e6, 1e6, 0.01)
-        st.number_input(
-            label,
-            min_value=lo,
-            max_value=hi,
-            value=float(value),
-            step=step,
-            format="%.2f" if info.kind == "prob" else "%.3f",  # a LeakyReLU slope of 0.001 shows as such
-            key=key,
-            help=helptext,
-            on_change=B.set_field,
-            args=args,
-        )
+        _float_widget(i, info, value, key)
     else:
         st.number_input(
             label,
