@@ -136,6 +136,86 @@ def _channels(kind: str, d: dict, key: str, have: int, i: int) -> None:
         )
 
 
+_Pair = tuple[int, int] | None
+_Step = tuple[tuple[int, ...], int, _Pair, _Pair]  # (output shape, parameters, rf, jump) after a layer
+
+
+def _sliding_step(t: str, d: dict, i: int, shape: tuple[int, ...], rf: _Pair, jump: _Pair) -> _Step:
+    """Conv2d, ConvTranspose2d, MaxPool2d, AvgPool2d: a window slid over the image."""
+    c, h, w = _spatial(t, shape, i)
+    settings = {k: v for k, v in d.items() if k != "type"}
+    if t == "AvgPool2d":
+        settings.pop("dilation", None)
+    oh, ow = layer_output_hw(t, (h, w), **settings)
+    k = as_pair(d["kernel_size"], "kernel")
+    s = as_pair(d.get("stride", 1 if "Conv" in t else None) or k, "stride")
+    dil = as_pair(d.get("dilation", 1) if t != "AvgPool2d" else 1, "dilation")
+    params = 0
+    if t in ("Conv2d", "ConvTranspose2d"):
+        _channels(t, d, "in_channels", c, i)
+        cout = check_int(d.get("out_channels"), "out_channels", 1)
+        params = conv2d_params(c, cout, k, bool(d.get("bias", True)))
+        c = cout
+    if t == "ConvTranspose2d":
+        rf = jump = None
+    elif rf is not None and jump is not None:
+        steps = [receptive_field_step(rf[a], jump[a], int(k[a]), int(s[a]), int(dil[a])) for a in (0, 1)]
+        rf, jump = (steps[0][0], steps[1][0]), (steps[0][1], steps[1][1])
+    return (c, oh, ow), params, rf, jump
+
+
+def _adaptive_step(t: str, d: dict, i: int, shape: tuple[int, ...], rf: _Pair, jump: _Pair) -> _Step:
+    """AdaptiveAvgPool2d: the receptive field stays simple only where the windows tile evenly."""
+    c, h, w = _spatial(t, shape, i)
+    o = as_pair(d.get("output_size", 1), "size")
+    oh, ow = (
+        (h if o[0] is None else check_int(o[0], "size")),
+        (w if o[1] is None else check_int(o[1], "size")),
+    )
+    if rf is not None and jump is not None:
+        new = []
+        for n, m, r, j in ((h, oh, rf[0], jump[0]), (w, ow, rf[1], jump[1])):
+            new.append(receptive_field_step(r, j, n // m, n // m) if n % m == 0 else None)
+        if None in new:
+            rf = jump = None
+        else:
+            rf, jump = (new[0][0], new[1][0]), (new[0][1], new[1][1])  # type: ignore[index]
+    return (c, oh, ow), 0, rf, jump
+
+
+def _linear_step(d: dict, i: int, shape: tuple[int, ...]) -> tuple[tuple[int, ...], int]:
+    """Linear: (output shape, parameters), on a flat vector only."""
+    if len(shape) != 1:
+        raise ShapeError(
+            f"Layer {i + 1} (Linear) needs a flat vector: add a Flatten before it "
+            f"(it gets shape {list(shape)}).",
+            layer_index=i,
+        )
+    _channels("Linear", d, "in_features", shape[0], i)
+    out = check_int(d.get("out_features"), "out_features", 1)
+    return (out,), shape[0] * out + (out if d.get("bias", True) else 0)
+
+
+def _layer_step(t: str, d: dict, i: int, shape: tuple[int, ...], rf: _Pair, jump: _Pair) -> _Step:
+    """Layer i of type t on an input of `shape`; ShapeError where torch would refuse it."""
+    if t in ("Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d"):
+        return _sliding_step(t, d, i, shape, rf, jump)
+    if t == "AdaptiveAvgPool2d":
+        return _adaptive_step(t, d, i, shape, rf, jump)
+    if t == "BatchNorm2d":
+        c, _, _ = _spatial(t, shape, i)
+        _channels(t, d, "num_features", c, i)
+        return shape, 2 * c, rf, jump
+    if t == "Flatten":
+        return (math.prod(shape),), 0, None, None
+    if t == "Linear":
+        out_shape, params = _linear_step(d, i, shape)
+        return out_shape, params, rf, jump
+    if t in SHAPE_KEEPING:
+        return shape, 0, rf, jump
+    raise ShapeError(f"Layer {i + 1}: the calculator doesn't know the layer type {t!r}.", layer_index=i)
+
+
 def stack_shapes(input_shape: Sequence[int], layers: Sequence[dict]) -> StackResult:
     """Shapes, parameters, receptive field and jump after each layer of a stack.
 
@@ -149,75 +229,12 @@ def stack_shapes(input_shape: Sequence[int], layers: Sequence[dict]) -> StackRes
     h, w = check_int(input_shape[1], "size"), check_int(input_shape[2], "size")
     result = StackResult(input_shape=(c, h, w))
     shape: tuple[int, ...] = (c, h, w)
-    rf: tuple[int, int] | None = (1, 1)
-    jump: tuple[int, int] | None = (1, 1)
+    rf: _Pair = (1, 1)
+    jump: _Pair = (1, 1)
     for i, d in enumerate(layers):
         t = str(d.get("type", "?"))
-        params = 0
         try:
-            if t in ("Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d"):
-                c, h, w = _spatial(t, shape, i)
-                settings = {k: v for k, v in d.items() if k != "type"}
-                if t == "AvgPool2d":
-                    settings.pop("dilation", None)
-                oh, ow = layer_output_hw(t, (h, w), **settings)
-                k = as_pair(d["kernel_size"], "kernel")
-                s = as_pair(d.get("stride", 1 if "Conv" in t else None) or k, "stride")
-                dil = as_pair(d.get("dilation", 1) if t != "AvgPool2d" else 1, "dilation")
-                if t in ("Conv2d", "ConvTranspose2d"):
-                    _channels(t, d, "in_channels", c, i)
-                    cout = check_int(d.get("out_channels"), "out_channels", 1)
-                    params = conv2d_params(c, cout, k, bool(d.get("bias", True)))
-                    c = cout
-                if t == "ConvTranspose2d":
-                    rf = jump = None
-                elif rf is not None and jump is not None:
-                    steps = [
-                        receptive_field_step(rf[a], jump[a], int(k[a]), int(s[a]), int(dil[a]))
-                        for a in (0, 1)
-                    ]
-                    rf, jump = (steps[0][0], steps[1][0]), (steps[0][1], steps[1][1])
-                shape = (c, oh, ow)
-            elif t == "AdaptiveAvgPool2d":
-                c, h, w = _spatial(t, shape, i)
-                o = as_pair(d.get("output_size", 1), "size")
-                oh, ow = (
-                    (h if o[0] is None else check_int(o[0], "size")),
-                    (w if o[1] is None else check_int(o[1], "size")),
-                )
-                if rf is not None and jump is not None:
-                    new = []
-                    for n, m, r, j in ((h, oh, rf[0], jump[0]), (w, ow, rf[1], jump[1])):
-                        new.append(receptive_field_step(r, j, n // m, n // m) if n % m == 0 else None)
-                    if None in new:
-                        rf = jump = None
-                    else:
-                        rf, jump = (new[0][0], new[1][0]), (new[0][1], new[1][1])  # type: ignore[index]
-                shape = (c, oh, ow)
-            elif t == "BatchNorm2d":
-                c, h, w = _spatial(t, shape, i)
-                _channels(t, d, "num_features", c, i)
-                params = 2 * c
-            elif t == "Flatten":
-                shape = (math.prod(shape),)
-                rf = jump = None
-            elif t == "Linear":
-                if len(shape) != 1:
-                    raise ShapeError(
-                        f"Layer {i + 1} (Linear) needs a flat vector: add a Flatten before it "
-                        f"(it gets shape {list(shape)}).",
-                        layer_index=i,
-                    )
-                _channels(t, d, "in_features", shape[0], i)
-                out = check_int(d.get("out_features"), "out_features", 1)
-                params = shape[0] * out + (out if d.get("bias", True) else 0)
-                shape = (out,)
-            elif t in SHAPE_KEEPING:
-                pass
-            else:
-                raise ShapeError(
-                    f"Layer {i + 1}: the calculator doesn't know the layer type {t!r}.", layer_index=i
-                )
+            shape, params, rf, jump = _layer_step(t, d, i, shape, rf, jump)
         except ShapeError as e:
             msg = str(e)
             if not msg.startswith("Layer "):
