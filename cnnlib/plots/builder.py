@@ -221,6 +221,106 @@ def _annotation(x: float, y: float, text: str, font: int, color: str, anchor: st
     }
 
 
+@dataclass
+class _Placed:
+    """The diagram's traces and label anchors, left to right; x: where the next slot starts."""
+
+    traces: list[dict] = field(default_factory=list)
+    centres: list[float] = field(default_factory=list)
+    tops: list[str] = field(default_factory=list)
+    bottoms: list[str] = field(default_factory=list)
+    colors: list[str] = field(default_factory=list)
+    x: float = 0.0
+
+
+def _place_blocks(blocks: list[Block], geometry: list[tuple[float, float, float]]) -> _Placed:
+    """Every block in a slot at least MIN_SLOT wide, centred in it; its labels above and below."""
+    placed = _Placed()
+    for i, (b, (h, d, w)) in enumerate(zip(blocks, geometry, strict=True)):
+        x = placed.x
+        color = COLORS.get(b.kind, COLORS["other"])
+        extent = w + d * 0.55
+        slot = max(extent, MIN_SLOT)
+        hover = (
+            "<br>".join(b.labels)
+            + f"<br><b>output {format_shape(b.shape)}</b>"
+            + (f"<br>{format_count(b.params)} parameters" if b.params else "")
+        )
+        for face, shade in zip(_box(x + (slot - extent) / 2, -h / 2, w, h, d), (1.0, 1.25, 0.8), strict=True):
+            placed.traces.append(_face_trace(face, _shade(color, shade), hover, f"block {i}"))
+        placed.centres.append(x + slot / 2)
+        placed.tops.append("<br>".join(b.names[:3]))
+        placed.bottoms.append(f"<b>{format_shape(b.shape)}</b>")
+        placed.colors.append(color)
+        placed.x += slot + GAP
+    return placed
+
+
+def _place_error_marker(placed: _Placed, error_index: int, error_type: str | None) -> None:
+    """The red dashed box after the last block, where layer error_index breaks (a top label only)."""
+    x = placed.x
+    placed.traces.append(
+        {
+            "type": "scatter",
+            "x": [x, x + 0.6, x + 0.6, x, x],
+            "y": [-1, -1, 1, 1, -1],
+            "mode": "lines",
+            "fill": "toself",
+            "fillcolor": "rgba(220,38,38,0.15)",
+            "line": {"color": COLORS["error"], "width": 2, "dash": "dash"},
+            "hoverinfo": "text",
+            "text": f"layer {error_index + 1} cannot run",
+            "showlegend": False,
+            "name": "error",
+        }
+    )
+    placed.centres.append(x + 0.3)
+    placed.tops.append(f"{error_type or 'layer'} {error_index + 1}<br>breaks here")
+    placed.colors.append(COLORS["error"])
+    placed.x += 0.6 + GAP
+
+
+def _label_annotations(
+    placed: _Placed, px: float, top_y: float, bottom_y: float
+) -> tuple[list[dict], int, float, float]:
+    """(annotations, font, pixels needed above, pixels needed below) for the labels, at `px` a unit."""
+    centres, tops, bottoms = placed.centres, placed.tops, placed.bottoms
+    font, top_rows, bottom_rows = _layout_labels([c * px for c in centres], tops, bottoms)
+    line = font * LINE_EM
+    n_rows = 1 + max((r for r in top_rows if r is not None), default=0)
+    row_lines = [
+        max((t.count("<br>") + 1 for t, r in zip(tops, top_rows, strict=True) if r == k), default=0)
+        for k in range(n_rows)
+    ]
+    top_shift = [sum(row_lines[:k]) * line + 4 * k for k in range(n_rows + 1)]  # px above the first row
+    annotations = [
+        _annotation(c, top_y, t, font, col, "bottom", top_shift[r])
+        for c, t, col, r in zip(centres, tops, placed.colors, top_rows, strict=True)
+        if r is not None
+    ]
+    annotations += [
+        _annotation(c, bottom_y, t, font, "#111827", "top", -r * (line + 4))
+        for c, t, r in zip(centres[: len(bottoms)], bottoms, bottom_rows, strict=True)
+        if r is not None
+    ]
+    need_top = top_shift[n_rows] + 10
+    need_bottom = (1 + max((r for r in bottom_rows if r is not None), default=0)) * (line + 4) + 10
+    return annotations, font, need_top, need_bottom
+
+
+def _widened(x_range: list[float], annotations: list[dict], font: int, px: float) -> list[float]:
+    """The x range widened so the outermost labels are not cut at the plot's edges."""
+    halves = [
+        (a["x"], 1.1 * label_width_px(a["text"], font) / 2 / px)
+        for a in annotations
+        if a["yanchor"] != "middle"
+    ]
+    return [
+        min([x_range[0]] + [c - h for c, h in halves]),
+        max([x_range[1]] + [c + h for c, h in halves]),
+    ]
+
+
 def network_diagram_dict(
     input_shape: tuple[int, ...],
     summary: list[LayerSummary],
@@ -234,90 +334,19 @@ def network_diagram_dict(
     do not overlap, in one row or, when crowded, in two alternating rows.
     """
     blocks = group_blocks(input_shape, summary)
-    geometry = block_geometry(blocks)
     top_y = MAX_HEIGHT / 2 + MAX_DEPTH * 0.45 + 0.25
     bottom_y = -MAX_HEIGHT / 2 - 0.25
-
-    # --- horizontal layout: every block in a slot at least MIN_SLOT wide, centred in it
-    traces: list[dict] = []
-    centres, tops, bottoms, colors = [], [], [], []
-    x = 0.0
-    for i, (b, (h, d, w)) in enumerate(zip(blocks, geometry, strict=True)):
-        color = COLORS.get(b.kind, COLORS["other"])
-        extent = w + d * 0.55
-        slot = max(extent, MIN_SLOT)
-        hover = (
-            "<br>".join(b.labels)
-            + f"<br><b>output {format_shape(b.shape)}</b>"
-            + (f"<br>{format_count(b.params)} parameters" if b.params else "")
-        )
-        for face, shade in zip(_box(x + (slot - extent) / 2, -h / 2, w, h, d), (1.0, 1.25, 0.8), strict=True):
-            traces.append(_face_trace(face, _shade(color, shade), hover, f"block {i}"))
-        centres.append(x + slot / 2)
-        tops.append("<br>".join(b.names[:3]))
-        bottoms.append(f"<b>{format_shape(b.shape)}</b>")
-        colors.append(color)
-        x += slot + GAP
-    marker_x = x
+    placed = _place_blocks(blocks, block_geometry(blocks))
+    marker_x = placed.x
     if error_index is not None:
-        traces.append(
-            {
-                "type": "scatter",
-                "x": [x, x + 0.6, x + 0.6, x, x],
-                "y": [-1, -1, 1, 1, -1],
-                "mode": "lines",
-                "fill": "toself",
-                "fillcolor": "rgba(220,38,38,0.15)",
-                "line": {"color": COLORS["error"], "width": 2, "dash": "dash"},
-                "hoverinfo": "text",
-                "text": f"layer {error_index + 1} cannot run",
-                "showlegend": False,
-                "name": "error",
-            }
-        )
-        centres.append(x + 0.3)
-        tops.append(f"{error_type or 'layer'} {error_index + 1}<br>breaks here")
-        colors.append(COLORS["error"])
-        x += 0.6 + GAP
-    x_range = [-0.4, max(x - GAP + 0.4, 4.0)]
-
-    # --- label fonts and rows, for a plot REF_WIDTH_PX wide
-    px = REF_WIDTH_PX / (x_range[1] - x_range[0])
-    font, top_rows, bottom_rows = _layout_labels([c * px for c in centres], tops, bottoms)
-    line = font * LINE_EM
-    n_rows = 1 + max((r for r in top_rows if r is not None), default=0)
-    row_lines = [
-        max((t.count("<br>") + 1 for t, r in zip(tops, top_rows, strict=True) if r == k), default=0)
-        for k in range(n_rows)
-    ]
-    top_shift = [sum(row_lines[:k]) * line + 4 * k for k in range(n_rows + 1)]  # px above the first row
-    annotations = [
-        _annotation(c, top_y, t, font, col, "bottom", top_shift[r])
-        for c, t, col, r in zip(centres, tops, colors, top_rows, strict=True)
-        if r is not None
-    ]
-    annotations += [
-        _annotation(c, bottom_y, t, font, "#111827", "top", -r * (line + 4))
-        for c, t, r in zip(centres[: len(bottoms)], bottoms, bottom_rows, strict=True)
-        if r is not None
-    ]
+        _place_error_marker(placed, error_index, error_type)
+    x_range = [-0.4, max(placed.x - GAP + 0.4, 4.0)]
+    px = REF_WIDTH_PX / (x_range[1] - x_range[0])  # label fonts and rows, for a plot REF_WIDTH_PX wide
+    annotations, font, need_top, need_bottom = _label_annotations(placed, px, top_y, bottom_y)
     if error_index is not None:
         annotations.append(_annotation(marker_x + 0.3, 0, "<b>✖</b>", 22, COLORS["error"], "middle", 0))
-
-    # --- widen the x range so the outermost labels are not cut at the plot's edges
-    halves = [
-        (a["x"], 1.1 * label_width_px(a["text"], font) / 2 / px)
-        for a in annotations
-        if a["yanchor"] != "middle"
-    ]
-    x_range = [
-        min([x_range[0]] + [c - h for c, h in halves]),
-        max([x_range[1]] + [c + h for c, h in halves]),
-    ]
-
-    # --- vertical range: room for the label rows above and below the blocks, in pixels
-    need_top = top_shift[n_rows] + 10
-    need_bottom = (1 + max((r for r in bottom_rows if r is not None), default=0)) * (line + 4) + 10
+    x_range = _widened(x_range, annotations, font, px)
+    # vertical range: room for the label rows above and below the blocks, in pixels
     per_unit = (height - 20 - need_top - need_bottom) / (top_y - bottom_y)
     layout = {
         "height": height,
@@ -333,7 +362,7 @@ def network_diagram_dict(
         "hoverlabel": {"font": {"size": 15}},
         "annotations": annotations,
     }
-    return {"data": traces, "layout": layout}
+    return {"data": placed.traces, "layout": layout}
 
 
 def network_diagram(
