@@ -17,10 +17,9 @@ intro(
     "Each sum is one pixel of the **feature map**. Pick an image, a kernel and the layer's settings "
     "in the sidebar, then step through one output pixel to check the arithmetic."
 )
-st.caption(  # the weights box's style rides along (one element less on every view)
+st.caption(
     "Computed with PyTorch's `conv2d`, as `nn.Conv2d` does: a cross-correlation, so the kernel is "
-    "used as it is, not flipped." + controls.GRID_CSS,
-    unsafe_allow_html=True,
+    "used as it is, not flipped."
 )
 
 link = read_link(KERNELS_LINK)  # a shared link, a QR code or a lesson step: its state, before the widgets

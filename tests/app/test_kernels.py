@@ -433,3 +433,16 @@ def test_the_step_through_is_one_picture_with_its_patch_named():
     captions = [c for img in at.image for c in img.captions]
     assert any(c.startswith("Patch: input rows 1…3, columns 2…4") for c in captions), captions
     assert not any("Products" in text for _, text in plotly_specs(at))  # no step chart left
+
+
+def test_no_raw_html_in_markdown_and_the_box_styles_come_as_one_html_style():
+    """Markdown with unsafe_allow_html makes each browser load rehype-raw (190 kB of JS, issue 28):
+    the weights box's styles are one st.html of styles, widening the sidebar for a wide kernel."""
+    at = _open("Text")
+    assert not [m for m in at.markdown if m.proto.allow_html]
+    assert not [c for c in at.caption if c.proto.allow_html]
+    styles = " ".join(h.proto.body for h in at.get("html"))
+    assert ".st-key-k_text textarea" in styles and "min-width" not in styles  # a 3x3 box fits
+    at.text_area(key="k_text").set_value("\n".join(["1/49 " * 7] * 7)).run()
+    styles = " ".join(h.proto.body for h in at.get("html"))
+    assert 'section[data-testid="stSidebar"]' in styles and "min-width" in styles

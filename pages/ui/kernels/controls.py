@@ -245,14 +245,13 @@ def kernel_editor() -> tuple[str, np.ndarray]:
     total = K.kernel_sum(kernel)
     if st.toggle("Normalise (divide by the sum)", key="k_normalise") and K.needs_normalising(kernel):
         kernel = K.normalise_kernel(kernel)
-        st.caption(
-            f"Weights add up to {total:g}: each is divided by {total:g}, so they now add up to 1."
-            + box_width_css(text),
-            unsafe_allow_html=True,
-        )
+        st.caption(f"Weights add up to {total:g}: each is divided by {total:g}, so they now add up to 1.")
     else:
         why = {0.0: "0 (flat areas become 0)", 1.0: "1 (brightness kept)"}.get(round(total, 9), f"{total:g}")
-        st.caption(f"Weights add up to {why}." + box_width_css(text), unsafe_allow_html=True)
+        st.caption(f"Weights add up to {why}.")
+    # The box's styles as st.html (style only: no space on the page). Markdown with unsafe_allow_html
+    # made every student's browser load and run rehype-raw (190 kB of JS) for them (issue 28).
+    st.html(GRID_CSS + box_width_css(text))
     return preset, kernel
 
 
