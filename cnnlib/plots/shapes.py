@@ -291,12 +291,8 @@ def _legend_marker(colour: str, name: str) -> dict:
     }
 
 
-def stack_figure(stack: StackResult) -> go.Figure:
-    """Bars: each layer's spatial height (and width, if different); lines: receptive field and jump.
-
-    Both are in input pixels, so they share one axis: watch the image shrink while what each unit
-    sees grows. A layer torch refuses (e.g. a size that hits zero) is marked with a red cross.
-    """
+def _stack_series(stack: StackResult) -> tuple[list[str], list, list, list, list]:
+    """(names, heights, widths, receptive fields, jumps): the input, then each layer that ran."""
     names = ["input"] + [f"{r.index + 1}. {r.type}" for r in stack.rows]
     heights = [stack.input_shape[1]] + [
         r.output_shape[1] if len(r.output_shape) == 3 else None for r in stack.rows
@@ -306,7 +302,11 @@ def stack_figure(stack: StackResult) -> go.Figure:
     ]
     rf = [1] + [r.rf[0] if r.rf else None for r in stack.rows]
     jump = [1] + [r.jump[0] if r.jump else None for r in stack.rows]
-    square = widths == heights
+    return names, heights, widths, rf, jump
+
+
+def _size_bars(names: list[str], heights: list, widths: list, square: bool) -> list[dict]:
+    """The feature map's size (its height, and its width beside it when they differ) as bars."""
     data: list[dict] = [
         {
             "type": "bar",
@@ -324,46 +324,54 @@ def stack_figure(stack: StackResult) -> go.Figure:
             {"type": "bar", "x": names, "y": widths, "name": "width", "marker": {"color": "#c6dbef"},
              "text": widths, "textposition": "outside", "textfont": {"size": 15, "color": _TEXT}}
         )  # fmt: skip
-    data.append(
+    return data
+
+
+def _rf_lines(names: list[str], rf: list, jump: list, square: bool) -> list[dict]:
+    """The receptive field and the jump (effective stride) as lines, gaps where they stop being simple."""
+    suffix = "" if square else " (height)"
+    return [
         {
             "type": "scatter",
             "x": names,
             "y": rf,
-            "name": "receptive field" + ("" if square else " (height)"),
+            "name": "receptive field" + suffix,
             "mode": "lines+markers",
             "line": {"color": "#e6550d", "width": 4},
             "marker": {"size": 11},
             "connectgaps": False,
-        }
-    )
-    data.append(
+        },
         {
             "type": "scatter",
             "x": names,
             "y": jump,
-            "name": "jump (effective stride)" + ("" if square else " (height)"),
+            "name": "jump (effective stride)" + suffix,
             "mode": "lines+markers",
             "line": {"color": "#756bb1", "width": 3, "dash": "dash"},
             "marker": {"size": 9, "symbol": "diamond"},
             "connectgaps": False,
-        }
-    )
-    if stack.error is not None and stack.error.layer_index is not None:
-        bad = f"{stack.error.layer_index + 1}. {stack.error_type or 'refused'}"
-        data.append(
-            {
-                "type": "scatter",
-                "x": [bad],
-                "y": [0],
-                "mode": "markers+text",
-                "marker": {"symbol": "x", "size": 24, "color": "#cb181d"},
-                "text": ["refused"],
-                "textposition": "top center",
-                "textfont": {"color": "#cb181d", "size": 16},
-                "name": "layer PyTorch refuses",
-            }
-        )
-    layout = {
+        },
+    ]
+
+
+def _refused_marker(bad: str) -> dict:
+    """The red cross on the layer torch refuses (named `bad` on the x axis)."""
+    return {
+        "type": "scatter",
+        "x": [bad],
+        "y": [0],
+        "mode": "markers+text",
+        "marker": {"symbol": "x", "size": 24, "color": "#cb181d"},
+        "text": ["refused"],
+        "textposition": "top center",
+        "textfont": {"color": "#cb181d", "size": 16},
+        "name": "layer PyTorch refuses",
+    }
+
+
+def _stack_layout() -> dict:
+    """The stack chart's layout: legend on top, one y axis in input pixels from 0."""
+    return {
         "height": 400,
         "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
         "barmode": "group",
@@ -384,4 +392,17 @@ def stack_figure(stack: StackResult) -> go.Figure:
             "tickfont": _TICKS,
         },
     }
-    return go.Figure(data=data, layout=layout)
+
+
+def stack_figure(stack: StackResult) -> go.Figure:
+    """Bars: each layer's spatial height (and width, if different); lines: receptive field and jump.
+
+    Both are in input pixels, so they share one axis: watch the image shrink while what each unit
+    sees grows. A layer torch refuses (e.g. a size that hits zero) is marked with a red cross.
+    """
+    names, heights, widths, rf, jump = _stack_series(stack)
+    square = widths == heights
+    data = _size_bars(names, heights, widths, square) + _rf_lines(names, rf, jump, square)
+    if stack.error is not None and stack.error.layer_index is not None:
+        data.append(_refused_marker(f"{stack.error.layer_index + 1}. {stack.error_type or 'refused'}"))
+    return go.Figure(data=data, layout=_stack_layout())
