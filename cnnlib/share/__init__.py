@@ -7,7 +7,7 @@ a class session sends the teacher's state to the students. Links are untrusted i
 This package's public face is this module; the modules inside it:
 
     fields.py   Field, LinkSchema: typed, bounded parsing of query params; Ignored items and the message
-    pack.py     pack / unpack: JSON in a link ("v1." + base64 of zlib), with limits against bombs;
+    tokens.py   pack / unpack: JSON in a link ("v1." + base64 of zlib), with limits against bombs;
                 loads_untrusted: json.loads refusing deep nesting, huge numbers, NaN (PackError)
     export.py   spreadsheet_safe: a cell a spreadsheet would run as a formula, made plain text
     qr.py       qr_svg / qr_png: a link as a QR code for the projector (segno)
@@ -44,7 +44,7 @@ from cnnlib.share.lessons import (
     bundled_lesson_text,
     parse_lesson,
 )
-from cnnlib.share.pack import MAX_JSON_DEPTH, MAX_NUMBER_CHARS, PackError, loads_untrusted, pack, unpack
+from cnnlib.share.tokens import MAX_JSON_DEPTH, MAX_NUMBER_CHARS, PackError, loads_untrusted, pack, unpack
 from cnnlib.share.qr import QRError, qr_png, qr_svg
 
 __all__ = [

@@ -22,7 +22,7 @@ from importlib import resources
 from typing import Any
 
 from cnnlib.share.fields import LinkSchema, first_value
-from cnnlib.share.pack import PackError, loads_untrusted
+from cnnlib.share.tokens import PackError, loads_untrusted
 
 MAX_FILE_BYTES = 200_000
 MAX_STEPS = 40

@@ -218,7 +218,7 @@ def test_a_zip_bomb_of_100000_layers_is_refused_after_bounded_work(monkeypatch):
     token_module = sys.modules["cnnlib.spec.token"]
     built = []
     monkeypatch.setattr(token_module.ModelSpec, "from_dict", lambda data: built.append(data))
-    limit = f"unpacks to more than {sys.modules['cnnlib.share.pack'].MAX_JSON_CHARS:,} characters"
+    limit = f"unpacks to more than {sys.modules['cnnlib.share.tokens'].MAX_JSON_CHARS:,} characters"
     with pytest.raises(SpecError, match=limit):  # ... but never unpacked past the limit
         spec_from_token(token)
     assert built == []
