@@ -7,7 +7,7 @@ element-wise products and their sum.
 This package's public face is this module; the modules inside it:
 
     convolution.py  apply_kernel, apply_multichannel_kernel, explain_position, feature_map, ReLU,
-                    pooling, output sizes
+                    pooling, feature_map_shape (the conv formula on a 2-D map)
     frames.py       window_frames, pool_frames: every position of the sliding window, for the player
     presets.py      KERNELS with their notes, and kernels typed by hand (a cell, a grid, a text)
     images.py       bundled samples, test patterns and safe image uploads
@@ -23,8 +23,8 @@ from cnnlib.kernels.convolution import (
     apply_multichannel_kernel,
     explain_position,
     feature_map,
+    feature_map_shape,
     ordinal,
-    output_shape,
     padding_mask,
     patch_indices,
     pool,
@@ -135,7 +135,7 @@ __all__ = [
     "needs_normalising",
     "normalise_kernel",
     "ordinal",
-    "output_shape",
+    "feature_map_shape",
     "padding_mask",
     "parse_kernel_grid",
     "parse_kernel_text",

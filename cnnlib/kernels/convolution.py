@@ -81,7 +81,7 @@ def resolve_padding(
     return (p, p, p, p)
 
 
-def output_shape(
+def feature_map_shape(
     image_shape: tuple[int, int],
     kernel_shape: tuple[int, int],
     stride: int = 1,
@@ -116,7 +116,7 @@ def apply_kernel(
     """
     img = as_image(image)
     ker = as_kernel(kernel)
-    output_shape(img.shape[-2:], ker.shape, stride, padding, dilation)  # clear error if empty
+    feature_map_shape(img.shape[-2:], ker.shape, stride, padding, dilation)  # clear error if empty
     pad = padding.strip().lower() if isinstance(padding, str) else int(padding)
     x = torch.from_numpy(img)
     x = x[None, None] if img.ndim == 2 else x[:, None]  # [N, 1, H, W] (N = channels)
@@ -228,7 +228,7 @@ def explain_position(
     if img.ndim != 2:
         raise KernelError("explain_position takes one channel [H, W].")
     ker = as_kernel(kernel)
-    out_h, out_w = output_shape(img.shape, ker.shape, stride, padding, dilation)
+    out_h, out_w = feature_map_shape(img.shape, ker.shape, stride, padding, dilation)
     if not (0 <= row < out_h and 0 <= col < out_w):
         raise KernelError(f"Output pixel ({row}, {col}) is outside the {out_h}x{out_w} feature map.")
     rows, cols = patch_indices(row, col, ker.shape, stride, padding, dilation)
@@ -298,7 +298,7 @@ class ConvSettings:
             raise KernelError("The bias must be an ordinary number.")
         if self.pool not in POOL_KINDS:
             raise KernelError(f"Pooling is one of {POOL_KINDS}; got {self.pool!r}.")
-        shape = output_shape(image_shape, kernel_shape, self.stride, self.padding, self.dilation)
+        shape = feature_map_shape(image_shape, kernel_shape, self.stride, self.padding, self.dilation)
         return shape if self.pool == "none" else pool_output_shape(shape, self.pool_size)
 
 

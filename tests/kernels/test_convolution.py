@@ -63,13 +63,13 @@ def test_apply_kernel_matches_nn_conv2d_over_random_cases():
             with pytest.raises(KernelError, match="doesn't fit"):
                 K.apply_kernel(image, kernel, stride, padding, dilation, bias)
             with pytest.raises(KernelError):
-                K.output_shape(image.shape, kernel.shape, stride, padding, dilation)
+                K.feature_map_shape(image.shape, kernel.shape, stride, padding, dilation)
             refused += 1
             continue
         got = K.apply_kernel(image, kernel, stride, padding, dilation, bias)
         assert got.shape == expected.shape
         np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
-        assert K.output_shape(image.shape, kernel.shape, stride, padding, dilation) == expected.shape
+        assert K.feature_map_shape(image.shape, kernel.shape, stride, padding, dilation) == expected.shape
         checked += 1
     assert checked > 250 and refused > 10
 
@@ -392,7 +392,7 @@ def test_padding_mask_marks_exactly_the_padded_cells_of_the_patch():
     for _ in range(200):
         image, kernel, stride, padding, dilation = _random_case(rng)
         try:
-            out_h, out_w = K.output_shape(image.shape, kernel.shape, stride, padding, dilation)
+            out_h, out_w = K.feature_map_shape(image.shape, kernel.shape, stride, padding, dilation)
         except KernelError:
             continue
         row, col = int(rng.integers(out_h)), int(rng.integers(out_w))

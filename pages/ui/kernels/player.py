@@ -66,7 +66,8 @@ def render(image: K.LoadedImage, plane: np.ndarray, image_key: tuple, name: str,
         )
         return
     start = (
-        pixel[0] * K.output_shape(plane.shape, kernel.shape, s.stride, s.padding, s.dilation)[1] + pixel[1]
+        pixel[0] * K.feature_map_shape(plane.shape, kernel.shape, s.stride, s.padding, s.dilation)[1]
+        + pixel[1]
     )
     window_player(text, key="k_player", in_label=image.name, out_label="Feature map (conv + bias)",
                   in_range=(0.0, 1.0), big=projecting(), start=start, frames_key=fid)  # fmt: skip

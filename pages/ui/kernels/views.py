@@ -80,7 +80,7 @@ def _fmt(v: float) -> str:
 
 def output_size(image_shape: tuple[int, int], kernel_shape: tuple[int, int], s: K.ConvSettings) -> None:
     """The feature map's size as a big number, and the formula with this layer's numbers in it."""
-    conv_h, conv_w = K.output_shape(image_shape, kernel_shape, s.stride, s.padding, s.dilation)
+    conv_h, conv_w = K.feature_map_shape(image_shape, kernel_shape, s.stride, s.padding, s.dilation)
     final = s.check(image_shape, kernel_shape)
     m = st.container(horizontal=True)  # one block for the row (columns cost a block each)
     m.metric("Input size", f"{image_shape[0]} × {image_shape[1]}")
