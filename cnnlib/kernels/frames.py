@@ -262,15 +262,3 @@ def demo_kernel(height: int, width: int, channels: int = 0) -> np.ndarray:
     values = ((i + 2 * j + c) % 3 - 1).astype(np.float64)  # [C, kh, kw]
     return values if channels else values[0]
 
-
-__all__ = [
-    "MAX_ANIMATED_SIDE",
-    "WindowFrames",
-    "conv_pads",
-    "demo_input",
-    "demo_kernel",
-    "frames_payload",
-    "payload_json",
-    "pool_frames",
-    "window_frames",
-]

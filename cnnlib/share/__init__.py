@@ -21,61 +21,12 @@ page shares (projector view, lesson step, class code).
 
 from __future__ import annotations
 
-from cnnlib.share.export import FORMULA_STARTS, spreadsheet_safe
-from cnnlib.share.fields import (
-    MAX_KEYS,
-    MAX_QUERY_CHARS,
-    Field,
-    Ignored,
-    LinkSchema,
-    Parsed,
-    first_value,
-    ignored_message,
-    slug,
-    slug_choices,
-)
-from cnnlib.share.frame import FRAME_KEYS, FRAME_LINK
-from cnnlib.share.lessons import (
-    BUNDLED,
-    Lesson,
-    LessonError,
-    Question,
-    Step,
-    bundled_lesson_text,
-    parse_lesson,
-)
-from cnnlib.share.tokens import MAX_JSON_DEPTH, MAX_NUMBER_CHARS, PackError, loads_untrusted, pack, unpack
-from cnnlib.share.qr import QRError, qr_png, qr_svg
+from cnnlib.share import export, fields, frame, lessons, qr, tokens
+from cnnlib.share.export import *  # noqa: F403
+from cnnlib.share.fields import *  # noqa: F403
+from cnnlib.share.frame import *  # noqa: F403
+from cnnlib.share.lessons import *  # noqa: F403
+from cnnlib.share.qr import *  # noqa: F403
+from cnnlib.share.tokens import *  # noqa: F403
 
-__all__ = [
-    "FORMULA_STARTS",
-    "spreadsheet_safe",
-    "BUNDLED",
-    "FRAME_KEYS",
-    "FRAME_LINK",
-    "MAX_KEYS",
-    "MAX_QUERY_CHARS",
-    "Field",
-    "Ignored",
-    "Lesson",
-    "LessonError",
-    "LinkSchema",
-    "MAX_JSON_DEPTH",
-    "MAX_NUMBER_CHARS",
-    "PackError",
-    "Parsed",
-    "QRError",
-    "Question",
-    "Step",
-    "bundled_lesson_text",
-    "first_value",
-    "ignored_message",
-    "loads_untrusted",
-    "pack",
-    "parse_lesson",
-    "qr_png",
-    "qr_svg",
-    "slug",
-    "slug_choices",
-    "unpack",
-]
+__all__ = [*export.__all__, *fields.__all__, *frame.__all__, *lessons.__all__, *qr.__all__, *tokens.__all__]

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+__all__ = ["spreadsheet_safe"]
+
+
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 

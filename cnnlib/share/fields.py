@@ -20,6 +20,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+__all__ = ["Field", "first_value", "Parsed", "LinkSchema", "slug", "slug_choices"]
+
+
 MAX_KEYS = 40  # a link with more keys than this is not one of ours: the rest are ignored
 MAX_QUERY_CHARS = 20_000  # all values together
 MAX_VALUE_CHARS = 200  # one value, unless its field says otherwise

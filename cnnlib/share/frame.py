@@ -14,6 +14,9 @@ import re
 
 from cnnlib.share.fields import Field, LinkSchema
 
+__all__ = ["FRAME_LINK", "FRAME_KEYS"]
+
+
 _CODE = re.compile(r"^[A-Za-z0-9-]{4,16}$")  # "K7M-Q2R" as shown, or "K7MQ2R"
 _KEY = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
 _LESSON = re.compile(r"^[a-z0-9_]{1,40}$")

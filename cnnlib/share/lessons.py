@@ -24,6 +24,9 @@ from typing import Any
 from cnnlib.share.fields import LinkSchema, first_value
 from cnnlib.share.tokens import PackError, loads_untrusted
 
+__all__ = ["BUNDLED", "LessonError", "Question", "Lesson", "parse_lesson", "bundled_lesson_text"]
+
+
 MAX_FILE_BYTES = 200_000
 MAX_STEPS = 40
 MAX_TITLE_CHARS = 120

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import io
 
+__all__ = ["QRError", "qr_png"]
+
+
 MAX_LINK_CHARS = 2000  # a QR code of a longer link gets too dense to scan from the back of a room
 
 

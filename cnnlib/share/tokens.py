@@ -22,6 +22,9 @@ import re
 import zlib
 from typing import Any
 
+__all__ = ["PackError", "loads_untrusted", "pack", "unpack"]
+
+
 VERSION = "v1"
 MAX_TOKEN_CHARS = 6000
 MAX_JSON_CHARS = 64_000

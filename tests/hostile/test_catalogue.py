@@ -23,7 +23,8 @@ import torch
 
 from cnnlib.data import DatasetError, load_image_folder_zip
 from cnnlib.data.bundle import channel_stats
-from cnnlib.share import FORMULA_STARTS, PackError, loads_untrusted, pack, spreadsheet_safe, unpack
+from cnnlib.share import PackError, loads_untrusted, pack, spreadsheet_safe, unpack
+from cnnlib.share.export import FORMULA_STARTS
 from cnnlib.share.lessons import LessonError, parse_lesson
 from cnnlib.spec import SpecError, estimate_memory, spec_from_token
 from tests.hostile import cases

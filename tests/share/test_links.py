@@ -15,8 +15,8 @@ import pytest
 from cnnlib.inference import DRAW_LINK
 from cnnlib.kernels import KERNELS, KERNELS_LINK, SAMPLE_NAMES
 from cnnlib.shapes import SHAPES_LINK
-from cnnlib.share import FRAME_LINK, MAX_KEYS, Field, LinkSchema, pack, slug, unpack
-from cnnlib.share.fields import same
+from cnnlib.share import FRAME_LINK, Field, LinkSchema, pack, slug, unpack
+from cnnlib.share.fields import MAX_KEYS, same
 from cnnlib.spec import BUILDER_LINK, PRESETS, ModelSpec, SpecError, spec_from_token, spec_to_token
 from cnnlib.training import TRAINING_LINK
 from tests.spec.test_spec import RANDOM_SPECS

@@ -12,7 +12,8 @@ import pytest
 from cnnlib.inference import DRAW_LINK
 from cnnlib.kernels import KERNELS_LINK
 from cnnlib.shapes import SHAPES_LINK
-from cnnlib.share import BUNDLED, LessonError, QRError, bundled_lesson_text, parse_lesson, qr_png, qr_svg
+from cnnlib.share import BUNDLED, LessonError, QRError, bundled_lesson_text, parse_lesson, qr_png
+from cnnlib.share.qr import qr_svg
 from cnnlib.spec import BUILDER_LINK
 from cnnlib.training import TRAINING_LINK
 
