@@ -19,113 +19,25 @@ This package's public face is this module; the modules inside it:
 
 from __future__ import annotations
 
-from cnnlib.shapes.checks import MAX_VALUE, ShapeError, check_int, parse_int
-from cnnlib.shapes.explain import (
-    LayerResult,
-    refused_formulas,
-    single_layer,
-)
-from cnnlib.shapes.formulas import (
-    conv2d_output_hw,
-    conv2d_output_size,
-    conv2d_params,
-    conv_transpose2d_output_hw,
-    conv_transpose2d_output_size,
-    conv_transpose2d_params,
-    pool2d_output_hw,
-    pool2d_output_size,
-    receptive_field_stack,
-    receptive_field_step,
-    same_padding,
-)
-from cnnlib.shapes.latex import (
-    conv2d_formula_latex,
-    conv_transpose2d_formula_latex,
-    params_latex,
-    pool2d_formula_latex,
-)
-from cnnlib.shapes.link import (
-    SHAPES_LINK,
-)
-from cnnlib.shapes.quiz import (
-    QUIZ_KINDS,
-    Answer,
-    QuizQuestion,
-    Score,
-    check_answer,
-    common_mistakes,
-    make_question,
-    poll_options,
-)
-from cnnlib.shapes.settings import (
-    KINDS,
-    LAYER_KINDS,
-    LayerKind,
-    LayerSettings,
-    kind_of,
-    layer_output_hw,
-)
-from cnnlib.shapes.stack import (
-    StackResult,
-    layer_settings,
-    layer_status,
-    layer_title,
-    stack_shapes,
-)
-from cnnlib.shapes.window import (
-    SlidingAxis,
-    describe_indices,
-    sliding_axis,
-    uncovered_indices,
-    uncovered_reasons,
-)
+from cnnlib.shapes import checks, explain, formulas, latex, link, quiz, settings, stack, window
+from cnnlib.shapes.checks import *  # noqa: F403
+from cnnlib.shapes.explain import *  # noqa: F403
+from cnnlib.shapes.formulas import *  # noqa: F403
+from cnnlib.shapes.latex import *  # noqa: F403
+from cnnlib.shapes.link import *  # noqa: F403
+from cnnlib.shapes.quiz import *  # noqa: F403
+from cnnlib.shapes.settings import *  # noqa: F403
+from cnnlib.shapes.stack import *  # noqa: F403
+from cnnlib.shapes.window import *  # noqa: F403
 
 __all__ = [
-    "poll_options",
-    "SHAPES_LINK",
-    "Answer",
-    "LAYER_KINDS",
-    "KINDS",
-    "LayerKind",
-    "LayerResult",
-    "LayerSettings",
-    "kind_of",
-    "layer_output_hw",
-    "params_latex",
-    "MAX_VALUE",
-    "QUIZ_KINDS",
-    "QuizQuestion",
-    "Score",
-    "ShapeError",
-    "SlidingAxis",
-    "StackResult",
-    "check_answer",
-    "check_int",
-    "common_mistakes",
-    "conv2d_formula_latex",
-    "conv2d_output_hw",
-    "conv2d_output_size",
-    "conv2d_params",
-    "conv_transpose2d_formula_latex",
-    "conv_transpose2d_output_hw",
-    "conv_transpose2d_output_size",
-    "conv_transpose2d_params",
-    "describe_indices",
-    "make_question",
-    "parse_int",
-    "pool2d_formula_latex",
-    "pool2d_output_hw",
-    "pool2d_output_size",
-    "receptive_field_stack",
-    "receptive_field_step",
-    "refused_formulas",
-    "same_padding",
-    "single_layer",
-    "sliding_axis",
-    "stack_shapes",
-    "layer_settings",
-    "layer_status",
-    "layer_title",
-    "uncovered_indices",
-    "uncovered_reasons",
+    *checks.__all__,
+    *explain.__all__,
+    *formulas.__all__,
+    *latex.__all__,
+    *link.__all__,
+    *quiz.__all__,
+    *settings.__all__,
+    *stack.__all__,
+    *window.__all__,
 ]

@@ -14,6 +14,9 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+__all__ = ["MAX_VALUE", "ShapeError", "check_int", "parse_int"]
+
+
 MAX_VALUE = 100_000
 """The largest size, kernel, stride, padding, dilation or channel count accepted."""
 

@@ -16,6 +16,9 @@ from cnnlib.shapes.latex import params_latex
 from cnnlib.shapes.settings import LayerKind, LayerSettings, kind_of
 from cnnlib.shapes.window import SlidingAxis, sliding_axis, unread_pixels
 
+__all__ = ["refused_formulas", "LayerResult", "single_layer"]
+
+
 MAX_DRAWN_CELLS = 400
 """single_layer builds the sliding picture's axes only up to this many cells a side."""
 

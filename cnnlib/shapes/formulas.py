@@ -31,6 +31,20 @@ from cnnlib.shapes.checks import ShapeError, as_pair, check_int, normalize_paddi
 # One dimension
 
 
+__all__ = [
+    "same_padding",
+    "conv2d_output_size",
+    "pool2d_output_size",
+    "conv_transpose2d_output_size",
+    "conv2d_output_hw",
+    "pool2d_output_hw",
+    "conv_transpose2d_output_hw",
+    "conv2d_params",
+    "conv_transpose2d_params",
+    "receptive_field_step",
+]
+
+
 def same_padding(kernel: int, dilation: int = 1) -> tuple[int, int]:
     """The (before, after) padding torch uses for padding="same": d*(k-1) split, extra after."""
     total = dilation * (kernel - 1)

@@ -15,6 +15,9 @@ from cnnlib.shapes.formulas import IntPair, check_pool, check_transpose, conv2d_
 # Parameters
 
 
+__all__ = ["params_latex", "conv2d_formula_latex", "pool2d_formula_latex", "conv_transpose2d_formula_latex"]
+
+
 def params_latex(in_channels: int, out_channels: int, kernel: IntPair, bias: bool = True) -> str:
     """The parameter count with the numbers put in, for st.latex."""
     kh, kw = as_pair(kernel, "kernel")

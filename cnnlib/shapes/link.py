@@ -19,6 +19,9 @@ from typing import Any
 from cnnlib.shapes.checks import MAX_VALUE
 from cnnlib.share import FRAME_KEYS, Field, LinkSchema, PackError, pack, unpack
 
+__all__ = ["SHAPES_LINK"]
+
+
 LAYER_WORDS = (
     ("conv", "Conv2d"),
     ("maxpool", "MaxPool2d"),

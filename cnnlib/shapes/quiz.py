@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from cnnlib.shapes.checks import ShapeError
 from cnnlib.shapes.settings import LAYER_KINDS, LayerKind, LayerSettings, kind_of
 
+__all__ = ["QUIZ_KINDS", "QuizQuestion", "make_question", "Answer", "check_answer", "Score", "poll_options"]
+
+
 QUIZ_KINDS = LAYER_KINDS
 _WEIGHTS = {"Conv2d": 6, "MaxPool2d": 3, "AvgPool2d": 2, "ConvTranspose2d": 1}
 

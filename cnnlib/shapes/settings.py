@@ -27,6 +27,9 @@ from cnnlib.shapes.formulas import (
 )
 from cnnlib.shapes.latex import conv2d_formula_latex, conv_transpose2d_formula_latex, pool2d_formula_latex
 
+__all__ = ["LayerSettings", "LayerKind", "LAYER_KINDS", "kind_of", "layer_output_hw"]
+
+
 OPTIONAL_DEFAULTS: dict[str, Any] = {"dilation": 1, "output_padding": 0, "ceil_mode": False}
 """The settings only some kinds take, at the value that means "not used"."""
 

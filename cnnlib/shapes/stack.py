@@ -19,6 +19,9 @@ from cnnlib.shapes.settings import layer_output_hw
 # ----------------------------------------------------------------------------------------------
 # A stack of layers (spec layer dicts)
 
+__all__ = ["StackResult", "layer_settings", "layer_title", "layer_status", "stack_shapes"]
+
+
 SHAPE_KEEPING = {
     "ReLU",
     "LeakyReLU",

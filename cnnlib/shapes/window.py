@@ -22,6 +22,9 @@ from cnnlib.shapes.settings import LayerSettings
 # Which input pixels are never read
 
 
+__all__ = ["uncovered_reasons", "describe_indices", "SlidingAxis", "sliding_axis"]
+
+
 def uncovered_indices(
     size: int,
     kernel: int,

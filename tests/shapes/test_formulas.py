@@ -35,16 +35,15 @@ from cnnlib.shapes import (
     pool2d_formula_latex,
     pool2d_output_hw,
     pool2d_output_size,
-    receptive_field_stack,
     receptive_field_step,
     refused_formulas,
     single_layer,
     sliding_axis,
     stack_shapes,
-    uncovered_indices,
     uncovered_reasons,
 )
-from cnnlib.shapes.formulas import pool_raw
+from cnnlib.shapes.formulas import pool_raw, receptive_field_stack
+from cnnlib.shapes.window import uncovered_indices
 
 N_CONV, N_POOL, N_TRANSPOSE, N_BIG, N_DEFAULT = 4000, 4000, 3000, 600, 300
 

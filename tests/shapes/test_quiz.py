@@ -10,7 +10,8 @@ import pytest
 import torch
 import torch.nn as nn
 
-from cnnlib.shapes import QUIZ_KINDS, QuizQuestion, Score, check_answer, common_mistakes, make_question
+from cnnlib.shapes import QUIZ_KINDS, QuizQuestion, Score, check_answer, make_question
+from cnnlib.shapes.quiz import common_mistakes
 
 
 def test_questions_are_valid_and_answers_agree_with_torch():
