@@ -29,140 +29,27 @@ This package's public face is this module; the modules inside it:
 
 from __future__ import annotations
 
-from cnnlib.spec.analysis import (
-    LayerSummary,
-    build_model,
-    check,
-    output_shape,
-    summarize,
-    summarize_partial,
-    totals,
-)
-from cnnlib.spec.codegen import (
-    to_pytorch_code,
-)
-from cnnlib.spec.edit import (
-    adapt_to_dataset,
-    add_layer,
-    apply_fix,
-    default_position,
-    duplicate_layer,
-    insert_positions,
-    move_layer,
-    num_classes,
-    position_label,
-    remove_layer,
-    set_input_shape,
-    set_layer_field,
-    set_num_classes,
-)
-from cnnlib.spec.fields import (
-    AUTO,
-    FIELDS,
-    LAYER_DOCS,
-    LAYER_TYPES,
-    MAX_INPUT_CHANNELS,
-    MAX_INPUT_SIDE,
-    MAX_INT_FIELD,
-    MAX_LAYERS,
-    MAX_PARAMS,
-    SHAPE_KEEPING,
-    FieldInfo,
-    SpecError,
-)
-from cnnlib.spec.formatting import (
-    explain_params,
-    format_bytes,
-    format_count,
-    format_rf,
-    format_shape,
-    summary_records,
-)
-from cnnlib.spec.link import (
-    BUILDER_LINK,
-    format_model,
-    model_field,
-    parse_model,
-)
-from cnnlib.spec.memory import (
-    MAX_SERVER_WORK_BYTES,
-    MemoryBudgetError,
-    MemoryEstimate,
-    check_memory,
-    estimate_memory,
-)
-from cnnlib.spec.model import (
-    LayerSpec,
-    ModelSpec,
-    default_layer,
-    layer_label,
-)
-from cnnlib.spec.presets import (
-    DEFAULT_PRESET,
-    PRESET_NOTES,
-    PRESETS,
-)
-from cnnlib.spec.token import (
-    spec_from_token,
-    spec_to_token,
-)
+from cnnlib.spec import analysis, codegen, edit, fields, formatting, link, memory, model, presets, token
+from cnnlib.spec.analysis import *  # noqa: F403
+from cnnlib.spec.codegen import *  # noqa: F403
+from cnnlib.spec.edit import *  # noqa: F403
+from cnnlib.spec.fields import *  # noqa: F403
+from cnnlib.spec.formatting import *  # noqa: F403
+from cnnlib.spec.link import *  # noqa: F403
+from cnnlib.spec.memory import *  # noqa: F403
+from cnnlib.spec.model import *  # noqa: F403
+from cnnlib.spec.presets import *  # noqa: F403
+from cnnlib.spec.token import *  # noqa: F403
 
 __all__ = [
-    "BUILDER_LINK",
-    "default_position",
-    "insert_positions",
-    "position_label",
-    "format_model",
-    "model_field",
-    "parse_model",
-    "spec_from_token",
-    "spec_to_token",
-    "AUTO",
-    "DEFAULT_PRESET",
-    "FIELDS",
-    "FieldInfo",
-    "LAYER_DOCS",
-    "LAYER_TYPES",
-    "LayerSpec",
-    "LayerSummary",
-    "MAX_INPUT_CHANNELS",
-    "MAX_INPUT_SIDE",
-    "MAX_INT_FIELD",
-    "MAX_LAYERS",
-    "MAX_PARAMS",
-    "MAX_SERVER_WORK_BYTES",
-    "MemoryBudgetError",
-    "MemoryEstimate",
-    "ModelSpec",
-    "PRESETS",
-    "PRESET_NOTES",
-    "SHAPE_KEEPING",
-    "SpecError",
-    "adapt_to_dataset",
-    "add_layer",
-    "apply_fix",
-    "build_model",
-    "check_memory",
-    "check",
-    "default_layer",
-    "duplicate_layer",
-    "estimate_memory",
-    "explain_params",
-    "format_bytes",
-    "format_count",
-    "format_rf",
-    "format_shape",
-    "layer_label",
-    "move_layer",
-    "num_classes",
-    "output_shape",
-    "remove_layer",
-    "set_input_shape",
-    "set_layer_field",
-    "set_num_classes",
-    "summarize",
-    "summarize_partial",
-    "summary_records",
-    "to_pytorch_code",
-    "totals",
+    *analysis.__all__,
+    *codegen.__all__,
+    *edit.__all__,
+    *fields.__all__,
+    *formatting.__all__,
+    *link.__all__,
+    *memory.__all__,
+    *model.__all__,
+    *presets.__all__,
+    *token.__all__,
 ]

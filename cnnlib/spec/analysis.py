@@ -40,6 +40,9 @@ from cnnlib.spec.rules import input_error, layer_error
 # Analysis: run the real layers on the meta device.
 
 
+__all__ = ["LayerSummary", "check", "summarize_partial", "summarize", "totals", "output_shape", "build_model"]
+
+
 @dataclass(frozen=True)
 class LayerSummary:
     """One row of the summary. output_shape is (C, H, W) for feature maps, (F,) for vectors.

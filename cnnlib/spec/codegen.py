@@ -12,6 +12,8 @@ from cnnlib.spec.analysis import analyse, summarize, torch_arg
 from cnnlib.spec.fields import FIELDS
 from cnnlib.spec.model import LayerSpec, ModelSpec
 
+__all__ = ["to_pytorch_code"]
+
 
 def _code_args(layer: LayerSpec, kw: dict[str, Any]) -> str:
     t = layer.type

@@ -19,6 +19,23 @@ from cnnlib.spec.model import LayerSpec, ModelSpec, default_layer
 # Where a new layer goes
 
 
+__all__ = [
+    "insert_positions",
+    "default_position",
+    "position_label",
+    "add_layer",
+    "remove_layer",
+    "move_layer",
+    "duplicate_layer",
+    "set_layer_field",
+    "set_input_shape",
+    "num_classes",
+    "set_num_classes",
+    "apply_fix",
+    "adapt_to_dataset",
+]
+
+
 def insert_positions(n_layers: int) -> list[int]:
     """Where a new layer can go: 0 (before the first layer) to n_layers (the end)."""
     return list(range(max(0, int(n_layers)) + 1))

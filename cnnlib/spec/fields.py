@@ -14,6 +14,22 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+__all__ = [
+    "MAX_PARAMS",
+    "MAX_LAYERS",
+    "MAX_INT_FIELD",
+    "MAX_INPUT_CHANNELS",
+    "MAX_INPUT_SIDE",
+    "LAYER_TYPES",
+    "LAYER_DOCS",
+    "SHAPE_KEEPING",
+    "AUTO",
+    "FieldInfo",
+    "FIELDS",
+    "SpecError",
+]
+
+
 # ----------------------------------------------------------------------------------------------
 # Caps: one small server serves a whole class.
 MAX_PARAMS = 50_000_000  # parameters in one model

@@ -13,6 +13,8 @@ from cnnlib.spec.analysis import LayerSummary, summarize
 from cnnlib.spec.fields import as_pair
 from cnnlib.spec.model import ModelSpec
 
+__all__ = ["format_shape", "explain_params", "format_count", "format_bytes", "summary_records"]
+
 
 def format_shape(shape: tuple[int, ...]) -> str:
     """(8, 14, 14) -> "8 × 14 × 14"; (10,) -> "10"."""

@@ -15,6 +15,9 @@ from cnnlib.spec.model import ModelSpec
 from cnnlib.spec.presets import DEFAULT_PRESET, PRESETS
 from cnnlib.spec.token import spec_from_token, spec_to_token
 
+__all__ = ["parse_model", "format_model", "BUILDER_LINK"]
+
+
 _BY_WORD = {slug(name): name for name in PRESETS}
 
 

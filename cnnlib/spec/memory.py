@@ -28,6 +28,9 @@ from cnnlib.spec.fields import BYTES_PER_VALUE, SpecError
 from cnnlib.spec.formatting import format_bytes
 from cnnlib.spec.model import ModelSpec
 
+__all__ = ["MAX_SERVER_WORK_BYTES", "MemoryBudgetError", "estimate_memory", "check_memory"]
+
+
 # What a student's model may take in the web server itself (slow motion, feature maps, Grad-CAM,
 # predictions): the server is shared by the whole class; training runs in a child with its own.
 MAX_SERVER_WORK_BYTES = 300_000_000

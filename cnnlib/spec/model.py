@@ -33,6 +33,9 @@ from cnnlib.spec.fields import (
 # LayerSpec and ModelSpec
 
 
+__all__ = ["LayerSpec", "ModelSpec", "default_layer", "layer_label"]
+
+
 @dataclass(frozen=True)
 class LayerSpec:
     """One layer: its type (a name in LAYER_TYPES) and its complete, validated fields."""

@@ -10,6 +10,8 @@ from typing import Any
 
 from cnnlib.spec.model import ModelSpec
 
+__all__ = ["PRESETS", "PRESET_NOTES", "DEFAULT_PRESET"]
+
 
 def _conv(cin: int, cout: int, k: int = 3, p: int = 1) -> dict[str, Any]:
     return {"type": "Conv2d", "in_channels": cin, "out_channels": cout, "kernel_size": k, "padding": p}

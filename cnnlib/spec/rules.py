@@ -26,6 +26,8 @@ from cnnlib.spec.fields import (
 )
 from cnnlib.spec.model import LayerSpec
 
+__all__: list[str] = []
+
 
 def fix_set_field(index: int, name: str, value: Any, why: str = "") -> dict[str, Any]:
     """A one-click fix that sets field `name` of layer `index` (0-based; its label counts from 1)."""

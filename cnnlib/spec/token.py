@@ -15,6 +15,8 @@ from cnnlib.share import PackError, pack, unpack
 from cnnlib.spec.fields import FIELDS, SpecError
 from cnnlib.spec.model import ModelSpec
 
+__all__ = ["spec_to_token", "spec_from_token"]
+
 
 def compact_dict(spec: ModelSpec) -> dict[str, Any]:
     """The spec as a dict without the fields at their defaults (`ModelSpec.from_dict` restores them)."""

@@ -11,6 +11,7 @@ from torch import nn
 
 from cnnlib import spec as S
 from cnnlib.spec import PRESETS, ModelSpec, SpecError
+from cnnlib.spec.formatting import format_rf
 
 
 def torch_shapes(model: nn.Sequential, input_shape) -> list[tuple[int, ...]]:
@@ -238,7 +239,7 @@ def test_receptive_field_known_values():
     rows = S.summarize(PRESETS["SimpleCNN"])
     assert [r.receptive_field for r in rows[:6]] == [3, 3, 4, 8, 8, 10]
     assert [r.jump for r in rows[:6]] == [1, 1, 2, 2, 2, 4]
-    assert S.format_rf(rows[7]) == "whole image"
+    assert format_rf(rows[7]) == "whole image"
     gap = ModelSpec.from_dict(
         {"input_shape": [1, 8, 8], "layers": [{"type": "AdaptiveAvgPool2d", "output_size": 1}]}
     )
