@@ -24,6 +24,22 @@ import torch.nn.functional as F
 from cnnlib import shapes
 from cnnlib.kernels.presets import KernelError, as_kernel
 
+__all__ = [
+    "resolve_padding",
+    "feature_map_shape",
+    "apply_kernel",
+    "apply_multichannel_kernel",
+    "patch_indices",
+    "padding_mask",
+    "ordinal",
+    "explain_position",
+    "strongest_pixel",
+    "ConvSettings",
+    "FeatureMap",
+    "feature_map",
+]
+
+
 Padding = int | str  # an int >= 0, or "same" / "valid" as nn.Conv2d accepts
 
 POOL_KINDS = ("none", "max", "avg")

@@ -25,6 +25,9 @@ from cnnlib import shapes
 from cnnlib.kernels.convolution import Padding, apply_multichannel_kernel, as_image
 from cnnlib.kernels.presets import KernelError
 
+__all__ = ["window_frames", "pool_frames", "payload_json", "demo_input", "demo_kernel"]
+
+
 IntPair = int | tuple[int, int]
 MAX_ANIMATED_SIDE = 96  # the player's input is at most this many pixels a side (the Text sample: 48 x 96)
 PAYLOAD_DIGITS = 4  # decimals of the values the player receives (it shows fewer)
@@ -261,4 +264,3 @@ def demo_kernel(height: int, width: int, channels: int = 0) -> np.ndarray:
     c, i, j = np.meshgrid(np.arange(max(channels, 1)), np.arange(height), np.arange(width), indexing="ij")
     values = ((i + 2 * j + c) % 3 - 1).astype(np.float64)  # [C, kh, kw]
     return values if channels else values[0]
-

@@ -24,6 +24,19 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 
 from cnnlib.data import PALETTE_NOTE, load_dataset, to_plane_image
 
+__all__ = [
+    "UPLOAD_TYPES",
+    "CHANNEL_VIEWS",
+    "ImageError",
+    "LoadedImage",
+    "load_image",
+    "DATASET_SAMPLES",
+    "SAMPLE_NAMES",
+    "dataset_sample_count",
+    "load_sample",
+]
+
+
 MAX_SIDE = 256  # longest side used for display and computation
 MIN_SIDE = 8  # shortest side accepted (a 3x3 kernel needs room to slide)
 MAX_PIXELS = 16_000_000  # refused before decoding above this (after JPEG's cheap draft scaling)

@@ -26,6 +26,9 @@ from cnnlib.kernels.presets import KERNELS as PRESETS
 from cnnlib.kernels.presets import KernelError, format_weight, parse_kernel_text
 from cnnlib.share import FRAME_KEYS, Field, LinkSchema, slug_choices
 
+__all__ = ["KERNELS_LINK"]
+
+
 CUSTOM = "Custom (edited)"
 
 

@@ -17,6 +17,26 @@ from fractions import Fraction
 
 import numpy as np
 
+__all__ = [
+    "KERNEL_SIZES",
+    "KernelError",
+    "KERNELS",
+    "KERNEL_NOTES",
+    "EFFECT_CHOICES",
+    "KERNEL_EFFECTS",
+    "kernel_sum",
+    "needs_normalising",
+    "normalise_kernel",
+    "parse_kernel_text",
+    "align_kernel_text",
+    "resize_kernel_text",
+    "longest_row",
+    "format_kernel_text",
+    "format_weight",
+    "resize_kernel",
+]
+
+
 KERNEL_SIZES = (3, 5, 7)
 MAX_KERNEL_SIZE = 7
 MAX_WEIGHT = 1000.0  # a typed weight larger than this is refused (the numbers stop meaning anything)

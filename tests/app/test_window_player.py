@@ -11,6 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from cnnlib import kernels as K
+from cnnlib.kernels.convolution import pool
 from tests.conftest import open_app
 
 
@@ -98,7 +99,7 @@ def test_shape_calculator_plays_the_layer_on_made_up_numbers():
     _set(at, "sc_size_h", "7")
     frames = the_player(at)["frames"]
     assert frames["op"] == "max" and frames["C"] == 1 and (frames["oh"], frames["ow"]) == (3, 3)
-    pooled = K.pool(K.demo_input(7, 7), "max", 2)
+    pooled = pool(K.demo_input(7, 7), "max", 2)
     np.testing.assert_allclose(_outputs(frames), pooled)
     at.checkbox(key="sc_ceil").check().run()
     frames = the_player(at)["frames"]

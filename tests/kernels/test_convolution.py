@@ -12,6 +12,9 @@ import torch.nn.functional as F
 
 from cnnlib import kernels as K
 from cnnlib.kernels import KernelError
+from cnnlib.kernels.convolution import pool, pool_output_shape, relu
+from cnnlib.kernels.link import format_weights
+from cnnlib.kernels.presets import parse_kernel_grid, parse_weight
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -191,18 +194,18 @@ def test_relu_and_pooling_match_torch():
     rng = np.random.default_rng(5)
     for _ in range(50):
         x = rng.normal(size=tuple(rng.integers(2, 20, size=2)))
-        np.testing.assert_array_equal(K.relu(x), nn.ReLU()(torch.from_numpy(x)).numpy())
+        np.testing.assert_array_equal(relu(x), nn.ReLU()(torch.from_numpy(x)).numpy())
         size = int(rng.integers(1, 4))
         if min(x.shape) < size:
             with pytest.raises(KernelError, match="smaller than"):
-                K.pool(x, "max", size)
+                pool(x, "max", size)
             continue
         t = torch.from_numpy(x)[None, None]
-        np.testing.assert_array_equal(K.pool(x, "max", size), nn.MaxPool2d(size)(t)[0, 0].numpy())
-        np.testing.assert_allclose(K.pool(x, "avg", size), nn.AvgPool2d(size)(t)[0, 0].numpy(), atol=1e-12)
-        assert K.pool(x, "max", size).shape == K.pool_output_shape(x.shape, size)
+        np.testing.assert_array_equal(pool(x, "max", size), nn.MaxPool2d(size)(t)[0, 0].numpy())
+        np.testing.assert_allclose(pool(x, "avg", size), nn.AvgPool2d(size)(t)[0, 0].numpy(), atol=1e-12)
+        assert pool(x, "max", size).shape == pool_output_shape(x.shape, size)
     with pytest.raises(KernelError):
-        K.pool(np.zeros((4, 4)), "median")
+        pool(np.zeros((4, 4)), "median")
 
 
 def test_feature_map_pipeline_matches_a_torch_layer_stack():
@@ -272,7 +275,7 @@ def test_normalise():
      (3, 3.0), (0.5, 0.5), ("+4", 4.0)],
 )  # fmt: skip
 def test_parse_weight_accepts_numbers_and_fractions(text, value):
-    assert K.parse_weight(text) == pytest.approx(value)
+    assert parse_weight(text) == pytest.approx(value)
 
 
 @pytest.mark.parametrize(
@@ -283,27 +286,27 @@ def test_parse_weight_accepts_numbers_and_fractions(text, value):
 )  # fmt: skip
 def test_parse_weight_refuses_bad_cells(text, message):
     with pytest.raises(KernelError, match=message):
-        K.parse_weight(text, "row 1, column 1")
+        parse_weight(text, "row 1, column 1")
 
 
 def test_parse_kernel_grid_names_the_bad_cell():
     grid = [["1", "2", "1"], ["0", "0", "0"], ["-1", "-2", "-1"]]
-    np.testing.assert_array_equal(K.parse_kernel_grid(grid), -K.KERNELS["Sobel y"])
+    np.testing.assert_array_equal(parse_kernel_grid(grid), -K.KERNELS["Sobel y"])
     grid[1][2] = "x"
     with pytest.raises(KernelError, match="row 2, column 3"):
-        K.parse_kernel_grid(grid)
+        parse_kernel_grid(grid)
     with pytest.raises(KernelError, match="same number"):
-        K.parse_kernel_grid([["1", "2"], ["1"]])
+        parse_kernel_grid([["1", "2"], ["1"]])
     with pytest.raises(KernelError, match="empty"):
-        K.parse_kernel_grid([])
+        parse_kernel_grid([])
     with pytest.raises(KernelError, match="at most"):
-        K.parse_kernel_grid([["0"] * 9] * 9)
+        parse_kernel_grid([["0"] * 9] * 9)
 
 
 def test_format_weight_round_trips_through_parse():
     for ker in K.KERNELS.values():
         for v in ker.flat:
-            assert K.parse_weight(K.format_weight(v)) == pytest.approx(v, rel=1e-12, abs=1e-15)
+            assert parse_weight(K.format_weight(v)) == pytest.approx(v, rel=1e-12, abs=1e-15)
     assert (
         K.format_weight(1 / 9) == "1/9"
         and K.format_weight(-2.0) == "-2"
@@ -326,8 +329,8 @@ def test_resize_kernel_pads_and_crops_around_the_centre():
 
 
 def test_pool_output_shape():
-    assert K.pool_output_shape((27, 20), 2) == (13, 10)
-    assert K.pool_output_shape((27, 20), 3) == (9, 6)
+    assert pool_output_shape((27, 20), 2) == (13, 10)
+    assert pool_output_shape((27, 20), 3) == (9, 6)
 
 
 # ----------------------------------------------------------------------------- figures
@@ -476,7 +479,7 @@ def test_kernel_text_round_trips_over_random_kernels():
         for pasted in (
             np.array2string(kernel, precision=17),
             repr(kernel.tolist()),
-            K.format_weights(kernel),
+            format_weights(kernel),
         ):
             np.testing.assert_allclose(K.parse_kernel_text(pasted), kernel, rtol=1e-5, atol=1e-12)
 

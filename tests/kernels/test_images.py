@@ -13,6 +13,14 @@ from PIL import Image
 from cnnlib import kernels as I
 from cnnlib.data import PALETTE_NOTE
 from cnnlib.kernels import ImageError
+from cnnlib.kernels.images import (
+    MAX_FILE_BYTES,
+    MIN_SIDE,
+    PALETTE_GRAY_NOTE,
+    PATTERNS,
+    checkerboard,
+    text_image,
+)
 
 
 def _save(im: Image.Image, fmt: str, **kwargs) -> bytes:
@@ -128,7 +136,7 @@ def test_gray_palette_image_is_grayscale_and_says_so():
     im = Image.new("P", (20, 20), 1)
     im.putpalette([0, 0, 0, 128, 128, 128] + [0] * 762)
     img = I.load_image(_save(im, "PNG"))
-    assert not img.is_colour and img.notes == [I.PALETTE_GRAY_NOTE]
+    assert not img.is_colour and img.notes == [PALETTE_GRAY_NOTE]
     colour = Image.new("RGB", (20, 20), (255, 0, 0)).convert("P")
     img = I.load_image(_save(colour, "GIF"))
     assert img.is_colour and img.notes == [PALETTE_NOTE]
@@ -237,7 +245,7 @@ def test_unsupported_format_and_oversized_file():
     with pytest.raises(ImageError, match="TIFF images are not supported"):
         I.load_image(_save(_noise(20, 20), "TIFF"))
     with pytest.raises(ImageError, match="limit is 20 MB"):
-        I.load_image(b"\x00" * (I.MAX_FILE_BYTES + 1))
+        I.load_image(b"\x00" * (MAX_FILE_BYTES + 1))
     with pytest.raises(ImageError, match="bytes"):
         I.load_image("not bytes")  # type: ignore[arg-type]
 
@@ -246,15 +254,15 @@ def test_unsupported_format_and_oversized_file():
 
 
 def test_patterns_are_in_range_and_named():
-    for name in I.PATTERNS:
+    for name in PATTERNS:
         img = I.load_sample(name)
         assert img.pixels.dtype == np.float32 and img.pixels.ndim == 3
         assert img.pixels.min() >= 0.0 and img.pixels.max() <= 1.0 and img.pixels.max() > 0.5
-        assert min(img.size) >= I.MIN_SIDE
+        assert min(img.size) >= MIN_SIDE
     assert I.load_sample("Colour shapes").is_colour
-    cb = I.checkerboard(16, 4)
+    cb = checkerboard(16, 4)
     assert cb[0, 0] == 0 and cb[0, 4] == 1 and cb[4, 4] == 0
-    assert I.text_image("CNN").sum() > 50  # the text is drawn
+    assert text_image("CNN").sum() > 50  # the text is drawn
 
 
 def test_dataset_samples_load_or_fail_clearly():
