@@ -30,60 +30,19 @@ This package's public face is this module; the modules inside it:
 
 from __future__ import annotations
 
-from cnnlib.data.bundle import (
-    DatasetBundle,
-    DatasetError,
-    ImageTensorDataset,
-    normalize,
-    stratified_split,
-)
-from cnnlib.data.catalog import (
-    DATASETS,
-)
-from cnnlib.data.decode import (
-    PALETTE_NOTE,
-    to_plane_image,
-)
-from cnnlib.data.downloads import (
-    default_data_root,
-)
-from cnnlib.data.load import (
-    DATA_DIR,
-    load_dataset,
-    load_mnist_sample,
-)
-from cnnlib.data.synthetic import (
-    make_shapes,
-)
-from cnnlib.data.uploads import (
-    MAX_DATASET_BYTES,
-    MAX_DECODED_PIXELS,
-    MAX_IMAGE_SIDE,
-    MIN_IMAGE_SIDE,
-    UploadStopped,
-    dataset_price,
-    load_image_folder_zip,
-)
+from cnnlib.data import bundle, catalog, decode, downloads, load, uploads
+from cnnlib.data.bundle import *  # noqa: F403
+from cnnlib.data.catalog import *  # noqa: F403
+from cnnlib.data.decode import *  # noqa: F403
+from cnnlib.data.downloads import *  # noqa: F403
+from cnnlib.data.load import *  # noqa: F403
+from cnnlib.data.uploads import *  # noqa: F403
 
 __all__ = [
-    "ImageTensorDataset",
-    "load_mnist_sample",
-    "DATA_DIR",
-    "DATASETS",
-    "DatasetBundle",
-    "DatasetError",
-    "MAX_DATASET_BYTES",
-    "MAX_DECODED_PIXELS",
-    "MAX_IMAGE_SIDE",
-    "MIN_IMAGE_SIDE",
-    "PALETTE_NOTE",
-    "default_data_root",
-    "load_dataset",
-    "load_image_folder_zip",
-    "make_shapes",
-    "normalize",
-    "UploadStopped",
-    "dataset_price",
-    "stratified_split",
-    "to_plane_image",
+    *bundle.__all__,
+    *catalog.__all__,
+    *decode.__all__,
+    *downloads.__all__,
+    *load.__all__,
+    *uploads.__all__,
 ]

@@ -16,6 +16,8 @@ from typing import cast
 import torch
 from torch.utils.data import Dataset
 
+__all__ = ["DatasetError", "ImageTensorDataset", "DatasetBundle", "normalize", "stratified_split"]
+
 
 class DatasetError(ValueError):
     """A dataset could not be loaded; the message says why and what to do instead."""

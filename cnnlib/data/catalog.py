@@ -10,6 +10,9 @@ from dataclasses import dataclass
 
 from cnnlib.data.uploads import MAX_UPLOAD_IMAGES
 
+__all__ = ["DATASETS"]
+
+
 OFFLINE_DATASETS = ("shapes", "mnist-sample")
 
 

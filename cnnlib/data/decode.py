@@ -12,6 +12,9 @@ from typing import cast
 import numpy as np
 from PIL import Image
 
+__all__ = ["PALETTE_NOTE", "to_plane_image"]
+
+
 PALETTE_NOTE = "Palette image: converted to RGB."
 
 

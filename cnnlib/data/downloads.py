@@ -23,6 +23,9 @@ import torch
 from cnnlib.data.bundle import DatasetBundle, DatasetError, make_bundle
 from cnnlib.data.catalog import DATASETS, offline_alternatives
 
+__all__ = ["default_data_root"]
+
+
 DOWNLOAD_TIMEOUT_S = 5.0  # seconds to connect or wait for data before giving up
 _DOWNLOAD_LOCK = threading.Lock()  # one download at a time; it also guards the socket timeout
 

@@ -30,6 +30,9 @@ from cnnlib.data.uploads import (
     load_image_folder_zip,
 )
 
+__all__ = ["DATA_DIR", "load_dataset"]
+
+
 DATA_DIR = Path(str(resources.files("cnnlib.data") / "files"))  # the bundled files
 MNIST_SAMPLE_FILE = DATA_DIR / "mnist_sample.npz"
 

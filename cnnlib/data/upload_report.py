@@ -11,6 +11,8 @@ import numpy as np
 
 from cnnlib.data.bundle import DatasetError
 
+__all__: list[str] = []
+
 
 def classes_and_notes(
     class_names: list[str], labels: list[int], skipped_loose: int, skipped_type: int, skipped_bad: list[str]

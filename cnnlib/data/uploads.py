@@ -27,6 +27,9 @@ from cnnlib.data.bundle import DatasetBundle, DatasetError, make_bundle, stratif
 from cnnlib.data.decode import to_plane_image
 from cnnlib.data.upload_report import classes_and_notes
 
+__all__ = ["MIN_IMAGE_SIDE", "MAX_IMAGE_SIDE", "load_image_folder_zip"]
+
+
 # Limits for uploaded zips: a classroom server has little memory and two cores.
 MAX_UPLOAD_IMAGES = 5_000
 MAX_ZIP_ENTRIES = 20_000

@@ -20,6 +20,8 @@ from cnnlib import data as D
 from cnnlib.data import DATASETS, DatasetError, load_dataset, load_image_folder_zip, normalize
 from cnnlib.data import downloads as DL
 from cnnlib.data import uploads as Z
+from cnnlib.data.load import load_mnist_sample
+from cnnlib.data.synthetic import make_shapes
 
 SHARED_CSV = Path(__file__).resolve().parents[3] / "shared" / "data" / "mnist_5k.csv.gz"
 
@@ -51,7 +53,7 @@ def test_shapes_deterministic_and_seed_dependent():
 
 
 def test_shapes_are_drawn_where_the_label_says():
-    images, labels = D.make_shapes(400, seed=1, noise=0.0)
+    images, labels = make_shapes(400, seed=1, noise=0.0)
     lit = (images.float().mean(1) > 0.3 * 255).float()  # [N, H, W] shape pixels
     area = lit.sum(dim=(1, 2))
     # A filled disc or square covers far more pixels than a line or a ring of similar size.
@@ -107,11 +109,11 @@ def test_mnist_sample_matches_the_shared_csv():
 
 def test_mnist_sample_missing_or_corrupt(tmp_path):
     with pytest.raises(DatasetError, match="missing"):
-        D.load_mnist_sample(tmp_path / "nope.npz")
+        load_mnist_sample(tmp_path / "nope.npz")
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"not an npz")
     with pytest.raises(DatasetError, match="could not be read"):
-        D.load_mnist_sample(bad)
+        load_mnist_sample(bad)
 
 
 def test_app_does_not_read_shared_folder():
