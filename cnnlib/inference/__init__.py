@@ -18,62 +18,11 @@ This package's public face is this module; the modules inside it:
 
 from __future__ import annotations
 
-from cnnlib.inference.classify import (
-    Preprocessed,
-    answer,
-    centre_of_mass,
-    check_compatible,
-    model_from_record,
-    naive_image,
-    naive_resize,
-    predict,
-    preprocess_drawing,
-)
-from cnnlib.inference.explain import (
-    channel_order,
-    channel_strength,
-    feature_maps,
-    grad_cam,
-)
-from cnnlib.inference.link import (
-    DRAW_LINK,
-)
-from cnnlib.inference.pretrained import (
-    PretrainedError,
-    load_pretrained,
-    load_pretrained_bundle,
-    pretrained_path,
-)
-from cnnlib.inference.uploads import (
-    MAX_UPLOAD_BYTES,
-    WORK_SIDE,
-    ImageInputError,
-    flatten_paper,
-    read_image,
-)
+from cnnlib.inference import classify, explain, link, pretrained, uploads
+from cnnlib.inference.classify import *  # noqa: F403
+from cnnlib.inference.explain import *  # noqa: F403
+from cnnlib.inference.link import *  # noqa: F403
+from cnnlib.inference.pretrained import *  # noqa: F403
+from cnnlib.inference.uploads import *  # noqa: F403
 
-__all__ = [
-    "DRAW_LINK",
-    "ImageInputError",
-    "MAX_UPLOAD_BYTES",
-    "Preprocessed",
-    "PretrainedError",
-    "WORK_SIDE",
-    "answer",
-    "centre_of_mass",
-    "channel_order",
-    "channel_strength",
-    "check_compatible",
-    "feature_maps",
-    "flatten_paper",
-    "grad_cam",
-    "load_pretrained",
-    "load_pretrained_bundle",
-    "model_from_record",
-    "naive_image",
-    "naive_resize",
-    "predict",
-    "preprocess_drawing",
-    "pretrained_path",
-    "read_image",
-]
+__all__ = [*classify.__all__, *explain.__all__, *link.__all__, *pretrained.__all__, *uploads.__all__]

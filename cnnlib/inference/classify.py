@@ -28,6 +28,18 @@ from cnnlib.inference.model_input import (
 )
 from cnnlib.trained import TrainedModel
 
+__all__ = [
+    "Preprocessed",
+    "preprocess_drawing",
+    "naive_image",
+    "naive_resize",
+    "predict",
+    "answer",
+    "check_compatible",
+    "model_from_record",
+]
+
+
 # Preprocessing constants (MNIST: digits scaled into a 20x20 box, centred by mass in 28x28).
 BOX = 20
 SIZE = 28

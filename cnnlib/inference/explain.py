@@ -20,6 +20,9 @@ from torch import nn
 
 from cnnlib.inference.model_input import as_input, ensure_eval, price_forward
 
+__all__ = ["feature_maps", "channel_order", "grad_cam"]
+
+
 # Layers that count as part of a conv block when reading its (post-activation) feature map.
 _BLOCK_FOLLOWERS = (
     nn.BatchNorm2d,

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 from cnnlib.share import FRAME_KEYS, Field, LinkSchema
 
+__all__ = ["DRAW_LINK"]
+
+
 PRETRAINED = "pretrained"
 
 

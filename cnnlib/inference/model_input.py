@@ -14,6 +14,9 @@ import numpy as np
 import torch
 from torch import nn
 
+__all__: list[str] = []
+
+
 MNIST_MEAN = 0.1307
 MNIST_STD = 0.3081
 

@@ -19,6 +19,8 @@ from cnnlib.inference.model_input import MNIST_MEAN, MNIST_STD, scalar_stat
 from cnnlib.spec import ModelSpec
 from cnnlib.trained import REQUIRED_KEYS, TrainedModel
 
+__all__ = ["PretrainedError", "pretrained_path", "load_pretrained_bundle", "load_pretrained"]
+
 
 class PretrainedError(RuntimeError):
     """The bundled model file is missing, unreadable or does not fit its spec."""

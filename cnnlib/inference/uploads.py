@@ -15,6 +15,8 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+__all__ = ["ImageInputError", "MAX_UPLOAD_BYTES", "read_image"]
+
 
 class ImageInputError(ValueError):
     """An uploaded file is not a usable image (not an image, too big, empty)."""

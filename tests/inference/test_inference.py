@@ -11,6 +11,9 @@ from PIL import Image, ImageDraw
 from torch import nn
 
 from cnnlib import inference as inf
+from cnnlib.inference.classify import centre_of_mass
+from cnnlib.inference.explain import channel_strength
+from cnnlib.inference.uploads import WORK_SIDE, flatten_paper
 
 CANVAS = 280
 
@@ -84,7 +87,7 @@ def test_custom_mean_std():
 def test_centre_of_mass_lands_in_the_middle(strokes):
     out = inf.preprocess_drawing(canvas(strokes))
     field = out.steps[-2][1]
-    r, c = inf.centre_of_mass(field)
+    r, c = centre_of_mass(field)
     assert abs(r - 14) <= 0.51 and abs(c - 14) <= 0.51
     assert out.centre_of_mass == pytest.approx((r, c))
 
@@ -202,7 +205,7 @@ def test_read_image_light_ink_and_transparent_background():
 
 def test_read_image_shrinks_big_images():
     img = Image.fromarray(canvas(SEVEN, size=1200)[..., 0])
-    assert max(inf.read_image(_png(img)).shape) <= inf.WORK_SIDE
+    assert max(inf.read_image(_png(img)).shape) <= WORK_SIDE
 
 
 @pytest.mark.parametrize(
@@ -307,7 +310,7 @@ def test_channel_order_strongest_first():
     fmap[0] = -3  # strength is |activation|
     fmap[3] = 1
     assert list(inf.channel_order(fmap)) == [2, 0, 3, 1]
-    np.testing.assert_allclose(inf.channel_strength(fmap), [3, 0, 5, 1])
+    np.testing.assert_allclose(channel_strength(fmap), [3, 0, 5, 1])
 
 
 # ------------------------------------------------------------- grad_cam
@@ -513,9 +516,9 @@ def test_the_face_exports_the_modules_names_and_the_weights_dir_is_patchable(mon
     from cnnlib.inference import explain, pretrained, uploads
 
     for module, names in [
-        (explain, ["feature_maps", "grad_cam", "channel_order", "channel_strength"]),
+        (explain, ["feature_maps", "grad_cam", "channel_order"]),
         (pretrained, ["load_pretrained", "load_pretrained_bundle", "pretrained_path", "PretrainedError"]),
-        (uploads, ["read_image", "flatten_paper", "ImageInputError", "MAX_UPLOAD_BYTES", "WORK_SIDE"]),
+        (uploads, ["read_image", "ImageInputError", "MAX_UPLOAD_BYTES"]),
     ]:
         assert all(getattr(inf, name) is getattr(module, name) for name in names)
         assert set(names) <= set(inf.__all__)
@@ -768,10 +771,10 @@ def test_read_image_applies_exif_rotation():
 
 def test_flatten_paper_removes_lighting_and_keeps_strokes():
     xx = np.tile(np.linspace(0.0, 0.6, 200, dtype=np.float32), (150, 1))  # light fading to the right
-    np.testing.assert_allclose(inf.flatten_paper(xx), 0.0, atol=5e-3)  # a gradient is not ink, to the edge
+    np.testing.assert_allclose(flatten_paper(xx), 0.0, atol=5e-3)  # a gradient is not ink, to the edge
     img = xx.copy()
     img[40:110, 150:160] += 0.3  # a stroke in the shadowy part
-    flat = inf.flatten_paper(img)
+    flat = flatten_paper(img)
     assert flat[40:110, 150:160].mean() == pytest.approx(0.3, abs=0.04)
     assert flat[:, :140].max() < 0.02
     # On paper, ink darkens the light by a factor: the same ink reads the same in light and shadow.
@@ -779,7 +782,7 @@ def test_flatten_paper_removes_lighting_and_keeps_strokes():
     seen = light.copy()
     seen[40:110, 20:30] *= 0.2  # ink reflecting 20 % in the light
     seen[40:110, 170:180] *= 0.2  # the same ink in the shadow
-    flat = inf.flatten_paper(1.0 - seen, on_paper=True)
+    flat = flatten_paper(1.0 - seen, on_paper=True)
     assert flat[40:110, 20:30].mean() == pytest.approx(0.8, abs=0.03)
     assert flat[40:110, 170:180].mean() == pytest.approx(0.8, abs=0.03)
 
