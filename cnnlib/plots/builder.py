@@ -16,6 +16,9 @@ import plotly.graph_objects as go
 
 from cnnlib.spec import SHAPE_KEEPING, LayerSummary, ModelSpec, format_count, format_shape, summarize_partial
 
+__all__ = ["spec_diagram"]
+
+
 COLORS: dict[str, str] = {
     "input": "#9CA3AF",
     "Conv2d": "#1F5FBF",

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+__all__ = ["Curves", "curves_from_snapshot"]
+
 
 @dataclass
 class Curves:

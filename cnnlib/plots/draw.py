@@ -22,6 +22,9 @@ from PIL import Image
 
 from cnnlib.plots.palette import image_range, magnitude_range, value_range
 
+__all__ = ["probability_figure", "feature_grid_figure", "cam_figure", "enlarge", "framed"]
+
+
 TOP_COLOUR = "#1F5FBF"  # the theme's primary colour
 OTHER_COLOUR = "#B8C2D1"
 FONT = {"size": 16}

@@ -18,6 +18,8 @@ from plotly.subplots import make_subplots
 from cnnlib.plots.palette import magnitude_range, signed_range, value_range
 from cnnlib.plots.training import FONT
 
+__all__ = ["confusion_figure", "per_class_figure", "filters_figure", "feature_maps_figure", "gallery_figure"]
+
 
 def _style(fig: go.Figure, height: int, title: str | None = None) -> go.Figure:
     fig.update_layout(

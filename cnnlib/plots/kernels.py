@@ -16,6 +16,9 @@ import plotly.graph_objects as go
 from cnnlib.kernels import format_weight
 from cnnlib.plots.palette import categories, image_range, is_signed, magnitude_range, signed_range
 
+__all__ = ["image_figure", "map_figure", "step_figure"]
+
+
 PATCH_COLOUR = "#00e5ff"  # cyan: readable on gray and on red-blue
 PIXEL_COLOUR = "#ffd400"  # yellow: the output pixel being explained
 PAD_EDGE = "#ff7f0e"  # orange: the real image's edge inside its zero padding

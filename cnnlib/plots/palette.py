@@ -27,6 +27,17 @@ from collections.abc import Sequence
 
 import numpy as np
 
+__all__ = [
+    "legend",
+    "is_signed",
+    "signed_range",
+    "magnitude_range",
+    "value_range",
+    "image_range",
+    "categories",
+]
+
+
 # ColorBrewer RdBu (11 classes), reversed: index 0 is the most negative value.
 _RDBU_R = [
     "rgb(5,48,97)",

@@ -17,6 +17,9 @@ import plotly.graph_objects as go
 from cnnlib.plots.palette import categories
 from cnnlib.shapes import SlidingAxis, StackResult
 
+__all__ = ["MAX_PICTURE_CELLS", "picture_fits", "sliding_figure", "stack_figure"]
+
+
 MAX_PICTURE_CELLS = 40
 """Largest grid (cells a side, padding included) the sliding picture draws."""
 

@@ -17,6 +17,16 @@ from plotly.subplots import make_subplots
 
 from cnnlib.plots.palette import signed_range
 
+__all__ = [
+    "batch_grid_figure",
+    "probs_figure",
+    "nll_figure",
+    "kernel_step_figure",
+    "grad_norms_figure",
+    "loss_reveal_figure",
+]
+
+
 TRUE_COLOR = "#2ca02c"
 PRED_COLOR = "#d62728"
 OTHER_COLOR = "#9aa5b1"

@@ -16,6 +16,9 @@ import plotly.graph_objects as go
 
 from cnnlib.plots.curves import Curves
 
+__all__ = ["live_figure_dict"]
+
+
 FONT = {"size": 16}  # projector-sized text
 CURRENT = {
     "raw": "rgba(31,119,180,0.28)",

@@ -14,6 +14,7 @@ from cnnlib import inference as inf
 from cnnlib.inference.classify import centre_of_mass
 from cnnlib.inference.explain import channel_strength
 from cnnlib.inference.uploads import WORK_SIDE, flatten_paper
+from cnnlib.plots.draw import OTHER_COLOUR, TOP_COLOUR, mosaic
 
 CANVAS = 280
 
@@ -663,12 +664,12 @@ def test_figures():
     fig = go.Figure(pd.probability_figure(probs, ["a", "b", "c"]))
     bar = fig.data[0]
     assert list(bar.y) == pytest.approx([5, 70, 25])
-    assert bar.marker.color[1] == pd.TOP_COLOUR and bar.marker.color[0] == pd.OTHER_COLOUR
+    assert bar.marker.color[1] == TOP_COLOUR and bar.marker.color[0] == OTHER_COLOUR
     with pytest.raises(ValueError):
         pd.probability_figure(probs, ["a"])
 
     fmap = np.arange(5 * 3 * 2, dtype=np.float32).reshape(5, 3, 2)
-    grid = pd.mosaic(fmap, [4, 0, 2], cols=2, pad=1)
+    grid = mosaic(fmap, [4, 0, 2], cols=2, pad=1)
     assert grid.shape == (2 * 4 - 1, 2 * 3 - 1)
     np.testing.assert_array_equal(grid[:3, :2], fmap[4])
     np.testing.assert_array_equal(grid[:3, 3:], fmap[0])
@@ -826,7 +827,7 @@ def test_probability_labels_are_readable():
     bar = go.Figure(pd.probability_figure(np.array([0.02, 0.9, 0.08]), ["a", "b", "c"])).data[0]
     assert bar.constraintext == "none"  # Plotly would shrink the top bar's label to the bar's width
     assert bar.text[1] == "<b>90%</b>" and bar.text[2] == "8%"
-    assert bar.textfont.color[1] == pd.TOP_COLOUR
+    assert bar.textfont.color[1] == TOP_COLOUR
 
 
 def test_readme_states_the_stored_accuracy(pretrained):

@@ -15,6 +15,7 @@ from cnnlib.kernels import KernelError
 from cnnlib.kernels.convolution import pool, pool_output_shape, relu
 from cnnlib.kernels.link import format_weights
 from cnnlib.kernels.presets import parse_kernel_grid, parse_weight
+from cnnlib.plots.kernels import PAD_CELL, PAD_TINT, can_click, grid_figure
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -349,7 +350,7 @@ def test_image_figure_draws_padding_and_the_patch():
     assert fig.layout.yaxis.scaleanchor == "x"
     # 4 tinted padding bands + 1 dashed image edge + 1 box around the patch + 9 cell outlines
     shapes = fig.layout.shapes
-    assert len(shapes) == 15 and all(s.fillcolor == P.PAD_TINT for s in shapes[:4])
+    assert len(shapes) == 15 and all(s.fillcolor == PAD_TINT for s in shapes[:4])
     assert (shapes[0].y0, shapes[0].y1) == (-2.5, -0.5) and (shapes[3].x0, shapes[3].x1) == (11.5, 13.5)
     assert shapes[4].line.dash == "dash" and (shapes[4].x0, shapes[4].x1) == (-0.5, 11.5)
     assert shapes[5].x0 == -2.5 and shapes[5].x1 == 2.5  # cols -2, 0, 2
@@ -371,23 +372,22 @@ def test_map_figure_scales_and_click_layer():
     assert signed.layout.shapes[0].y0 == 0.5 and signed.layout.shapes[0].x0 == -0.5
     positive = P.map_figure(np.array([[0.0, 3.0]]))
     assert positive.data[0].zmin == 0 and positive.data[0].zmax == 3 and len(positive.data) == 1
-    assert not P.can_click((200, 200)) and len(P.map_figure(np.zeros((200, 200)), clickable=True).data) == 1
+    assert not can_click((200, 200)) and len(P.map_figure(np.zeros((200, 200)), clickable=True).data) == 1
 
 
 def test_grid_figure_labels():
-    from cnnlib import plots as P
 
-    fig = P.grid_figure(K.KERNELS["Box blur"], "Kernel", fractions=True)
+    fig = grid_figure(K.KERNELS["Box blur"], "Kernel", fractions=True)
     assert fig.data[0].text[0][0] == "1/9"
     products = np.array([[-0.0, 1.23456], [2.0, -0.5]])
     padded = np.array([[True, False], [False, False]])
-    fig = P.grid_figure(products, "Products", padded=padded)
+    fig = grid_figure(products, "Products", padded=padded)
     assert [list(r) for r in fig.data[0].text] == [["", "1.23"], ["2", "-0.5"]]
     pad_layer = fig.data[1]  # padding cells in their own colour, written "pad"
     assert [list(r) for r in pad_layer.text] == [["pad", ""], ["", ""]]
-    assert pad_layer.z[0][0] == 1 and np.isnan(pad_layer.z[0][1]) and pad_layer.colorscale[0][1] == P.PAD_CELL
-    assert len(P.grid_figure(products, "Products").data) == 1  # no padding: one layer
-    assert P.grid_figure(np.array([[-0.0]]), "x").data[0].text[0][0] == "0"
+    assert pad_layer.z[0][0] == 1 and np.isnan(pad_layer.z[0][1]) and pad_layer.colorscale[0][1] == PAD_CELL
+    assert len(grid_figure(products, "Products").data) == 1  # no padding: one layer
+    assert grid_figure(np.array([[-0.0]]), "x").data[0].text[0][0] == "0"
 
 
 def test_padding_mask_marks_exactly_the_padded_cells_of_the_patch():
@@ -431,9 +431,9 @@ def test_step_figure_is_the_three_grids_in_one_chart():
     products = np.where(padded, 0.0, patch) * kernel
     fig = P.step_figure(patch, kernel, products, padded)
     grids = [
-        P.grid_figure(patch, "Input patch", signed=False, padded=padded),
-        P.grid_figure(kernel, "× Kernel", signed=True, fractions=True),
-        P.grid_figure(products, "= Products", signed=True),
+        grid_figure(patch, "Input patch", signed=False, padded=padded),
+        grid_figure(kernel, "× Kernel", signed=True, fractions=True),
+        grid_figure(products, "= Products", signed=True),
     ]
     expected = [(t, f"x{'' if i == 0 else i + 1}") for i, g in enumerate(grids) for t in g.data]
     assert len(fig["data"]) == len(expected) == 4  # the patch's padding layer included

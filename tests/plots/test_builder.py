@@ -5,7 +5,8 @@ from __future__ import annotations
 import plotly.graph_objects as go
 
 from cnnlib import spec as S
-from cnnlib.plots import (
+from cnnlib.plots import spec_diagram
+from cnnlib.plots.builder import (
     REF_WIDTH_PX,
     block_geometry,
     group_blocks,
@@ -13,7 +14,6 @@ from cnnlib.plots import (
     label_width_px,
     network_diagram,
     network_diagram_dict,
-    spec_diagram,
     thin_labels,
 )
 from cnnlib.spec import PRESETS

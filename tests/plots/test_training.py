@@ -9,20 +9,16 @@ import plotly.graph_objects as go
 import pytest
 
 from cnnlib.plots import (
-    LIVE_POINTS,
     Curves,
     confusion_figure,
     curves_from_snapshot,
-    downsample,
-    ema,
-    epoch_ticks,
     feature_maps_figure,
     filters_figure,
     gallery_figure,
-    live_figure,
     live_figure_dict,
     per_class_figure,
 )
+from cnnlib.plots.training import LIVE_POINTS, downsample, ema, epoch_ticks, live_figure
 
 
 def _curves(name="run", n=50, epochs=3):

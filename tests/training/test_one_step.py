@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
+from cnnlib.plots.step import TRUE_COLOR
 from cnnlib.training.one_step import (
     STEPS,
     OptimizerSettings,
@@ -514,7 +515,7 @@ def test_step_figures_carry_the_numbers():
     for trace, i in zip(fig.data, fwd.shown, strict=True):
         assert list(trace.y) == pytest.approx(fwd.probs[i].tolist())
         assert list(trace.customdata) == pytest.approx(fwd.logits[i].tolist())
-        assert trace.marker.color[int(slow.y[i])] == plots_step.TRUE_COLOR
+        assert trace.marker.color[int(slow.y[i])] == TRUE_COLOR
     fig = plots_step.nll_figure(loss.nll_true, slow.y, classes, loss.loss)
     assert list(fig.data[0].y) == pytest.approx(loss.nll_true.tolist())
     assert fig.layout.shapes[0].y0 == loss.loss
