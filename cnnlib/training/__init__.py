@@ -26,128 +26,47 @@ This package's public face is this module; the modules inside it:
     one_step/      one training step in slow motion (its own public face)
     link.py        the page's settings as a link (TRAINING_LINK)
 
-`TrainedModel` (a trained model's spec, weights, classes and statistics as plain data) is
-re-exported from cnnlib.trained, where cnnlib.inference reads it too without an import circle.
+`TrainedModel` (a trained model's spec, weights, classes and statistics as plain data) lives in
+cnnlib.trained (import it from there), where cnnlib.inference reads it too without an import circle.
 """
 
 from __future__ import annotations
 
-from cnnlib.trained import (
-    TrainedModel,
+from cnnlib.training import (
+    advice,
+    augment,
+    checks,
+    config,
+    evaluation,
+    link,
+    run,
+    selection,
+    slots,
+    snapshot,
+    worker,
 )
-from cnnlib.training.advice import (
-    adaptation_notes,
-    chance_accuracy,
-    guessing_note,
-    smaller_lr,
-)
-from cnnlib.training.augment import (
-    augment_batch,
-    augment_preview,
-)
-from cnnlib.training.checks import (
-    check_model,
-)
-from cnnlib.training.compare import (
-    COMPARABLE,
-    Comparison,
-    differences,
-    same_run_but,
-)
-from cnnlib.training.config import (
-    DEFAULT_DEMO,
-    DEMO_DATASET,
-    DEMO_SPEC,
-    MIN_TRAIN_SIZE,
-    ConfigError,
-    TrainConfig,
-)
-from cnnlib.training.evaluation import (
-    Evaluation,
-    confusion_matrix,
-    conv_feature_maps,
-    cpu_state_dict,
-    evaluate,
-    evaluation_from_probabilities,
-    export_weights,
-    first_layer_filters,
-    load_exported,
-    overfitting_flag,
-    per_class_metrics,
-    predict_proba,
-)
-from cnnlib.training.link import (
-    DEMO_MODEL,
-    TRAINING_LINK,
-)
-from cnnlib.training.run import (
-    TrainingRun,
-)
-from cnnlib.training.selection import (
-    TrainingData,
-    noisy_labels,
-    stratified_subset,
-    training_data,
-)
-from cnnlib.training.slots import (
-    QueueRefused,
-    SlotLimiter,
-    cpu_cores,
-    get_limiter,
-)
-from cnnlib.training.snapshot import (
-    MAX_LOSS_POINTS,
-    RunSnapshot,
-)
-from cnnlib.training.worker import (
-    backend_default,
-    prewarm,
-)
+from cnnlib.training.advice import *  # noqa: F403
+from cnnlib.training.augment import *  # noqa: F403
+from cnnlib.training.checks import *  # noqa: F403
+from cnnlib.training.config import *  # noqa: F403
+from cnnlib.training.evaluation import *  # noqa: F403
+from cnnlib.training.link import *  # noqa: F403
+from cnnlib.training.run import *  # noqa: F403
+from cnnlib.training.selection import *  # noqa: F403
+from cnnlib.training.slots import *  # noqa: F403
+from cnnlib.training.snapshot import *  # noqa: F403
+from cnnlib.training.worker import *  # noqa: F403
 
 __all__ = [
-    "COMPARABLE",
-    "Comparison",
-    "differences",
-    "same_run_but",
-    "DEMO_MODEL",
-    "backend_default",
-    "prewarm",
-    "TRAINING_LINK",
-    "ConfigError",
-    "DEFAULT_DEMO",
-    "DEMO_DATASET",
-    "DEMO_SPEC",
-    "Evaluation",
-    "MAX_LOSS_POINTS",
-    "MIN_TRAIN_SIZE",
-    "QueueRefused",
-    "RunSnapshot",
-    "SlotLimiter",
-    "TrainConfig",
-    "TrainedModel",
-    "TrainingData",
-    "TrainingRun",
-    "adaptation_notes",
-    "augment_batch",
-    "augment_preview",
-    "chance_accuracy",
-    "check_model",
-    "confusion_matrix",
-    "conv_feature_maps",
-    "cpu_cores",
-    "cpu_state_dict",
-    "evaluate",
-    "evaluation_from_probabilities",
-    "export_weights",
-    "first_layer_filters",
-    "get_limiter",
-    "guessing_note",
-    "load_exported",
-    "noisy_labels",
-    "overfitting_flag",
-    "per_class_metrics",
-    "predict_proba",
-    "smaller_lr",
-    "stratified_subset",
-    "training_data",
+    *advice.__all__,
+    *augment.__all__,
+    *checks.__all__,
+    *config.__all__,
+    *evaluation.__all__,
+    *link.__all__,
+    *run.__all__,
+    *selection.__all__,
+    *slots.__all__,
+    *snapshot.__all__,
+    *worker.__all__,
 ]

@@ -16,6 +16,8 @@ import torch
 
 from cnnlib.training.config import TYPICAL_LR, TrainConfig
 
+__all__ = ["chance_accuracy", "guessing_note", "adaptation_notes"]
+
 
 def smaller_lr(lr: float, optimizer: str) -> float:
     """A learning rate to try after `lr` blew up: a tenth of it, or the optimizer's typical value if

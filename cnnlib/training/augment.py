@@ -19,6 +19,9 @@ import torch.nn.functional as F
 from cnnlib.data import DatasetBundle
 from cnnlib.training.config import AUGMENTATIONS, ConfigError
 
+__all__ = ["augment_batch", "augment_preview"]
+
+
 # Augmentation strengths (what the Training page's help text describes).
 ROTATE_DEGREES = 15.0
 SHIFT_FRACTION = 0.1

@@ -18,6 +18,9 @@ from torch import nn
 from cnnlib.data import DatasetBundle
 from cnnlib.training.config import ConfigError
 
+__all__ = ["check_model"]
+
+
 MAX_PARAMETERS = 20_000_000  # a model bigger than this is too big for a shared classroom server
 MAX_RUN_MEMORY_BYTES = 1_500_000_000  # estimated training memory of one run (weights, grads, activations)
 

@@ -19,6 +19,9 @@ from typing import Any
 
 from cnnlib.training.config import ConfigError, TrainConfig
 
+__all__: list[str] = []
+
+
 SETTING_NAMES = {  # field -> how a sentence names it
     "optimizer": "optimizer",
     "lr": "learning rate",

@@ -19,6 +19,9 @@ from typing import Any
 import numpy as np
 import torch
 
+__all__ = ["MIN_TRAIN_SIZE", "ConfigError", "TrainConfig", "DEMO_DATASET", "DEMO_SPEC", "DEFAULT_DEMO"]
+
+
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULERS = ("none", "step", "cosine", "onecycle")
 AUGMENTATIONS = ("rotate", "shift", "flip", "color")

@@ -25,6 +25,18 @@ from cnnlib.trained import TrainedModel
 # ----------------------------------------------------------------------------- metrics
 
 
+__all__ = [
+    "Evaluation",
+    "evaluation_from_probabilities",
+    "evaluate",
+    "first_layer_filters",
+    "conv_feature_maps",
+    "overfitting_flag",
+    "export_weights",
+    "cpu_state_dict",
+]
+
+
 def confusion_matrix(
     labels: Sequence[int] | np.ndarray, predictions: Sequence[int] | np.ndarray, num_classes: int
 ) -> np.ndarray:

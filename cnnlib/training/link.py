@@ -33,6 +33,9 @@ from cnnlib.training.config import (
     SCHEDULERS,
 )
 
+__all__ = ["DEMO_MODEL", "TRAINING_LINK"]
+
+
 DEMO_MODEL = "demo"
 
 

@@ -41,6 +41,9 @@ from cnnlib.training.optim import make_optimizer, make_scheduler
 from cnnlib.training.selection import training_data
 from cnnlib.training.tracking import EarlyStopping, Emit, Progress
 
+__all__: list[str] = []
+
+
 EXPLODED_LOSS = 1e3  # a finite batch loss above this (and 100x the first one) has blown up: stop like NaN
 EVAL_BATCH_SIZE = 500
 PRENORMALISE_MAX_BYTES = 64 * 2**20  # a dataset normalised once per run when its float copy fits

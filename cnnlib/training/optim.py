@@ -9,6 +9,8 @@ from torch import nn
 
 from cnnlib.training.config import TrainConfig
 
+__all__: list[str] = []
+
 
 def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
     """The optimizer `cfg` names (SGD with momentum, Adam or AdamW) over the trainable parameters."""

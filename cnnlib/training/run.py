@@ -44,6 +44,8 @@ from cnnlib.training.worker import (
     start_child,
 )
 
+__all__ = ["TrainingRun"]
+
 
 class TrainingRun:
     """Train a model on a DatasetBundle, off the caller's thread.

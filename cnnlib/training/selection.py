@@ -34,6 +34,9 @@ import torch
 from cnnlib.data import stratified_split
 from cnnlib.training.config import TrainConfig
 
+__all__ = ["training_data"]
+
+
 SUBSET_STREAM = 0x5EED_0001  # added to cfg.seed: the generator that picks the training subset
 NOISE_STREAM = 0x5EED_0002  # ... and the one that picks and draws the replaced labels
 

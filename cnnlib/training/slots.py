@@ -41,6 +41,9 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+__all__ = ["QueueRefused", "cpu_cores", "SlotLimiter", "get_limiter"]
+
+
 DEFAULT_MAX_SECONDS = 600.0
 DEFAULT_HEARTBEAT_TIMEOUT = 60.0
 QUEUE_PER_CORE = 16  # default bound on waiting tickets: 2 x cores x 8

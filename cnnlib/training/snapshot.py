@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+__all__ = ["RunSnapshot"]
+
+
 MAX_LOSS_POINTS = 2000  # batch-loss history kept in a run (older points are averaged in pairs)
 
 STATUSES = ("ready", "queued", "running", "finished", "stopped", "failed", "early-stopped")

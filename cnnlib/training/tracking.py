@@ -16,6 +16,9 @@ from typing import Any
 import torch
 from torch import nn
 
+__all__: list[str] = []
+
+
 Emit = Callable[[str, dict[str, Any]], None]
 
 

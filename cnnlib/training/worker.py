@@ -44,6 +44,9 @@ from cnnlib.training.advice import friendly_error
 from cnnlib.training.config import TrainConfig
 from cnnlib.training.loop import train_loop
 
+__all__ = ["backend_default", "prewarm"]
+
+
 STOP_REASONS = ("", "user", "stale")
 SEND_EVERY_S = 0.1  # batch events are gathered and sent this often
 PRELOAD = [

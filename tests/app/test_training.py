@@ -431,7 +431,8 @@ def test_results_gallery_weights_download_and_draw_page(open_page):
     import torch
 
     from cnnlib.spec import ModelSpec, build_model
-    from cnnlib.training import export_weights, predict_proba
+    from cnnlib.training import export_weights
+    from cnnlib.training.evaluation import predict_proba
 
     assert at.get("download_button")[0].proto.label.endswith("(.pt)")
     data = export_weights(

@@ -6,14 +6,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from cnnlib.training import (
-    COMPARABLE,
-    ConfigError,
-    TrainConfig,
-    differences,
-    same_run_but,
-    training_data,
-)
+from cnnlib.training import ConfigError, TrainConfig, training_data
+from cnnlib.training.compare import COMPARABLE, differences, same_run_but
 
 # one valid new value per comparable setting (each differs from TrainConfig()'s default)
 CHANGES = {

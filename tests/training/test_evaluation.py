@@ -12,17 +12,14 @@ from torch import nn
 
 from cnnlib.data import normalize
 from cnnlib.training import (
-    confusion_matrix,
     conv_feature_maps,
     cpu_state_dict,
     evaluate,
     export_weights,
     first_layer_filters,
-    load_exported,
     overfitting_flag,
-    per_class_metrics,
-    predict_proba,
 )
+from cnnlib.training.evaluation import confusion_matrix, load_exported, per_class_metrics, predict_proba
 
 
 def _bundle(n=64, c=1, hw=8, k=3, seed=0):

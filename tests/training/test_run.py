@@ -18,7 +18,6 @@ from cnnlib.data import load_dataset
 from cnnlib.training import (
     DEFAULT_DEMO,
     DEMO_SPEC,
-    MAX_LOSS_POINTS,
     ConfigError,
     RunSnapshot,
     SlotLimiter,
@@ -30,9 +29,10 @@ from cnnlib.training import (
     chance_accuracy,
     check_model,
     guessing_note,
-    smaller_lr,
 )
+from cnnlib.training.advice import smaller_lr
 from cnnlib.training.augment import affine_batch
+from cnnlib.training.snapshot import MAX_LOSS_POINTS
 
 
 @pytest.fixture(scope="module")

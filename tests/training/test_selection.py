@@ -16,11 +16,9 @@ from cnnlib.training import (
     TrainConfig,
     TrainingRun,
     guessing_note,
-    noisy_labels,
-    stratified_subset,
     training_data,
 )
-from cnnlib.training.selection import SUBSET_STREAM
+from cnnlib.training.selection import SUBSET_STREAM, noisy_labels, stratified_subset
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,9 @@ import torch
 from cnnlib.data import load_dataset
 from cnnlib.inference import model_from_record
 from cnnlib.spec import ModelSpec, build_model
-from cnnlib.training import SlotLimiter, TrainConfig, TrainedModel, TrainingRun, export_weights, load_exported
+from cnnlib.trained import TrainedModel
+from cnnlib.training import SlotLimiter, TrainConfig, TrainingRun, export_weights
+from cnnlib.training.evaluation import load_exported
 
 SPEC = {
     "input_shape": [3, 32, 32],

@@ -21,44 +21,10 @@ This package's public face is this module; the modules inside it:
 
 from __future__ import annotations
 
-from cnnlib.training.one_step.results import (
-    fmt,
-)
-from cnnlib.training.one_step.run import (
-    SlowStep,
-)
-from cnnlib.training.one_step.settings import (
-    STEP_CODE,
-    STEP_TITLES,
-    STEPS,
-    OptimizerSettings,
-    StepError,
-    WeightRef,
-    default_weight,
-    parameter_labels,
-    trainable_parameters,
-    weight_from_flat,
-    weight_title,
-)
-from cnnlib.training.one_step.setup import (
-    first_batch,
-    setup_slow_step,
-)
+from cnnlib.training.one_step import results, run, settings, setup
+from cnnlib.training.one_step.results import *  # noqa: F403
+from cnnlib.training.one_step.run import *  # noqa: F403
+from cnnlib.training.one_step.settings import *  # noqa: F403
+from cnnlib.training.one_step.setup import *  # noqa: F403
 
-__all__ = [
-    "OptimizerSettings",
-    "STEPS",
-    "STEP_CODE",
-    "STEP_TITLES",
-    "SlowStep",
-    "StepError",
-    "WeightRef",
-    "default_weight",
-    "first_batch",
-    "fmt",
-    "parameter_labels",
-    "setup_slow_step",
-    "trainable_parameters",
-    "weight_from_flat",
-    "weight_title",
-]
+__all__ = [*results.__all__, *run.__all__, *settings.__all__, *setup.__all__]

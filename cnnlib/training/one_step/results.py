@@ -18,6 +18,8 @@ import torch
 
 from cnnlib.training.one_step.settings import WeightRef
 
+__all__ = ["fmt"]
+
 
 @dataclass
 class ZeroGradResult:

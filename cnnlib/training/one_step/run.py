@@ -35,6 +35,9 @@ from cnnlib.training.one_step.settings import (
     weight_title,
 )
 
+__all__ = ["SlowStep"]
+
+
 _STEP_TODO: dict[str, str] = {
     "zero_grad": "zero the gradients",
     "forward": "do the forward pass",

@@ -16,6 +16,21 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+__all__ = [
+    "STEPS",
+    "STEP_TITLES",
+    "STEP_CODE",
+    "StepError",
+    "OptimizerSettings",
+    "WeightRef",
+    "trainable_parameters",
+    "default_weight",
+    "weight_from_flat",
+    "parameter_labels",
+    "weight_title",
+]
+
+
 STEPS: tuple[str, ...] = ("zero_grad", "forward", "loss", "backward", "step")
 STEP_TITLES: dict[str, str] = {
     "zero_grad": "1 · Zero the gradients",

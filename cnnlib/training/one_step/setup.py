@@ -17,6 +17,8 @@ from torch.utils.data import DataLoader, TensorDataset
 from cnnlib.training.one_step.run import SlowStep
 from cnnlib.training.one_step.settings import OptimizerSettings, StepError, WeightRef
 
+__all__ = ["first_batch", "setup_slow_step"]
+
 
 @dataclass
 class BatchView:
