@@ -86,85 +86,12 @@ Modules:
 
 from __future__ import annotations
 
-from cnnlib.classroom.board import MAX_RUNS_PER_STUDENT
-from cnnlib.classroom.codes import CODE_ALPHABET, CODE_LENGTH, format_code, normalize_code
-from cnnlib.classroom.engine import ENV_URL, default_sqlite_path
-from cnnlib.classroom.errors import ClassError, ClassUnavailable
-from cnnlib.classroom.limits import (
-    CLASSES_PER_ADDRESS,
-    ENV_TRUSTED_PROXIES,
-    JOINS_PER_ADDRESS,
-    JOINS_PER_CLASS,
-    client_address,
-    trusted_proxies,
-)
-from cnnlib.classroom.ready import MemoryStatus, ReadyCheck, megabytes, memory_status, run_checks
-from cnnlib.classroom.records import (
-    BOARD_KEYS,
-    POLL_STATES,
-    SEAT_ROLES,
-    ClassInfo,
-    ClassMember,
-    ClassStatus,
-    FollowState,
-    PollInfo,
-    ProjectorView,
-    Seat,
-    counted,
-)
-from cnnlib.classroom.schema import SCHEMA_VERSION
-from cnnlib.classroom.sessions import MAX_STUDENTS
-from cnnlib.classroom.store import DEFAULT_SESSION_HOURS, ENV_HOURS, ClassStore
-from cnnlib.classroom.validation import (
-    MAX_LINK,
-    MAX_NICKNAME,
-    MAX_OPTIONS,
-    RECORD_FIELDS,
-    TEACHER_SHORT_WORDS,
-    TEACHER_WORDS,
-)
+from cnnlib.classroom import codes, errors, limits, ready, records, store
+from cnnlib.classroom.codes import *  # noqa: F403
+from cnnlib.classroom.errors import *  # noqa: F403
+from cnnlib.classroom.limits import *  # noqa: F403
+from cnnlib.classroom.ready import *  # noqa: F403
+from cnnlib.classroom.records import *  # noqa: F403
+from cnnlib.classroom.store import *  # noqa: F403
 
-__all__ = [
-    "counted",
-    "BOARD_KEYS",
-    "CLASSES_PER_ADDRESS",
-    "JOINS_PER_ADDRESS",
-    "JOINS_PER_CLASS",
-    "client_address",
-    "ENV_TRUSTED_PROXIES",
-    "trusted_proxies",
-    "CODE_ALPHABET",
-    "CODE_LENGTH",
-    "ClassError",
-    "ClassInfo",
-    "ClassMember",
-    "ClassStatus",
-    "ClassStore",
-    "ClassUnavailable",
-    "DEFAULT_SESSION_HOURS",
-    "ENV_HOURS",
-    "ENV_URL",
-    "FollowState",
-    "MAX_LINK",
-    "MAX_NICKNAME",
-    "MAX_OPTIONS",
-    "MAX_RUNS_PER_STUDENT",
-    "MAX_STUDENTS",
-    "POLL_STATES",
-    "PollInfo",
-    "ProjectorView",
-    "RECORD_FIELDS",
-    "SCHEMA_VERSION",
-    "SEAT_ROLES",
-    "Seat",
-    "TEACHER_SHORT_WORDS",
-    "TEACHER_WORDS",
-    "MemoryStatus",
-    "ReadyCheck",
-    "default_sqlite_path",
-    "megabytes",
-    "memory_status",
-    "run_checks",
-    "format_code",
-    "normalize_code",
-]
+__all__ = [*codes.__all__, *errors.__all__, *limits.__all__, *ready.__all__, *records.__all__, *store.__all__]

@@ -18,6 +18,9 @@ from cnnlib.classroom.schema import inserted_id, runs, students
 from cnnlib.classroom.sessions import bump_version, live_class, require_student, require_teacher
 from cnnlib.classroom.validation import clean_record
 
+__all__: list[str] = []
+
+
 MAX_RUNS_PER_STUDENT = 50
 
 ENTRY_COLUMNS = (

@@ -25,6 +25,9 @@ import secrets
 
 from cnnlib.classroom.errors import ClassError
 
+__all__ = ["CODE_LENGTH", "normalize_code", "format_code"]
+
+
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no I, L, O, 0, 1
 CODE_LENGTH = 6
 TEACHER_KEY_BYTES = 24  # -> 32 URL-safe characters

@@ -36,6 +36,9 @@ from sqlalchemy.engine import URL, make_url
 
 from cnnlib.classroom.errors import ClassError, ClassUnavailable
 
+__all__: list[str] = []
+
+
 log = logging.getLogger(__name__)
 
 ENV_URL = "CNN_CLASSROOM_DB"

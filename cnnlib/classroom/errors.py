@@ -8,6 +8,8 @@ misconfigured): a page catches it, says the class features are off, and the less
 
 from __future__ import annotations
 
+__all__ = ["ClassError", "ClassUnavailable"]
+
 
 class ClassError(ValueError):
     """A class-session request that cannot be done; the message says why and what to do."""

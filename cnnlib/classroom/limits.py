@@ -41,6 +41,9 @@ from cnnlib.classroom.codes import format_code
 from cnnlib.classroom.errors import ClassError
 from cnnlib.classroom.schema import rate_limits
 
+__all__ = ["trusted_proxies", "client_address"]
+
+
 WINDOW_S = 60.0
 JOINS_PER_ADDRESS = 60
 JOINS_PER_CLASS = 300

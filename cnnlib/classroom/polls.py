@@ -31,6 +31,9 @@ from cnnlib.classroom.sessions import (
 )
 from cnnlib.classroom.validation import clean_answer, clean_poll
 
+__all__: list[str] = []
+
+
 MAX_POLLS = 500  # per class
 
 

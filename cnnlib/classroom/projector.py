@@ -47,6 +47,9 @@ from cnnlib.classroom.records import FollowState, PollInfo, ProjectorView
 from cnnlib.classroom.schema import answers, classes, polls, runs, students
 from cnnlib.classroom.sessions import PRESENT, Lifetime, check_live
 
+__all__: list[str] = []
+
+
 COLUMNS = {
     "a": Text,
     "b": Text,

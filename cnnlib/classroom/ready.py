@@ -15,6 +15,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+__all__ = ["ReadyCheck", "run_checks", "memory_status", "megabytes"]
+
+
 MAX_DETAIL = 200  # a failure's text is cut here (never a traceback)
 PROC = Path("/proc")
 CGROUP = Path("/sys/fs/cgroup")

@@ -18,6 +18,19 @@ from typing import NamedTuple
 
 from cnnlib.classroom.codes import format_code
 
+__all__ = [
+    "SEAT_ROLES",
+    "ClassInfo",
+    "FollowState",
+    "ClassStatus",
+    "PollInfo",
+    "ProjectorView",
+    "Seat",
+    "ClassMember",
+    "counted",
+]
+
+
 SEAT_ROLES = ("teacher", "student", "projector")  # projector: display-only, follows the class
 POLL_STATES = ("open", "closed", "revealed")  # closed: no more answers; revealed: closed + answer shown
 BOARD_KEYS = (

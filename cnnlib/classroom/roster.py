@@ -21,6 +21,8 @@ from cnnlib.classroom.records import ClassMember
 from cnnlib.classroom.schema import answers, classes, runs, students
 from cnnlib.classroom.sessions import live_class, require_student, require_teacher
 
+__all__: list[str] = []
+
 
 def leave(conn: Connection, code: str, student_id: object, now: float) -> None:
     """Mark a student as gone: they no longer count; their runs and answers stay (again: no-op)."""

@@ -66,6 +66,9 @@ from sqlalchemy import (
 from cnnlib.classroom.codes import student_key
 from cnnlib.classroom.errors import ClassUnavailable
 
+__all__: list[str] = []
+
+
 SCHEMA_VERSION = 4
 ADVISORY_LOCK_ID = 1_717_170_017  # pg_advisory_xact_lock key for migrations (any constant)
 

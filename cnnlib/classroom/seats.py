@@ -51,6 +51,9 @@ from cnnlib.classroom.records import SEAT_ROLES, Seat
 from cnnlib.classroom.schema import classes, seat_secret
 from cnnlib.classroom.sessions import live_class, require_student, require_teacher
 
+__all__: list[str] = []
+
+
 TOKEN_VERSION = 1
 HEADER = struct.Struct(f">Bc{CODE_LENGTH}sI")  # version, role, code, expiry
 MAC_BYTES = 32

@@ -37,6 +37,9 @@ from cnnlib.classroom.validation import (
     unique_nickname,
 )
 
+__all__: list[str] = []
+
+
 MAX_STUDENTS = 500  # per class, counting the students present (not those who left)
 MAX_JOINS = 4 * MAX_STUDENTS  # per class, counting those who left too (their rows stay)
 PURGE_AFTER_S = 7 * 24 * 3600.0  # classes expired this long ago are deleted with their data

@@ -18,6 +18,9 @@ from cnnlib.classroom.errors import ClassError
 from cnnlib.classroom.schema import classes
 from cnnlib.classroom.sessions import LIFETIME_COLUMNS, check_live, live_class, require_teacher
 
+__all__: list[str] = []
+
+
 MAX_RUN_CHARS = 20_000  # the JSON of one shared run
 MAX_POINTS = 400  # per curve
 

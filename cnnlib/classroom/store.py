@@ -39,6 +39,9 @@ from cnnlib.classroom.records import (
 )
 from cnnlib.classroom.schema import ensure_schema
 
+__all__ = ["ClassStore"]
+
+
 ENV_HOURS = "CNN_CLASSROOM_SESSION_HOURS"
 DEFAULT_SESSION_HOURS = 12.0
 MAX_SESSION_HOURS = 24 * 14.0

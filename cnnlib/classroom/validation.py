@@ -44,6 +44,9 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from cnnlib.classroom.errors import ClassError
 
+__all__: list[str] = []
+
+
 MAX_NICKNAME = 24
 MAX_TITLE = 80
 MAX_QUESTION = 300

@@ -12,18 +12,14 @@ import threading
 import pytest
 from sqlalchemy import create_engine, func, select
 
-from cnnlib.classroom import (
+from cnnlib.classroom import ClassError, ClassStore, client_address, format_code, trusted_proxies
+from cnnlib.classroom import limits as limits_mod
+from cnnlib.classroom.limits import (
     CLASSES_PER_ADDRESS,
     ENV_TRUSTED_PROXIES,
     JOINS_PER_ADDRESS,
     JOINS_PER_CLASS,
-    ClassError,
-    ClassStore,
-    client_address,
-    format_code,
-    trusted_proxies,
 )
-from cnnlib.classroom import limits as limits_mod
 from cnnlib.classroom.schema import rate_limits
 from tests.classroom.conftest import dump
 

@@ -7,16 +7,9 @@ import threading
 import pytest
 from sqlalchemy import event, inspect, text
 
-from cnnlib.classroom import (
-    BOARD_KEYS,
-    ClassError,
-    ClassStore,
-    ClassUnavailable,
-    FollowState,
-    counted,
-    format_code,
-)
+from cnnlib.classroom import ClassError, ClassStore, ClassUnavailable, FollowState, counted, format_code
 from cnnlib.classroom import schema as schema_mod
+from cnnlib.classroom.records import BOARD_KEYS
 from tests.classroom.conftest import dump, old_database
 
 RUN = {"accuracy": 0.9, "params": 1000, "model": "TinyCNN", "link": "/training?lr=0.01", "seconds": 3.5}

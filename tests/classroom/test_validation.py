@@ -8,9 +8,16 @@ import random
 import numpy as np
 import pytest
 
-from cnnlib.classroom import CODE_ALPHABET, CODE_LENGTH, ClassError, format_code, normalize_code
+from cnnlib.classroom import CODE_LENGTH, ClassError, format_code, normalize_code
 from cnnlib.classroom.board import competition_ranks
-from cnnlib.classroom.codes import hash_key, key_matches, new_class_code, new_student_id, new_teacher_key
+from cnnlib.classroom.codes import (
+    CODE_ALPHABET,
+    hash_key,
+    key_matches,
+    new_class_code,
+    new_student_id,
+    new_teacher_key,
+)
 from cnnlib.classroom.validation import (
     LOOKALIKES,
     MAX_NICKNAME,
