@@ -12,7 +12,15 @@ One package per domain, each `__init__` its public face (import from there):
     cnnlib.share      page states as links, QR codes, lesson plans (no torch)
     cnnlib.classroom  ClassStore: class sessions, seats, polls, the board (no torch)
 
-and four small modules: cnnlib.device, cnnlib.process, cnnlib.glossary, and cnnlib.trained
-(TrainedModel: a trained model's record, which training makes and inference reads). Importing
-`cnnlib` itself imports nothing else (no torch), so a page that needs none of it stays light.
+and five top-level modules:
+
+    cnnlib.device     the compute device (CUDA, MPS, CPU) in words, without importing torch
+    cnnlib.process    the process's malloc settings (arena cap, freed blocks kept)
+    cnnlib.glossary   GLOSSARY: the terms every page explains
+    cnnlib.terms      glossary terms in a page's text, linked to the Glossary page
+    cnnlib.trained    TrainedModel: a trained model's record, which training makes and inference reads
+
+Each package's modules declare `__all__` (what other code uses); the package's `__init__`
+star-imports them and its `__all__` is their union, so a name is written once, in its own module.
+Importing `cnnlib` itself imports nothing else (no torch), so a page that needs none of it stays light.
 """

@@ -19,6 +19,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import torch
 
+__all__ = ["pick_device", "available_devices", "describe_device", "device_label"]
+
+
 NVIDIA_PROC = Path("/proc/driver/nvidia/gpus")  # one folder per GPU, each with an "information" file
 NVIDIA_DEV = Path("/dev/nvidia0")
 

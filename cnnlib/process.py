@@ -19,6 +19,9 @@ import ctypes
 import ctypes.util
 import sys
 
+__all__ = ["limit_malloc_arenas", "keep_freed_blocks"]
+
+
 M_ARENA_MAX = -8  # glibc's mallopt() parameter numbers (malloc.h)
 M_MMAP_THRESHOLD = -3
 M_TRIM_THRESHOLD = -1

@@ -30,6 +30,9 @@ from torch import nn
 
 from cnnlib.spec import ModelSpec, build_model
 
+__all__ = ["REQUIRED_KEYS", "TrainedModel"]
+
+
 REQUIRED_KEYS = ("spec", "state_dict", "classes")
 KNOWN_KEYS = ("name", "spec", "state_dict", "classes", "dataset", "test_accuracy", "mean", "std")
 
