@@ -76,12 +76,12 @@ def _decode_image(raw: bytes, size_hw: tuple[int, int], grayscale: bool) -> np.n
     """Decode and resize one image with Pillow: uint8 [H, W] (grayscale) or [H, W, 3]."""
     from PIL import Image, ImageOps
 
-    with Image.open(io.BytesIO(raw)) as img:
-        w, h = img.size
+    with Image.open(io.BytesIO(raw)) as opened:
+        w, h = opened.size
         if w * h > MAX_IMAGE_PIXELS:
             raise DatasetError(f"{w}x{h} pixels is too large (limit {MAX_IMAGE_PIXELS:,} pixels)")
-        img.draft("L" if grayscale else "RGB", (size_hw[1], size_hw[0]))  # fast JPEG downscale
-        img = ImageOps.exif_transpose(img)  # phone photos: upright, as a viewer shows them
+        opened.draft("L" if grayscale else "RGB", (size_hw[1], size_hw[0]))  # fast JPEG downscale
+        img = ImageOps.exif_transpose(opened)  # phone photos: upright, as a viewer shows them
         if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
             # Flatten transparency onto white, as an image viewer shows it.
             img = img.convert("RGBA")
@@ -91,7 +91,11 @@ def _decode_image(raw: bytes, size_hw: tuple[int, int], grayscale: bool) -> np.n
             # 16/32-bit: scaled to 0..255 as the Kernels page does (a bare convert("L") would clip
             # every value above 255 to white), but resized first, as 4-byte floats: a 25-megapixel
             # 16-bit PNG costs ~0.3 s and 150 MB this way instead of ~2.6 s and 350 MB.
-            top = 65535.0 if img.mode.startswith("I;16") or img.getextrema()[1] > 255 else 255.0
+            wide = img.mode.startswith("I;16")
+            if not wide:
+                hi = img.getextrema()[1]  # one band: a number
+                wide = isinstance(hi, (int, float)) and hi > 255
+            top = 65535.0 if wide else 255.0
             plane_f = img.convert("F") if img.mode in ("I", "I;16") else img.convert("I").convert("F")
             plane_f = plane_f.resize((size_hw[1], size_hw[0]), Image.Resampling.BILINEAR)
             plane = np.clip(np.asarray(plane_f, dtype=np.float32) / top, 0.0, 1.0)  # [H, W]
@@ -163,6 +167,8 @@ def _check_image_size(image_size: Sequence[int] | int) -> tuple[int, int]:
     if isinstance(image_size, int) and not isinstance(image_size, bool):
         image_size = (image_size, image_size)
     try:
+        if isinstance(image_size, int):  # True/False: not a size (a plain int is a pair by now)
+            raise TypeError
         h, w = (int(s) for s in image_size)
         ok = all(float(s) == int(s) and not isinstance(s, bool) for s in image_size)
     except (TypeError, ValueError):

@@ -89,7 +89,7 @@ def sliding_picture(
     width = int(max(left + x_span * cell + 10, 320))
     small = font(15)
     lines: list[list[tuple[tuple[int, int, int], str]]] = [[]]
-    x = left
+    x: float = left
     for colour, name in entries:
         w = 26 + small.getlength(name) + 18
         if lines[-1] and x + w > width - 10:
@@ -104,6 +104,7 @@ def sliding_picture(
     draw = ImageDraw.Draw(img)
     colours = [colour_rgb(c) for _, c, _ in CELLS]
     zero_font = font(max(9, min(14, cell // 2)))
+    x0: float  # the output grid starts GRID_GAP (a fraction of) cells after the input grid
     for i in range(R):
         for j in range(C):
             x0, y0 = left + j * cell, top + i * cell

@@ -10,6 +10,7 @@ label; `layer_index` stays 0-based), with a one-click `fix` for `apply_fix` wher
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from cnnlib.spec.fields import (
@@ -57,7 +58,7 @@ def fix_input(shape: list[int]) -> dict[str, Any]:
     }
 
 
-def input_error(input_shape: list[int]) -> SpecError | None:
+def input_error(input_shape: Sequence[int]) -> SpecError | None:
     """The problem with an input shape [C, H, W], or None when a CNN can take it."""
     c, h, w = input_shape
     if not (1 <= c <= MAX_INPUT_CHANNELS):

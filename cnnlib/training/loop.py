@@ -270,7 +270,8 @@ def train_loop(
             )
             progress.epoch_done(emit)
             if early.out_of_patience(model, val_loss, epoch + 1, emit) and epoch + 1 < cfg.epochs:
-                model.load_state_dict(early.best_state)
+                if early.best_state is not None:  # out of patience means some epoch was best
+                    model.load_state_dict(early.best_state)
                 final_status, final_message = "early-stopped", early.message(epoch + 1)
                 break
         else:

@@ -60,7 +60,8 @@ class EarlyStopping:
 
     def __init__(self, patience: int) -> None:
         self.patience = patience
-        self.best_loss, self.best_epoch, self.bad_epochs = math.inf, None, 0
+        self.best_loss, self.bad_epochs = math.inf, 0
+        self.best_epoch: int | None = None
         self.best_state: dict[str, torch.Tensor] | None = None
 
     def out_of_patience(self, model: nn.Module, val_loss: float | None, epoch: int, emit: Emit) -> bool:

@@ -7,6 +7,7 @@ side share one message slot under their row, as wide as the row, so a long messa
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import streamlit as st
@@ -78,21 +79,21 @@ def pair_field(
     slot=None,
 ) -> tuple[int | None, int | None]:
     """One field when square, else a height and a width field side by side (one slot under both)."""
-    kw = {"minimum": minimum, "help": help, "allow_blank": allow_blank, "placeholder": placeholder}
+    field_box = functools.partial(
+        int_field, minimum=minimum, help=help, allow_blank=allow_blank, placeholder=placeholder
+    )
     if square:
-        v = int_field(label, f"{key}_h", default, field, slots, slot=slot, **kw)
+        v = field_box(label, f"{key}_h", default, field, slots, slot=slot)
         return v, v
     st.session_state.setdefault(f"{key}_w", st.session_state.get(f"{key}_h", str(default)))
     left, right = st.columns(2)
     row_slot = st.container()
     with left:
-        h = int_field(
-            f"{label} (height)", f"{key}_h", default, field, slots, slot=row_slot, prefix="Height: ", **kw
+        h = field_box(
+            f"{label} (height)", f"{key}_h", default, field, slots, slot=row_slot, prefix="Height: "
         )
     with right:
-        w = int_field(
-            f"{label} (width)", f"{key}_w", default, field, slots, slot=row_slot, prefix="Width: ", **kw
-        )
+        w = field_box(f"{label} (width)", f"{key}_w", default, field, slots, slot=row_slot, prefix="Width: ")
     return h, w
 
 

@@ -49,7 +49,7 @@ def apply_link(values: dict, modes: list[str]) -> None:
     kind = values.get("layer", "Conv2d")
     d, lk = DEFAULTS[kind], kind_of(kind)
     ss["sc_kind"] = kind
-    pairs = [values.get(k) for k in ("size", "k", "s", "d", "op") if values.get(k) is not None]
+    pairs = [v for k in ("size", "k", "s", "d", "op") if (v := values.get(k)) is not None]
     if isinstance(values.get("p"), tuple):
         pairs.append(values["p"])
     ss["sc_square"] = all(a == b for a, b in pairs)

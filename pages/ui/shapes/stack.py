@@ -56,7 +56,7 @@ def _sources() -> dict[str, object]:
 
 def _as_dict(obj: object) -> dict:
     if hasattr(obj, "to_dict"):
-        return obj.to_dict()  # type: ignore[union-attr]
+        return obj.to_dict()
     try:
         from cnnlib.spec import ModelSpec
 
@@ -199,7 +199,7 @@ def render() -> None:
     st.markdown("**Input [C, H, W]**")
     cols = st.columns(3)
     row = st.container()  # the fields' messages, under the row
-    shape = []
+    shape: list[int | None] = []
     for col, key, default, field in zip(cols, ("sc_st_c", "sc_st_h", "sc_st_w"), DEFAULT_INPUT, ("channels", "size", "size"), strict=True):  # fmt: skip
         label = ("Channels", "Height", "Width")[len(shape)]
         with col:

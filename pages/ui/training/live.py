@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import MutableMapping
 from datetime import datetime
+from typing import Any, TypeGuard
 
 import streamlit as st
 from streamlit.runtime import Runtime
@@ -20,7 +22,7 @@ from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_r
 
 from cnnlib.plots import curves_from_snapshot, empty_live_picture, live_figure_dict
 from cnnlib.spec import SpecError
-from cnnlib.training import ConfigError, QueueRefused, TrainingRun, get_limiter
+from cnnlib.training import ConfigError, QueueRefused, TrainConfig, TrainingRun, get_limiter
 from pages.ui import figures
 from pages.ui.classes.classroom import app_link
 from pages.ui.classes.links import page_params
@@ -39,7 +41,7 @@ MAX_TRAINED_BYTES = 64_000_000  # ... and at most this many bytes of weights per
 SHORT_STATUS = {"stopped": "Stopped", "early-stopped": "Stopped early", "failed": "Failed"}
 
 
-def _state() -> dict:
+def _state() -> MutableMapping[Any, Any]:
     ss = st.session_state
     ss.setdefault("train_history", [])
     if not isinstance(ss.get("trained_models"), list):  # appended in place by the keep-alive thread
@@ -51,13 +53,12 @@ def current_run() -> TrainingRun | None:
     return st.session_state.get("train_run")
 
 
-def is_active(run: TrainingRun | None) -> bool:
+def is_active(run: TrainingRun | None) -> TypeGuard[TrainingRun]:
     return run is not None and run.status in ("ready", "queued", "running")
 
 
-def _run_label(setup: Setup) -> str:
+def _run_label(cfg: TrainConfig) -> str:
     """Short, for chart legends: "run 3 · SGD 0.05 · batch 64" (the table lists the rest)."""
-    cfg = setup.config
     n = st.session_state.get("train_run_count", 0) + 1
     return f"run {n} · {OPTIMIZERS[cfg.optimizer].split()[0]} {cfg.lr:g} · batch {cfg.batch_size}"
 
@@ -97,7 +98,8 @@ def start(setup: Setup) -> None:
             icon=":material/hourglass_top:",
         )
         return
-    if not setup.ready:
+    bundle, config = setup.bundle, setup.config
+    if not setup.ready or bundle is None or config is None:  # (ready: neither is None)
         st.error(
             f"Cannot train yet: {setup.errors[0] if setup.errors else 'the setup is incomplete.'}",
             icon=":material/warning:",
@@ -109,9 +111,7 @@ def start(setup: Setup) -> None:
         _refused(refused)
         return
     try:
-        new = TrainingRun(
-            setup.spec, setup.bundle, setup.config, name=_run_label(setup), owner=owner, priority=first
-        )
+        new = TrainingRun(setup.spec, bundle, config, name=_run_label(config), owner=owner, priority=first)
     except (ConfigError, SpecError) as err:
         st.error(
             f"Cannot train this model: {getattr(err, 'message', None) or err}", icon=":material/view_in_ar:"
