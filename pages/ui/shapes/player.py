@@ -23,18 +23,23 @@ DEMO_BIAS = 1.0
 
 
 def _pair(value: object) -> tuple[int, int]:
-    return tuple(value) if isinstance(value, tuple | list) else (value, value)  # type: ignore[return-value]
+    return tuple(value) if isinstance(value, tuple | list) else (value, value)
 
 
-def build_payload(kind: str, size: tuple[int, int], kernel: tuple[int, int], stride: object, padding: object,
-                  dilation: tuple[int, int], ceil_mode: bool, channels: int, bias: bool) -> tuple[str, str]:  # fmt: skip
+def build_payload(kind: str, size: tuple[int, int], kernel: tuple[int, int], stride: tuple[int, int] | None,
+                  padding: str | tuple[int, int], dilation: tuple[int, int], ceil_mode: bool, channels: int,
+                  bias: bool) -> tuple[str, str]:  # fmt: skip
     """(the payload's JSON text, its fingerprint) for one layer's settings on the made-up input."""
     h, w = size
     lk = kind_of(kind)
     if lk.learns:
+        if stride is None:  # a Conv2d always has one (its LayerResult could not exist without)
+            raise K.KernelError("A convolution's stride is a number.")
         frames = K.window_frames(K.demo_input(h, w, channels), K.demo_kernel(*kernel, channels),
                                  DEMO_BIAS if bias else 0.0, stride, padding, dilation)  # fmt: skip
     else:
+        if isinstance(padding, str):  # "same"/"valid" is Conv2d's alone
+            raise K.KernelError(f"A pool's padding is a number; got {padding!r}.")
         frames = K.pool_frames(K.demo_input(h, w), lk.pooling or "avg", kernel, stride,
                                padding, dilation, ceil_mode)  # fmt: skip
     text = K.payload_json(frames)

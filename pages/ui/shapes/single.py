@@ -44,18 +44,18 @@ def settings_panel(kind: str, slots: Slots) -> LayerSettings | None:
     channels = FieldRows(2)
     with channels.cell():
         cin = int_field("Input channels", "sc_cin", 3, "in_channels", slots, minimum=1, slot=channels.slot)
-    cout = 0
+    cout: int | None = 0
     if lk.learns:
         with channels.cell():
             cout = int_field("Output channels", f"sc_{kind}_cout", d["out"], "out_channels", slots, minimum=1,
                              slot=channels.slot)  # fmt: skip
     grid = FieldRows(2)  # square: two fields a row; else each field is a (height, width) row itself
 
-    def pair(label: str, key: str, default: object, field: str, **kw: object) -> tuple:
+    def pair(label: str, key: str, default: int | str, field: str, **kw: Any) -> tuple:
         if not square:
-            return pair_field(label, key, default, field, slots, square, **kw)  # type: ignore[arg-type]
+            return pair_field(label, key, default, field, slots, square, **kw)
         with grid.cell():
-            return pair_field(label, key, default, field, slots, square, slot=grid.slot, **kw)  # type: ignore[arg-type]
+            return pair_field(label, key, default, field, slots, square, slot=grid.slot, **kw)
 
     size = pair("Input size", "sc_size", 28, "size")
     kernel = pair("Kernel size", f"sc_{kind}_k", d["kernel"], "kernel")
@@ -159,7 +159,7 @@ def _unread_text(r: LayerResult) -> str:
 def picture(r: LayerResult, stale: bool = False) -> None:
     """The window sliding over the input, one output pixel at a time (stale: the last good layer)."""
     st.subheader("Watch the window slide" + (" (the last layer that worked)" if stale else ""), anchor=False)
-    if not picture_fits(r.rows, r.cols):
+    if r.rows is None or r.cols is None or not picture_fits(r.rows, r.cols):
         st.info(
             f"The picture draws grids up to {MAX_PICTURE_CELLS} cells a side (padding included). "
             "Make the input smaller (say 7×7) to watch the window slide.",
