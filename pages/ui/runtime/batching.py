@@ -198,11 +198,11 @@ def install() -> bool:
             drain(self, batch)
         original_rerun(self, client_state)
 
-    _on_scriptrunner_event.cc_batched = True  # type: ignore[attr-defined]
+    _on_scriptrunner_event.cc_batched = True  # type: ignore[attr-defined]  # a marker on our patch of a Streamlit private API
     # Signals hold their receivers by weak reference: a runner connected before this call holds
     # the original method, which must stay alive or that run's events would go nowhere.
-    _on_scriptrunner_event.cc_original = original  # type: ignore[attr-defined]
-    request_rerun.cc_original = original_rerun  # type: ignore[attr-defined]
-    cls._on_scriptrunner_event = _on_scriptrunner_event  # type: ignore[method-assign]
-    cls.request_rerun = request_rerun  # type: ignore[method-assign]
+    _on_scriptrunner_event.cc_original = original  # type: ignore[attr-defined]  # a marker on our patch of a Streamlit private API
+    request_rerun.cc_original = original_rerun  # type: ignore[attr-defined]  # a marker on our patch of a Streamlit private API
+    cls._on_scriptrunner_event = _on_scriptrunner_event  # type: ignore[method-assign]  # Streamlit private API, patched on purpose
+    cls.request_rerun = request_rerun  # type: ignore[method-assign]  # Streamlit private API, patched on purpose
     return True

@@ -84,7 +84,7 @@ def install() -> bool:
         finally:
             self._browser_queue._queue = kept + self._browser_queue._queue
 
-    _clear_queue.cc_keep_finished = True  # type: ignore[attr-defined]
-    _clear_queue.cc_original = original  # type: ignore[attr-defined]
-    cls._clear_queue = _clear_queue  # type: ignore[method-assign]
+    _clear_queue.cc_keep_finished = True  # type: ignore[attr-defined]  # a marker on our patch of a Streamlit private API
+    _clear_queue.cc_original = original  # type: ignore[attr-defined]  # a marker on our patch of a Streamlit private API
+    cls._clear_queue = _clear_queue  # type: ignore[method-assign]  # Streamlit private API, patched on purpose
     return True

@@ -115,6 +115,6 @@ def wrap_run_script(
         return False
     wrapper = wrap(original)
     setattr(wrapper, flag, True)
-    wrapper.cc_original = original  # type: ignore[attr-defined]
-    runner._run_script = wrapper  # type: ignore[method-assign]
+    wrapper.cc_original = original  # type: ignore[attr-defined]  # a marker on our patch of a Streamlit private API
+    runner._run_script = wrapper  # type: ignore[method-assign]  # Streamlit private API, patched on purpose
     return True

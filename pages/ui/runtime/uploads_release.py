@@ -213,10 +213,10 @@ def install() -> bool:
                 )
             original_add(self, session_id, file)
 
-    disconnect_session.cc_release = True  # type: ignore[attr-defined]
-    disconnect_session.cc_original = original_disconnect  # type: ignore[attr-defined]
-    add_file.cc_release = True  # type: ignore[attr-defined]
-    add_file.cc_original = original_add  # type: ignore[attr-defined]
-    rt_cls.disconnect_session = disconnect_session  # type: ignore[method-assign]
-    mgr_cls.add_file = add_file  # type: ignore[method-assign]
+    disconnect_session.cc_release = True  # type: ignore[attr-defined]  # a marker on our patch of a Streamlit private API
+    disconnect_session.cc_original = original_disconnect  # type: ignore[attr-defined]  # a marker on our patch of a Streamlit private API
+    add_file.cc_release = True  # type: ignore[attr-defined]  # a marker on our patch of a Streamlit private API
+    add_file.cc_original = original_add  # type: ignore[attr-defined]  # a marker on our patch of a Streamlit private API
+    rt_cls.disconnect_session = disconnect_session  # type: ignore[method-assign]  # Streamlit private API, patched on purpose
+    mgr_cls.add_file = add_file  # type: ignore[method-assign]  # Streamlit private API, patched on purpose
     return True

@@ -99,9 +99,9 @@ def install() -> int:
         def get_session_state(original: Any = original) -> LazyState:
             return LazyState(original())
 
-        get_session_state.cc_lazy = True  # type: ignore[attr-defined]
-        get_session_state.cc_original = original  # type: ignore[attr-defined]
-        module.get_session_state = get_session_state  # type: ignore[attr-defined]
+        get_session_state.cc_lazy = True  # type: ignore[attr-defined]  # a marker on our patch of a Streamlit private API
+        get_session_state.cc_original = original  # type: ignore[attr-defined]  # a marker on our patch of a Streamlit private API
+        module.get_session_state = get_session_state  # type: ignore[attr-defined]  # Streamlit private API, patched on purpose
     return len(modules)
 
 
@@ -111,4 +111,4 @@ def uninstall() -> None:
         module = importlib.import_module(f"streamlit.elements.widgets.{name}")
         original = getattr(module.get_session_state, "cc_original", None)
         if original is not None:
-            module.get_session_state = original  # type: ignore[attr-defined]
+            module.get_session_state = original  # type: ignore[attr-defined]  # Streamlit private API, patched on purpose
