@@ -9,6 +9,7 @@ import streamlit as st
 from cnnlib.kernels import KERNELS_LINK
 from pages.ui.classes.links import link_notice, read_link, write_link
 from pages.ui.classes.share import intro
+from pages.ui.glossary import explain, explain_caption
 from pages.ui.kernels import controls, player, views
 
 intro(
@@ -17,7 +18,7 @@ intro(
     "Each sum is one pixel of the **feature map**. Pick an image, a kernel and the layer's settings "
     "in the sidebar, then step through one output pixel to check the arithmetic."
 )
-st.caption(
+explain_caption(
     "Computed with PyTorch's `conv2d`, as `nn.Conv2d` does: a cross-correlation, so the kernel is "
     "used as it is, not flipped."
 )
@@ -33,13 +34,13 @@ with st.sidebar:  # the controls sit under the menu, so the pictures stay in vie
     st.header("2 · Kernel")
     name, kernel = controls.kernel_editor()
     with st.expander("What is a kernel?"):
-        st.markdown(views.EXPLAIN["kernel"])
+        explain(views.EXPLAIN["kernel"], once=False)
     st.header("3 · Layer")
     settings = controls.layer_settings(plane.shape, kernel.shape)
     with st.expander("Padding, stride, dilation, bias"):
-        st.markdown(views.EXPLAIN["settings"])
+        explain(views.EXPLAIN["settings"], once=False)
     with st.expander("Why ReLU? Why pooling?"):
-        st.markdown(views.EXPLAIN["relu"] + "\n\n" + views.EXPLAIN["pool"])
+        explain(views.EXPLAIN["relu"] + "\n\n" + views.EXPLAIN["pool"], once=False)
 
 fm = views.feature_map(plane, image_key, kernel, settings)  # computed once per process for these inputs
 pixel = views.clamp_pixel(fm.conv, label)
@@ -55,7 +56,7 @@ player.render(image, plane, image_key, name, kernel, settings, pixel)
 st.subheader("Output size")
 views.output_size(plane.shape, kernel.shape, settings)
 
-st.markdown(  # heading and text in one element
+explain(  # heading and text in one element
     "### Step through one output pixel\n"
     "Pick an output pixel. The kernel sits on the input patch outlined in cyan; each input value is "
     "multiplied by the kernel weight on top of it, and the products are added up (plus the bias)."

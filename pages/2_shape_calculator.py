@@ -10,6 +10,7 @@ import streamlit as st
 from cnnlib.shapes import SHAPES_LINK
 from pages.ui.classes.links import link_notice, read_link, write_link
 from pages.ui.classes.share import intro
+from pages.ui.glossary import explain
 from pages.ui.shapes import links as shapes_links
 from pages.ui.shapes import quiz as shapes_quiz
 from pages.ui.shapes import single as shapes_single
@@ -66,10 +67,10 @@ if mode == MODES[0]:
     # One at a time, on demand: a row of pills (one widget) instead of four expanders in columns.
     picked = st.pills("Explain", list(EXPLANATIONS), selection_mode="single", key="sc_explain")
     if picked:
-        st.markdown(EXPLANATIONS[picked])
+        explain(EXPLANATIONS[picked])
     shapes_single.render()
 elif mode == MODES[1]:
-    st.markdown(
+    explain(
         "Chain layers and follow the shape through the network. The **receptive field** is how many "
         "input pixels one unit can see; the **jump** is how far apart (in input pixels) neighbouring "
         "units are. Each layer adds (k − 1)·d·jump to the receptive field and multiplies the jump "
@@ -77,6 +78,6 @@ elif mode == MODES[1]:
     )
     shapes_stack.render()
 else:
-    st.markdown("Work out the output size yourself, then check. Each question counts once.")
+    explain("Work out the output size yourself, then check. Each question counts once.")
     shapes_quiz.render()
 write_link(SHAPES_LINK, shapes_links.link_values(MODES))

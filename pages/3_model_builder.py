@@ -16,6 +16,7 @@ from pages.ui.builder import views as V
 from pages.ui.builder.layers import render_add_layer, render_layer_editor
 from pages.ui.classes.links import link_notice, read_link, write_link
 from pages.ui.classes.share import intro
+from pages.ui.glossary import explain
 
 intro(
     "A CNN is a stack of layers, each turning one tensor into the next. Start from a preset, then add, "
@@ -151,5 +152,5 @@ EXPLANATIONS = {
 # One at a time, on demand: a row of pills (one widget) instead of three expanders in columns.
 picked = st.pills("Explain", list(EXPLANATIONS), selection_mode="single", key="b_explain")
 if picked:
-    st.markdown(EXPLANATIONS[picked])
+    explain(EXPLANATIONS[picked])
 write_link(S.BUILDER_LINK, {"model": B.current()})

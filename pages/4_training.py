@@ -7,6 +7,7 @@ frame("training")
 import streamlit as st
 
 from cnnlib.training import TRAINING_LINK, overfitting_flag, prewarm
+from pages.ui import glossary
 from pages.ui.classes.links import link_notice, read_link, write_link
 from pages.ui.classes.share import intro
 from pages.ui.training import links as training_links
@@ -77,12 +78,12 @@ def explain() -> None:
         key="train_explain",
     )
     if picked:
-        st.markdown(notes[picked])
+        glossary.explain(notes[picked])
 
 
 def predict_then_reveal() -> None:
     with st.popover("Predict first", icon=":material/psychology_alt:", width="content"):
-        st.markdown("**Will this model overfit?**")
+        glossary.explain("**Will this model overfit?**")
         st.radio(
             "Before you press Train, guess:",
             ["Yes, validation loss will rise", "No, both will keep falling", "I can't tell yet"],
@@ -92,7 +93,7 @@ def predict_then_reveal() -> None:
         guess = st.session_state.get("train_guess")
         if not guess:
             return
-        st.markdown(
+        glossary.explain(
             "Now watch the orange **validation** curve against the blue **training** curve. With a few "
             "thousand images and no augmentation, a large model often overfits after a handful of epochs: "
             "the gap between the two curves grows. Small models, augmentation, dropout or weight decay keep "
@@ -101,7 +102,7 @@ def predict_then_reveal() -> None:
         run = st.session_state.get("train_results_run")
         snap = run.snapshot() if run is not None else None
         if snap is None or not snap.val_loss:
-            st.caption(
+            glossary.explain_caption(
                 "Train with a validation split: when the run ends, the app's own verdict appears here."
             )
             return
@@ -147,7 +148,9 @@ if tab_train.open is not False:
             elif stop_clicked:
                 live.stop()
             else:
-                st.caption(f"Next run: {setup.summary()}" if setup.ready else f"To fix: {setup.errors[0]}")
+                glossary.explain_caption(
+                    f"Next run: {setup.summary()}" if setup.ready else f"To fix: {setup.errors[0]}"
+                )
         shared.share_toggle()  # the teacher's "share my run with the class" (nothing for others)
         live.live_view(setup.config.epochs if setup.config is not None else None)
         live.history_table()

@@ -12,6 +12,7 @@ from pages.ui.classes.links import link_notice, read_link, write_link
 from pages.ui.classes.share import intro
 from pages.ui.draw import inputs as draw_input
 from pages.ui.draw import views as draw_views
+from pages.ui.glossary import explain, explain_caption
 
 link = read_link(DRAW_LINK)  # a shared link or a lesson step: pen, channels, the quiz
 if link is not None:
@@ -94,23 +95,25 @@ def drawing(choice: draw_views.ModelChoice, quiz: bool) -> None:
 
     if pre is not None and not pre.empty:
         st.subheader("1 · What the network sees")
-        st.caption(
+        explain_caption(  # in a fragment: its own links, rerun with each stroke (pages.ui.glossary)
             "The MNIST recipe, step by step: crop to the ink, scale the longer side to 20 px, "
-            "centre the ink's mass in a 28×28 square, normalise (the same picture, only its numbers change)."
+            "centre the ink's mass in a 28×28 square, normalise (the same picture, only its numbers change).",
+            once=False,
         )
         draw_views.steps_row(pre, given.source)
         # Lazy: its content (a second prediction and picture) runs only while it is open.
         why = st.expander("Why preprocess the drawing like MNIST?", key="draw_why_open", on_change="rerun")
         if why.open:
             with why:
-                st.markdown(
+                explain(
                     "The network only ever saw MNIST digits: white on black, about 20 px tall, centred by "
                     "their *centre of mass* in a 28×28 square, and normalised with the training set's mean "
                     f"and standard deviation ({choice.mean:.4f} and {choice.std:.4f}). A drawing that "
                     "does not look like that, say a small digit in a corner of a big canvas squashed to "
                     "28×28, is an image it has never seen, and it guesses badly. Same recipe in, good "
                     "answers out: that is why the steps above copy how MNIST itself was made. Try it: draw "
-                    "a small digit in a corner and compare."
+                    "a small digit in a corner and compare.",
+                    once=False,
                 )
                 if hidden:
                     st.caption("Reveal the answer first to compare with a naive squashing of the canvas.")
@@ -123,25 +126,27 @@ def drawing(choice: draw_views.ModelChoice, quiz: bool) -> None:
         else:
             draw_views.grad_cam_panel(choice.model, pre, choice.classes, int(probs.argmax()))
         with st.expander("What does Grad-CAM show?"):
-            st.markdown(
+            explain(
                 "Grad-CAM (gradient-weighted class activation mapping) asks: *if this part of the last "
                 "convolution layer's output grew, how much would the score for the chosen class grow?* "
                 "It averages that gradient over each channel to weigh the channels, adds up the "
                 "weighted channels, keeps the positive part and stretches the small map back to "
                 "28×28. Yellow areas are where the evidence for the class was found. Pick another class "
-                "to see where the network found evidence for it (often almost nowhere)."
+                "to see where the network found evidence for it (often almost nowhere).",
+                once=False,
             )
 
         st.subheader("3 · Inside the network: feature maps")
         draw_views.feature_maps_panel(choice.model, pre)
         with st.expander("What are feature maps?"):
-            st.markdown(
+            explain(
                 "Each convolution layer slides many small kernels over its input; each kernel makes "
                 "one *channel*, a map that is bright where the kernel found its pattern. The maps "
                 "shown are read after the layer's activation (ReLU), so dark means *not found here*. "
                 "Channels are sorted by their mean activation, strongest first; the number on each "
                 "tile is the channel's index. Early layers find strokes and edges at full resolution; "
-                "deeper layers see combinations of them over larger areas, on smaller maps."
+                "deeper layers see combinations of them over larger areas, on smaller maps.",
+                once=False,
             )
 
     write_link(DRAW_LINK, draw_views.link_values())  # a stroke reruns only this: keep the URL current

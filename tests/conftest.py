@@ -9,6 +9,7 @@ tests/app, set here). The quick check, unit tests and the fast AppTests in about
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,13 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+# A glossary link as pages.ui.glossary writes it: [word](glossary#anchor "the entry").
+_GLOSSARY_LINK = re.compile(r'\[([^\]\n]*)\]\(glossary#[a-z0-9-]+(?: "(?:[^"\\\n]|\\.)*")?\)')
+
+
+def unlinked(markdown: str) -> str:
+    """`markdown` with its glossary links turned back into their words (the text a student reads)."""
+    return _GLOSSARY_LINK.sub(r"\1", markdown)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -28,7 +28,7 @@ from cnnlib.share import FRAME_KEYS, FRAME_LINK  # noqa: E402
 from pages.ui.classes import classroom, lesson, panel, seat, strip  # noqa: E402
 from pages.ui.classes.links import APPLY, url_params  # noqa: E402
 from pages.ui.classes.share import PROJECTOR_CSS, share_dialog  # noqa: E402
-from pages.ui.glossary import render_glossary  # noqa: E402
+from pages.ui.glossary import render_glossary, start_page  # noqa: E402
 from pages.ui.navigation import PAGE_BY_KEY, PAGE_BY_URL, PAGES, PageInfo  # noqa: E402
 from pages.ui.runtime import (  # noqa: E402
     admission,
@@ -72,6 +72,7 @@ def frame(page_key: str) -> PageInfo:
     """Set up the page: config, menu, sidebar, state defaults, title, the lesson bar and the class
     strip. Returns the page's info."""
     page = PAGE_BY_KEY[page_key]
+    start_page()  # each glossary term is linked once on this run's page
     ss = st.session_state
     ss["page_url"] = page.url
     # The projector toggle is drawn on every page, but Streamlit drops a widget's value on some page

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from cnnlib import spec as S
 from cnnlib.spec import PRESETS
-from tests.conftest import open_app
+from tests.conftest import open_app, unlinked
 
 PAGE = "pages/3_model_builder.py"
 
@@ -44,8 +44,8 @@ def table(at: AppTest) -> pd.DataFrame:
 
 
 def _unmark(cell: str) -> str:
-    """A cell's text without its colour and bold marks and Markdown escapes."""
-    cell = cell.strip()
+    """A cell's text without its glossary link, colour and bold marks and Markdown escapes."""
+    cell = unlinked(cell).strip()
     found = re.fullmatch(r":(\w+)(?:-background)?\[(.*)\]", cell)
     if found:
         cell = found.group(2)

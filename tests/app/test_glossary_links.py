@@ -5,24 +5,18 @@ and every glossary term mentioned there (cnnlib.terms.find_mentions: prose only,
 link's own text) must be linked to its entry at least once on that page.
 """
 
+import re
+
 import pytest
 
 from cnnlib.glossary import GLOSSARY, anchor
-from cnnlib.terms import linked_terms, mentioned_terms
+from cnnlib.terms import GLOSSARY_PAGE, linked_terms, mentioned_terms
 from pages.ui.navigation import PAGES
 from tests.conftest import open_app
 
-# Pages whose text does not go through pages.ui.glossary.explain yet (issue 25, left to do).
-NOT_LINKED_YET = {"kernels", "shapes", "builder", "training", "draw", "board"}
 TEXT_PAGES = [p for p in PAGES if p.key != "glossary"]
-CASES = [
-    pytest.param(
-        p,
-        id=p.key,
-        marks=[pytest.mark.xfail(reason="page text not linked yet")] if p.key in NOT_LINKED_YET else [],
-    )
-    for p in TEXT_PAGES
-]
+CASES = [pytest.param(p, id=p.key) for p in TEXT_PAGES]
+_LINK = re.compile(r"\]\(" + GLOSSARY_PAGE + r"#([a-z0-9-]+)")
 
 
 def _page_text(at) -> list[str]:
@@ -40,6 +34,15 @@ def test_every_term_a_page_mentions_is_linked_there(page):
     assert not missing, f"{page.key} mentions {missing} without a link to the glossary"
 
 
+@pytest.mark.parametrize("page", CASES)
+def test_a_page_links_each_term_once(page):
+    """One link per term per page, not one per element: the page stays readable."""
+    at = open_app(None if page.key == "home" else page.path)
+    links = [a for t in _page_text(at) for a in _LINK.findall(t)]
+    twice = sorted({a for a in links if links.count(a) > 1})
+    assert not twice, f"{page.key} links {twice} more than once"
+
+
 def test_glossary_page_has_an_anchored_entry_per_term():
     at = open_app("pages/7_glossary.py")
     text = "\n".join(_page_text(at))
@@ -54,3 +57,15 @@ def test_landing_page_shows_the_pipeline_picture_and_no_plotly():
     assert len(at.main.get("image")) == 1
     assert not [el for el in at.main.get("plotly_chart")]
     assert linked_terms(_page_text(at)[0]) >= {"kernel"}
+
+
+def test_linked_counts_terms_per_page_run():
+    from pages.ui.glossary import linked, start_page
+
+    start_page()
+    assert linked_terms(linked("A stride and some padding.")) == {"stride", "padding"}
+    assert linked_terms(linked("The stride again, and a kernel.")) == {"kernel"}
+    assert linked_terms(linked("A box of its own: stride.", once=False)) == {"stride"}
+    assert linked_terms(linked("Padding once more.")) == set()  # the box above left the tally alone
+    start_page()  # the next run links afresh
+    assert linked_terms(linked("Padding.")) == {"padding"}

@@ -8,6 +8,7 @@ import streamlit as st
 
 from cnnlib import spec as S
 from pages.ui.builder import state as B
+from pages.ui.glossary import explain_caption
 
 
 def row_label(spec: S.ModelSpec, rows: list[S.LayerSummary], i: int, err: S.SpecError | None) -> str:
@@ -217,7 +218,7 @@ def render_layer_editor(spec: S.ModelSpec, rows: list[S.LayerSummary], err: S.Sp
         help="Insert a copy right after it",
     )
     row.button("Remove", key="b_del", icon=":material/delete:", on_click=B.remove_layer, args=(i,))
-    st.caption(f"**{layer.type}**: {S.LAYER_DOCS[layer.type]}")
+    explain_caption(f"**{layer.type}**: {S.LAYER_DOCS[layer.type]}")
     infos = S.FIELDS[layer.type]
     if not infos:
         st.caption(f"{layer.type} has no settings to change.")
@@ -254,4 +255,4 @@ def render_add_layer(spec: S.ModelSpec) -> None:
         on_click=B.add_layer,
         args=("badd_type", pos_key),
     )
-    st.caption(f"**{t}**: {S.LAYER_DOCS[t]}")
+    explain_caption(f"**{t}**: {S.LAYER_DOCS[t]}")

@@ -11,6 +11,7 @@ from cnnlib.plots import spec_diagram
 from cnnlib.spec import DEFAULT_PRESET, PRESET_NOTES, PRESETS
 from pages.ui.builder import state as B
 from pages.ui.figures import chart, shared
+from pages.ui.glossary import explain, explain_caption
 
 SUMMARY_COLUMNS = ("#", "layer", "output shape", "params", "% params", "MACs", "receptive field")
 SUMMARY_ALIGN = ("---:", ":---", ":---", "---:", "---:", "---:", ":---")
@@ -53,7 +54,7 @@ def render_start_from() -> None:
         disabled=not st.session_state[B.UNDO],
         on_click=B.undo,
     )
-    st.caption(
+    explain_caption(
         f"**{preset}**: {PRESET_NOTES[preset]} A JSON file loads from the *Save / load JSON* tab below."
     )
 
@@ -189,9 +190,11 @@ def render_summary(spec: S.ModelSpec, rows: list[S.LayerSummary], err: S.SpecErr
         st.info("No layers: the output is the input image itself.")
         return
     c, h, w = spec.input_shape
-    st.caption(f"Input: {c} × {h} × {w} (channels × height × width). Shapes leave out the batch dimension N.")
-    with st.container(key="bsummary"):
-        st.markdown(summary_markdown(spec, rows, err, st.session_state.get(B.SELECTED, -1)))
+    explain_caption(
+        f"Input: {c} × {h} × {w} (channels × height × width). Shapes leave out the batch dimension N."
+    )
+    with st.container(key="bsummary"):  # a column's name or a layer's type: its first mention linked
+        explain(summary_markdown(spec, rows, err, st.session_state.get(B.SELECTED, -1)))
 
 
 def render_error(err: S.SpecError | None) -> None:
@@ -214,7 +217,7 @@ def render_diagram(spec: S.ModelSpec) -> None:
     """The network as blocks (shared by every session that shows the same spec)."""
     fig = shared(spec_diagram, spec.to_json(indent=None))  # a short key: cheap to hash on every view
     chart(st, fig, key="bdiagram", config={"displayModeBar": False})
-    st.caption(
+    explain_caption(
         "Block height follows the feature map's height, its depth the width, its thickness the number "
         "of channels. Hover a block for its layers and parameters."
     )
@@ -270,7 +273,7 @@ def render_quiz(spec: S.ModelSpec, rows: list[S.LayerSummary]) -> None:
         )
         return
     r = rows[i]
-    st.markdown(
+    explain(
         f"Layer **{i + 1}** is **{r.label}** and receives a **{S.format_shape(r.input_shape)}** input. "
         "How many parameters (weights + biases) will it have?"
     )

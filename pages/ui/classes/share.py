@@ -15,6 +15,7 @@ import streamlit as st
 
 from cnnlib.share import QRError, qr_png
 from pages.ui.classes.links import url_params
+from pages.ui.glossary import linked
 
 # Larger type for the projector: Streamlit sizes everything in rem, so one root size scales it all.
 PROJECTOR_CSS = """<style>
@@ -40,7 +41,8 @@ def figure_height(height: int) -> int:
 
 def intro(text: str) -> None:
     """A page's introduction: shown in full for a student, folded in the projector view (the teacher
-    says it aloud; the figures get the room)."""
+    says it aloud; the figures get the room). Its glossary terms are linked (pages.ui.glossary)."""
+    text = linked(text)
     if projecting():
         with st.expander("About this page", icon=":material/info:"):
             st.markdown(text)

@@ -15,6 +15,7 @@ from cnnlib import kernels as K
 from pages.ui.classes import strip
 from pages.ui.classes.share import projecting
 from pages.ui.figures import shared
+from pages.ui.glossary import explain
 from pages.ui.window_player import frames_id, window_player
 
 ss = st.session_state
@@ -46,7 +47,7 @@ def render(image: K.LoadedImage, plane: np.ndarray, image_key: tuple, name: str,
            s: K.ConvSettings, pixel: tuple[int, int]) -> None:  # fmt: skip
     """The player with its heading, first at the step-through's pixel; a note instead when the image is
     too big or the map is hidden."""
-    st.markdown(
+    explain(
         "### Watch the kernel slide\n"
         "Press play: the kernel moves over the image one output pixel at a time, and the patch, the "
         "products and their sum update beside it. Step, scrub or pick a speed; it all runs in your browser."

@@ -16,6 +16,7 @@ from cnnlib import shapes
 from pages.ui.classes import strip
 from pages.ui.classes.share import figure_height
 from pages.ui.figures import chart, shared
+from pages.ui.glossary import explain
 from pages.ui.kernels.controls import MEMORY
 from pages.ui.memory import memory
 
@@ -91,10 +92,10 @@ def output_size(image_shape: tuple[int, int], kernel_shape: tuple[int, int], s: 
     if (image_shape[1], kernel_shape[1]) != (image_shape[0], kernel_shape[0]):
         axes.append(("Width", image_shape[1], kernel_shape[1], conv_w))
     for name, size, k, conv_size in axes:
-        st.markdown(f"**{name}** of the feature map (k = kernel size, p = padding, s = stride, d = dilation)")
+        explain(f"**{name}** of the feature map (k = kernel size, p = padding, s = stride, d = dilation)")
         st.latex(shapes.conv2d_formula_latex(size, k, s.stride, s.padding, s.dilation))
         if s.pool != "none":
-            st.markdown(f"**{name}** after {s.pool_size}×{s.pool_size} pooling (stride {s.pool_size})")
+            explain(f"**{name}** after {s.pool_size}×{s.pool_size} pooling (stride {s.pool_size})")
             st.latex(shapes.pool2d_formula_latex(conv_size, s.pool_size))
 
 

@@ -16,6 +16,7 @@ from cnnlib.plots import picture_fits
 from cnnlib.shapes import LayerResult, LayerSettings, kind_of
 from pages.ui.classes.share import projecting
 from pages.ui.figures import shared
+from pages.ui.glossary import explain, explain_caption
 from pages.ui.window_player import frames_id, window_player
 
 MAX_CHANNELS = 3  # the player shows at most this many input channels' products
@@ -69,7 +70,7 @@ def render(r: LayerResult, settings: LayerSettings) -> None:
     except K.KernelError as exc:
         st.info(f"The animation cannot play this layer: {exc}", icon=":material/motion_photos_off:")
         return
-    st.markdown(
+    explain(
         "**Let it play.** The same window on made-up numbers"
         + (" and weights (−1, 0, 1)" if conv else "")
         + ": press play to watch every output pixel being made, and check the arithmetic."
@@ -85,4 +86,4 @@ def render(r: LayerResult, settings: LayerSettings) -> None:
     if conv and settings.bias:
         notes.append(f"Bias {DEMO_BIAS:g} is added to every sum.")
     if notes:
-        st.caption(" ".join(notes))
+        explain_caption(" ".join(notes))

@@ -21,6 +21,7 @@ from cnnlib.shapes import (
 )
 from pages.ui.classes import strip
 from pages.ui.figures import shared
+from pages.ui.glossary import explain
 from pages.ui.shapes import player as shapes_player
 from pages.ui.shapes.inputs import FieldRows, Slots, int_field, pair_field, stepper
 
@@ -126,10 +127,10 @@ def results_panel(r: LayerResult) -> None:
         st.markdown("**Width**")
         st.latex(r.latex_w)
     if r.params_latex:
-        st.markdown(f"**Parameters: {r.params:,}** (weights + biases)")
+        explain(f"**Parameters: {r.params:,}** (weights + biases)")
         st.latex(r.params_latex)
     else:
-        st.markdown("**Parameters: 0** — pooling has nothing to learn; each channel is pooled on its own.")
+        explain("**Parameters: 0** — pooling has nothing to learn; each channel is pooled on its own.")
     if r.layer_kind.transposed:  # a transposed convolution reads every input pixel
         return
     if r.uncovered_rows or r.uncovered_cols:

@@ -28,6 +28,7 @@ from cnnlib.training import (
 )
 from pages.ui import handoff
 from pages.ui.figures import chart
+from pages.ui.glossary import explain_caption
 from pages.ui.resources import get_dataset
 from pages.ui.runtime import uploads_release
 from pages.ui.runtime.session_alive import session_gone_check
@@ -238,7 +239,9 @@ def _adapt(spec: ModelSpec, bundle: DatasetBundle) -> ModelSpec | None:
         return None
     c, h, w = bundle.input_shape
     t = totals(adapted)
-    st.caption(f"Input {c}×{h}×{w} → {bundle.num_classes} class scores · {format_count(t.params)} parameters")
+    explain_caption(
+        f"Input {c}×{h}×{w} → {bundle.num_classes} class scores · {format_count(t.params)} parameters"
+    )
     changes = adaptation_notes(spec, adapted)
     if changes:
         st.info(f"Adapted to this dataset: {'; '.join(changes)}.", icon=":material/build:")
@@ -247,7 +250,7 @@ def _adapt(spec: ModelSpec, bundle: DatasetBundle) -> ModelSpec | None:
 
 def _augment_preview(bundle: DatasetBundle, augment: list[str]) -> None:
     if not augment:
-        st.caption("No augmentation: every epoch shows the same images.")
+        explain_caption("No augmentation: every epoch shows the same images.")
         return
     seed = st.session_state.get("tr_aug_seed", 0)
     prev = augment_preview(bundle, augment, n=8, seed=seed)
