@@ -301,7 +301,8 @@ def live_view(planned_epochs: int | None = None) -> None:
         run = current_run()
         if run is None and not _earlier(None):  # nothing to hover yet: a picture, no plotly.js
             height = figure_height(CHART_H)
-            st.image(figures.shared(empty_live_picture, planned_epochs or 1, 1200, height), width="stretch")
+            # 900 px: about a laptop's main column, so its labels stay 15 px there (a projector scales it up)
+            st.image(figures.shared(empty_live_picture, planned_epochs or 1, 900, height), width="stretch")
             return
         if run is None:
             live_plotly(
