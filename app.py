@@ -61,7 +61,9 @@ st.markdown(
     f"**:material/memory: Compute device:** {device_label()}. Training uses a GPU (CUDA or Apple MPS) "
     "when the server has one.\n\n"
     "**Suggested lesson path:** Kernels → Shape calculator → Model builder → Training → "
-    "Draw & predict. Each page stands alone too, so a teacher can jump straight to one."
+    "Draw & predict. Each page stands alone too, so a teacher can jump straight to one.\n\n"
+    "**:material/menu_book: New words** are underlined where a page first uses them: hover one to read "
+    "what it means, click it for its entry on the Glossary page."
 )
 
 write_params("home", {})  # the address keeps the projector view, lesson and class of this session

@@ -104,7 +104,8 @@ def frame(page_key: str) -> PageInfo:
         tools(page)
         for p in PAGES:
             st.page_link(p.path, label=p.title if p.key != "home" else "Home", icon=p.icon, query_params=keep)
-        render_glossary()
+        if page.key != "glossary":  # the page itself holds the whole glossary
+            render_glossary()
         if page.key != "home":  # the landing page says it in its text
             st.caption(f"Compute: {device_label()}")
     if ss.get(APPLY) not in (None, page.key):

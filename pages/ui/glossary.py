@@ -31,6 +31,9 @@ def start_page() -> None:
     _run.linked = set()
 
 
+NBSP = "\u00a0"
+
+
 def glossary_markdown() -> str:
     """The glossary as a Markdown list: **term**: definition."""
     return "\n".join(f"- **{term}**: {text}" for term, text in GLOSSARY.items())
@@ -40,7 +43,8 @@ def entries_markdown() -> str:
     """The Glossary page's text: an index of the terms, then one heading per term (its anchor is the
     term's, `feature-map`) and its entry, A to Z."""
     terms = sorted(GLOSSARY, key=str.lower)
-    index = " · ".join(f"[{title(t)}](#{anchor(t)})" for t in terms)
+    # A term's words never split across lines ("Learning / rate"): non-breaking spaces in the index.
+    index = " · ".join(f"[{title(t).replace(' ', NBSP)}](#{anchor(t)})" for t in terms)
     body = "\n\n".join(f"### {title(t)}\n{GLOSSARY[t]}" for t in terms)
     return index + "\n\n" + body
 
