@@ -5,7 +5,6 @@ tens of milliseconds of the interpreter lock a whole class shares).
 
 This package's public face is this module; the modules inside it:
 
-    landing.py     the landing page: a digit through the pretrained model, as one PNG
     kernels.py     Kernels: image, kernel and feature-map heatmaps with the patch drawn on
     shapes.py      Shape calculator: the sliding window and the stack
     sliding.py     Shape calculator: the sliding window as a PNG (what the page shows)
@@ -13,6 +12,7 @@ This package's public face is this module; the modules inside it:
     training.py    Training while it trains: the live curves, earlier runs beside them
     curves.py      one run's history as those charts read it (Curves, from a run's snapshot)
     evaluation.py  Training after a run: confusion matrix, per-class bars, filters, gallery
+    landing.py     the landing page: a digit through the pretrained model, as one PNG
     blank.py       Training before its first run: the live chart's empty panels, as a PNG
     grids.py       Kernels: the step-through's grids with their numbers, as a PNG
     pictures.py    PNG pictures with numpy and Pillow: palettes to pixels, numbered grids
