@@ -6,8 +6,8 @@ tens of milliseconds of the interpreter lock a whole class shares).
 This package's public face is this module; the modules inside it:
 
     kernels.py     Kernels: image, kernel and feature-map heatmaps with the patch drawn on
-    shapes.py      Shape calculator: the sliding window and the stack
-    sliding.py     Shape calculator: the sliding window as a PNG (what the page shows)
+    shapes.py      Shape calculator: the stack chart (each layer's size, receptive field and jump)
+    sliding.py     Shape calculator: the sliding window over the input grid, as a PNG
     builder.py     Model builder: the network diagram
     training.py    Training while it trains: the live curves, earlier runs beside them
     curves.py      one run's history as those charts read it (Curves, from a run's snapshot)

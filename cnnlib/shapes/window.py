@@ -3,7 +3,7 @@
 uncovered_indices / uncovered_reasons: which input rows (or columns) no kernel tap reads, and
 why (the tail the floor division leaves out; gaps from the stride or dilation); describe_indices
 turns them into short text. sliding_axis lays out one axis of the conv_arithmetic-style picture
-(padding, input pixels, inserted zeros) as a SlidingAxis that cnnlib.plots.shapes draws.
+(padding, input pixels, inserted zeros) as a SlidingAxis that cnnlib.plots.sliding draws.
 """
 
 from __future__ import annotations

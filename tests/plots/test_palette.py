@@ -19,7 +19,7 @@ from cnnlib.plots import palette
 from cnnlib.plots.builder import network_diagram, network_diagram_dict
 from cnnlib.plots.kernels import grid_figure
 from cnnlib.plots.training import live_figure
-from cnnlib.shapes import LayerSettings, single_layer, stack_shapes
+from cnnlib.shapes import stack_shapes
 from cnnlib.spec import PRESETS, summarize
 
 RNG = np.random.default_rng(0)
@@ -46,11 +46,6 @@ def _curves() -> P.Curves:
 def _spec_rows():
     spec = PRESETS["LeNet-5"]
     return spec, summarize(spec)
-
-
-def _window():
-    r = single_layer(LayerSettings("Conv2d", 7, 3, 1, 1, 2))
-    return P.sliding_figure(r.rows, r.cols, 0, 0, r.uncovered_rows, r.uncovered_cols)
 
 
 STACK = [{"type": "Conv2d", "out_channels": 4, "kernel_size": 3}, {"type": "MaxPool2d", "kernel_size": 2}]
@@ -106,7 +101,6 @@ FIGURES: dict[str, list[Callable[[], object]]] = {
             torch.randn(2, 3), torch.softmax(torch.randn(2, 3), 1), [0, 2], list("abc"), [0, 1]
         )
     ],
-    "sliding_figure": [_window],
     "spec_diagram": [lambda: P.spec_diagram(PRESETS["LeNet-5"].to_json(indent=None))],
     "stack_figure": [lambda: P.stack_figure(stack_shapes((1, 28, 28), STACK))],
     "step_figure": [lambda: P.step_figure(POSITIVE_2D[:3, :3], SIGNED_2D[:3, :3], SIGNED_2D[:3, :3], PAD)],

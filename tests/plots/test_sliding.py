@@ -1,4 +1,4 @@
-"""cnnlib.plots.sliding: the shape calculator's sliding window as a PNG."""
+"""cnnlib.plots.sliding: the shape calculator's sliding window as a PNG, and what each of its cells is."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import io
 import numpy as np
 from PIL import Image
 
-from cnnlib.plots import colour_rgb, sliding_picture
-from cnnlib.plots.shapes import CELL_CODE, CELLS, CURRENT_COLOUR
-from cnnlib.shapes import sliding_axis
+from cnnlib.plots import colour_rgb, sliding, sliding_picture
+from cnnlib.plots.sliding import CELL_CODE, CELLS, CURRENT_COLOUR, TAP_COLOUR, WINDOW, input_cells
+from cnnlib.shapes import LayerSettings, single_layer, sliding_axis
 
 
 def _png(data: bytes) -> np.ndarray:
@@ -18,8 +18,82 @@ def _png(data: bytes) -> np.ndarray:
     return np.asarray(img.convert("RGB"))  # [H, W, 3]
 
 
+def _is(pic: np.ndarray, rgb: tuple[int, ...]) -> np.ndarray:
+    return (pic == np.array(rgb)).all(axis=2)  # [H, W]
+
+
 def _has(pic: np.ndarray, colour: str) -> bool:
-    return bool((pic == np.array(colour_rgb(colour))).all(axis=2).any())
+    return bool(_is(pic, colour_rgb(colour)).any())
+
+
+def _tapped(colour: str) -> tuple[int, ...]:
+    """A cell's colour under a kernel tap (the tap is see-through)."""
+    cell = Image.new("RGBA", (1, 1), (*colour_rgb(colour), 255))
+    tap = Image.new("RGBA", (1, 1), (*colour_rgb(TAP_COLOUR), int(0.72 * 255)))
+    return tuple(Image.alpha_composite(cell, tap).getpixel((0, 0)))[:3]
+
+
+def _runs(xs: np.ndarray) -> list[tuple[int, int]]:
+    """Runs of consecutive values in xs: (first, last) each."""
+    xs = np.unique(xs)
+    breaks = np.nonzero(np.diff(xs) > 1)[0]
+    return list(zip(xs[np.r_[0, breaks + 1]].tolist(), xs[np.r_[breaks, len(xs) - 1]].tolist(), strict=True))
+
+
+def _colours(*kinds: str) -> dict[str, str]:
+    return {name: colour for name, colour, _ in CELLS if name in kinds}
+
+
+def test_padding_and_input_cells_are_coded_differently_with_zeros_written_in_the_padding():
+    r = single_layer(LayerSettings("Conv2d", 7, 3, 1, 1, 2))
+    codes, text, hover = input_cells(r.rows, r.cols, set(r.uncovered_rows), set(r.uncovered_cols))
+    assert codes.shape == text.shape == hover.shape == (9, 9)  # 7 + 2·1 padding
+    assert codes[0, 0] == CELL_CODE["pad"] + 0.5 and codes[1, 1] == CELL_CODE["input"] + 0.5
+    assert text[0, 0] == "0" and text[1, 1] == ""
+    assert hover[1, 1] == "input row 0, column 0" and hover[0, 0] == "padding"
+    colours = _colours("pad", "input")
+    assert colours["pad"] != colours["input"]
+
+
+def test_taps_follow_dilation_inside_the_dashed_window_and_both_grids_are_titled(monkeypatch):
+    titles: list[str] = []
+    real = sliding.centred_text
+    monkeypatch.setattr(
+        sliding, "centred_text", lambda d, xy, text, *a: titles.append(text) or real(d, xy, text, *a)
+    )
+    r = single_layer(LayerSettings("Conv2d", 7, 3, 1, 1, 2))
+    pic = _png(sliding_picture(r.rows, r.cols, 0, 0, r.uncovered_rows, r.uncovered_cols, "Input 7×7"))
+    assert titles == ["Input 7×7", "Output 5×5"]
+    colours = _colours("pad", "input")
+    grid = _is(pic, colour_rgb(colours["pad"])) | _is(pic, colour_rgb(colours["input"]))  # [H, W]
+    taps = _is(pic, _tapped(colours["pad"])) | _is(pic, _tapped(colours["input"]))  # [H, W]
+    grid |= taps
+    top = np.nonzero(grid)[0].min()
+    row = np.nonzero(grid[top + 5])[0]  # the first row of cells: padding all along
+    left, pitch = row.min(), (row.max() - row.min() + 3) / 9  # 9 cells, the last one's gap cut
+    above_legend = (np.arange(pic.shape[0]) < top + 9 * pitch)[:, None]  # [H, 1]
+    taps &= above_legend
+    for axis, start in ((1, left), (0, top)):  # dilation 2: taps on cells 0, 2 and 4, gaps between
+        runs = _runs(np.nonzero(taps)[axis])
+        centres = [(a + b) / 2 - start for a, b in runs]
+        assert len(runs) == 3, runs
+        assert all(abs(c - (k + 0.5) * pitch) < 3 for c, k in zip(centres, (0, 2, 4), strict=True)), runs
+    window = _is(pic, WINDOW) & above_legend  # [H, W]
+    wy, wx = np.nonzero(window)
+    assert abs(wx.min() - left) <= 3 and abs(wx.max() + 1 - left - 5 * pitch) <= 4  # spans cells 0 to 4
+    assert 0 < window[wy.min(), wx.min() : wx.max() + 1].sum() < wx.max() - wx.min()  # dashed
+
+
+def test_ceil_mode_cells_beyond_the_input_are_visible_and_unread_cells_marked():
+    r = single_layer(LayerSettings("MaxPool2d", 8, 3, None, 0, 1, ceil_mode=True))
+    codes, _, _ = input_cells(r.rows, r.cols, set(), set())
+    assert codes[8, 8] == CELL_CODE["off"] + 0.5
+    off = _colours("off")["off"]
+    assert off.lower() not in ("#ffffff", "white")  # not white on white
+    assert _has(_png(sliding_picture(r.rows, r.cols, 2, 2)), off)
+    r = single_layer(LayerSettings("Conv2d", 9, 2, 3, 0))
+    codes, _, _ = input_cells(r.rows, r.cols, set(r.uncovered_rows), set(r.uncovered_cols))
+    assert codes[2, 0] == CELL_CODE["unread"] + 0.5 and codes[0, 0] == CELL_CODE["input"] + 0.5
 
 
 def test_padding_output_and_the_current_pixel_are_drawn_in_their_colours():
