@@ -16,7 +16,8 @@ from cnnlib.classroom import ClassStore
 from cnnlib.classroom.schema import metadata, schema_version
 from tests.classroom.scaleout import scaleout_stack  # noqa: F401 - the fixture, for this folder's tests
 
-BACKENDS = ["sqlite", "postgresql"]
+# Every store test runs on both backends in CI; the quick check (-m "not slow") keeps SQLite only.
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)]
 
 
 @pytest.fixture(params=BACKENDS)

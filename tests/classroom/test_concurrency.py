@@ -14,6 +14,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from cnnlib.classroom import ClassStore
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,6 +68,7 @@ def test_thirty_threads_joining_answering_and_posting_lose_nothing(store):
     assert (view.students, view.runs, view.poll.total) == (30, 60, 30)
 
 
+@pytest.mark.slow  # two processes start and write: ~4 s a backend
 def test_two_processes_and_threads_at_once_lose_nothing(store, store_url):
     info = store.create_class()
     poll = store.open_poll(info.code, info.teacher_key, "Size?", OPTIONS)

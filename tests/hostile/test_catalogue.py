@@ -29,7 +29,10 @@ from cnnlib.share.lessons import LessonError, parse_lesson
 from cnnlib.spec import SpecError, estimate_memory, spec_from_token
 from tests.hostile import cases
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS and /proc: Linux")
+pytestmark = [
+    pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS and /proc: Linux"),
+    pytest.mark.slow,  # one child process runs the whole catalogue: 8 s, in CI, not in the quick check
+]
 
 GROWTH_MB = 40  # what a refusal may add to the child's peak RSS (the unpriced work took GBs)
 

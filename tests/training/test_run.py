@@ -277,6 +277,7 @@ def test_stop_within_a_batch_keeps_the_model(shapes):
     assert s.test_accuracy is not None
 
 
+@pytest.mark.slow  # trains until the loss is NaN: ~3 s
 def test_nan_loss_fails_with_learning_rate_message(shapes):
     r = run(small_cnn(), shapes, epochs=3, optimizer="sgd", lr=10.0, momentum=0.99, val_fraction=0.0)
     r.start()

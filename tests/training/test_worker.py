@@ -155,6 +155,7 @@ def test_exit_messages_say_what_happened():
     assert "exit code 3" in exit_message(3)
 
 
+@pytest.mark.slow  # two training processes: ~4 s
 def test_normalising_once_trains_the_same_weights(shapes, monkeypatch):
     """Without augmentation the loop normalises the images once per run: same weights as per batch."""
     from cnnlib.training import loop
