@@ -56,16 +56,6 @@ ATTACKS = [
 # Attacks refused at once are sent again and again for the window; a flood or a queue is sent once.
 REPEATED = {"tiny_zip", "pixel_bomb", "oversized_train", "oversized_slow", "upload_flood"}
 SLOW_TAB = ":material/slow_motion_video: One step in slow motion"
-# The model: a few hundred parameters whose activations need gigabytes (padding 500).
-OVERSIZED = {
-    "input_shape": [1, 28, 28],
-    "layers": [
-        {"type": "Conv2d", "out_channels": 8, "kernel_size": 3, "padding": 500},
-        {"type": "AdaptiveAvgPool2d", "output_size": 1},
-        {"type": "Flatten"},
-        {"type": "Linear", "out_features": 10},
-    ],
-}
 
 
 @dataclass
@@ -197,8 +187,9 @@ async def zip_attack(server: Server, data: bytes, side: int) -> dict:
 
 async def oversized(server: Server, slow: bool) -> dict:
     from cnnlib.spec import ModelSpec, spec_to_token
+    from tests.hostile.cases import OVERSIZED_LINK_SPEC
 
-    token = spec_to_token(ModelSpec.from_dict(OVERSIZED))
+    token = spec_to_token(ModelSpec.from_dict(OVERSIZED_LINK_SPEC))
     s, r = await open_training(server.base, f"model={token}")
     try:
         t0 = time.perf_counter()

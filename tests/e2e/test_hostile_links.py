@@ -10,6 +10,7 @@ import zlib
 import pytest
 
 from cnnlib.spec import ModelSpec, spec_to_token
+from tests.hostile.cases import OVERSIZED_LINK_SPEC
 
 from .conftest import assert_no_exception, wait_idle
 
@@ -18,17 +19,7 @@ DEEP = "v1.eNqLjh4Fo2AUjIKhAWJHwSgYBaNgiAAAo1lerg"  # the issue's 47 characters:
 
 def _oversized() -> str:
     """The issue's model: a few hundred parameters whose activations need gigabytes (padding 500)."""
-    spec = ModelSpec.from_dict(
-        {
-            "input_shape": [1, 28, 28],
-            "layers": [
-                {"type": "Conv2d", "out_channels": 8, "kernel_size": 3, "padding": 500},
-                {"type": "AdaptiveAvgPool2d", "output_size": 1},
-                {"type": "Flatten"},
-                {"type": "Linear", "out_features": 10},
-            ],
-        }
-    )
+    spec = ModelSpec.from_dict(OVERSIZED_LINK_SPEC)
     return spec_to_token(spec)
 
 

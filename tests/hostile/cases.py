@@ -72,6 +72,17 @@ PADDED_SPEC = {
 }
 DRAW_SPEC = {**PADDED_SPEC, "input_shape": [1, 28, 28]}
 DRAW_SPEC["layers"] = [*PADDED_SPEC["layers"][:-1], {"type": "Linear", "out_features": 10}]
+# The model as a link brings it (1x28x28, the MNIST sample's shape): a few hundred parameters
+# whose activations need gigabytes. The browser test of hostile links and the load test's attacker send it.
+OVERSIZED_LINK_SPEC = {
+    "input_shape": [1, 28, 28],
+    "layers": [
+        {"type": "Conv2d", "out_channels": 8, "kernel_size": 3, "padding": 500},
+        {"type": "AdaptiveAvgPool2d", "output_size": 1},
+        {"type": "Flatten"},
+        {"type": "Linear", "out_features": 10},
+    ],
+}
 CRAFTED_TOKEN = "v1.eNqLjh4Fo2AUjIKhAWJHwSgYBaNgiAAAo1lerg"  # 47 characters, 1,200 nested lists
 
 
