@@ -12,17 +12,27 @@ This package's public face is this module; the modules inside it:
     model_input.py  MNIST_MEAN, MNIST_STD, a tensor made ready for a model (batch, device, eval)
     uploads.py      read_image, flatten_paper, ImageInputError: an uploaded photo or scan
     explain.py      feature_maps, grad_cam, channel_order: what the network looked at
+    invariance.py   transform_drawing, sweep, fgsm_nudge: the drawing shifted, turned, scaled or
+                    nudged, and what the network says then (the invariance lesson)
     pretrained.py   load_pretrained, load_pretrained_bundle, PretrainedError: the bundled model
     link.py         the Draw & predict page's state as a link (DRAW_LINK)
 """
 
 from __future__ import annotations
 
-from cnnlib.inference import classify, explain, link, pretrained, uploads
+from cnnlib.inference import classify, explain, invariance, link, pretrained, uploads
 from cnnlib.inference.classify import *  # noqa: F403
 from cnnlib.inference.explain import *  # noqa: F403
+from cnnlib.inference.invariance import *  # noqa: F403
 from cnnlib.inference.link import *  # noqa: F403
 from cnnlib.inference.pretrained import *  # noqa: F403
 from cnnlib.inference.uploads import *  # noqa: F403
 
-__all__ = [*classify.__all__, *explain.__all__, *link.__all__, *pretrained.__all__, *uploads.__all__]
+__all__ = [
+    *classify.__all__,
+    *explain.__all__,
+    *invariance.__all__,
+    *link.__all__,
+    *pretrained.__all__,
+    *uploads.__all__,
+]
