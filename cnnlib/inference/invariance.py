@@ -6,6 +6,7 @@ These functions move the student's own 28x28 drawing and ask the model again:
 
     transform_drawing(img, shift, angle, scale)  the drawing moved: an affine warp (torch's
                                                   affine_grid + grid_sample, bilinear, black fill)
+    predict_moved(model, img, ...)                the moved drawing and the model's probabilities
     sweep(model, img, kind, values, ...)          each class's probability across one slider's
                                                   range, in ONE forward pass of a small batch
     sweep_values(kind)                            that slider's values (21 shifts, 19 angles, 11 scales)
@@ -49,6 +50,7 @@ __all__ = [
     "MAX_SWEEP",
     "Nudge",
     "transform_drawing",
+    "predict_moved",
     "sweep_values",
     "sweep",
     "fgsm_nudge",
@@ -154,6 +156,34 @@ def transform_drawing(
     return _warp(x, [pose]).reshape(shape)
 
 
+def predict_moved(
+    model: nn.Module,
+    img: torch.Tensor | np.ndarray,
+    shift: Sequence[float] = (0, 0),
+    angle: float = 0.0,
+    scale: float = 1.0,
+    *,
+    mean: float | Sequence[float] = MNIST_MEAN,
+    std: float | Sequence[float] = MNIST_STD,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The drawing moved (`transform_drawing`) as grey levels [28, 28], and the model's class
+    probabilities for it [K] (normalised with `mean` and `std` first)."""
+    pose = _check_pose(shift, angle, scale)
+    x, _ = _as_images(img)  # [1, 1, 28, 28]
+    moved = _warp(x, [pose])  # [1, 1, 28, 28]
+    probs = _forward(model, _normalised(moved, mean, std), "A prediction with this model")[0]  # [K]
+    return moved[0, 0].numpy(), probs
+
+
+def _forward(model: nn.Module, batch: torch.Tensor, what: str) -> np.ndarray:
+    """Softmax of the model's logits for a batch [N, 1, 28, 28] -> [N, K], priced before it runs."""
+    ensure_eval(model)
+    batch = as_input(model, batch)
+    price_forward(model, batch, what=what)
+    with torch.no_grad():
+        return torch.softmax(model(batch).float(), dim=1).cpu().numpy()  # [N, K]
+
+
 def sweep_values(kind: str) -> list[float]:
     """The values a sweep along `kind` takes: every pixel of shift (21), every 5 degrees (19),
     every 0.1 of scale (11)."""
@@ -208,11 +238,7 @@ def sweep(
             poses.append(_check_pose((dx, dy), a, v))
     x, _ = _as_images(img)  # [1, 1, 28, 28]
     batch = _normalised(_warp(x, poses), mean, std)  # [N, 1, 28, 28]
-    ensure_eval(model)
-    batch = as_input(model, batch)
-    price_forward(model, batch, what="A sweep with this model")
-    with torch.no_grad():
-        return torch.softmax(model(batch).float(), dim=1).cpu().numpy()  # [N, K]
+    return _forward(model, batch, "A sweep with this model")  # [N, K]
 
 
 @dataclass

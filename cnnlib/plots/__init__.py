@@ -18,6 +18,7 @@ This package's public face is this module; the modules inside it:
     pictures.py    PNG pictures with numpy and Pillow: palettes to pixels, numbered grids
     step.py        Training in slow motion: the batch, probabilities, loss and gradients
     draw.py        Draw & predict: preprocessing steps, probabilities, feature maps, Grad-CAM
+    invariance.py  Draw & predict: each class's probability along a shift/turn/scale, as a PNG
     palette.py     the one palette every heat map uses: SIGNED (RdBu, centred on 0) for signed
                    values, MAGNITUDE (viridis) for magnitudes, IMAGE (grey) for pictures
 """
@@ -31,6 +32,7 @@ from cnnlib.plots import (
     draw,
     evaluation,
     grids,
+    invariance,
     kernels,
     landing,
     palette,
@@ -46,6 +48,7 @@ from cnnlib.plots.curves import *  # noqa: F403
 from cnnlib.plots.draw import *  # noqa: F403
 from cnnlib.plots.evaluation import *  # noqa: F403
 from cnnlib.plots.grids import *  # noqa: F403
+from cnnlib.plots.invariance import *  # noqa: F403
 from cnnlib.plots.kernels import *  # noqa: F403
 from cnnlib.plots.landing import *  # noqa: F403
 from cnnlib.plots.palette import *  # noqa: F403
@@ -62,6 +65,7 @@ __all__ = [
     *draw.__all__,
     *evaluation.__all__,
     *grids.__all__,
+    *invariance.__all__,
     *kernels.__all__,
     *landing.__all__,
     *palette.__all__,

@@ -14,6 +14,7 @@ from cnnlib.inference import (
     MAX_SWEEP,
     SWEEP_KINDS,
     fgsm_nudge,
+    predict_moved,
     sweep,
     sweep_values,
     transform_drawing,
@@ -241,6 +242,19 @@ def test_a_model_too_big_for_the_server_is_refused_before_it_runs():
     wide = nn.Sequential(nn.Conv2d(1, 4096, 3, padding=1), nn.Conv2d(4096, 4096, 3, padding=1), nn.Flatten())
     with pytest.raises(MemoryBudgetError):
         sweep(wide, drawing28(), "shift_x")
+
+
+def test_predict_moved_is_the_moved_drawing_and_its_prediction():
+    bundle = inf.load_pretrained_bundle()
+    img = drawing28()
+    image, probs = predict_moved(bundle.model, img, (-4, 3), -20, 1.2, mean=bundle.mean, std=bundle.std)
+    moved = transform_drawing(img, shift=(-4, 3), angle=-20, scale=1.2)
+    np.testing.assert_array_equal(image, moved.numpy())
+    expected = per_image(bundle.model, img, ((-4, 3), -20, 1.2), bundle.mean, bundle.std)
+    np.testing.assert_allclose(probs, expected, atol=1e-6, rtol=0)
+    assert probs.shape == (10,)
+    with pytest.raises(ValueError, match="angle"):
+        predict_moved(bundle.model, img, angle=60)
 
 
 # ------------------------------------------------------------- FGSM
