@@ -10,12 +10,16 @@ torch's constructor argument names, e.g.
 shape is PyTorch's own; `build_model` returns the `nn.Sequential` (children named "0", "1", ...,
 the indices into `spec.layers`). Anything that cannot run raises `SpecError` naming the layer,
 with a message a student can act on and, where one exists, a one-click `fix` for `apply_fix`.
+`{"type": "Residual", "layers": [...]}` is a block (a ResNet skip connection): its input is added to
+what its inner layers compute (one level deep; its inner layers count against MAX_LAYERS).
 `PRESETS` holds the named models (the tutorials' TinyCNN and SimpleCNNs, LeNet-5, a small VGG).
 
 This package's public face is this module; the modules inside it:
 
     fields.py      caps, layer types and docs, FIELDS, SpecError, field validation
-    model.py       LayerSpec, ModelSpec (JSON in and out), default_layer, layer_label
+    model.py       LayerSpec, ModelSpec (JSON in and out), default_layer, layer_label, layer_count
+    meta.py        LayerSummary; one layer run on the meta device (shape, counts, MACs, receptive field)
+    residual.py    the Residual block (a skip connection, a 1x1 projection when shapes differ)
     analysis.py    summarize, check, totals, build_model: shapes, params, MACs, receptive field
     edit.py        edits that return new specs, apply_fix, adapt_to_dataset
     formatting.py  format_shape/count/bytes/rf, summary_records, explain_params
@@ -29,7 +33,20 @@ This package's public face is this module; the modules inside it:
 
 from __future__ import annotations
 
-from cnnlib.spec import analysis, codegen, edit, fields, formatting, link, memory, model, presets, token
+from cnnlib.spec import (
+    analysis,
+    codegen,
+    edit,
+    fields,
+    formatting,
+    link,
+    memory,
+    meta,
+    model,
+    presets,
+    residual,
+    token,
+)
 from cnnlib.spec.analysis import *  # noqa: F403
 from cnnlib.spec.codegen import *  # noqa: F403
 from cnnlib.spec.edit import *  # noqa: F403
@@ -37,8 +54,10 @@ from cnnlib.spec.fields import *  # noqa: F403
 from cnnlib.spec.formatting import *  # noqa: F403
 from cnnlib.spec.link import *  # noqa: F403
 from cnnlib.spec.memory import *  # noqa: F403
+from cnnlib.spec.meta import *  # noqa: F403
 from cnnlib.spec.model import *  # noqa: F403
 from cnnlib.spec.presets import *  # noqa: F403
+from cnnlib.spec.residual import *  # noqa: F403
 from cnnlib.spec.token import *  # noqa: F403
 
 __all__ = [
@@ -49,7 +68,9 @@ __all__ = [
     *formatting.__all__,
     *link.__all__,
     *memory.__all__,
+    *meta.__all__,
     *model.__all__,
     *presets.__all__,
+    *residual.__all__,
     *token.__all__,
 ]

@@ -1,16 +1,20 @@
 """PyTorch source for a model spec: `to_pytorch_code` writes a runnable `nn.Module` class.
 
 The generated `Net().layers` is an `nn.Sequential` with the same children and state_dict keys
-as `build_model`'s, each line commented with that layer's output shape.
+as `build_model`'s, each line commented with that layer's output shape. A model with a Residual
+block gets the block's class (cnnlib.spec.residual.Residual's own source) before `Net`.
 """
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
-from cnnlib.spec.analysis import analyse, summarize, torch_arg
-from cnnlib.spec.fields import FIELDS
+from cnnlib.spec.analysis import analyse, summarize
+from cnnlib.spec.fields import BLOCK_TYPES, FIELDS
+from cnnlib.spec.meta import LayerSummary, torch_arg
 from cnnlib.spec.model import LayerSpec, ModelSpec
+from cnnlib.spec.residual import Residual
 
 __all__ = ["to_pytorch_code"]
 
@@ -48,6 +52,36 @@ def _code_args(layer: LayerSpec, kw: dict[str, Any]) -> str:
     return ""
 
 
+def _dims(shape: tuple[int, ...]) -> str:
+    return ", ".join(map(str, shape))
+
+
+def _layer_lines(layer: LayerSpec, kw: dict[str, Any], s: LayerSummary) -> list[str]:
+    """The lines of one child of `self.layers` (a Residual block: its body and skip, one line each)."""
+    pad = " " * 12
+    if layer.type not in BLOCK_TYPES:
+        return [
+            f"{pad}nn.{layer.type}({_code_args(layer, kw)}),  # layer {s.index + 1}: [N, {_dims(s.output_shape)}]"
+        ]
+    lines = [
+        f"{pad}Residual(  # layer {s.index + 1}: [N, {_dims(s.output_shape)}], skip: {s.skip}",
+        f"{pad}    nn.Sequential(",
+    ]
+    for inner, (t, ikw), row in zip(layer.inner, kw["layers"], s.inner, strict=True):
+        code = f"nn.{t}({_code_args(inner, ikw)}),"
+        lines.append(
+            f"{pad}        {code}  # layer {s.index + 1}.{row.index + 1}: [N, {_dims(row.output_shape)}]"
+        )
+    lines.append(f"{pad}    ),")
+    if kw["downsample"] is not None:
+        cin, cout, stride = kw["downsample"]
+        st = "" if stride == 1 else f", stride={torch_arg(stride)!r}"
+        lines.append(
+            f"{pad}    nn.Sequential(nn.Conv2d({cin}, {cout}, 1{st}, bias=False), nn.BatchNorm2d({cout})),"
+        )
+    return [*lines, f"{pad}),"]
+
+
 def to_pytorch_code(spec: ModelSpec, class_name: str = "Net") -> str:
     """Runnable source of `class Net(nn.Module)`; `Net().layers` has build_model's state_dict keys."""
     summary = summarize(spec)
@@ -68,9 +102,11 @@ def to_pytorch_code(spec: ModelSpec, class_name: str = "Net") -> str:
         "        super().__init__()",
         "        self.layers = nn.Sequential(",
     ]
+    if any(layer.type in BLOCK_TYPES for layer in spec.layers):  # the block's class, as cnnlib builds it
+        at = lines.index(f"class {class_name}(nn.Module):")
+        lines[at:at] = [*inspect.getsource(Residual).splitlines(), "", ""]
     for layer, kw, s in zip(spec.layers, kwargs, summary, strict=True):
-        call = f"nn.{layer.type}({_code_args(layer, kw)}),"
-        lines.append(f"            {call}  # layer {s.index + 1}: [N, {', '.join(map(str, s.output_shape))}]")
+        lines += _layer_lines(layer, kw, s)
     lines += [
         "        )",
         "",

@@ -13,7 +13,7 @@ from typing import Any
 
 from cnnlib.spec.analysis import check, output_shape
 from cnnlib.spec.fields import FIELDS, MAX_LAYERS, SpecError, fmt_shape
-from cnnlib.spec.model import LayerSpec, ModelSpec, default_layer
+from cnnlib.spec.model import LayerSpec, ModelSpec, default_layer, layer_count
 
 # ----------------------------------------------------------------------------------------------
 # Where a new layer goes
@@ -92,8 +92,8 @@ def add_layer(
 ) -> ModelSpec:
     """Insert a layer (a LayerSpec, a dict, or a type name for its defaults) at index (end if None)."""
     index = len(spec.layers) if index is None else _check_index(spec, index, allow_end=True)
-    if len(spec.layers) >= MAX_LAYERS:
-        raise SpecError(f"This app caps models at {MAX_LAYERS} layers.")
+    if layer_count(spec.layers) >= MAX_LAYERS:
+        raise SpecError(f"This app caps models at {MAX_LAYERS} layers (the layers inside blocks count too).")
     new = list(spec.layers)
     new.insert(index, _to_layer(layer, index))
     return ModelSpec(spec.input_shape, tuple(new))

@@ -17,6 +17,7 @@ from typing import Any
 __all__ = [
     "MAX_PARAMS",
     "MAX_LAYERS",
+    "BLOCK_TYPES",
     "MAX_INT_FIELD",
     "MAX_INPUT_CHANNELS",
     "MAX_INPUT_SIDE",
@@ -56,7 +57,10 @@ LAYER_TYPES: list[str] = [
     "Dropout2d",
     "Flatten",
     "Linear",
+    "Residual",
 ]
+BLOCK_TYPES = {"Residual"}  # layers that hold layers (one level deep: never a block inside a block)
+NOT_IN_BLOCK = {"Flatten", "Linear", *BLOCK_TYPES}  # a block's inner layers keep a feature map
 
 # One line per layer type, for students.
 LAYER_DOCS: dict[str, str] = {
@@ -80,9 +84,20 @@ LAYER_DOCS: dict[str, str] = {
     "read it.",
     "Linear": "Every output is a weighted sum of every input (a fully connected layer): in_features x "
     "out_features weights plus a bias each.",
+    "Residual": "A skip connection (ResNet): adds the block's input to what its inner layers compute, so "
+    "a layer only has to learn a correction. When the inner layers change the channels or the size, the "
+    "input goes through a 1x1 convolution (with a stride) and a BatchNorm first, as in torchvision's ResNet.",
 }
 
-IMAGE_LAYERS = {"Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "BatchNorm2d", "Dropout2d"}
+IMAGE_LAYERS = {
+    "Conv2d",
+    "MaxPool2d",
+    "AvgPool2d",
+    "AdaptiveAvgPool2d",
+    "BatchNorm2d",
+    "Dropout2d",
+    "Residual",
+}
 SHAPE_KEEPING = {"ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Dropout", "Dropout2d", "BatchNorm2d"}
 AUTO = "auto"
 _REQUIRED = object()
@@ -93,7 +108,10 @@ class FieldInfo:
     """One field of a layer type: its name, kind, default (None when required) and a hint."""
 
     name: str
-    kind: str  # "int", "auto_int", "pair", "nonneg_pair", "conv_padding", "opt_pair", "bool", "prob", "float"
+    kind: (
+        str  # "int", "auto_int", "pair", "nonneg_pair", "conv_padding", "opt_pair", "bool", "prob", "float",
+    )
+    # or "layers" (a block's inner layers: a list of layer objects, checked by cnnlib.spec.model)
     default: Any
     required: bool
     help: str
@@ -135,6 +153,9 @@ FIELDS: dict[str, list[FieldInfo]] = {
         _f("out_features", "int", _REQUIRED, "number of outputs"),
         _f("bias", "bool", True, "add a learned bias per output"),
     ],
+    "Residual": [
+        _f("layers", "layers", _REQUIRED, 'the inner layers, a JSON list like [{"type": "Conv2d", ...}, ...]')
+    ],
 }
 
 DEFAULT_LAYERS: dict[str, dict[str, Any]] = {
@@ -143,6 +164,16 @@ DEFAULT_LAYERS: dict[str, dict[str, Any]] = {
     "AvgPool2d": {"kernel_size": 2},
     "AdaptiveAvgPool2d": {"output_size": 1},
     "Linear": {"out_features": 10},
+    # torchvision's BasicBlock without its last ReLU (add one after the block): conv-BN-ReLU-conv-BN
+    "Residual": {
+        "layers": [
+            {"type": "Conv2d", "out_channels": 8, "kernel_size": 3, "padding": 1, "bias": False},
+            {"type": "BatchNorm2d"},
+            {"type": "ReLU"},
+            {"type": "Conv2d", "out_channels": 8, "kernel_size": 3, "padding": 1, "bias": False},
+            {"type": "BatchNorm2d"},
+        ]
+    },
 }
 
 

@@ -42,6 +42,12 @@ def explain_params(spec: ModelSpec, index: int) -> str:
     if layer.type == "BatchNorm2d":
         c = s.input_shape[0]
         return f"{c} channels × 2 (a scale and a shift each) = {s.params:,} (plus 2 × {c} running statistics, not trained)"
+    if layer.inner:
+        body = sum(r.params for r in s.inner)
+        text = f"{body:,} in its {len(s.inner)} inner layers"
+        if s.params != body:
+            text += f" + {s.params - body:,} in the skip's 1x1 conv and BatchNorm"
+        return f"{text} = {s.params:,} (the addition itself learns nothing)"
     return f"{layer.type} has no parameters to learn"
 
 

@@ -72,7 +72,7 @@ def _spec_values(spec: ModelSpec) -> tuple[int, int, int, tuple[int, ...]]:
     a = analyse(spec)
     if a.error is not None:
         raise SpecError(a.error.message, a.error.layer_index, a.error.layer_type, a.error.field)
-    acts = math.prod(spec.input_shape) + sum(s.output_numel for s in a.summaries)
+    acts = math.prod(spec.input_shape) + sum(s.activation_numel for s in a.summaries)
     params = sum(s.params for s in a.summaries)
     state = sum(s.state_bytes for s in a.summaries)
     out = a.summaries[-1].output_shape if a.summaries else tuple(spec.input_shape)

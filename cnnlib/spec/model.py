@@ -15,12 +15,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cnnlib.spec.fields import (
+    BLOCK_TYPES,
     DEFAULT_LAYERS,
     FIELDS,
     LAYER_TYPES,
     MAX_INT_FIELD,
     MAX_JSON_BYTES,
     MAX_LAYERS,
+    NOT_IN_BLOCK,
     SpecError,
     as_int,
     as_pair,
@@ -33,7 +35,7 @@ from cnnlib.spec.fields import (
 # LayerSpec and ModelSpec
 
 
-__all__ = ["LayerSpec", "ModelSpec", "default_layer", "layer_label"]
+__all__ = ["LayerSpec", "ModelSpec", "default_layer", "layer_label", "layer_count"]
 
 
 @dataclass(frozen=True)
@@ -44,52 +46,123 @@ class LayerSpec:
     params: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_dict(cls, d: Any, index: int | None = None) -> LayerSpec:
-        """Validate a layer dict ({"type": ..., fields...}); missing optional fields get defaults."""
-        where_idx = f"Layer {index + 1}" if index is not None else "The layer"
+    def from_dict(cls, d: Any, index: int | None = None, outer: int | None = None) -> LayerSpec:
+        """Validate a layer dict ({"type": ..., fields...}); missing optional fields get defaults.
+
+        outer: the index of the block this layer sits in (its messages say "layer 3.2"; the
+        SpecError's layer_index is the block's)."""
+        num = None if index is None else f"{index + 1}"
+        if index is not None and outer is not None:  # an inner layer; outer -1: a block not in a model
+            num = f"{outer + 1}.{index + 1}" if outer >= 0 else f"{index + 1} of the block"
+        at = index if outer is None else (outer if outer >= 0 else None)
+        where_idx = f"Layer {num}" if num is not None else "The layer"
         if not isinstance(d, dict):
             raise SpecError(
-                f'{where_idx} must be an object like {{"type": "ReLU"}}, not {describe_bad(d)}.', index
+                f'{where_idx} must be an object like {{"type": "ReLU"}}, not {describe_bad(d)}.', at
             )
         t = d.get("type")
         if t is None:
-            raise SpecError(f'{where_idx} has no "type": add e.g. "type": "Conv2d".', index, field="type")
+            raise SpecError(f'{where_idx} has no "type": add e.g. "type": "Conv2d".', at, field="type")
         if not isinstance(t, str) or t not in FIELDS:
-            hint = ""
-            if isinstance(t, str):
-                close = difflib.get_close_matches(t, LAYER_TYPES, n=1, cutoff=0.5)
-                lower = {x.lower(): x for x in LAYER_TYPES}
-                if t.lower() in lower:
-                    close = [lower[t.lower()]]
-                hint = f' Did you mean "{close[0]}"?' if close else ""
-            raise SpecError(
-                f"{where_idx} has an unknown type {json.dumps(t) if isinstance(t, str) else describe_bad(t)}."
-                f"{hint} Supported layer types: " + ", ".join(LAYER_TYPES) + ".",
-                index,
-                field="type",
-            )
-        where = f"{t} (layer {index + 1})" if index is not None else t
+            raise SpecError(unknown_type_message(where_idx, t), at, field="type")
+        where = f"{t} (layer {num})" if num is not None else t
         infos = {f.name: f for f in FIELDS[t]}
         unknown = [k for k in d if k != "type" and k not in infos]
         if unknown:
             known = ", ".join(infos) if infos else "none"
             raise SpecError(
-                f'{where} has no field "{unknown[0]}". Its fields are: {known}.', index, t, unknown[0]
+                f'{where} has no field "{unknown[0]}". Its fields are: {known}.', at, t, unknown[0]
             )
         params: dict[str, Any] = {}
         for info in FIELDS[t]:
             if info.name not in d:
                 if info.required:
-                    raise SpecError(
-                        f'{where} needs the field "{info.name}" ({info.help}).', index, t, info.name
-                    )
+                    raise SpecError(f'{where} needs the field "{info.name}" ({info.help}).', at, t, info.name)
                 params[info.name] = copy.deepcopy(info.default)
+            elif info.kind == "layers":
+                params[info.name] = inner_layers(d[info.name], where, index, outer)
             else:
-                params[info.name] = check_field(info, d[info.name], where, index, t)
+                params[info.name] = check_field(info, d[info.name], where, at, t)
         return cls(t, params)
 
     def to_dict(self) -> dict[str, Any]:
+        if self.type in BLOCK_TYPES:
+            return {"type": self.type, "layers": [layer.to_dict() for layer in self.params["layers"]]}
         return {"type": self.type, **copy.deepcopy(self.params)}
+
+    @property
+    def inner(self) -> tuple[LayerSpec, ...]:
+        """A block's inner layers (empty for every other layer)."""
+        return tuple(self.params.get("layers", ())) if self.type in BLOCK_TYPES else ()
+
+
+def unknown_type_message(where: str, t: Any) -> str:
+    """Why `t` is not a layer type, with the closest real one when there is one."""
+    hint = ""
+    if isinstance(t, str):
+        close = difflib.get_close_matches(t, LAYER_TYPES, n=1, cutoff=0.5)
+        lower = {x.lower(): x for x in LAYER_TYPES}
+        if t.lower() in lower:
+            close = [lower[t.lower()]]
+        hint = f' Did you mean "{close[0]}"?' if close else ""
+    shown = json.dumps(t) if isinstance(t, str) else describe_bad(t)
+    return (
+        f"{where} has an unknown type {shown}.{hint} Supported layer types: " + ", ".join(LAYER_TYPES) + "."
+    )
+
+
+def inner_layers(value: Any, where: str, index: int | None, outer: int | None) -> tuple[LayerSpec, ...]:
+    """A block's inner layers, checked: a list of at most MAX_LAYERS - 1 layer objects (counted before
+    any is read), each keeping a feature map, none of them a block (blocks go one level deep)."""
+    if outer is not None:  # pragma: no cover - a block inside a block is refused by its type first
+        raise SpecError(f"{where}: a block cannot hold another block.", outer, field="layers")
+    if not isinstance(value, (list, tuple)):
+        raise SpecError(
+            f'{where}: "layers" must be a list of layer objects like [{{"type": "Conv2d", ...}}], '
+            f"not {describe_bad(value)}.",
+            index,
+            "Residual",
+            "layers",
+        )
+    if not value:
+        raise SpecError(
+            f"{where} has no inner layers: add at least one, e.g. a Conv2d.", index, "Residual", "layers"
+        )
+    if len(value) >= MAX_LAYERS:
+        raise SpecError(
+            f"{where} holds {len(value):,} layers; this app caps models at {MAX_LAYERS} layers, "
+            "the layers inside blocks included.",
+            index,
+            "Residual",
+            "layers",
+        )
+    for j, raw in enumerate(value):
+        t = raw.get("type") if isinstance(raw, dict) else None
+        if isinstance(t, str) and t in NOT_IN_BLOCK:
+            n = f"{index + 1}.{j + 1}" if index is not None else f"{j + 1}"
+            why = (
+                "blocks go one level deep: put the second block after this one, not inside it"
+                if t in BLOCK_TYPES
+                else f"a block's inner layers keep a feature map, so its input can be added back: put the {t} "
+                "after the block"
+            )
+            raise SpecError(f"{where}: inner layer {n} is a {t}; {why}.", index, "Residual", "layers")
+    return tuple(
+        LayerSpec.from_dict(raw, j, index if index is not None else -1) for j, raw in enumerate(value)
+    )
+
+
+def layer_count(layers: Any) -> int:
+    """How many layers count against MAX_LAYERS: every layer, the layers inside blocks included (a block
+    counts once more). `layers`: LayerSpecs or raw layer dicts (counted before any is checked)."""
+    n = 0
+    for layer in layers:
+        if isinstance(layer, LayerSpec):
+            n += 1 + len(layer.inner)
+        else:
+            inner = layer.get("layers") if isinstance(layer, dict) else None
+            n += 1 + (len(inner) if isinstance(inner, (list, tuple)) else 0)
+    return n
 
     def get(self, name: str, default: Any = None) -> Any:
         return self.params.get(name, default)
@@ -105,6 +178,11 @@ class ModelSpec:
     def __post_init__(self) -> None:
         object.__setattr__(self, "input_shape", tuple(int(v) for v in self.input_shape))
         object.__setattr__(self, "layers", tuple(self.layers))
+        if layer_count(self.layers) > MAX_LAYERS:  # every edit too: a copied block can pass the cap
+            raise SpecError(
+                f"The model would have {layer_count(self.layers):,} layers, counting the layers inside its "
+                f"blocks; this app caps models at {MAX_LAYERS} layers."
+            )
 
     @classmethod
     def from_dict(cls, d: Any) -> ModelSpec:
@@ -138,6 +216,11 @@ class ModelSpec:
         if len(layers) > MAX_LAYERS:
             raise SpecError(
                 f"The model has {len(layers)} layers; this app caps models at {MAX_LAYERS} layers."
+            )
+        if layer_count(layers) > MAX_LAYERS:
+            raise SpecError(
+                f"The model has {layer_count(layers):,} layers, counting the layers inside its blocks; "
+                f"this app caps models at {MAX_LAYERS} layers."
             )
         return cls((c, h, w), tuple(LayerSpec.from_dict(layer, i) for i, layer in enumerate(layers)))
 
@@ -235,4 +318,11 @@ def layer_label(layer: LayerSpec, resolved: dict[str, Any] | None = None) -> str
         return f"{t}(p={p['p']:g})"
     if t == "Linear":
         return f"Linear({p['in_features']}→{p['out_features']}{'' if p['bias'] else ', no bias'})"
+    if t == "Residual":  # resolved["skip"]: "identity" or the projection, once the block has run
+        n = len(layer.inner)
+        return (
+            f"Residual({n} layer{'s' if n != 1 else ''}"
+            + (f", skip: {p['skip']}" if "skip" in p else "")
+            + ")"
+        )
     return t

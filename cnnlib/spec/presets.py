@@ -26,6 +26,21 @@ FLAT: dict[str, Any] = {"type": "Flatten"}
 POOL2: dict[str, Any] = {"type": "MaxPool2d", "kernel_size": 2}
 
 
+def _res_block(cin: int, cout: int, stride: int = 1) -> dict[str, Any]:
+    """torchvision's BasicBlock as a Residual layer (its ReLU after the sum is the next layer)."""
+    first = {**_conv(cin, cout), "stride": stride, "bias": False}
+    return {
+        "type": "Residual",
+        "layers": [
+            first,
+            {"type": "BatchNorm2d"},
+            RELU,
+            {**_conv(cout, cout), "bias": False},
+            {"type": "BatchNorm2d"},
+        ],
+    }
+
+
 def _spec(shape: list[int], layers: list[dict[str, Any]]) -> ModelSpec:
     return ModelSpec.from_dict({"input_shape": shape, "layers": layers})
 
@@ -101,6 +116,12 @@ PRESETS: dict[str, ModelSpec] = {
         + _vgg_block(64, 128)
         + [FLAT, _lin(2048, 256), RELU, {"type": "Dropout", "p": 0.5}, _lin(256, 10)],
     ),
+    "Small ResNet": _spec(
+        [1, 28, 28],
+        [{**_conv(1, 8), "bias": False}, {"type": "BatchNorm2d"}, RELU]
+        + [_res_block(8, 8), RELU, _res_block(8, 16, 2), RELU, _res_block(16, 32, 2), RELU]
+        + [{"type": "AdaptiveAvgPool2d", "output_size": 1}, FLAT, _lin(32, 10)],
+    ),
 }
 
 PRESET_NOTES: dict[str, str] = {
@@ -120,6 +141,10 @@ PRESET_NOTES: dict[str, str] = {
     "output instead of the RBF layer). 61,706 parameters.",
     "Small VGG": "VGG's recipe in small: pairs of 3x3 convs, then a 2x2 max pool, channels 32, 64, 128, on "
     "32 x 32 colour images; Dropout before the classifier. 814,122 parameters.",
+    "Small ResNet": "ResNet's skip connections in small: a conv stem, then three Residual blocks (8, 16, 32 "
+    "channels) that each add their input to what their two 3x3 convs compute; the second and third halve "
+    "the image with stride 2, so their skip is a 1x1 conv + BatchNorm (torchvision's downsample). Global "
+    "average pooling and one Linear layer. 19,810 parameters.",
 }
 
 DEFAULT_PRESET = "SimpleCNN"

@@ -13,22 +13,26 @@ from typing import Any
 
 from cnnlib.share import PackError, pack, unpack
 from cnnlib.spec.fields import FIELDS, SpecError
-from cnnlib.spec.model import ModelSpec
+from cnnlib.spec.model import LayerSpec, ModelSpec
 
 __all__ = ["spec_to_token", "spec_from_token"]
 
 
+def compact_layer(layer: LayerSpec) -> dict[str, Any]:
+    """One layer as a dict without the fields at their defaults (a block's inner layers likewise)."""
+    if layer.inner:
+        return {"type": layer.type, "layers": [compact_layer(x) for x in layer.inner]}
+    d: dict[str, Any] = {"type": layer.type}
+    for info in FIELDS[layer.type]:
+        value = layer.params.get(info.name)
+        if info.required or value != info.default:
+            d[info.name] = value
+    return d
+
+
 def compact_dict(spec: ModelSpec) -> dict[str, Any]:
     """The spec as a dict without the fields at their defaults (`ModelSpec.from_dict` restores them)."""
-    layers = []
-    for layer in spec.layers:
-        d: dict[str, Any] = {"type": layer.type}
-        for info in FIELDS[layer.type]:
-            value = layer.params.get(info.name)
-            if info.required or value != info.default:
-                d[info.name] = value
-        layers.append(d)
-    return {"input_shape": list(spec.input_shape), "layers": layers}
+    return {"input_shape": list(spec.input_shape), "layers": [compact_layer(x) for x in spec.layers]}
 
 
 def spec_to_token(spec: ModelSpec) -> str:

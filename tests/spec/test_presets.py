@@ -17,6 +17,7 @@ EXPECTED_PARAMS = {
     "BatchNorm + Dropout CNN": 619_268,
     "LeNet-5": 61_706,
     "Small VGG": 814_122,
+    "Small ResNet": 19_810,
 }
 
 

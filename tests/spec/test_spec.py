@@ -96,6 +96,9 @@ def random_layer(rng: random.Random, flat: bool) -> dict:
         d["out_features"] = rng.randint(1, 20)
         if rng.random() < 0.2:
             d["bias"] = False
+    elif t == "Residual":  # 1-3 inner layers that keep a feature map (never a block: one level deep)
+        inner = [random_layer(rng, False) for _ in range(rng.randint(1, 3))]
+        d["layers"] = [x for x in inner if x["type"] != "Residual"] or [{"type": "ReLU"}]
     return d
 
 
@@ -177,10 +180,24 @@ def test_random_specs_round_trip_json_and_code():
             assert torch.equal(net(x), model(x))
 
 
+def _macs_of(child: nn.Module, out_numel: int) -> int:
+    """Multiply-adds by definition: a conv's C_in x k x k per output value, a Linear's in x out."""
+    if isinstance(child, nn.Conv2d):
+        kh, kw = child.kernel_size
+        return child.in_channels * kh * kw * out_numel
+    if isinstance(child, nn.Linear):
+        return child.in_features * child.out_features
+    return 0
+
+
 def test_macs_match_definition():
     for spec in RANDOM_SPECS[:80]:
         for row, child in zip(S.summarize(spec), S.build_model(spec), strict=True):
-            if isinstance(child, nn.Conv2d):
+            if isinstance(child, S.Residual):  # its inner layers' MACs and its 1x1 projection's
+                down = 0 if child.downsample is None else _macs_of(child.downsample[0], row.output_numel)
+                inner = sum(_macs_of(c, r.output_numel) for c, r in zip(child.body, row.inner, strict=True))
+                assert row.macs == inner + down
+            elif isinstance(child, nn.Conv2d):
                 kh, kw = child.kernel_size
                 assert row.macs == child.in_channels * kh * kw * row.output_numel
             elif isinstance(child, nn.Linear):
