@@ -25,6 +25,7 @@ This package's public face is this module; the modules inside it:
     evaluation.py  confusion matrix, per-class metrics, mistakes, filters, feature maps
     one_step/      one training step in slow motion (its own public face)
     link.py        the page's settings as a link (TRAINING_LINK)
+    notebook.py    "Download as notebook": the run as a Jupyter notebook and its data, one zip
 
 `TrainedModel` (a trained model's spec, weights, classes and statistics as plain data) lives in
 cnnlib.trained (import it from there), where cnnlib.inference reads it too without an import circle.
@@ -39,6 +40,7 @@ from cnnlib.training import (
     config,
     evaluation,
     link,
+    notebook,
     run,
     selection,
     slots,
@@ -51,6 +53,7 @@ from cnnlib.training.checks import *  # noqa: F403
 from cnnlib.training.config import *  # noqa: F403
 from cnnlib.training.evaluation import *  # noqa: F403
 from cnnlib.training.link import *  # noqa: F403
+from cnnlib.training.notebook import *  # noqa: F403
 from cnnlib.training.run import *  # noqa: F403
 from cnnlib.training.selection import *  # noqa: F403
 from cnnlib.training.slots import *  # noqa: F403
@@ -64,6 +67,7 @@ __all__ = [
     *config.__all__,
     *evaluation.__all__,
     *link.__all__,
+    *notebook.__all__,
     *run.__all__,
     *selection.__all__,
     *slots.__all__,

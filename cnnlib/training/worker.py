@@ -294,6 +294,9 @@ def child_main(conn: Connection, stop: Any, payload: dict[str, Any]) -> None:
         model = pickle.loads(payload["model"])
         bundle = _rebuild_bundle(payload["bundle"])
         config: TrainConfig = payload["config"]
+        # Dropout's masks come from torch's global generator: this process trains one run only,
+        # so seeding it here makes a run with dropout repeat itself (and the exported notebook).
+        torch.manual_seed(config.seed)
         train_loop(model, bundle, config, payload["plan"], torch.device(payload["device"]), emit, should_stop)
         flush()
     except BaseException as exc:  # noqa: BLE001 - anything: the parent must hear why
