@@ -18,12 +18,15 @@ from cnnlib.plots import (
     per_class_figure,
 )
 from cnnlib.training import (
+    MAX_EXPORT_BYTES,
     Evaluation,
     conv_feature_maps,
     evaluate,
     evaluation_from_probabilities,
+    export_size,
     export_weights,
     first_layer_filters,
+    notebook_zip,
     overfitting_flag,
 )
 from pages.ui.classes.board import post_button
@@ -267,7 +270,8 @@ def _download(run, ev: Evaluation) -> None:
             run.bundle.name,
         )
 
-    st.download_button(
+    row = st.container(horizontal=True)
+    row.download_button(
         ":material/download: Download the trained weights + spec (.pt)",
         data=data,
         file_name=name,
@@ -275,10 +279,36 @@ def _download(run, ev: Evaluation) -> None:
         key="train_download",
         on_click="ignore",
     )
+    _notebook(row, run)
     st.caption(
         f"`torch.load(f, weights_only=True)` gives {{'spec', 'state_dict', 'classes', 'mean', 'std'}}; "
         f"rebuild with `build_model(ModelSpec.from_dict(spec))`. The model ({info.get('model', '')}) is "
         "also ready on the **Draw & predict** page."
+    )
+
+
+def _notebook(row: Any, run) -> None:
+    """ "Download as notebook": the run in plain PyTorch with its data (built only when clicked)."""
+    if run.spec is None:
+        return
+    if export_size(run.bundle) > MAX_EXPORT_BYTES:
+        row.caption(f"This dataset is over {MAX_EXPORT_BYTES // 2**20} MB: too big for a notebook's zip.")
+        return
+    snap = run.snapshot()
+
+    def data() -> bytes:
+        title = f"{run.name or 'A CNN'} on {run.bundle.name}"
+        return notebook_zip(run.spec, run.bundle, run.config, title=title, reported=snap.test_accuracy)
+
+    row.download_button(
+        ":material/code: Download as notebook (.zip)",
+        data=data,
+        file_name=f"cnn_{run.bundle.name}_{run.id}_notebook.zip",
+        mime="application/zip",
+        key="train_notebook",
+        on_click="ignore",
+        help="A Jupyter notebook that repeats this run with plain PyTorch (same model, data, split, seed "
+        "and settings) and its data: unzip, open experiment.ipynb, run all.",
     )
 
 
