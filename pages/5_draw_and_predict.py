@@ -11,6 +11,7 @@ from pages.ui.classes import strip
 from pages.ui.classes.links import link_notice, read_link, write_link
 from pages.ui.classes.share import intro
 from pages.ui.draw import inputs as draw_input
+from pages.ui.draw import invariance as draw_invariance
 from pages.ui.draw import views as draw_views
 from pages.ui.glossary import explain, explain_caption
 
@@ -149,6 +150,7 @@ def drawing(choice: draw_views.ModelChoice, quiz: bool) -> None:
                 once=False,
             )
 
+    draw_invariance.section(choice, pre, hidden)  # issue 26: move the drawing (lazy, own fragment)
     write_link(DRAW_LINK, draw_views.link_values())  # a stroke reruns only this: keep the URL current
 
 
