@@ -9,11 +9,13 @@ right after the layer being edited), in words that count layers from 1.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from cnnlib.spec.analysis import check, output_shape
-from cnnlib.spec.fields import FIELDS, MAX_LAYERS, SpecError, fmt_shape
+from cnnlib.spec.fields import FIELDS, MAX_JSON_BYTES, MAX_LAYERS, SpecError, fmt_shape
 from cnnlib.spec.model import LayerSpec, ModelSpec, default_layer, layer_count
+from cnnlib.spec.token import compact_layer
 
 # ----------------------------------------------------------------------------------------------
 # Where a new layer goes
@@ -33,6 +35,8 @@ __all__ = [
     "set_num_classes",
     "apply_fix",
     "adapt_to_dataset",
+    "block_text",
+    "inner_layers_from_text",
 ]
 
 
@@ -230,3 +234,32 @@ def adapt_to_dataset(
             new.layers[-1].type if new.layers else None,
         )
     return new
+
+
+# ----------------------------------------------------------------------------------------------
+# A block's inner layers as text (the Model builder edits a Residual block as JSON)
+
+
+def block_text(layer: LayerSpec) -> str:
+    """A block's inner layers as a JSON list, one layer a line, fields at their defaults left out."""
+    lines = [json.dumps(compact_layer(x)) for x in layer.inner]
+    return "[\n" + ",\n".join(f"  {x}" for x in lines) + "\n]"
+
+
+def inner_layers_from_text(text: str) -> list[Any]:
+    """The JSON list a student typed for a block's inner layers (each layer is then checked by
+    `set_layer_field`); SpecError saying what is wrong with the text."""
+    if len(text) > MAX_JSON_BYTES:
+        raise SpecError(f"The text is {len(text):,} characters; a model spec is at most {MAX_JSON_BYTES:,}.")
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise SpecError(
+            f"The inner layers are not valid JSON (line {e.lineno}, column {e.colno}: {e.msg}). Write a list "
+            'like [{"type": "Conv2d", "out_channels": 8, "kernel_size": 3, "padding": 1}, {"type": "ReLU"}].'
+        ) from None
+    except (RecursionError, ValueError):
+        raise SpecError("The inner layers are nested too deeply or hold a number too long to read.") from None
+    if not isinstance(value, list):
+        raise SpecError('The inner layers must be a JSON list [...] of layer objects like {"type": "ReLU"}.')
+    return value

@@ -13,7 +13,7 @@ from cnnlib.spec.analysis import LayerSummary, summarize
 from cnnlib.spec.fields import as_pair
 from cnnlib.spec.model import ModelSpec
 
-__all__ = ["format_shape", "explain_params", "format_count", "format_bytes", "summary_records"]
+__all__ = ["format_shape", "explain_params", "format_count", "format_bytes", "summary_records", "block_lines"]
 
 
 def format_shape(shape: tuple[int, ...]) -> str:
@@ -91,4 +91,16 @@ def summary_records(summary: list[LayerSummary]) -> list[dict[str, Any]]:
             "receptive field": format_rf(s),
         }
         for s in summary
+    ]
+
+
+def block_lines(row: LayerSummary) -> list[str]:
+    """A block's inside in words, one line per inner layer ("4.1 Conv2d(8→16, 3x3, s=2, p=1) → 16 × 14 × 14"),
+    then its skip and the sum."""
+    n = row.index + 1
+    lines = [f"{n}.{r.index + 1} {r.label} → {format_shape(r.output_shape)}" for r in row.inner]
+    skip = "the input itself (identity)" if row.skip == "identity" else f"{row.skip} of the input"
+    return [
+        *lines,
+        f"skip: {skip}; output = layer {n}.{len(row.inner)} + skip → {format_shape(row.output_shape)}",
     ]

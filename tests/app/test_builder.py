@@ -419,7 +419,7 @@ def test_add_each_layer_type_then_edit_it(layer_type):
     assert len(types) == n + 1 and types[where] == layer_type
     assert len(table(at)) == n + 1 and table(at).iloc[where]["#"] == where + 1  # counted from 1
     assert by_prefix(at.selectbox, "bsel_").value == where  # the new layer opens in the editor
-    widgets = [*at.number_input, *at.selectbox, *at.checkbox, *at.toggle, *at.text_input]
+    widgets = [*at.number_input, *at.selectbox, *at.checkbox, *at.toggle, *at.text_input, *at.text_area]
     fields = {w.key.rsplit(f"_{where}_", 1)[1] for w in widgets if w.key and w.key.startswith("bf_")}
     assert {f.name for f in S.FIELDS[layer_type]} <= {f.removesuffix("_auto") for f in fields}
     if at.error:  # after the final Linear image layers cannot run; a Linear(→10) starves the next one

@@ -167,6 +167,29 @@ def _field_widget(i: int, info: S.FieldInfo, value: Any, arriving: int | None, v
         st.error(fe[2], icon=":material/error:")
 
 
+def _block_editor(i: int, layer: S.LayerSpec, row: S.LayerSummary | None, v: int) -> None:
+    """A Residual block: its inner layers as JSON text (checked by cnnlib when it changes; a bad text
+    keeps the model and says why), then each inner layer's output and the skip."""
+    key = f"bf_{v}_{i}_layers"
+    st.text_area(
+        "Inner layers (JSON, one layer a line)",
+        value=S.block_text(layer),
+        key=key,
+        height=180,
+        max_chars=20_000,
+        help='Layers like {"type": "Conv2d", "out_channels": 16, "kernel_size": 3, "padding": 1}; no Flatten, '
+        "Linear or block inside. Press Ctrl+Enter to apply.",
+        on_change=B.set_field,
+        args=(i, "layers", key, S.inner_layers_from_text),
+    )
+    fe = st.session_state.get(B.FIELD_ERR)
+    if fe and fe[0] == i and fe[1] == "layers":
+        st.error(fe[2], icon=":material/error:")
+    if row is not None and row.inner:
+        st.caption("  \n".join(S.block_lines(row)))
+    explain_caption(f"**{layer.type}**: {S.LAYER_DOCS[layer.type]}")
+
+
 def _select(key: str) -> None:
     st.session_state[B.SELECTED] = st.session_state[key]
 
@@ -219,6 +242,9 @@ def render_layer_editor(spec: S.ModelSpec, rows: list[S.LayerSummary], err: S.Sp
     )
     row.button("Remove", key="b_del", icon=":material/delete:", on_click=B.remove_layer, args=(i,))
     explain_caption(f"**{layer.type}**: {S.LAYER_DOCS[layer.type]}")
+    if layer.inner:  # a block: its inner layers as JSON text, and what each computes
+        _block_editor(i, layer, rows[i] if i < len(rows) else None, v)
+        return
     infos = S.FIELDS[layer.type]
     if not infos:
         st.caption(f"{layer.type} has no settings to change.")
