@@ -3,9 +3,9 @@
     .venv/bin/python scripts/train_pretrained.py            # a few minutes on one CPU thread
     .venv/bin/python scripts/train_pretrained.py --epochs 3 --out /tmp/quick.pt
 
-Trains a small CNN (a cnnlib ModelSpec, so the app rebuilds it with `build_model`) on the 4,000
-training digits of the bundled sample, with augmentation so digits drawn on the canvas work:
-small rotations, shifts, scaling, shear and stroke-thickness changes. Reports the accuracy on the
+Trains the Digit CNN (`cnnlib.spec.PRESETS["Digit CNN"]`, the model every page starts from; the app
+rebuilds it with `build_model`) on the 4,000 training digits of the bundled sample, with augmentation
+so digits drawn on the canvas work: small rotations, shifts, scaling, shear and stroke-thickness changes. Reports the accuracy on the
 1,000 held-out test digits (never used for training or for choosing anything) and stores
 {"spec", "state_dict", "classes", "test_accuracy", "mean", "std", ...} (a cnnlib.trained.TrainedModel's
 dict form) with torch.save; the app loads it with torch.load(weights_only=True).
@@ -27,29 +27,10 @@ sys.path.insert(0, str(ROOT))
 
 from cnnlib.data import load_dataset, normalize  # noqa: E402
 from cnnlib.inference import pretrained_path  # noqa: E402
-from cnnlib.spec import ModelSpec, build_model  # noqa: E402
+from cnnlib.spec import DIGIT_CNN, PRESETS, ModelSpec, build_model  # noqa: E402
 from cnnlib.trained import TrainedModel  # noqa: E402
 
-SPEC = {
-    "input_shape": [1, 28, 28],
-    "layers": [
-        {"type": "Conv2d", "out_channels": 16, "kernel_size": 3, "padding": 1},
-        {"type": "BatchNorm2d"},
-        {"type": "ReLU"},
-        {"type": "MaxPool2d", "kernel_size": 2},
-        {"type": "Conv2d", "out_channels": 32, "kernel_size": 3, "padding": 1},
-        {"type": "BatchNorm2d"},
-        {"type": "ReLU"},
-        {"type": "MaxPool2d", "kernel_size": 2},
-        {"type": "Conv2d", "out_channels": 64, "kernel_size": 3, "padding": 1},
-        {"type": "BatchNorm2d"},
-        {"type": "ReLU"},
-        {"type": "MaxPool2d", "kernel_size": 2},
-        {"type": "Flatten"},
-        {"type": "Dropout", "p": 0.3},
-        {"type": "Linear", "out_features": 10},
-    ],
-}
+SPEC = PRESETS[DIGIT_CNN].to_dict()  # the Digit CNN: the model every page of the app starts from
 
 
 ROTATE_DEG, SHEAR_DEG, SCALE, SHIFT = 12.0, 8.0, (0.85, 1.1), 0.08

@@ -12,7 +12,8 @@ the indices into `spec.layers`). Anything that cannot run raises `SpecError` nam
 with a message a student can act on and, where one exists, a one-click `fix` for `apply_fix`.
 `{"type": "Residual", "layers": [...]}` is a block (a ResNet skip connection): its input is added to
 what its inner layers compute (one level deep; its inner layers count against MAX_LAYERS).
-`PRESETS` holds the named models (the tutorials' TinyCNN and SimpleCNNs, LeNet-5, a small VGG).
+`PRESETS` holds the named models (the Digit CNN every page starts from, the tutorials' TinyCNN and
+SimpleCNNs, LeNet-5, a small VGG).
 
 This package's public face is this module; the modules inside it:
 
@@ -24,7 +25,7 @@ This package's public face is this module; the modules inside it:
     edit.py        edits that return new specs, apply_fix, adapt_to_dataset
     formatting.py  format_shape/count/bytes/rf, summary_records, explain_params
     codegen.py     to_pytorch_code
-    presets.py     PRESETS, PRESET_NOTES, DEFAULT_PRESET
+    presets.py     PRESETS, PRESET_NOTES, DEFAULT_PRESET (DIGIT_CNN, the app's one model), preset_label
     memory.py      estimate_memory / check_memory: a model's memory priced on the meta device
                    (spec or module) before anything runs; MAX_SERVER_WORK_BYTES
     token.py       a spec as a link token (spec_to_token / spec_from_token)

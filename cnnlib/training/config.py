@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from cnnlib.spec import DIGIT_CNN, PRESETS
+
 __all__ = ["MIN_TRAIN_SIZE", "ConfigError", "TrainConfig", "DEMO_DATASET", "DEMO_SPEC", "DEFAULT_DEMO"]
 
 
@@ -266,19 +268,7 @@ _LABELS = {
 # ----------------------------------------------------------------------------------------------
 
 DEMO_DATASET = "mnist-sample"
-DEMO_SPEC: dict[str, Any] = {
-    "input_shape": [1, 28, 28],
-    "layers": [
-        {"type": "Conv2d", "out_channels": 16, "kernel_size": 3, "padding": 1},
-        {"type": "ReLU"},
-        {"type": "MaxPool2d", "kernel_size": 2},
-        {"type": "Conv2d", "out_channels": 32, "kernel_size": 3, "padding": 1},
-        {"type": "ReLU"},
-        {"type": "MaxPool2d", "kernel_size": 2},
-        {"type": "Flatten"},
-        {"type": "Linear", "out_features": 64},
-        {"type": "ReLU"},
-        {"type": "Linear", "out_features": 10},
-    ],
-}
+DEMO_SPEC: dict[str, Any] = PRESETS[DIGIT_CNN].to_dict()
+"""The demo trains the Digit CNN (29,290 parameters), the bundled digit model's architecture: the model
+the Model builder, the slow-motion step, the Shape calculator and Draw & predict start from."""
 DEFAULT_DEMO = TrainConfig(optimizer="adam", lr=2e-3, batch_size=64, epochs=10, scheduler="onecycle")

@@ -10,6 +10,7 @@ from cnnlib import spec as S
 from cnnlib.spec import DEFAULT_PRESET, PRESET_NOTES, PRESETS
 
 EXPECTED_PARAMS = {
+    "Digit CNN": 29_290,
     "TinyCNN": 23_560,
     "SimpleCNN": 26_138,
     "Minimal CNN": 7_890,
@@ -24,7 +25,7 @@ EXPECTED_PARAMS = {
 def test_names_and_notes():
     assert {"TinyCNN", "SimpleCNN"} <= set(PRESETS)
     assert set(PRESETS) == set(PRESET_NOTES) == set(EXPECTED_PARAMS)
-    assert DEFAULT_PRESET in PRESETS
+    assert DEFAULT_PRESET == "Digit CNN" == next(iter(PRESETS))  # the app's one model, first in every menu
     assert (
         "619,268" in PRESET_NOTES["BatchNorm + Dropout CNN"]
         and "540,000" in PRESET_NOTES["BatchNorm + Dropout CNN"]
@@ -77,7 +78,11 @@ def test_seed_models_layer_by_layer():
         nn.Dropout(0.5),
         nn.Linear(256, 4),
     )
-    for name, ref in [("SimpleCNN", simple), ("TinyCNN", tiny), ("BatchNorm + Dropout CNN", bn)]:
+    digit = nn.Sequential(  # the bundled digit model (scripts/train_pretrained.py)
+        *blk(1, 16), *blk(16, 32), *blk(32, 64), nn.Flatten(), nn.Dropout(0.3), nn.Linear(576, 10)
+    )
+    cases = [("SimpleCNN", simple), ("TinyCNN", tiny), ("BatchNorm + Dropout CNN", bn), ("Digit CNN", digit)]
+    for name, ref in cases:
         built = S.build_model(PRESETS[name])
         assert [repr(m) for m in built] == [repr(m) for m in ref], name
         assert {k: v.shape for k, v in built.state_dict().items()} == {
@@ -90,3 +95,11 @@ def test_presets_adapt_to_common_datasets():
         for shape, classes in [((1, 28, 28), 10), ((3, 32, 32), 10), ((1, 28, 28), 4)]:
             adapted = S.adapt_to_dataset(spec, shape, classes)
             assert S.output_shape(adapted) == (classes,), name
+
+
+def test_preset_label_names_a_preset_with_its_parameter_count():
+    assert S.preset_label("Digit CNN") == "Digit CNN (29,290 parameters)"
+    for name, spec in PRESETS.items():
+        assert S.preset_label(name) == f"{name} ({S.format_count(S.totals(spec).params)} parameters)"
+    with pytest.raises(KeyError):
+        S.preset_label("No such model")
