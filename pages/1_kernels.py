@@ -8,52 +8,51 @@ import streamlit as st
 
 from cnnlib.kernels import KERNELS_LINK
 from pages.ui.classes.links import link_notice, read_link, write_link
-from pages.ui.classes.share import intro
-from pages.ui.glossary import explain, explain_caption
+from pages.ui.classes.share import intro, projecting
+from pages.ui.glossary import explain
 from pages.ui.kernels import controls, player, views
-
-intro(
-    "A **kernel** is a small grid of numbers. A convolution layer slides it over the image; at each "
-    "position it multiplies the pixels under it by the kernel's numbers and adds the products up. "
-    "Each sum is one pixel of the **feature map**. Pick an image, a kernel and the layer's settings "
-    "in the sidebar, then step through one output pixel to check the arithmetic."
-)
-explain_caption(
-    "Computed with PyTorch's `conv2d`, as `nn.Conv2d` does: a cross-correlation, so the kernel is "
-    "used as it is, not flipped."
-)
 
 link = read_link(KERNELS_LINK)  # a shared link, a QR code or a lesson step: its state, before the widgets
 if link is not None:
     controls.apply_link(link.values)
 controls.init_state()
 link_notice(KERNELS_LINK)
-with st.sidebar:  # the controls sit under the menu, so the pictures stay in view while they change
+with st.sidebar:  # the image and the layer's settings sit under the menu
     st.header("1 · Image")
     image, plane, label, image_key = controls.image_picker()
-    st.header("2 · Kernel")
+
+# Issue 25, one screen: the kernel's weights beside the input and the feature map, right under the
+# title (the introduction follows them), so that all three show without scrolling.
+rem_px = 22 if projecting() else 16  # the projector view's root font (pages.ui.classes.share)
+with st.container(horizontal=True, gap="medium", key="k_view"):
+    weights = st.container(width=controls.column_width(st.session_state.get("k_text", ""), rem_px))
+    pictures = st.container()
+with weights:
     name, kernel = controls.kernel_editor()
-    with st.expander("What is a kernel?"):
-        explain(views.EXPLAIN["kernel"], once=False)
-    st.header("3 · Layer")
+    st.toggle(
+        ":material/psychology: Predict first, then reveal",
+        key="k_predict",
+        help="Hide the feature map until you guess.",
+    )
+with st.sidebar:
+    st.header("2 · Layer")
     settings = controls.layer_settings(plane.shape, kernel.shape)
-    with st.expander("Padding, stride, dilation, bias"):
-        explain(views.EXPLAIN["settings"], once=False)
-    with st.expander("Why ReLU? Why pooling?"):
-        explain(views.EXPLAIN["relu"] + "\n\n" + views.EXPLAIN["pool"], once=False)
+    with st.expander("What is a kernel? Padding, stride, dilation, bias; ReLU, pooling"):
+        explain("\n\n".join(views.EXPLAIN[k] for k in ("kernel", "settings", "relu", "pool")), once=False)
 
 fm = views.feature_map(plane, image_key, kernel, settings)  # computed once per process for these inputs
 pixel = views.clamp_pixel(fm.conv, label)
+with pictures:
+    views.maps(plane, label, fm, name, kernel, settings, pixel, image_key)
 
-st.toggle(
-    ":material/psychology: Predict first, then reveal",
-    key="k_predict",
-    help="Hide the feature map until you guess.",
+intro(
+    "A **kernel** is a small grid of numbers. A convolution layer slides it over the image; at each "
+    "position it multiplies the pixels under it by the kernel's numbers and adds the products up. "
+    "Each sum is one pixel of the **feature map**. Pick an image and the layer's settings in the "
+    "sidebar, type or pick a kernel beside the maps, then step through one output pixel to check the "
+    "arithmetic."
 )
-views.maps(plane, label, fm, name, kernel, settings, pixel, image_key)
 player.render(image, plane, image_key, name, kernel, settings, pixel)
-
-st.subheader("Output size")
 views.output_size(plane.shape, kernel.shape, settings)
 
 explain(  # heading and text in one element

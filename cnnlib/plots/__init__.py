@@ -15,6 +15,7 @@ This package's public face is this module; the modules inside it:
     landing.py     the landing page: a digit through the pretrained model, as one PNG
     blank.py       Training before its first run: the live chart's empty panels, as a PNG
     grids.py       Kernels: the step-through's grids with their numbers, as a PNG
+    heatmaps.py    Kernels: the input and feature maps as canvas heat maps' payloads (no plotly.js)
     pictures.py    PNG pictures with numpy and Pillow: palettes to pixels, numbered grids
     step.py        Training in slow motion: the batch, probabilities, loss and gradients
     draw.py        Draw & predict: preprocessing steps, probabilities, feature maps, Grad-CAM
@@ -32,6 +33,7 @@ from cnnlib.plots import (
     draw,
     evaluation,
     grids,
+    heatmaps,
     invariance,
     kernels,
     landing,
@@ -48,6 +50,7 @@ from cnnlib.plots.curves import *  # noqa: F403
 from cnnlib.plots.draw import *  # noqa: F403
 from cnnlib.plots.evaluation import *  # noqa: F403
 from cnnlib.plots.grids import *  # noqa: F403
+from cnnlib.plots.heatmaps import *  # noqa: F403
 from cnnlib.plots.invariance import *  # noqa: F403
 from cnnlib.plots.kernels import *  # noqa: F403
 from cnnlib.plots.landing import *  # noqa: F403
@@ -65,6 +68,7 @@ __all__ = [
     *draw.__all__,
     *evaluation.__all__,
     *grids.__all__,
+    *heatmaps.__all__,
     *invariance.__all__,
     *kernels.__all__,
     *landing.__all__,

@@ -62,15 +62,20 @@ def _operator(draw: ImageDraw.ImageDraw, cx: float, cy: float, which: str, r: fl
 
 
 def step_picture(
-    patch: np.ndarray, kernel: np.ndarray, products: np.ndarray, padded: np.ndarray | None = None
+    patch: np.ndarray,
+    kernel: np.ndarray,
+    products: np.ndarray,
+    padded: np.ndarray | None = None,
+    scale: float = 1.0,
 ) -> bytes:
     """The input patch, × the kernel, = their products: three titled grids side by side, each number
     written in its cell (patch and products [kh, kw], `padded` a boolean mask of the patch's cells in
-    the zero padding); PNG bytes."""
+    the zero padding); PNG bytes. `scale` makes every size bigger (the projector's type: 1.375)."""
     kh, kw = np.shape(kernel)
     cell = 64 if max(kh, kw) <= 3 else 54 if max(kh, kw) <= 5 else max(34, 320 // max(kh, kw))
-    gap, between, title_h = 2, 36, 34
-    size_px = max(11, min(20, cell // 3))  # the numbers' size: readable from the back of a room
+    cell = int(round(cell * scale))
+    gap, between, title_h = 2, int(round(36 * scale)), int(round(34 * scale))
+    size_px = int(round(max(11, min(20, cell / scale // 3)) * scale))  # readable from the back of a room
     grid_w, grid_h = kw * (cell + gap) - gap, kh * (cell + gap) - gap
     width, height = 3 * grid_w + 2 * between + 8, title_h + grid_h + 4
     img = Image.new("RGB", (width, height), "white")
@@ -82,7 +87,9 @@ def step_picture(
     )
     for n, ((rgb, labels), title) in enumerate(zip(parts, TITLES, strict=True)):
         x = 4 + n * (grid_w + between)
-        draw.text((x + grid_w / 2, title_h / 2), title, fill=TEXT, font=font(20), anchor="mm")
+        draw.text(
+            (x + grid_w / 2, title_h / 2), title, fill=TEXT, font=font(int(round(20 * scale))), anchor="mm"
+        )
         pad_mask = padded if n == 0 else None
         ink = (
             [
@@ -94,5 +101,5 @@ def step_picture(
         )
         draw_grid(draw, x, title_h, rgb, labels, cell, gap, font_size=size_px, ink=ink)
         if n:  # the operator before this grid: × before the kernel, = before the products
-            _operator(draw, x - between / 2, title_h + grid_h / 2, "times" if n == 1 else "equals")
+            _operator(draw, x - between / 2, title_h + grid_h / 2, "times" if n == 1 else "equals", 8 * scale)
     return to_png(img)

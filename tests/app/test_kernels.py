@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from cnnlib import kernels as K
 from cnnlib.kernels.images import sample_dataset
 from tests.app.plotly_specs import plotly_elements, plotly_specs
-from tests.conftest import open_app
+from tests.conftest import open_app, unlinked
 
 PAGE = "pages/1_kernels.py"
 
@@ -30,6 +31,22 @@ def _metric(at: AppTest, label: str) -> str:
 
 def _number(at: AppTest, label: str) -> float:
     return float(_metric(at, label))
+
+
+def _formulas(at: AppTest) -> list[str]:
+    """The output size's formulas: built only while their section is open (KaTeX loads only then)."""
+    if not at.latex:
+        at.session_state["k_size_open"] = True  # a click on the section
+        at.run()
+    return [x.value for x in at.latex]
+
+
+def map_panels(at: AppTest, key: str = "k_maps") -> list[dict]:
+    """The panels our heat map element (pages/ui/heatmaps.py) was sent under `key`."""
+    for c in at.get("bidi_component"):
+        if "cc_heatmaps" in c.proto.component_name and c.proto.id.endswith(f"-{key}"):
+            return json.loads(json.loads(c.proto.json)["panels"])
+    return []
 
 
 def _errors(at: AppTest) -> list[str]:
@@ -61,7 +78,8 @@ def test_page_opens_with_a_digit_and_sobel_x():
     assert abs(fmap[at.slider(key="k_row").value, at.slider(key="k_col").value]) == pytest.approx(
         np.abs(fmap).max()
     )
-    assert any(r"\lfloor" in x.value and f"= {h - 2}" in x.value for x in at.latex)
+    assert not at.latex  # folded: no LaTeX, so no KaTeX in the browser
+    assert any(r"\lfloor" in x and f"= {h - 2}" in x for x in _formulas(at))
 
 
 def test_choose_a_preset_and_step_to_a_pixel():
@@ -144,7 +162,7 @@ def test_stride_and_padding_change_the_size_and_the_numbers():
     at.number_input(key="k_stride").set_value(2).run()
     at.number_input(key="k_padding").set_value(1).run()
     assert _metric(at, "Feature map size") == "24 × 48"  # floor((48 + 2 - 2 - 1) / 2) + 1, same for 96
-    latex = " ".join(x.value for x in at.latex)
+    latex = " ".join(_formulas(at))
     assert r"\frac{48 + 2\cdot 1 - 1\cdot(3-1) - 1}{2}" in latex and r"\frac{96 + 2\cdot 1" in latex
     at.slider(key="k_row").set_value(0).run()
     at.slider(key="k_col").set_value(47).run()  # a corner: the kernel hangs over the zero padding
@@ -195,7 +213,7 @@ def test_relu_bias_and_pooling():
     _check_step_through(at, plane, K.KERNELS["Sobel x"], bias=-0.5)
     assert _number(at, "+ bias") == -0.5
     assert any("After ReLU" in m.value for m in at.markdown)
-    assert any(r"{46 + 2\cdot 0 - 1\cdot(2-1) - 1}{2}" in x.value for x in at.latex)
+    assert any(r"{46 + 2\cdot 0 - 1\cdot(2-1) - 1}{2}" in x for x in _formulas(at))
 
 
 def test_normalise_divides_by_the_sum():
@@ -258,18 +276,17 @@ def test_predict_then_reveal():
     at.selectbox(key="k_preset").set_value("Sobel y").run()
     at.toggle(key="k_predict").set_value(True).run()
     assert any("after you reveal" in i.value for i in at.info)
+    assert [p["title"] for p in map_panels(at)] == ["Input"]  # the map is not even sent
     at.radio(key="k_guess").set_value("Finds horizontal edges").run()
     at.button(key="k_reveal").click().run()
     assert any(s.value.startswith("Right") for s in at.success)
     # Issue 25: the guess list and its button went on showing above the map (530 px below the input);
-    # now they go, and the verdict sits under the map, which stays level with the input.
+    # now they go, and the map is drawn in the same element as the input (level with it), the
+    # verdict under them.
     assert not [r for r in at.radio if r.key == "k_guess"] and not [
         b for b in at.button if b.key == "k_reveal"
     ]
-    column = next(c for c in at.columns if any(getattr(e, "type", "") == "success" for e in c))
-    kinds = [getattr(e, "type", "") for e in column]
-    assert kinds[0] not in ("success", "info", "radio", "button"), kinds  # the map first
-    assert kinds.index("success") > 0
+    assert [p["title"] for p in map_panels(at)] == ["Input", "Feature map (conv + bias)"]
     at.selectbox(key="k_preset").set_value("Box blur").run()  # a new kernel asks again
     assert any("after you reveal" in i.value for i in at.info)
 
@@ -282,7 +299,8 @@ def test_compare_and_state_survives_a_page_switch():
     at.run()
     at.selectbox(key="k_compare").set_value("Laplacian").run()
     assert not at.exception and not _errors(at)
-    assert len(plotly_elements(at)) >= 2
+    assert [p["title"] for p in map_panels(at, "k_compare_maps")] == ["Emboss", "Laplacian"]
+    assert not plotly_elements(at)  # no plotly.js on this page
     at.switch_page("app.py").run()
     at.switch_page(PAGE).run()
     assert at.selectbox(key="k_compare").value == "Laplacian"  # still open, same kernel
@@ -382,7 +400,9 @@ def test_padding_and_dilation_are_explained_in_the_step_through():
     at.number_input(key="k_dilation").set_value(3).run()
     at.slider(key="k_row").set_value(0).run()
     at.slider(key="k_col").set_value(0).run()
-    captions = " ".join([c.value for c in at.caption] + [c for img in at.image for c in img.captions])
+    captions = unlinked(
+        " ".join([c.value for c in at.caption] + [c for img in at.image for c in img.captions])
+    )
     assert "'pad' cells lie in the zero padding" in captions and "every 3rd one (dilation 3)" in captions
     assert "Orange band: the zero padding" in captions
     _check_step_through(at, plane, K.KERNELS["Sobel x"], padding=2, dilation=3)
@@ -416,11 +436,7 @@ def test_the_page_keeps_its_own_values_in_one_dict():
     drawn = {w.key for kind in ("selectbox", "radio", "number_input", "slider", "toggle", "text_area")
              for w in getattr(at, kind) if w.key}  # fmt: skip
     keys = {k for k in at.session_state._state._state.filtered_state if k.startswith("k_")}
-    figures = {
-        k
-        for k in keys
-        if k.endswith("_chart") or k.startswith(("k_map_chart_", "k_compare_f", "k_compare_s"))
-    } | {"k_player"}  # the window player's element
+    figures = {"k_maps", "k_player"}  # the maps' and the window player's elements
     assert keys - drawn - set(PERSISTED) - figures == {MEMORY}
     assert {"image", "kernel", "settings", "saved", "pixel_context"} <= set(at.session_state[MEMORY])
 
@@ -437,12 +453,31 @@ def test_the_step_through_is_one_picture_with_its_patch_named():
 
 def test_no_raw_html_in_markdown_and_the_box_styles_come_as_one_html_style():
     """Markdown with unsafe_allow_html makes each browser load rehype-raw (190 kB of JS, issue 28):
-    the weights box's styles are one st.html of styles, widening the sidebar for a wide kernel."""
+    the weights box's styles are one st.html of styles; its column beside the maps widens for a wide
+    kernel (a 7x7 of fractions overflowed the box, issue 25)."""
+    from pages.ui.kernels.controls import column_width
+
     at = _open("Text")
     assert not [m for m in at.markdown if m.proto.allow_html]
     assert not [c for c in at.caption if c.proto.allow_html]
     styles = " ".join(h.proto.body for h in at.get("html"))
-    assert ".st-key-k_text textarea" in styles and "min-width" not in styles  # a 3x3 box fits
-    at.text_area(key="k_text").set_value("\n".join(["1/49 " * 7] * 7)).run()
-    styles = " ".join(h.proto.body for h in at.get("html"))
-    assert 'section[data-testid="stSidebar"]' in styles and "min-width" in styles
+    assert ".st-key-k_text textarea" in styles
+    assert _weights_width(at) == column_width("", 16) == 14 * 16  # a 3x3 box fits the narrowest column
+    wide = "\n".join(["1/49 " * 7] * 7)
+    at.text_area(key="k_text").set_value(wide).run()
+    assert _weights_width(at) == column_width(at.text_area(key="k_text").value, 16) > 14 * 16
+    assert column_width("9" * 400, 16) == 30 * 16  # then the box scrolls sideways
+
+
+def _weights_width(at: AppTest) -> int:
+    """The weights column's width (px), the first fixed-width block of the page."""
+
+    def walk(node):
+        for child in getattr(node, "children", {}).values():
+            proto = getattr(child, "proto", None)
+            config = getattr(proto, "width_config", None) if type(child).__name__ == "Block" else None
+            if config is not None and config.pixel_width:
+                yield config.pixel_width
+            yield from walk(child)
+
+    return next(walk(at.main))

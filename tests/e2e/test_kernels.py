@@ -3,14 +3,24 @@ and a bad upload is refused with a message while the last good image stays."""
 
 from .conftest import assert_no_exception, choose, open_page, screenshot, upload, wait_idle
 
-MAP = "[class*='st-key-k_map_chart_'] .js-plotly-plot"  # the feature map heatmap (key names the pixel)
+MAP = ".st-key-key_kernels_maps .cchm-panel[data-pixel]"  # the feature map's panel (our canvas element)
 SIDEBAR = "[data-testid='stSidebar']"
+WEIGHTS = ".st-key-k_view"  # the weights column beside the maps
 
 
 def feature_map(pg) -> list[list[float]]:
-    """The feature map's values as drawn (the heatmap's z, row by row), once plotly.js has drawn it."""
-    pg.wait_for_selector(f"{MAP} .main-svg")
-    return pg.evaluate(f'() => document.querySelector("{MAP}")._fullData[0].z')
+    """The feature map's values as drawn (the panel's values, row by row), once the canvas is drawn."""
+    pg.wait_for_selector(f"{MAP}[data-cell] canvas")
+    return pg.evaluate(
+        f"""() => {{ const p = document.querySelector("{MAP}"); const w = Number(p.dataset.w);
+        return Array.from({{length: Number(p.dataset.h)}}, (_, i) => Array.from(p.ccValues.slice(i * w, (i + 1) * w))); }}"""
+    )
+
+
+def drawn_pixel(pg) -> tuple[int, int]:
+    """The pixel outlined on the feature map (row, col)."""
+    row, col = pg.locator(MAP).get_attribute("data-pixel").split(",")
+    return int(row), int(col)
 
 
 def metric(pg, label: str) -> str:
@@ -32,9 +42,9 @@ def slide_to(pg, key: str, fraction: float) -> int:
 def test_preset_step_through_and_bad_upload(server, page):
     """Pick a preset, step to a pixel and check its sum, then upload a broken image."""
     open_page(page, server, "kernels")
-    sidebar = page.locator(SIDEBAR)
+    sidebar, weights = page.locator(SIDEBAR), page.locator(WEIGHTS)
     sobel = feature_map(page)
-    assert sidebar.get_by_text("Weights add up to 0").count() == 1  # Sobel x, the default
+    assert weights.get_by_text("Weights add up to 0").count() == 1  # Sobel x, the default
     # The weights box's style (sent with the page's caption) applies: same-width digits, rows lined up.
     box = page.locator(".st-key-k_text textarea")
     assert "mono" in box.evaluate("e => getComputedStyle(e).fontFamily").lower()
@@ -57,20 +67,20 @@ def test_preset_step_through_and_bad_upload(server, page):
     box.press("Control+Enter")
     wait_idle(page)
     assert (
-        sidebar.locator("[data-testid=stAlert]").filter(has_text="row 2, column 2 holds 'two'").count() == 1
+        weights.locator("[data-testid=stAlert]").filter(has_text="row 2, column 2 holds 'two'").count() == 1
     )
     assert feature_map(page) == doubled and box.input_value() == "0 0 0\n0 two 0\n0 0 0"
     assert_no_exception(page)
     screenshot(page, "kernels_typed_weights")
 
-    # The widest preset (Gaussian 5x5: a row of 29 characters) fits the default sidebar unscrolled.
+    # The widest preset (Gaussian 5x5: a row of 29 characters) fits its column unscrolled.
     choose(page, "k_preset", "Gaussian blur 5x5")
     assert box.evaluate("e => e.scrollWidth <= e.clientWidth && e.scrollHeight <= e.clientHeight + 1")
 
     choose(page, "k_preset", "Box blur")
     blur = feature_map(page)
     assert blur != sobel, "the feature map did not change with the kernel"
-    assert sidebar.get_by_text("Weights add up to 1").count() == 1
+    assert weights.get_by_text("Weights add up to 1").count() == 1
 
     start = (
         int(page.locator(".st-key-k_row input").input_value()),
@@ -78,7 +88,7 @@ def test_preset_step_through_and_bad_upload(server, page):
     )
     row, col = slide_to(page, "k_row", 0.62), slide_to(page, "k_col", 0.3)
     assert (row, col) != start, (row, col)
-    assert page.locator(f".st-key-k_map_chart_{row}_{col}").count() == 1  # the map outlines that pixel
+    assert drawn_pixel(page) == (row, col)  # the map outlines that pixel
     by_hand = float(metric(page, "= By hand"))
     assert metric(page, f"PyTorch at ({row}, {col})") == metric(page, "= By hand")
     assert abs(by_hand - blur[row][col]) < 1e-4, (by_hand, blur[row][col])
@@ -98,24 +108,28 @@ def test_preset_step_through_and_bad_upload(server, page):
 def test_a_click_on_the_feature_map_picks_the_pixel_to_step_through(server, page):
     """Click a cell of the feature map: the sliders and the step-through follow that pixel."""
     open_page(page, server, "kernels")
-    page.wait_for_selector(f"{MAP} .main-svg")  # plotly.js arrives after the first paint
-    plot = page.locator(MAP).first
-    plot.scroll_into_view_if_needed()
-    # the plot area in page pixels, and the map's size, from Plotly's own layout
+    values = feature_map(page)
+    page.locator(MAP).scroll_into_view_if_needed()
+    # the grid in page pixels: the canvas, less its axes (the panel says where its cells start)
     area = page.evaluate(
-        f"""() => {{ const d = document.querySelector("{MAP}"); const l = d._fullLayout;
-        const r = d.getBoundingClientRect();
-        return {{x: r.left + l.xaxis._offset, y: r.top + l.yaxis._offset, w: l.xaxis._length,
-                 h: l.yaxis._length, rows: d._fullData[0].z.length, cols: d._fullData[0].z[0].length}}; }}"""
+        f"""() => {{ const p = document.querySelector("{MAP}"); const r = p.querySelector("canvas").getBoundingClientRect();
+        const [l, t] = p.dataset.grid.split(",").map(Number);
+        return {{x: r.left + l, y: r.top + t, cs: Number(p.dataset.cell), rows: Number(p.dataset.h),
+                 cols: Number(p.dataset.w)}}; }}"""
     )
     target = (area["rows"] // 4, (3 * area["cols"]) // 4)  # well away from the first pixel shown
-    x = area["x"] + (target[1] + 0.5) * area["w"] / area["cols"]
-    y = area["y"] + (target[0] + 0.5) * area["h"] / area["rows"]
+    x = area["x"] + (target[1] + 0.5) * area["cs"]
+    y = area["y"] + (target[0] + 0.5) * area["cs"]
+    page.mouse.move(x, y)  # hover: the readout names the cell and its value, 3 decimals
+    tip = page.locator(f"{MAP} .cchm-tip")
+    assert tip.is_visible()
+    value = f"{values[target[0]][target[1]]:.3f}".replace("-0.000", "0.000").replace("-", "\u2212")
+    assert tip.inner_text().split("\n") == [f"row {target[0]}, col {target[1]}", f"value {value}"]
     page.mouse.click(x, y)
     wait_idle(page)
     row = int(page.locator(".st-key-k_row input").input_value())
     col = int(page.locator(".st-key-k_col input").input_value())
     assert (row, col) == target
-    assert page.locator(f".st-key-k_map_chart_{row}_{col}").count() == 1
+    assert drawn_pixel(page) == (row, col)
     assert metric(page, f"PyTorch at ({row}, {col})") == metric(page, "= By hand")
     assert_no_exception(page)

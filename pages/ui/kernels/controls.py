@@ -23,7 +23,7 @@ POOL_LABELS = {"none": "None", "max": "Max", "avg": "Average"}
 PERSISTED = (
     "k_source", "k_index", "k_channel", "k_preset", "k_size", "k_normalise", "k_stride", "k_pad_mode",
     "k_padding", "k_dilation", "k_bias", "k_relu", "k_pool", "k_pool_size", "k_row", "k_col", "k_compare",
-    "k_predict", "k_compare_open", "k_text",
+    "k_predict", "k_compare_open", "k_text", "k_size_open",
 )  # fmt: skip
 WIDGET_DEFAULTS = {
     "k_index": 0, "k_channel": "Grayscale", "k_size": 3, "k_normalise": False, "k_stride": 1, "k_pad_mode": "number",
@@ -32,28 +32,14 @@ WIDGET_DEFAULTS = {
 }  # fmt: skip
 MEMORY = "k_memory"  # the page's non-widget values (pages/ui/memory.py): last good image, kernel, ...
 ss = st.session_state
-# The weights box: same-width digits, so the typed rows line up as a grid (sent with the page's caption);
-# small enough that a 5x5 kernel of fractions (Gaussian 5x5: 29 characters a row) fits the sidebar.
+# The weights box: same-width digits, so the typed rows line up as a grid; its column beside the maps is
+# as wide as the longest row (column_width).
 GRID_CSS = """<style>
 .st-key-k_text textarea {font-family: "Source Code Pro", ui-monospace, monospace; font-size: 0.8rem;
   line-height: 1.5; white-space: pre; overflow-x: auto;}
 </style>"""
 GRID_CHAR_REM = 0.48  # one character of the box: Source Code Pro's advance is 0.6 em, at 0.8rem
-SIDEBAR_EXTRA_REM = 5.0  # the sidebar's padding, the box's padding and border, a scrollbar
-
-
-def box_width_css(text: str) -> str:
-    """A style that widens the open sidebar so that the weights box is as wide as its longest row
-    (a 7x7 kernel of fractions overflowed a 242 px box, issue 25); half the window at most, then
-    the box scrolls sideways. Empty when the usual sidebar is wide enough."""
-    chars = K.longest_row(text)
-    if chars <= 24:
-        return ""
-    rem = round(chars * GRID_CHAR_REM + SIDEBAR_EXTRA_REM, 2)
-    return (
-        '<style>section[data-testid="stSidebar"][data-collapsed="false"] '
-        f"{{min-width: min({rem}rem, 50vw) !important;}}</style>"
-    )
+BOX_EXTRA_REM = 2.5  # the box's padding and border, a scrollbar
 
 
 def _write_kernel(kernel: np.ndarray) -> None:
@@ -215,11 +201,35 @@ def _on_text() -> None:
     _custom_unless_preset(kernel)
 
 
+def column_width(text: str, rem_px: int) -> int:
+    """The weights column's width in px (its root font is `rem_px`): wide enough for the box's longest
+    row (a 7x7 kernel of fractions overflowed a 242 px box, issue 25), 14rem at least, 30rem at most
+    (then the box scrolls sideways)."""
+    chars = K.longest_row(text)
+    rem = min(30.0, max(14.0, chars * GRID_CHAR_REM + BOX_EXTRA_REM))
+    return int(round(rem * rem_px))
+
+
 def kernel_editor() -> tuple[str, np.ndarray]:
-    """Draw the preset menu, the size, the weights box and the normalise toggle; return (name, kernel)."""
-    preset = st.selectbox("Preset", [*K.KERNELS, CUSTOM], key="k_preset", on_change=_on_preset)
-    if preset in K.KERNEL_NOTES:
-        st.caption(K.KERNEL_NOTES[preset] if not ss.get("k_predict") else "Predict first, then reveal.")
+    """Draw the preset menu and the weights box (the page's key control, beside the maps), then the
+    size, one caption and the normalise toggle; return (name, kernel)."""
+    with st.container(key="key_kernels_weights"):  # issue 25's one-screen check: preset and weights
+        preset = st.selectbox("Kernel", [*K.KERNELS, CUSTOM], key="k_preset", on_change=_on_preset)
+        text = st.text_area(  # one box for every size: a 7x7 grid of boxes was 49 widgets on every view
+            "Weights, one row per line",
+            key="k_text",
+            on_change=_on_text,
+            height="content",
+            help="Numbers or fractions (1/9), split by spaces or commas; rows by new lines or ';'. A kernel "
+            "copied from numpy or Python ([[1, 0, -1], ...]) works too. Ctrl+Enter or a click outside applies "
+            "it.",
+        )
+    try:
+        kernel = memory(MEMORY)["kernel"] = K.parse_kernel_text(text)
+    except K.KernelError as exc:
+        st.error(str(exc), icon=":material/grid_on:")
+        kernel = _last_good_kernel()
+        st.caption("Still using the last good kernel until the weights are fixed.")
     st.radio(
         "Size",
         K.KERNEL_SIZES,
@@ -227,31 +237,24 @@ def kernel_editor() -> tuple[str, np.ndarray]:
         key="k_size",
         on_change=_on_size,
         format_func=lambda n: f"{n}×{n}",
+        label_visibility="collapsed",
     )
-    text = st.text_area(  # one box for every size: a 7x7 grid of boxes was 49 widgets on every view
-        "Weights, one row per line",
-        key="k_text",
-        on_change=_on_text,
-        height="content",
-        help="Numbers or fractions (1/9), split by spaces or commas; rows by new lines or ';'. A kernel "
-        "copied from numpy or Python ([[1, 0, -1], ...]) works too. Ctrl+Enter or a click outside applies it.",
-    )
-    try:
-        kernel = memory(MEMORY)["kernel"] = K.parse_kernel_text(text)
-    except K.KernelError as exc:
-        st.error(str(exc), icon=":material/grid_on:")
-        kernel = _last_good_kernel()
-        st.caption("Still using the last good kernel until the weights are fixed.")
     total = K.kernel_sum(kernel)
-    if st.toggle("Normalise (divide by the sum)", key="k_normalise") and K.needs_normalising(kernel):
+    note = ""
+    if preset in K.KERNEL_NOTES:
+        note = (K.KERNEL_NOTES[preset] if not ss.get("k_predict") else "Predict first, then reveal.") + " "
+    normalise = st.toggle("Normalise (divide by the sum)", key="k_normalise")
+    if normalise and K.needs_normalising(kernel):
         kernel = K.normalise_kernel(kernel)
-        st.caption(f"Weights add up to {total:g}: each is divided by {total:g}, so they now add up to 1.")
+        st.caption(
+            f"{note}Weights add up to {total:g}: each is divided by {total:g}, so they now add up to 1."
+        )
     else:
         why = {0.0: "0 (flat areas become 0)", 1.0: "1 (brightness kept)"}.get(round(total, 9), f"{total:g}")
-        st.caption(f"Weights add up to {why}.")
+        st.caption(f"{note}Weights add up to {why}.")
     # The box's styles as st.html (style only: no space on the page). Markdown with unsafe_allow_html
     # made every student's browser load and run rehype-raw (190 kB of JS) for them (issue 28).
-    st.html(GRID_CSS + box_width_css(text))
+    st.html(GRID_CSS)
     return preset, kernel
 
 

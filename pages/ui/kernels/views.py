@@ -1,11 +1,10 @@
 """Kernels page views: output size, the input and feature-map heatmaps, step-through, comparison.
 
-Every number comes from cnnlib (kernels, shapes_explain); the figures from cnnlib.plots.kernels.
+Every number comes from cnnlib (kernels, shapes); the maps' panels from cnnlib.plots.heatmaps, drawn by
+our canvas element (pages.ui.heatmaps: no plotly.js on this page), the step-through from cnnlib.plots.grids.
 """
 
 from __future__ import annotations
-
-from functools import partial
 
 import numpy as np
 import streamlit as st
@@ -14,14 +13,15 @@ from cnnlib import kernels as K
 from cnnlib import plots as P
 from cnnlib import shapes
 from pages.ui.classes import strip
-from pages.ui.classes.share import figure_height
-from pages.ui.figures import chart, shared
-from pages.ui.glossary import explain
+from pages.ui.classes.share import figure_height, projecting
+from pages.ui.figures import shared
+from pages.ui.glossary import explain, explain_caption
+from pages.ui.heatmaps import heatmaps, panels_id
 from pages.ui.kernels.controls import MEMORY
 from pages.ui.memory import memory
 
 ss = st.session_state
-CHART_CONFIG = {"displayModeBar": False}
+PROJECTOR_TYPE = 22 / 16  # the projector view's root font over the usual one (pages.ui.classes.share)
 
 EXPLAIN = {
     "kernel": (
@@ -80,7 +80,8 @@ def _fmt(v: float) -> str:
 
 
 def output_size(image_shape: tuple[int, int], kernel_shape: tuple[int, int], s: K.ConvSettings) -> None:
-    """The feature map's size as a big number, and the formula with this layer's numbers in it."""
+    """The feature map's size as big numbers; the formula with this layer's numbers in it in a section
+    built only while open (LaTeX makes every browser load KaTeX, 265 kB: only when it shows, issue 28)."""
     conv_h, conv_w = K.feature_map_shape(image_shape, kernel_shape, s.stride, s.padding, s.dilation)
     final = s.check(image_shape, kernel_shape)
     m = st.container(horizontal=True)  # one block for the row (columns cost a block each)
@@ -88,15 +89,24 @@ def output_size(image_shape: tuple[int, int], kernel_shape: tuple[int, int], s: 
     m.metric("Feature map size", f"{conv_h} × {conv_w}")
     if s.pool != "none":
         m.metric("After pooling", f"{final[0]} × {final[1]}")
-    axes = [("Height", image_shape[0], kernel_shape[0], conv_h)]
-    if (image_shape[1], kernel_shape[1]) != (image_shape[0], kernel_shape[0]):
-        axes.append(("Width", image_shape[1], kernel_shape[1], conv_w))
-    for name, size, k, conv_size in axes:
-        explain(f"**{name}** of the feature map (k = kernel size, p = padding, s = stride, d = dilation)")
-        st.latex(shapes.conv2d_formula_latex(size, k, s.stride, s.padding, s.dilation))
-        if s.pool != "none":
-            explain(f"**{name}** after {s.pool_size}×{s.pool_size} pooling (stride {s.pool_size})")
-            st.latex(shapes.pool2d_formula_latex(conv_size, s.pool_size))
+    with st.expander(
+        "How the output size is worked out",
+        icon=":material/functions:",
+        expanded=bool(ss.get("k_size_open")),
+        key="k_size_open",
+        on_change="rerun",
+    ) as box:
+        if not box.open:
+            return
+        axes = [("Height", image_shape[0], kernel_shape[0], conv_h)]
+        if (image_shape[1], kernel_shape[1]) != (image_shape[0], kernel_shape[0]):
+            axes.append(("Width", image_shape[1], kernel_shape[1], conv_w))
+        for name, size, k, conv_size in axes:
+            explain(f"**{name}** of the feature map (k = kernel size, p = padding, s = stride, d = dilation)")
+            st.latex(shapes.conv2d_formula_latex(size, k, s.stride, s.padding, s.dilation))
+            if s.pool != "none":
+                explain(f"**{name}** after {s.pool_size}×{s.pool_size} pooling (stride {s.pool_size})")
+                st.latex(shapes.pool2d_formula_latex(conv_size, s.pool_size))
 
 
 def clamp_pixel(conv: np.ndarray, image_label: str = "") -> tuple[int, int]:
@@ -119,9 +129,9 @@ def clamp_pixel(conv: np.ndarray, image_label: str = "") -> tuple[int, int]:
     return clamped
 
 
-def _on_map_click(key: str) -> None:
-    """A click on the feature map (a heatmap cell: x = column, y = row) picks the pixel to step through."""
-    event = ss.get(key) or {}
+def _on_map_click() -> None:
+    """A click on the feature map (a cell: x = column, y = row) picks the pixel to step through."""
+    event = ss.get("k_maps") or {}
     click = event.get("click") if hasattr(event, "get") else getattr(event, "click", None)
     if (
         isinstance(click, dict)
@@ -141,6 +151,7 @@ def predict_gate(name: str, kernel: np.ndarray) -> bool:
         return True
     token = (name, kernel.tobytes())
     if ss.get("k_revealed") != token:
+        st.info("The feature map appears after you reveal.", icon=":material/visibility_off:")
         st.radio(
             ":material/psychology: What will this kernel do to the image?",
             K.EFFECT_CHOICES,
@@ -177,55 +188,83 @@ def reveal_verdict(name: str) -> None:
         st.info(f"{name} {truth[0].lower() + truth[1:]}. {K.KERNEL_NOTES[name]}")
 
 
-def maps(plane: np.ndarray, label: str, fm: K.FeatureMap, name: str, kernel: np.ndarray, s: K.ConvSettings,
-         pixel: tuple[int, int], image_key: tuple) -> None:  # fmt: skip
-    """Input (zero padding drawn, the step-through patch outlined) beside the feature map."""
-    made = (image_key, kernel_key(kernel), s)  # what the arrays are made of: the figures' cache key
+def map_height() -> int:
+    """The tallest a map's grid may be (px): taller on the projector; the element then fits it to the
+    window's height below it."""
+    return figure_height(380)
+
+
+def _input_panel(plane: np.ndarray, label: str, kernel: np.ndarray, s: K.ConvSettings,
+                 pixel: tuple[int, int]) -> dict:  # fmt: skip
     pads = K.resolve_padding(kernel.shape, s.padding, s.stride, s.dilation)
     patch = K.patch_indices(*pixel, kernel.shape, s.stride, s.padding, s.dilation)
-    cols = st.columns(3 if fm.pooled is not None else 2)
-    height = figure_height(380 if fm.pooled is None else 330)  # taller on the projector
     title = "Input" + (" + zero padding" if any(pads) else "")
-    chart(
-        cols[0],
-        shared(
-            P.image_figure, plane, title, pads, patch, height, key=(image_key, kernel.shape, s, pixel, height)
-        ),
-        key="k_input_chart",
-        config=CHART_CONFIG,
+    return P.image_panel(plane, title, pads, patch)
+
+
+def panels_text(plane: np.ndarray, label: str, fm: K.FeatureMap | None, kernel: np.ndarray,
+                s: K.ConvSettings, pixel: tuple[int, int]) -> tuple[str, str]:  # fmt: skip
+    """(the maps' panels as JSON, their fingerprint): the input, and unless `fm` is None the feature map
+    (clickable, the step-through's pixel outlined) and the pooled map."""
+    panels = [_input_panel(plane, label, kernel, s, pixel)]
+    if fm is not None:
+        steps = "conv + bias" + (" → ReLU" if s.relu else "")
+        panels.append(P.map_panel(fm.activated, f"Feature map ({steps})", pixel, clickable=True))
+        if fm.pooled is not None:
+            kind = "Max" if s.pool == "max" else "Average"
+            panels.append(
+                P.map_panel(fm.pooled, f"After {kind.lower()} pooling", signed=P.is_signed(fm.activated))
+            )
+    text = P.panels_json(panels)
+    return text, panels_id(text)
+
+
+def maps_caption(label: str, plane_shape: tuple[int, int], fm: K.FeatureMap | None, s: K.ConvSettings,
+                 pixel: tuple[int, int], padded: bool) -> str:  # fmt: skip
+    """One caption under the maps: what each shows and how to read it."""
+    h, w = plane_shape
+    text = (
+        f"**Input**: {label}, {h} × {w} pixels (height × width), 0 black to 1 white; cyan: the pixels the "
+        f"kernel covers for output pixel {pixel}."
     )
-    pad_note = " Orange band: the zero padding (all 0); dashed line: the image's edge." if any(pads) else ""
-    h, w = plane.shape
-    cols[0].caption(  # the image's size here, beside it (not one more caption in the sidebar)
-        f"{label}: {h} × {w} pixels (height × width), 0 black to 1 white. Cyan: the pixels the kernel "
-        f"covers for output pixel {pixel}.{pad_note}"
+    if padded:
+        text += " Orange band: the zero padding (all 0); dashed line: the image's edge."
+    if fm is not None:
+        signed = P.is_signed(fm.activated)
+        text += (
+            f" **Feature map**: {P.legend('signed' if signed else 'magnitude')} Hover a pixel to read its "
+            "value; click one (or use the sliders below) to step through it."
+        )
+        if fm.pooled is not None:
+            kind = "Max" if s.pool == "max" else "Average"
+            text += (
+                f" **Pooled**: {kind.lower()} of each {s.pool_size}×{s.pool_size} window of the feature map."
+            )
+    return text + (
+        " Computed with PyTorch's `conv2d`, as `nn.Conv2d` does: a cross-correlation, so the kernel is "
+        "used as it is, not flipped."
     )
-    with cols[1]:
-        if not predict_gate(name, kernel):
-            st.info("The feature map appears after you reveal.", icon=":material/visibility_off:")
-            return
-    steps = "conv + bias" + (" → ReLU" if s.relu else "")
-    chart_key = f"k_map_chart_{pixel[0]}_{pixel[1]}"  # a new chart (no stale selection) per pixel
-    chart(
-        cols[1],
-        shared(P.map_figure, fm.activated, f"Feature map ({steps})", pixel, height=height,
-               key=(made, "activated", pixel, height)),
-        key=chart_key, config=CHART_CONFIG, on_click=partial(_on_map_click, chart_key),
-    )  # fmt: skip
-    signed = P.is_signed(fm.activated)
-    cols[1].caption(
-        P.legend("signed" if signed else "magnitude")
-        + " Click a pixel (or use the sliders below) to step through it."
+
+
+def maps(plane: np.ndarray, label: str, fm: K.FeatureMap, name: str, kernel: np.ndarray, s: K.ConvSettings,
+         pixel: tuple[int, int], image_key: tuple) -> None:  # fmt: skip
+    """Input (zero padding drawn, the step-through patch outlined) beside the feature map (and the pooled
+    map): one canvas element of ours, no plotly.js (issue 28); sized to stay on one screen (issue 25)."""
+    made = (image_key, kernel_key(kernel), s)  # what the arrays are made of: the panels' cache key
+    shown = not strip.poll_open_for_students() and (
+        not ss.get("k_predict") or ss.get("k_revealed") == (name, kernel.tobytes())
     )
-    with cols[1]:
-        reveal_verdict(name)  # under the map: the map stays level with the input
-    if fm.pooled is not None:  # in the feature map's colours (red-blue stays red-blue)
-        name = "Max" if s.pool == "max" else "Average"
-        title = f"After {name.lower()} pooling"
-        chart(cols[2], shared(P.map_figure, fm.pooled, title, signed=signed, height=height,
-                              key=(made, "pooled", height)),
-              key="k_pooled_chart", config=CHART_CONFIG)  # fmt: skip
-        cols[2].caption(f"{name} of each {s.pool_size}×{s.pool_size} window of the feature map.")
+    text, fid = shared(panels_text, plane, label, fm if shown else None, kernel, s, pixel,
+                       key=(made, pixel, label, shown))  # fmt: skip
+    with st.container(key="key_kernels_maps"):  # the page's key picture (issue 25's one-screen check)
+        heatmaps(text, key="k_maps", max_height=map_height(), reserve=12, panels_key=fid,
+                 on_click=_on_map_click)  # fmt: skip
+    pads = K.resolve_padding(kernel.shape, s.padding, s.stride, s.dilation)
+    explain_caption(maps_caption(label, plane.shape, fm if shown else None, s, pixel, any(pads)))
+    if shown:
+        reveal_verdict(name)  # under the maps
+    else:
+        predict_gate(name, kernel)
 
 
 def step_through(
@@ -250,8 +289,9 @@ def step_through(
         f", every {K.ordinal(s.dilation)} one (dilation {s.dilation})" if s.dilation > 1 else ""
     )
     pads = " Orange 'pad' cells lie in the zero padding and count as 0." if outside.any() else ""
+    scale = PROJECTOR_TYPE if projecting() else 1.0  # the numbers grow with the projector's type
     st.image(  # the patch, the kernel and their products: one picture (no plotly.js), numbers written in
-        shared(P.step_picture, patch, kernel, products, outside, key=(made, "step", row, col_)),
+        shared(P.step_picture, patch, kernel, products, outside, scale, key=(made, "step", row, col_, scale)),
         caption=f"Patch: input {span}.{pads}",  # the caption rides with the picture: one element
     )
     if strip.poll_open_for_students():  # the sum is the answer the class is asked for
@@ -281,13 +321,14 @@ def compare(plane: np.ndarray, first_name: str, fm: K.FeatureMap, s: K.ConvSetti
     except K.KernelError as exc:
         st.error(f"{second} cannot run with these settings: {exc}")
         return
-    a, b = st.columns(2)
-    first = shared(
-        P.map_figure, fm.output, first_name, key=(image_key, kernel_key(kernel), s, "output", first_name)
-    )
-    again = shared(P.map_figure, fm2.output, second, key=(image_key, kernel_key(other), s, "output", second))
-    chart(a, first, key="k_compare_first", config=CHART_CONFIG)
-    chart(b, again, key="k_compare_second", config=CHART_CONFIG)
-    if second == first_name:
-        b.caption("The same kernel as above: pick another one to compare.")
-    b.caption(K.KERNEL_NOTES[second])
+    text, fid = shared(compare_text, fm.output, first_name, fm2.output, second,
+                       key=(image_key, kernel_key(kernel), kernel_key(other), s, first_name, second))  # fmt: skip
+    heatmaps(text, key="k_compare_maps", max_height=map_height(), fit=False, panels_key=fid)
+    same = " The same kernel as above: pick another one to compare." if second == first_name else ""
+    st.caption(f"{second}: {K.KERNEL_NOTES[second]}{same}")
+
+
+def compare_text(first: np.ndarray, first_name: str, second: np.ndarray, second_name: str) -> tuple[str, str]:
+    """The two kernels' outputs side by side, as the heat map element's panels (JSON, fingerprint)."""
+    text = P.panels_json([P.map_panel(first, first_name), P.map_panel(second, second_name)])
+    return text, panels_id(text)
