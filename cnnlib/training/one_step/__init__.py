@@ -16,15 +16,17 @@ This package's public face is this module; the modules inside it:
     results.py   what each step records (ForwardResult, LossResult, ...) and the formulas as
                  LaTeX with torch's numbers: softmax, loss, SGD and Adam update rules
     run.py       SlowStep: the five steps, in order, computed by torch
+    modes.py     mode_comparison: what model.train() and model.eval() change (Dropout, BatchNorm2d)
     setup.py     first_batch (BatchView) and setup_slow_step (SlowStepSetup) for the app
 """
 
 from __future__ import annotations
 
-from cnnlib.training.one_step import results, run, settings, setup
+from cnnlib.training.one_step import modes, results, run, settings, setup
+from cnnlib.training.one_step.modes import *  # noqa: F403
 from cnnlib.training.one_step.results import *  # noqa: F403
 from cnnlib.training.one_step.run import *  # noqa: F403
 from cnnlib.training.one_step.settings import *  # noqa: F403
 from cnnlib.training.one_step.setup import *  # noqa: F403
 
-__all__ = [*results.__all__, *run.__all__, *settings.__all__, *setup.__all__]
+__all__ = [*modes.__all__, *results.__all__, *run.__all__, *settings.__all__, *setup.__all__]

@@ -25,6 +25,7 @@ from cnnlib.training.one_step import (
 )
 from pages.ui.resources import get_dataset
 from pages.ui.training import slow_motion_views as views
+from pages.ui.training.modes import render_modes
 
 STATE = "slow_motion"  # {"sig": tuple, "setup": SlowStepSetup | None, "error": str | None, ...}
 DATASETS = {"mnist-sample": "MNIST digits (bundled sample)", "shapes": "Synthetic shapes (colour)"}
@@ -102,6 +103,7 @@ def render_slow_motion() -> None:
                 views.SHOW[name](slow.results[name], setup)
     if "loss" in slow.results:
         views.show_predict_prompt(setup, state)
+    render_modes(slow)
 
 
 def _optimizer_controls() -> OptimizerSettings | None:
