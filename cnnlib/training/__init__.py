@@ -20,6 +20,7 @@ This package's public face is this module; the modules inside it:
     checks.py      a model's checks against the dataset (shape, classes, adaptation)
     advice.py      what a run's numbers mean: chance level, divergence, guessing
     slots.py       the process-wide limit on concurrent runs and its queue
+    capacity.py    how many runs at once and where (process or thread), from the memory limit
     selection.py   which images and labels a run trains on: validation split, train_size, label_noise
     compare.py     "same run, but ...": two configs that differ in one setting, and which
     evaluation.py  confusion matrix, per-class metrics, mistakes, filters, feature maps
@@ -36,6 +37,7 @@ from __future__ import annotations
 from cnnlib.training import (
     advice,
     augment,
+    capacity,
     checks,
     config,
     evaluation,
@@ -49,6 +51,7 @@ from cnnlib.training import (
 )
 from cnnlib.training.advice import *  # noqa: F403
 from cnnlib.training.augment import *  # noqa: F403
+from cnnlib.training.capacity import *  # noqa: F403
 from cnnlib.training.checks import *  # noqa: F403
 from cnnlib.training.config import *  # noqa: F403
 from cnnlib.training.evaluation import *  # noqa: F403
@@ -63,6 +66,7 @@ from cnnlib.training.worker import *  # noqa: F403
 __all__ = [
     *advice.__all__,
     *augment.__all__,
+    *capacity.__all__,
     *checks.__all__,
     *config.__all__,
     *evaluation.__all__,

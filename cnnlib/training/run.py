@@ -29,6 +29,7 @@ from cnnlib.data import DatasetBundle
 from cnnlib.device import describe_device, pick_device
 from cnnlib.trained import TrainedModel
 from cnnlib.training.advice import chance_accuracy, friendly_error, guessing_note
+from cnnlib.training.capacity import lower_priority
 from cnnlib.training.checks import check_model, resolve_model
 from cnnlib.training.config import TrainConfig
 from cnnlib.training.evaluation import cpu_state_dict
@@ -335,6 +336,8 @@ class TrainingRun:
         return False
 
     def _train_in_thread(self, ticket: Ticket, plan: LoopPlan) -> None:
+        lower_priority(thread_only=True)  # this run's own thread yields to page runs (ends with it)
+
         def should_stop(step: int) -> str | None:
             if self._stop_event.is_set():
                 return self._stop_reason or "user"

@@ -1,7 +1,8 @@
 """Training slots: a process-wide limit on concurrent training runs, with a fair, bounded queue.
 
 One small server trains for a whole class. `SlotLimiter` lets at most `max_runs` runs train at
-once (default: half the CPU cores, at least 1; env `CNN_CLASSROOM_MAX_RUNS`); the others wait
+once (default: half the CPU cores, at least 1, fewer where the memory limit holds fewer:
+cnnlib.training.capacity; env `CNN_CLASSROOM_MAX_RUNS`); the others wait
 in arrival order and can see their position and an estimated wait. Each run holds a `Ticket`:
 
     ticket = limiter.enqueue("alice's run", owner="class:ab12:sid", work=12_000)
@@ -78,9 +79,17 @@ def _env_number(name: str, default: float, minimum: float) -> float:
     return value if value >= minimum else default
 
 
+def cpu_runs() -> int:
+    """The most runs the cores allow: half of them, at least 1."""
+    return max(1, cpu_cores() // 2)
+
+
 def default_max_runs() -> int:
-    """$CNN_CLASSROOM_MAX_RUNS if set (>= 1), else half the cores (at least 1)."""
-    return int(_env_number("CNN_CLASSROOM_MAX_RUNS", max(1, cpu_cores() // 2), 1))
+    """$CNN_CLASSROOM_MAX_RUNS if set (>= 1), else what the cores and the memory allow together
+    (cnnlib.training.capacity: half the cores, fewer where the memory limit holds fewer)."""
+    from cnnlib.training.capacity import training_plan
+
+    return int(_env_number("CNN_CLASSROOM_MAX_RUNS", training_plan(cpu_runs()).runs, 1))
 
 
 def default_max_queue() -> int:

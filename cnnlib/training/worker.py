@@ -41,8 +41,10 @@ from torch import nn
 from cnnlib.data import DatasetBundle, ImageTensorDataset
 from cnnlib.process import keep_freed_blocks
 from cnnlib.training.advice import friendly_error
+from cnnlib.training.capacity import lower_priority, training_plan
 from cnnlib.training.config import TrainConfig
 from cnnlib.training.loop import train_loop
+from cnnlib.training.slots import cpu_runs
 
 __all__ = ["backend_default", "prewarm"]
 
@@ -62,7 +64,8 @@ _PREWARMED = False
 
 
 def backend_default() -> str:
-    """ "process" (a forkserver child per run) where the platform has forkserver, else "thread".
+    """ "process" (a forkserver child per run) where the platform has forkserver and the memory
+    limit holds a training process beside the server (cnnlib.training.capacity), else "thread".
 
     $CNN_CLASSROOM_TRAIN_IN=thread or =process overrides it.
     """
@@ -71,7 +74,9 @@ def backend_default() -> str:
     choice = os.environ.get("CNN_CLASSROOM_TRAIN_IN", "").strip().lower()
     if choice in ("thread", "process"):
         return choice if choice == "thread" or "forkserver" in mp.get_all_start_methods() else "thread"
-    return "process" if "forkserver" in mp.get_all_start_methods() else "thread"
+    if "forkserver" not in mp.get_all_start_methods():
+        return "thread"
+    return training_plan(cpu_runs()).backend  # "thread" where no training process fits the memory
 
 
 def context() -> Any:
@@ -90,9 +95,12 @@ def context() -> Any:
 def prewarm() -> None:
     """Start the forkserver now, in the background (it imports torch once: ~2 s, then ready).
 
-    Idempotent and cheap after the first call (the Training page calls it on every view).
+    Idempotent and cheap after the first call (the Training page calls it on every view). Does
+    nothing where runs train in threads (no training process fits the memory: no forkserver).
     """
     global _PREWARMED
+    if backend_default() != "process":
+        return
     with _CONTEXT_LOCK:
         if _PREWARMED:
             return
@@ -260,6 +268,7 @@ def _rebuild_bundle(d: dict[str, Any]) -> DatasetBundle:
 def child_main(conn: Connection, stop: Any, payload: dict[str, Any]) -> None:
     """The child: rebuild, train in this (main) thread, send events, then the weights, then the end."""
     gc.freeze()  # the forkserver's objects (torch, dynamo: ~150 MB) out of the collector's sight
+    lower_priority()  # page runs first: on one core, a student's answer must not wait for a batch
     keep_freed_blocks()  # activations reuse the heap instead of new pages every batch (+25 %)
     torch.set_num_threads(payload["plan"].num_threads)
     batches: list[dict[str, Any]] = []
