@@ -27,6 +27,7 @@ COLORS: dict[str, str] = {
     "AdaptiveAvgPool2d": "#C96F0E",
     "Flatten": "#7C3AED",
     "Linear": "#2E9E5B",
+    "Residual": "#0F766E",
     "other": "#6B7280",
     "error": "#DC2626",
 }
@@ -236,9 +237,38 @@ class _Placed:
     x: float = 0.0
 
 
+SKIP_HALF = 0.045  # half the thickness of a skip connection's band, plot units
+SKIP_SHIFT = 0.15  # how far right of a block's centre a skip leaves it, and left of it one arrives
+
+
+def _skip_traces(x_from: float, top_from: float, x_to: float, top_to: float, hover: str) -> list[dict]:
+    """A Residual block's skip connection: a thin band up from the block before it (right of its
+    centre), over, and down into the block (left of its centre, so two skips in a row stay apart),
+    with an arrowhead; filled polygons, so the PNG picture paints them like the blocks."""
+    t, level = SKIP_HALF, min(max(top_from, top_to) + 0.2, MAX_HEIGHT / 2 + MAX_DEPTH * 0.45 + 0.2)
+    x_from, x_to = x_from + SKIP_SHIFT, x_to - SKIP_SHIFT
+    band = [(x_from - t, top_from), (x_from - t, level + t), (x_to + t, level + t), (x_to + t, top_to + 0.15)]
+    band += [
+        (x_to - t, top_to + 0.15),
+        (x_to - t, level - t),
+        (x_from + t, level - t),
+        (x_from + t, top_from),
+    ]
+    head = [(x_to - 3 * t, top_to + 0.18), (x_to + 3 * t, top_to + 0.18), (x_to, top_to)]
+    traces = [
+        _face_trace(band, COLORS["Residual"], hover, "skip"),
+        _face_trace(head, COLORS["Residual"], hover, "skip"),
+    ]
+    for trace in traces:
+        trace["line"] = {"color": COLORS["Residual"], "width": 1}
+    return traces
+
+
 def _place_blocks(blocks: list[Block], geometry: list[tuple[float, float, float]]) -> _Placed:
-    """Every block in a slot at least MIN_SLOT wide, centred in it; its labels above and below."""
+    """Every block in a slot at least MIN_SLOT wide, centred in it; its labels above and below; a
+    Residual block's skip drawn from the block before it (its input) over to it."""
     placed = _Placed()
+    top = 0.0  # the previous block's top edge
     for i, (b, (h, d, w)) in enumerate(zip(blocks, geometry, strict=True)):
         x = placed.x
         color = COLORS.get(b.kind, COLORS["other"])
@@ -251,6 +281,10 @@ def _place_blocks(blocks: list[Block], geometry: list[tuple[float, float, float]
         )
         for face, shade in zip(_box(x + (slot - extent) / 2, -h / 2, w, h, d), (1.0, 1.25, 0.8), strict=True):
             placed.traces.append(_face_trace(face, _shade(color, shade), hover, f"block {i}"))
+        if b.kind == "Residual" and placed.centres:
+            hover = f"skip connection: the input of layer {b.indices[0] + 1} is added to its output"
+            placed.traces += _skip_traces(placed.centres[-1], top, x + slot / 2, h / 2 + d * 0.45, hover)
+        top = h / 2 + d * 0.45
         placed.centres.append(x + slot / 2)
         placed.tops.append("<br>".join(b.names[:3]))
         placed.bottoms.append(f"<b>{format_shape(b.shape)}</b>")
