@@ -23,6 +23,7 @@ This package's public face is this module; the modules inside it:
     capacity.py    how many runs at once and where (process or thread), from the memory limit
     selection.py   which images and labels a run trains on: validation split, train_size, label_noise
     compare.py     "same run, but ...": two configs that differ in one setting, and which
+    pair.py        ComparisonJob: the two runs of a comparison trained in turn, and their table
     evaluation.py  confusion matrix, per-class metrics, mistakes, filters, feature maps
     one_step/      one training step in slow motion (its own public face)
     link.py        the page's settings as a link (TRAINING_LINK)
@@ -43,6 +44,7 @@ from cnnlib.training import (
     evaluation,
     link,
     notebook,
+    pair,
     run,
     selection,
     slots,
@@ -57,6 +59,7 @@ from cnnlib.training.config import *  # noqa: F403
 from cnnlib.training.evaluation import *  # noqa: F403
 from cnnlib.training.link import *  # noqa: F403
 from cnnlib.training.notebook import *  # noqa: F403
+from cnnlib.training.pair import *  # noqa: F403
 from cnnlib.training.run import *  # noqa: F403
 from cnnlib.training.selection import *  # noqa: F403
 from cnnlib.training.slots import *  # noqa: F403
@@ -72,6 +75,7 @@ __all__ = [
     *evaluation.__all__,
     *link.__all__,
     *notebook.__all__,
+    *pair.__all__,
     *run.__all__,
     *selection.__all__,
     *slots.__all__,

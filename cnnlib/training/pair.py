@@ -1,0 +1,221 @@
+"""Two runs as one job: "same run, but ..." trained in turn, and the table that compares them.
+
+    job = ComparisonJob.create(spec, bundle, TrainConfig(train_size=200, epochs=8), "dropout", 0.5)
+    job.start()                 # run A starts; when it finishes, the job starts run B
+    job.runs, job.active        # the two TrainingRuns, the one training now (or None)
+    job.table()                 # one row per run: the difference, accuracies, parameters, seconds
+
+A comparison changes one thing (`CHANGES`): a training setting (`same_run_but`: weight decay, the
+augmentation, fewer images, another optimizer, ...) or the model (dropout before the classifier,
+batch norm after every convolution). Both runs keep the base's seed: the same first weights
+(where the models agree), the same images in the same order. The two runs go one after the other,
+through the same training slots as any run (on 2 cores there is one): a comparison never takes
+two slots, and a student has one run queued or training at a time. Stopping the job stops both.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from cnnlib.data import DatasetBundle
+from cnnlib.spec import ModelSpec
+from cnnlib.training.compare import SETTING_NAMES, format_setting, same_run_but
+from cnnlib.training.config import ConfigError, TrainConfig
+from cnnlib.training.run import TrainingRun
+
+__all__ = ["CHANGES", "ComparisonJob", "with_batchnorm", "with_dropout"]
+
+
+CHANGES = {  # what a student can change, and the value a comparison starts from
+    "dropout": 0.5,
+    "batchnorm": True,
+    "weight_decay": 1e-3,
+    "augment": ("shift", "rotate"),
+    "train_size": 200,
+    "optimizer": "sgd",
+    "lr": 1e-2,
+    "epochs": 10,
+    "label_noise": 0.5,
+    "seed": 1,
+}
+MODEL_CHANGES = {
+    "dropout": "with dropout before the classifier",
+    "batchnorm": "with batch norm after every convolution",
+}
+
+
+def _spec_dict(spec: ModelSpec | dict[str, Any]) -> dict[str, Any]:
+    return copy.deepcopy(spec.to_dict() if isinstance(spec, ModelSpec) else spec)
+
+
+def with_dropout(spec: ModelSpec | dict[str, Any], p: float = 0.5) -> ModelSpec:
+    """`spec` with a Dropout(p) before every Linear layer that has none (the classifier's input)."""
+    if not 0 < float(p) < 1:
+        raise ConfigError(f"Dropout's p must be between 0 and 1, got {p!r}.", "model")
+    d = _spec_dict(spec)
+    layers: list[dict[str, Any]] = []
+    for layer in d["layers"]:
+        if layer.get("type") == "Linear" and not (layers and layers[-1].get("type") == "Dropout"):
+            layers.append({"type": "Dropout", "p": float(p)})
+        layers.append(layer)
+    if layers == d["layers"]:
+        has_linear = any(layer.get("type") == "Linear" for layer in layers)
+        why = "already has dropout before each Linear layer" if has_linear else "has no Linear layer"
+        raise ConfigError(f"This model {why}: there is no dropout to add.", "model")
+    return ModelSpec.from_dict({**d, "layers": layers})
+
+
+def with_batchnorm(spec: ModelSpec | dict[str, Any]) -> ModelSpec:
+    """`spec` with a BatchNorm2d after every Conv2d that has none."""
+    d = _spec_dict(spec)
+    layers: list[dict[str, Any]] = []
+    src = d["layers"]
+    for i, layer in enumerate(src):
+        layers.append(layer)
+        nxt = src[i + 1].get("type") if i + 1 < len(src) else None
+        if layer.get("type") == "Conv2d" and nxt != "BatchNorm2d":
+            layers.append({"type": "BatchNorm2d"})
+    if len(layers) == len(src):
+        raise ConfigError("This model has no convolution without batch norm after it: none to add.", "model")
+    return ModelSpec.from_dict({**d, "layers": layers})
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the comparison's table."""
+
+    run: str  # "A" or "B"
+    setting: str  # what this run has, e.g. "weight decay 0.001"
+    train_acc: float | None  # last epoch's training accuracy (0..1)
+    val_acc: float | None
+    test_acc: float | None
+    params: int
+    seconds: float
+    status: str
+
+
+class ComparisonJob:
+    """Run A, then run B (see the module). Build with `create`; `start()` once."""
+
+    def __init__(
+        self, run_a: TrainingRun, run_b: TrainingRun, change: str, labels: tuple[str, str], description: str
+    ):
+        self.runs = (run_a, run_b)
+        self.change = change
+        self.labels = labels
+        self.description = description
+        self._stopped = False
+        self._b_started = False
+        self._thread: threading.Thread | None = None
+
+    @classmethod
+    def create(
+        cls,
+        spec: ModelSpec | dict[str, Any],
+        bundle: DatasetBundle,
+        base: TrainConfig,
+        change: str,
+        value: Any = None,
+        **run_kw: Any,
+    ) -> ComparisonJob:
+        """Two TrainingRuns that differ in `change` (a CHANGES key; `value` or its default).
+
+        ConfigError (nothing built) when the change is unknown, not valid for this model or data,
+        or equal to the base. `run_kw` goes to both TrainingRuns (slots, owner, backend, ...)."""
+        if change not in CHANGES:
+            raise ConfigError(f"{change!r} cannot be compared: choose one of {', '.join(CHANGES)}.", change)
+        value = CHANGES[change] if value is None else value
+        n = len(bundle.train)
+        spec_a = ModelSpec.from_dict(_spec_dict(spec))
+        if change in MODEL_CHANGES:
+            cfg_a = copy.deepcopy(base).validate(n)
+            cfg_b = copy.deepcopy(cfg_a)
+            spec_b = with_dropout(spec_a, value) if change == "dropout" else with_batchnorm(spec_a)
+            extra = f" (p = {float(value):g})" if change == "dropout" else ""
+            labels = ("the model as built", f"{MODEL_CHANGES[change]}{extra}")
+            description = f"same run, but {labels[1]}"
+        else:
+            cmp = same_run_but(base, change, value, dataset_size=n)
+            cfg_a, cfg_b, spec_b = cmp.base, cmp.variant, spec_a
+            name = SETTING_NAMES[change]
+            labels = (
+                f"{name} {format_setting(change, getattr(cfg_a, change))}",
+                f"{name} {format_setting(change, getattr(cfg_b, change))}",
+            )
+            description = cmp.description
+        run_a = TrainingRun(spec_a, bundle, cfg_a, name=f"A: {labels[0]}", **run_kw)
+        run_b = TrainingRun(spec_b, bundle, cfg_b, name=f"B: {labels[1]}", **run_kw)
+        return cls(run_a, run_b, change, labels, description)
+
+    def start(self) -> ComparisonJob:
+        """Queue run A; a thread starts run B when A has finished (not when it stopped or failed)."""
+        if self._thread is not None:
+            raise RuntimeError("This comparison has already been started.")
+        self.runs[0].start()
+        self._thread = threading.Thread(target=self._in_turn, name="comparison", daemon=True)
+        self._thread.start()
+        return self
+
+    def _in_turn(self) -> None:
+        a, b = self.runs
+        a.wait()
+        if not self._stopped and a.status in ("finished", "early-stopped"):
+            b.start()
+            self._b_started = True
+
+    @property
+    def active(self) -> TrainingRun | None:
+        """The run queued or training now, or None."""
+        a, b = self.runs
+        if self._thread is not None and not a.done:
+            return a
+        return b if self._b_started and not b.done else None
+
+    @property
+    def done(self) -> bool:
+        """Both runs are over, or A ended (stopped, failed) and B will not start."""
+        if self._thread is None or self._thread.is_alive():
+            return False
+        return not self._b_started or self.runs[1].done
+
+    def heartbeat(self) -> None:
+        """The page is still watching: passed on to the run in progress."""
+        for run in self.runs:
+            run.heartbeat()
+
+    def stop(self) -> None:
+        """Stop the run in progress; B never starts after a stop."""
+        self._stopped = True
+        for run in self.runs:
+            run.stop()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until both runs are done, or A ended without B (True), or `timeout` passes."""
+        if self._thread is None:
+            return False
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            return False
+        return self.runs[1].wait(timeout) if self._b_started else True
+
+    def table(self) -> list[Row]:
+        """One row per run, from the runs' snapshots (None where a number is not known yet)."""
+        rows = []
+        for tag, run, label in zip("AB", self.runs, self.labels, strict=True):
+            s = run.snapshot()
+            rows.append(
+                Row(
+                    run=tag,
+                    setting=label,
+                    train_acc=s.train_acc[-1] if s.train_acc else None,
+                    val_acc=s.val_acc[-1] if s.val_acc else None,
+                    test_acc=s.test_accuracy,
+                    params=int(run.num_params),
+                    seconds=float(s.elapsed),
+                    status=s.status,
+                )
+            )
+        return rows

@@ -1,0 +1,108 @@
+"""ComparisonJob: two runs that differ in one thing, trained in turn; the model changes against torch."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from cnnlib.data import load_dataset
+from cnnlib.spec import ModelSpec, build_model
+from cnnlib.training import (
+    CHANGES,
+    ComparisonJob,
+    ConfigError,
+    SlotLimiter,
+    TrainConfig,
+    with_batchnorm,
+    with_dropout,
+)
+
+SPEC = {
+    "input_shape": [3, 32, 32],
+    "layers": [
+        {"type": "Conv2d", "out_channels": 4, "kernel_size": 3, "padding": 1},
+        {"type": "ReLU"},
+        {"type": "MaxPool2d", "kernel_size": 4},
+        {"type": "Conv2d", "out_channels": 8, "kernel_size": 3, "padding": 1},
+        {"type": "ReLU"},
+        {"type": "Flatten"},
+        {"type": "Linear", "out_features": 16},
+        {"type": "ReLU"},
+        {"type": "Linear", "out_features": 4},
+    ],
+}
+
+
+def _count(spec: ModelSpec) -> int:
+    return sum(p.numel() for p in build_model(spec).parameters())
+
+
+def test_dropout_goes_before_every_linear_and_adds_no_parameters():
+    got = with_dropout(SPEC, 0.3)
+    types = [layer.type for layer in got.layers]
+    assert types.count("Dropout") == 2
+    assert all(types[i - 1] == "Dropout" for i, t in enumerate(types) if t == "Linear")
+    assert _count(got) == _count(ModelSpec.from_dict(SPEC))
+    model = build_model(got).eval()
+    ref = build_model(ModelSpec.from_dict(SPEC)).eval()
+    x = torch.randn(2, 3, 32, 32)
+    assert model(x).shape == ref(x).shape == (2, 4)
+    with pytest.raises(ConfigError, match="already has dropout"):
+        with_dropout(got)
+    with pytest.raises(ConfigError, match="between 0 and 1"):
+        with_dropout(SPEC, 1.5)
+
+
+def test_batchnorm_after_every_conv_adds_two_parameters_per_channel():
+    got = with_batchnorm(SPEC)
+    types = [layer.type for layer in got.layers]
+    assert [types[i + 1] for i, t in enumerate(types) if t == "Conv2d"] == ["BatchNorm2d", "BatchNorm2d"]
+    assert _count(got) == _count(ModelSpec.from_dict(SPEC)) + 2 * (4 + 8)  # weight and bias per channel
+    with pytest.raises(ConfigError, match="none to add"):
+        with_batchnorm(got)
+
+
+def test_bad_changes_are_refused_before_anything_is_built():
+    bundle = load_dataset("shapes")
+    with pytest.raises(ConfigError, match="cannot be compared"):
+        ComparisonJob.create(SPEC, bundle, TrainConfig(), "colour")
+    with pytest.raises(ConfigError, match="same optimizer"):
+        ComparisonJob.create(SPEC, bundle, TrainConfig(optimizer="sgd"), "optimizer", "sgd")
+    with pytest.raises(ConfigError):
+        ComparisonJob.create(SPEC, bundle, TrainConfig(), "train_size", 5)  # below the minimum
+    assert set(CHANGES) >= {"dropout", "batchnorm", "weight_decay", "augment", "train_size", "optimizer"}
+
+
+@pytest.mark.parametrize("change", ["batchnorm", "weight_decay"])
+def test_the_two_runs_go_in_turn_with_the_same_seed_and_fill_the_table(change):
+    bundle = load_dataset("shapes")
+    base = TrainConfig(epochs=2, batch_size=50, train_size=100, seed=2, num_threads=1)
+    slots = SlotLimiter(1)
+    job = ComparisonJob.create(SPEC, bundle, base, change, slots=slots, backend="thread")
+    a, b = job.runs
+    assert a.config.seed == b.config.seed == 2
+    job.start()
+    assert job.active is a and not job.done
+    assert job.wait(600) and job.done and job.active is None
+    assert a.status == b.status == "finished"
+    rows = job.table()
+    assert [r.run for r in rows] == ["A", "B"]
+    assert all(r.test_acc is not None and r.train_acc is not None and r.val_acc is not None for r in rows)
+    assert rows[0].setting != rows[1].setting and job.description.startswith("same run, but")
+    assert rows[1].params == rows[0].params + (24 if change == "batchnorm" else 0)
+
+
+def test_stopping_during_a_means_b_never_starts():
+    bundle = load_dataset("shapes")
+    job = ComparisonJob.create(
+        SPEC,
+        bundle,
+        TrainConfig(epochs=50, num_threads=1),
+        "weight_decay",
+        slots=SlotLimiter(1),
+        backend="thread",
+    )
+    job.start()
+    job.stop()
+    assert job.wait(120) and job.done
+    assert job.runs[0].status == "stopped" and job.runs[1].snapshot().status == "ready"
