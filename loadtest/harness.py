@@ -134,10 +134,18 @@ def free_port() -> int:
 
 
 class Server:
-    """`streamlit run <script>` on a free loopback port, from the repo root."""
+    """`streamlit run <script>` on a free loopback port, from the repo root (on `cpus` only, if set)."""
 
-    def __init__(self, script: str, log: Path, extra: list[str] | None = None, env: dict | None = None):
+    def __init__(
+        self,
+        script: str,
+        log: Path,
+        extra: list[str] | None = None,
+        env: dict | None = None,
+        cpus: str | None = None,
+    ):
         self.script = script
+        self.cpus = cpus  # e.g. "0": the server (and the processes it starts) pinned with taskset
         self.env = env
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -147,6 +155,8 @@ class Server:
 
     def start(self, timeout: float = 180) -> float:
         cmd = streamlit_command(self.script, self.port, *self.extra)
+        if self.cpus:  # taskset execs the server: same pid, and its children inherit the cores
+            cmd = ["taskset", "-c", self.cpus, *cmd]
         t0 = time.perf_counter()
         self._logf = open(self.log, "w")  # noqa: SIM115
         env = {**os.environ, **self.env} if self.env else None

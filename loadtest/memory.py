@@ -5,7 +5,8 @@ and keeps the peak. Threads share their process' address space, so VmRSS already
 thread's memory. The server's training processes (a forkserver and one child per run) share most
 of their pages with each other, so adding their RSS would count torch several times: the sampler
 also records the PSS (proportional set size, each shared page split between its users) of the
-server and all its descendants, which is what they cost together.
+server and all its descendants, which is what they cost together, and what made up its peak
+(`pss_peak_parts`: each process's PSS, named server, forkserver, resource tracker, training child).
 `mark(label)` / `peak_since(label)` give the peak over one phase of a load test.
 
 Run as a script to measure what `import torch` costs in a fresh interpreter:
@@ -64,18 +65,40 @@ def rss_bytes(pid: int) -> int:
     return _status(pid).get("VmRSS", 0)
 
 
-def pss_bytes(pid: int) -> int:
-    """PSS of `pid` and all its descendants together (/proc/<pid>/smaps_rollup): their memory cost."""
-    total = 0
+def pss_parts(pid: int) -> dict[int, tuple[str, int]]:
+    """PSS (bytes) of `pid` and each descendant, by pid, with a short name (server, forkserver,
+    resource tracker, training child), read from /proc/<pid>/smaps_rollup, as smem does."""
+    parts: dict[int, tuple[str, int]] = {}
     for p in [pid, *children(pid)]:
         try:
             for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
                 if line.startswith("Pss:"):
-                    total += int(line.split()[1]) * 1024
+                    parts[p] = (process_kind(p, pid), int(line.split()[1]) * 1024)
                     break
         except OSError:
             continue
-    return total
+    return parts
+
+
+def process_kind(p: int, server: int) -> str:
+    """ "server", "forkserver", "resource tracker" or "training child" (a forkserver's child)."""
+    if p == server:
+        return "server"
+    try:
+        cmd = Path(f"/proc/{p}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return "gone"
+    if "resource_tracker" in cmd:
+        return "resource tracker"
+    if "forkserver" in cmd:
+        parent = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[1]
+        return "forkserver" if int(parent) == server else "training child"
+    return "other"
+
+
+def pss_bytes(pid: int) -> int:
+    """PSS of `pid` and all its descendants together (/proc/<pid>/smaps_rollup): their memory cost."""
+    return sum(size for _, size in pss_parts(pid).values())
 
 
 def hwm_bytes(pid: int) -> int:
@@ -106,6 +129,8 @@ class RssSampler:
         self.interval = interval
         self.samples: list[tuple[float, int, int, int]] = []  # (time, rss, threads, pss of the tree)
         self._marks: dict[str, int] = {}
+        self.pss_peak = 0
+        self.pss_peak_parts: dict[int, tuple[str, int]] = {}
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._loop, name="rss-sampler", daemon=True)
@@ -127,9 +152,12 @@ class RssSampler:
         rss = rss_bytes(self.pid)
         th = thread_count(self.pid)
         if rss:
-            pss = pss_bytes(self.pid)
+            parts = pss_parts(self.pid)
+            pss = sum(size for _, size in parts.values())
             with self._lock:
                 self.samples.append((time.monotonic(), rss, th, pss))
+                if pss > self.pss_peak:  # what made up the highest PSS seen
+                    self.pss_peak, self.pss_peak_parts = pss, parts
         return rss
 
     def pss_peak_since(self, label: str) -> int:

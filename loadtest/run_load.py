@@ -35,10 +35,15 @@ student among N), report.py (the figures and
 the markdown table), ws_client.py (Streamlit's protocol), memory.py (RSS, and PSS of the server with
 its training processes).
 
+One core (issue 28): `--server-cpus 0 --client-cpus 1` pins the server and the processes it starts
+(forkserver, training children) to core 0 with taskset and this process, the students, to core 1;
+`--server-env CNN_CLASSROOM_MEMORY_MB=690` makes our server plan its training for Cloud's 690 MB.
+
 Figures: time to first render per page (rerun sent -> script_finished), median and 95th
 percentile, ours vs bare; training throughput per run (read from the page); canvas prediction
 latency; errors (exception elements, disconnects, timeouts); server RSS from /proc (sampled
-every 0.2 s). Everything is bounded: at most 30 sessions, 8 browsers, and --max-seconds overall.
+every 0.2 s), and the PSS of the server and its training processes, split by process at its peak.
+Everything is bounded: at most 30 sessions, 8 browsers, and --max-seconds overall.
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ import argparse
 import asyncio
 import datetime as dt
 import json
+import os
 import sys
 import tempfile
 import time
@@ -230,6 +236,13 @@ async def measure_app(name: str, server: Server, args, plan: Plan, out: dict) ->
             f"probe visit after the load: {res.get('probe_after_s', float('nan')):.2f} s, {mem['after_probe']:.0f} MB"
         )
     mem["hwm"] = hwm_bytes(server.pid) / MB
+    res["pss_peak_parts"] = [
+        {"pid": p, "kind": kind, "pss_mb": size / MB} for p, (kind, size) in sampler.pss_peak_parts.items()
+    ]
+    say(
+        f"PSS peak {sampler.pss_peak / MB:.0f} MB: "
+        + ", ".join(f"{d['kind']} {d['pss_mb']:.0f}" for d in res["pss_peak_parts"])
+    )
     mem["peak_sampled"] = max((s[1] for s in sampler.samples), default=0) / MB
     sampler.stop()
 
@@ -291,6 +304,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument(
         "--hostile-window", type=float, default=20, help="seconds an attack refused at once is sent again"
     )
+    ap.add_argument(
+        "--server-cpus",
+        default=None,
+        help="pin the server and its training processes to these cores (taskset -c list, e.g. 0)",
+    )
+    ap.add_argument(
+        "--client-cpus", default=None, help="pin the virtual students (this process) to these cores, e.g. 1"
+    )
+    ap.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        help="NAME=VALUE for our server, e.g. --server-env CNN_CLASSROOM_MEMORY_MB=690 (Cloud's share)",
+    )
     ap.add_argument("--json", type=Path, help="write all figures as JSON here")
     ap.add_argument(
         "--from-json", type=Path, help="measure nothing: report the figures of a saved --json run"
@@ -308,7 +335,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if bad:
         ap.error(f"unknown phases {sorted(bad)}")
     args.apps = [a.strip() for a in args.apps.split(",") if a.strip()]
+    if any("=" not in e for e in args.server_env):
+        ap.error("--server-env takes NAME=VALUE")
     return args
+
+
+def cpu_list(text: str) -> set[int]:
+    """A taskset-style list ("0", "1,3", "0-2") as a set of core numbers."""
+    cores: set[int] = set()
+    for part in text.split(","):
+        lo, _, hi = part.strip().partition("-")
+        cores.update(range(int(lo), int(hi or lo) + 1))
+    return cores
 
 
 async def amain(args) -> dict:
@@ -318,6 +356,9 @@ async def amain(args) -> dict:
         "loadavg_before": loadavg(),
         "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
     }
+    if args.client_cpus:  # the students' own work off the server's cores (Linux)
+        os.sched_setaffinity(0, cpu_list(args.client_cpus))
+    out["pinning"] = {"server": args.server_cpus, "clients": args.client_cpus}
     print(f"{out['date']}  {out['machine']}  load {out['loadavg_before']}", flush=True)
     logs = ROOT / "loadtest" / "logs"
     logs.mkdir(exist_ok=True)
@@ -325,8 +366,12 @@ async def amain(args) -> dict:
     if not args.class_db:  # a class database of this run's own
         args.class_db = f"sqlite:///{tempfile.mkdtemp(prefix='cc-load-')}/classes.db"
     for name in args.apps:
-        env = {"CNN_CLASSROOM_DB": args.class_db} if name == "ours" else None
-        server = Server(scripts[name], logs / f"{name}.log", extra=args.server_arg, env=env)
+        env = None
+        if name == "ours":
+            env = {"CNN_CLASSROOM_DB": args.class_db, **dict(e.split("=", 1) for e in args.server_env)}
+        server = Server(
+            scripts[name], logs / f"{name}.log", extra=args.server_arg, env=env, cpus=args.server_cpus
+        )
         t = server.start()
         out.setdefault("startup_s", {})[name] = t
         print(f"[{name}] healthy after {t:.1f} s on {server.base} (pid {server.pid})", flush=True)
