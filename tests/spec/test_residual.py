@@ -329,3 +329,16 @@ def test_training_takes_a_spec_with_a_block():
     after = run.model.state_dict()
     assert not torch.equal(before["3.body.0.weight"], after["3.body.0.weight"])
     assert not torch.equal(before["5.downsample.0.weight"], after["5.downsample.0.weight"])
+
+
+def test_slow_motions_mode_comparison_names_the_skip():
+    """Train vs eval mode lists each BatchNorm once: a block's inner ones as 6.2, its skip's as the skip."""
+    from cnnlib.training.one_step.modes import mode_comparison
+
+    model = S.build_model(S.PRESETS["Small ResNet"])
+    names = [layer.name for layer in mode_comparison(model, torch.randn(4, 1, 28, 28)).layers]
+    assert (
+        len(names) == len(set(names))
+        and "layer 6, skip: BatchNorm2d(16)" in names
+        and "layer 6.2: BatchNorm2d(16)" in names
+    )

@@ -100,6 +100,8 @@ def layer_label(name: str, layer: nn.Module) -> str:
         if isinstance(layer, (nn.Dropout, nn.Dropout2d))
         else str(getattr(layer, "num_features", ""))
     )
+    if "downsample" in name.split("."):  # a Residual block's skip projection: "layer 6, skip: ..."
+        return f"layer {numbers[0]}, skip: {kind}({detail})"
     return f"layer {'.'.join(numbers) or name}: {kind}({detail})"
 
 
