@@ -12,6 +12,7 @@ from pages.ui.classes.links import link_notice, read_link, write_link
 from pages.ui.classes.share import intro
 from pages.ui.training import links as training_links
 from pages.ui.training import live, shared
+from pages.ui.training.compare import render_compare
 from pages.ui.training.results import render_results
 from pages.ui.training.setup import render_setup
 from pages.ui.training.slow_motion import render_slow_motion
@@ -154,6 +155,7 @@ if tab_train.open is not False:
         shared.share_toggle()  # the teacher's "share my run with the class" (nothing for others)
         live.live_view(setup.config.epochs if setup.config is not None else None)
         live.history_table()
+        render_compare(setup)
         explain()
 
 if tab_results.open:

@@ -11,6 +11,7 @@ This package's public face is this module; the modules inside it:
     builder.py     Model builder: the network diagram
     training.py    Training while it trains: the live curves, earlier runs beside them
     curves.py      one run's history as those charts read it (Curves, from a run's snapshot)
+    comparison.py  Training's comparison: two runs' curves overlaid
     evaluation.py  Training after a run: confusion matrix, per-class bars, filters, gallery
     landing.py     the landing page: a digit through the pretrained model, as one PNG
     blank.py       Training before its first run: the live chart's empty panels, as a PNG
@@ -29,6 +30,7 @@ from __future__ import annotations
 from cnnlib.plots import (
     blank,
     builder,
+    comparison,
     curves,
     draw,
     evaluation,
@@ -46,6 +48,7 @@ from cnnlib.plots import (
 )
 from cnnlib.plots.blank import *  # noqa: F403
 from cnnlib.plots.builder import *  # noqa: F403
+from cnnlib.plots.comparison import *  # noqa: F403
 from cnnlib.plots.curves import *  # noqa: F403
 from cnnlib.plots.draw import *  # noqa: F403
 from cnnlib.plots.evaluation import *  # noqa: F403
@@ -64,6 +67,7 @@ from cnnlib.plots.training import *  # noqa: F403
 __all__ = [
     *blank.__all__,
     *builder.__all__,
+    *comparison.__all__,
     *curves.__all__,
     *draw.__all__,
     *evaluation.__all__,

@@ -23,13 +23,13 @@ from typing import Any
 from cnnlib.data import DatasetBundle
 from cnnlib.spec import ModelSpec
 from cnnlib.training.compare import SETTING_NAMES, format_setting, same_run_but
-from cnnlib.training.config import ConfigError, TrainConfig
+from cnnlib.training.config import AUGMENTATIONS, OPTIMIZERS, ConfigError, TrainConfig
 from cnnlib.training.run import TrainingRun
 
-__all__ = ["CHANGES", "ComparisonJob", "with_batchnorm", "with_dropout"]
+__all__ = ["CHANGES", "CHANGE_CHOICES", "ComparisonJob", "with_batchnorm", "with_dropout"]
 
 
-CHANGES = {  # what a student can change, and the value a comparison starts from
+CHANGES: dict[str, Any] = {  # what a student can change, and the value a comparison starts from
     "dropout": 0.5,
     "batchnorm": True,
     "weight_decay": 1e-3,
@@ -41,6 +41,7 @@ CHANGES = {  # what a student can change, and the value a comparison starts from
     "label_noise": 0.5,
     "seed": 1,
 }
+CHANGE_CHOICES = {"augment": AUGMENTATIONS, "optimizer": OPTIMIZERS}  # the values a list change picks from
 MODEL_CHANGES = {
     "dropout": "with dropout before the classifier",
     "batchnorm": "with batch norm after every convolution",

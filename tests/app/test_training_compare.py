@@ -1,0 +1,60 @@
+"""AppTest: "Compare: same run, but ..." on the Training page: two runs in turn, overlaid, tabulated."""
+
+from __future__ import annotations
+
+import time
+
+from tests.app.plotly_specs import plotly_specs
+from tests.app.test_training import PAGE, _setup_small
+
+
+def _open_compare(at, change: str):
+    at.session_state["tr_cmp_box"] = True  # the keyed expander, opened
+    at.run()
+    at.selectbox(key="tr_cmp_change").set_value(change).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _texts(at) -> str:
+    return "\n".join(
+        str(e.value) for kind in ("error", "warning", "markdown", "caption") for e in getattr(at, kind)
+    )
+
+
+def test_compare_weight_decay_trains_both_in_turn_and_shows_both(open_page):
+    at = open_page(PAGE, timeout=120)
+    _setup_small(at)
+    _open_compare(at, "weight_decay")
+    at.button(key="tr_cmp_start").click().run()
+    assert not at.exception, at.exception
+    job = at.session_state["train_compare"]
+    assert job.runs[0].config.seed == job.runs[1].config.seed
+    for _ in range(900):  # a guard against hanging, not a timing assertion
+        if job.done:
+            break
+        assert not (job.runs[0].snapshot().status == "running" and job.runs[1].snapshot().status == "running")
+        time.sleep(0.2)
+        at.run()
+    at.run()
+    assert job.done and [r.snapshot().status for r in job.runs] == ["finished", "finished"]
+    assert not at.exception, at.exception
+    table = at.dataframe[-1].value
+    assert list(table["run"]) == ["A", "B"]
+    assert list(table["setting"]) == ["weight decay 0", "weight decay 0.001"]
+    assert all(v.endswith("%") for v in table["test acc"])
+    assert "Same run, but weight decay 0.001 instead of 0" in _texts(at)
+    specs = [s for k, s in plotly_specs(at) if "A training" in s]
+    assert specs, "the overlaid curves"
+
+
+def test_a_change_that_changes_nothing_is_refused_in_words_and_nothing_starts(open_page):
+    at = open_page(PAGE, timeout=120)
+    _setup_small(at)  # Adam
+    _open_compare(at, "optimizer")
+    at.selectbox(key="tr_cmp_optimizer").set_value("adam").run()
+    at.button(key="tr_cmp_start").click().run()
+    assert not at.exception, at.exception
+    assert "Cannot compare: Both runs would have the same optimizer" in _texts(at)
+    assert "train_compare" not in at.session_state
+    assert at.session_state["train_run"] is None if "train_run" in at.session_state else True
