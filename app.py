@@ -45,9 +45,9 @@ explain(
     "A convolutional neural network (CNN) learns small **kernels** that slide over an image and "
     "light up where they find a pattern. Each page below lets you play with one idea, from a "
     "single 3×3 kernel to a trained network that reads your handwriting. Every number is computed "
-    "by PyTorch." + CARDS_CSS,
-    unsafe_allow_html=True,
+    "by PyTorch."
 )
+st.html(CARDS_CSS)  # a style only (no element); HTML in markdown would load rehype-raw, 188 kB of JS
 st.image(
     landing_picture(),
     caption="What the app does, computed live by the bundled digit model on an MNIST digit: the image, "

@@ -19,7 +19,7 @@ from pages.ui.training.slow_motion import render_slow_motion
 
 prewarm()  # the training processes' forkserver (imports torch once, ~2 s): ready before Train
 
-intro(
+INTRO = (
     "Training is a loop: show the network a **batch** of images, measure how wrong it is (the **loss**), "
     "and nudge every weight a little downhill (the **optimizer**, with a step size called the **learning "
     "rate**). Press **Train** and watch the loss fall and the accuracy climb, then open **Results** to see "
@@ -36,6 +36,8 @@ link = read_link(TRAINING_LINK)  # a shared link or a lesson step: its settings 
 if link is not None:
     training_links.apply_link(link.values)
     st.session_state["train_settings_open"] = True  # show the settings the link brought
+    if training_links.brings_more(link.values):
+        st.session_state["tr_more_open"] = True
 link_notice(TRAINING_LINK)
 
 tab_train, tab_results, tab_slow = st.tabs(TABS, key="train_tab", on_change="rerun")
@@ -83,7 +85,16 @@ def explain() -> None:
 
 
 def predict_then_reveal() -> None:
-    with st.popover("Predict first", icon=":material/psychology_alt:", width="content"):
+    box = st.popover(
+        "Predict first",
+        icon=":material/psychology_alt:",
+        width="content",
+        key="train_predict_open",
+        on_change="rerun",
+    )
+    if not box.open:  # built only while open: a radio and its text fewer on every view
+        return
+    with box:
         glossary.explain("**Will this model overfit?**")
         st.radio(
             "Before you press Train, guess:",
@@ -118,19 +129,33 @@ def predict_then_reveal() -> None:
 if tab_train.open is not False:
     with tab_train:
         run = live.current_run()
-        shared.watch()  # in a class: the teacher's shared run, live (nothing otherwise)
-        row = st.container()  # Train / Stop first, filled once the settings below are read
-        with st.expander(
-            "Settings: data, model, optimizer…",
-            expanded=run is None,
-            icon=":material/tune:",
-            key="train_settings_open",
-            on_change="rerun",
+        # One screen (issue 25): Train first; before any run the settings follow it, once a run is shown
+        # (from the press of Train on) its live curves do, and the settings fold away below them. The
+        # slots are made in the order drawn and filled in the order the code needs.
+        live_first = run is not None or bool(st.session_state.get("train_start"))
+        row = st.container()  # Train / Stop, filled once the settings below are read
+        slots = [st.container() for _ in range(4)]
+        live_box, watch_box, settings_box, intro_box = (
+            slots if live_first else [slots[i] for i in (3, 0, 2, 1)]
+        )
+        with watch_box:
+            shared.watch()  # in a class: the teacher's shared run, live (nothing otherwise)
+        with intro_box:
+            intro(INTRO)
+        with (
+            settings_box,
+            st.expander(
+                "Settings: data, model, optimizer…",
+                expanded=run is None,
+                icon=":material/tune:",
+                key="train_settings_open",
+                on_change="rerun",
+            ),
         ):
             setup = render_setup()
         st.session_state["train_setup_ok"] = setup.ready
         # One flex row (columns would send a block each); the message area is the one nested block.
-        bar = row.container(horizontal=True, vertical_alignment="center")
+        bar = row.container(horizontal=True, vertical_alignment="center", key="key_training_train")
         train_clicked = bar.button(
             "Train",
             key="train_start",
@@ -142,6 +167,7 @@ if tab_train.open is not False:
         stop_clicked = bar.button("Stop", key="train_stop", width=130, icon=":material/stop:")
         with bar:
             predict_then_reveal()
+            shared.share_toggle()  # the teacher's "share my run with the class" (nothing for others)
         c_msg = bar.container()
         with c_msg:
             if train_clicked:
@@ -152,8 +178,8 @@ if tab_train.open is not False:
                 glossary.explain_caption(
                     f"Next run: {setup.summary()}" if setup.ready else f"To fix: {setup.errors[0]}"
                 )
-        shared.share_toggle()  # the teacher's "share my run with the class" (nothing for others)
-        live.live_view(setup.config.epochs if setup.config is not None else None)
+        with live_box:
+            live.live_view(setup.config.epochs if setup.config is not None else None)
         live.history_table()
         render_compare(setup)
         explain()

@@ -21,39 +21,44 @@ if link is not None:
 link_notice(DRAW_LINK)
 
 intro(
-    "Draw a digit and watch a trained CNN read it. Your drawing is first turned into the kind of "
-    "image the network learned from (a centred 28×28 MNIST digit); the network then gives every "
-    "class a probability. Below, look inside: what each convolution layer responds to, and which "
-    "pixels drove the answer."
+    "Draw a digit and watch a trained CNN read it: every class gets a probability, and Grad-CAM shows "
+    "which pixels drove the answer. Below: the drawing as the network sees it (a centred 28×28 MNIST "
+    "digit) and what each convolution layer responds to."
 )
 
-top_left, top_right = st.columns([3, 2], vertical_alignment="bottom")
-with top_left:
-    choice = draw_views.choose_model()
-with top_right:
-    quiz = st.toggle(
-        "Predict, then reveal",
-        key="draw_quiz",
-        help="Hide the answer until the class has guessed what the network will say, then reveal it.",
-    )
-if choice is None:
-    st.stop()
+
+def controls() -> tuple[draw_views.ModelChoice | None, str, bool]:
+    """The model, draw or upload, and the quiz: one row under the canvas (issue 25: the canvas, the
+    answer and Grad-CAM first, on one screen)."""
+    with st.container(horizontal=True, vertical_alignment="bottom", key="draw_controls"):
+        choice = draw_views.choose_model()
+        mode = draw_input.mode_choice()
+        quiz = st.toggle(
+            "Predict, then reveal",
+            key="draw_quiz",
+            help="Hide the answer until the class has guessed what the network will say, then reveal it.",
+        )
+    return choice, mode, bool(quiz)
 
 
 @st.fragment
-def drawing(choice: draw_views.ModelChoice, quiz: bool) -> None:
-    """Everything that follows the drawing. A fragment: a stroke (or a control in here) reruns only
-    this, not the menu, the intro and the model selector (about 2-3 ms of server CPU a stroke)."""
-    # The input and the answer side by side; on a narrow screen the answer wraps below the canvas
-    # instead of squeezing it (the canvas has a fixed size).
-    st.html(  # the answer's box (Streamlit wraps each child of the row) wraps below when narrower than this
-        "<style>.st-key-draw_top > div:has(> .st-key-draw_right) { min-width: min(100%, 280px); }</style>"
-    )
+def drawing() -> None:
+    """The drawing and everything that follows it. A fragment: a stroke (or a control in here) reruns
+    only this, not the menu and the intro (about 2-3 ms of server CPU a stroke)."""
+    # One screen (issue 25): the canvas, the answer and Grad-CAM side by side in one row; on a narrow
+    # screen the answer and Grad-CAM wrap below the canvas instead of squeezing it (fixed size).
+    st.html(draw_input.ROW_CSS)
     row = st.container(horizontal=True, gap="medium", key="draw_top")
-    left = row.container(width=draw_input.canvas_size() + 50, key="draw_left")  # the canvas and its margin
+    left = row.container(width=draw_input.canvas_size() + 20, key="draw_left")  # the canvas and its margin
     right = row.container(key="draw_right")
+    cam_box = row.container(key="draw_cam_col")
+    canvas_slot = left.container()  # drawn first, filled once the controls under it are read
     with left:
-        given = draw_input.input_panel()
+        choice, mode, quiz = controls()
+    if choice is None:
+        return
+    with canvas_slot:
+        given = draw_input.input_panel(mode)
 
     pre = None
     if given.image is not None:
@@ -63,7 +68,7 @@ def drawing(choice: draw_views.ModelChoice, quiz: bool) -> None:
             left.error(f"That picture could not be used: {err}")
 
     hidden = False
-    with right:
+    with right.container(key="key_draw_probs"):  # issue 25's one-screen marker: the answer
         if pre is None or pre.empty:
             if given.source == "canvas":
                 st.markdown("### Draw a digit")
@@ -71,7 +76,8 @@ def drawing(choice: draw_views.ModelChoice, quiz: bool) -> None:
                     pre.message
                     if pre is not None
                     else "Draw a digit from 0 to 9 on the black square, "
-                    "with the mouse, a finger or a pen. The answer appears when you lift the pen.",
+                    "with the mouse, a finger or a pen. The answer appears when you lift the pen. Point at "
+                    "the canvas for its own toolbar: undo, redo, reset.",
                     icon=":material/draw:",
                 )
             else:
@@ -89,10 +95,17 @@ def drawing(choice: draw_views.ModelChoice, quiz: bool) -> None:
             if hidden:  # in a class, the teacher can ask everyone first
                 top = str(choice.classes[int(probs.argmax())])
                 strip.ask("Which digit will the network read?", [str(c) for c in choice.classes], top, "draw")
-            st.caption(f"Model: {choice.title}")
             for note in pre.notes:  # about the drawing itself: read before the answer
                 st.warning(note, icon=":material/warning:")
-            draw_views.answer_panel(probs, choice.classes, hidden, pre.signature, held)
+            draw_views.answer_panel(probs, choice.classes, hidden, pre.signature, held, model=choice.title)
+
+    if pre is not None and not pre.empty:
+        with cam_box.container(key="key_draw_cam"):  # issue 25's one-screen marker: Grad-CAM
+            st.markdown("##### Grad-CAM: why this answer?")
+            if hidden:
+                st.info("Reveal the answer first.", icon=":material/visibility_off:")
+            else:
+                draw_views.grad_cam_panel(choice.model, pre, choice.classes, int(probs.argmax()))
 
     if pre is not None and not pre.empty:
         st.subheader("1 · What the network sees")
@@ -121,12 +134,7 @@ def drawing(choice: draw_views.ModelChoice, quiz: bool) -> None:
                 else:
                     draw_views.naive_comparison(choice, given.image, probs)
 
-        st.subheader("2 · Why this answer? Grad-CAM")
-        if hidden:
-            st.info("Reveal the answer first.", icon=":material/visibility_off:")
-        else:
-            draw_views.grad_cam_panel(choice.model, pre, choice.classes, int(probs.argmax()))
-        with st.expander("What does Grad-CAM show?"):
+        with st.expander("What does Grad-CAM (top right) show?"):
             explain(
                 "Grad-CAM (gradient-weighted class activation mapping) asks: *if this part of the last "
                 "convolution layer's output grew, how much would the score for the chosen class grow?* "
@@ -137,7 +145,7 @@ def drawing(choice: draw_views.ModelChoice, quiz: bool) -> None:
                 once=False,
             )
 
-        st.subheader("3 · Inside the network: feature maps")
+        st.subheader("2 · Inside the network: feature maps")
         draw_views.feature_maps_panel(choice.model, pre)
         with st.expander("What are feature maps?"):
             explain(
@@ -154,5 +162,5 @@ def drawing(choice: draw_views.ModelChoice, quiz: bool) -> None:
     write_link(DRAW_LINK, draw_views.link_values())  # a stroke reruns only this: keep the URL current
 
 
-drawing(choice, quiz)
+drawing()
 write_link(DRAW_LINK, draw_views.link_values())

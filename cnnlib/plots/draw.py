@@ -194,7 +194,10 @@ def cam_figure(image: np.ndarray, cam: np.ndarray, alpha: float = 0.55, height: 
                 "showarrow": False,
                 "font": {"size": 15},
             }
-            for text, (lo, hi) in (("Grad-CAM heat map", (0, half)), ("Laid over the input", (half + gap, 1)))
+            for text, (lo, hi) in (
+                ("Heat map", (0, half)),
+                ("Over the input", (half + gap, 1)),
+            )  # short: a narrow column
         ],
         "height": height,
         "margin": {"l": 0, "r": 0, "t": 36, "b": 0},

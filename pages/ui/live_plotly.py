@@ -92,8 +92,28 @@ function withMargins(layout) {
   return out;
 }
 
+function fitHeight(div, want, least) {
+  const top = div.getBoundingClientRect().top + window.scrollY;  // on the page, whatever the scroll
+  return Math.max(least, Math.min(want, Math.floor(window.innerHeight - top - 12)));
+}
+
+// A chart with `fit` is sized when drawn (the page above it has settled by then) and again when the
+// window is resized: as tall as asked, or less so that it ends inside the window (never under fit px).
+function fitted(div, item) {
+  if (!item.fit) return item.fig.layout;
+  const height = fitHeight(div, item.want, item.fit);
+  if (div.style.height !== height + "px") div.style.height = height + "px";
+  return Object.assign({}, item.fig.layout, { height });
+}
+
+function refitAll() {
+  for (const div of document.querySelectorAll("div.cc-live-plotly")) {
+    if (window.Plotly && div.ccLatest && div.ccLatest.fit) draw(div, div.ccLatest);
+  }
+}
+
 function draw(div, item) {
-  window.Plotly.react(div, item.fig.data, withMargins(item.fig.layout), item.config);
+  window.Plotly.react(div, item.fig.data, withMargins(fitted(div, item)), item.config);
   div.dataset.stamp = item.stamp;            // server time of the data (seconds)
   div.dataset.drawnAt = String(Date.now() / 1000);
   div.ccDraws = (div.ccDraws || 0) + 1;
@@ -120,13 +140,20 @@ export default function (component) {
   div.ccSend = setTriggerValue;
   div.ccClicks = !!data.clicks;
   const fig = JSON.parse(data.figure);
-  const height = (fig.layout && fig.layout.height) || 400;
+  const want = (fig.layout && fig.layout.height) || 400;
+  const height = data.fit ? fitHeight(div, want, data.fit) : want;
   if (div.style.height !== height + "px") div.style.height = height + "px";
   const item = {
     fig,
     config: Object.assign({ responsive: true, displaylogo: false }, data.config || {}),
     stamp: String(data.stamp || ""),
+    want,
+    fit: data.fit || 0,
   };
+  if (data.fit && !window.ccRefitBound) {  // once per tab
+    window.ccRefitBound = true;
+    window.addEventListener("resize", () => requestAnimationFrame(refitAll));
+  }
   div.ccLatest = item;  // only the newest figure is drawn when plotly.js arrives
   if (window.Plotly) draw(div, item);
   else if (!div.ccWaiting) {
@@ -136,13 +163,14 @@ export default function (component) {
       .catch((err) => { div.textContent = "The chart could not be drawn: " + err.message; })
       .finally(() => { div.ccWaiting = false; });
   }
-  // Bring the chart into view once per new run (e.g. when Train is pressed), not on every update.
+  // Bring the chart into view once per new run (e.g. when Train is pressed), not on every update;
+  // "nearest": a chart already on screen stays where it is.
   if (data.scroll) {
     let seen = null;
     try { seen = window.sessionStorage.getItem("cc-live-scrolled"); } catch (e) {}
     if (seen !== data.scroll) {
       try { window.sessionStorage.setItem("cc-live-scrolled", data.scroll); } catch (e) {}
-      setTimeout(() => div.scrollIntoView({ behavior: "smooth", block: "center" }), 50);
+      setTimeout(() => div.scrollIntoView({ behavior: "smooth", block: "nearest" }), 50);
     }
   }
 }
@@ -214,6 +242,7 @@ def live_plotly(
     config: dict | None = None,
     scroll_id: str | None = None,
     on_click: Callable[[], None] | None = None,
+    fit: int | None = None,
 ) -> Any:
     """Draw `fig` (a go.Figure, a plain {"data", "layout"} dict or a `PlainFigure`) in place with
     Plotly.react; returns the element's result (`.click` after a click when `on_click` is given).
@@ -222,6 +251,8 @@ def live_plotly(
     the epoch, default now) is written on the chart div as data-stamp when drawn, to measure the lag
     between data and display in a browser. A new `scroll_id` scrolls the chart into view once.
     `on_click` (no arguments; read `st.session_state[key]["click"]`) runs when a point is clicked.
+    `fit` (px): the chart shrinks, down to `fit` px, so that it ends inside the browser window (issue
+    25: the live curves on one screen at 720 px); its box then follows the chart.
     """
     text, height = figure_json(fig)
     data: dict[str, Any] = {
@@ -233,8 +264,10 @@ def live_plotly(
         data["config"] = config
     if scroll_id:
         data["scroll"] = scroll_id
+    if fit:
+        data["fit"] = int(fit)
     callbacks: dict[str, Callable[[], None]] = {}
     if on_click is not None:
         data["clicks"] = True
         callbacks["on_click_change"] = on_click
-    return _chart()(key=key, data=data, height=int(height), **callbacks)
+    return _chart()(key=key, data=data, height="content" if fit else int(height), **callbacks)

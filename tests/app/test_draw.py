@@ -68,7 +68,7 @@ def _draw(at: AppTest, data_url: str, n_objects: int = 1, key: str = KEY) -> App
 
 
 def _answer(at: AppTest) -> str | None:
-    for md in at.markdown:
+    for md in at.html:  # st.html: the page's big answer
         if "draw-answer" in md.value:
             return md.value.split("data-testid='draw-answer'")[1].split(">", 1)[1].split("<", 1)[0]
     return None

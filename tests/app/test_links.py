@@ -128,11 +128,11 @@ def test_training_settings_round_trip_and_never_start_a_run():
 def test_draw_state_round_trips():
     at = open_page(DRAW)
     at.toggle(key="draw_quiz").set_value(True).run()
-    at.slider(key="draw_pen").set_value(30).run()
+    at.selectbox(key="draw_pen").set_value(30).run()
     qp = dict(at.query_params)
     assert qp == {"pen": "30", "quiz": "1"}
     again = reopen(at, DRAW)
-    assert again.slider(key="draw_pen").value == 30 and again.toggle(key="draw_quiz").value is True
+    assert again.selectbox(key="draw_pen").value == 30 and again.toggle(key="draw_quiz").value is True
 
 
 HOSTILE = [

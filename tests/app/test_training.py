@@ -74,6 +74,7 @@ def test_stop_when_nothing_runs_is_harmless(open_page):
 )
 def test_bad_settings_get_a_message_and_train_does_nothing(key, value, message, open_page):
     at = open_page(PAGE, timeout=120)
+    at.session_state["tr_more_open"] = True  # "More settings" (training images) are built only while open
     at.selectbox(key="tr_dataset").set_value("shapes").run()
     at.number_input(key=key).set_value(value).run()
     assert not at.exception
@@ -244,6 +245,8 @@ def test_download_dataset_offline_gives_a_clear_message_and_is_not_retried_every
 
 def test_augmentation_preview_shows_original_and_augmented_images(open_page):
     at = open_page(PAGE, timeout=120)
+    at.session_state["tr_more_open"] = True  # the student opens "More settings"
+    at.run()
     at.button_group(key="tr_augment").set_value(["rotate", "shift"]).run()
     assert not at.exception
     charts = [spec for _, spec in plotly_specs(at)]
@@ -396,6 +399,8 @@ def test_predict_then_reveal_answers_with_the_apps_own_verdict(open_page):
     at = open_page(PAGE, timeout=120)
     _setup_small(at)
     at.number_input(key="tr_ep").set_value(3).run()
+    at.session_state["train_predict_open"] = True  # the popover is built only while open
+    at.run()
     at.radio(key="train_guess").set_value("Yes, validation loss will rise").run()
     assert any("verdict appears here" in c.value for c in at.caption)
     at.button(key="train_start").click().run()

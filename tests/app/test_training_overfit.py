@@ -25,6 +25,8 @@ def _poll_until_done(at: AppTest, max_polls: int = 600):
 
 def test_fewer_images_and_shuffled_labels_reach_the_run(open_page):
     at = open_page(PAGE, timeout=120)
+    at.session_state["tr_more_open"] = True  # "More settings" are built only while open
+    at.run()
     at.selectbox(key="tr_dataset").set_value("shapes")
     at.selectbox(key="tr_model").set_value("TinyCNN")
     at.number_input(key="tr_ep").set_value(1)
@@ -44,6 +46,7 @@ def test_fewer_images_and_shuffled_labels_reach_the_run(open_page):
 
 def test_more_images_than_the_data_has_gets_a_message_and_trains_nothing(open_page):
     at = open_page(PAGE, timeout=120)
+    at.session_state["tr_more_open"] = True  # "More settings" are built only while open
     at.selectbox(key="tr_dataset").set_value("shapes").run()
     at.number_input(key="tr_train_size").set_value(100_000).run()
     assert not at.exception

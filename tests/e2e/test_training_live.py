@@ -93,7 +93,9 @@ def test_train_stop_train_again_then_results(server, page):
     page.get_by_text("Stopped by you", exact=False).first.wait_for(timeout=60_000)  # the why, in the alert
     assert_no_exception(page)
 
-    page.locator(".st-key-train_settings_open summary").click()  # the settings fold away while training
+    page.locator(
+        ".st-key-train_settings_open summary"
+    ).first.click()  # folded while training ("More" is inside)
     type_into(page, "tr_ep", "1")
     tag_chart(page)  # tagged before the press: the same node must carry the whole second run
     drawn = page.evaluate(PROBE)["draws"]

@@ -25,13 +25,15 @@ from cnnlib.inference import (
     predict,
 )
 from cnnlib.plots import cam_figure, feature_grid_figure, framed, probability_figure
-from pages.ui.figures import chart
+from pages.ui.figures import chart, plain
+from pages.ui.live_plotly import live_plotly
 from pages.ui.resources import get_pretrained
 
 if TYPE_CHECKING:  # for the annotations only: pages never import torch
     from torch import nn
 
 PLOT_CONFIG = {"displayModeBar": False}
+FIT_MIN_H = 200  # the answer's bars and Grad-CAM shrink to end inside the window (live_plotly's fit), to this
 
 
 @dataclass
@@ -124,13 +126,13 @@ def choose_model() -> ModelChoice | None:
 
 
 def big_answer(label: str, confidence: float) -> None:
-    st.markdown(
+    """The answer in big type: st.html (HTML in st.markdown would load rehype-raw, 188 kB of JS)."""
+    st.html(
         "<div style='font-size:1.25rem'>The network says</div>"
         "<div style='display:flex;flex-wrap:wrap;align-items:baseline;column-gap:1.2rem'>"
         f"<span data-testid='draw-answer' style='font-size:4.5rem;font-weight:700;color:#1F5FBF;"
         f"line-height:1.05'>{html.escape(label)}</span>"
-        f"<span style='font-size:1.6rem'>{confidence:.0%} sure</span></div>",
-        unsafe_allow_html=True,
+        f"<span style='font-size:1.6rem'>{confidence:.0%} sure</span></div>"
     )
 
 
@@ -139,10 +141,17 @@ def _reveal(signature: str) -> None:
 
 
 def answer_panel(
-    probs: np.ndarray, classes: list[str], hidden: bool, signature: str = "", held: bool = False
+    probs: np.ndarray,
+    classes: list[str],
+    hidden: bool,
+    signature: str = "",
+    held: bool = False,
+    model: str = "",
 ) -> None:
     """The top class big, the probability bars, and the low-confidence warning (or the quiz prompt;
     `held`: the teacher is asking the class, so only the teacher's reveal shows the answer)."""
+    if model:
+        st.caption(f"Model: {model}")
     if hidden:
         st.markdown("### What will the network say?")
         if held:
@@ -163,7 +172,13 @@ def answer_panel(
     big_answer(ans.label, ans.confidence)
     if ans.warning:
         st.warning(ans.warning, icon=":material/help:")
-    chart(st, probability_figure(probs, classes), config=PLOT_CONFIG, key="draw_probs")
+    live_plotly(
+        plain(probability_figure(probs, classes)),
+        key="draw_probs",
+        stamp=0.0,
+        config=PLOT_CONFIG,
+        fit=FIT_MIN_H,
+    )
 
 
 def steps_row(pre: Preprocessed, source: str = "canvas") -> None:
@@ -208,31 +223,31 @@ def grad_cam_panel(model, pre: Preprocessed, classes: list[str], top: int) -> No
     def label(i: int) -> str:
         return "The network's answer" if i < 0 else classes[i]
 
-    left, right = st.columns([1, 3])
-    with left:
-        choice = st.selectbox(
-            "Explain the evidence for class",
-            options,
-            format_func=label,
-            key=f"draw_cam_class_{len(classes)}",  # a model with other classes starts afresh
-        )
-        target = top if choice is None or choice < 0 else int(choice)
-        if choice is None or choice < 0:
-            st.caption(f"Evidence for the network's answer, **{classes[top]}**.")
-        elif target == top:
-            st.caption(f"Evidence for **{classes[target]}**, which is also the network's answer.")
-        else:
-            st.caption(f"Evidence for **{classes[target]}**; the network's answer is **{classes[top]}**.")
-        st.caption(
-            "Yellow: pixels whose features pushed this class up the most. Dark purple: little or none."
-        )
+    choice = st.selectbox(
+        "Explain the evidence for class",
+        options,
+        format_func=label,
+        key=f"draw_cam_class_{len(classes)}",  # a model with other classes starts afresh
+        label_visibility="collapsed",  # the heading above says it (one line less: issue 25)
+    )
+    target = top if choice is None or choice < 0 else int(choice)
+    if choice is None or choice < 0:
+        said = f"Evidence for the network's answer, **{classes[top]}**."
+    elif target == top:
+        said = f"Evidence for **{classes[target]}**, which is also the network's answer."
+    else:
+        said = f"Evidence for **{classes[target]}**; the network's answer is **{classes[top]}**."
+    # One caption (one element): what it explains, then how to read the colours.
+    st.caption(f"{said} Yellow: pixels that pushed this class up the most; dark purple: little or none.")
     assert pre.tensor is not None  # the page explains only a drawing with ink
     try:
         cam = grad_cam(model, pre.tensor, target=target)
     except ValueError as err:
-        right.info(f"No Grad-CAM for this model: {err}.")
+        st.info(f"No Grad-CAM for this model: {err}.")
         return
-    chart(right, cam_figure(pre.steps[-1][1], cam), config=PLOT_CONFIG, key="draw_cam")
+    live_plotly(
+        plain(cam_figure(pre.steps[-1][1], cam)), key="draw_cam", stamp=0.0, config=PLOT_CONFIG, fit=FIT_MIN_H
+    )
 
 
 def feature_maps_panel(model, pre: Preprocessed) -> None:

@@ -1,8 +1,8 @@
 """Training page, its link: the setup's settings <-> the page's URL (cnnlib.training.TRAINING_LINK).
 
 Every hyperparameter, the dataset and the model travel in the link; an uploaded dataset never does,
-and a link never starts a run (the student presses Train). The widgets' kept values (setup.kept /
-setup.keep) are the state both directions read and write.
+and a link never starts a run (the student presses Train). The widgets' kept values (kept.kept /
+kept.keep) are the state both directions read and write.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ import streamlit as st
 from cnnlib.spec import PRESETS, ModelSpec, SpecError
 from cnnlib.training import DEMO_MODEL, TRAINING_LINK
 from pages.ui import handoff
-from pages.ui.training.setup import BUILDER, DEMO, keep, kept
+from pages.ui.training.kept import keep, kept
+from pages.ui.training.setup import BUILDER, DEMO
 from pages.ui.training.texts import AUGMENTS
 
 # link key -> (widget key, what the widget holds)
@@ -57,6 +58,16 @@ def apply_link(values: dict) -> None:
             handoff.select_if_new(st.session_state["model_spec"])
             keep("tr_model", BUILDER)
     show("tr_model", kept("tr_model", None))
+
+
+MORE = ("wd", "sched", "ls", "val", "images", "noise", "patience", "seed", "device", "aug")  # "More settings"
+
+
+def brings_more(values: dict) -> bool:
+    """Whether a link sets any of the folded "More settings" away from the demo's defaults (then the
+    page opens them, so the class sees what the link changed)."""
+    d = TRAINING_LINK.defaults
+    return any(k in values and values[k] != d.get(k) and not (k == "aug" and not values[k]) for k in MORE)
 
 
 def show(widget: str, value: object) -> None:

@@ -33,6 +33,7 @@ from pages.ui.training.setup import OPTIMIZERS, Setup
 
 POLL_S = 0.5
 CHART_H = 380
+FIT_MIN_H = 260  # the live chart shrinks to fit the window's height (live_plotly's fit), never below this
 CHART_CONFIG = {"displayModeBar": False}  # no toolbar over the legend; hover still works
 RESULTS_TAB = ":material/bar_chart: Results"  # the label of the page's Results tab
 MAX_HISTORY = 5  # earlier runs kept for overlays (curves only, no models)
@@ -290,7 +291,7 @@ def _earlier(exclude: str | None) -> list:
 
 
 def live_view(planned_epochs: int | None = None) -> None:
-    """The polling fragment: status, progress, live chart. Polls only while a run is active.
+    """The polling fragment: the live chart, then status and progress. Polls only while a run is active.
 
     `planned_epochs` (the setup's) spans the empty chart's x axes before the first run.
     """
@@ -315,16 +316,18 @@ def live_view(planned_epochs: int | None = None) -> None:
         snap = run.snapshot()
         shared.publish(snap)  # the teacher's run, shared with the class (nothing otherwise)
         stamp = time.time()
-        _progress(snap)
-        live_plotly(
-            live_figure_dict(
-                curves_from_snapshot(snap, "this run"), _earlier(run.id), height=figure_height(CHART_H)
-            ),
-            key="train_live_chart",
-            stamp=stamp,
-            scroll_id=run.id if snap.active else None,
-            config=CHART_CONFIG,
-        )
+        with st.container(key="key_training_live_chart"):  # issue 25's one-screen marker: the live curves
+            live_plotly(
+                live_figure_dict(
+                    curves_from_snapshot(snap, "this run"), _earlier(run.id), height=figure_height(CHART_H)
+                ),
+                key="train_live_chart",
+                stamp=stamp,
+                scroll_id=run.id if snap.active else None,
+                config=CHART_CONFIG,
+                fit=FIT_MIN_H,
+            )
+        _progress(snap)  # under the curves (issue 25: the curves right below Train, on one screen)
         _metrics(snap)
         if snap.done and st.session_state.get("train_harvested") != run.id:
             st.rerun()  # one full run: harvest, switch polling off, show the results

@@ -7,13 +7,12 @@ done by cnnlib (load_dataset, adapt_to_dataset, TrainConfig.validate); this modu
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import streamlit as st
 
-from cnnlib.data import DATASETS, MAX_IMAGE_SIDE, MIN_IMAGE_SIDE, DatasetBundle, DatasetError, load_dataset
+from cnnlib.data import DATASETS, DatasetBundle
 from cnnlib.device import available_devices
 from cnnlib.plots import gallery_figure
 from cnnlib.spec import PRESETS, ModelSpec, SpecError, adapt_to_dataset, format_count, totals
@@ -29,14 +28,12 @@ from cnnlib.training import (
 from pages.ui import handoff
 from pages.ui.figures import chart
 from pages.ui.glossary import explain_caption
-from pages.ui.resources import get_dataset
-from pages.ui.runtime import uploads_release
-from pages.ui.runtime.session_alive import session_gone_check
+from pages.ui.training.datasets import bundle_for
+from pages.ui.training.kept import keep, kept
 from pages.ui.training.texts import AUGMENTS, HELP, SCHEDULERS
 
 BUILDER, DEMO = handoff.BUILDER_OPTION, handoff.DEFAULT_OPTION
 OPTIMIZERS = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD with momentum 0.9"}
-DOWNLOAD_RETRY_S = 60  # a failed download is not retried on every rerun
 
 
 @dataclass
@@ -77,84 +74,6 @@ class Setup:
         )
 
 
-def _load_download(name: str) -> DatasetBundle | None:
-    """A torchvision dataset, fetched only after the student asks; failures remembered for a minute."""
-    failures = st.session_state.setdefault("tr_download_failures", {})
-    asked = st.session_state.setdefault("tr_download_asked", set())
-    info = DATASETS[name]
-    if name not in asked:
-        st.caption(f":material/download: {info.description} It needs an internet connection the first time.")
-        if st.button(f"Load {info.title}", key=f"tr_fetch_{name}"):
-            asked.add(name)
-            failures.pop(name, None)
-        else:
-            return None
-    failed = failures.get(name)
-    if not failed or time.monotonic() - failed[1] >= DOWNLOAD_RETRY_S:
-        try:
-            return get_dataset(name)
-        except DatasetError as err:
-            failed = failures[name] = (str(err), time.monotonic())
-    st.error(failed[0], icon=":material/wifi_off:")
-    if st.button("Try the download again", key=f"tr_retry_{name}"):
-        failures.pop(name, None)
-        st.rerun()
-    return None
-
-
-def _load_upload() -> DatasetBundle | None:
-    """A zip of class folders, resized to the chosen size; kept in this session only."""
-    c1, c2, c3 = st.columns([3, 1, 1])
-    up = c1.file_uploader(
-        "Zip of class folders (cats/…, dogs/…)",
-        type=["zip"],
-        key="tr_zip",
-        help=uploads_release.budget_help(),
-    )
-    side = keep(
-        "tr_zip_size",
-        c2.number_input(
-            "Image size (px)",
-            MIN_IMAGE_SIDE,
-            MAX_IMAGE_SIDE,
-            kept("tr_zip_size", 32),
-            step=4,
-            key="tr_zip_size",
-        ),
-    )
-    gray = keep("tr_zip_gray", c3.checkbox("Grayscale", kept("tr_zip_gray", False), key="tr_zip_gray"))
-    cache = st.session_state.get("tr_upload_cache")
-    if up is None:
-        st.caption(DATASETS["upload"].description)
-        if cache and cache["bundle"] is not None:
-            st.caption("Using the zip you uploaded earlier; upload another to replace it.")
-            return cache["bundle"]
-        return None
-    # One decode per upload and setting: keyed by the upload's file_id (no hash of 20 MB per rerun).
-    ident = (up.file_id, int(side), bool(gray))
-    if not cache or cache["ident"] != ident:
-        st.session_state.pop("tr_upload_cache", None)  # the old bundle goes before the new is decoded
-        try:
-            with st.spinner("Reading your images…"):
-                bundle, error = (
-                    load_dataset(
-                        "upload",
-                        data=up.getvalue(),
-                        image_size=int(side),
-                        grayscale=bool(gray),
-                        should_stop=session_gone_check(),
-                    ),
-                    None,
-                )
-        except DatasetError as err:
-            bundle, error = None, str(err)
-        cache = {"ident": ident, "bundle": bundle, "error": error}
-        st.session_state["tr_upload_cache"] = cache
-    if cache["error"]:
-        st.error(cache["error"], icon=":material/folder_zip:")
-    return cache["bundle"]
-
-
 def run_threads() -> int | None:
     """torch threads for a run started here: 1 on a server of at most 2 cores, else the limiter's share.
 
@@ -163,16 +82,6 @@ def run_threads() -> int | None:
     other at every op; with 1 thread it ran at ~900-1,100 img/s. The server keeps a core for itself.
     """
     return 1 if cpu_cores() <= 2 else None
-
-
-def kept(key: str, default):
-    """The value a setting had when the student last saw it (widget state is dropped off-page)."""
-    return st.session_state.get("_" + key, default)
-
-
-def keep(key: str, value):
-    st.session_state["_" + key] = value
-    return value
 
 
 def _select(where, label: str, options: list, key: str, default, **kw):
@@ -187,18 +96,6 @@ def _number(where, label: str, key: str, default, **kw):
 
 def _slider(where, label: str, lo: float, hi: float, key: str, default: float, step: float, **kw):
     return keep(key, where.slider(label, lo, hi, kept(key, default), step, key=key, **kw))
-
-
-def _bundle_for(name: str) -> DatasetBundle | None:
-    if name == "upload":
-        return _load_upload()
-    if not DATASETS[name].offline:
-        return _load_download(name)
-    try:
-        return get_dataset(name)
-    except DatasetError as err:
-        st.error(str(err))
-        return None
 
 
 def _model_choice() -> tuple[str, ModelSpec | None]:
@@ -228,7 +125,8 @@ def _model_choice() -> tuple[str, ModelSpec | None]:
     return name, PRESETS[name]
 
 
-def _adapt(spec: ModelSpec, bundle: DatasetBundle) -> ModelSpec | None:
+def _adapt(spec: ModelSpec, bundle: DatasetBundle) -> tuple[ModelSpec | None, str]:
+    """The model adapted to the dataset, and its line for the setup's caption ("" when it does not fit)."""
     try:
         adapted = adapt_to_dataset(spec, bundle.input_shape, bundle.num_classes)
     except SpecError as err:
@@ -236,16 +134,16 @@ def _adapt(spec: ModelSpec, bundle: DatasetBundle) -> ModelSpec | None:
             f"{err} Choose another model, or change it on the Model builder page.",
             icon=":material/view_in_ar:",
         )
-        return None
+        return None, ""
     c, h, w = bundle.input_shape
     t = totals(adapted)
-    explain_caption(
-        f"Input {c}×{h}×{w} → {bundle.num_classes} class scores · {format_count(t.params)} parameters"
-    )
     changes = adaptation_notes(spec, adapted)
     if changes:
         st.info(f"Adapted to this dataset: {'; '.join(changes)}.", icon=":material/build:")
-    return adapted
+    return (
+        adapted,
+        f"Input {c}×{h}×{w} → {bundle.num_classes} class scores · {format_count(t.params)} parameters",
+    )
 
 
 def _augment_preview(bundle: DatasetBundle, augment: list[str]) -> None:
@@ -344,10 +242,37 @@ def _run_settings() -> dict[str, Any]:
     }
 
 
+MORE_LABEL = "More settings: regularisation, schedule, seed, augmentation"
+
+
+def more_kept() -> dict[str, Any]:
+    """The "More settings" as TrainConfig fields while the box is folded (none of its widgets drawn):
+    the values the student (or a link) last gave them, else the demo's defaults."""
+    d = DEFAULT_DEMO
+    device = kept("tr_device", "auto")
+    return {
+        "weight_decay": float(kept("tr_wd", d.weight_decay)),
+        "scheduler": kept("tr_sched", d.scheduler),
+        "label_smoothing": float(kept("tr_smooth", d.label_smoothing)),
+        "val_fraction": float(kept("tr_val", d.val_fraction)),
+        "train_size": int(kept("tr_train_size", 0) or 0) or None,  # 0: all of them
+        "label_noise": float(kept("tr_noise", d.label_noise)),
+        "patience": int(kept("tr_patience", d.patience)),
+        "seed": int(kept("tr_seed", d.seed)),
+        "device": device if device in ("auto", *available_devices()) else "auto",
+        "augment": tuple(kept("tr_augment", []) or ()),
+    }
+
+
 def _more_settings(bundle: DatasetBundle | None) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The "More settings" box as TrainConfig fields, and the slot its errors go in (one for all)."""
-    with st.container(border=False):
-        st.markdown("**More settings**")
+    """The "More settings" box as TrainConfig fields, and the slot its errors go in (one for all).
+
+    Folded by default and built only while open (13 elements and the slider's code fewer on every
+    first view); folded, its values are the kept ones (`more_kept`)."""
+    box = st.expander(MORE_LABEL, icon=":material/tune:", key="tr_more_open", on_change="rerun")
+    if not box.open:
+        return more_kept(), {}
+    with box:
         values = {**_tuning_settings(), **_run_settings()}
         augment = keep(
             "tr_augment",
@@ -388,7 +313,7 @@ def _check(setup: Setup, cfg: TrainConfig, slots: dict[str, Any]) -> None:
 
 def render_setup() -> Setup:
     """Draw the setup controls; return the Setup (with its errors shown next to the controls)."""
-    c_data, c_model = st.columns(2)
+    c_data = c_model = st.container(horizontal=True)  # one block for the row (columns cost one each)
     name = _select(
         c_data,
         "Dataset",
@@ -400,14 +325,16 @@ def render_setup() -> Setup:
     with c_model:
         model_name, spec = _model_choice()
     main, slots = _main_settings()
-    bundle = _bundle_for(name)
+    bundle = bundle_for(name)
     setup = Setup(name, bundle, model_name)
     if bundle is not None:
-        st.caption(" · ".join(f"**{k}:** {v}" for k, v in list(bundle.describe().items())[:4]))
+        about = " · ".join(f"**{k}:** {v}" for k, v in list(bundle.describe().items())[:4])
         for note in bundle.notes:
             st.info(note)
-    if bundle is not None and spec is not None:
-        setup.spec = _adapt(spec, bundle)
+        if spec is not None:
+            setup.spec, shape = _adapt(spec, bundle)
+            about += f"  \n{shape}" if shape else ""
+        explain_caption(about)  # the data and what the model makes of it: one element
     more, more_slots = _more_settings(bundle)
     cfg = TrainConfig(**main, **more, num_threads=run_threads())
     _check(setup, cfg, {**slots, **more_slots})
