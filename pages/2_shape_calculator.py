@@ -16,13 +16,6 @@ from pages.ui.shapes import quiz as shapes_quiz
 from pages.ui.shapes import single as shapes_single
 from pages.ui.shapes import stack as shapes_stack
 
-intro(
-    "A convolution or pooling layer slides a small **window** over its input, and each stop of the "
-    "window makes one output pixel. So the output size is just a count of window positions: "
-    "this page shows that count as a formula with your numbers in it, draws the window sliding, "
-    "and never disagrees with PyTorch."
-)
-
 EXPLANATIONS = {
     "What do padding, stride and dilation do?": (
         "- **Kernel size k**: how many pixels the window covers along each side.\n"
@@ -56,6 +49,12 @@ EXPLANATIONS = {
     ),
 }
 
+# The picture (or the stack chart) fits the screen's height beside its inputs (issue 25).
+COMPACT_CSS = """<style>
+.st-key-key_shapes_picture img, .st-key-key_shapes_stack_chart img { max-height: 52vh; width: auto !important;
+  max-width: 100%; object-fit: contain; }
+</style>"""
+
 MODES = [":material/calculate: One layer", ":material/stacks: Stack of layers", ":material/quiz: Quiz"]
 link = read_link(SHAPES_LINK)  # a shared link, a QR code or a lesson step: its layer or stack
 if link is not None:
@@ -64,20 +63,27 @@ link_notice(SHAPES_LINK)
 mode = st.radio("Mode", MODES, horizontal=True, key="sc_mode", label_visibility="collapsed")
 
 if mode == MODES[0]:
+    shapes_single.render()  # the settings and the picture first: one screen (issue 25)
     # One at a time, on demand: a row of pills (one widget) instead of four expanders in columns.
     picked = st.pills("Explain", list(EXPLANATIONS), selection_mode="single", key="sc_explain")
     if picked:
         explain(EXPLANATIONS[picked])
-    shapes_single.render()
 elif mode == MODES[1]:
+    shapes_stack.render()  # the chart and Add/Remove first: one screen (issue 25)
     explain(
         "Chain layers and follow the shape through the network. The **receptive field** is how many "
         "input pixels one unit can see; the **jump** is how far apart (in input pixels) neighbouring "
         "units are. Each layer adds (k − 1)·d·jump to the receptive field and multiplies the jump "
         "by its stride."
     )
-    shapes_stack.render()
 else:
     explain("Work out the output size yourself, then check. Each question counts once.")
     shapes_quiz.render()
+intro(
+    "A convolution or pooling layer slides a small **window** over its input, and each stop of the "
+    "window makes one output pixel. So the output size is just a count of window positions: "
+    "this page shows that count as a formula with your numbers in it, draws the window sliding, "
+    "and never disagrees with PyTorch."
+)  # under the picture and its inputs: one screen for them (issue 25)
 write_link(SHAPES_LINK, shapes_links.link_values(MODES))
+st.html(COMPACT_CSS)  # last: the style element's gap is not above the picture

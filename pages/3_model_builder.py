@@ -13,17 +13,10 @@ import streamlit as st
 from cnnlib import spec as S
 from pages.ui.builder import state as B
 from pages.ui.builder import views as V
-from pages.ui.builder.layers import render_add_layer, render_layer_editor
+from pages.ui.builder.layers import render_layer_editor
 from pages.ui.classes.links import link_notice, read_link, write_link
 from pages.ui.classes.share import intro
 from pages.ui.glossary import explain
-
-intro(
-    "A CNN is a stack of layers, each turning one tensor into the next. Start from a preset, then add, "
-    "move and change layers: the table shows the **shape** each layer outputs, how many **parameters** it "
-    "learns and how much of the image each output pixel **sees**. When a layer cannot run, it turns red "
-    "and says why; send the finished model to **Training**."
-)
 
 B.init_state()
 link = read_link(S.BUILDER_LINK)  # a shared link, a QR code or a lesson step: its model
@@ -31,81 +24,30 @@ if link is not None:
     B.apply_link(link.values)
 link_notice(S.BUILDER_LINK)
 
-with st.container(border=True):
-    V.render_start_from()
-    V.render_notice()
-
 spec = B.current()
 rows, err = S.summarize_partial(spec)
-v = B.version()
 
-# ---- input shape and classes
-row = st.container(horizontal=True, vertical_alignment="bottom")  # one block (columns: one each)
-keys = (f"bin_c_{v}", f"bin_h_{v}", f"bin_w_{v}")
-ch, hh, ww = spec.input_shape
-row.number_input(
-    "Input channels",
-    min_value=1,
-    max_value=max(S.MAX_INPUT_CHANNELS, ch),
-    value=ch,
-    step=1,
-    key=keys[0],
-    on_change=B.set_input,
-    args=keys,
-    help="1 for grey images (MNIST), 3 for colour (CIFAR-10)",
-    width=150,
-)
-row.number_input(
-    "Height",
-    min_value=1,
-    max_value=max(S.MAX_INPUT_SIDE, hh),
-    value=hh,
-    step=1,
-    key=keys[1],
-    on_change=B.set_input,
-    args=keys,
-    width=150,
-)
-row.number_input(
-    "Width",
-    min_value=1,
-    max_value=max(S.MAX_INPUT_SIDE, ww),
-    value=ww,
-    step=1,
-    key=keys[2],
-    on_change=B.set_input,
-    args=keys,
-    width=150,
-)
-n_classes = S.num_classes(spec)
-row.number_input(
-    "Classes",
-    min_value=1,
-    max_value=max(1000, n_classes or 0),
-    value=n_classes or 10,
-    step=1,
-    key=f"bcls_{v}",
-    disabled=n_classes is None,
-    on_change=B.set_classes,
-    args=(f"bcls_{v}",),
-    help="out_features of the last Linear layer: one score per class"
-    if n_classes
-    else "Add a Linear layer at the end to output class scores",
-    width=150,
-)
-row.markdown(f"### {B.name()}")
+# One screen (issue 25): the summary table and the layer editor side by side, right under the title (the intro follows them);
+# the settings that change less often (preset, input, totals, diagram, hand-off) below them.
+left, right = st.columns([3, 2], gap="medium")
+with left, st.container(key="key_builder_summary"):
+    V.render_summary(spec, rows, err)
+with right, st.container(key="key_builder_editor", border=True):
+    V.render_notice()
+    V.render_error(err)
+    render_layer_editor(spec, rows, err)
 
-V.render_error(err)
-V.render_totals(spec, rows, err)
+intro(
+    "A CNN is a stack of layers, each turning one tensor into the next. Start from a preset, then add, "
+    "move and change layers: the table shows the **shape** each layer outputs, how many **parameters** it "
+    "learns and how much of the image each output pixel **sees**. When a layer cannot run, it turns red "
+    "and says why; send the finished model to **Training**."
+)  # under the table and editor: one screen for them (issue 25)
 
 with st.container(border=True):
-    st.subheader(":material/tune: Edit the layers")
-    render_layer_editor(spec, rows, err)
-    st.divider()
-    render_add_layer(spec)
-
-st.subheader(":material/table_rows: Summary")
-V.render_summary(spec, rows, err)
+    V.render_start_from()
+    V.render_input_row(spec)
+V.render_totals(spec, rows, err)
 
 # Only the open tab is built and sent (the code, the JSON and their buttons cost every view otherwise).
 tab_d, tab_c, tab_j = st.tabs(
@@ -124,12 +66,18 @@ if tab_j.open:
         V.render_json(spec)
 
 with st.container(border=True):
-    st.subheader(":material/rocket_launch: Hand-off")
     V.render_handoff(spec, err)
 
-with st.container(border=True):
-    st.subheader(":material/psychology: Predict, then reveal")
-    V.render_quiz(spec, rows)
+# Built only when opened (a question, a number input and a button nobody needs on the first view).
+quiz = st.expander(
+    "Predict, then reveal: a layer's parameters",
+    icon=":material/psychology:",
+    key="b_quiz_box",
+    on_change="rerun",
+)
+if quiz.open:
+    with quiz:
+        V.render_quiz(spec, rows)
 
 EXPLANATIONS = {
     "What does each layer do?": "\n".join(f"- **{t}**: {S.LAYER_DOCS[t]}" for t in S.LAYER_TYPES),
@@ -154,3 +102,4 @@ picked = st.pills("Explain", list(EXPLANATIONS), selection_mode="single", key="b
 if picked:
     explain(EXPLANATIONS[picked])
 write_link(S.BUILDER_LINK, {"model": B.current()})
+st.html(V.COMPACT_CSS)  # last: the style element's gap is not above the table

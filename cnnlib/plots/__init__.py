@@ -7,8 +7,10 @@ This package's public face is this module; the modules inside it:
 
     kernels.py     Kernels: image, kernel and feature-map heatmaps with the patch drawn on
     shapes.py      Shape calculator: the stack chart (each layer's size, receptive field and jump)
+    stack_png.py   Shape calculator: that chart as a PNG, every number written on it
     sliding.py     Shape calculator: the sliding window over the input grid, as a PNG
     builder.py     Model builder: the network diagram
+    builder_picture.py  Model builder: that diagram as a PNG (no plotly.js)
     training.py    Training while it trains: the live curves, earlier runs beside them
     curves.py      one run's history as those charts read it (Curves, from a run's snapshot)
     comparison.py  Training's comparison: two runs' curves overlaid
@@ -30,6 +32,7 @@ from __future__ import annotations
 from cnnlib.plots import (
     blank,
     builder,
+    builder_picture,
     comparison,
     curves,
     draw,
@@ -43,11 +46,13 @@ from cnnlib.plots import (
     pictures,
     shapes,
     sliding,
+    stack_png,
     step,
     training,
 )
 from cnnlib.plots.blank import *  # noqa: F403
 from cnnlib.plots.builder import *  # noqa: F403
+from cnnlib.plots.builder_picture import *  # noqa: F403
 from cnnlib.plots.comparison import *  # noqa: F403
 from cnnlib.plots.curves import *  # noqa: F403
 from cnnlib.plots.draw import *  # noqa: F403
@@ -61,12 +66,14 @@ from cnnlib.plots.palette import *  # noqa: F403
 from cnnlib.plots.pictures import *  # noqa: F403
 from cnnlib.plots.shapes import *  # noqa: F403
 from cnnlib.plots.sliding import *  # noqa: F403
+from cnnlib.plots.stack_png import *  # noqa: F403
 from cnnlib.plots.step import *  # noqa: F403
 from cnnlib.plots.training import *  # noqa: F403
 
 __all__ = [
     *blank.__all__,
     *builder.__all__,
+    *builder_picture.__all__,
     *comparison.__all__,
     *curves.__all__,
     *draw.__all__,
@@ -80,6 +87,7 @@ __all__ = [
     *pictures.__all__,
     *shapes.__all__,
     *sliding.__all__,
+    *stack_png.__all__,
     *step.__all__,
     *training.__all__,
 ]

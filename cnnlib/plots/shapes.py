@@ -12,13 +12,13 @@ import plotly.graph_objects as go
 
 from cnnlib.shapes import StackResult
 
-__all__ = ["stack_figure"]
+__all__ = ["stack_figure", "stack_series"]
 
 _TEXT = "#262730"  # dark text: the chart theme's light gray fades on a projector
 _TICKS = {"size": 14, "color": _TEXT}
 
 
-def _stack_series(stack: StackResult) -> tuple[list[str], list, list, list, list]:
+def stack_series(stack: StackResult) -> tuple[list[str], list, list, list, list]:
     """(names, heights, widths, receptive fields, jumps): the input, then each layer that ran."""
     names = ["input"] + [f"{r.index + 1}. {r.type}" for r in stack.rows]
     heights = [stack.input_shape[1]] + [
@@ -127,7 +127,7 @@ def stack_figure(stack: StackResult) -> go.Figure:
     Both are in input pixels, so they share one axis: watch the image shrink while what each unit
     sees grows. A layer torch refuses (e.g. a size that hits zero) is marked with a red cross.
     """
-    names, heights, widths, rf, jump = _stack_series(stack)
+    names, heights, widths, rf, jump = stack_series(stack)
     square = widths == heights
     data = _size_bars(names, heights, widths, square) + _rf_lines(names, rf, jump, square)
     if stack.error is not None and stack.error.layer_index is not None:

@@ -145,8 +145,11 @@ def _legend(kinds: np.ndarray, f: _Frame) -> Legend:
     return lines
 
 
-def _draw_cells(draw: ImageDraw.ImageDraw, kinds: np.ndarray, text: np.ndarray, f: _Frame) -> None:
-    """The input grid's cells (kinds, text: [R, C]) with their "0"s, and the output grid's."""
+def _draw_cells(
+    draw: ImageDraw.ImageDraw, kinds: np.ndarray, text: np.ndarray, f: _Frame, output: bool = True
+) -> None:
+    """The input grid's cells (kinds, text: [R, C]) with their "0"s, and the output grid's (unless
+    `output` is False: the answer to a question the class is working out)."""
     colours = [colour_rgb(c) for _, c, _ in CELLS]
     cell, gap = f.cell, f.gap
     zero_font = font(max(9, min(14, cell // 2)))
@@ -158,7 +161,7 @@ def _draw_cells(draw: ImageDraw.ImageDraw, kinds: np.ndarray, text: np.ndarray, 
             if text[i, j]:
                 draw.text((x0 + (cell - gap) / 2, y0 + (cell - gap) / 2), text[i, j], fill=ZERO_INK,
                           font=zero_font, anchor="mm")  # fmt: skip
-    for i in range(f.OH):
+    for i in range(f.OH if output else 0):
         for j in range(f.OW):
             x0, y0 = f.out_x + j * cell, f.top + i * cell
             draw.rectangle(
@@ -181,13 +184,22 @@ def _draw_taps(img: Image.Image, taps_r: list[int], taps_c: list[int], f: _Frame
 
 
 def _draw_window(
-    draw: ImageDraw.ImageDraw, taps_r: list[int], taps_c: list[int], out_row: int, out_col: int, f: _Frame
+    draw: ImageDraw.ImageDraw,
+    taps_r: list[int],
+    taps_c: list[int],
+    out_row: int,
+    out_col: int,
+    f: _Frame,
+    output: bool = True,
 ) -> None:
-    """The window's span dashed, the output pixel (out_row, out_col) it makes, an arrow between."""
+    """The window's span dashed, the output pixel (out_row, out_col) it makes, an arrow between (the
+    span alone when `output` is False)."""
     cell, gap, left, top = f.cell, f.gap, f.left, f.top
     span = (left + taps_c[0] * cell - 2, top + taps_r[0] * cell - 2,
             left + (taps_c[-1] + 1) * cell - gap + 1, top + (taps_r[-1] + 1) * cell - gap + 1)  # fmt: skip
     _dashed_rect(draw, span)
+    if not output:
+        return
     px, py = f.out_x + out_col * cell, top + out_row * cell
     draw.rectangle((px + 1, py + 1, px + cell - 2 - gap, py + cell - 2 - gap), fill=colour_rgb(CURRENT_COLOUR),
                    outline=ARROW, width=2)  # fmt: skip
@@ -196,12 +208,19 @@ def _draw_window(
 
 
 def _draw_words(
-    draw: ImageDraw.ImageDraw, input_label: str, transposed: bool, lines: Legend, legend_top: int, f: _Frame
+    draw: ImageDraw.ImageDraw,
+    input_label: str,
+    transposed: bool,
+    lines: Legend,
+    legend_top: int,
+    f: _Frame,
+    output: bool = True,
 ) -> None:
     """Both grids' titles, the transposed convolution's note, and the legend's rows from legend_top."""
     left, cell = f.left, f.cell
     centred_text(draw, (left + f.C * cell / 2, f.title_h / 2 + 4), input_label, TEXT, 19)
-    centred_text(draw, (f.out_x + f.OW * cell / 2, f.title_h / 2 + 4), f"Output {f.OH}×{f.OW}", TEXT, 19)
+    out_title = f"Output {f.OH}×{f.OW}" if output else "Output: how big?"
+    centred_text(draw, (f.out_x + f.OW * cell / 2, f.title_h / 2 + 4), out_title, TEXT, 19)
     if transposed:
         draw.text((left, f.top + f.grids_h + 4), "drawn as a stride-1 convolution over the stretched input "
                   "(kernel flipped)", fill=(85, 85, 85), font=font(13))  # fmt: skip
@@ -248,22 +267,27 @@ def sliding_picture(
     input_label: str = "Input",
     transposed: bool = False,
     width_px: int = 760,
+    show_output: bool = True,
 ) -> bytes:
     """The window for output pixel (out_row, out_col) on the input grid, next to the output grid;
     PNG bytes about `width_px` wide (cells square, 12 to 50 px).
 
     rows, cols: the layer's SlidingAxis for height and width (cnnlib.shapes.window.sliding_axis).
     uncovered_rows/cols: input rows/cols that no window reads, shaded as such.
+    show_output=False: the window at its place on the input only, no output grid, no arrow and no
+    unread cells (a class asked for the output size sees the window, not the answer).
     """
+    if not show_output:
+        uncovered_rows = uncovered_cols = ()
     f = _frame(len(rows.cells), len(cols.cells), rows.out_size, cols.out_size, transposed, width_px)
     kinds, text, _ = input_cells(rows, cols, set(uncovered_rows), set(uncovered_cols))  # [R, C] each
     lines = _legend(kinds, f)
     legend_top = f.top + f.grids_h + f.note_h + 12
     img = Image.new("RGB", (f.width, legend_top + 26 * len(lines) + 6), "white")
-    _draw_cells(ImageDraw.Draw(img), kinds, text, f)
+    _draw_cells(ImageDraw.Draw(img), kinds, text, f, show_output)
     taps_r, taps_c = rows.taps(out_row), cols.taps(out_col)
     _draw_taps(img, taps_r, taps_c, f)
     draw = ImageDraw.Draw(img)
-    _draw_window(draw, taps_r, taps_c, out_row, out_col, f)
-    _draw_words(draw, input_label, transposed, lines, legend_top, f)
+    _draw_window(draw, taps_r, taps_c, out_row, out_col, f, show_output)
+    _draw_words(draw, input_label, transposed, lines, legend_top, f, show_output)
     return to_png(img)

@@ -17,7 +17,11 @@ PAGE = "pages/3_model_builder.py"
 
 
 def open_builder() -> AppTest:
-    return open_app(PAGE)
+    """The page with its "Add" popover open (it is built only when open)."""
+    at = open_app(PAGE)
+    at.session_state["badd_box"] = True
+    at.run()
+    return at
 
 
 def by_prefix(widgets, prefix: str):
@@ -395,6 +399,9 @@ def test_bad_field_value_shows_message_next_to_control():
 
 def test_predict_then_reveal():
     at = open_builder()
+    assert not [w for w in at.number_input if (w.key or "").startswith("bquiz_")]  # built when opened
+    at.session_state["b_quiz_box"] = True  # as a click on the folded question does
+    at.run()
     by_prefix(at.number_input, "bquiz_").set_value(36).run()
     click(at, "bquiz_reveal")
     assert any("PyTorch counts **40**" in i.value for i in at.info)

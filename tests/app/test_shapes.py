@@ -119,10 +119,16 @@ BAD = [
 
 
 def _panel(at: AppTest, widget_key: str):
-    """The column that holds the widget with this key (the settings or the results panel)."""
-    return next(
-        c for c in at.columns if any(getattr(x, "key", None) == widget_key for x in c.children.values())
-    )
+    """The column that holds the widget with this key (the settings beside the picture), or the page
+    below them (the results: the output shape and its formula sit under the settings and picture)."""
+
+    def holds(node) -> bool:
+        return any(
+            getattr(x, "key", None) == widget_key or (hasattr(x, "children") and holds(x))
+            for x in node.children.values()
+        )
+
+    return next((c for c in at.columns if holds(c)), at.main)
 
 
 def _stale(at: AppTest) -> str:

@@ -74,6 +74,8 @@ def test_a_builder_model_travels_in_the_address(server, page, browser):
     page.locator(".st-key-bload_preset button").click()
     wait_idle(page)
     wait_url(page, "model", "lenet_5")
+    page.locator(".st-key-badd_box button").first.click()  # the "Add" popover, built when opened
+    page.locator(".st-key-badd_type").first.wait_for()
     choose(page, "badd_type", "Dropout")
     page.locator(".st-key-badd_btn button").click()
     wait_idle(page)

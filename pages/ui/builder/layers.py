@@ -195,15 +195,16 @@ def _select(key: str) -> None:
 
 
 def render_layer_editor(spec: S.ModelSpec, rows: list[S.LayerSummary], err: S.SpecError | None) -> None:
-    """Pick a layer, then move, duplicate, remove or edit it (one row of buttons, fields in 4 columns)."""
+    """Pick a layer, then move, duplicate, remove or edit it, or add one (one row of icon buttons and
+    the Add popover; fields in 3 columns: the editor sits beside the summary table, one screen with it)."""
     v, n = B.version(), len(spec.layers)
     if n == 0:
-        st.info("No layers yet: add one below.")
+        st.info("No layers yet: add one.")
+        render_add_layer(spec, st.container())
         return
     sel = min(st.session_state.get(B.SELECTED, 0), n - 1)
     key = f"bsel_{v}"
-    row = st.container(horizontal=True, vertical_alignment="bottom")  # one block, not a column each
-    i = row.selectbox(
+    i = st.selectbox(
         "Layer to edit",
         list(range(n)),
         index=sel,
@@ -211,74 +212,58 @@ def render_layer_editor(spec: S.ModelSpec, rows: list[S.LayerSummary], err: S.Sp
         on_change=_select,
         args=(key,),
         format_func=lambda j: row_label(spec, rows, j, err),
-        width=320,
     )
     layer = spec.layers[i]
-    row.button(
-        "Up",
-        key="b_up",
-        icon=":material/arrow_upward:",
-        disabled=i == 0,
-        on_click=B.move_layer,
-        args=(i, i - 1),
-        help="Move this layer one place earlier",
-    )
-    row.button(
-        "Down",
-        key="b_down",
-        icon=":material/arrow_downward:",
-        disabled=i == n - 1,
-        on_click=B.move_layer,
-        args=(i, i + 1),
-        help="Move this layer one place later",
-    )
-    row.button(
-        "Copy",
-        key="b_dup",
-        icon=":material/content_copy:",
-        on_click=B.duplicate_layer,
-        args=(i,),
-        help="Insert a copy right after it",
-    )
-    row.button("Remove", key="b_del", icon=":material/delete:", on_click=B.remove_layer, args=(i,))
-    explain_caption(f"**{layer.type}**: {S.LAYER_DOCS[layer.type]}")
+    row = st.container(horizontal=True, vertical_alignment="center")  # one block, not a column each
+    buttons = (
+        ("b_up", ":material/arrow_upward:", i == 0, B.move_layer, (i, i - 1), "Move this layer one place earlier"),
+        ("b_down", ":material/arrow_downward:", i == n - 1, B.move_layer, (i, i + 1), "Move this layer one place later"),
+        ("b_dup", ":material/content_copy:", False, B.duplicate_layer, (i,), "Copy: insert a copy right after it"),
+        ("b_del", ":material/delete:", False, B.remove_layer, (i,), "Remove this layer"),
+    )  # fmt: skip
+    for bkey, icon, disabled, action, args, helptext in buttons:
+        row.button("", key=bkey, icon=icon, disabled=disabled, on_click=action, args=args, help=helptext)
+    render_add_layer(spec, row)
     if layer.inner:  # a block: its inner layers as JSON text, and what each computes
         _block_editor(i, layer, rows[i] if i < len(rows) else None, v)
         return
     infos = S.FIELDS[layer.type]
-    if not infos:
-        st.caption(f"{layer.type} has no settings to change.")
+    if infos:
+        arriving = arriving_size(spec, rows, i)
+        cols = st.columns(3)
+        for j, info in enumerate(infos):
+            with cols[j % 3]:
+                _field_widget(i, info, layer.params[info.name], arriving, v)
+    explain_caption(
+        f"**{layer.type}**: {S.LAYER_DOCS[layer.type]}" + ("" if infos else " It has no settings to change.")
+    )
+
+
+def render_add_layer(spec: S.ModelSpec, where: Any) -> None:
+    """An "Add a layer" popover in `where`, built only when open: a layer type, where it goes, Add."""
+    box = where.popover("Add", icon=":material/add:", key="badd_box", on_change="rerun", help="Add a layer")
+    if not box.open:
         return
-    arriving = arriving_size(spec, rows, i)
-    cols = st.columns(4)
-    for j, info in enumerate(infos):
-        with cols[j % 4]:
-            _field_widget(i, info, layer.params[info.name], arriving, v)
-
-
-def render_add_layer(spec: S.ModelSpec) -> None:
-    """Choose a layer type and where it goes, then add it."""
     v, n = B.version(), len(spec.layers)
     sel = st.session_state.get(B.SELECTED, 0)
-    row = st.container(horizontal=True, vertical_alignment="bottom")  # one block for the row
-    t = row.selectbox("Add a layer of type", S.LAYER_TYPES, key="badd_type", width=220)
-    sel = max(0, min(sel, n - 1)) if n else 0
-    pos_key = f"badd_pos_{v}_{sel}"  # a fresh picker when another layer is edited: around that one
-    positions = S.insert_positions(n)
-    row.selectbox(
-        "at position",
-        positions,
-        index=positions.index(S.default_position(n, sel)),
-        key=pos_key,
-        format_func=lambda p: S.position_label(spec, p, sel),
-        width=320,
-    )
-    row.button(
-        f"Add {t}",
-        key="badd_btn",
-        icon=":material/add:",
-        type="primary",
-        on_click=B.add_layer,
-        args=("badd_type", pos_key),
-    )
-    explain_caption(f"**{t}**: {S.LAYER_DOCS[t]}")
+    with box:
+        t = st.selectbox("Add a layer of type", S.LAYER_TYPES, key="badd_type")
+        sel = max(0, min(sel, n - 1)) if n else 0
+        pos_key = f"badd_pos_{v}_{sel}"  # a fresh picker when another layer is edited: around that one
+        positions = S.insert_positions(n)
+        st.selectbox(
+            "at position",
+            positions,
+            index=positions.index(S.default_position(n, sel)),
+            key=pos_key,
+            format_func=lambda p: S.position_label(spec, p, sel),
+        )
+        st.button(
+            f"Add {t}",
+            key="badd_btn",
+            icon=":material/add:",
+            type="primary",
+            on_click=B.add_layer,
+            args=("badd_type", pos_key),
+        )
+        explain_caption(f"**{t}**: {S.LAYER_DOCS[t]}")

@@ -7,14 +7,22 @@ import re
 import streamlit as st
 
 from cnnlib import spec as S
-from cnnlib.plots import spec_diagram
+from cnnlib.plots import spec_picture
 from cnnlib.spec import DEFAULT_PRESET, PRESET_NOTES, PRESETS
 from pages.ui.builder import state as B
-from pages.ui.figures import chart, shared
+from pages.ui.figures import shared
 from pages.ui.glossary import explain, explain_caption
 
 SUMMARY_COLUMNS = ("#", "layer", "output shape", "params", "% params", "MACs", "receptive field")
 SUMMARY_ALIGN = ("---:", ":---", ":---", "---:", "---:", "---:", ":---")
+# The summary table and the editor on one screen (issue 25): tighter cells, one line per row.
+COMPACT_CSS = """<style>
+.st-key-key_builder_summary table { font-size: 0.85rem; }
+.st-key-key_builder_summary th, .st-key-key_builder_summary td { padding: 0.1rem 0.45rem !important;
+  white-space: nowrap; line-height: 1.35; }
+.st-key-key_builder_summary [data-testid="stMarkdownContainer"] { overflow-x: auto; }
+.st-key-key_builder_editor [data-testid="stCaptionContainer"] { line-height: 1.3; }
+</style>"""
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|$~:])")  # `:` too: ":red[...]" is a colour directive
 
 
@@ -79,7 +87,6 @@ def render_handoff(spec: S.ModelSpec, err: S.SpecError | None) -> None:
     """Which model Training and Draw & predict will use, and the button that sends this one."""
     sent = st.session_state.get("model_spec")
     train_name, why = B.training_choice()
-    c1, c2 = st.columns([3, 2], vertical_alignment="center")
     if why == "sent" and sent == spec.to_dict():
         line = f"**Training** will train **{train_name}**: this model."
     elif why == "sent":
@@ -92,30 +99,28 @@ def render_handoff(spec: S.ModelSpec, err: S.SpecError | None) -> None:
             f"**Training** will train **{train_name}** ({'picked there' if why == 'picked' else 'its default'}) "
             "until you send a model from here."
         )
-    c1.markdown(line)
     trained = B.trained_model_names()
-    draw = "**Draw & predict** starts with its bundled pretrained digit CNN; " + (
+    draw = f"**Draw & predict** starts with the {DEFAULT_PRESET}, pretrained; " + (
         f"{len(trained)} model{'s' if len(trained) > 1 else ''} trained this session "
         f"(newest: {trained[-1]}) {'are' if len(trained) > 1 else 'is'} in its Model list."
         if trained
         else "a model you train on 28 × 28 digits joins its Model list."
     )
-    c1.markdown(draw)
-    c2.button(
+    st.markdown(f":material/rocket_launch: {line}  \n{draw}")  # one element for both lines
+    st.button(
         "Use this model for training",
         icon=":material/rocket_launch:",
         key="buse",
         type="primary",
         disabled=err is not None,
         on_click=B.use_for_training,
-        width="stretch",
         help="Fix the broken layer first"
         if err is not None
         else "Training fits it to the dataset you pick there (input shape and number of classes)",
     )
     sent_note = st.session_state.pop(B.HANDOFF_NOTICE, None)
     if sent_note:  # said here, next to the button, not at the top of the page
-        c2.success(sent_note, icon=":material/check_circle:")
+        st.success(sent_note, icon=":material/check_circle:")
 
 
 def render_totals(spec: S.ModelSpec, rows: list[S.LayerSummary], err: S.SpecError | None) -> None:
@@ -186,15 +191,46 @@ def summary_markdown(
 
 
 def render_summary(spec: S.ModelSpec, rows: list[S.LayerSummary], err: S.SpecError | None) -> None:
+    """The summary table (compact: one screen with the editor), what its shapes mean under it."""
     if not spec.layers:
         st.info("No layers: the output is the input image itself.")
         return
     c, h, w = spec.input_shape
+    with st.container(key="bsummary"):  # a column's name or a layer's type: its first mention linked
+        explain(summary_markdown(spec, rows, err, st.session_state.get(B.SELECTED, -1)))
     explain_caption(
         f"Input: {c} × {h} × {w} (channels × height × width). Shapes leave out the batch dimension N."
     )
-    with st.container(key="bsummary"):  # a column's name or a layer's type: its first mention linked
-        explain(summary_markdown(spec, rows, err, st.session_state.get(B.SELECTED, -1)))
+
+
+def render_input_row(spec: S.ModelSpec) -> None:
+    """The input's channels, height and width, the number of classes and the model's name: one row."""
+    v = B.version()
+    row = st.container(horizontal=True, vertical_alignment="bottom")  # one block (columns: one each)
+    keys = (f"bin_c_{v}", f"bin_h_{v}", f"bin_w_{v}")
+    labels = ("Input channels", "Height", "Width")
+    limits = (S.MAX_INPUT_CHANNELS, S.MAX_INPUT_SIDE, S.MAX_INPUT_SIDE)
+    helps = ("1 for grey images (MNIST), 3 for colour (CIFAR-10)", None, None)
+    for key, label, limit, value, helptext in zip(keys, labels, limits, spec.input_shape, helps, strict=True):
+        row.number_input(label, min_value=1, max_value=max(limit, value), value=value, step=1, key=key,
+                         on_change=B.set_input, args=keys, help=helptext, width=150)  # fmt: skip
+    n_classes = S.num_classes(spec)
+    row.number_input(
+        "Classes",
+        min_value=1,
+        max_value=max(1000, n_classes or 0),
+        value=n_classes or 10,
+        step=1,
+        key=f"bcls_{v}",
+        disabled=n_classes is None,
+        on_change=B.set_classes,
+        args=(f"bcls_{v}",),
+        help="out_features of the last Linear layer: one score per class"
+        if n_classes
+        else "Add a Linear layer at the end to output class scores",
+        width=150,
+    )
+    row.markdown(f"### {B.name()}")
 
 
 def render_error(err: S.SpecError | None) -> None:
@@ -214,12 +250,12 @@ def render_error(err: S.SpecError | None) -> None:
 
 
 def render_diagram(spec: S.ModelSpec) -> None:
-    """The network as blocks (shared by every session that shows the same spec)."""
-    fig = shared(spec_diagram, spec.to_json(indent=None))  # a short key: cheap to hash on every view
-    chart(st, fig, key="bdiagram", config={"displayModeBar": False})
-    explain_caption(
-        "Block height follows the feature map's height, its depth the width, its thickness the number "
-        "of channels. Hover a block for its layers and parameters."
+    """The network as blocks: a PNG (no plotly.js), shared by every session that shows the same spec."""
+    png = shared(spec_picture, spec.to_json(indent=None))  # a short key: cheap to hash on every view
+    st.image(
+        png,
+        caption="Block height follows the feature map's height, its depth the width, its thickness the "
+        "number of channels. Each block's layers and parameters are in the summary table above.",
     )
 
 

@@ -157,18 +157,19 @@ def _unread_text(r: LayerResult) -> str:
     return f"{head}{'; '.join(parts)}.{foot}"
 
 
-def picture(r: LayerResult, stale: bool = False) -> None:
-    """The window sliding over the input, one output pixel at a time (stale: the last good layer)."""
-    st.subheader("Watch the window slide" + (" (the last layer that worked)" if stale else ""), anchor=False)
+def picture(r: LayerResult, stale: bool = False, answer: bool = True) -> None:
+    """The window sliding over the input, one output pixel at a time (stale: the last good layer;
+    answer False: the window on the input only, while the class works out the output size)."""
+    title = "Watch the window slide" + (" (the last layer that worked)" if stale else "")
     if r.rows is None or r.cols is None or not picture_fits(r.rows, r.cols):
         st.info(
-            f"The picture draws grids up to {MAX_PICTURE_CELLS} cells a side (padding included). "
-            "Make the input smaller (say 7×7) to watch the window slide.",
+            f"**{title}**: the picture draws grids up to {MAX_PICTURE_CELLS} cells a side (padding "
+            "included). Make the input smaller (say 7×7) to watch the window slide.",
             icon=":material/zoom_in:",
         )
         return
     oh, ow = r.output_shape[1], r.output_shape[2]
-    pos = stepper(oh * ow, "sc_step", f"Output pixel (1 to {oh * ow}, row by row)")
+    pos = stepper(oh * ow, "sc_step", f"{title}: output pixel (1 to {oh * ow}, row by row)") if answer else 0
     row, col = divmod(pos, ow)
     hi, wi = r.input_shape[1], r.input_shape[2]
     label = f"Input {hi}×{wi}"
@@ -186,12 +187,17 @@ def picture(r: LayerResult, stale: bool = False) -> None:
         tuple(r.uncovered_cols),
         label,
         r.layer_kind.transposed,
+        760,
+        answer,
     )
-    st.image(
-        png,
-        caption=f"Output pixel row {row}, column {col} is made from the dark cells. Dashed box: the "
-        "window's span; with dilation > 1 its taps have gaps between them.",  # one element with the picture
+    caption = (
+        f"Output pixel row {row}, column {col} is made from the dark cells. Dashed box: the window's span; "
+        "with dilation > 1 its taps have gaps between them."
+        if answer
+        else "The window at its first place. How many places does it fit? The output shows when the answer "
+        "is revealed."
     )
+    st.image(png, caption=caption)  # one element with the picture
 
 
 def _settings_text(settings: LayerSettings) -> str:
@@ -226,55 +232,70 @@ def _refusal(settings: LayerSettings, problem: ShapeError, slots: Slots) -> None
         st.latex(tex)
 
 
+def _result(settings: LayerSettings | None) -> tuple[LayerResult | None, ShapeError | None]:
+    if settings is None:
+        return None, None
+    try:
+        return single_layer(settings), None
+    except ShapeError as e:
+        return None, e
+
+
 def render() -> None:
-    """Single-layer mode. Bad settings get their message beside the field; the last layer that
-    worked stays on show (marked as such) until they are fixed."""
-    kind = st.radio("Layer", LAYER_KINDS, horizontal=True, key="sc_kind")
-    left, right = st.columns([5, 6], gap="large")
+    """Single-layer mode: the settings beside the sliding-window picture (one screen, issue 25), then
+    the output shape, its formula and the player below. Bad settings get their message beside the
+    field; the last layer that worked stays on show (marked as such) until they are fixed."""
+    left, right = st.columns([2, 3], gap="medium")
     slots = Slots()
-    with left:
+    with left, st.container(key="key_shapes_inputs"):
+        kind = st.radio("Layer", LAYER_KINDS, horizontal=True, key="sc_kind")
         settings = settings_panel(kind, slots)
     good: dict = st.session_state.setdefault("sc_last_good", {})
-    with right:
-        predict = st.toggle("Predict first: hide the answer until I reveal it", key="sc_predict")
-        held = strip.poll_open_for_students()  # a student while the class is asked: no answer yet
-        result, problem = None, None
-        if settings is not None:
-            try:
-                result = single_layer(settings)
-            except ShapeError as e:
-                problem = e
-        if result is not None:
-            key = repr(settings)
-            good[kind] = (key, settings, result)
-            if held or (predict and st.session_state.get("sc_revealed") != key):
-                st.subheader(":material/help: What shape comes out?", anchor=False)
-                if held:
-                    st.info("Your teacher is asking the class: work it out with the formula, answer in "
-                            "the poll above; the output shows when the answer is revealed.",
-                            icon=":material/how_to_vote:")  # fmt: skip
-                    return
-                st.markdown("Work it out with the formula (or guess!), then reveal.")
-                h = result.output_shape[1]
-                strip.ask(f"{kind}: what height comes out of a height of {result.input_shape[1]}?",
-                              poll_options(h, result.input_shape[1]), str(h), "shapes")  # fmt: skip
-                if st.button("Reveal the answer", key="sc_reveal", type="primary"):
-                    st.session_state["sc_revealed"] = key
-                    st.rerun()
-                return
-            results_panel(result)
+    result, problem = _result(settings)
+    if result is not None:
+        good[kind] = (repr(settings), settings, result)
+    last = good.get(kind)
+    shown = result if result is not None else (last[2] if last else None)
+    held = strip.poll_open_for_students()  # a student while the class is asked: no answer yet
+    predict = bool(st.session_state.get("sc_predict"))
+    hidden = held or (predict and shown is not None and st.session_state.get("sc_revealed") != good[kind][0])
+    with right, st.container(key="key_shapes_picture"):
+        if shown is not None:
+            picture(shown, stale=result is None, answer=not hidden)
         else:
-            if problem is None:
-                st.info("Fix the setting marked in red on the left to see the output.",
-                        icon=":material/arrow_back:")  # fmt: skip
-            else:
-                _refusal(settings, problem, slots)  # type: ignore[arg-type]
-            last = good.get(kind)
-            if last is None or held or (predict and st.session_state.get("sc_revealed") != last[0]):
-                return
-            st.caption(f"Meanwhile, the last {kind} that worked ({_settings_text(last[1])}):")
-            result = last[2]
-            with st.container(border=True):
-                results_panel(result)
-    picture(result, stale=settings is None or problem is not None)
-    shapes_player.render(result, good[kind][1])  # the settings that made `result`
+            st.caption("The picture comes back once the layer runs.")
+    st.toggle("Predict first: hide the answer until I reveal it", key="sc_predict")
+    if result is not None and hidden:
+        _ask(kind, result, held)
+        return
+    if result is None:
+        if problem is None:
+            st.info("Fix the setting marked in red on the left to see the output.",
+                    icon=":material/arrow_back:")  # fmt: skip
+        else:
+            _refusal(settings, problem, slots)  # type: ignore[arg-type]
+        if last is None or hidden:
+            return
+        st.caption(f"Meanwhile, the last {kind} that worked ({_settings_text(last[1])}):")
+        with st.container(border=True):
+            results_panel(last[2])
+    else:
+        results_panel(result)
+    shapes_player.render(shown, good[kind][1])  # type: ignore[arg-type]  # the settings that made `shown`
+
+
+def _ask(kind: str, result: LayerResult, held: bool) -> None:
+    """The question instead of the answer: the teacher's poll (a student waits), or predict-first."""
+    st.subheader(":material/help: What shape comes out?", anchor=False)
+    if held:
+        st.info("Your teacher is asking the class: work it out with the formula, answer in "
+                "the poll above; the output shows when the answer is revealed.",
+                icon=":material/how_to_vote:")  # fmt: skip
+        return
+    st.markdown("Work it out with the formula (or guess!), then reveal.")
+    h = result.output_shape[1]
+    strip.ask(f"{kind}: what height comes out of a height of {result.input_shape[1]}?",
+              poll_options(h, result.input_shape[1]), str(h), "shapes")  # fmt: skip
+    if st.button("Reveal the answer", key="sc_reveal", type="primary"):
+        st.session_state["sc_revealed"] = repr(st.session_state["sc_last_good"][kind][1])
+        st.rerun()

@@ -8,7 +8,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from cnnlib.plots import stack_figure
+from cnnlib.plots import stack_picture
 from cnnlib.shapes import (
     ShapeError,
     StackResult,
@@ -18,21 +18,14 @@ from cnnlib.shapes import (
     parse_int,
     stack_shapes,
 )
-from pages.ui.figures import chart, shared
+from cnnlib.spec import DEFAULT_PRESET, PRESETS, auto_inputs
+from pages.ui.figures import shared
 from pages.ui.memory import memory
 from pages.ui.shapes.inputs import Slots, int_field
 
-DEFAULT_INPUT = (1, 28, 28)
-DEFAULT_LAYERS: list[dict] = [
-    {"type": "Conv2d", "out_channels": 8, "kernel_size": 3, "padding": 1},
-    {"type": "ReLU"},
-    {"type": "MaxPool2d", "kernel_size": 2},
-    {"type": "Conv2d", "out_channels": 16, "kernel_size": 3, "padding": 1},
-    {"type": "ReLU"},
-    {"type": "MaxPool2d", "kernel_size": 2},
-    {"type": "Conv2d", "out_channels": 32, "kernel_size": 3},
-    {"type": "MaxPool2d", "kernel_size": 2},
-]
+# The Digit CNN, every page's model, as the bundled digit model stores it (its layers take what arrives)
+DEFAULT_INPUT: tuple[int, ...] = tuple(PRESETS[DEFAULT_PRESET].input_shape)
+DEFAULT_LAYERS: list[dict] = auto_inputs(PRESETS[DEFAULT_PRESET]).to_dict()["layers"]
 ADD_TYPES = ["Conv2d", "MaxPool2d", "AvgPool2d", "ConvTranspose2d", "ReLU", "BatchNorm2d"]
 MY_MODEL = "My model (from the Model builder)"
 MEMORY = "sc_stack_memory"  # this mode's own values (pages/ui/memory.py)
@@ -183,35 +176,69 @@ def _remove_picker(layers: list[dict]) -> None:
         mem["picker_for"] = made
 
 
+def _edit_panel(layers: list[dict]) -> None:
+    """Add a layer, remove one, start again: the controls that change the chart, beside it."""
+    add_layer_panel()
+    row = st.container(horizontal=True, vertical_alignment="bottom")  # one block for the row
+    if layers:
+        _remove_picker(layers)
+        which = row.selectbox(
+            "Layer to remove",
+            range(len(layers)),
+            format_func=lambda i: layer_title(i, layers[i]),
+            key="sc_rm_which",
+            width=220,
+        )
+        if row.button("Remove layer", icon=":material/delete:", key="sc_rm"):
+            set_layers([d for i, d in enumerate(layers) if i != which])
+            st.rerun()
+    if row.button("Start again", key="sc_reset", help="Back to the page's first model"):
+        set_layers([dict(d) for d in DEFAULT_LAYERS])
+        st.rerun()
+
+
+def _input_shape(slots: Slots) -> list[int | None]:
+    """The input's [C, H, W] fields in one row, their messages under it."""
+    row = st.container(horizontal=True, vertical_alignment="bottom")  # one block, not a column each
+    under = st.container()  # the fields' messages, under the row
+    shape: list[int | None] = []
+    for key, default, field in zip(("sc_st_c", "sc_st_h", "sc_st_w"), DEFAULT_INPUT, ("channels", "size", "size"), strict=True):  # fmt: skip
+        label = ("Input channels", "Height", "Width")[len(shape)]
+        with row, st.container(width=140):
+            shape.append(int_field(label, key, default, field, slots, 1, slot=under, prefix=f"{label}: "))
+    return shape
+
+
 def render() -> None:
-    """Stack mode."""
+    """Stack mode: the chart beside the controls that change it (one screen, issue 25), then the
+    model to start from, the input's shape, the totals and the table of every layer."""
     st.session_state.setdefault("sc_stack_layers", [dict(d) for d in DEFAULT_LAYERS])
+    layers = st.session_state["sc_stack_layers"]
+    slots = Slots()
+    chart_box, edit_box = st.columns([3, 2], gap="medium")
+    with edit_box, st.container(key="key_shapes_stack_edit", border=True):
+        _edit_panel(layers)
+    layers = st.session_state["sc_stack_layers"]
     sources = _sources()
-    a, b = st.columns([3, 1], vertical_alignment="bottom")
+    row = st.container(horizontal=True, vertical_alignment="bottom")
     if sources:
-        name = a.selectbox("Start from a model", list(sources), key="sc_stack_source")
-        b.button("Load", key="sc_stack_load", on_click=_load, args=(name,), width="stretch")
-    else:
-        a.info("Presets arrive with the Model builder; build a stack by hand below.")
+        name = row.selectbox("Start from a model", list(sources), key="sc_stack_source", width=320)
+        row.button("Load", key="sc_stack_load", on_click=_load, args=(name,))
     if msg := st.session_state.pop("sc_stack_msg", None):
         st.toast(msg)
-    slots = Slots()
-    st.markdown("**Input [C, H, W]**")
-    cols = st.columns(3)
-    row = st.container()  # the fields' messages, under the row
-    shape: list[int | None] = []
-    for col, key, default, field in zip(cols, ("sc_st_c", "sc_st_h", "sc_st_w"), DEFAULT_INPUT, ("channels", "size", "size"), strict=True):  # fmt: skip
-        label = ("Channels", "Height", "Width")[len(shape)]
-        with col:
-            shape.append(int_field(label, key, default, field, slots, 1, slot=row, prefix=f"{label}: "))
-    layers = st.session_state["sc_stack_layers"]
+    shape = _input_shape(slots)
     if slots.bad:  # keep showing the stack, with the last input that worked
         shape = st.session_state.get("sc_stack_good_shape", list(DEFAULT_INPUT))
         st.caption(f"Meanwhile, the stack for the last input that worked: {' × '.join(map(str, shape))}.")
     else:
         st.session_state["sc_stack_good_shape"] = shape
     res = stack_shapes(shape, layers)  # type: ignore[arg-type]
-    st.table(styled(table(res, layers), res, layers), hide_index=True)
+    with chart_box, st.container(key="key_shapes_stack_chart"):
+        png = shared(
+            stack_picture, res, key=(tuple(shape), json.dumps(layers, sort_keys=True))
+        )  # what made `res`
+        st.image(png, caption="Bars: each layer's height and width; lines: what one unit sees (receptive field) "
+                 "and how far apart neighbouring units are (jump), all in input pixels.")  # fmt: skip
     if res.error is not None:
         st.error(str(res.error), icon=":material/block:")
     last = res.rows[-1] if res.rows else None
@@ -223,26 +250,4 @@ def render() -> None:
     m2.metric("Parameters", f"{sum(r.params for r in res.rows):,}")
     spatial = [r for r in res.rows if r.rf is not None]
     m3.metric("Receptive field (last spatial layer)", _fmt(spatial[-1].rf) if spatial else "1")
-    chart(
-        st,
-        shared(stack_figure, res, key=(tuple(shape), json.dumps(layers, sort_keys=True))),  # what made `res`
-        key="sc_stack_fig",
-        config={"displayModeBar": False},
-    )
-    with st.container(border=True):
-        add_layer_panel()
-        c1, c2, c3 = st.columns([2, 2, 3], vertical_alignment="bottom")
-        if layers:
-            _remove_picker(layers)
-            which = c1.selectbox(
-                "Layer to remove",
-                range(len(layers)),
-                format_func=lambda i: layer_title(i, layers[i]),
-                key="sc_rm_which",
-            )
-            if c2.button("Remove layer", icon=":material/delete:", key="sc_rm", width="stretch"):
-                set_layers([d for i, d in enumerate(layers) if i != which])
-                st.rerun()
-        if c3.button("Start again (small CNN)", key="sc_reset"):
-            set_layers([dict(d) for d in DEFAULT_LAYERS])
-            st.rerun()
+    st.table(styled(table(res, layers), res, layers), hide_index=True)
