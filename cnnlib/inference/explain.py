@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnnlib.inference.model_input import as_input, ensure_eval, price_forward
+from cnnlib.spec import Residual
 
 __all__ = ["feature_maps", "channel_order", "grad_cam"]
 
@@ -42,11 +43,14 @@ def _describe(layer: nn.Module) -> str:
     if isinstance(layer, nn.Conv2d):
         kh, kw = layer.kernel_size
         return f"Conv2d {layer.in_channels}→{layer.out_channels}, {kh}×{kw}"
+    if isinstance(layer, Residual):
+        return f"Residual block ({len(layer.body)} layers + skip)"
     return type(layer).__name__
 
 
 def _conv_blocks(model: nn.Sequential) -> list[tuple[int, int, str]]:
-    """(conv index, index of the block's last layer, name) for each Conv2d in a Sequential.
+    """(conv index, index of the block's last layer, name) for each Conv2d (or Residual block, whose
+    output is a feature map too) in a Sequential.
 
     A block is the conv plus the BatchNorm / activation layers right after it; its feature map
     is read after the last of them (after the activation).
@@ -54,7 +58,7 @@ def _conv_blocks(model: nn.Sequential) -> list[tuple[int, int, str]]:
     children = list(model.children())
     blocks = []
     for i, layer in enumerate(children):
-        if not isinstance(layer, nn.Conv2d):
+        if not isinstance(layer, (nn.Conv2d, Residual)):
             continue
         j = i
         while j + 1 < len(children) and isinstance(children[j + 1], _BLOCK_FOLLOWERS):

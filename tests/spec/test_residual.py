@@ -342,3 +342,24 @@ def test_slow_motions_mode_comparison_names_the_skip():
         and "layer 6, skip: BatchNorm2d(16)" in names
         and "layer 6.2: BatchNorm2d(16)" in names
     )
+
+
+def test_feature_maps_and_grad_cam_read_the_blocks():
+    """Draw & predict's feature maps show each block's output (after the ReLU that follows it), and
+    Grad-CAM reads the last block's, as it reads the last conv of a plain model."""
+    from cnnlib.inference.explain import feature_maps, grad_cam
+
+    model = S.build_model(S.PRESETS["Small ResNet"]).eval()
+    x = torch.rand(1, 1, 28, 28)  # [1, C, H, W]
+    maps = feature_maps(model, x)
+    assert [(name.split(":")[0], m.shape) for name, m in maps][1:] == [
+        ("Layer 4", (8, 28, 28)),
+        ("Layer 6", (16, 14, 14)),
+        ("Layer 8", (32, 7, 7)),
+    ]
+    assert "Residual block (5 layers + skip) → ReLU" in maps[-1][0]
+    with torch.no_grad():
+        expected = model[:9](x)[0].numpy()  # [32, 7, 7]: through layer 9, the ReLU after the last block
+    assert maps[-1][1] == pytest.approx(expected, abs=1e-6)
+    cam = grad_cam(model, x)
+    assert cam.shape == (28, 28) and 0 <= cam.min() and cam.max() <= 1
