@@ -1,7 +1,7 @@
 """Benchmark: the Training page's live chart in a real browser (flicker-free updates and their lag).
 
 Starts `streamlit run app.py` on a free loopback port, opens /training in headless Chromium,
-presses Train (the default demo: MNIST sample, Demo CNN, 10 epochs), then for a while samples the
+presses Train (the default demo: MNIST sample, Digit CNN, 10 epochs), then for a while samples the
 chart's DOM node. Prints:
 
 - whether the chart's <div> is the same node through every update (it is tagged with a JS

@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/bench_overfit.py 5 40         # 5 seeds, 40 epochs
 
 As the Training page runs it (TrainingRun, its process backend, 1 torch thread on a server of at
-most 2 cores, else 2; `THREADS=n` in the environment overrides it): the demo CNN on
+most 2 cores, else 2; `THREADS=n` in the environment overrides it): the demo's Digit CNN on
 the bundled MNIST sample with TrainConfig(train_size=200, label_noise=0 or 1), Adam lr 0.002,
 batch 32, the 400 validation images the default split holds out (measured on their true labels).
 For each seed and setting it prints the last epoch's training and validation accuracy and their

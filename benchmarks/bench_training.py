@@ -5,8 +5,8 @@
     .venv/bin/python benchmarks/bench_training.py demo [N]   # (b) only, N seeds (default 3)
     .venv/bin/python benchmarks/bench_training.py startup    # (c) only
 
-(a) The same model (the demo CNN, identical initial weights), data (the 4,000 mnist-sample training
-    digits) and batch size, trained by a bare loop in a process of its own (a script's main thread,
+(a) The same model (the demo's Digit CNN, identical initial weights), data (the 4,000 mnist-sample
+    training digits) and batch size, trained by a bare loop in a process of its own (a script's main thread,
     pre-normalised float tensors, randperm batches, forward/backward/step, loss.item(); best of 1 and
     2 threads) and by TrainingRun with its process backend (a child process's main thread, uint8
     batches normalised on the fly, events over a pipe) and its thread backend, alternating, several
@@ -129,7 +129,7 @@ def overhead(rounds: int = 6, epochs: int = 3, batch_size: int = 64) -> None:
     base = build_model(ModelSpec.from_dict(DEMO_SPEC))
     run_loop(copy.deepcopy(base), bundle, batch_size, 1, 1e-3, "process", 2)  # start the forkserver
     print(
-        f"(a) demo CNN, mnist-sample 4,000 train, batch {batch_size}, {epochs} epoch(s) a round: a bare loop "
+        f"(a) Digit CNN, mnist-sample 4,000 train, batch {batch_size}, {epochs} epoch(s) a round: a bare loop "
         "in its own process (best of 1 and 2 threads) vs TrainingRun in a child process (2 threads) and in a "
         "thread (best of 1 and 2 threads); alternating order"
     )

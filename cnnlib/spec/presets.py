@@ -16,10 +16,11 @@ from __future__ import annotations
 from typing import Any
 
 from cnnlib.spec.analysis import totals
+from cnnlib.spec.fields import AUTO
 from cnnlib.spec.formatting import format_count
 from cnnlib.spec.model import ModelSpec
 
-__all__ = ["PRESETS", "PRESET_NOTES", "DEFAULT_PRESET", "DIGIT_CNN", "preset_label"]
+__all__ = ["PRESETS", "PRESET_NOTES", "DEFAULT_PRESET", "DIGIT_CNN", "preset_label", "auto_inputs"]
 
 
 def _conv(cin: int, cout: int, k: int = 3, p: int = 1) -> dict[str, Any]:
@@ -178,3 +179,16 @@ def preset_label(name: str) -> str:
     Raises KeyError for a name that is not in PRESETS.
     """
     return f"{name} ({format_count(totals(PRESETS[name]).params)} parameters)"
+
+
+INPUT_FIELDS = ("in_channels", "num_features", "in_features")
+
+
+def auto_inputs(spec: ModelSpec) -> ModelSpec:
+    """The spec with every in_channels / num_features / in_features on "auto": each layer takes what
+    arrives, so the same layers run on another input size. The Digit CNN's is the spec the bundled
+    digit model was stored with; the Shape calculator's stack starts from it."""
+    layers = [
+        {k: (AUTO if k in INPUT_FIELDS else v) for k, v in layer.to_dict().items()} for layer in spec.layers
+    ]
+    return ModelSpec.from_dict({"input_shape": list(spec.input_shape), "layers": layers})

@@ -14,8 +14,10 @@ from typing import Any
 
 import streamlit as st
 
+from cnnlib.spec import DEFAULT_PRESET
+
 BUILDER_OPTION = "Your model (from the Model builder)"  # Training's menu entry for the sent model
-DEFAULT_OPTION = "Demo CNN"  # what Training trains when nothing was sent or picked
+DEFAULT_OPTION = DEFAULT_PRESET  # what Training trains when nothing was sent or picked: the Digit CNN
 PICKED_KEY = "_tr_model"  # Training's remembered menu choice
 SEEN_KEY = "tr_builder_sig"  # signature of the last sent spec Training has selected
 

@@ -16,9 +16,10 @@ from tests.conftest import open_app, unlinked
 PAGE = "pages/3_model_builder.py"
 
 
-def open_builder() -> AppTest:
-    """The page with its "Add" popover open (it is built only when open)."""
-    at = open_app(PAGE)
+def open_builder(model: str | None = None) -> AppTest:
+    """The page with its "Add" popover open (it is built only when open); `model`: a preset's link
+    word to start from instead of the default Digit CNN (tests of editing count SimpleCNN's layers)."""
+    at = open_app(PAGE, params={"model": model}, landing=False) if model else open_app(PAGE)
     at.session_state["badd_box"] = True
     at.run()
     return at
@@ -107,21 +108,22 @@ def upload(at: AppTest, name: str, data: bytes) -> AppTest:
     return at
 
 
-def test_opens_with_simplecnn_summary():
+def test_opens_with_the_digit_cnn_summary():
+    """The default is the Digit CNN, the bundled digit model's layers (issue 25: one model story)."""
     at = open_builder()
     assert at.title[0].value.endswith("Model builder")
-    assert metric(at, "Parameters") == "26,138"
+    assert metric(at, "Parameters") == "29,290"
     df = table(at)
-    assert len(df) == 10
-    assert list(df["output shape"])[:3] == ["4 × 28 × 28", "4 × 28 × 28", "4 × 14 × 14"]
-    assert df.iloc[7]["params"] == "25,152" and df.iloc[7]["% params"] == "96.2 %"
+    assert len(df) == 15
+    assert list(df["output shape"])[:4] == ["16 × 28 × 28"] * 3 + ["16 × 14 × 14"]
+    assert df.iloc[8]["params"] == "18,496" and df.iloc[8]["% params"] == "63.1 %"  # the 32 -> 64 conv
     assert not at.error
     assert not at.code and not at.download_button and not at.file_uploader  # closed tabs: not built
     open_tab(at, CODE_TAB)
     assert "class Net(nn.Module)" in at.code[0].value
     assert [b.label for b in at.download_button] == ["Download net.py"]
     open_tab(at, JSON_TAB)
-    assert json.loads(at.code[0].value) == S.PRESETS["SimpleCNN"].to_dict()
+    assert json.loads(at.code[0].value) == S.PRESETS["Digit CNN"].to_dict()
     assert [b.label for b in at.download_button] == ["Download model_spec.json"]
     assert len(at.file_uploader) == 1
 
@@ -139,7 +141,7 @@ def test_load_each_preset():
 
 
 def test_add_remove_reorder_duplicate_and_undo():
-    at = open_builder()
+    at = open_builder("simplecnn")
     start = layer_types(at)
     # add a Dropout before layer 9 (the last Linear)
     at.selectbox(key="badd_type").set_value("Dropout").run()
@@ -172,7 +174,7 @@ def test_add_remove_reorder_duplicate_and_undo():
 
 
 def test_edit_field_then_one_click_fix():
-    at = open_builder()
+    at = open_builder("simplecnn")
     select_layer(at, 3)
     by_suffix(at.number_input, "_3_out_channels").set_value(16).run()  # Conv2d(4→8) becomes Conv2d(4→16)
     assert at.session_state["builder_spec"]["layers"][3]["out_channels"] == 16
@@ -202,7 +204,7 @@ def test_edit_field_then_one_click_fix():
 def test_one_click_fix_sets_auto_so_the_next_change_still_runs():
     """Issue 25: the fix pinned in_features to 784 (its own message said "or leave it on auto"), so one
     more conv change broke the model again."""
-    at = open_builder()
+    at = open_builder("simplecnn")
     select_layer(at, 3)
     by_suffix(at.number_input, "_3_out_channels").set_value(16).run()
     assert "or to 784" in errors(at) and "back to auto" in errors(at)
@@ -217,7 +219,7 @@ def test_one_click_fix_sets_auto_so_the_next_change_still_runs():
 def test_layers_count_from_one_and_add_goes_around_the_edited_layer():
     """Issue 25: layers were numbered from 0 here and from 1 in the Shape calculator, and "Add ... at
     position" offered "before layer 1" while layer 7 was being edited."""
-    at = open_builder()
+    at = open_builder("simplecnn")
     assert list(table(at)["#"])[:3] == [1, 2, 3]
     pick = by_prefix(at.selectbox, "bsel_")
     assert pick.options[0].startswith("1 · Conv2d") and pick.options[6].startswith("7 · Flatten")
@@ -291,7 +293,7 @@ def test_unreadable_upload_keeps_the_model(name, data, words):
     msg = errors(at)
     assert "Could not load bad.json" in msg and words in msg and "Your model is unchanged" in msg
     assert at.session_state["builder_spec"] == before
-    assert metric(at, "Parameters") == "26,138" and len(table(at)) == 10
+    assert metric(at, "Parameters") == "29,290" and len(table(at)) == 15
 
 
 # Files that load but cannot run: the broken layer is named, highlighted, and fixable where possible.
@@ -365,7 +367,7 @@ def test_unrunnable_upload_names_the_layer(name, data, index, words, fix):
     if fix:
         assert f"{where} cannot run" in errors(at)
         click(at, "bundo")
-    assert not at.error and metric(at, "Parameters") == "26,138"
+    assert not at.error and metric(at, "Parameters") == "29,290"
 
 
 def test_use_for_training_and_session_model():
@@ -504,20 +506,20 @@ def test_handoff_says_what_training_and_draw_use():
 
     at = open_builder()
     md = " ".join(m.value for m in at.markdown)
-    assert "will train **Demo CNN** (its default)" in md
-    assert "starts with its bundled pretrained digit CNN" in md
+    assert "will train **Digit CNN** (its default)" in md
+    assert "starts with the Digit CNN, pretrained" in md
     click(at, "bload_session")
-    assert "Training offers the Demo CNN" in " ".join(i.value for i in at.info)
+    assert "Training offers the Digit CNN" in " ".join(i.value for i in at.info)
     # the student picked a preset on Training: the builder says so
     at.session_state[handoff.PICKED_KEY] = "LeNet-5"
     at.run()
     assert "will train **LeNet-5** (picked there)" in " ".join(m.value for m in at.markdown)
     # sending selects this model on Training again, even when the same model was sent before
-    at.session_state[handoff.SEEN_KEY] = handoff.spec_signature(PRESETS["SimpleCNN"].to_dict())
+    at.session_state[handoff.SEEN_KEY] = handoff.spec_signature(PRESETS["Digit CNN"].to_dict())
     click(at, "buse")
     assert handoff.SEEN_KEY not in at.session_state
-    assert "will train **SimpleCNN**: this model." in " ".join(m.value for m in at.markdown)
-    assert any("Sent: the Training page will train SimpleCNN" in s.value for s in at.success)
+    assert "will train **Digit CNN**: this model." in " ".join(m.value for m in at.markdown)
+    assert any("Sent: the Training page will train Digit CNN" in s.value for s in at.success)
     at.session_state["trained_models"] = [
         {"name": "SimpleCNN on MNIST (97.0%)"},
         {"name": "LeNet-5 on MNIST"},

@@ -90,7 +90,10 @@ def test_drawing_gets_a_prediction_with_every_view(open_page):
     assert len(charts) >= 1 + 1 + 3  # probabilities, Grad-CAM, three conv layers
     assert len(at.get("image")) >= 5  # the preprocessing steps
     texts = _texts(at)
-    assert "Pretrained digit CNN · test accuracy 98" in at.selectbox(key="draw_model").options[0]
+    assert (
+        "Digit CNN (29,290 parameters), pretrained · test accuracy 98"
+        in at.selectbox(key="draw_model").options[0]
+    )
     assert "What the network sees" in "\n".join(h.value for h in at.subheader)
     # A second stroke set: a "1", the answer follows the drawing.
     _draw(at, _canvas_png(ONE))
@@ -360,24 +363,24 @@ def test_session_models_with_other_classes(open_page):
     assert "not the digits 0-9" in texts and "Model: Fashion" in texts and not at.exception
 
 
-def test_a_model_trained_since_the_last_visit_is_selected_once(open_page):
-    """The newest session model that can read drawings is picked when it appears; then the student's pick stands."""
-    from cnnlib.inference import load_pretrained_bundle
-
-    bundle = load_pretrained_bundle()
+def test_the_bundled_model_stays_until_the_student_picks_their_own(open_page):
+    """A model trained this session joins the menu but is never selected by itself (issue 25: the
+    teacher's Grad-CAM switched to a 4-channel SimpleCNN just trained); the student's pick stands."""
     record = _session_record("Just trained", 0.9)
     at = open_page(PAGE)
-    assert at.selectbox(key="draw_model").value == 0  # only the pretrained model so far
+    assert at.selectbox(key="draw_model").value == 0  # only the bundled Digit CNN so far
     at.session_state["trained_models"] = [record]
     at.run()
-    assert at.selectbox(key="draw_model").value == 1
-    at.selectbox(key="draw_model").set_value(0).run()
+    assert len(at.selectbox(key="draw_model").options) == 2
+    assert at.selectbox(key="draw_model").value == 0  # still the bundled model
+    _draw(at, _canvas_png(SEVEN))
+    assert "Model: the pretrained Digit CNN" in _texts(at) and _answer(at) == "7"
+    at.selectbox(key="draw_model").set_value(1).run()  # the student picks their own
+    assert "Model: Just trained" in _texts(at)
+    at.session_state["trained_models"] = [record, dict(record, name="Trained again")]
     at.run()
-    assert at.selectbox(key="draw_model").value == 0  # the student's own choice is kept
-    wrong = dict(record, name="Colour model", spec={**bundle.spec, "input_shape": [3, 32, 32]})
-    at.session_state["trained_models"] = [record, wrong]
-    at.run()
-    assert at.selectbox(key="draw_model").value == 0  # a model that can't read drawings is not picked
+    assert at.selectbox(key="draw_model").value == 1  # a newer run does not take over either
+    assert "Model: Just trained" in _texts(at)
 
 
 def test_grad_cam_class_labels_never_go_stale_and_a_chosen_class_stays(open_page):

@@ -224,21 +224,22 @@ def test_predict_then_reveal():
 
 def test_stack_mode_shapes_presets_and_where_size_hits_zero():
     at = _open(1)
-    rows = at.table[0].value
-    assert list(rows["output [C, H, W]"])[-1] == "32 × 2 × 2" and list(rows["receptive field"])[-1] == "22"
-    _set(at, "sc_st_h", "3")  # 3 -> 3 -> 1 -> 1 -> pool 2×2: 0
-    assert "Layer 6 (MaxPool2d)" in _errors(at) and "output would have 0" in _errors(at)
-    assert [m.value for m in at.metric][0] == "layer 6 fails"
+    rows = at.table[0].value  # the Digit CNN, every page's model: the input and its 15 layers
+    assert len(rows) == 1 + 15 and list(rows["output [C, H, W]"])[-1] == "10"
+    assert list(rows["output [C, H, W]"])[12] == "64 × 3 × 3" and list(rows["receptive field"])[12] == "22"
+    _set(at, "sc_st_h", "3")  # 3 -> 3 -> pool 2×2: 1 -> 1 -> pool 2×2: 0
+    assert "Layer 8 (MaxPool2d)" in _errors(at) and "output would have 0" in _errors(at)
+    assert [m.value for m in at.metric][0] == "layer 8 fails"
     _set(at, "sc_st_h", "28")
     assert not at.error
     at.selectbox(key="sc_add_type").set_value("Conv2d").run()
     _set(at, "sc_add_k", "3")
     _set(at, "sc_add_p", "0")
     at.button(key="sc_add").click().run()
-    assert "Layer 9 (Conv2d)" in _errors(at) and "padded input is only 2" in _errors(at)
-    at.selectbox(key="sc_rm_which").set_value(8).run()  # layer 9 (from 0: 8)
+    assert "Layer 16 (Conv2d)" in _errors(at) and "put it before the Flatten" in _errors(at)
+    at.selectbox(key="sc_rm_which").set_value(15).run()  # layer 16 (from 0: 15)
     at.button(key="sc_rm").click().run()
-    assert not at.error and len(at.table[0].value) == 9
+    assert not at.error and len(at.table[0].value) == 16
     _set(at, "sc_add_p", "abc")
     assert "whole number" in _errors(at) and "same or valid" in _errors(at)
 
@@ -249,23 +250,23 @@ def test_stack_table_lists_every_layer_and_the_remove_picker_names_them():
     at = _open(1)
     _set(at, "sc_st_h", "6")
     _set(at, "sc_st_w", "6")
-    rows = at.table[0].value
-    assert len(rows) == 1 + 8  # the input and every layer
-    assert list(rows["layer"])[7:] == ["✖ 7 · Conv2d", "8 · MaxPool2d"]
-    assert list(rows["output [C, H, W]"])[7:] == ["✖ refused", "not reached"]
-    assert list(rows["settings"])[8] == "2×2" and list(rows["params"])[8] == "—"
-    assert "Layer 7 (Conv2d)" in _errors(at)
+    rows = at.table[0].value  # 6 -> 3 -> 1 -> pool 2×2 at layer 12: 0
+    assert len(rows) == 1 + 15  # the input and every layer
+    assert list(rows["layer"])[12:] == ["✖ 12 · MaxPool2d", "13 · Flatten", "14 · Dropout", "15 · Linear"]
+    assert list(rows["output [C, H, W]"])[12:] == ["✖ refused"] + ["not reached"] * 3
+    assert list(rows["settings"])[15] == "→ 10" and list(rows["params"])[15] == "—"
+    assert "Layer 12 (MaxPool2d)" in _errors(at)
     pick = at.selectbox(key="sc_rm_which")
-    assert pick.options[2] == "3 · MaxPool2d 2×2" and pick.options[0] == "1 · Conv2d 3×3 → 8 ch p=1"
-    assert pick.value == 7  # the last layer
-    pick.set_value(2).run()
+    assert pick.options[3] == "4 · MaxPool2d 2×2" and pick.options[0] == "1 · Conv2d 3×3 → 16 ch p=1"
+    assert pick.value == 14  # the last layer
+    pick.set_value(3).run()
     at.button(key="sc_rm").click().run()
     pick = at.selectbox(key="sc_rm_which")
-    assert len(pick.options) == 7 and pick.value == 6 and pick.options[6] == "7 · MaxPool2d 2×2"
+    assert len(pick.options) == 14 and pick.value == 13 and pick.options[13] == "14 · Linear → 10"
     pick.set_value(1).run()
-    at.button(key="sc_reset").click().run()  # Start again: 8 layers, the picker on the last, not on "2"
+    at.button(key="sc_reset").click().run()  # Start again: 15 layers, the picker on the last, not on "2"
     pick = at.selectbox(key="sc_rm_which")
-    assert len(pick.options) == 8 and pick.value == 7 and pick.options[pick.value].startswith("8 · MaxPool2d")
+    assert len(pick.options) == 15 and pick.value == 14 and pick.options[pick.value].startswith("15 · Linear")
 
 
 def test_stack_mode_bad_input_keeps_the_last_stack_and_says_which_field():
@@ -273,11 +274,11 @@ def test_stack_mode_bad_input_keeps_the_last_stack_and_says_which_field():
     _set(at, "sc_st_w", "abc")
     assert any(e.value.startswith("Width: The input size must be a whole number") for e in at.error)
     assert "last input that worked: 1 × 28 × 28" in _stale(at)
-    assert list(at.table[0].value["output [C, H, W]"])[-1] == "32 × 2 × 2"  # the table stays
+    assert list(at.table[0].value["output [C, H, W]"])[12] == "64 × 3 × 3"  # the table stays
     _set(at, "sc_st_w", "10^12")
     assert "too large" in _errors(at) and at.table
-    _set(at, "sc_st_w", "20")
-    assert not at.error and list(at.table[0].value["output [C, H, W]"])[-1] == "32 × 2 × 1"
+    _set(at, "sc_st_w", "20")  # the Digit CNN's layers take what arrives: its Linear reads 64 × 3 × 2
+    assert not at.error and list(at.table[0].value["output [C, H, W]"])[12:14] == ["64 × 3 × 2", "384"]
     _set(at, "sc_add_k", "0")
     assert "at least 1" in _errors(at) and at.button(key="sc_add").disabled
 

@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 from torch.utils.data import DataLoader, TensorDataset
 
 from cnnlib.data import load_dataset, normalize
-from cnnlib.spec import PRESETS, build_model
+from cnnlib.spec import DEFAULT_PRESET, PRESETS, build_model
 from tests.conftest import ROOT
 
 STEP_KEYS = ["step_zero_grad", "step_forward", "step_loss", "step_backward", "step_step"]
@@ -64,7 +64,8 @@ def _click(at: AppTest, key: str) -> None:
 
 
 def _reference(batch_size: int = 16, shuffle: bool = True, seed: int = 0, dataset: str = "mnist-sample"):
-    """A plain PyTorch training step on the same batch, from the same seed."""
+    """A plain PyTorch training step on the same batch, from the same seed: the default model (the
+    Digit CNN), its dropout masks drawn from seed * 1000 + 1 (round 1), as SlowStep draws them."""
     bundle = load_dataset(dataset)
     loader = DataLoader(
         TensorDataset(bundle.train_images, bundle.train_labels),
@@ -75,9 +76,11 @@ def _reference(batch_size: int = 16, shuffle: bool = True, seed: int = 0, datase
     images, y = next(iter(loader))
     x = normalize(images, bundle)  # [B, C, H, W]
     torch.manual_seed(seed)
-    model = build_model(PRESETS["SimpleCNN"])
+    model = build_model(PRESETS[DEFAULT_PRESET])
     model.train()
-    logits = model(x)  # [B, 10]
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed * 1000 + 1)
+        logits = model(x)  # [B, 10]
     loss = F.cross_entropy(logits, y)
     loss.backward()
     w = model[0].weight
@@ -139,7 +142,9 @@ def test_walk_the_five_steps_sgd_against_torch():
     with torch.no_grad():
         for p in ref["model"].parameters():
             p -= 0.05 * p.grad
-        loss_after = F.cross_entropy(ref["model"](ref["x"]), ref["y"]).item()
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(1)  # the forward pass's dropout masks (seed 0, round 1)
+            loss_after = F.cross_entropy(ref["model"](ref["x"]), ref["y"]).item()
     at.radio(key="sm_predict").set_value("down").run()
     _click(at, "reveal_loss")
     assert _close(_num(at, "Loss after the step"), loss_after)
@@ -208,16 +213,16 @@ def test_batch_controls_and_shapes_dataset():
 
 def test_choose_another_weight():
     at = _open()
-    at.selectbox(key="sm_weight_param").set_value("9.weight").run()
-    at.number_input(key="sm_weight_pos").set_value(70).run()  # [1, 6] of a [10, 64] weight
-    assert any("`fc2.weight[1, 6]`" in m.value for m in at.markdown)
+    at.selectbox(key="sm_weight_param").set_value("14.weight").run()  # the Digit CNN's Linear layer
+    at.number_input(key="sm_weight_pos").set_value(582).run()  # [1, 6] of a [10, 576] weight
+    assert any("`fc1.weight[1, 6]`" in m.value for m in at.markdown)
     ref = _reference()
     for key in STEP_KEYS[:4]:
         _click(at, key)
-    grad = float(ref["model"][9].weight.grad[1, 6])
+    grad = float(ref["model"][14].weight.grad[1, 6])
     assert _close(_num(at, "Its gradient"), grad)
     _click(at, "step_step")
-    assert _close(_num(at, "Weight after"), ref["model"][9].weight[1, 6].item() - 0.05 * grad, 6)
+    assert _close(_num(at, "Weight after"), ref["model"][14].weight[1, 6].item() - 0.05 * grad, 6)
 
 
 def test_model_that_cannot_fit_gets_a_clear_message():

@@ -80,14 +80,14 @@ def test_diagram_code_and_handoff(server, page):
     page.get_by_role("tab").filter(has_text="PyTorch code").click()
     code = page.locator(f"{MAIN} [data-testid=stCode]").filter(has_text="class Net(nn.Module)").first
     code.wait_for()
-    assert "nn.Linear(392, 64)" in code.inner_text()
+    assert "nn.Linear(576, 10)" in code.inner_text()  # the Digit CNN's classifier
     assert page.locator(".st-key-bdl_code").count() == 1
 
     handoff = page.locator(f"{MAIN} [data-testid=stMarkdownContainer]").filter(has_text="Training will train")
-    assert "Demo CNN" in handoff.first.inner_text()
+    assert "Digit CNN" in handoff.first.inner_text()
     page.locator(".st-key-buse button").first.click()  # a button with help= is drawn twice (tooltip)
     wait_idle(page)
-    assert "will train SimpleCNN: this model." in handoff.first.inner_text()
+    assert "will train Digit CNN: this model." in handoff.first.inner_text()
     sent = page.locator(f"{MAIN} [data-testid=stAlert]").filter(has_text="Sent: the Training page")
     assert sent.count() == 1
     assert_no_exception(page)

@@ -25,6 +25,7 @@ from cnnlib.inference import (
     predict,
 )
 from cnnlib.plots import cam_figure, feature_grid_figure, framed, probability_figure
+from cnnlib.spec import DIGIT_CNN, preset_label
 from pages.ui.figures import chart, plain
 from pages.ui.live_plotly import live_plotly
 from pages.ui.resources import get_pretrained
@@ -77,15 +78,6 @@ def _session_model(record: dict):
     return model, compat
 
 
-def _select_newest(records: list[dict], n_options: int) -> None:
-    """A model trained since the last visit is selected once, if it can read drawings: the student
-    who just trained one expects to draw for it. After that, their own pick stands."""
-    seen = st.session_state.get("draw_models_seen", 0)
-    st.session_state["draw_models_seen"] = len(records)
-    if len(records) > seen and check_compatible(records[-1].get("spec") or {}, records[-1].get("classes")).ok:
-        st.session_state["draw_model"] = n_options - 1
-
-
 def choose_model() -> ModelChoice | None:
     """The model selector: the bundled model or one trained this session (explained if it can't draw)."""
     try:
@@ -96,16 +88,17 @@ def choose_model() -> ModelChoice | None:
             f"{err} Models you train on the Training page can still be used here.", icon=":material/error:"
         )
     records = [r for r in st.session_state.get("trained_models", []) if isinstance(r, dict)]
-    options = ([f"Pretrained digit CNN · {_pct(pre.test_accuracy)}"] if pre else []) + [
+    options = ([f"{preset_label(DIGIT_CNN)}, pretrained · {_pct(pre.test_accuracy)}"] if pre else []) + [
         _record_label(r, i) for i, r in enumerate(records)
     ]
     if not options:
         st.warning("No model to use yet: train one on the Training page (on the MNIST sample).")
         return None
-    _select_newest(records, len(options))
+    # The bundled Digit CNN stays selected until the student picks their own: a run trained meanwhile
+    # (by them or the class) joins the menu but never takes over the teacher's drawing by itself.
     picked = st.selectbox("Model", range(len(options)), format_func=options.__getitem__, key="draw_model")
     fallback = (
-        ModelChoice(pre.model, pre.classes, pre.mean, pre.std, "the pretrained digit CNN") if pre else None
+        ModelChoice(pre.model, pre.classes, pre.mean, pre.std, f"the pretrained {DIGIT_CNN}") if pre else None
     )
     index = int(picked or 0) - (1 if pre else 0)
     if index < 0 or index >= len(records):
@@ -114,7 +107,7 @@ def choose_model() -> ModelChoice | None:
     name = record.get("name", "this model")
     model, compat = _session_model(record)
     if not compat.ok:
-        tail = " Showing the pretrained digit CNN instead." if fallback else ""
+        tail = f" Showing the pretrained {DIGIT_CNN} instead." if fallback else ""
         st.error(f"**{name}** can't read drawings. {compat.message}{tail}", icon=":material/block:")
         return fallback
     if compat.message:

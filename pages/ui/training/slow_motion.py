@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from cnnlib.data import DatasetError
-from cnnlib.spec import DEFAULT_PRESET
+from cnnlib.spec import DEFAULT_PRESET, preset_label
 from cnnlib.training.one_step import (
     STEP_TITLES,
     STEPS,
@@ -84,7 +84,7 @@ def render_slow_motion() -> None:
     who = (
         "your model from the Model builder"
         if spec
-        else f"the {DEFAULT_PRESET} preset (build your own on the Model builder page and it is used here)"
+        else f"the {preset_label(DEFAULT_PRESET)}, every page's model (build your own on the Model builder page and it is used here)"
     )
     st.caption(
         f"Model: {who}, freshly initialised from the seed: an untrained network, before its first step."
