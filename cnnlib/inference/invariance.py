@@ -67,7 +67,7 @@ SWEEP_KINDS: dict[str, str] = {
     "shift_x": "Shift right (px)",
     "shift_y": "Shift down (px)",
     "angle": "Rotation (degrees, counterclockwise)",
-    "scale": "Scale (× size)",
+    "scale": "Scale (times the size)",  # no ×: the charts' bundled font has none
 }
 """The sliders a sweep runs along, with the words a chart's axis uses."""
 

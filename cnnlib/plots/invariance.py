@@ -58,8 +58,8 @@ def sweep_picture(
     classes: Sequence[str],
     current: float | None,
     axis: str,
-    width: int = 760,
-    height: int = 330,
+    width: int = 680,
+    height: int = 320,
 ) -> bytes:
     """values [N] along one slider, probs [N, K] -> PNG bytes: the answer strip, one line per class
     that matters (see `shown_classes`), the current value marked, the x axis titled `axis`."""
@@ -70,7 +70,7 @@ def sweep_picture(
         raise ValueError(f"probabilities {list(p.shape)} for {n} values and {len(classes)} classes")
     img = Image.new("RGB", (width, height), (255, 255, 255))
     draw = ImageDraw.Draw(img)
-    left, right, top, strip = 58, width - 16, 8, 30
+    left, right, top, strip = 66, width - 24, 8, 30
     plot_top, plot_bottom = top + strip + 18, height - 52
     span = vals[-1] - vals[0] or 1.0
 
@@ -82,35 +82,37 @@ def sweep_picture(
 
     # The answer at every value: a strip of cells, each in its class's colour, its label written in.
     tops = p.argmax(axis=1)  # [N]
-    draw.text((left - 8, top + strip / 2), "Answer", fill=MUTED, font=font(13), anchor="rm")
+    draw.text((left - 8, top + strip / 2), "Answer", fill=MUTED, font=font(15), anchor="rm")
     edges = [left] + [(x_of(a) + x_of(b)) / 2 for a, b in zip(vals, vals[1:], strict=False)] + [right]
     for i, k in enumerate(tops.tolist()):
         colour = CLASS_COLOURS[k % len(CLASS_COLOURS)]
         draw.rectangle((edges[i], top, edges[i + 1] - 1, top + strip), fill=colour)
         if edges[i + 1] - edges[i] >= 12:
             draw.text(((edges[i] + edges[i + 1]) / 2, top + strip / 2), str(classes[k]), fill=ink_for(colour),
-                      font=font(15), anchor="mm")  # fmt: skip
+                      font=font(16), anchor="mm")  # fmt: skip
 
     # Axes: 0, 50, 100 % across, a tick under every other value.
     for q in (0.0, 0.5, 1.0):
         draw.line((left, y_of(q), right, y_of(q)), fill=GRID, width=1)
-        draw.text((left - 8, y_of(q)), f"{q:.0%}", fill=MUTED, font=font(13), anchor="rm")
+        draw.text((left - 8, y_of(q)), f"{q:.0%}", fill=MUTED, font=font(15), anchor="rm")
     every = max(1, int(np.ceil(n / 11)))
     for i, v in enumerate(vals):
         if i % every == 0 or i == n - 1:
             draw.line((x_of(v), plot_bottom, x_of(v), plot_bottom + 4), fill=MUTED, width=1)
-            draw.text((x_of(v), plot_bottom + 7), _value_text(v), fill=MUTED, font=font(13), anchor="mt")
-    draw.text(((left + right) / 2, height - 6), axis, fill=TEXT, font=font(15), anchor="mb")
+            draw.text((x_of(v), plot_bottom + 7), _value_text(v), fill=MUTED, font=font(15), anchor="mt")
+    draw.text(((left + right) / 2, height - 6), axis, fill=TEXT, font=font(17), anchor="mb")
 
     if current is not None and vals[0] <= current <= vals[-1]:
         xc = x_of(float(current))
         for dash in range(int(plot_top) - 4, int(plot_bottom), 8):
             draw.line((xc, dash, xc, min(dash + 4, plot_bottom)), fill=MARK, width=2)
         i = int(np.argmin([abs(v - float(current)) for v in vals]))  # its cell in the answer strip
-        draw.rectangle((edges[i] - 1, top - 2, edges[i + 1], top + strip + 2), outline=MARK, width=3)
+        draw.rectangle((edges[i] - 2, top - 3, edges[i + 1] + 1, top + strip + 3), outline=MARK, width=3)
+        draw.rectangle((edges[i] + 1, top, edges[i + 1] - 2, top + strip), outline=(255, 255, 255), width=2)
 
     # One line per class that matters, the strongest drawn last (on top), named at its peak.
     shown = shown_classes(p)
+    placed: list[tuple[float, float]] = []  # labels written so far: the next one steps clear of them
     for k in reversed(shown):
         colour = CLASS_COLOURS[k % len(CLASS_COLOURS)]
         pts = [(x_of(v), y_of(q)) for v, q in zip(vals, p[:, k].tolist(), strict=True)]
@@ -119,6 +121,12 @@ def sweep_picture(
         x, y = pts[peak]
         draw.ellipse((x - 4, y - 4, x + 4, y + 4), fill=colour)
         anchor = "lb" if x < (left + right) / 2 else "rb"
-        draw.text((x + (6 if anchor == "lb" else -6), y - 3), str(classes[k]), fill=colour, font=font(16),
+        step = -18 if y - 18 * len(placed) > plot_top + 18 else 18  # up, unless near the top
+        for _ in range(len(placed)):  # at most one step per label already there
+            if not any(abs(x - a) < 30 and abs(y - b) < 18 for a, b in placed):
+                break
+            y += step
+        placed.append((x, y))
+        draw.text((x + (6 if anchor == "lb" else -6), y - 3), str(classes[k]), fill=colour, font=font(18),
                   anchor=anchor, stroke_width=2, stroke_fill=(255, 255, 255))  # fmt: skip
     return to_png(img)

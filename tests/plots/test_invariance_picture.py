@@ -37,7 +37,7 @@ def test_the_picture_is_a_png_with_the_answer_strip_in_the_classes_colours():
     img = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
     assert img.shape == (330, 760, 3)
     strip_y = 8 + 3  # inside the strip, above its label
-    left, right = 58, 760 - 16
+    left, right = 66, 760 - 16
     x_of = lambda v: int(left + (v + 10) / 20 * (right - left))  # noqa: E731
     assert tuple(img[strip_y, x_of(-9)]) == CLASS_COLOURS[7]
     assert tuple(img[strip_y, x_of(8)]) == CLASS_COLOURS[1]  # index 18 >= 15: the answer flipped

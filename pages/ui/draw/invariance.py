@@ -117,7 +117,7 @@ def moves(choice: ModelChoice, grey28: np.ndarray, signature: str) -> None:
                     on_change=_follow, args=("shift_x",))  # fmt: skip
     dy = row.slider("Shift down (px)", -SHIFT_LIMIT, SHIFT_LIMIT, key=SLIDERS["shift_y"],
                     on_change=_follow, args=("shift_y",))  # fmt: skip
-    angle = row.slider("Rotate (°, counterclockwise)", -int(ANGLE_LIMIT), int(ANGLE_LIMIT), step=5,
+    angle = row.slider("Rotate ↺ (degrees)", -int(ANGLE_LIMIT), int(ANGLE_LIMIT), step=5,
                        key=SLIDERS["angle"], on_change=_follow, args=("angle",))  # fmt: skip
     scale = row.slider("Scale (× size)", SCALE_RANGE[0], SCALE_RANGE[1], step=0.1, format="%.1f",
                        key=SLIDERS["scale"], on_change=_follow, args=("scale",))  # fmt: skip
