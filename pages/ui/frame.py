@@ -97,6 +97,8 @@ def frame(page_key: str) -> PageInfo:
     keep = frame_keys()
     if ss.get("present"):
         st.html(PROJECTOR_CSS)
+    if ss.get("lesson") or ss.get("class"):
+        st.html(strip.STRIP_CSS)  # the slim lesson bar and poll
     with st.sidebar:
         st.markdown("### :material/school: CNN Classroom")
         # The tools first: the class popover then opens with the sidebar's height below it (on a

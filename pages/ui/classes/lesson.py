@@ -16,6 +16,7 @@ from cnnlib.share import BUNDLED, Lesson, LessonError, LinkSchema, bundled_lesso
 from pages.ui.classes import classroom, strip
 
 UPLOAD = "upload"
+REVEAL_WIDTH = 330  # px: "Reveal the answer" folded, in the projector's large type too
 
 
 def schemas() -> dict[str, LinkSchema]:
@@ -88,14 +89,28 @@ def picker(start: Callable[[str, int], None]) -> None:
 def bar(
     lesson: Lesson, step: int, page_key: str, go: Callable[[int], None], stop: Callable[[], None]
 ) -> None:
-    """The lesson's bar above the page: where we are, previous / next, the teacher's note and question."""
+    """The lesson's bar above the page, one line where it fits: the lesson, the step, the step's note
+    (cut to one line, in full on hover) and previous / next (a student: who moves the class along);
+    the step's question on a second line. Issue 25: the page's key picture must fit below it."""
     n = len(lesson.steps)
     step = max(1, min(step, n))
     s = lesson.steps[step - 1]
     student = classroom.member() is not None and not classroom.is_teacher()
-    with st.container(border=True, key="lesson_bar"):
-        row = st.container(horizontal=True, vertical_alignment="center", key="lesson_row")
-        row.markdown(f"**:material/school: {lesson.title}** · step {step} of {n}", width="stretch")
+    here = s.page == page_key
+    with st.container(border=True, key="lesson_bar", gap="xsmall"):
+        row = st.container(horizontal=True, vertical_alignment="center", gap="small", key="lesson_row")
+        row.markdown(f"**:material/school: {lesson.title}** · step {step} of {n}", width="content")
+        if not here and student:
+            row.caption(":material/arrow_forward: This step is on another page.", width="stretch")
+        elif not here:  # the button says it, in less room (the row stays one line at 1280 px)
+            row.space("stretch")
+            if row.button("Open this step", key="lesson_open", type="primary", icon=":material/arrow_forward:",
+                          help="This step is on another page: open it"):  # fmt: skip
+                go(step)
+        elif s.note:
+            row.markdown(s.note, width="stretch", wrap=False, help=s.note)  # one line, in full on hover
+        else:
+            row.space("stretch")
         if student:
             # A student in a class follows the teacher's steps (the Follow banner): no buttons of its own.
             row.caption(":material/co_present: Your teacher moves the class along.", width="content")
@@ -109,24 +124,23 @@ def bar(
             if row.button("End", key="lesson_end", help="Leave the lesson"):
                 stop()
                 st.rerun()
-        if s.page != page_key:
-            st.info("This step is on another page.", icon=":material/arrow_forward:")
-            if not student and st.button("Open this step", key="lesson_open", type="primary"):
-                go(step)
-            return
-        if s.note:
-            st.markdown(s.note)
-        if s.question is not None:
+        # While the class is asked, the poll just below holds the question (and the teacher's reveal).
+        if here and s.question is not None and not strip.poll_asked(s.question.text):
             question(s.question, step, student)
 
 
 def question(q, step: int, student: bool = False) -> None:
-    """The step's question; its answer behind a reveal (in a class the teacher's poll takes over: a
-    student sees the answer when the teacher reveals it, never through a box of their own)."""
-    st.markdown(f"**:material/help: {q.text}**")
-    st.markdown("  ·  ".join(f"**{chr(65 + i)}** {o}" for i, o in enumerate(q.options)))
-    strip.ask(q.text, list(q.options), q.answer, key=f"lesson_{step}")  # in a class: a live poll
+    """The step's question on one line: its options, the teacher's "Ask the class" and the answer
+    behind a reveal (in a class the teacher's poll takes over: a student sees the answer when the
+    teacher reveals it, never through a box of their own)."""
+    row = st.container(horizontal=True, vertical_alignment="center", gap="small", key="lesson_question")
+    options = "  ·  ".join(f"**{chr(65 + i)}** {o}" for i, o in enumerate(q.options))
+    row.markdown(f"**:material/help: {q.text}**  ·  {options}", width="stretch")
+    with row:
+        strip.ask(q.text, list(q.options), q.answer, key=f"lesson_{step}")  # in a class: a live poll
     if q.answer is not None and not student:
-        with st.expander("Reveal the answer", key=f"lesson_reveal_{step}", on_change="rerun") as box:
+        with row.expander(
+            "Reveal the answer", key=f"lesson_reveal_{step}", on_change="rerun", width=REVEAL_WIDTH
+        ) as box:
             if box.open:
                 st.success(f"**{chr(65 + q.options.index(q.answer))}** {q.answer}", icon=":material/check:")

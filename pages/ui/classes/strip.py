@@ -22,6 +22,16 @@ from pages.ui.navigation import PAGE_BY_URL
 
 TEACHER_EVERY_S = 1.5
 ss = st.session_state
+# The lesson bar and the poll, slim (issue 25: the page's key picture fits below them): a row's text
+# (the step's note, the question) shrinks and wraps (the note: cut with an ellipsis) before the
+# buttons beside it move to a line of their own; less padding and lower buttons in both boxes.
+STRIP_CSS = """<style>
+.st-key-lesson_row > :nth-child(2), .st-key-lesson_question > :first-child,
+.st-key-class_poll_actions > :first-child { flex: 1 1 0 !important; min-width: 10rem; }
+.st-key-lesson_bar, .st-key-class_poll_live, .st-key-class_poll { padding: 0.4rem 0.75rem !important; gap: 0.4rem !important; }
+.st-key-lesson_bar button, .st-key-class_poll_live button, .st-key-class_follow_row button {
+  min-height: 2rem !important; padding-top: 0.1rem !important; padding-bottom: 0.1rem !important; }
+</style>"""
 
 
 def publish(link: str) -> None:
@@ -138,11 +148,13 @@ def screen_poll(poll: PollInfo, head: str, answers: str) -> None:
     """The poll on the projector screen: the question and how many answered; once revealed, the
     answer and the counts."""
     if poll.state == "open":
-        st.markdown(f"**:material/how_to_vote: {poll.question}** · {answers} so far  \n{head}")
+        st.markdown(f"**:material/how_to_vote: {poll.question}** · {answers} so far · {head}")
         return
     answer = f" · the answer: **{poll.correct}**" if poll.correct is not None else ""
-    st.markdown(f"**:material/how_to_vote: {poll.question}**{answer} · {answers}")
-    st.markdown(poll_bars(poll.counts, poll.correct))
+    st.markdown(
+        f"**:material/how_to_vote: {poll.question}**{answer} · {answers}  \n"
+        + poll_bars(poll.counts, poll.correct)
+    )
 
 
 def poll_or_headline(view: ProjectorView, key: str, draw: Callable[[PollInfo, str, str], None]) -> None:
@@ -154,7 +166,7 @@ def poll_or_headline(view: ProjectorView, key: str, draw: Callable[[PollInfo, st
     if poll is None or poll.state == "closed":
         st.container(key="class_headline").caption(head)
         return
-    with st.container(border=True, key=key):
+    with st.container(border=True, key=key, gap="xsmall"):
         draw(poll, head, counted(poll.total, "answer"))
 
 
@@ -183,8 +195,11 @@ def poll_for_student(s: ClassStore, m: dict, poll_id: int) -> None:
     except ClassError as err:
         fail(err)
         return
-    with st.container(border=True, key="class_poll"):
-        st.markdown(f"**:material/how_to_vote: {info.question}**")
+    # One line where it fits: the question, the answer pills and whether the answer was sent.
+    with st.container(
+        border=True, key="class_poll", horizontal=True, vertical_alignment="center", gap="small"
+    ):
+        st.markdown(f"**:material/how_to_vote: {info.question}**", width="content")
         if info.state == "revealed":
             reveal_for_student(info, mine)
             return
@@ -197,7 +212,7 @@ def poll_for_student(s: ClassStore, m: dict, poll_id: int) -> None:
             except ClassError as err:
                 fail(err)
         if mine is not None:  # said on every tick, not only the one after the click
-            st.caption("Sent. You can change it until the teacher reveals the answer.")
+            st.caption("Sent. You can change it until the reveal.", width="content")
 
 
 def reveal_for_student(info: PollInfo, mine: str | None) -> None:
@@ -206,11 +221,12 @@ def reveal_for_student(info: PollInfo, mine: str | None) -> None:
     if info.correct is None:
         said = "" if mine is None else f" You said {mine}."
         st.markdown(
-            f"How the class answered ({counted(info.total, 'answer')}).{said}  \n" + poll_bars(info.counts)
+            f"How the class answered ({counted(info.total, 'answer')}).{said}  \n" + poll_bars(info.counts),
+            width="stretch",
         )
         return
     verdict = "" if mine is None else (" You got it." if mine == info.correct else f" You said {mine}.")
-    st.success(f"The answer: **{info.correct}**.{verdict}", icon=":material/check:")
+    st.success(f"The answer: **{info.correct}**.{verdict}", icon=":material/check:", width="stretch")
 
 
 def poll_open_for_students() -> bool:
@@ -223,6 +239,19 @@ def poll_open_for_students() -> bool:
     return bool(state and state.poll_id is not None and state.poll_state == "open")
 
 
+def poll_asked(question: str) -> bool:
+    """True while the class's poll (open or revealed) is on this screen: a student's or the projector
+    screen's (any question: theirs is the poll just below), the teacher's (this question: the poll
+    box holds it, with its reveal)."""
+    m = member()
+    if not m:
+        return False
+    if m.get("role") == "teacher":
+        return ss.get("class_poll_question") == question
+    state = ss.get("class_follow_state")
+    return bool(state and state.poll_id is not None and state.poll_state in ("open", "revealed"))
+
+
 @st.fragment(run_every=TEACHER_EVERY_S)
 def teacher_strip() -> None:
     m, s = member(), store()
@@ -233,21 +262,26 @@ def teacher_strip() -> None:
     except ClassError as err:
         fail(err)
         return
+    poll = view.poll
+    asked = poll.question if poll is not None and poll.state in ("open", "revealed") else None
+    if asked != ss.get("class_poll_question"):
+        ss["class_poll_question"] = asked
+        st.rerun()  # the lesson bar folds its question while the class is asked it (poll_asked)
     poll_or_headline(view, "class_poll_live", functools.partial(teacher_poll, s, m))
 
 
 def teacher_poll(s: ClassStore, m: dict, poll: PollInfo, head: str, answers: str) -> None:
-    """The live poll on the teacher's strip: the counts coming in, and reveal, ask again, close."""
+    """The live poll on the teacher's strip: the question, how many answered and the buttons (reveal,
+    ask again, close) on one line, the counts on the next (one line for a few short options)."""
+    row = st.container(horizontal=True, vertical_alignment="center", gap="small", key="class_poll_actions")
     if poll.state == "revealed" and ss.get("present"):
         # Folded to one line on the projector: the page is the picture, the poll is done.
         answer = f" · answer: **{poll.correct}**" if poll.correct is not None else ""
-        st.markdown(f"{head} · :material/how_to_vote: {poll.question}{answer} · {answers}")
+        row.markdown(f"{head} · :material/how_to_vote: {poll.question}{answer} · {answers}", width="stretch")
     else:
-        st.markdown(f"{head}  \n**:material/how_to_vote: {poll.question}** · {answers}")
-        st.markdown(poll_bars(poll.counts, poll.correct if poll.state == "revealed" else None))
-    row = st.container(horizontal=True, key="class_poll_actions")
+        row.markdown(f"**:material/how_to_vote: {poll.question}** · {answers}", width="stretch")
     if poll.state == "open":
-        label = "Reveal the answer to everyone" if poll.correct is not None else "Show everyone the counts"
+        label = "Reveal the answer" if poll.correct is not None else "Show everyone the counts"
         if row.button(label, key="class_reveal", type="primary"):
             teacher_act(lambda: s.reveal_poll(m["code"], m["key"], poll.id))
         if row.button("Ask again", key="class_reask", help="Clear the answers and ask the same question"):
@@ -255,6 +289,12 @@ def teacher_poll(s: ClassStore, m: dict, poll: PollInfo, head: str, answers: str
             teacher_act(lambda: s.open_poll(m["code"], m["key"], poll.question, options, poll.correct))
     if row.button("Close", key="class_close_poll", help="Take the question off every screen"):
         teacher_act(lambda: s.close_poll(m["code"], m["key"], poll.id))
+    if not (poll.state == "revealed" and ss.get("present")):
+        counts = st.container(horizontal=True, vertical_alignment="center", gap="medium")
+        counts.markdown(
+            poll_bars(poll.counts, poll.correct if poll.state == "revealed" else None), width="content"
+        )
+        counts.caption(head, width="content")
 
 
 def teacher_act(action: Callable[[], object]) -> None:
@@ -284,8 +324,9 @@ def _step_part(link: str) -> tuple[str, str | None]:
     return _page_part(link), split_link(link)[1].get("step")
 
 
-def poll_bars(counts: dict[str, int], correct: str | None = None, width: int = 24) -> str:
-    """The poll's counts as text bars (Markdown), readable on a projector and cheap to redraw."""
+def poll_bars(counts: dict[str, int], correct: str | None = None, width: int = 8) -> str:
+    """The poll's counts as text bars (Markdown), readable on a projector and cheap to redraw: side
+    by side on one line, wrapping between two options where they do not fit."""
     total = max(1, sum(counts.values()))
     lines = []
     for option, n in counts.items():
@@ -293,7 +334,7 @@ def poll_bars(counts: dict[str, int], correct: str | None = None, width: int = 2
         bar = ("█" * round(width * n / total)).ljust(width, "\u00a0")
         mark = " ✓" if option == correct else ""
         lines.append(f"`{bar}` **{n}** · {option}{mark}")
-    return "  \n".join(lines)
+    return "\u2003 ".join(lines)
 
 
 def ask(question: str, options: list[str], correct: str | None, key: str) -> None:
