@@ -38,6 +38,18 @@ def test_moving_the_drawing_changes_the_answer_and_the_chart(server, browser):
         section.screenshot(path=str(ARTIFACTS / "draw_invariance_section_1366.png"))
         page.screenshot(path=str(ARTIFACTS / "draw_invariance_view_1366.png"))  # the viewport, as seen
         screenshot(page, "draw_invariance_1366")
+        fool = page.locator(".st-key-draw_inv_fool_open summary")
+        fool.scroll_into_view_if_needed()
+        fool.click()
+        wait_idle(page)
+        page.wait_for_selector("[data-testid='draw-nudged-answer']")
+        page.locator(".st-key-draw_inv_fool_open").screenshot(
+            path=str(ARTIFACTS / "draw_fgsm_section_1366.png")
+        )
+        page.set_viewport_size({"width": 1920, "height": 1080})  # the projector
+        wait_idle(page)
+        section.scroll_into_view_if_needed()
+        section.screenshot(path=str(ARTIFACTS / "draw_invariance_section_1920.png"))
         assert_no_exception(page)
     finally:
         ctx.close()

@@ -166,7 +166,8 @@ def _sweep_chart(choice: ModelChoice, grey28: np.ndarray, signature: str, pose: 
             return
         memory(MEMORY)["inv_sweep"] = (seen, probs)
     values = sweep_values(kind)
-    st.image(sweep_picture(values, probs, choice.classes, pose[kind], SWEEP_KINDS[kind]), width="stretch")
+    chart = sweep_picture(values, probs, choice.classes, pose[kind], SWEEP_KINDS[kind])
+    st.image(chart, width=680)  # its own size (narrower: scaled down); stretched on a projector it blurs
     st.caption(
         "Top strip: the network's answer at every value of the slider (the outlined cell is where it is "
         "now). Lines: each class's probability; classes that never reach 5 % are left out."
