@@ -432,6 +432,20 @@ def test_latex_shows_the_numbers():
     assert f"{float(loss.nll_true[0]):.4g}" in loss.latex()
 
 
+def test_softmax_latex_of_a_blown_up_network():
+    """Logits past e^709 (a Digit CNN stepped at learning rate 10 on one image) are shown shifted by
+    the largest: math.exp raised OverflowError on the page."""
+    from cnnlib.training.one_step.results import ForwardResult
+
+    logits = torch.tensor([[1000.0, 990.0, -5.0], [-2000.0, -2010.0, -1990.0]])  # [2, 3]
+    probs = torch.softmax(logits, dim=1)  # [2, 3]
+    fwd = ForwardResult(logits, probs, probs.argmax(1), [0, 1], (3,), (3,))
+    tex = fwd.softmax_latex(0, 1)
+    assert "z_{1} - 1000" in tex and r"= 4.54 \times 10^{-5}" in tex  # p = e^-10 / (1 + e^-10 + e^-1005)
+    tex = fwd.softmax_latex(1, 2)  # every e^z below e^-745 (0 in a float): shifted too
+    assert "z_j - (-1990)" in tex and tex.split("=")[-1].startswith(" 1")
+
+
 # ----------------------------------------------------------------------------------------------
 # first_batch
 

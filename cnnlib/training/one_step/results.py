@@ -28,6 +28,9 @@ class ZeroGradResult:
     round: int
 
 
+EXP_LIMIT = 700.0  # e^710 overflows a float64 (math.exp raises); e^-745 underflows to 0
+
+
 @dataclass
 class ForwardResult:
     logits: torch.Tensor  # [B, K]
@@ -59,12 +62,21 @@ class ForwardResult:
         z = self.logits[i].double()
         exps = torch.exp(z - z.max())  # shifted for stability; the ratio is the same
         k = int(z.shape[0])
+        p = float(exps[true_class] / exps.sum())
+        top = float(z.max())
+        if abs(top) > EXP_LIMIT:  # e^z overflows a float (a blown-up network): show the shifted powers
+            shift = _n(top, 4)
+            return (
+                rf"p_{{{true_class}}} = \frac{{e^{{z_{{{true_class}}} - {shift}}}}}"
+                rf"{{\sum_{{j=0}}^{{{k - 1}}} e^{{z_j - {shift}}}}}"
+                rf" = \frac{{{_f(float(exps[true_class]), 4)}}}{{{_f(float(exps.sum()), 4)}}} = {_f(p, 4)}"
+                r"\quad\text{(every logit minus the largest: the same ratio, powers a float can hold)}"
+            )
         denom = float(torch.exp(z).sum())
         num = math.exp(float(z[true_class]))
         terms = " + ".join(f"e^{{{_f(float(v), 4)}}}" for v in z[: min(k, 3)])
         if k > 3:
             terms += r" + \cdots"
-        p = float(exps[true_class] / exps.sum())
         # \rule{0pt}{1.3em}: a strut, so the numerator's raised exponent is not clipped at the top
         return (
             rf"p_{{{true_class}}} = \frac{{e^{{z_{{{true_class}}}}}}}{{\sum_{{j=0}}^{{{k - 1}}} e^{{z_j}}}}"
