@@ -11,6 +11,9 @@ Train. Uploaded zips are never in links (`data=upload` is refused with that reas
     settings the page shows
     images   how many training images (20 or more, or "all", the default), noise (the share of
              training labels shuffled, 0 to 1): overfitting on demand, `?images=200&noise=1`
+    compare  "same run, but ...": the one change of run B (cnnlib.training.pair.parse_change), e.g.
+             `compare=weight_decay:0.001`, `compare=dropout:0.5`, `compare=batchnorm`,
+             `compare=augment:shift+rotate`; it opens the comparison, never starts it
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from cnnlib.training.config import (
     OPTIMIZERS,
     SCHEDULERS,
 )
+from cnnlib.training.pair import format_change, parse_change
 
 __all__ = ["DEMO_MODEL", "TRAINING_LINK"]
 
@@ -116,6 +120,15 @@ TRAINING_LINK = LinkSchema(
         Field("patience", "int", d.patience, "early-stopping patience", lo=0, hi=MAX_EPOCHS),
         Field("seed", "int", d.seed, lo=0, hi=2**31 - 1),
         _choice("device", DEVICES, d.device, "device"),
+        Field(
+            "compare",
+            "custom",
+            None,
+            "comparison",
+            max_len=60,
+            parse_fn=parse_change,
+            format_fn=format_change,
+        ),
     ),
     title="Training",
     shared_keys=FRAME_KEYS,

@@ -23,10 +23,27 @@ from typing import Any
 from cnnlib.data import DatasetBundle
 from cnnlib.spec import ModelSpec
 from cnnlib.training.compare import SETTING_NAMES, format_setting, same_run_but
-from cnnlib.training.config import AUGMENTATIONS, OPTIMIZERS, ConfigError, TrainConfig
+from cnnlib.training.config import (
+    AUGMENTATIONS,
+    MAX_EPOCHS,
+    MAX_LR,
+    MAX_TRAIN_SIZE,
+    MIN_TRAIN_SIZE,
+    OPTIMIZERS,
+    ConfigError,
+    TrainConfig,
+)
 from cnnlib.training.run import TrainingRun
 
-__all__ = ["CHANGES", "CHANGE_CHOICES", "ComparisonJob", "with_batchnorm", "with_dropout"]
+__all__ = [
+    "CHANGES",
+    "CHANGE_CHOICES",
+    "ComparisonJob",
+    "format_change",
+    "parse_change",
+    "with_batchnorm",
+    "with_dropout",
+]
 
 
 CHANGES: dict[str, Any] = {  # what a student can change, and the value a comparison starts from
@@ -46,6 +63,58 @@ MODEL_CHANGES = {
     "dropout": "with dropout before the classifier",
     "batchnorm": "with batch norm after every convolution",
 }
+
+
+NUMBER_BOUNDS = {  # change -> (kind, low, high) of its value in a link
+    "dropout": (float, 0.01, 0.99),
+    "weight_decay": (float, 0.0, 1.0),
+    "train_size": (int, MIN_TRAIN_SIZE, MAX_TRAIN_SIZE),
+    "label_noise": (float, 0.0, 1.0),
+    "lr": (float, 1e-8, MAX_LR),
+    "epochs": (int, 1, MAX_EPOCHS),
+    "seed": (int, 0, 2**31 - 1),
+}
+
+
+def parse_change(text: str) -> tuple[str, Any] | None:
+    """A link's comparison, "weight_decay:0.001", "batchnorm", "augment:shift+rotate", "optimizer:sgd"
+    -> (change, value); "" or "none" -> None. ValueError (in words) for anything else."""
+    word, _, raw = text.strip().partition(":")
+    change, raw = word.strip().lower(), raw.strip().lower()
+    if change in ("", "none"):
+        return None
+    if change not in CHANGES:
+        raise ValueError(f"{word[:20]!r} is not a change two runs can differ in: {', '.join(CHANGES)}")
+    if change == "batchnorm":
+        return change, True
+    if change in CHANGE_CHOICES:
+        options = CHANGE_CHOICES[change]
+        words = [w for w in raw.replace(",", "+").split("+") if w] if change == "augment" else [raw]
+        bad = [w for w in words if w not in options]
+        if bad or not words:
+            raise ValueError(f"{(bad or [''])[0][:20]!r} is not one of: {', '.join(options)}")
+        return change, tuple(o for o in options if o in words) if change == "augment" else words[0]
+    kind, lo, hi = NUMBER_BOUNDS[change]
+    try:
+        value = kind(raw) if kind is float else int(raw)
+    except ValueError:
+        raise ValueError(f"{raw[:20]!r} is not a number for {change}") from None
+    if not lo <= value <= hi or value != value:
+        span = f"{lo:,} to {hi:,}" if kind is int else f"{lo:g} to {hi:g}"
+        raise ValueError(f"{change} must be from {span}, got {raw[:20]}")
+    return change, value
+
+
+def format_change(value: tuple[str, Any] | None) -> str:
+    """(change, value) -> its link text (parse_change's inverse)."""
+    if not value:
+        return "none"
+    change, v = value
+    if change == "batchnorm":
+        return change
+    if change == "augment":
+        return f"{change}:{'+'.join(v)}"
+    return f"{change}:{v:g}" if isinstance(v, float) else f"{change}:{v}"
 
 
 def _spec_dict(spec: ModelSpec | dict[str, Any]) -> dict[str, Any]:

@@ -58,3 +58,30 @@ def test_a_change_that_changes_nothing_is_refused_in_words_and_nothing_starts(op
     assert "Cannot compare: Both runs would have the same optimizer" in _texts(at)
     assert "train_compare" not in at.session_state
     assert at.session_state["train_run"] is None if "train_run" in at.session_state else True
+
+
+def test_a_comparison_is_a_link_that_opens_it_and_never_starts_it():
+    from tests.app.test_links import TRAINING, reopen
+    from tests.app.test_links import open_page as open_linked
+
+    at = open_linked(TRAINING)
+    _open_compare(at, "dropout")
+    at.slider(key="tr_cmp_dropout").set_value(0.3).run()
+    assert at.query_params["compare"] == "dropout:0.3"
+    again = reopen(at, TRAINING)
+    assert again.selectbox(key="tr_cmp_change").value == "dropout"
+    assert again.slider(key="tr_cmp_dropout").value == 0.3
+    assert "train_compare" not in again.session_state, "a link never starts the runs"
+    linked = open_linked(TRAINING, {"compare": "augment:shift+flip"})
+    assert linked.multiselect(key="tr_cmp_augment").value == ["shift", "flip"]
+
+
+def test_a_hostile_comparison_link_gets_the_defaults_and_one_message():
+    from tests.app.test_links import TRAINING, message
+    from tests.app.test_links import open_page as open_linked
+
+    for bad in ("bogus:1", "lr:-5", "train_size:3", "augment:teleport", "x" * 500):
+        at = open_linked(TRAINING, {"compare": bad})
+        assert not at.exception, at.exception
+        assert "'compare'" in message(at) and "could not be used" in message(at), (bad, message(at))
+        assert "compare" not in at.query_params  # rewritten with what is actually shown

@@ -68,6 +68,22 @@ def random_value(schema: LinkSchema, f: Field, rng: random.Random):
         return rng.choice([None, rng.randint(20, 10**6)])
     if key == ("training", "aug"):
         return tuple(a for a in ("rotate", "shift", "flip", "color") if rng.random() < 0.5)
+    if key == ("training", "compare"):
+        return rng.choice(
+            [
+                None,
+                ("batchnorm", True),
+                ("dropout", round(rng.uniform(0.05, 0.95), 2)),
+                ("weight_decay", rng.choice([0.0, 1e-4, 0.001, 0.5])),
+                (
+                    "augment",
+                    tuple(a for a in ("rotate", "shift", "flip", "color") if rng.random() < 0.5) or ("flip",),
+                ),
+                ("train_size", rng.randint(20, 10**6)),
+                ("optimizer", rng.choice(["sgd", "adam", "adamw"])),
+                ("epochs", rng.randint(1, 500)),
+            ]
+        )
     if key == ("draw", "pen"):
         return rng.randrange(8, 41, 2)
     if schema.page == "frame":

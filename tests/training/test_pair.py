@@ -106,3 +106,33 @@ def test_stopping_during_a_means_b_never_starts():
     job.stop()
     assert job.wait(120) and job.done
     assert job.runs[0].status == "stopped" and job.runs[1].snapshot().status == "ready"
+
+
+@pytest.mark.parametrize(
+    "text, value",
+    [
+        ("weight_decay:0.001", ("weight_decay", 0.001)),
+        ("dropout:0.5", ("dropout", 0.5)),
+        ("batchnorm", ("batchnorm", True)),
+        ("augment:shift+rotate", ("augment", ("rotate", "shift"))),
+        ("optimizer:SGD", ("optimizer", "sgd")),
+        ("train_size:200", ("train_size", 200)),
+        ("none", None),
+        ("", None),
+    ],
+)
+def test_a_comparison_reads_from_and_writes_to_a_link(text, value):
+    from cnnlib.training import format_change, parse_change
+
+    assert parse_change(text) == value
+    assert parse_change(format_change(value)) == value
+
+
+@pytest.mark.parametrize(
+    "text", ["bogus:1", "lr:-1", "lr:nan", "train_size:5", "epochs:1.5", "augment:", "optimizer:x"]
+)
+def test_a_bad_comparison_in_a_link_is_refused_in_words(text):
+    from cnnlib.training import parse_change
+
+    with pytest.raises(ValueError, match=r"\w+"):
+        parse_change(text)

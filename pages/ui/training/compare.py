@@ -72,6 +72,30 @@ def _value(change: str, where: Any) -> Any:
     return None
 
 
+def apply_link(value: tuple[str, Any] | None) -> None:
+    """A link's comparison (`compare=weight_decay:0.001`): open the box with that change and value
+    picked. It never starts the runs: the student presses Run both."""
+    if value is None:
+        return
+    change, v = value
+    st.session_state["tr_cmp_box"] = True
+    st.session_state["tr_cmp_change"] = change
+    if change != "batchnorm":
+        st.session_state[f"tr_cmp_{change}"] = list(v) if change == "augment" else v
+
+
+def link_value() -> tuple[str, Any] | None:
+    """The comparison for the page's link while its box is open: (change, value), else None."""
+    ss = st.session_state
+    change = ss.get("tr_cmp_change")
+    if not ss.get("tr_cmp_box") or change not in LABELS:
+        return None
+    if change == "batchnorm":
+        return change, True
+    value = ss.get(f"tr_cmp_{change}", CHANGES[change])
+    return change, tuple(value) if change == "augment" else value
+
+
 def _start(setup: Setup, change: str, value: Any) -> None:
     """ "Run both": build the job (errors in words, nothing started) and queue run A."""
     old = st.session_state.get(STATE)

@@ -12,6 +12,7 @@ import streamlit as st
 from cnnlib.spec import PRESETS, ModelSpec, SpecError
 from cnnlib.training import DEMO_MODEL, TRAINING_LINK
 from pages.ui import handoff
+from pages.ui.training import compare
 from pages.ui.training.kept import keep, kept
 from pages.ui.training.setup import BUILDER, DEMO
 from pages.ui.training.texts import AUGMENTS
@@ -58,6 +59,7 @@ def apply_link(values: dict) -> None:
             handoff.select_if_new(st.session_state["model_spec"])
             keep("tr_model", BUILDER)
     show("tr_model", kept("tr_model", None))
+    compare.apply_link(v["compare"])
 
 
 MORE = ("wd", "sched", "ls", "val", "images", "noise", "patience", "seed", "device", "aug")  # "More settings"
@@ -102,4 +104,6 @@ def link_values() -> dict:
             values["model"] = ModelSpec.from_dict(st.session_state["model_spec"])
         except SpecError:
             pass
+    if (comparison := compare.link_value()) is not None:
+        values["compare"] = comparison
     return values
