@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,7 @@ from cnnlib.training.config import (
     TrainConfig,
 )
 from cnnlib.training.run import TrainingRun
+from cnnlib.training.slots import QueueRefused
 
 __all__ = [
     "CHANGES",
@@ -179,6 +181,7 @@ class ComparisonJob:
         self.description = description
         self._stopped = False
         self._b_started = False
+        self._last_beat: float | None = None  # time.monotonic() of the page's last heartbeat
         self._thread: threading.Thread | None = None
 
     @classmethod
@@ -232,9 +235,22 @@ class ComparisonJob:
     def _in_turn(self) -> None:
         a, b = self.runs
         a.wait()
-        if not self._stopped and a.status in ("finished", "early-stopped"):
+        if self._stopped or a.status not in ("finished", "early-stopped") or self._page_gone():
+            return
+        try:
             b.start()
-            self._b_started = True
+        except QueueRefused:  # the student started another run in between: B waits for "Run both" again
+            return
+        self._b_started = True
+
+    def _page_gone(self) -> bool:
+        """Heartbeats were armed and none came for the slots' heartbeat timeout: nobody is watching."""
+        timeout = self.runs[1].slots.heartbeat_timeout
+        return (
+            self._last_beat is not None
+            and timeout is not None
+            and time.monotonic() - self._last_beat > timeout
+        )
 
     @property
     def active(self) -> TrainingRun | None:
@@ -252,7 +268,8 @@ class ComparisonJob:
         return not self._b_started or self.runs[1].done
 
     def heartbeat(self) -> None:
-        """The page is still watching: passed on to the run in progress."""
+        """The page is still watching: passed on to the runs (B does not start for a page that left)."""
+        self._last_beat = time.monotonic()
         for run in self.runs:
             run.heartbeat()
 

@@ -136,3 +136,15 @@ def test_a_bad_comparison_in_a_link_is_refused_in_words(text):
 
     with pytest.raises(ValueError, match=r"\w+"):
         parse_change(text)
+
+
+def test_b_does_not_start_when_the_page_has_gone():
+    """A page that heartbeats and then leaves: A ends (stopped as stale, or finished) and B never starts."""
+    bundle = load_dataset("shapes")
+    slots = SlotLimiter(1, heartbeat_timeout=0.5)
+    base = TrainConfig(epochs=1, batch_size=50, train_size=100, num_threads=1)
+    job = ComparisonJob.create(SPEC, bundle, base, "weight_decay", slots=slots, backend="thread")
+    job.start()
+    job.heartbeat()  # watched once, then never again
+    assert job.wait(600) and job.done
+    assert job.runs[1].snapshot().status == "ready", "nobody is watching: B is not trained"
