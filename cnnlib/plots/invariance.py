@@ -129,4 +129,6 @@ def sweep_picture(
         placed.append((x, y))
         draw.text((x + (6 if anchor == "lb" else -6), y - 3), str(classes[k]), fill=colour, font=font(18),
                   anchor=anchor, stroke_width=2, stroke_fill=(255, 255, 255))  # fmt: skip
-    return to_png(img)
+    # 64 colours (the lines, their antialiased edges, the text): a tenth of the RGB PNG's encoding
+    # time (about 3 ms against 45 ms here) and two thirds of its bytes.
+    return to_png(img.quantize(colors=64, method=Image.Quantize.FASTOCTREE))

@@ -39,8 +39,9 @@ def test_the_picture_is_a_png_with_the_answer_strip_in_the_classes_colours():
     strip_y = 8 + 3  # inside the strip, above its label
     left, right = 66, 760 - 16
     x_of = lambda v: int(left + (v + 10) / 20 * (right - left))  # noqa: E731
-    assert tuple(img[strip_y, x_of(-9)]) == CLASS_COLOURS[7]
-    assert tuple(img[strip_y, x_of(8)]) == CLASS_COLOURS[1]  # index 18 >= 15: the answer flipped
+    # the PNG has 64 colours: a class's colour may come back off by a shade
+    assert np.abs(img[strip_y, x_of(-9)].astype(int) - CLASS_COLOURS[7]).max() <= 4
+    assert np.abs(img[strip_y, x_of(8)].astype(int) - CLASS_COLOURS[1]).max() <= 4  # index 18 >= 15: flipped
 
 
 def test_mismatched_shapes_are_refused():
