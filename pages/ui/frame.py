@@ -62,7 +62,7 @@ PRESENT = "cc_present"  # the projector view's truth (the toggle's own key can b
 DEFAULTS: dict[str, object] = {
     # The session's model: a ModelSpec as a JSON-able dict (None: the default preset is used).
     "model_spec": None,
-    "model_spec_name": "SimpleCNN",
+    "model_spec_name": "",  # its name when one is set ("" reads as "your model"; it said SimpleCNN)
     # Models trained in this session (dicts made by the Training page), newest last.
     "trained_models": [],
 }
