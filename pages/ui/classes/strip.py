@@ -26,7 +26,7 @@ ss = st.session_state
 # (the step's note, the question) shrinks and wraps (the note: cut with an ellipsis) before the
 # buttons beside it move to a line of their own; less padding and lower buttons in both boxes.
 STRIP_CSS = """<style>
-.st-key-lesson_row > :nth-child(2), .st-key-lesson_question > :first-child,
+.st-key-lesson_row > :nth-child(2):has([data-testid=stMarkdownContainer]), .st-key-lesson_question > :first-child,
 .st-key-class_poll_actions > :first-child { flex: 1 1 0 !important; min-width: 10rem; }
 .st-key-lesson_bar, .st-key-class_poll_live, .st-key-class_poll { padding: 0.4rem 0.75rem !important; gap: 0.4rem !important; }
 .st-key-lesson_bar button, .st-key-class_poll_live button, .st-key-class_follow_row button {
