@@ -98,7 +98,7 @@ def page_reruns(repeats: int) -> list[str]:
             at.selectbox(key="k_source").set_value(source).run()
             warm, cold = [], []
             for i in range(repeats):
-                at.slider(key="k_row").set_value(1 + i % 5)
+                at.number_input(key="k_row").set_value(1 + i % 5)
                 spent.clear()
                 at.run()
                 warm.append(sum(spent))

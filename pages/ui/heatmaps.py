@@ -198,7 +198,7 @@ function build(root, data, send) {
   const rem = parseFloat(getComputedStyle(document.documentElement).fontSize) || 16;
   const S = root.cchm || {};
   Object.assign(S, { root, panels, k: rem / 16, fit: !!data.fit, maxH: data.max_h || 400,
-    minH: data.min_h || 140, reserve: data.reserve || 0, drawn: null, send });
+    minH: data.min_h || 96, reserve: data.reserve || 0, drawn: null, send });
   S.measure = S.measure || document.createElement("canvas").getContext("2d");
   root.innerHTML = "";
   for (const p of panels) {

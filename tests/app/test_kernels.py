@@ -55,7 +55,7 @@ def _errors(at: AppTest) -> list[str]:
 
 def _check_step_through(at: AppTest, plane: np.ndarray, kernel: np.ndarray, **conv) -> None:
     """The page's by-hand total and PyTorch value both equal the feature map computed here."""
-    row, col = at.slider(key="k_row").value, at.slider(key="k_col").value
+    row, col = at.number_input(key="k_row").value, at.number_input(key="k_col").value
     expected = K.apply_kernel(plane, kernel, **conv)[row, col]
     assert _number(at, "= By hand") == pytest.approx(expected, abs=1e-4)
     assert _number(at, f"PyTorch at ({row}, {col})") == pytest.approx(expected, abs=1e-4)
@@ -75,7 +75,7 @@ def test_page_opens_with_a_digit_and_sobel_x():
     _check_step_through(at, plane, K.KERNELS["Sobel x"])
     # the first pixel shown is the feature map's strongest response
     fmap = K.apply_kernel(plane, K.KERNELS["Sobel x"])
-    assert abs(fmap[at.slider(key="k_row").value, at.slider(key="k_col").value]) == pytest.approx(
+    assert abs(fmap[at.number_input(key="k_row").value, at.number_input(key="k_col").value]) == pytest.approx(
         np.abs(fmap).max()
     )
     assert not at.latex  # folded: no LaTeX, so no KaTeX in the browser
@@ -87,8 +87,8 @@ def test_choose_a_preset_and_step_to_a_pixel():
     plane = K.load_sample("Text").view()
     at.selectbox(key="k_preset").set_value("Box blur").run()
     assert at.text_area(key="k_text").value.split("\n")[0] == "1/9 1/9 1/9"
-    at.slider(key="k_row").set_value(20).run()
-    at.slider(key="k_col").set_value(40).run()
+    at.number_input(key="k_row").set_value(20).run()
+    at.number_input(key="k_col").set_value(40).run()
     _check_step_through(at, plane, K.KERNELS["Box blur"])
     assert _metric(at, "Feature map size") == "46 × 94"  # a 48 x 96 image, 3x3 kernel, no padding
     assert _number(at, "Sum of the products") == pytest.approx(_number(at, "= By hand"))
@@ -164,8 +164,8 @@ def test_stride_and_padding_change_the_size_and_the_numbers():
     assert _metric(at, "Feature map size") == "24 × 48"  # floor((48 + 2 - 2 - 1) / 2) + 1, same for 96
     latex = " ".join(_formulas(at))
     assert r"\frac{48 + 2\cdot 1 - 1\cdot(3-1) - 1}{2}" in latex and r"\frac{96 + 2\cdot 1" in latex
-    at.slider(key="k_row").set_value(0).run()
-    at.slider(key="k_col").set_value(47).run()  # a corner: the kernel hangs over the zero padding
+    at.number_input(key="k_row").set_value(0).run()
+    at.number_input(key="k_col").set_value(47).run()  # a corner: the kernel hangs over the zero padding
     _check_step_through(at, plane, K.KERNELS["Sobel x"], stride=2, padding=1)
     at.radio(key="k_pad_mode").set_value("same").run()
     assert "needs stride 1" in _errors(at)[0]  # PyTorch refuses 'same' with stride 2
@@ -377,18 +377,18 @@ def test_same_kernel_twice_in_the_comparison_does_not_break_the_page():
 
 def test_step_through_jumps_to_the_strongest_pixel_when_the_image_or_size_changes():
     at = _open("Text")
-    at.slider(key="k_row").set_value(0).run()
-    at.slider(key="k_col").set_value(0).run()
+    at.number_input(key="k_row").set_value(0).run()
+    at.number_input(key="k_col").set_value(0).run()
     at.selectbox(key="k_preset").set_value("Laplacian").run()  # a new kernel keeps the pixel
-    assert (at.slider(key="k_row").value, at.slider(key="k_col").value) == (0, 0)
+    assert (at.number_input(key="k_row").value, at.number_input(key="k_col").value) == (0, 0)
     at.selectbox(key="k_source").set_value("Checkerboard").run()  # a new image: its strongest pixel
     plane = K.load_sample("Checkerboard").view()
     fmap = K.apply_kernel(plane, K.KERNELS["Laplacian"])
-    pixel = (at.slider(key="k_row").value, at.slider(key="k_col").value)
+    pixel = (at.number_input(key="k_row").value, at.number_input(key="k_col").value)
     assert pixel == K.strongest_pixel(fmap)
     at.number_input(key="k_stride").set_value(2).run()  # a new size: again
     fmap = K.apply_kernel(plane, K.KERNELS["Laplacian"], stride=2)
-    assert (at.slider(key="k_row").value, at.slider(key="k_col").value) == K.strongest_pixel(fmap)
+    assert (at.number_input(key="k_row").value, at.number_input(key="k_col").value) == K.strongest_pixel(fmap)
     _check_step_through(at, plane, K.KERNELS["Laplacian"], stride=2)
 
 
@@ -398,8 +398,8 @@ def test_padding_and_dilation_are_explained_in_the_step_through():
     assert not any("'pad' cells" in c for img in at.image for c in img.captions)  # no padding: nothing said
     at.number_input(key="k_padding").set_value(2).run()
     at.number_input(key="k_dilation").set_value(3).run()
-    at.slider(key="k_row").set_value(0).run()
-    at.slider(key="k_col").set_value(0).run()
+    at.number_input(key="k_row").set_value(0).run()
+    at.number_input(key="k_col").set_value(0).run()
     captions = unlinked(
         " ".join([c.value for c in at.caption] + [c for img in at.image for c in img.captions])
     )
@@ -432,7 +432,7 @@ def test_the_page_keeps_its_own_values_in_one_dict():
 
     at = _open("Text")
     at.text_area(key="k_text").input("1 2 1\n0 0 0\n-1 -2 -1").run()
-    at.slider(key="k_row").set_value(3).run()
+    at.number_input(key="k_row").set_value(3).run()
     drawn = {w.key for kind in ("selectbox", "radio", "number_input", "slider", "toggle", "text_area")
              for w in getattr(at, kind) if w.key}  # fmt: skip
     keys = {k for k in at.session_state._state._state.filtered_state if k.startswith("k_")}
@@ -444,8 +444,8 @@ def test_the_page_keeps_its_own_values_in_one_dict():
 def test_the_step_through_is_one_picture_with_its_patch_named():
     """The patch, kernel and products are a PNG (numbers written in, no Plotly), captioned."""
     at = _open("Text")
-    at.slider(key="k_row").set_value(1).run()
-    at.slider(key="k_col").set_value(2).run()
+    at.number_input(key="k_row").set_value(1).run()
+    at.number_input(key="k_col").set_value(2).run()
     captions = [c for img in at.image for c in img.captions]
     assert any(c.startswith("Patch: input rows 1…3, columns 2…4") for c in captions), captions
     assert not any("Products" in text for _, text in plotly_specs(at))  # no step chart left

@@ -45,7 +45,7 @@ def test_kernels_page_sends_the_feature_maps_frames_once_per_change():
     np.testing.assert_allclose(_outputs(frames), K.apply_kernel(plane, K.KERNELS["Sobel x"]), atol=1e-4)
     np.testing.assert_allclose(frames["image"], plane.ravel(), atol=1e-4)
     # the step-through moves: the same frames (the browser keeps playing)
-    at.slider(key="k_row").set_value(3).run()
+    at.number_input(key="k_row").set_value(3).run()
     assert the_player(at)["id"] == first["id"]
 
     at.number_input(key="k_stride").set_value(2).run()

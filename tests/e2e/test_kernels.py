@@ -1,7 +1,7 @@
 """Browser: the Kernels page: a preset changes the feature map, the step-through sum matches it,
 and a bad upload is refused with a message while the last good image stays."""
 
-from .conftest import assert_no_exception, choose, open_page, screenshot, upload, wait_idle
+from .conftest import assert_no_exception, choose, open_page, screenshot, type_into, upload, wait_idle
 
 MAP = ".st-key-key_kernels_maps .cchm-panel[data-pixel]"  # the feature map's panel (our canvas element)
 SIDEBAR = "[data-testid='stSidebar']"
@@ -29,14 +29,12 @@ def metric(pg, label: str) -> str:
     return box.locator("[data-testid=stMetricValue]").inner_text().strip()
 
 
-def slide_to(pg, key: str, fraction: float) -> int:
-    """Click the slider's track at `fraction` of its width (one rerun); return the value it shows."""
-    track = pg.locator(f".st-key-{key} [role=group] > div[data-orientation]")
-    track.scroll_into_view_if_needed()
-    box = track.bounding_box()
-    pg.mouse.click(box["x"] + fraction * box["width"], box["y"] + box["height"] / 2)
-    wait_idle(pg)
-    return int(pg.locator(f".st-key-{key} [data-testid=stSliderThumbValue]").inner_text())
+def pick(pg, key: str, value: int) -> int:
+    """Type `value` into the number box with key `key` (one rerun); return the value it shows."""
+    box = pg.locator(f".st-key-{key} input")
+    box.scroll_into_view_if_needed()
+    type_into(pg, key, str(value))
+    return int(box.input_value())
 
 
 def test_preset_step_through_and_bad_upload(server, page):
@@ -86,7 +84,10 @@ def test_preset_step_through_and_bad_upload(server, page):
         int(page.locator(".st-key-k_row input").input_value()),
         int(page.locator(".st-key-k_col input").input_value()),
     )
-    row, col = slide_to(page, "k_row", 0.62), slide_to(page, "k_col", 0.3)
+    row, col = (
+        pick(page, "k_row", int(0.62 * (len(blur) - 1))),
+        pick(page, "k_col", int(0.3 * (len(blur[0]) - 1))),
+    )
     assert (row, col) != start, (row, col)
     assert drawn_pixel(page) == (row, col)  # the map outlines that pixel
     by_hand = float(metric(page, "= By hand"))
@@ -106,7 +107,7 @@ def test_preset_step_through_and_bad_upload(server, page):
 
 
 def test_a_click_on_the_feature_map_picks_the_pixel_to_step_through(server, page):
-    """Click a cell of the feature map: the sliders and the step-through follow that pixel."""
+    """Click a cell of the feature map: the row and column boxes and the step-through follow that pixel."""
     open_page(page, server, "kernels")
     values = feature_map(page)
     page.locator(MAP).scroll_into_view_if_needed()

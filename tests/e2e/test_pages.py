@@ -74,4 +74,4 @@ def test_lazy_sections_fill_when_opened(server, page):
     main.get_by_text("Second kernel", exact=True).first.wait_for()
     wait_idle(page)
     assert_no_exception(page)
-    assert main.locator(".cc-live-plotly").count() >= 4  # feature maps + two to compare
+    assert main.locator(".cchm-panel").count() >= 4  # input and feature map + two to compare (canvas panels)

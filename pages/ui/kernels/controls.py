@@ -211,12 +211,13 @@ def column_width(text: str, rem_px: int) -> int:
 
 
 def kernel_editor() -> tuple[str, np.ndarray]:
-    """Draw the preset menu and the weights box (the page's key control, beside the maps), then the
+    """Draw the weights box (the page's key control, beside the maps) and the preset menu, then the
     size, one caption and the normalise toggle; return (name, kernel)."""
-    with st.container(key="key_kernels_weights"):  # issue 25's one-screen check: preset and weights
-        preset = st.selectbox("Kernel", [*K.KERNELS, CUSTOM], key="k_preset", on_change=_on_preset)
+    # The weights box first, alone in its key container (issue 25's one-screen check): on a 1280x720
+    # projector under a lesson bar and a poll, 170 px are left for it; the preset menu follows it.
+    with st.container(key="key_kernels_weights"):
         text = st.text_area(  # one box for every size: a 7x7 grid of boxes was 49 widgets on every view
-            "Weights, one row per line",
+            "Kernel weights, one row per line",
             key="k_text",
             on_change=_on_text,
             height="content",
@@ -224,6 +225,7 @@ def kernel_editor() -> tuple[str, np.ndarray]:
             "copied from numpy or Python ([[1, 0, -1], ...]) works too. Ctrl+Enter or a click outside applies "
             "it.",
         )
+    preset = st.selectbox("Preset", [*K.KERNELS, CUSTOM], key="k_preset", on_change=_on_preset)
     try:
         kernel = memory(MEMORY)["kernel"] = K.parse_kernel_text(text)
     except K.KernelError as exc:

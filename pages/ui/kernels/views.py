@@ -233,7 +233,7 @@ def maps_caption(label: str, plane_shape: tuple[int, int], fm: K.FeatureMap | No
         signed = P.is_signed(fm.activated)
         text += (
             f" **Feature map**: {P.legend('signed' if signed else 'magnitude')} Hover a pixel to read its "
-            "value; click one (or use the sliders below) to step through it."
+            "value; click one (or pick its row and column below) to step through it."
         )
         if fm.pooled is not None:
             kind = "Max" if s.pool == "max" else "Average"
@@ -273,12 +273,14 @@ def step_through(
     """Pick an output pixel; show the patch, the kernel, the products and their sum."""
     made = (image_key, kernel_key(kernel), s)
     h, w = fm.conv.shape
-    a = b = st.container(horizontal=True)
-    for col, key, n, word in ((a, "k_row", h, "row"), (b, "k_col", w, "column")):
+    # Number boxes, not sliders: a slider makes every browser load its chunk and moment.js (80 kB of
+    # JS, issue 28); the sidebar's settings load the number box's anyway. To sweep, the player scrubs.
+    a = st.container(horizontal=True)
+    for key, n, word in (("k_row", h, "row"), ("k_col", w, "column")):
         if n > 1:
-            col.slider(f"Output {word}", 0, n - 1, key=key)
+            a.number_input(f"Output {word} (0–{n - 1})", 0, n - 1, key=key, width=220)
         else:
-            col.markdown(f"Output {word}: **0** (the feature map has only one {word})")
+            a.markdown(f"Output {word}: **0** (the feature map has only one {word})")
     row, col_ = ss["k_row"], ss["k_col"]
     patch, products, total = K.explain_position(
         plane, kernel, row, col_, s.stride, s.padding, s.dilation, s.bias
