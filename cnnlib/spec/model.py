@@ -318,7 +318,7 @@ def layer_label(layer: LayerSpec, resolved: dict[str, Any] | None = None) -> str
         return f"{t}(p={p['p']:g})"
     if t == "Linear":
         return f"Linear({p['in_features']}→{p['out_features']}{'' if p['bias'] else ', no bias'})"
-    if t == "Residual":  # resolved["skip"]: "identity" or the projection, once the block has run
+    if t == "Residual":  # resolved["skip"]: "identity", "1x1" or "1x1, s=2", once the block has run
         n = len(layer.inner)
         return (
             f"Residual({n} layer{'s' if n != 1 else ''}"

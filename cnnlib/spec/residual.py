@@ -138,6 +138,12 @@ def _projection(i: int, shape: tuple[int, ...], out: tuple[int, ...]) -> tuple[A
     return (shape[0], out[0], stride), f"1x1 conv+BN {shape[0]}→{out[0]}{said}"
 
 
+def short_skip(skip: str) -> str:
+    """The skip as the summary's label says it: "identity", "1x1" or "1x1, s=2" (the channels are in
+    the output shape beside it)."""
+    return skip if skip == "identity" else "1x1" + ("" if ", s=" not in skip else ", " + skip.split(", ")[-1])
+
+
 def residual_step(
     i: int,
     layer: LayerSpec,
@@ -172,6 +178,6 @@ def residual_step(
     proj_macs = 0 if down is None else math.prod(out) * shape[0]  # 1x1 kernel: C_in per output value
     macs = sum(s.macs for s in steps) + proj_macs
     last, skip_numel = steps[-1], 0 if down is None else math.prod(out)
-    step = Step(kw, {"skip": said}, out, n_params, n_train, state_bytes, macs, last.rf, last.jump)
+    step = Step(kw, {"skip": short_skip(said)}, out, n_params, n_train, state_bytes, macs, last.rf, last.jump)
     step.inner, step.skip, step.skip_numel = rows, said, skip_numel
     return step

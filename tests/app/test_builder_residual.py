@@ -62,7 +62,7 @@ def test_the_resnet_preset_loads_with_its_summary():
     assert at.session_state["builder_spec"] == PRESETS[RESNET].to_dict()
     table = summary(at).replace("\\", "")  # Markdown escapes
     assert "Residual(5 layers, skip: identity)" in table
-    assert "Residual(5 layers, skip: 1x1 conv+BN 8→16, s=2)" in table
+    assert "Residual(5 layers, skip: 1x1, s=2)" in table
     assert "19,810" in page_text(at)  # PyTorch's count, as the preset's note and totals say
     assert not at.error
 

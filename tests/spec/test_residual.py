@@ -139,7 +139,7 @@ def test_projection_is_torchvisions_downsample():
     assert (down[0].in_channels, down[0].out_channels, down[0].kernel_size) == (4, 8, (1, 1))
     assert down[0].stride == (2, 2) and down[0].bias is None and down[1].num_features == 8
     row = S.summarize(spec)[1]
-    assert row.label == "Residual(2 layers, skip: 1x1 conv+BN 4→8, s=2)"
+    assert row.label == "Residual(2 layers, skip: 1x1, s=2)"
     assert row.params == (4 * 8 * 9 + 8) + 16 + (4 * 8 + 16)
     assert (
         S.explain_params(spec, 1)
