@@ -23,6 +23,7 @@ This package's public face is this module; the modules inside it:
     capacity.py    how many runs at once and where (process or thread), from the memory limit
     selection.py   which images and labels a run trains on: validation split, train_size, label_noise
     compare.py     "same run, but ...": two configs that differ in one setting, and which
+    transfer.py    transfer learning: the digit model's layers, frozen or not, with a new head
     pair.py        ComparisonJob: the two runs of a comparison trained in turn, and their table
     evaluation.py  confusion matrix, per-class metrics, mistakes, filters, feature maps
     one_step/      one training step in slow motion (its own public face)
@@ -49,6 +50,7 @@ from cnnlib.training import (
     selection,
     slots,
     snapshot,
+    transfer,
     worker,
 )
 from cnnlib.training.advice import *  # noqa: F403
@@ -64,6 +66,7 @@ from cnnlib.training.run import *  # noqa: F403
 from cnnlib.training.selection import *  # noqa: F403
 from cnnlib.training.slots import *  # noqa: F403
 from cnnlib.training.snapshot import *  # noqa: F403
+from cnnlib.training.transfer import *  # noqa: F403
 from cnnlib.training.worker import *  # noqa: F403
 
 __all__ = [
@@ -80,5 +83,6 @@ __all__ = [
     *selection.__all__,
     *slots.__all__,
     *snapshot.__all__,
+    *transfer.__all__,
     *worker.__all__,
 ]

@@ -36,6 +36,7 @@ from cnnlib.training.config import (
 )
 from cnnlib.training.run import TrainingRun
 from cnnlib.training.slots import QueueRefused
+from cnnlib.training.transfer import as_pretrained_input, parameter_split, transfer_model, transfer_spec
 
 __all__ = [
     "CHANGES",
@@ -59,8 +60,13 @@ CHANGES: dict[str, Any] = {  # what a student can change, and the value a compar
     "epochs": 10,
     "label_noise": 0.5,
     "seed": 1,
+    "pretrained": "frozen",
 }
-CHANGE_CHOICES = {"augment": AUGMENTATIONS, "optimizer": OPTIMIZERS}  # the values a list change picks from
+CHANGE_CHOICES = {
+    "augment": AUGMENTATIONS,
+    "optimizer": OPTIMIZERS,
+    "pretrained": ("frozen", "fine-tune"),
+}  # the values a list change picks from
 MODEL_CHANGES = {
     "dropout": "with dropout before the classifier",
     "batchnorm": "with batch norm after every convolution",
@@ -165,6 +171,7 @@ class Row:
     val_acc: float | None
     test_acc: float | None
     params: int
+    trainable: int  # parameters the optimizer changes (fewer than params when layers are frozen)
     seconds: float
     status: str
 
@@ -202,6 +209,8 @@ class ComparisonJob:
             raise ConfigError(f"{change!r} cannot be compared: choose one of {', '.join(CHANGES)}.", change)
         value = CHANGES[change] if value is None else value
         n = len(bundle.train)
+        if change == "pretrained":
+            return cls._transfer(bundle, base, value == "frozen", run_kw)
         spec_a = ModelSpec.from_dict(_spec_dict(spec))
         if change in MODEL_CHANGES:
             cfg_a = copy.deepcopy(base).validate(n)
@@ -222,6 +231,32 @@ class ComparisonJob:
         run_a = TrainingRun(spec_a, bundle, cfg_a, name=f"A: {labels[0]}", **run_kw)
         run_b = TrainingRun(spec_b, bundle, cfg_b, name=f"B: {labels[1]}", **run_kw)
         return cls(run_a, run_b, change, labels, description)
+
+    @classmethod
+    def _transfer(
+        cls, bundle: DatasetBundle, base: TrainConfig, freeze: bool, run_kw: dict[str, Any]
+    ) -> ComparisonJob:
+        """A: the digit model's architecture from scratch; B: its layers from the bundled model, a new
+        head (cnnlib.training.transfer), on the data made the digit model's input."""
+        from cnnlib.inference import PretrainedError, load_pretrained_bundle
+
+        try:
+            pre = load_pretrained_bundle()
+        except PretrainedError as err:
+            raise ConfigError(str(err), "model") from err
+        data = as_pretrained_input(bundle, pre)
+        cfg = copy.deepcopy(base).validate(len(data.train))
+        spec = transfer_spec(pre.spec, data.num_classes)
+        model_b, _ = transfer_model(pre, data.num_classes, freeze, seed=cfg.seed)
+        how = "frozen" if freeze else "fine-tuned"
+        labels = (
+            "the digit model's layers from scratch",
+            f"the digit model's trained layers, {how}, new head",
+        )
+        run_a = TrainingRun(spec, data, cfg, name="A: from scratch", **run_kw)
+        run_b = TrainingRun(model_b, data, copy.deepcopy(cfg), name=f"B: transfer ({how})", **run_kw)
+        run_b.spec = spec  # a module trains; its record keeps the spec, for Draw & predict
+        return cls(run_a, run_b, "pretrained", labels, f"same run, but starting from {labels[1]}")
 
     def start(self) -> ComparisonJob:
         """Queue run A; a thread starts run B when A has finished (not when it stopped or failed)."""
@@ -301,6 +336,7 @@ class ComparisonJob:
                     val_acc=s.val_acc[-1] if s.val_acc else None,
                     test_acc=s.test_accuracy,
                     params=int(run.num_params),
+                    trainable=parameter_split(run.model)[0],
                     seconds=float(s.elapsed),
                     status=s.status,
                 )

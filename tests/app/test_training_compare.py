@@ -85,3 +85,22 @@ def test_a_hostile_comparison_link_gets_the_defaults_and_one_message():
         assert not at.exception, at.exception
         assert "'compare'" in message(at) and "could not be used" in message(at), (bad, message(at))
         assert "compare" not in at.query_params  # rewritten with what is actually shown
+
+
+def test_transfer_from_the_digit_model_shows_frozen_parameters_apart(open_page):
+    at = open_page(PAGE, timeout=120)
+    _setup_small(at)  # the shapes: colour 32x32, made grey 28x28 for the digit model
+    _open_compare(at, "pretrained")
+    at.button(key="tr_cmp_start").click().run()
+    assert not at.exception, at.exception
+    job = at.session_state["train_compare"]
+    for _ in range(900):  # a guard against hanging, not a timing assertion
+        if job.done:
+            break
+        time.sleep(0.2)
+        at.run()
+    at.run()
+    table = at.dataframe[-1].value
+    assert "trainable" not in table["parameters"][0] and "trainable +" in table["parameters"][1]
+    assert table["parameters"][1].endswith("frozen")
+    assert list(table["setting"])[1].startswith("the digit model's trained layers, frozen")

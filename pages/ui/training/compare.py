@@ -34,6 +34,7 @@ LABELS = {
     "lr": "Another learning rate",
     "epochs": "More or fewer epochs",
     "seed": "Another seed (how much is luck?)",
+    "pretrained": "Start from the digit model (transfer learning)",
 }
 STATIC = {"displayModeBar": False}
 
@@ -67,6 +68,15 @@ def _value(change: str, where: Any) -> Any:
         return where.number_input("Learning rate", 1e-6, 10.0, float(CHANGES["lr"]), format="%g", key=key)
     if change == "epochs":
         return int(where.number_input("Epochs", 1, 100, int(CHANGES["epochs"]), 1, key=key))
+    if change == "pretrained":
+        return where.selectbox(
+            "Its trained layers",
+            list(CHANGE_CHOICES["pretrained"]),
+            key=key,
+            help="Frozen: only the new head learns. Fine-tune: every layer goes on learning from the digit "
+            "model's weights. Run A is the same architecture from scratch; colour or larger images are made "
+            "grey and 28x28 for it.",
+        )
     if change == "seed":
         return int(where.number_input("Seed", 0, 10_000, int(CHANGES["seed"]), 1, key=key))
     return None
@@ -141,7 +151,9 @@ def _table(job: ComparisonJob) -> list[dict[str, Any]]:
             "gap (train − val)": "–"
             if r.train_acc is None or r.val_acc is None
             else f"{r.train_acc - r.val_acc:+.1%}",
-            "parameters": f"{r.params:,}",
+            "parameters": f"{r.params:,}"
+            if r.trainable == r.params
+            else f"{r.trainable:,} trainable + {r.params - r.trainable:,} frozen",
             "seconds": f"{r.seconds:.1f}",
         }
         for r in job.table()
