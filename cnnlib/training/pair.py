@@ -194,7 +194,7 @@ class ComparisonJob:
     @classmethod
     def create(
         cls,
-        spec: ModelSpec | dict[str, Any],
+        spec: ModelSpec | dict[str, Any] | None,
         bundle: DatasetBundle,
         base: TrainConfig,
         change: str,
@@ -211,6 +211,8 @@ class ComparisonJob:
         n = len(bundle.train)
         if change == "pretrained":
             return cls._transfer(bundle, base, value == "frozen", run_kw)
+        if spec is None:
+            raise ConfigError("Choose a model first.", "model")
         spec_a = ModelSpec.from_dict(_spec_dict(spec))
         if change in MODEL_CHANGES:
             cfg_a = copy.deepcopy(base).validate(n)
