@@ -60,6 +60,14 @@ a browser that holds a seat in the class gets it back instead of joining again. 
 a student id only as its hash (`students()` lists those: enough to `remove_student`), and a
 client address only as a hash.
 
+The class's drawn dataset (schema v5, drawings.py):
+
+    store.open_dataset(info.code, info.teacher_key, ["circle", "triangle", "star"])
+    store.add_drawing(info.code, sid, "circle", pixels)   # 784 bytes: Draw & predict's 28x28 uint8
+    store.dataset_info(info.code, sid)  # DatasetInfo(labels, open, counts, mine)
+    store.drawings(info.code)           # ClassDataset(labels, images (N, 28, 28) uint8, targets (N,))
+    store.close_dataset(info.code, info.teacher_key)     # no more drawings; clear=True deletes them
+
 Every refusal is a `ClassError` (a ValueError) whose message a student or teacher can act on;
 `ClassUnavailable` (a ClassError) means the database cannot be used, and the lesson goes on
 without class features. Classes expire after $CNN_CLASSROOM_SESSION_HOURS (default 12) hours.
@@ -67,6 +75,7 @@ without class features. Classes expire after $CNN_CLASSROOM_SESSION_HOURS (defau
 Modules:
 
     store.py       ClassStore: one short transaction per call, errors in plain words
+    drawings.py    the class's drawn dataset: labels, drawings (28x28 uint8) within caps (schema v5)
     shared_run.py  the teacher's training run shared for the class to watch (schema v2)
     seats.py       seat tokens: issue (signed, with the class's expiry) and redeem (schema v3)
     limits.py      join and class-start rate limits: token buckets in the database (schema v4)
@@ -86,12 +95,21 @@ Modules:
 
 from __future__ import annotations
 
-from cnnlib.classroom import codes, errors, limits, ready, records, store
+from cnnlib.classroom import codes, drawings, errors, limits, ready, records, store
 from cnnlib.classroom.codes import *  # noqa: F403
+from cnnlib.classroom.drawings import *  # noqa: F403
 from cnnlib.classroom.errors import *  # noqa: F403
 from cnnlib.classroom.limits import *  # noqa: F403
 from cnnlib.classroom.ready import *  # noqa: F403
 from cnnlib.classroom.records import *  # noqa: F403
 from cnnlib.classroom.store import *  # noqa: F403
 
-__all__ = [*codes.__all__, *errors.__all__, *limits.__all__, *ready.__all__, *records.__all__, *store.__all__]
+__all__ = [
+    *codes.__all__,
+    *drawings.__all__,
+    *errors.__all__,
+    *limits.__all__,
+    *ready.__all__,
+    *records.__all__,
+    *store.__all__,
+]

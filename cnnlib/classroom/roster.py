@@ -18,7 +18,7 @@ from sqlalchemy import Connection, select, update
 from cnnlib.classroom.codes import format_code, is_student_key, student_key
 from cnnlib.classroom.errors import ClassError
 from cnnlib.classroom.records import ClassMember
-from cnnlib.classroom.schema import answers, classes, runs, students
+from cnnlib.classroom.schema import answers, classes, drawings, runs, students
 from cnnlib.classroom.sessions import live_class, require_student, require_teacher
 
 __all__: list[str] = []
@@ -65,6 +65,7 @@ def remove_student(conn: Connection, code: str, teacher_key: object, student_id:
     # The foreign keys cascade too; deleting explicitly does not rely on SQLite's foreign_keys pragma.
     conn.execute(answers.delete().where(answers.c.student_id == student.id))
     conn.execute(runs.delete().where(runs.c.student_id == student.id))
+    conn.execute(drawings.delete().where(drawings.c.student_id == student.id))
     conn.execute(students.delete().where(students.c.id == student.id))
     return student.nickname
 

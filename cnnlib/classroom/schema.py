@@ -21,6 +21,10 @@ Tables (SQLAlchemy Core, the same on SQLite and PostgreSQL; times are UTC epoch 
     rate_limits     v4: one token bucket per limited thing (bucket: "join-addr:<hash of the client
                     address>", "join-class:<code>", "create-addr:<hash>"), its tokens and when it
                     was last taken from (see limits.py); rows a minute old are full and purged
+    datasets        v5: the class's "Draw a dataset": class_code (PK), labels (JSON list), open
+                    (drawings taken), opened_at
+    drawings        v5: id, class_code, student_id (the same hash as students.id), label, pixels
+                    (784 bytes: 28x28 uint8, row-major), created_at
     schema_version  one row: the schema version this database is at
 
 `ensure_schema(engine)` runs when a store opens: a fresh database gets today's tables at once and
@@ -49,6 +53,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     String,
@@ -69,7 +74,7 @@ from cnnlib.classroom.errors import ClassUnavailable
 __all__: list[str] = []
 
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 ADVISORY_LOCK_ID = 1_717_170_017  # pg_advisory_xact_lock key for migrations (any constant)
 
 metadata = MetaData()
@@ -164,6 +169,29 @@ rate_limits = Table(
     Column("updated_at", Float, nullable=False, index=True),
 )
 
+datasets = Table(
+    "datasets",
+    metadata,
+    Column("class_code", String(8), ForeignKey("classes.code", ondelete="CASCADE"), primary_key=True),
+    Column("labels", Text, nullable=False),  # JSON list of 2-5 labels, in the teacher's order
+    Column("open", Boolean, nullable=False),  # drawings are taken
+    Column("opened_at", Float, nullable=False),
+)
+
+drawings = Table(
+    "drawings",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("class_code", String(8), ForeignKey("classes.code", ondelete="CASCADE"), nullable=False),
+    Column(
+        "student_id", String(32), ForeignKey("students.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    Column("label", String(40), nullable=False),
+    Column("pixels", LargeBinary, nullable=False),  # 784 bytes: a 28x28 uint8 image, row-major
+    Column("created_at", Float, nullable=False),
+    Index("ix_drawings_class_label", "class_code", "label"),
+)
+
 schema_version = Table(
     "schema_version",
     metadata,
@@ -189,7 +217,7 @@ def _v3_seats_and_roster(conn: Connection) -> None:
 
 
 # The columns that hold a student id, besides students.id: (table, foreign key column).
-STUDENT_ID_REFERENCES = (("answers", "student_id"), ("runs", "student_id"))
+STUDENT_ID_REFERENCES = (("answers", "student_id"), ("runs", "student_id"))  # (v4; v5 adds drawings)
 
 
 def _v4_hashed_ids_and_rate_limits(conn: Connection) -> None:
@@ -232,11 +260,18 @@ def _v4_hashed_ids_and_rate_limits(conn: Connection) -> None:
         )
 
 
+def _v5_drawings(conn: Connection) -> None:
+    """v5: the class's drawn dataset: its labels and the drawings (cnnlib.classroom.drawings)."""
+    datasets.create(conn)
+    drawings.create(conn)
+
+
 # version -> fn(conn) that takes a database at version - 1 to this version.
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     2: _v2_shared_run,
     3: _v3_seats_and_roster,
     4: _v4_hashed_ids_and_rate_limits,
+    5: _v5_drawings,
 }
 
 

@@ -27,7 +27,7 @@ from cnnlib.classroom.codes import (
 from cnnlib.classroom.errors import ClassError
 from cnnlib.classroom.limits import limit_create, limit_join, purge
 from cnnlib.classroom.records import ClassInfo, ClassStatus, FollowState
-from cnnlib.classroom.schema import classes, polls, runs, students
+from cnnlib.classroom.schema import classes, drawings, polls, runs, students
 from cnnlib.classroom.validation import (
     MAX_TITLE,
     clean_link,
@@ -186,6 +186,7 @@ def close_class(conn: Connection, code: str, teacher_key: object, now: float) ->
     """Close the class: no more joins, answers or posts; students see "closed"."""
     row = live_class(conn, code, now)
     require_teacher(row, teacher_key, "close the class")
+    conn.execute(drawings.delete().where(drawings.c.class_code == code))  # drawings leave with the class
     bump_version(conn, code, closed_at=now)
 
 

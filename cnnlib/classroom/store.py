@@ -21,10 +21,12 @@ from sqlalchemy import Connection, Engine, exc
 from sqlalchemy.engine import URL
 
 from cnnlib.classroom import board as board_ops
+from cnnlib.classroom import drawings as drawing_ops
 from cnnlib.classroom import polls as poll_ops
 from cnnlib.classroom import roster, seats, sessions
 from cnnlib.classroom import shared_run as shared_run_ops
 from cnnlib.classroom.codes import new_teacher_key, normalize_code
+from cnnlib.classroom.drawings import ClassDataset, DatasetInfo
 from cnnlib.classroom.engine import database_error, describe, make_engines, resolve_url
 from cnnlib.classroom.errors import ClassError, ClassUnavailable
 from cnnlib.classroom.projector import projector as projector_view
@@ -327,6 +329,35 @@ class ClassStore:
         """The teacher's shared run (with "age_s", seconds since it was published), or None."""
         code = normalize_code(code)
         return self._run(False, lambda c, now: shared_run_ops.shared_run(c, code, now))
+
+    # -- the class's drawn dataset (drawings.py) ------------------------------------------------
+
+    def open_dataset(self, code: str, teacher_key: str, labels: Sequence[str]) -> DatasetInfo:
+        """Open "Draw a dataset" with 2-5 labels (teacher only); reopening keeps the labels that stay."""
+        code = normalize_code(code)
+        return self._run(True, lambda c, now: drawing_ops.open_dataset(c, code, teacher_key, labels, now))
+
+    def close_dataset(self, code: str, teacher_key: str, *, clear: bool = False) -> None:
+        """Stop taking drawings (teacher only); `clear` also deletes the dataset and its drawings."""
+        code = normalize_code(code)
+        self._run(True, lambda c, now: drawing_ops.close_dataset(c, code, teacher_key, clear, now))
+
+    def dataset_info(self, code: str, student_id: str | None = None) -> DatasetInfo | None:
+        """The class's dataset: labels, open, counts per label (and the student's own); None if none."""
+        code = normalize_code(code)
+        return self._run(False, lambda c, now: drawing_ops.dataset_info(c, code, student_id, now))
+
+    def add_drawing(self, code: str, student_id: str, label: str, pixels: bytes) -> DatasetInfo:
+        """Add a student's 28x28 uint8 drawing (784 bytes) under one of the labels, within the caps."""
+        code = normalize_code(code)
+        return self._run(
+            True, lambda c, now: drawing_ops.add_drawing(c, code, student_id, label, pixels, now)
+        )
+
+    def drawings(self, code: str, per_label: int | None = None) -> ClassDataset:
+        """The class's drawings as arrays (images (N, 28, 28) uint8, targets); `per_label`: the newest."""
+        code = normalize_code(code)
+        return self._run(False, lambda c, now: drawing_ops.class_drawings(c, code, now, per_label))
 
     # -- the results board ---------------------------------------------------------------------
 

@@ -197,7 +197,7 @@ def test_a_version_2_database_migrates_to_the_latest_in_place(store_url, clock):
     store = ClassStore.open(store_url, clock=clock)
     try:
         with store._writer.connect() as conn:
-            assert schema_mod.current_version(conn) == schema_mod.SCHEMA_VERSION == 4
+            assert schema_mod.current_version(conn) == schema_mod.SCHEMA_VERSION >= 4
         status = store.status("KXMQ2R")
         assert (status.title, status.students, status.locked, status.follow.version) == ("Old", 1, False, 4)
         seat = store.redeem_seat(store.issue_seat("KXMQ2R", "student", student_id="old-student-id-000000"))

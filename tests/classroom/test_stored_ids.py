@@ -114,7 +114,7 @@ def test_a_version_3_database_gets_its_ids_hashed_and_its_students_carry_on(stor
     store = ClassStore.open(store_url, clock=clock)
     try:
         with store._writer.connect() as conn:
-            assert schema_mod.current_version(conn) == schema_mod.SCHEMA_VERSION == 4
+            assert schema_mod.current_version(conn) == schema_mod.SCHEMA_VERSION >= 4
             for table in ("answers", "runs"):  # the foreign keys are there again (PostgreSQL remade them)
                 (fk,) = [
                     f for f in inspect(conn).get_foreign_keys(table) if f["referred_table"] == "students"
