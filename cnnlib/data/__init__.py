@@ -20,6 +20,7 @@ This package's public face is this module; the modules inside it:
                   stratified_split, make_bundle
     decode.py     to_plane_image: any decoded image mode to L, RGB or F, with notes
     catalog.py    DatasetInfo, DATASETS (names, titles, classes, sizes), offline_alternatives
+    class_drawings.py  class_drawings_bundle: the class's drawings (cnnlib.classroom) as a bundle
     synthetic.py  make_shapes and the "shapes" dataset
     downloads.py  torchvision downloads: cache folder, fast offline probe, DOWNLOAD_TIMEOUT_S
     uploads.py    load_image_folder_zip, its upload limits and budgets (patch those there, where
@@ -30,9 +31,10 @@ This package's public face is this module; the modules inside it:
 
 from __future__ import annotations
 
-from cnnlib.data import bundle, catalog, decode, downloads, load, uploads
+from cnnlib.data import bundle, catalog, class_drawings, decode, downloads, load, uploads
 from cnnlib.data.bundle import *  # noqa: F403
 from cnnlib.data.catalog import *  # noqa: F403
+from cnnlib.data.class_drawings import *  # noqa: F403
 from cnnlib.data.decode import *  # noqa: F403
 from cnnlib.data.downloads import *  # noqa: F403
 from cnnlib.data.load import *  # noqa: F403
@@ -41,6 +43,7 @@ from cnnlib.data.uploads import *  # noqa: F403
 __all__ = [
     *bundle.__all__,
     *catalog.__all__,
+    *class_drawings.__all__,
     *decode.__all__,
     *downloads.__all__,
     *load.__all__,
