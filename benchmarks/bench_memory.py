@@ -4,6 +4,7 @@ Prints figures, asserts nothing. From the repo root:
 
     .venv/bin/python benchmarks/bench_memory.py
     .venv/bin/python benchmarks/bench_memory.py --cpu-python /tmp/venv-torchcpu/bin/python --sessions 10
+    /tmp/venv-cpu/bin/python benchmarks/bench_memory.py --training --no-app   # the CPU-only build
 
 1. `import torch` (and torchvision) RSS in a fresh interpreter of this venv (the CUDA build of
    torch on PyPI's Linux wheel) and, with --cpu-python, in another interpreter holding the
@@ -14,7 +15,11 @@ Prints figures, asserts nothing. From the repo root:
    parts 2 and 3 measure the app on the CPU-only build.
 2. Where the app's memory goes: RSS in one fresh interpreter after each step (streamlit, torch,
    torchvision, plotly, the bundled datasets, the pretrained model), cumulative.
-3. `streamlit run app.py` on a loopback port: RSS at start, idle after the first page view, after
+3. With --training: what training costs beside a process that has torch loaded (a server), PSS
+   at its peak, process by process: in forkserver children (the forkserver and resource tracker,
+   paid once, and the child) and in a thread of the process itself (issue 28: on Cloud's 690 MB
+   only the thread fits; cnnlib.training.capacity plans with these figures).
+4. `streamlit run app.py` on a loopback port: RSS at start, idle after the first page view, after
    one session visited every page (caches warm), and with `--sessions` sessions open that each
    visited every page; per-session growth = (RSS with n open - RSS with 1 open) / (n - 1).
 """
@@ -59,6 +64,41 @@ from cnnlib.inference import load_pretrained
 m = load_pretrained('mnist'); steps.append(('pretrained model', rss()))
 print(json.dumps(steps))
 """
+
+TRAINING = """
+import json, os, sys, time
+sys.path.insert(0, {root!r})
+import torch  # the server has torch loaded too: the training processes share its file pages
+from cnnlib.data import load_dataset
+from cnnlib.spec import DEFAULT_PRESET, PRESETS
+from cnnlib.training import TrainConfig, TrainingRun
+from loadtest.memory import pss_parts
+bundle = load_dataset('mnist-sample')
+me = os.getpid()
+base = pss_parts(me)[me][1]
+run = TrainingRun(PRESETS[DEFAULT_PRESET], bundle, TrainConfig(epochs={epochs}), backend={backend!r})
+run.start()
+peak = {{}}
+while not run.done:
+    for pid, (kind, size) in pss_parts(me).items():
+        kind = 'this process' if pid == me else kind
+        peak[kind] = max(peak.get(kind, 0), size)
+    time.sleep(0.1)
+print(json.dumps({{'base': base, 'peak': peak, 'status': run.status}}))
+"""
+
+
+def training_footprint(python: str, backend: str, epochs: int = 1) -> dict:
+    """PSS (MB) of an interpreter with torch, before and while it trains the Digit CNN on the MNIST
+    sample for `epochs` with `backend` ("process": forkserver and child; "thread": in itself), peak
+    per process kind."""
+    env = dict(os.environ, OMP_NUM_THREADS="1", CNN_CLASSROOM_TRAIN_IN=backend)
+    code = TRAINING.format(root=str(ROOT), epochs=epochs, backend=backend)
+    out = subprocess.run([python, "-c", code], capture_output=True, text=True, env=env, timeout=1800)
+    if out.returncode != 0:
+        return {"error": (out.stderr.strip().splitlines() or ["?"])[-1]}
+    res = json.loads(out.stdout.strip().splitlines()[-1])
+    return {"base": res["base"] / MB, **{k: v / MB for k, v in res["peak"].items()}, "status": res["status"]}
 
 
 def breakdown() -> list[tuple[str, float]]:
@@ -116,6 +156,11 @@ def main() -> None:
     ap.add_argument("--cpu-python", help="an interpreter with the CPU-only torch wheel")
     ap.add_argument("--sessions", type=int, default=10, help="sessions for the per-session growth (max 30)")
     ap.add_argument("--no-app", action="store_true", help="only the import figures")
+    ap.add_argument(
+        "--training",
+        action="store_true",
+        help="the training processes' PSS: forkserver and child vs a run in a thread (minutes)",
+    )
     args = ap.parse_args()
 
     rows = []
@@ -144,6 +189,15 @@ def main() -> None:
     for name, mb in breakdown():
         print(f"  {name:<26}{mb:>8.0f}{mb - prev:>+8.0f}")
         prev = mb
+
+    if args.training:
+        print("\ntraining the Digit CNN on the MNIST sample, 1 epoch: peak PSS (MB) per process")
+        for backend in ("process", "thread"):
+            fig = training_footprint(sys.executable, backend)
+            parts = ", ".join(f"{k} {v:.0f}" for k, v in fig.items() if isinstance(v, float))
+            print(f"  {backend:<8} {parts} ({fig.get('status', fig.get('error'))})")
+        print("  (process: the forkserver and resource tracker are paid once, a child per run at once;")
+        print("   thread: the growth of 'this process' over 'base' is the run's own cost)")
 
     if not args.no_app:
         n = max(2, min(args.sessions, 30))

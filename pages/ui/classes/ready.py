@@ -20,14 +20,17 @@ def steps(s: ClassStore, m: dict) -> list[tuple[str, Callable[[], str]]]:
         return s.check_writable(m["code"], m["key"])
 
     def training() -> str:
-        from cnnlib.training import cpu_cores, get_limiter, prewarm
+        from cnnlib.training import backend_default, cpu_cores, get_limiter, prewarm
 
         prewarm()  # the forkserver that starts every training process (imports torch once)
         stats = get_limiter().stats()
         busy = f"{stats.active} training, {stats.queued} waiting"
-        return (
-            f"{stats.max_runs} training slot(s) on {cpu_cores()} core(s): {busy}; training processes started"
+        where = (
+            "training processes started"
+            if backend_default() == "process"
+            else "runs train inside the server (the memory limit holds no training process)"
         )
+        return f"{stats.max_runs} training slot(s) on {cpu_cores()} core(s): {busy}; {where}"
 
     def data() -> str:
         from pages.ui.resources import get_dataset, get_pretrained
