@@ -16,12 +16,21 @@ import torch
 
 from cnnlib.data.bundle import DatasetBundle, DatasetError, make_bundle, stratified_split
 
-__all__ = ["CLASS_DRAWINGS", "MIN_PER_LABEL", "class_drawings_bundle", "drawings_needed"]
+__all__ = ["CLASS_DRAWINGS", "MIN_PER_LABEL", "class_drawings_bundle", "drawing_pixels", "drawings_needed"]
 
 
 CLASS_DRAWINGS = "class-drawings"  # the bundle's name (the Training page's dataset key)
 MIN_PER_LABEL = 5  # drawings of each label before the class can train: 4 to learn from, 1 to test
 SIDE = 28
+
+
+def drawing_pixels(image: np.ndarray) -> np.ndarray:
+    """Draw & predict's preprocessed drawing (28x28, ink in [0, 1], before normalising: the last
+    picture in `Preprocessed.steps`) as the store keeps it: (28, 28) uint8, 0-255."""
+    image = np.asarray(image, dtype=np.float64)
+    if image.shape != (SIDE, SIDE):
+        raise DatasetError(f"A class drawing is 28x28, not {image.shape}.")
+    return np.round(np.clip(np.nan_to_num(image), 0.0, 1.0) * 255).astype(np.uint8)  # [28, 28]
 
 
 def drawings_needed(counts: dict[str, int], minimum: int = MIN_PER_LABEL) -> dict[str, int]:

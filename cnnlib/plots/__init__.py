@@ -11,6 +11,7 @@ This package's public face is this module; the modules inside it:
     sliding.py     Shape calculator: the sliding window over the input grid, as a PNG
     builder.py     Model builder: the network diagram
     builder_picture.py  Model builder: that diagram as a PNG (no plotly.js)
+    class_drawings.py  Class board: the class's drawn dataset, thumbnails per label, as a PNG
     training.py    Training while it trains: the live curves, earlier runs beside them
     curves.py      one run's history as those charts read it (Curves, from a run's snapshot)
     comparison.py  Training's comparison: two runs' curves overlaid
@@ -33,6 +34,7 @@ from cnnlib.plots import (
     blank,
     builder,
     builder_picture,
+    class_drawings,
     comparison,
     curves,
     draw,
@@ -53,6 +55,7 @@ from cnnlib.plots import (
 from cnnlib.plots.blank import *  # noqa: F403
 from cnnlib.plots.builder import *  # noqa: F403
 from cnnlib.plots.builder_picture import *  # noqa: F403
+from cnnlib.plots.class_drawings import *  # noqa: F403
 from cnnlib.plots.comparison import *  # noqa: F403
 from cnnlib.plots.curves import *  # noqa: F403
 from cnnlib.plots.draw import *  # noqa: F403
@@ -74,6 +77,7 @@ __all__ = [
     *blank.__all__,
     *builder.__all__,
     *builder_picture.__all__,
+    *class_drawings.__all__,
     *comparison.__all__,
     *curves.__all__,
     *draw.__all__,

@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 import torch
 
-from cnnlib.data import CLASS_DRAWINGS, DatasetError, class_drawings_bundle, drawings_needed, normalize
+from cnnlib.data import (
+    CLASS_DRAWINGS,
+    DatasetError,
+    class_drawings_bundle,
+    drawing_pixels,
+    drawings_needed,
+    normalize,
+)
 
 LABELS = ("circle", "triangle", "star")
 
@@ -54,3 +61,17 @@ def test_bad_arrays_are_refused():
         class_drawings_bundle(images, targets[:-1], LABELS)
     with pytest.raises(DatasetError, match="at least 2 labels"):
         class_drawings_bundle(images, targets * 0, ["only"])
+
+
+def test_drawing_pixels_from_the_preprocessed_drawing():
+    from cnnlib.inference import preprocess_drawing
+
+    canvas = np.zeros((280, 280, 4), dtype=np.uint8)
+    canvas[60:220, 130:150] = 255  # a vertical stroke
+    pre = preprocess_drawing(canvas, mean=0.1307, std=0.3081)
+    pixels = drawing_pixels(pre.steps[-1][1])
+    assert pixels.shape == (28, 28) and pixels.dtype == np.uint8 and pixels.max() > 200
+    x = (torch.from_numpy(pixels).float() / 255 - 0.1307) / 0.3081  # [28, 28]
+    assert pre.tensor is not None and torch.allclose(x, pre.tensor[0, 0], atol=0.02)
+    with pytest.raises(DatasetError, match="28x28"):
+        drawing_pixels(np.zeros((27, 28)))
