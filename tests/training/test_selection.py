@@ -18,6 +18,7 @@ from cnnlib.training import (
     guessing_note,
     training_data,
 )
+from cnnlib.training.advice import chance_accuracy
 from cnnlib.training.selection import SUBSET_STREAM, noisy_labels, stratified_subset
 
 
@@ -187,4 +188,7 @@ def test_with_random_labels_training_accuracy_leaves_validation_behind(mnist):
     assert snap.status == "finished" and snap.train_size == 200
     assert snap.train_acc[-1] > snap.val_acc[-1] + 0.2, (snap.train_acc, snap.val_acc)
     assert max(snap.val_acc) < 0.3 and snap.test_accuracy < 0.3  # nothing that carries over
-    assert "replaced by random ones" in snap.message
+    # The shuffled labels are named whenever the run is no better than guessing (guessing_note's rule;
+    # the Digit CNN lands 10-13 % here, either side of chance + 2 points, by seed and dropout masks)
+    guessing = snap.test_accuracy <= chance_accuracy(mnist.test_labels) + 0.02
+    assert ("replaced by random ones" in snap.message) == guessing, (snap.test_accuracy, snap.message)
