@@ -51,7 +51,9 @@ EXPLANATIONS = {
 
 # The picture (or the stack chart) fits the screen's height beside its inputs (issue 25).
 COMPACT_CSS = """<style>
-.st-key-key_shapes_picture img, .st-key-key_shapes_stack_chart img { max-height: 52vh; width: auto !important;
+.st-key-key_shapes_picture img { max-height: max(12rem, calc(100vh - 34rem)); width: auto !important;
+  max-width: 100%; object-fit: contain; }
+.st-key-key_shapes_stack_chart img { max-height: max(12rem, calc(100vh - 30rem)); width: auto !important;
   max-width: 100%; object-fit: contain; }
 </style>"""
 

@@ -30,12 +30,13 @@ rows, err = S.summarize_partial(spec)
 # One screen (issue 25): the summary table and the layer editor side by side, right under the title (the intro follows them);
 # the settings that change less often (preset, input, totals, diagram, hand-off) below them.
 left, right = st.columns([3, 2], gap="medium")
+doc = st.container()  # under the row: what the edited layer does (the editor stays one screen tall)
 with left, st.container(key="key_builder_summary"):
     V.render_summary(spec, rows, err)
 with right, st.container(key="key_builder_editor", border=True):
     V.render_notice()
     V.render_error(err)
-    render_layer_editor(spec, rows, err)
+    render_layer_editor(spec, rows, err, doc)
 
 intro(
     "A CNN is a stack of layers, each turning one tensor into the next. Start from a preset, then add, "

@@ -194,7 +194,9 @@ def _select(key: str) -> None:
     st.session_state[B.SELECTED] = st.session_state[key]
 
 
-def render_layer_editor(spec: S.ModelSpec, rows: list[S.LayerSummary], err: S.SpecError | None) -> None:
+def render_layer_editor(
+    spec: S.ModelSpec, rows: list[S.LayerSummary], err: S.SpecError | None, doc: Any = None
+) -> None:
     """Pick a layer, then move, duplicate, remove or edit it, or add one (one row of icon buttons and
     the Add popover; fields in 3 columns: the editor sits beside the summary table, one screen with it)."""
     v, n = B.version(), len(spec.layers)
@@ -234,9 +236,11 @@ def render_layer_editor(spec: S.ModelSpec, rows: list[S.LayerSummary], err: S.Sp
         for j, info in enumerate(infos):
             with cols[j % 3]:
                 _field_widget(i, info, layer.params[info.name], arriving, v)
-    explain_caption(
-        f"**{layer.type}**: {S.LAYER_DOCS[layer.type]}" + ("" if infos else " It has no settings to change.")
-    )
+    with doc if doc is not None else st.container():  # what the layer does: under the editor's row
+        explain_caption(
+            f"**{layer.type}**: {S.LAYER_DOCS[layer.type]}"
+            + ("" if infos else " It has no settings to change.")
+        )
 
 
 def render_add_layer(spec: S.ModelSpec, where: Any) -> None:

@@ -17,9 +17,9 @@ SUMMARY_COLUMNS = ("#", "layer", "output shape", "params", "% params", "MACs", "
 SUMMARY_ALIGN = ("---:", ":---", ":---", "---:", "---:", "---:", ":---")
 # The summary table and the editor on one screen (issue 25): tighter cells, one line per row.
 COMPACT_CSS = """<style>
-.st-key-key_builder_summary table { font-size: 0.85rem; }
-.st-key-key_builder_summary th, .st-key-key_builder_summary td { padding: 0.1rem 0.45rem !important;
-  white-space: nowrap; line-height: 1.35; }
+.st-key-key_builder_summary table { font-size: 0.8rem; }
+.st-key-key_builder_summary th, .st-key-key_builder_summary td { padding: 0 0.4rem !important;
+  white-space: nowrap; line-height: 1.3; }
 .st-key-key_builder_summary [data-testid="stMarkdownContainer"] { overflow-x: auto; }
 .st-key-key_builder_editor [data-testid="stCaptionContainer"] { line-height: 1.3; }
 </style>"""

@@ -187,12 +187,14 @@ def _edit_panel(layers: list[dict]) -> None:
             range(len(layers)),
             format_func=lambda i: layer_title(i, layers[i]),
             key="sc_rm_which",
-            width=220,
+            width=200,
         )
-        if row.button("Remove layer", icon=":material/delete:", key="sc_rm"):
+        if row.button("", icon=":material/delete:", key="sc_rm", help="Remove this layer"):
             set_layers([d for i, d in enumerate(layers) if i != which])
             st.rerun()
-    if row.button("Start again", key="sc_reset", help="Back to the page's first model"):
+    if row.button(
+        "", icon=":material/restart_alt:", key="sc_reset", help="Start again: the page's first model"
+    ):
         set_layers([dict(d) for d in DEFAULT_LAYERS])
         st.rerun()
 
@@ -237,8 +239,7 @@ def render() -> None:
         png = shared(
             stack_picture, res, key=(tuple(shape), json.dumps(layers, sort_keys=True))
         )  # what made `res`
-        st.image(png, caption="Bars: each layer's height and width; lines: what one unit sees (receptive field) "
-                 "and how far apart neighbouring units are (jump), all in input pixels.")  # fmt: skip
+        st.image(png, caption="In input pixels: each layer's size (bars), receptive field and jump (lines).")
     if res.error is not None:
         st.error(str(res.error), icon=":material/block:")
     last = res.rows[-1] if res.rows else None
