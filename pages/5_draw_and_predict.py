@@ -9,7 +9,8 @@ frame("draw")
 from cnnlib.inference import DRAW_LINK, predict, preprocess_drawing
 from pages.ui.classes import strip
 from pages.ui.classes.links import link_notice, read_link, write_link
-from pages.ui.classes.share import intro
+from pages.ui.classes.share import intro, projecting
+from pages.ui.draw import dataset as draw_dataset
 from pages.ui.draw import inputs as draw_input
 from pages.ui.draw import invariance as draw_invariance
 from pages.ui.draw import views as draw_views
@@ -20,11 +21,13 @@ if link is not None:
     draw_views.apply_link(link.values)
 link_notice(DRAW_LINK)
 
-intro(
+INTRO = (
     "Draw a digit and watch a trained CNN read it: every class gets a probability, and Grad-CAM shows "
     "which pixels drove the answer. Below: the drawing as the network sees it (a centred 28×28 MNIST "
     "digit) and what each convolution layer responds to."
 )
+if not projecting():  # a student reads it first; the projector folds it below the picture (issue 25)
+    intro(INTRO)
 
 
 def controls() -> tuple[draw_views.ModelChoice | None, str, bool]:
@@ -66,6 +69,7 @@ def drawing() -> None:
             pre = preprocess_drawing(given.image, mean=choice.mean, std=choice.std)
         except ValueError as err:
             left.error(f"That picture could not be used: {err}")
+    draw_dataset.add_row(left, pre)  # a class drawing a dataset: "Add this drawing as" (issue 26)
 
     hidden = False
     with right.container(key="key_draw_probs"):  # issue 25's one-screen marker: the answer
@@ -163,4 +167,6 @@ def drawing() -> None:
 
 
 drawing()
+if projecting():
+    intro(INTRO)
 write_link(DRAW_LINK, draw_views.link_values())

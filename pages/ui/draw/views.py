@@ -34,7 +34,7 @@ if TYPE_CHECKING:  # for the annotations only: pages never import torch
     from torch import nn
 
 PLOT_CONFIG = {"displayModeBar": False}
-FIT_MIN_H = 160  # the answer's bars and Grad-CAM shrink to end inside the window (live_plotly's fit), to this
+FIT_MIN_H = 140  # the answer's bars and Grad-CAM shrink to end inside the window (live_plotly's fit), to this
 
 
 @dataclass
