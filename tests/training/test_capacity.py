@@ -74,11 +74,11 @@ def test_cloud_690_mb_one_run_in_the_server():
 
 
 def test_room_for_some_children_caps_the_cpu_rule():
-    # 2 GB, server 560 MB: 2048 - 560 - 96 = 1392 MB; (1392 - 260) // 250 = 4 children
-    assert C.plan_training(2048 * MB, 560 * MB, cpu_runs=8).runs == 4
+    # 2 GB, server 560 MB: 2048 - 560 - 96 = 1392 MB; (1392 - 260) // 290 = 3 children
+    assert C.plan_training(2048 * MB, 560 * MB, cpu_runs=8).runs == 3
     assert C.plan_training(2048 * MB, 560 * MB, cpu_runs=2).runs == 2
-    # exactly one child fits: forkserver + child = 510 MB beside 560 + 96
-    one = C.plan_training((560 + 96 + 510) * MB, 560 * MB, cpu_runs=8)
+    # exactly one child fits: forkserver + child = 550 MB beside 560 + 96
+    one = C.plan_training((560 + 96 + 550) * MB, 560 * MB, cpu_runs=8)
     assert (one.runs, one.backend) == (1, "process")
 
 
@@ -93,7 +93,7 @@ def test_runs_between_one_and_the_cpu_rule(cpu):
     for limit_mb in range(300, 8000, 97):
         plan = C.plan_training(limit_mb * MB, 500 * MB, cpu_runs=cpu)
         assert 1 <= plan.runs <= cpu
-        used = 500 + 96 + (260 + 250 * plan.runs if plan.backend == "process" else 0)
+        used = 500 + 96 + (C.FORKSERVER_MB + C.CHILD_MB * plan.runs if plan.backend == "process" else 0)
         assert plan.backend == "thread" or used <= limit_mb
 
 
