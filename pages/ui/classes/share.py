@@ -18,11 +18,15 @@ from pages.ui.classes.links import url_params
 from pages.ui.glossary import linked
 
 # Larger type for the projector: Streamlit sizes everything in rem, so one root size scales it all.
+# The projector's type is a share of the screen, as a slide's is: 22 px on a 1920x1080 projector,
+# 14.7 px on a 1280x720 one (the same size on the wall), never below 14 px. The page starts under
+# the header's icons (3.2rem, not Streamlit's 6rem) and the title is one slim line: the room goes
+# to the page's key picture (issue 25's one screen).
 PROJECTOR_CSS = """<style>
-html { font-size: 22px; }
-[data-testid="stMainBlockContainer"] { max-width: 100%; padding-left: 2rem; padding-right: 2rem; }
+html { font-size: max(14px, min(1.146vw, 2.037vh)); }
+[data-testid="stMainBlockContainer"] { max-width: 100%; padding: 3.2rem 2rem 2rem 2rem; }
 [data-testid="stCaptionContainer"] { font-size: 0.95rem; }
-h1 { font-size: 2.4rem !important; }
+h1 { font-size: 2rem !important; padding: 0 0 0.4rem 0 !important; }
 </style>"""
 
 
