@@ -24,13 +24,15 @@ TEACHER_EVERY_S = 1.5
 ss = st.session_state
 # The lesson bar and the poll, slim (issue 25: the page's key picture fits below them): a row's text
 # (the step's note, the question) shrinks and wraps (the note: cut with an ellipsis) before the
-# buttons beside it move to a line of their own; less padding and lower buttons in both boxes.
+# buttons beside it move to a line of their own; less padding and lower buttons in both boxes; the
+# page starts under the header's icons (3.2rem, not 6rem), so the strip costs the page less height.
 STRIP_CSS = """<style>
 .st-key-lesson_row > :nth-child(2):has([data-testid=stMarkdownContainer]), .st-key-lesson_question > :first-child,
 .st-key-class_poll_actions > :first-child { flex: 1 1 0 !important; min-width: 10rem; }
 .st-key-lesson_bar, .st-key-class_poll_live, .st-key-class_poll { padding: 0.4rem 0.75rem !important; gap: 0.4rem !important; }
 .st-key-lesson_bar button, .st-key-class_poll_live button, .st-key-class_follow_row button {
   min-height: 2rem !important; padding-top: 0.1rem !important; padding-bottom: 0.1rem !important; }
+[data-testid="stMainBlockContainer"] { padding-top: 3.2rem !important; }
 </style>"""
 
 
