@@ -6,7 +6,7 @@ frame("board")
 
 import streamlit as st
 
-from pages.ui.classes import board, classroom
+from pages.ui.classes import board, classroom, dataset
 from pages.ui.classes.links import write_params
 from pages.ui.classes.share import intro
 
@@ -22,5 +22,6 @@ if classroom.member() is None:
         icon=":material/groups:",
     )
 else:
+    dataset.board_section()  # the class's drawn dataset, when the teacher opened one (issue 26)
     board.board_view()
 write_params("board", {})

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import streamlit as st
 
 from cnnlib.classroom import ClassError, ClassStore, counted, format_code
-from pages.ui.classes import ready
+from pages.ui.classes import dataset, ready
 from pages.ui.classes.classroom import as_typed, fail, join_or_start, leave, member, store
 from pages.ui.classes.share import page_link_url
 
@@ -51,6 +51,7 @@ def panel(url_name: str) -> None:
         st.toggle("Students follow my page", key="class_lead", value=m.get("lead", True),
                   on_change=lambda: m.update(lead=ss["class_lead"]))  # fmt: skip
         roster(s, m)
+        dataset.teacher_control(s, m)
         ready.panel(s, m)
         screen_link(s, m, url_name)
         teacher_link = page_link_url(url_name, {"class": m["code"], "key": m["key"]})

@@ -7,7 +7,16 @@ import time
 
 import streamlit as st
 
-from cnnlib.data import DATASETS, MAX_IMAGE_SIDE, MIN_IMAGE_SIDE, DatasetBundle, DatasetError, load_dataset
+from cnnlib.data import (
+    CLASS_DRAWINGS,
+    DATASETS,
+    MAX_IMAGE_SIDE,
+    MIN_IMAGE_SIDE,
+    DatasetBundle,
+    DatasetError,
+    load_dataset,
+)
+from pages.ui.classes import dataset as class_dataset
 from pages.ui.resources import get_dataset
 from pages.ui.runtime import uploads_release
 from pages.ui.runtime.session_alive import session_gone_check
@@ -97,6 +106,8 @@ def load_upload() -> DatasetBundle | None:
 
 
 def bundle_for(name: str) -> DatasetBundle | None:
+    if name == CLASS_DRAWINGS:  # issue 26: the class's drawn dataset, from the class store
+        return class_dataset.class_bundle()
     if name == "upload":
         return load_upload()
     if not DATASETS[name].offline:

@@ -12,7 +12,7 @@ from typing import Any
 
 import streamlit as st
 
-from cnnlib.data import DATASETS, DatasetBundle
+from cnnlib.data import CLASS_DRAWINGS, DATASETS, DatasetBundle
 from cnnlib.device import available_devices
 from cnnlib.plots import gallery_figure
 from cnnlib.spec import PRESETS, ModelSpec, SpecError, adapt_to_dataset, format_count, totals
@@ -26,6 +26,7 @@ from cnnlib.training import (
     cpu_cores,
 )
 from pages.ui import handoff
+from pages.ui.classes import dataset as class_dataset
 from pages.ui.figures import chart
 from pages.ui.glossary import explain_caption
 from pages.ui.training.datasets import bundle_for
@@ -318,10 +319,10 @@ def render_setup() -> Setup:
     name = _select(
         c_data,
         "Dataset",
-        list(DATASETS),
+        list(DATASETS) + ([CLASS_DRAWINGS] if class_dataset.has_drawings() else []),
         "tr_dataset",
         "mnist-sample",
-        format_func=lambda n: DATASETS[n].title,
+        format_func=lambda n: DATASETS[n].title if n in DATASETS else class_dataset.TITLE,
     )
     with c_model:
         model_name, spec = _model_choice()
