@@ -101,8 +101,16 @@ function fitHeight(div, want, least) {
 // window is resized: as tall as asked, or less so that it ends inside the window (never under fit px).
 function fitted(div, item) {
   if (!item.fit) return item.fig.layout;
-  const height = fitHeight(div, item.want, item.fit);
+  let height = parseInt(div.style.height, 10) || item.want;
+  if (div.getClientRects().length) height = fitHeight(div, item.want, item.fit);  // laid out: its top is real
   if (div.style.height !== height + "px") div.style.height = height + "px";
+  // Checked again once the page around it has settled (a chart mounted before its tab was laid out).
+  clearTimeout(div.ccRefit);
+  div.ccRefit = setTimeout(() => {
+    if (div.isConnected && div.getClientRects().length && fitHeight(div, item.want, item.fit) + "px" !== div.style.height) {
+      draw(div, div.ccLatest);
+    }
+  }, 300);
   return Object.assign({}, item.fig.layout, { height });
 }
 
@@ -141,7 +149,7 @@ export default function (component) {
   div.ccClicks = !!data.clicks;
   const fig = JSON.parse(data.figure);
   const want = (fig.layout && fig.layout.height) || 400;
-  const height = data.fit ? fitHeight(div, want, data.fit) : want;
+  const height = data.fit && div.getClientRects().length ? fitHeight(div, want, data.fit) : want;
   if (div.style.height !== height + "px") div.style.height = height + "px";
   const item = {
     fig,

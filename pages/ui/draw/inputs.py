@@ -56,7 +56,7 @@ def canvas_key() -> str:
 # The canvas shrinks (CSS zoom; Fabric maps the pointer through it) so that it ends inside the browser
 # window: a projector at 720 px, a lesson bar and a poll leave less than its 420 px (issue 25). Never
 # below MIN_FIT_PX; refitted on resize. Its image stays the canvas's own size.
-MIN_FIT_PX = 240
+MIN_FIT_PX = 220
 _FIT_JS = """
 export default function (component) {
   const { data } = component;
