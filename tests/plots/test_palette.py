@@ -56,6 +56,20 @@ PAD[0] = True
 FIGURES: dict[str, list[Callable[[], object]]] = {
     "batch_grid_figure": [lambda: P.batch_grid_figure(torch.rand(4, 1, 8, 8), [0, 1, 2, 3], list("abcd"))],
     "cam_figure": [lambda: P.cam_figure(POSITIVE_2D, POSITIVE_2D)],
+    "comparison_figure": [  # two runs' lines, no heat map: nothing here may use a colour scale
+        lambda: P.comparison_figure(
+            P.Curves(
+                "a",
+                epochs=[1, 2],
+                train_loss=[1.0, 0.5],
+                val_loss=[1.1, 0.7],
+                train_acc=[0.5, 0.8],
+                val_acc=[0.4, 0.7],
+            ),
+            P.Curves("b", epochs=[1], train_loss=[0.9], val_loss=[1.0], train_acc=[0.6], val_acc=[0.5]),
+            ("a", "b"),
+        )
+    ],
     "confusion_figure": [lambda: P.confusion_figure(np.array([[5, 1], [2, 7]]), ["a", "b"])],
     "feature_grid_figure": [
         lambda: P.feature_grid_figure(RNG.random((4, 5, 5)), [0, 1, 2, 3]),
