@@ -104,6 +104,7 @@ def test_the_teacher_opens_a_dataset_students_draw_it_and_the_class_trains_on_it
     bundle = trainer.session_state["class_ds_bundle"][1]
     assert bundle.input_shape == (1, 28, 28) and len(bundle.train) + len(bundle.test) == 32
     assert bundle.class_counts("test") == [4, 1, 1]
+    assert "data" not in trainer.query_params  # the class's drawings never travel in a link
     trainer.button(key="train_start").click().run()
     run = trainer.session_state["train_run"]
     for _ in range(600):  # a guard against hanging, not a timing assertion

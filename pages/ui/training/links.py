@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from cnnlib.data import CLASS_DRAWINGS
 from cnnlib.spec import PRESETS, ModelSpec, SpecError
 from cnnlib.training import DEMO_MODEL, TRAINING_LINK
 from pages.ui import handoff
@@ -90,7 +91,7 @@ def link_values() -> dict:
     values = {k: v for k, v in values.items() if v is not None}
     if "images" in values:
         values["images"] = int(values["images"]) or None  # the widget's 0 is the link's "all"
-    if values.get("data") == "upload":
+    if values.get("data") in ("upload", CLASS_DRAWINGS):  # neither lives in a link (issue 26: the class's)
         values.pop("data")
     if "aug" in values:
         values["aug"] = tuple(a for a in AUGMENTS if a in values["aug"])  # in the link's order
