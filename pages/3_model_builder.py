@@ -33,7 +33,7 @@ left, right = st.columns([3, 2], gap="medium")
 doc = st.container()  # under the row: what the edited layer does (the editor stays one screen tall)
 with left, st.container(key="key_builder_summary"):
     V.render_summary(spec, rows, err)
-with right, st.container(key="key_builder_editor", border=True):
+with right, st.container(key="key_builder_editor"):  # no border: its padding is a row of fields
     V.render_notice()
     V.render_error(err)
     render_layer_editor(spec, rows, err, doc)

@@ -69,7 +69,7 @@ def test_a_typed_kernel_travels_in_the_link():
 
 def test_shape_calculator_state_round_trips():
     at = open_page(SHAPES)
-    at.radio(key="sc_kind").set_value("MaxPool2d").run()
+    at.selectbox(key="sc_kind").set_value("MaxPool2d").run()
     at.text_input(key="sc_size_h").input("32").run()
     at.text_input(key="sc_MaxPool2d_k_h").input("3").run()
     at.text_input(key="sc_MaxPool2d_s_h").input("2").run()
@@ -77,7 +77,7 @@ def test_shape_calculator_state_round_trips():
     qp = dict(at.query_params)
     assert qp == {"layer": "maxpool", "size": "32", "k": "3", "s": "2", "ceil": "1"}
     again = reopen(at, SHAPES)
-    assert again.radio(key="sc_kind").value == "MaxPool2d"
+    assert again.selectbox(key="sc_kind").value == "MaxPool2d"
     assert again.text_input(key="sc_MaxPool2d_k_h").value == "3" and again.checkbox(key="sc_ceil").value
     assert [m.value for m in again.metric][:2] == [m.value for m in at.metric][:2]
 

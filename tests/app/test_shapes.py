@@ -77,20 +77,20 @@ def test_non_square_and_padding_words():
     assert r"\frac{20 + 2\cdot 1 - 1\cdot(5-1) - 1}{2}" in _latex(at)
     at.toggle(key="sc_square").set_value(True).run()
     _set(at, "sc_Conv2d_s_h", "1")
-    at.radio(key="sc_pad_mode").set_value("same").run()
+    at.selectbox(key="sc_pad_mode").set_value("same").run()
     assert _output(at) == "8 × 28 × 28" and "same" in _latex(at)
-    at.radio(key="sc_pad_mode").set_value("valid").run()
+    at.selectbox(key="sc_pad_mode").set_value("valid").run()
     assert _output(at) == "8 × 26 × 26"
 
 
 def test_pooling_and_transposed_conv():
     at = _open()
-    at.radio(key="sc_kind").set_value("MaxPool2d").run()
+    at.selectbox(key="sc_kind").set_value("MaxPool2d").run()
     assert _output(at) == "3 × 14 × 14" and "Parameters: 0" in unlinked("".join(m.value for m in at.markdown))
     _set(at, "sc_size_h", "7")
     at.checkbox(key="sc_ceil").check().run()
     assert _output(at) == "3 × 4 × 4" and r"\lceil" in _latex(at)
-    at.radio(key="sc_kind").set_value("ConvTranspose2d").run()
+    at.selectbox(key="sc_kind").set_value("ConvTranspose2d").run()
     assert _output(at) == "8 × 14 × 14"  # (7-1)·2 - 2 + 2 + 1 + 1
     assert r"(7-1)\cdot 2 - 2\cdot 1 + 1\cdot(3-1) + 1 + 1" in _latex(at)
     assert "3 \\cdot 3 \\cdot 3" in _latex(at)
@@ -184,13 +184,13 @@ def test_unread_rows_and_columns_say_why():
 def test_refusals_specific_to_layer_types():
     at = _open()
     _set(at, "sc_Conv2d_s_h", "2")
-    at.radio(key="sc_pad_mode").set_value("same").run()
+    at.selectbox(key="sc_pad_mode").set_value("same").run()
     left = _panel(at, "sc_square")
     assert "stride 1" in " ".join(e.value for e in left.error) and "last Conv2d that worked" in _stale(at)
-    at.radio(key="sc_kind").set_value("MaxPool2d").run()
+    at.selectbox(key="sc_kind").set_value("MaxPool2d").run()
     _set(at, "sc_MaxPool2d_p_h", "2")
     assert "at most half the kernel" in _errors(at) and "last MaxPool2d that worked" in _stale(at)
-    at.radio(key="sc_kind").set_value("ConvTranspose2d").run()
+    at.selectbox(key="sc_kind").set_value("ConvTranspose2d").run()
     _set(at, "sc_op_h", "2")
     assert "smaller than the stride or the dilation" in _errors(at)
 

@@ -95,7 +95,7 @@ def test_shape_calculator_plays_the_layer_on_made_up_numbers():
     np.testing.assert_allclose(_outputs(frames), expected, atol=1e-9)
     assert all(float(v).is_integer() for v in frames["image"] + frames["out"])  # sums to check by heart
 
-    at.radio(key="sc_kind").set_value("MaxPool2d").run()
+    at.selectbox(key="sc_kind").set_value("MaxPool2d").run()
     _set(at, "sc_size_h", "7")
     frames = the_player(at)["frames"]
     assert frames["op"] == "max" and frames["C"] == 1 and (frames["oh"], frames["ow"]) == (3, 3)
@@ -105,7 +105,7 @@ def test_shape_calculator_plays_the_layer_on_made_up_numbers():
     frames = the_player(at)["frames"]
     assert (frames["oh"], frames["ow"]) == (4, 4)
 
-    at.radio(key="sc_kind").set_value("ConvTranspose2d").run()
+    at.selectbox(key="sc_kind").set_value("ConvTranspose2d").run()
     assert not players(at)  # the transposed conv keeps its picture only
 
 

@@ -216,7 +216,7 @@ def render_layer_editor(
         format_func=lambda j: row_label(spec, rows, j, err),
     )
     layer = spec.layers[i]
-    row = st.container(horizontal=True, vertical_alignment="center")  # one block, not a column each
+    row = st.container(horizontal=True, vertical_alignment="center", gap="xsmall")  # one line
     buttons = (
         ("b_up", ":material/arrow_upward:", i == 0, B.move_layer, (i, i - 1), "Move this layer one place earlier"),
         ("b_down", ":material/arrow_downward:", i == n - 1, B.move_layer, (i, i + 1), "Move this layer one place later"),

@@ -100,19 +100,21 @@ def pair_field(
 class FieldRows:
     """Lay fields out `per_row` side by side; each row gets one message slot under it, full width."""
 
-    def __init__(self, per_row: int = 2) -> None:
+    def __init__(self, per_row: int = 2, widths: list[int] | None = None) -> None:
         self.per_row = per_row
+        self.widths = widths  # the columns' relative widths (default: equal)
         self._free: list = []
         self.slot = None
 
     def cell(self):
         """The next free place in the row (a new row, with its message slot, when it is full).
 
-        A row is one horizontal container whose fields share its width: one block per row where
-        columns cost a block per column (every block is a message to every student's browser)."""
+        A row is `per_row` columns: unlike a horizontal container's, its fields never wrap to a
+        second line in a narrow column (the settings sit beside the picture, one screen, issue 25)."""
         if not self._free:
-            row = st.container(horizontal=True, gap="medium")
-            self._free = [row] * self.per_row
+            self._free = list(
+                st.columns(self.widths or self.per_row, gap="small", vertical_alignment="bottom")
+            )
             self.slot = st.container()
         return self._free.pop(0)
 

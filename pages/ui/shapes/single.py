@@ -35,22 +35,33 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 PADDING_MODES = ["a number", "same", "valid"]
 
 
-def settings_panel(kind: str, slots: Slots) -> LayerSettings | None:
-    """Draw the fields for one layer type; its settings, or None if a field is unreadable."""
+def settings_panel(slots: Slots) -> tuple[str, LayerSettings | None]:
+    """Draw the layer type and its fields; the type and its settings (None: a field is unreadable).
+
+    The fields that change the sliding picture (key_shapes_inputs, issue 25: beside the picture on
+    one screen) sit three to a row; the channels and bias, which change only the shape's C and the
+    parameter count, sit in a row under them."""
+    st.session_state.setdefault("sc_square", True)  # a link may set it before it is drawn
+    with st.container(key="key_shapes_inputs"):
+        top = st.container(horizontal=True, vertical_alignment="bottom", gap="medium")
+        kind = top.selectbox("Layer", LAYER_KINDS, key="sc_kind")
+        top.toggle("Square", key="sc_square", help="Same height and width: one field for both.")
+        window = window_fields(kind, slots)
+    cin, cout, bias = channel_fields(kind, slots)
+    if slots.bad or window is None:
+        return kind, None
+    return kind, LayerSettings(kind=kind, in_channels=cin or 1, out_channels=cout or 1, bias=bias, **window)
+
+
+def window_fields(kind: str, slots: Slots) -> dict[str, Any] | None:
+    """Size, kernel, stride, padding, dilation, output padding, ceil_mode: three to a row (square),
+    else one (height, width) row each. None if a field is unreadable."""
     d = DEFAULTS[kind]
     lk = kind_of(kind)
     pool = lk.pool
-    st.session_state.setdefault("sc_square", True)  # a link may set it before it is drawn
-    square = st.toggle("Square (same height and width)", key="sc_square")
-    channels = FieldRows(2)
-    with channels.cell():
-        cin = int_field("Input channels", "sc_cin", 3, "in_channels", slots, minimum=1, slot=channels.slot)
-    cout: int | None = 0
-    if lk.learns:
-        with channels.cell():
-            cout = int_field("Output channels", f"sc_{kind}_cout", d["out"], "out_channels", slots, minimum=1,
-                             slot=channels.slot)  # fmt: skip
-    grid = FieldRows(2)  # square: two fields a row; else each field is a (height, width) row itself
+    square = bool(st.session_state["sc_square"])
+    # Square: three fields a row (the first wide enough for "a number"); else a (height, width) row each.
+    grid = FieldRows(3, [4, 3, 3])
 
     def pair(label: str, key: str, default: int | str, field: str, **kw: Any) -> tuple:
         if not square:
@@ -66,47 +77,69 @@ def settings_panel(kind: str, slots: Slots) -> LayerSettings | None:
         d["stride"],
         "stride",
         allow_blank=pool,
-        placeholder="blank = kernel size" if pool else None,
+        placeholder="= kernel" if pool else None,
         help="How far the window moves each step."
         + (" Blank: the kernel size (PyTorch's default)." if pool else ""),
     )
+    padding: object = "same"
+    mode = "a number"
+    if lk.padding_words:
+        with grid.cell():
+            mode = st.selectbox("Padding type", PADDING_MODES, key="sc_pad_mode")
+        if mode != "a number":  # "same" with stride 2: the message goes under the padding type
+            slots.add("padding", grid.slot)
+    if mode == "a number":
+        padding = pair("Padding", f"sc_{kind}_p", d["padding"], "padding", help="Zeros added on each side."
+                       + (' Padding type "same" keeps the size (stride 1 only); "valid" adds none.'
+                          if lk.padding_words else ""))  # fmt: skip
+    elif mode == "valid":
+        padding = "valid"
     dilation = (1, 1)
     if lk.applies("dilation"):
         dilation = pair(
             "Dilation", f"sc_{kind}_d", d["dilation"], "dilation", help="Gap between kernel taps."
         )
-    padding: object = "same"
-    mode = "a number"
-    if lk.padding_words:
-        grid.new_row()
-        mode = st.radio("Padding type", PADDING_MODES, horizontal=True, key="sc_pad_mode")
-        if mode != "a number":  # "same" with stride 2: the message goes under the padding type
-            slots.add("padding", st.container())
-    if mode == "a number":
-        padding = pair("Padding", f"sc_{kind}_p", d["padding"], "padding", help="Zeros added on each side.")
-    elif mode == "valid":
-        padding = "valid"
     output_padding = (0, 0)
     if lk.applies("output_padding"):
-        output_padding = pair("Output padding", "sc_op", d["output_padding"], "output_padding", minimum=0)
-    ceil_mode = st.checkbox("ceil_mode (round up)", key="sc_ceil") if lk.applies("ceil_mode") else False
-    st.session_state.setdefault("sc_bias", True)
-    bias = st.checkbox("bias", key="sc_bias") if lk.applies("bias") else True
+        output_padding = pair("Out padding", "sc_op", d["output_padding"], "output_padding", minimum=0,
+                              help="Output padding: extra rows and columns on one side of the output (less than the stride).")  # fmt: skip
+    ceil_mode = False
+    if lk.applies("ceil_mode"):
+        with grid.cell() if square else st.container():
+            ceil_mode = st.checkbox(
+                "ceil_mode", key="sc_ceil", help="Round up: one more window may hang over the edge."
+            )
     if slots.bad:
         return None
-    return LayerSettings(
-        kind=kind,
-        size=size,
-        kernel=kernel,
-        stride=None if pool and stride[0] is None else stride,
-        padding=padding,  # type: ignore[arg-type]
-        dilation=dilation,
-        output_padding=output_padding,
-        ceil_mode=ceil_mode,
-        in_channels=cin or 1,  # not None: slots.bad would have returned
-        out_channels=cout or 1,
-        bias=bias,
-    )
+    return {
+        "size": size,
+        "kernel": kernel,
+        "stride": None if pool and stride[0] is None else stride,
+        "padding": padding,
+        "dilation": dilation,
+        "output_padding": output_padding,
+        "ceil_mode": ceil_mode,
+    }
+
+
+def channel_fields(kind: str, slots: Slots) -> tuple[int | None, int | None, bool]:
+    """Input and output channels and bias, one row: they change C and the parameters, not the picture."""
+    d = DEFAULTS[kind]
+    lk = kind_of(kind)
+    row = FieldRows(3)
+    with row.cell():
+        cin = int_field("Input channels", "sc_cin", 3, "in_channels", slots, minimum=1, slot=row.slot)
+    cout: int | None = 0
+    if lk.learns:
+        with row.cell():
+            cout = int_field("Output channels", f"sc_{kind}_cout", d["out"], "out_channels", slots, minimum=1,
+                             slot=row.slot)  # fmt: skip
+    st.session_state.setdefault("sc_bias", True)
+    bias = True
+    if lk.applies("bias"):
+        with row.cell():
+            bias = st.checkbox("bias", key="sc_bias")
+    return cin, cout, bias
 
 
 def _shape(shape: tuple[int, ...]) -> str:
@@ -247,9 +280,8 @@ def render() -> None:
     field; the last layer that worked stays on show (marked as such) until they are fixed."""
     left, right = st.columns([2, 3], gap="medium")
     slots = Slots()
-    with left, st.container(key="key_shapes_inputs"):
-        kind = st.radio("Layer", LAYER_KINDS, horizontal=True, key="sc_kind")
-        settings = settings_panel(kind, slots)
+    with left:
+        kind, settings = settings_panel(slots)
     good: dict = st.session_state.setdefault("sc_last_good", {})
     result, problem = _result(settings)
     if result is not None:

@@ -83,11 +83,16 @@ def _padding(text: str, words: bool, slot) -> int | str | None:
 
 def add_layer_panel() -> None:
     """Fields for one new layer and the Add button."""
-    t = st.selectbox("New layer", ADD_TYPES, key="sc_add_type")
+    t = st.selectbox(
+        "New layer",
+        ADD_TYPES,
+        key="sc_add_type",
+        help='Its kernel, stride, padding (a number; Conv2d also "same" or "valid") and output channels.',
+    )
     slots = Slots()
     layer: dict = {"type": t}
     if t in ("Conv2d", "MaxPool2d", "AvgPool2d", "ConvTranspose2d"):
-        cols = st.columns(4)
+        cols = st.columns(4, vertical_alignment="bottom")
         row = st.container()  # the fields' messages, under the row and as wide as it
         with cols[0]:
             layer["kernel_size"] = int_field(
@@ -107,16 +112,16 @@ def add_layer_panel() -> None:
             )
         with cols[2]:
             st.session_state.setdefault("sc_add_p", "1" if t == "Conv2d" else "0")
-            text = st.text_input("Padding", key="sc_add_p", help='A number; Conv2d also "same" or "valid".')
+            text = st.text_input("Padding", key="sc_add_p")  # its words: in the layer type's help
             layer["padding"] = _padding(text, t == "Conv2d", row)
         with cols[3]:
             if "Conv" in t:
                 layer["out_channels"] = int_field(
-                    "Out channels", "sc_add_out", 16, "out_channels", slots, slot=row
+                    "Channels", "sc_add_out", 16, "out_channels", slots, slot=row
                 )
             if t == "ConvTranspose2d":
                 layer["output_padding"] = int_field(
-                    "Output padding", "sc_add_op", 0, "output_padding", slots, 0, slot=row
+                    "Out pad", "sc_add_op", 0, "output_padding", slots, 0, slot=row, help="Output padding"
                 )
             if t == "MaxPool2d":
                 layer["ceil_mode"] = st.checkbox("ceil_mode", key="sc_add_ceil")
@@ -187,7 +192,7 @@ def _edit_panel(layers: list[dict]) -> None:
             range(len(layers)),
             format_func=lambda i: layer_title(i, layers[i]),
             key="sc_rm_which",
-            width=200,
+            width="stretch",
         )
         if row.button("", icon=":material/delete:", key="sc_rm", help="Remove this layer"):
             set_layers([d for i, d in enumerate(layers) if i != which])
