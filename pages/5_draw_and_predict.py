@@ -69,7 +69,7 @@ def drawing() -> None:
             pre = preprocess_drawing(given.image, mean=choice.mean, std=choice.std)
         except ValueError as err:
             left.error(f"That picture could not be used: {err}")
-    draw_dataset.add_row(left, pre)  # a class drawing a dataset: "Add this drawing as" (issue 26)
+    draw_dataset.add_row(canvas_slot, pre)  # in a class drawing a dataset: "Add this drawing as" (issue 26)
 
     hidden = False
     with right.container(key="key_draw_probs"):  # issue 25's one-screen marker: the answer
