@@ -53,6 +53,11 @@ def settings_panel(slots: Slots) -> tuple[str, LayerSettings | None]:
     return kind, LayerSettings(kind=kind, in_channels=cin or 1, out_channels=cout or 1, bias=bias, **window)
 
 
+def _pad_word(mode: str) -> str:
+    """'a number' shown as 'number': it fits the narrow column beside the picture."""
+    return mode.removeprefix("a ")
+
+
 def window_fields(kind: str, slots: Slots) -> dict[str, Any] | None:
     """Size, kernel, stride, padding, dilation, output padding, ceil_mode: three to a row (square),
     else one (height, width) row each. None if a field is unreadable."""
@@ -85,7 +90,7 @@ def window_fields(kind: str, slots: Slots) -> dict[str, Any] | None:
     mode = "a number"
     if lk.padding_words:
         with grid.cell():
-            mode = st.selectbox("Padding type", PADDING_MODES, key="sc_pad_mode")
+            mode = st.selectbox("Padding type", PADDING_MODES, key="sc_pad_mode", format_func=_pad_word)
         if mode != "a number":  # "same" with stride 2: the message goes under the padding type
             slots.add("padding", grid.slot)
     if mode == "a number":
