@@ -74,7 +74,7 @@ MODEL_CHANGES = {
 
 
 NUMBER_BOUNDS = {  # change -> (kind, low, high) of its value in a link
-    "dropout": (float, 0.01, 0.99),
+    "dropout": (float, 0.0, 0.95),
     "weight_decay": (float, 0.0, 1.0),
     "train_size": (int, MIN_TRAIN_SIZE, MAX_TRAIN_SIZE),
     "label_noise": (float, 0.0, 1.0),
@@ -130,19 +130,33 @@ def _spec_dict(spec: ModelSpec | dict[str, Any]) -> dict[str, Any]:
 
 
 def with_dropout(spec: ModelSpec | dict[str, Any], p: float = 0.5) -> ModelSpec:
-    """`spec` with a Dropout(p) before every Linear layer that has none (the classifier's input)."""
-    if not 0 < float(p) < 1:
-        raise ConfigError(f"Dropout's p must be between 0 and 1, got {p!r}.", "model")
+    """`spec` with dropout p before every Linear layer (the classifier's input): a Dropout there takes
+    p, one is added where there is none; p = 0 takes the Dropout layers before Linear layers out
+    (dropout off). ConfigError when nothing would change or there is no Linear layer."""
+    p = float(p)
+    if not 0 <= p < 1:
+        raise ConfigError(f"Dropout's p must be from 0 (off) to below 1, got {p!r}.", "model")
     d = _spec_dict(spec)
     layers: list[dict[str, Any]] = []
     for layer in d["layers"]:
-        if layer.get("type") == "Linear" and not (layers and layers[-1].get("type") == "Dropout"):
-            layers.append({"type": "Dropout", "p": float(p)})
+        if layer.get("type") == "Linear":
+            before = layers[-1] if layers and layers[-1].get("type") == "Dropout" else None
+            if before is not None and p == 0:
+                layers.pop()
+            elif before is not None:
+                layers[-1] = {**before, "p": p}
+            elif p > 0:
+                layers.append({"type": "Dropout", "p": p})
         layers.append(layer)
+    if not any(layer.get("type") == "Linear" for layer in layers):
+        raise ConfigError(
+            "This model has no Linear layer: there is no classifier to put dropout before.", "model"
+        )
     if layers == d["layers"]:
-        has_linear = any(layer.get("type") == "Linear" for layer in layers)
-        why = "already has dropout before each Linear layer" if has_linear else "has no Linear layer"
-        raise ConfigError(f"This model {why}: there is no dropout to add.", "model")
+        now = "no dropout" if p == 0 else f"dropout {p:g}"
+        raise ConfigError(
+            f"This model already has {now} before its Linear layers: choose another p.", "model"
+        )
     return ModelSpec.from_dict({**d, "layers": layers})
 
 
@@ -218,8 +232,14 @@ class ComparisonJob:
             cfg_a = copy.deepcopy(base).validate(n)
             cfg_b = copy.deepcopy(cfg_a)
             spec_b = with_dropout(spec_a, value) if change == "dropout" else with_batchnorm(spec_a)
-            extra = f" (p = {float(value):g})" if change == "dropout" else ""
-            labels = ("the model as built", f"{MODEL_CHANGES[change]}{extra}")
+            if change == "dropout":
+                p = float(value)
+                labels = (
+                    "the model as built",
+                    f"dropout before the classifier {'off' if p == 0 else f'p = {p:g}'}",
+                )
+            else:
+                labels = ("the model as built", MODEL_CHANGES[change])
             description = f"same run, but {labels[1]}"
         else:
             cmp = same_run_but(base, change, value, dataset_size=n)

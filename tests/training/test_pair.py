@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import torch
 
@@ -47,10 +49,16 @@ def test_dropout_goes_before_every_linear_and_adds_no_parameters():
     ref = build_model(ModelSpec.from_dict(SPEC)).eval()
     x = torch.randn(2, 3, 32, 32)
     assert model(x).shape == ref(x).shape == (2, 4)
-    with pytest.raises(ConfigError, match="already has dropout"):
-        with_dropout(got)
-    with pytest.raises(ConfigError, match="between 0 and 1"):
+    with pytest.raises(ConfigError, match="already has dropout 0.3"):
+        with_dropout(got, 0.3)
+    with pytest.raises(ConfigError, match="from 0"):
         with_dropout(SPEC, 1.5)
+    stronger = with_dropout(got, 0.5)  # an existing Dropout takes the new p
+    assert [layer.params["p"] for layer in stronger.layers if layer.type == "Dropout"] == [0.5, 0.5]
+    off = with_dropout(got, 0)  # p = 0: dropout off, the layers before Linear taken out
+    assert [layer.type for layer in off.layers] == [layer["type"] for layer in SPEC["layers"]]
+    with pytest.raises(ConfigError, match="already has no dropout"):
+        with_dropout(SPEC, 0)
 
 
 def test_batchnorm_after_every_conv_adds_two_parameters_per_channel():
@@ -144,7 +152,8 @@ def test_b_does_not_start_when_the_page_has_gone():
     slots = SlotLimiter(1, heartbeat_timeout=0.5)
     base = TrainConfig(epochs=1, batch_size=50, train_size=100, num_threads=1)
     job = ComparisonJob.create(SPEC, bundle, base, "weight_decay", slots=slots, backend="thread")
+    job.heartbeat()  # watched once, then never again: by the time A has finished, nobody watches
+    time.sleep(0.7)
     job.start()
-    job.heartbeat()  # watched once, then never again
     assert job.wait(600) and job.done
     assert job.runs[1].snapshot().status == "ready", "nobody is watching: B is not trained"

@@ -24,7 +24,7 @@ from pages.ui.training.setup import Setup
 
 STATE = "train_compare"  # the ComparisonJob of this session, once started
 LABELS = {
-    "dropout": "Dropout on (before the classifier)",
+    "dropout": "Dropout before the classifier (on, off, stronger)",
     "batchnorm": "Batch norm on (after every convolution)",
     "weight_decay": "Weight decay",
     "augment": "Augmentation",
@@ -43,7 +43,9 @@ def _value(change: str, where: Any) -> Any:
     """The widget for the changed setting's value (None for batch norm, which has none)."""
     key = f"tr_cmp_{change}"
     if change == "dropout":
-        return where.slider("p (share switched off)", 0.1, 0.9, float(CHANGES["dropout"]), 0.05, key=key)
+        return where.slider(
+            "p (share switched off; 0: no dropout)", 0.0, 0.9, float(CHANGES["dropout"]), 0.05, key=key
+        )
     if change == "weight_decay":
         return where.number_input(
             "Weight decay", 0.0, 1.0, float(CHANGES["weight_decay"]), format="%g", key=key
