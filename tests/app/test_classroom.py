@@ -27,11 +27,11 @@ def texts(at: AppTest) -> str:
 def test_projector_view_from_a_link_and_off_again():
     at = app({"present": "1"})
     assert not at.exception
-    assert any("font-size: 22px" in h.proto.body for h in at.get("html"))
+    assert any("font-size: max(14px, min(1.146vw" in h.proto.body for h in at.get("html"))  # 22 px at 1080p
     assert at.query_params["present"] == "1" and at.toggle(key="present").value is True
     at.toggle(key="present").set_value(False).run()
     assert "present" not in at.query_params
-    assert not any("font-size: 22px" in h.proto.body for h in at.get("html"))
+    assert not any("1.146vw" in h.proto.body for h in at.get("html"))
 
 
 def test_projector_view_folds_the_introduction_and_draws_the_figures_taller():
