@@ -240,7 +240,7 @@ def test_layers_count_from_one_and_add_goes_around_the_edited_layer():
 
 
 def test_input_shape_and_classes():
-    at = open_builder()
+    at = open_builder("simplecnn")  # counts SimpleCNN's layers
     by_prefix(at.number_input, "bcls_").set_value(4).run()
     assert table(at).iloc[9]["output shape"] == "4"
     by_prefix(at.number_input, "bin_h_").set_value(1).run()
@@ -400,7 +400,7 @@ def test_bad_field_value_shows_message_next_to_control():
 
 
 def test_predict_then_reveal():
-    at = open_builder()
+    at = open_builder("simplecnn")  # counts SimpleCNN's layers
     assert not [w for w in at.number_input if (w.key or "").startswith("bquiz_")]  # built when opened
     at.session_state["b_quiz_box"] = True  # as a click on the folded question does
     at.run()
@@ -417,7 +417,7 @@ def test_predict_then_reveal():
 @pytest.mark.parametrize("layer_type", S.LAYER_TYPES)
 def test_add_each_layer_type_then_edit_it(layer_type):
     """Every type can be added (at the end here) and opens in the editor with its own fields."""
-    at = open_builder()
+    at = open_builder("simplecnn")  # counts SimpleCNN's layers
     n = len(layer_types(at))
     base = "Linear" if layer_type == "Linear" else None  # a Linear goes after the Flatten, before layer 7
     at.selectbox(key="badd_type").set_value(layer_type).run()
