@@ -68,6 +68,11 @@ The class's drawn dataset (schema v5, drawings.py):
     store.drawings(info.code)           # ClassDataset(labels, images (N, 28, 28) uint8, targets (N,))
     store.close_dataset(info.code, info.teacher_key)     # no more drawings; clear=True deletes them
 
+The class's shared model (schema v6, class_model.py): any member shares one; a later one replaces it.
+
+    store.share_model(info.code, sid, "Ana's CNN", trained.to_bytes(), 0.93, "Our class's drawings")
+    store.class_model(info.code, with_data=True)  # ClassModel(name, accuracy, ..., data) or None
+
 Every refusal is a `ClassError` (a ValueError) whose message a student or teacher can act on;
 `ClassUnavailable` (a ClassError) means the database cannot be used, and the lesson goes on
 without class features. Classes expire after $CNN_CLASSROOM_SESSION_HOURS (default 12) hours.
@@ -75,6 +80,7 @@ without class features. Classes expire after $CNN_CLASSROOM_SESSION_HOURS (defau
 Modules:
 
     store.py       ClassStore: one short transaction per call, errors in plain words
+    class_model.py the model a member shared with the class: bytes within MAX_MODEL_BYTES (schema v6)
     drawings.py    the class's drawn dataset: labels, drawings (28x28 uint8) within caps (schema v5)
     shared_run.py  the teacher's training run shared for the class to watch (schema v2)
     seats.py       seat tokens: issue (signed, with the class's expiry) and redeem (schema v3)
@@ -95,7 +101,8 @@ Modules:
 
 from __future__ import annotations
 
-from cnnlib.classroom import codes, drawings, errors, limits, ready, records, store
+from cnnlib.classroom import class_model, codes, drawings, errors, limits, ready, records, store
+from cnnlib.classroom.class_model import *  # noqa: F403
 from cnnlib.classroom.codes import *  # noqa: F403
 from cnnlib.classroom.drawings import *  # noqa: F403
 from cnnlib.classroom.errors import *  # noqa: F403
@@ -105,6 +112,7 @@ from cnnlib.classroom.records import *  # noqa: F403
 from cnnlib.classroom.store import *  # noqa: F403
 
 __all__ = [
+    *class_model.__all__,
     *codes.__all__,
     *drawings.__all__,
     *errors.__all__,

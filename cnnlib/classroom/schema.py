@@ -25,6 +25,9 @@ Tables (SQLAlchemy Core, the same on SQLite and PostgreSQL; times are UTC epoch 
                     (drawings taken), opened_at
     drawings        v5: id, class_code, student_id (the same hash as students.id), label, pixels
                     (784 bytes: 28x28 uint8, row-major), created_at
+    class_models    v6: the one model a member shared with the class: class_code (PK), name, data
+                    (TrainedModel.to_bytes(), at most MAX_MODEL_BYTES), accuracy, dataset,
+                    shared_by (a student id's hash, or "teacher"), created_at
     schema_version  one row: the schema version this database is at
 
 `ensure_schema(engine)` runs when a store opens: a fresh database gets today's tables at once and
@@ -74,7 +77,7 @@ from cnnlib.classroom.errors import ClassUnavailable
 __all__: list[str] = []
 
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 ADVISORY_LOCK_ID = 1_717_170_017  # pg_advisory_xact_lock key for migrations (any constant)
 
 metadata = MetaData()
@@ -192,6 +195,19 @@ drawings = Table(
     Index("ix_drawings_class_label", "class_code", "label"),
 )
 
+class_models = Table(
+    "class_models",
+    metadata,
+    Column("class_code", String(8), ForeignKey("classes.code", ondelete="CASCADE"), primary_key=True),
+    Column("name", String(80), nullable=False),
+    Column("data", LargeBinary, nullable=False),  # TrainedModel.to_bytes()
+    Column("accuracy", Float, nullable=True),  # test accuracy 0-1, or None
+    Column("dataset", String(80), nullable=False),
+    Column("shared_by", String(32), nullable=False),  # a student id's hash, or "teacher"
+    Column("shared_name", String(40), nullable=False),  # the nickname, or "the teacher"
+    Column("created_at", Float, nullable=False),
+)
+
 schema_version = Table(
     "schema_version",
     metadata,
@@ -266,12 +282,18 @@ def _v5_drawings(conn: Connection) -> None:
     drawings.create(conn)
 
 
+def _v6_class_model(conn: Connection) -> None:
+    """v6: the model a member shared with the class (cnnlib.classroom.class_model)."""
+    class_models.create(conn)
+
+
 # version -> fn(conn) that takes a database at version - 1 to this version.
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     2: _v2_shared_run,
     3: _v3_seats_and_roster,
     4: _v4_hashed_ids_and_rate_limits,
     5: _v5_drawings,
+    6: _v6_class_model,
 }
 
 

@@ -27,7 +27,7 @@ from cnnlib.classroom.codes import (
 from cnnlib.classroom.errors import ClassError
 from cnnlib.classroom.limits import limit_create, limit_join, purge
 from cnnlib.classroom.records import ClassInfo, ClassStatus, FollowState
-from cnnlib.classroom.schema import classes, drawings, polls, runs, students
+from cnnlib.classroom.schema import class_models, classes, drawings, polls, runs, students
 from cnnlib.classroom.validation import (
     MAX_TITLE,
     clean_link,
@@ -187,6 +187,7 @@ def close_class(conn: Connection, code: str, teacher_key: object, now: float) ->
     row = live_class(conn, code, now)
     require_teacher(row, teacher_key, "close the class")
     conn.execute(drawings.delete().where(drawings.c.class_code == code))  # drawings leave with the class
+    conn.execute(class_models.delete().where(class_models.c.class_code == code))  # and its model
     bump_version(conn, code, closed_at=now)
 
 

@@ -21,10 +21,12 @@ from sqlalchemy import Connection, Engine, exc
 from sqlalchemy.engine import URL
 
 from cnnlib.classroom import board as board_ops
+from cnnlib.classroom import class_model as model_ops
 from cnnlib.classroom import drawings as drawing_ops
 from cnnlib.classroom import polls as poll_ops
 from cnnlib.classroom import roster, seats, sessions
 from cnnlib.classroom import shared_run as shared_run_ops
+from cnnlib.classroom.class_model import ClassModel
 from cnnlib.classroom.codes import new_teacher_key, normalize_code
 from cnnlib.classroom.drawings import ClassDataset, DatasetInfo
 from cnnlib.classroom.engine import database_error, describe, make_engines, resolve_url
@@ -329,6 +331,23 @@ class ClassStore:
         """The teacher's shared run (with "age_s", seconds since it was published), or None."""
         code = normalize_code(code)
         return self._run(False, lambda c, now: shared_run_ops.shared_run(c, code, now))
+
+    # -- the class's shared model (class_model.py) ----------------------------------------------
+
+    def share_model(
+        self, code: str, member: str, name: str, data: bytes, accuracy: float | None, dataset: str
+    ) -> ClassModel:
+        """Share a TrainedModel.to_bytes() with the class (a student id or the teacher key); it
+        replaces the class's earlier model; over MAX_MODEL_BYTES is refused."""
+        code = normalize_code(code)
+        return self._run(
+            True, lambda c, now: model_ops.share_model(c, code, member, name, data, accuracy, dataset, now)
+        )
+
+    def class_model(self, code: str, *, with_data: bool = False) -> ClassModel | None:
+        """The class's shared model (name, accuracy, dataset, who, when; bytes if `with_data`) or None."""
+        code = normalize_code(code)
+        return self._run(False, lambda c, now: model_ops.class_model(c, code, now, with_data))
 
     # -- the class's drawn dataset (drawings.py) ------------------------------------------------
 

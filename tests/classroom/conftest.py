@@ -69,6 +69,7 @@ def dump(url: str) -> dict[str, list[tuple]]:
 
 # What each schema version added, undone newest first to rebuild an older database.
 UNDO = {
+    6: ["DROP TABLE class_models"],
     5: ["DROP TABLE drawings", "DROP TABLE datasets"],
     4: ["DROP TABLE rate_limits"],  # and student ids were stored as they are (insert them so)
     3: [

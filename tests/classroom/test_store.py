@@ -247,7 +247,7 @@ def test_the_schema_is_versioned_and_a_migration_runs_once(store, store_url, mon
     writer = store._writer
     now, nxt = schema_mod.SCHEMA_VERSION, schema_mod.SCHEMA_VERSION + 1
     with writer.connect() as conn:
-        assert schema_mod.current_version(conn) == now == 5
+        assert schema_mod.current_version(conn) == now == 6
     calls = []
 
     def add_note(conn):
