@@ -26,6 +26,7 @@ from cnnlib.inference import (
 )
 from cnnlib.plots import cam_figure, feature_grid_figure, framed, probability_figure
 from cnnlib.spec import DIGIT_CNN, preset_label
+from pages.ui.classes.class_model import ClassChoice, class_choice
 from pages.ui.figures import chart, plain
 from pages.ui.live_plotly import live_plotly
 from pages.ui.resources import get_pretrained
@@ -34,6 +35,7 @@ if TYPE_CHECKING:  # for the annotations only: pages never import torch
     from torch import nn
 
 PLOT_CONFIG = {"displayModeBar": False}
+CLASS_MODEL = -1  # the model selector's value for the class's shared model
 FIT_MIN_H = 140  # the answer's bars and Grad-CAM shrink to end inside the window (live_plotly's fit), to this
 
 
@@ -78,6 +80,21 @@ def _session_model(record: dict):
     return model, compat
 
 
+def _class_model(shared: ClassChoice, fallback: ModelChoice | None) -> ModelChoice | None:
+    """The class's shared model, or the bundled one with the reason when it cannot draw."""
+    if shared.model is None or shared.record is None:
+        tail = f" Showing the pretrained {DIGIT_CNN} instead." if fallback else ""
+        st.error(f"The class's model can't read drawings. {shared.refused}{tail}", icon=":material/block:")
+        return fallback
+    if shared.note:
+        st.info(shared.note, icon=":material/info:")
+    record = shared.record
+    mean = float(np.ravel(record.get("mean") or (0.1307,))[0])
+    std = float(np.ravel(record.get("std") or (0.3081,))[0])
+    name = str(record.get("name") or "the class's model")
+    return ModelChoice(shared.model, [str(c) for c in record["classes"]], mean, std, name)
+
+
 def choose_model() -> ModelChoice | None:
     """The model selector: the bundled model or one trained this session (explained if it can't draw)."""
     try:
@@ -88,19 +105,26 @@ def choose_model() -> ModelChoice | None:
             f"{err} Models you train on the Training page can still be used here.", icon=":material/error:"
         )
     records = [r for r in st.session_state.get("trained_models", []) if isinstance(r, dict)]
-    options = ([f"{preset_label(DIGIT_CNN)}, pretrained · {_pct(pre.test_accuracy)}"] if pre else []) + [
-        _record_label(r, i) for i, r in enumerate(records)
-    ]
-    if not options:
+    shared = class_choice()
+    labels = {0: f"{preset_label(DIGIT_CNN)}, pretrained · {_pct(pre.test_accuracy)}"} if pre else {}
+    if shared is not None:
+        labels[CLASS_MODEL] = shared.label
+    offset = 1 if pre else 0
+    labels.update({offset + i: _record_label(r, i) for i, r in enumerate(records)})
+    if not labels:
         st.warning("No model to use yet: train one on the Training page (on the MNIST sample).")
         return None
     # The bundled Digit CNN stays selected until the student picks their own: a run trained meanwhile
     # (by them or the class) joins the menu but never takes over the teacher's drawing by itself.
-    picked = st.selectbox("Model", range(len(options)), format_func=options.__getitem__, key="draw_model")
+    # Options are stable values (the class's model is CLASS_MODEL), so a model shared or trained
+    # meanwhile never shifts what is selected.
+    picked = st.selectbox("Model", list(labels), format_func=labels.__getitem__, key="draw_model")
     fallback = (
         ModelChoice(pre.model, pre.classes, pre.mean, pre.std, f"the pretrained {DIGIT_CNN}") if pre else None
     )
-    index = int(picked or 0) - (1 if pre else 0)
+    if picked == CLASS_MODEL and shared is not None:
+        return _class_model(shared, fallback)
+    index = int(picked or 0) - offset
     if index < 0 or index >= len(records):
         return fallback
     record = records[index]

@@ -30,6 +30,7 @@ from cnnlib.training import (
     overfitting_flag,
 )
 from pages.ui.classes.board import post_button
+from pages.ui.classes.class_model import share_button
 from pages.ui.figures import chart, plain
 
 GREEN, RED = "#1a7f37", "#cf222e"
@@ -313,7 +314,7 @@ def _notebook(row: Any, run) -> None:
 
 
 def _post(run) -> None:
-    """In a class session: the button that posts this run to the class board."""
+    """In a class session: the buttons that post this run to the class board and share its model."""
     snap = run.snapshot()
     info = st.session_state.get("train_run_info") or {}
     if snap.test_accuracy is None:
@@ -329,6 +330,7 @@ def _post(run) -> None:
             "dataset": str(info.get("dataset", ""))[:40],
         }
     )
+    share_button(run, info)
 
 
 def render_results() -> None:
