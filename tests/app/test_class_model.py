@@ -33,9 +33,9 @@ def _teacher(code: str, key: str, page: str = DRAW) -> AppTest:
     return open_app(page, state=state, check=False, timeout=120)
 
 
-def _trained_results(at: AppTest):
-    """A tiny run on the MNIST sample (1x28x28, the digits), then the Results tab."""
-    at.selectbox(key="tr_dataset").set_value("mnist-sample")
+def _trained_results(at: AppTest, dataset: str = "mnist-sample"):
+    """A tiny run (on the MNIST sample: 1x28x28, the digits), then the Results tab."""
+    at.selectbox(key="tr_dataset").set_value(dataset)
     at.selectbox(key="tr_model").set_value("TinyCNN")
     at.number_input(key="tr_ep").set_value(1)
     at.number_input(key="tr_bs").set_value(128)
@@ -109,3 +109,12 @@ def test_too_big_a_model_is_refused_and_a_corrupt_one_falls_back(db, monkeypatch
     assert "The class's model can't read drawings" in errors and "could not be read" in errors, errors
     assert _answer(draw) is not None  # the bundled model answers instead
     assert any(c.value.startswith("Model: the pretrained") for c in draw.caption)
+
+
+def test_a_model_that_cannot_read_drawings_is_not_offered(db):
+    info = db.create_class("Models")
+    ana = db.join(info.code, "Ana")
+    a = _student(info.code, ana, "Ana", TRAINING)
+    _trained_results(a, "shapes")  # 3x28x28 colour shapes: Draw & predict's drawings are grey
+    assert not any(b.key == "class_share_model" for b in a.button)
+    assert any("Draw & predict can't use this model" in c.value for c in a.caption)

@@ -43,6 +43,12 @@ def share_button(run: Any, info: dict) -> None:
     if run.id in shared:
         st.caption(f":material/check: {shared[run.id]}")
         return
+    compat = check_compatible(run.spec.to_dict() if run.spec is not None else {}, list(run.classes))
+    if not compat.ok:  # the class tests it by drawing: a model that cannot read drawings is not offered
+        st.caption(
+            f"Draw & predict can't use this model, so it is not offered to the class: {compat.message}"
+        )
+        return
     if not st.button("Share this model with the class", key=SHARE_KEY, icon=":material/group_add:"):
         return
     trained = run.record()
