@@ -73,6 +73,7 @@ class ClassChoice:
     """The class's model for Draw & predict: its menu entry, and the built model (or why not)."""
 
     label: str
+    name: str
     record: dict | None  # TrainedModel.to_dict(), None when it could not be read
     model: Any  # nn.Module, None when it cannot draw
     refused: str | None  # why it cannot read drawings (its model is then None)
@@ -116,6 +117,6 @@ def class_choice() -> ClassChoice | None:
         info = s.class_model(m["code"])
         if info is None:
             return None
-        return ClassChoice(_label(info), *_built(m["code"], info.created_at))
+        return ClassChoice(_label(info), info.name, *_built(m["code"], info.created_at))
     except ClassError:  # the class closed or the database is away: the page goes on without it
         return None

@@ -91,8 +91,7 @@ def _class_model(shared: ClassChoice, fallback: ModelChoice | None) -> ModelChoi
     record = shared.record
     mean = float(np.ravel(record.get("mean") or (0.1307,))[0])
     std = float(np.ravel(record.get("std") or (0.3081,))[0])
-    name = str(record.get("name") or "the class's model")
-    return ModelChoice(shared.model, [str(c) for c in record["classes"]], mean, std, name)
+    return ModelChoice(shared.model, [str(c) for c in record["classes"]], mean, std, shared.name)
 
 
 def choose_model() -> ModelChoice | None:
