@@ -14,7 +14,7 @@ from cnnlib.classroom import ClassStore
 from cnnlib.inference import load_pretrained_bundle
 from cnnlib.trained import TrainedModel
 
-from .conftest import App, assert_no_exception, choose, screenshot, wait_idle
+from .conftest import App, assert_no_exception, choose, screenshot, type_into, wait_idle
 from .test_classroom import go_to
 from .test_draw import ZERO, draw
 
@@ -66,5 +66,37 @@ def test_a_student_picks_the_class_model_and_draws(lesson, browser, size):
         pg.get_by_text(f"Model: {NAME}", exact=False).first.wait_for(timeout=LONG)
         assert_no_exception(pg)
         screenshot(pg, f"class_model_draw_{size[0]}")
+    finally:
+        ctx.close()
+
+
+def test_a_student_trains_and_shares_her_model(lesson, browser):
+    base, store, info = lesson
+    ctx = browser.new_context(viewport={"width": 1366, "height": 768})
+    pg = ctx.new_page()
+    pg.set_default_timeout(LONG)
+    try:
+        pg.goto(f"{base}/?class={info.code}")
+        pg.locator(".st-key-class_invite_name input").wait_for(timeout=LONG)
+        wait_idle(pg)
+        pg.locator(".st-key-class_invite_name input").fill("Cy")
+        pg.locator(".st-key-class_invite_submit button").click()
+        wait_idle(pg)
+        go_to(pg, "Training")
+        pg.locator(".st-key-train_start button").wait_for(timeout=LONG)
+        wait_idle(pg)
+        type_into(pg, "tr_ep", "1")
+        pg.locator(".st-key-train_start button").click()
+        pg.wait_for_selector(".st-key-train_to_results button", timeout=300_000)
+        wait_idle(pg)
+        pg.locator(".st-key-train_to_results button").click()
+        wait_idle(pg)
+        pg.locator(".st-key-class_share_model button").click()
+        wait_idle(pg)
+        pg.get_by_text("Shared: everyone in class", exact=False).first.wait_for(timeout=LONG)
+        shared = store.class_model(info.code)
+        assert shared is not None and shared.shared_by == "Cy"
+        assert_no_exception(pg)
+        screenshot(pg, "class_model_share_1366")
     finally:
         ctx.close()
