@@ -8,12 +8,18 @@ do the work; the students' "Add this drawing as" row is on Draw & predict (pages
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import streamlit as st
 
 from cnnlib.classroom import PER_LABEL, PER_STUDENT_PER_LABEL, ClassError, ClassStore, DatasetInfo
-from cnnlib.data import DatasetBundle, DatasetError, class_drawings_bundle
-from cnnlib.plots import class_drawings_png
 from pages.ui.classes.classroom import STUDENT_EVERY_S, fail, member, store
+
+if TYPE_CHECKING:
+    from cnnlib.data import DatasetBundle
+
+# cnnlib.data and cnnlib.plots import torch: they are imported inside the functions that need them, as
+# the class panel (which imports this module) is drawn on the landing page, which must not import torch.
 
 __all__ = ["TITLE", "board_section", "class_bundle", "has_drawings", "teacher_control"]
 
@@ -98,6 +104,8 @@ def board_section() -> None:
         except ClassError as err:
             fail(err)
             return
+        from cnnlib.plots import class_drawings_png
+
         png = class_drawings_png(data.images, data.targets, now.labels, now.counts, per_row=10)
         st.image(png, caption="The newest drawings of each label", width="content")
 
@@ -111,6 +119,8 @@ def has_drawings() -> bool:
 def class_bundle() -> DatasetBundle | None:
     """The class's drawings as a DatasetBundle for the Training page (kept while they do not change);
     a clear message (how many more drawings of which labels) when there are too few."""
+    from cnnlib.data import DatasetError, class_drawings_bundle
+
     m, s = member(), store()
     if m is None or s is None:
         st.error("Join the class again to train on its drawings.")
