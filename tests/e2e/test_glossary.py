@@ -3,7 +3,7 @@ new tab Streamlit opens for a markdown link, and the student's own tab keeps its
 
 from .conftest import assert_no_exception, choose, open_page, screenshot, type_into, wait_idle
 
-MAIN = "[data-testid='stMain']"
+SIDEBAR = "[data-testid='stSidebar']"
 
 
 def test_a_glossary_link_opens_the_entry_in_a_new_tab_and_keeps_the_page(server, page):
@@ -13,8 +13,12 @@ def test_a_glossary_link_opens_the_entry_in_a_new_tab_and_keeps_the_page(server,
     before = page.url
     assert "/kernels" in before
 
-    link = page.locator(f"{MAIN} a[href*='glossary#stride']")
-    assert link.count() == 1, "the Kernels page links 'stride' once in its main area"
+    # The layer's settings are explained beside them, in the sidebar's folded "What is a kernel? ..."
+    # (the main area keeps its room for the maps: issue 25).
+    page.locator(SIDEBAR).get_by_text("What is a kernel?").first.click()
+    link = page.locator(f"{SIDEBAR} a[href*='glossary#stride']")
+    link.first.wait_for(timeout=30_000)
+    assert link.count() == 1, "the Kernels page's sidebar links 'stride' once"
     link.scroll_into_view_if_needed()
     assert link.get_attribute("title").startswith("How many pixels")  # the entry, on hover
     with page.context.expect_page() as opened:
