@@ -117,6 +117,16 @@ def _module_pass(model: nn.Module, h: torch.Tensor, acts: list[int]) -> torch.Te
     with torch.no_grad():
         if isinstance(model, nn.Sequential):  # child by child: a shared model gets no hooks
             for layer in model.children():
+                body = getattr(layer, "body", None)
+                if isinstance(
+                    body, nn.Sequential
+                ):  # a Residual block: its inner outputs, as a spec counts them
+                    x = h
+                    for inner in body.children():
+                        x = _meta_call(inner, x)
+                        acts.append(x.numel())
+                    if getattr(layer, "downsample", None) is not None:
+                        acts.append(x.numel())  # the skip's projection: one map of the block's output size
                 h = _meta_call(layer, h)
                 acts.append(h.numel())
             out = h
