@@ -154,8 +154,8 @@ def open_person(browser, base: str, name: str, viewport: dict, phone: bool = Fal
 
 def wait_text(pg, key: str, pattern: str, timeout: int = LONG) -> None:
     pg.wait_for_function(
-        "([key, p]) => { const el = document.querySelector('.st-key-' + key);"
-        " return !!el && new RegExp(p).test(el.textContent); }",
+        "([key, p]) => [...document.querySelectorAll('.st-key-' + key)]"
+        ".some((el) => new RegExp(p).test(el.textContent))",
         arg=[key, pattern],
         timeout=timeout,
     )
@@ -316,8 +316,12 @@ def ask_and_reveal(teacher: Person, students: list[Person], step: dict, n: int) 
         poll.get_by_text("Sent.", exact=False).wait_for(timeout=LONG)
         given[option] += 1
     total = len(students)
-    wait_text(tp, "class_poll_live", rf"\b{total} answers\b")
-    text = tp.locator(".st-key-class_poll_live").first.text_content()
+    wait_text(tp, "class_poll_live", rf"\b{total} answers")  # a button's text follows, no space between
+    text = next(  # the box that says so (a fragment's rerun may leave its previous copy in the page)
+        t
+        for t in (el.text_content() or "" for el in tp.locator(".st-key-class_poll_live").all())
+        if re.search(rf"\b{total} answers", t)
+    )
     for option, count in given.items():
         assert re.search(rf"\b{count} · {re.escape(option)}", text), (option, count, text)
     tp.locator(".st-key-class_reveal button").click()
