@@ -15,7 +15,6 @@ not the canvas, Grad-CAM and the feature maps. The last sweep is kept in the pag
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING
 
 import numpy as np
 import streamlit as st
@@ -33,11 +32,9 @@ from cnnlib.inference import (
     sweep_values,
 )
 from cnnlib.plots import framed, sweep_picture
+from pages.ui.draw.views import ModelChoice
 from pages.ui.glossary import explain_caption
 from pages.ui.memory import memory
-
-if TYPE_CHECKING:  # for the annotations only
-    from pages.ui.draw.views import ModelChoice
 
 OPEN_KEY = "draw_inv_open"
 FOOL_KEY = "draw_inv_fool_open"
